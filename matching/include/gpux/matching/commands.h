@@ -1,0 +1,80 @@
+// Commands: everything that changes engine state. The sequencer stamps each one
+// with a sequence number and time; the engine applies them in that order.
+#pragma once
+
+#include <optional>
+#include <variant>
+
+#include "gpux/matching/types.h"
+
+namespace gpux::matching {
+
+struct ListInstrument {
+  InstrumentSpec spec;
+};
+
+struct ChangeInstrumentState {
+  InstrumentId instrument = 0;
+  InstrumentState state = InstrumentState::listed;
+};
+
+struct AddParticipant {
+  ParticipantId participant = 0;
+};
+
+// Deposit (positive) or withdrawal (negative) of cash. A withdrawal may not take
+// more than the participant's available cash.
+struct AdjustCash {
+  ParticipantId participant = 0;
+  Money amount = 0;
+};
+
+// How many units of an instrument a provider may have offered or sold in total.
+// Lowering it below what is already offered or sold is rejected.
+struct SetSellCapacity {
+  ParticipantId participant = 0;
+  InstrumentId instrument = 0;
+  Quantity capacity = 0;
+};
+
+struct NewOrder {
+  ClientOrderId client_order_id = 0;
+  ParticipantId participant = 0;
+  InstrumentId instrument = 0;
+  Side side = Side::buy;
+  OrderType type = OrderType::limit;
+  SelfTradePrevention self_trade = SelfTradePrevention::cancel_incoming;
+  Price price = 0;  // limit price; for market orders the protection price, 0 = band edge
+  Quantity quantity = 0;
+};
+
+struct CancelOrder {
+  ParticipantId participant = 0;
+  OrderId order = 0;
+};
+
+// Changes a resting order's price and remaining quantity. Lowering only the
+// quantity keeps time priority; any other change loses it, and a new price that
+// crosses the book trades at once.
+struct ReplaceOrder {
+  ParticipantId participant = 0;
+  OrderId order = 0;
+  Price price = 0;
+  Quantity quantity = 0;  // new remaining quantity
+};
+
+// Cancels every resting order of a participant, or only those in one instrument.
+struct MassCancel {
+  ParticipantId participant = 0;
+  std::optional<InstrumentId> instrument;
+};
+
+using CommandBody = std::variant<ListInstrument, ChangeInstrumentState, AddParticipant, AdjustCash,
+                                 SetSellCapacity, NewOrder, CancelOrder, ReplaceOrder, MassCancel>;
+
+struct Command {
+  Stamp stamp;
+  CommandBody body;
+};
+
+}  // namespace gpux::matching

@@ -1,0 +1,117 @@
+// The matching engine: a deterministic state machine from commands to events.
+// It reads no clock, socket or disk; the same commands in give the same events
+// and the same state hash out, whichever book implementation runs underneath.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gpux/matching/commands.h"
+#include "gpux/matching/events.h"
+
+namespace gpux::matching {
+
+struct EngineConfig {
+  std::uint32_t max_participants = 1u << 16;
+  std::uint32_t max_instruments = 1u << 16;
+  // Per side per instrument: bounds 2 * band_width / tick_size + 1.
+  std::uint32_t max_price_levels = 1u << 18;
+  // Buyers' fee in parts per million of notional, reserved with every buy and
+  // committed with every fill.
+  std::uint32_t buyer_fee_ppm = 0;
+};
+
+// Two books run through the same engine and the same tests: the fast one, and
+// a deliberately simple one that the fast one is checked against.
+enum class BookKind : std::uint8_t {
+  price_ladder,  // array of price levels + bitset, intrusive queues, pooled orders
+  reference,     // std::map of std::list; obviously correct, slow
+};
+
+struct AccountView {
+  Money cash = 0;       // deposited minus withdrawn
+  Money reserved = 0;   // held for open buy orders (price x quantity + fee)
+  Money committed = 0;  // owed for bought GPU-hours, awaiting settlement
+  Money available() const { return cash - reserved - committed; }
+  bool operator==(const AccountView&) const = default;
+};
+
+struct CapacityView {
+  Quantity capacity = 0;  // what the provider may offer in total
+  Quantity offered = 0;   // in open sell orders
+  Quantity sold = 0;      // traded
+  Quantity free() const { return capacity - offered - sold; }
+  bool operator==(const CapacityView&) const = default;
+};
+
+struct OrderView {
+  OrderId order = 0;
+  ParticipantId participant = 0;
+  InstrumentId instrument = 0;
+  Side side = Side::buy;
+  OrderType type = OrderType::limit;
+  SelfTradePrevention self_trade = SelfTradePrevention::cancel_incoming;
+  Price price = 0;
+  Quantity remaining = 0;
+  bool operator==(const OrderView&) const = default;
+};
+
+struct DepthLevel {
+  Price price = 0;
+  Quantity quantity = 0;
+  std::uint32_t orders = 0;
+  bool operator==(const DepthLevel&) const = default;
+};
+
+// Best levels first on both sides.
+struct Depth {
+  std::vector<DepthLevel> bids;
+  std::vector<DepthLevel> asks;
+  bool operator==(const Depth&) const = default;
+};
+
+struct TopOfBook {
+  std::optional<DepthLevel> bid;
+  std::optional<DepthLevel> ask;
+  bool operator==(const TopOfBook&) const = default;
+};
+
+struct MemoryUsage {
+  std::size_t order_pool_bytes = 0;   // pooled order records, free ones included
+  std::size_t order_index_bytes = 0;  // order id -> order hash table
+  std::size_t book_bytes = 0;         // price levels of every book
+  std::size_t resting_orders = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  // Applies one command; emits its events to the listener before returning.
+  virtual void apply(const Command& command) = 0;
+
+  // Covers instruments, books (in priority order), orders, accounts, sell
+  // capacity and id counters; independent of the book implementation.
+  virtual std::uint64_t state_hash() const = 0;
+
+  // Full self-check of the state invariants (book not crossed, level totals,
+  // reservations equal the open orders, index consistent). Empty when all hold.
+  virtual std::vector<std::string> check_invariants() const = 0;
+
+  virtual std::optional<InstrumentState> instrument_state(InstrumentId) const = 0;
+  virtual std::optional<AccountView> account(ParticipantId) const = 0;
+  virtual CapacityView capacity(ParticipantId, InstrumentId) const = 0;
+  virtual std::optional<OrderView> order(OrderId) const = 0;
+  virtual TopOfBook top_of_book(InstrumentId) const = 0;
+  virtual Depth depth(InstrumentId, std::size_t max_levels) const = 0;
+  virtual MemoryUsage memory_usage() const = 0;
+};
+
+std::unique_ptr<Engine> make_engine(const EngineConfig& config, EventListener& listener,
+                                    BookKind book = BookKind::price_ladder);
+
+}  // namespace gpux::matching

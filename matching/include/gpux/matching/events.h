@@ -1,0 +1,140 @@
+// Events: what the engine tells the world. Every command produces at least one
+// event carrying the command's stamp, so a gateway can acknowledge it.
+#pragma once
+
+#include <optional>
+#include <variant>
+
+#include "gpux/matching/types.h"
+
+namespace gpux::matching {
+
+struct InstrumentListed {
+  Stamp stamp;
+  InstrumentId instrument = 0;
+  bool operator==(const InstrumentListed&) const = default;
+};
+
+struct InstrumentStateChanged {
+  Stamp stamp;
+  InstrumentId instrument = 0;
+  InstrumentState state = InstrumentState::listed;
+  bool operator==(const InstrumentStateChanged&) const = default;
+};
+
+struct ParticipantAdded {
+  Stamp stamp;
+  ParticipantId participant = 0;
+  bool operator==(const ParticipantAdded&) const = default;
+};
+
+struct CashAdjusted {
+  Stamp stamp;
+  ParticipantId participant = 0;
+  Money amount = 0;
+  Money balance = 0;  // cash after the adjustment
+  bool operator==(const CashAdjusted&) const = default;
+};
+
+struct SellCapacitySet {
+  Stamp stamp;
+  ParticipantId participant = 0;
+  InstrumentId instrument = 0;
+  Quantity capacity = 0;
+  bool operator==(const SellCapacitySet&) const = default;
+};
+
+// Any command the engine refused; nothing changed.
+struct CommandRejected {
+  Stamp stamp;
+  RejectReason reason = RejectReason::unknown_instrument;
+  ParticipantId participant = 0;
+  ClientOrderId client_order_id = 0;  // NewOrder only
+  OrderId order = 0;                  // CancelOrder and ReplaceOrder only
+  bool operator==(const CommandRejected&) const = default;
+};
+
+struct OrderAccepted {
+  Stamp stamp;
+  OrderId order = 0;
+  ClientOrderId client_order_id = 0;
+  ParticipantId participant = 0;
+  InstrumentId instrument = 0;
+  Side side = Side::buy;
+  OrderType type = OrderType::limit;
+  Price price = 0;  // for market orders: the effective protection price
+  Quantity quantity = 0;
+  bool operator==(const OrderAccepted&) const = default;
+};
+
+struct Trade {
+  Stamp stamp;
+  TradeId trade = 0;
+  InstrumentId instrument = 0;
+  Price price = 0;  // always the resting (maker) order's price
+  Quantity quantity = 0;
+  Side aggressor = Side::buy;
+  OrderId maker_order = 0;
+  ParticipantId maker = 0;
+  Quantity maker_remaining = 0;
+  OrderId taker_order = 0;
+  ParticipantId taker = 0;
+  Quantity taker_remaining = 0;
+  bool operator==(const Trade&) const = default;
+};
+
+// All or part of an order was cancelled. remaining > 0 only when self-trade
+// prevention decremented a resting order that stays in the book.
+struct OrderCanceled {
+  Stamp stamp;
+  OrderId order = 0;
+  ParticipantId participant = 0;
+  InstrumentId instrument = 0;
+  Quantity canceled = 0;
+  Quantity remaining = 0;
+  CancelReason reason = CancelReason::requested;
+  bool operator==(const OrderCanceled&) const = default;
+};
+
+struct OrderReplaced {
+  Stamp stamp;
+  OrderId order = 0;
+  ParticipantId participant = 0;
+  InstrumentId instrument = 0;
+  Price price = 0;
+  Quantity quantity = 0;  // remaining quantity after the replace (before any trade it causes)
+  bool kept_priority = false;
+  bool operator==(const OrderReplaced&) const = default;
+};
+
+struct OrderExpired {
+  Stamp stamp;
+  OrderId order = 0;
+  ParticipantId participant = 0;
+  InstrumentId instrument = 0;
+  Quantity expired = 0;
+  ExpireReason reason = ExpireReason::unfilled_remainder;
+  bool operator==(const OrderExpired&) const = default;
+};
+
+struct MassCancelDone {
+  Stamp stamp;
+  ParticipantId participant = 0;
+  std::optional<InstrumentId> instrument;
+  std::uint32_t canceled_orders = 0;
+  bool operator==(const MassCancelDone&) const = default;
+};
+
+using Event = std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded,
+                           CashAdjusted, SellCapacitySet, CommandRejected, OrderAccepted, Trade,
+                           OrderCanceled, OrderReplaced, OrderExpired, MassCancelDone>;
+
+// Receives events synchronously on the engine thread, in order. Kept apart
+// from the book so that market data, journaling and tests plug in alike.
+class EventListener {
+ public:
+  virtual ~EventListener() = default;
+  virtual void on_event(const Event& event) = 0;
+};
+
+}  // namespace gpux::matching

@@ -1,0 +1,115 @@
+// Plain domain types of the market. Everything here is an integer or an enum:
+// prices are micro-USD per unit, quantities are whole units, and nothing in
+// matching or risk ever touches floating point.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace gpux::matching {
+
+using Price = std::int64_t;     // micro-USD per unit
+using Quantity = std::int64_t;  // whole units (GPU-hours, or nodes for node classes)
+using Money = std::int64_t;     // micro-USD
+using OrderId = std::uint64_t;  // assigned by the engine, dense, starting at 1
+using TradeId = std::uint64_t;  // assigned by the engine, dense, starting at 1
+using ClientOrderId = std::uint64_t;  // opaque to the engine, echoed back to the client
+using ParticipantId = std::uint32_t;  // dense, below EngineConfig::max_participants
+using InstrumentId = std::uint32_t;   // dense, below EngineConfig::max_instruments
+using SequenceNumber = std::uint64_t;
+using Nanoseconds = std::int64_t;  // since the Unix epoch, as stamped by the sequencer
+
+// The sequencer's stamp on every command; the engine copies it into the events
+// the command causes and never reads a clock of its own.
+struct Stamp {
+  SequenceNumber sequence = 0;
+  Nanoseconds time = 0;
+  bool operator==(const Stamp&) const = default;
+};
+
+enum class Side : std::uint8_t { buy, sell };
+
+constexpr Side opposite(Side side) { return side == Side::buy ? Side::sell : Side::buy; }
+
+enum class OrderType : std::uint8_t {
+  limit,               // rests until filled, cancelled or the gate closes
+  immediate_or_cancel, // fills what it can now; the rest expires
+  fill_or_kill,        // fills completely now or expires without side effects
+  post_only,           // rests; rejected (never repriced) if it would take
+  market,              // takes up to its protection price (default: band edge); the rest expires
+};
+
+// What happens when an incoming order would trade with a resting order of the
+// same participant. The incoming order's mode decides.
+enum class SelfTradePrevention : std::uint8_t {
+  cancel_resting,
+  cancel_incoming,
+  cancel_both,
+  decrement_and_cancel,  // both shrink by the overlap; whichever reaches zero is cancelled
+};
+
+// listed -> open -> gate_closed -> delivering -> settled, one step at a time.
+enum class InstrumentState : std::uint8_t { listed, open, gate_closed, delivering, settled };
+
+enum class RejectReason : std::uint8_t {
+  unknown_instrument,
+  instrument_exists,
+  invalid_instrument_spec,
+  instrument_not_open,
+  invalid_state_transition,
+  unknown_participant,
+  participant_exists,
+  invalid_quantity,        // zero or negative
+  quantity_below_minimum,
+  quantity_above_maximum,
+  lot_size_violation,
+  tick_size_violation,
+  price_outside_band,
+  post_only_would_take,
+  insufficient_cash,
+  insufficient_capacity,
+  unknown_order,           // no such resting order (filled, cancelled, expired or never existed)
+  not_order_owner,         // the order belongs to another participant
+  invalid_amount,          // zero cash adjustment, negative capacity, or an overflowing balance
+};
+
+enum class CancelReason : std::uint8_t {
+  requested,   // CancelOrder
+  mass_cancel, // MassCancel
+  self_trade,  // self-trade prevention
+};
+
+enum class ExpireReason : std::uint8_t {
+  unfilled_remainder,  // IOC or market order: what could not fill at once
+  fill_or_kill,        // FOK that could not fill completely
+  gate_closure,        // resting order when its instrument's gate closed
+};
+
+// Everything the engine needs to know about one tradable product.
+struct InstrumentSpec {
+  InstrumentId id = 0;
+  std::string symbol;     // e.g. "H100-SXM.us-east.20261122T15"
+  std::string gpu_class;  // e.g. "H100-SXM"; selects the verification profile
+  std::string region;     // e.g. "us-east"
+  std::int64_t delivery_start = 0;  // Unix seconds, UTC; the hour starts here
+  std::int64_t delivery_end = 0;    // Unix seconds, UTC
+  std::int64_t gate_closure = 0;    // Unix seconds; the scheduler closes the gate then
+  std::uint32_t gpus_per_unit = 1;  // 1 for per-GPU classes, 8 for 8-GPU node classes
+  Price tick_size = 1;
+  Quantity lot_size = 1;
+  Quantity min_quantity = 1;
+  Quantity max_quantity = 1;
+  Price reference_price = 0;  // centre of the price band
+  Price band_width = 0;       // orders must be priced within reference_price +- band_width
+  bool operator==(const InstrumentSpec&) const = default;
+};
+
+const char* to_string(Side);
+const char* to_string(OrderType);
+const char* to_string(SelfTradePrevention);
+const char* to_string(InstrumentState);
+const char* to_string(RejectReason);
+const char* to_string(CancelReason);
+const char* to_string(ExpireReason);
+
+}  // namespace gpux::matching

@@ -1,0 +1,690 @@
+// The engine's state machine, written once over a Book (PriceLadderBook or
+// ReferenceBook): validation, pre-trade risk, matching with self-trade
+// prevention, and the events they produce.
+#pragma once
+
+#include <algorithm>
+#include <cassert>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flat_table.h"
+#include "gpux/matching/engine.h"
+#include "order.h"
+#include "state_hasher.h"
+
+namespace gpux::matching {
+
+// Largest price x quantity one order may reach (USD 1e9); keeps every product
+// of money, fee rates and counts inside 64 bits.
+inline constexpr Money kMaxOrderNotional = 1'000'000'000'000'000;
+
+inline Money buyer_fee(Money notional, std::uint32_t fee_ppm) {
+  return static_cast<Money>(static_cast<__int128>(notional) * fee_ppm / 1'000'000);
+}
+
+// Cash held for a buy of `quantity` at up to `price`. Because the fee rounds
+// down, what any sequence of partial fills at or below `price` costs never
+// exceeds what the reservation releases for them.
+inline Money buy_reservation(Price price, Quantity quantity, std::uint32_t fee_ppm) {
+  const Money notional = price * quantity;
+  return notional + buyer_fee(notional, fee_ppm);
+}
+
+template <class Book>
+class EngineCore final : public Engine {
+ public:
+  EngineCore(const EngineConfig& config, EventListener& listener)
+      : config_(config), listener_(listener) {}
+
+  void apply(const Command& command) override {
+    stamp_ = command.stamp;
+    std::visit([this](const auto& body) { handle(body); }, command.body);
+  }
+
+  std::uint64_t state_hash() const override;
+  std::vector<std::string> check_invariants() const override;
+
+  std::optional<InstrumentState> instrument_state(InstrumentId id) const override {
+    if (const Instrument* instrument = find_instrument(id)) return instrument->state;
+    return std::nullopt;
+  }
+
+  std::optional<AccountView> account(ParticipantId id) const override {
+    if (const Account* a = find_account(id)) return a->view;
+    return std::nullopt;
+  }
+
+  CapacityView capacity(ParticipantId participant, InstrumentId instrument) const override {
+    const CapacitySlot* slot = capacities_.find(capacity_key(participant, instrument));
+    return slot ? slot->view : CapacityView{};
+  }
+
+  std::optional<OrderView> order(OrderId id) const override {
+    Order* const* slot = orders_.find(id);
+    if (slot == nullptr) return std::nullopt;
+    const Order& o = **slot;
+    return OrderView{o.id, o.participant, o.instrument, o.side, o.type, o.self_trade, o.price,
+                     o.remaining};
+  }
+
+  TopOfBook top_of_book(InstrumentId id) const override {
+    TopOfBook top;
+    const Depth d = depth(id, 1);
+    if (!d.bids.empty()) top.bid = d.bids.front();
+    if (!d.asks.empty()) top.ask = d.asks.front();
+    return top;
+  }
+
+  Depth depth(InstrumentId id, std::size_t max_levels) const override {
+    Depth depth;
+    const Instrument* instrument = find_instrument(id);
+    if (instrument == nullptr) return depth;
+    for (Side side : {Side::buy, Side::sell}) {
+      auto& out = side == Side::buy ? depth.bids : depth.asks;
+      instrument->book->for_each_level(side, [&](const DepthLevel& level) {
+        if (out.size() >= max_levels) return false;
+        out.push_back(level);
+        return true;
+      });
+    }
+    return depth;
+  }
+
+  MemoryUsage memory_usage() const override {
+    MemoryUsage usage{pool_.bytes(), orders_.bytes(), 0, orders_.size()};
+    for (const auto& instrument : instruments_)
+      if (instrument) usage.book_bytes += instrument->book->bytes();
+    return usage;
+  }
+
+ private:
+  struct Instrument {
+    InstrumentSpec spec;
+    InstrumentState state = InstrumentState::listed;
+    Price min_price = 0;
+    Price max_price = 0;
+    std::unique_ptr<Book> book;
+  };
+
+  struct Account {
+    AccountView view;
+    Order* resting = nullptr;  // head of the participant's resting orders
+  };
+
+  struct OrderSlotTraits {
+    static std::uint64_t key(Order* const& o) { return o->id; }
+    static bool empty(Order* const& o) { return o == nullptr; }
+  };
+
+  struct CapacitySlot {
+    std::uint64_t key = 0;  // capacity_key(); 0 = empty slot
+    CapacityView view;
+  };
+  struct CapacitySlotTraits {
+    static std::uint64_t key(const CapacitySlot& s) { return s.key; }
+    static bool empty(const CapacitySlot& s) { return s.key == 0; }
+  };
+
+  static std::uint64_t capacity_key(ParticipantId participant, InstrumentId instrument) {
+    return (std::uint64_t{participant} + 1) << 32 | instrument;
+  }
+
+  // ---- lookups -------------------------------------------------------------
+
+  Instrument* find_instrument(InstrumentId id) {
+    return id < instruments_.size() && instruments_[id] ? &*instruments_[id] : nullptr;
+  }
+  const Instrument* find_instrument(InstrumentId id) const {
+    return const_cast<EngineCore*>(this)->find_instrument(id);
+  }
+  Account* find_account(ParticipantId id) {
+    return id < accounts_.size() && accounts_[id] ? &*accounts_[id] : nullptr;
+  }
+  const Account* find_account(ParticipantId id) const {
+    return const_cast<EngineCore*>(this)->find_account(id);
+  }
+  CapacitySlot& capacity_slot(ParticipantId participant, InstrumentId instrument) {
+    const std::uint64_t key = capacity_key(participant, instrument);
+    if (CapacitySlot* slot = capacities_.find(key)) return *slot;
+    return capacities_.insert(CapacitySlot{key, {}});
+  }
+
+  template <class E>
+  void emit(E event) {
+    event.stamp = stamp_;
+    listener_.on_event(Event{std::move(event)});
+  }
+
+  void reject(RejectReason reason, ParticipantId participant, ClientOrderId client_order_id = 0,
+              OrderId order = 0) {
+    emit(CommandRejected{{}, reason, participant, client_order_id, order});
+  }
+
+  // ---- admin commands ------------------------------------------------------
+
+  std::optional<RejectReason> invalid_spec(const InstrumentSpec& s) const {
+    if (s.id >= config_.max_instruments) return RejectReason::unknown_instrument;
+    if (find_instrument(s.id) != nullptr) return RejectReason::instrument_exists;
+    const bool sane =
+        !s.symbol.empty() && s.delivery_end > s.delivery_start &&
+        s.gate_closure <= s.delivery_start && s.gpus_per_unit >= 1 && s.tick_size > 0 &&
+        s.lot_size > 0 && s.min_quantity > 0 && s.min_quantity % s.lot_size == 0 &&
+        s.max_quantity >= s.min_quantity && s.max_quantity % s.lot_size == 0 &&
+        s.reference_price > 0 && s.reference_price % s.tick_size == 0 && s.band_width >= 0 &&
+        s.band_width % s.tick_size == 0 && s.reference_price - s.band_width >= s.tick_size &&
+        s.reference_price <= kMaxOrderNotional && s.band_width <= kMaxOrderNotional &&
+        2 * (s.band_width / s.tick_size) + 1 <= config_.max_price_levels &&
+        static_cast<__int128>(s.reference_price + s.band_width) * s.max_quantity <=
+            kMaxOrderNotional;
+    if (!sane) return RejectReason::invalid_instrument_spec;
+    return std::nullopt;
+  }
+
+  void handle(const ListInstrument& c) {
+    if (auto reason = invalid_spec(c.spec)) return reject(*reason, 0);
+    if (instruments_.size() <= c.spec.id) instruments_.resize(c.spec.id + 1);
+    Instrument& instrument = instruments_[c.spec.id].emplace();
+    instrument.spec = c.spec;
+    instrument.min_price = c.spec.reference_price - c.spec.band_width;
+    instrument.max_price = c.spec.reference_price + c.spec.band_width;
+    const auto levels = static_cast<std::uint32_t>(2 * (c.spec.band_width / c.spec.tick_size) + 1);
+    instrument.book = std::make_unique<Book>(instrument.min_price, c.spec.tick_size, levels);
+    emit(InstrumentListed{{}, c.spec.id});
+  }
+
+  void handle(const ChangeInstrumentState& c) {
+    Instrument* instrument = find_instrument(c.instrument);
+    if (instrument == nullptr) return reject(RejectReason::unknown_instrument, 0);
+    if (static_cast<int>(c.state) != static_cast<int>(instrument->state) + 1)
+      return reject(RejectReason::invalid_state_transition, 0);
+    instrument->state = c.state;
+    emit(InstrumentStateChanged{{}, c.instrument, c.state});
+    if (c.state == InstrumentState::gate_closed) {
+      for (Side side : {Side::buy, Side::sell}) {
+        while (Order* o = instrument->book->best(side)) {
+          emit(OrderExpired{{}, o->id, o->participant, o->instrument, o->remaining,
+                            ExpireReason::gate_closure});
+          release(*o, o->remaining);
+          remove_resting(*instrument, *o);
+        }
+      }
+    }
+  }
+
+  void handle(const AddParticipant& c) {
+    if (c.participant >= config_.max_participants)
+      return reject(RejectReason::unknown_participant, c.participant);
+    if (find_account(c.participant) != nullptr)
+      return reject(RejectReason::participant_exists, c.participant);
+    if (accounts_.size() <= c.participant) accounts_.resize(c.participant + 1);
+    accounts_[c.participant].emplace();
+    emit(ParticipantAdded{{}, c.participant});
+  }
+
+  void handle(const AdjustCash& c) {
+    Account* account = find_account(c.participant);
+    if (account == nullptr) return reject(RejectReason::unknown_participant, c.participant);
+    Money balance = 0;
+    if (c.amount == 0 || __builtin_add_overflow(account->view.cash, c.amount, &balance))
+      return reject(RejectReason::invalid_amount, c.participant);
+    if (c.amount < 0 && -c.amount > account->view.available())
+      return reject(RejectReason::insufficient_cash, c.participant);
+    account->view.cash = balance;
+    emit(CashAdjusted{{}, c.participant, c.amount, balance});
+  }
+
+  void handle(const SetSellCapacity& c) {
+    if (find_account(c.participant) == nullptr)
+      return reject(RejectReason::unknown_participant, c.participant);
+    if (find_instrument(c.instrument) == nullptr)
+      return reject(RejectReason::unknown_instrument, c.participant);
+    if (c.capacity < 0) return reject(RejectReason::invalid_amount, c.participant);
+    CapacitySlot& slot = capacity_slot(c.participant, c.instrument);
+    if (c.capacity < slot.view.offered + slot.view.sold)
+      return reject(RejectReason::insufficient_capacity, c.participant);
+    slot.view.capacity = c.capacity;
+    emit(SellCapacitySet{{}, c.participant, c.instrument, c.capacity});
+  }
+
+  // ---- orders --------------------------------------------------------------
+
+  static std::optional<RejectReason> invalid_quantity(const InstrumentSpec& spec, Quantity q) {
+    if (q <= 0) return RejectReason::invalid_quantity;
+    if (q % spec.lot_size != 0) return RejectReason::lot_size_violation;
+    if (q < spec.min_quantity) return RejectReason::quantity_below_minimum;
+    if (q > spec.max_quantity) return RejectReason::quantity_above_maximum;
+    return std::nullopt;
+  }
+
+  static std::optional<RejectReason> invalid_price(const Instrument& instrument, Price p) {
+    if (p % instrument.spec.tick_size != 0) return RejectReason::tick_size_violation;
+    if (p < instrument.min_price || p > instrument.max_price)
+      return RejectReason::price_outside_band;
+    return std::nullopt;
+  }
+
+  static bool crosses(Side taker_side, Price taker_limit, Price resting_price) {
+    return taker_side == Side::buy ? resting_price <= taker_limit : resting_price >= taker_limit;
+  }
+
+  bool would_take(const Instrument& instrument, Side side, Price price) const {
+    const Order* best = instrument.book->best(opposite(side));
+    return best != nullptr && crosses(side, price, best->price);
+  }
+
+  // Whether cash or capacity allows growing an order's hold from `old_quantity`
+  // at `old_price` to `quantity` at `price`.
+  bool affordable(ParticipantId participant, const Instrument& instrument, Side side,
+                  Price old_price, Quantity old_quantity, Price price, Quantity quantity) {
+    if (side == Side::buy) {
+      const Money extra = buy_reservation(price, quantity, config_.buyer_fee_ppm) -
+                          buy_reservation(old_price, old_quantity, config_.buyer_fee_ppm);
+      return extra <= find_account(participant)->view.available();
+    }
+    const CapacitySlot* slot = capacities_.find(capacity_key(participant, instrument.spec.id));
+    return quantity - old_quantity <= (slot ? slot->view.free() : 0);
+  }
+
+  void hold(const Order& o) {
+    if (o.side == Side::buy) {
+      find_account(o.participant)->view.reserved +=
+          buy_reservation(o.price, o.remaining, config_.buyer_fee_ppm);
+    } else {
+      capacity_slot(o.participant, o.instrument).view.offered += o.remaining;
+    }
+  }
+
+  // Gives back the hold for `quantity` units the order no longer needs.
+  // Call before the order's remaining quantity is lowered.
+  void release(const Order& o, Quantity quantity) {
+    if (o.side == Side::buy) {
+      find_account(o.participant)->view.reserved -=
+          buy_reservation(o.price, o.remaining, config_.buyer_fee_ppm) -
+          buy_reservation(o.price, o.remaining - quantity, config_.buyer_fee_ppm);
+    } else {
+      capacity_slot(o.participant, o.instrument).view.offered -= quantity;
+    }
+  }
+
+  // Turns the hold for `quantity` units into a traded obligation at `price`.
+  void commit_fill(const Order& o, Quantity quantity, Price price) {
+    release(o, quantity);
+    if (o.side == Side::buy) {
+      const Money notional = price * quantity;
+      find_account(o.participant)->view.committed +=
+          notional + buyer_fee(notional, config_.buyer_fee_ppm);
+    } else {
+      capacity_slot(o.participant, o.instrument).view.sold += quantity;
+    }
+  }
+
+  void handle(const NewOrder& c) {
+    const auto refuse = [&](RejectReason reason) {
+      reject(reason, c.participant, c.client_order_id);
+    };
+    Instrument* instrument = find_instrument(c.instrument);
+    if (instrument == nullptr) return refuse(RejectReason::unknown_instrument);
+    if (instrument->state != InstrumentState::open)
+      return refuse(RejectReason::instrument_not_open);
+    if (find_account(c.participant) == nullptr) return refuse(RejectReason::unknown_participant);
+    if (auto reason = invalid_quantity(instrument->spec, c.quantity)) return refuse(*reason);
+    Price price = c.price;
+    if (c.type == OrderType::market && price == 0)
+      price = c.side == Side::buy ? instrument->max_price : instrument->min_price;
+    if (auto reason = invalid_price(*instrument, price)) return refuse(*reason);
+    if (!affordable(c.participant, *instrument, c.side, 0, 0, price, c.quantity))
+      return refuse(c.side == Side::buy ? RejectReason::insufficient_cash
+                                        : RejectReason::insufficient_capacity);
+    if (c.type == OrderType::post_only && would_take(*instrument, c.side, price))
+      return refuse(RejectReason::post_only_would_take);
+
+    Order& o = *pool_.allocate();
+    o = Order{next_order_id_++, price, c.quantity, nullptr, nullptr, nullptr, nullptr,
+              c.participant, c.instrument, 0, c.side, c.type, c.self_trade};
+    emit(OrderAccepted{{}, o.id, c.client_order_id, c.participant, c.instrument, c.side, c.type,
+                       price, c.quantity});
+    if (c.type == OrderType::fill_or_kill && !can_fill_completely(*instrument, o)) {
+      emit(OrderExpired{{}, o.id, o.participant, o.instrument, o.remaining,
+                        ExpireReason::fill_or_kill});
+      pool_.release(&o);
+      return;
+    }
+    hold(o);
+    match(*instrument, o);
+    if (o.remaining == 0) {
+      pool_.release(&o);
+    } else if (c.type == OrderType::limit || c.type == OrderType::post_only) {
+      add_resting(*instrument, o);
+    } else {
+      emit(OrderExpired{{}, o.id, o.participant, o.instrument, o.remaining,
+                        ExpireReason::unfilled_remainder});
+      release(o, o.remaining);
+      pool_.release(&o);
+    }
+  }
+
+  // A fill-or-kill fills completely only from other participants' orders that
+  // it reaches before an own order would stop it (every self-trade mode but
+  // cancel_resting stops or shrinks the incoming order).
+  bool can_fill_completely(const Instrument& instrument, const Order& taker) const {
+    Quantity available = 0;
+    instrument.book->for_each_order(opposite(taker.side), [&](const Order& resting) {
+      if (!crosses(taker.side, taker.price, resting.price)) return false;
+      if (resting.participant == taker.participant)
+        return taker.self_trade == SelfTradePrevention::cancel_resting;
+      available += resting.remaining;
+      return available < taker.remaining;
+    });
+    return available >= taker.remaining;
+  }
+
+  void match(Instrument& instrument, Order& taker) {
+    Book& book = *instrument.book;
+    while (taker.remaining > 0) {
+      Order* maker = book.best(opposite(taker.side));
+      if (maker == nullptr || !crosses(taker.side, taker.price, maker->price)) return;
+      if (maker->participant == taker.participant) {
+        prevent_self_trade(instrument, taker, *maker);
+        continue;
+      }
+      const Quantity quantity = std::min(taker.remaining, maker->remaining);
+      commit_fill(*maker, quantity, maker->price);
+      commit_fill(taker, quantity, maker->price);
+      book.reduce(*maker, quantity);
+      taker.remaining -= quantity;
+      emit(Trade{{}, next_trade_id_++, instrument.spec.id, maker->price, quantity, taker.side,
+                 maker->id, maker->participant, maker->remaining, taker.id, taker.participant,
+                 taker.remaining});
+      if (maker->remaining == 0) remove_resting(instrument, *maker);
+    }
+  }
+
+  void prevent_self_trade(Instrument& instrument, Order& taker, Order& maker) {
+    Quantity maker_cut = maker.remaining;
+    Quantity taker_cut = taker.remaining;
+    switch (taker.self_trade) {
+      case SelfTradePrevention::cancel_resting: taker_cut = 0; break;
+      case SelfTradePrevention::cancel_incoming: maker_cut = 0; break;
+      case SelfTradePrevention::cancel_both: break;
+      case SelfTradePrevention::decrement_and_cancel:
+        maker_cut = taker_cut = std::min(maker.remaining, taker.remaining);
+        break;
+    }
+    if (maker_cut > 0) {
+      release(maker, maker_cut);
+      instrument.book->reduce(maker, maker_cut);
+      emit(OrderCanceled{{}, maker.id, maker.participant, maker.instrument, maker_cut,
+                         maker.remaining, CancelReason::self_trade});
+      if (maker.remaining == 0) remove_resting(instrument, maker);
+    }
+    if (taker_cut > 0) {
+      release(taker, taker_cut);
+      taker.remaining -= taker_cut;
+      emit(OrderCanceled{{}, taker.id, taker.participant, taker.instrument, taker_cut,
+                         taker.remaining, CancelReason::self_trade});
+    }
+  }
+
+  void add_resting(Instrument& instrument, Order& o) {
+    instrument.book->insert(o);
+    orders_.insert(&o);
+    Account& owner = *find_account(o.participant);
+    o.prev_of_owner = nullptr;
+    o.next_of_owner = owner.resting;
+    if (owner.resting != nullptr) owner.resting->prev_of_owner = &o;
+    owner.resting = &o;
+  }
+
+  // Takes a resting order out of the book and every index; its hold must
+  // already be released.
+  void remove_resting(Instrument& instrument, Order& o) {
+    instrument.book->erase(o);
+    forget(o);
+  }
+
+  // Drops an order that is out of its book from the id index and its owner's
+  // list, and frees it.
+  void forget(Order& o) {
+    orders_.erase(o.id);
+    Account& owner = *find_account(o.participant);
+    (o.prev_of_owner ? o.prev_of_owner->next_of_owner : owner.resting) = o.next_of_owner;
+    if (o.next_of_owner != nullptr) o.next_of_owner->prev_of_owner = o.prev_of_owner;
+    pool_.release(&o);
+  }
+
+  void cancel_resting(Order& o, CancelReason reason) {
+    emit(OrderCanceled{{}, o.id, o.participant, o.instrument, o.remaining, 0, reason});
+    release(o, o.remaining);
+    remove_resting(*find_instrument(o.instrument), o);
+  }
+
+  // The resting order `id` if it exists and belongs to `participant`;
+  // otherwise rejects the command and returns null.
+  Order* owned_order(ParticipantId participant, OrderId id) {
+    Order** slot = orders_.find(id);
+    if (slot == nullptr) {
+      reject(RejectReason::unknown_order, participant, 0, id);
+      return nullptr;
+    }
+    if ((*slot)->participant != participant) {
+      reject(RejectReason::not_order_owner, participant, 0, id);
+      return nullptr;
+    }
+    return *slot;
+  }
+
+  void handle(const CancelOrder& c) {
+    if (Order* o = owned_order(c.participant, c.order)) cancel_resting(*o, CancelReason::requested);
+  }
+
+  void handle(const ReplaceOrder& c) {
+    Order* found = owned_order(c.participant, c.order);
+    if (found == nullptr) return;
+    Order& o = *found;
+    Instrument& instrument = *find_instrument(o.instrument);
+    const auto refuse = [&](RejectReason reason) { reject(reason, c.participant, 0, c.order); };
+    if (auto reason = invalid_quantity(instrument.spec, c.quantity)) return refuse(*reason);
+    if (auto reason = invalid_price(instrument, c.price)) return refuse(*reason);
+    if (!affordable(o.participant, instrument, o.side, o.price, o.remaining, c.price, c.quantity))
+      return refuse(o.side == Side::buy ? RejectReason::insufficient_cash
+                                        : RejectReason::insufficient_capacity);
+    if (o.type == OrderType::post_only && would_take(instrument, o.side, c.price))
+      return refuse(RejectReason::post_only_would_take);
+
+    if (c.price == o.price && c.quantity <= o.remaining) {
+      if (c.quantity < o.remaining) {
+        release(o, o.remaining - c.quantity);
+        instrument.book->reduce(o, o.remaining - c.quantity);
+      }
+      emit(OrderReplaced{{}, o.id, o.participant, o.instrument, o.price, o.remaining, true});
+      return;
+    }
+    instrument.book->erase(o);
+    release(o, o.remaining);
+    o.price = c.price;
+    o.remaining = c.quantity;
+    hold(o);
+    emit(OrderReplaced{{}, o.id, o.participant, o.instrument, o.price, o.remaining, false});
+    match(instrument, o);
+    if (o.remaining > 0) {
+      instrument.book->insert(o);
+    } else {
+      forget(o);
+    }
+  }
+
+  void handle(const MassCancel& c) {
+    Account* account = find_account(c.participant);
+    if (account == nullptr) return reject(RejectReason::unknown_participant, c.participant);
+    if (c.instrument && find_instrument(*c.instrument) == nullptr)
+      return reject(RejectReason::unknown_instrument, c.participant);
+    std::uint32_t canceled = 0;
+    for (Order* o = account->resting; o != nullptr;) {
+      Order* next = o->next_of_owner;
+      if (!c.instrument || o->instrument == *c.instrument) {
+        cancel_resting(*o, CancelReason::mass_cancel);
+        ++canceled;
+      }
+      o = next;
+    }
+    emit(MassCancelDone{{}, c.participant, c.instrument, canceled});
+  }
+
+  EngineConfig config_;
+  EventListener& listener_;
+  Stamp stamp_;
+  std::vector<std::optional<Instrument>> instruments_;
+  std::vector<std::optional<Account>> accounts_;
+  FlatTable<CapacitySlot, CapacitySlotTraits> capacities_;
+  OrderPool pool_;
+  FlatTable<Order*, OrderSlotTraits> orders_{1u << 14};
+  OrderId next_order_id_ = 1;
+  TradeId next_trade_id_ = 1;
+};
+
+template <class Book>
+std::uint64_t EngineCore<Book>::state_hash() const {
+  StateHasher h;
+  h.add(next_order_id_);
+  h.add(next_trade_id_);
+  for (const auto& instrument : instruments_) {
+    if (!instrument) continue;
+    const InstrumentSpec& s = instrument->spec;
+    h.add(s.id);
+    h.add(s.symbol);
+    h.add(s.gpu_class);
+    h.add(s.region);
+    for (std::int64_t v : {s.delivery_start, s.delivery_end, s.gate_closure, s.tick_size,
+                           s.lot_size, s.min_quantity, s.max_quantity, s.reference_price,
+                           s.band_width})
+      h.add(v);
+    h.add(s.gpus_per_unit);
+    h.add(instrument->state);
+    for (Side side : {Side::buy, Side::sell}) {
+      instrument->book->for_each_order(side, [&](const Order& o) {
+        h.add(o.id);
+        h.add(o.participant);
+        h.add(o.side);
+        h.add(o.type);
+        h.add(o.self_trade);
+        h.add(o.price);
+        h.add(o.remaining);
+        return true;
+      });
+      h.add(~std::uint64_t{0});  // side separator
+    }
+  }
+  for (std::size_t id = 0; id < accounts_.size(); ++id) {
+    if (!accounts_[id]) continue;
+    const Account& a = *accounts_[id];
+    h.add(std::uint64_t{id});
+    h.add(a.view.cash);
+    h.add(a.view.reserved);
+    h.add(a.view.committed);
+    for (const Order* o = a.resting; o != nullptr; o = o->next_of_owner) h.add(o->id);
+  }
+  std::vector<const CapacitySlot*> capacities;
+  capacities_.for_each([&](const CapacitySlot& slot) { capacities.push_back(&slot); });
+  std::sort(capacities.begin(), capacities.end(),
+            [](const CapacitySlot* a, const CapacitySlot* b) { return a->key < b->key; });
+  for (const CapacitySlot* slot : capacities) {
+    h.add(slot->key);
+    h.add(slot->view.capacity);
+    h.add(slot->view.offered);
+    h.add(slot->view.sold);
+  }
+  return h.value();
+}
+
+template <class Book>
+std::vector<std::string> EngineCore<Book>::check_invariants() const {
+  std::vector<std::string> problems;
+  const auto fail = [&](std::string what) { problems.push_back(std::move(what)); };
+  std::vector<Money> reserved(accounts_.size(), 0);
+  std::vector<std::pair<std::uint64_t, Quantity>> offered;
+  std::size_t resting = 0;
+
+  for (const auto& instrument : instruments_) {
+    if (!instrument) continue;
+    const std::string name = "instrument " + std::to_string(instrument->spec.id);
+    const Book& book = *instrument->book;
+    const Order* bid = book.best(Side::buy);
+    const Order* ask = book.best(Side::sell);
+    if (bid && ask && bid->price >= ask->price) fail(name + ": book crossed");
+    if ((bid || ask) && instrument->state != InstrumentState::open)
+      fail(name + ": resting orders while not open");
+    for (Side side : {Side::buy, Side::sell}) {
+      std::vector<DepthLevel> from_orders;
+      book.for_each_order(side, [&](const Order& o) {
+        const std::string order = name + " order " + std::to_string(o.id);
+        if (o.side != side || o.instrument != instrument->spec.id) fail(order + ": misfiled");
+        if (o.remaining <= 0 || o.remaining % instrument->spec.lot_size != 0)
+          fail(order + ": bad remaining quantity");
+        if (invalid_price(*instrument, o.price)) fail(order + ": bad price");
+        if (o.type != OrderType::limit && o.type != OrderType::post_only)
+          fail(order + ": type that cannot rest");
+        Order* const* indexed = orders_.find(o.id);
+        if (indexed == nullptr || *indexed != &o) fail(order + ": not in the id index");
+        if (from_orders.empty() || from_orders.back().price != o.price) {
+          if (!from_orders.empty() && !crosses(opposite(side), o.price, from_orders.back().price))
+            fail(order + ": out of price priority");
+          from_orders.push_back({o.price, 0, 0});
+        }
+        from_orders.back().quantity += o.remaining;
+        ++from_orders.back().orders;
+        if (o.participant >= reserved.size() || !accounts_[o.participant]) {
+          fail(order + ": unknown owner");
+        } else if (side == Side::buy) {
+          reserved[o.participant] += buy_reservation(o.price, o.remaining, config_.buyer_fee_ppm);
+        } else {
+          offered.emplace_back(capacity_key(o.participant, o.instrument), o.remaining);
+        }
+        ++resting;
+        return true;
+      });
+      std::vector<DepthLevel> levels;
+      book.for_each_level(side, [&](const DepthLevel& level) {
+        levels.push_back(level);
+        return true;
+      });
+      if (levels != from_orders) fail(name + ": level totals differ from their orders");
+    }
+  }
+
+  if (resting != orders_.size()) fail("id index size differs from resting orders");
+  if (resting != pool_.in_use()) fail("order pool holds orders that rest nowhere");
+
+  std::size_t owned = 0;
+  for (std::size_t id = 0; id < accounts_.size(); ++id) {
+    if (!accounts_[id]) continue;
+    const Account& a = *accounts_[id];
+    const std::string name = "participant " + std::to_string(id);
+    if (a.view.reserved != reserved[id]) fail(name + ": reserved cash differs from open buys");
+    if (a.view.committed < 0 || a.view.available() < 0) fail(name + ": cash overdrawn");
+    const Order* prev = nullptr;
+    for (const Order* o = a.resting; o != nullptr; prev = o, o = o->next_of_owner) {
+      if (o->participant != id || o->prev_of_owner != prev) fail(name + ": broken order list");
+      ++owned;
+    }
+  }
+  if (owned != resting) fail("owner lists differ from resting orders");
+
+  std::sort(offered.begin(), offered.end());
+  capacities_.for_each([&](const CapacitySlot& slot) {
+    Quantity expected = 0;
+    for (auto it = std::lower_bound(offered.begin(), offered.end(), std::pair{slot.key, Quantity{0}});
+         it != offered.end() && it->first == slot.key; ++it)
+      expected += it->second;
+    const CapacityView& v = slot.view;
+    if (v.offered != expected) fail("capacity " + std::to_string(slot.key) + ": offered differs");
+    if (v.sold < 0 || v.free() < 0) fail("capacity " + std::to_string(slot.key) + ": overcommitted");
+  });
+  for (const auto& [key, quantity] : offered)
+    if (capacities_.find(key) == nullptr) fail("sell order without a capacity entry");
+  return problems;
+}
+
+}  // namespace gpux::matching
