@@ -66,8 +66,8 @@ class EngineCore final : public Engine {
     Order* const* slot = orders_.find(id);
     if (slot == nullptr) return std::nullopt;
     const Order& o = **slot;
-    return OrderView{o.id, o.participant, o.instrument, o.side, o.type, o.self_trade, o.price,
-                     o.remaining};
+    return OrderView{o.id,   o.participant, o.instrument, o.side,
+                     o.type, o.self_trade,  o.price,      o.remaining};
   }
 
   TopOfBook top_of_book(InstrumentId id) const override {
@@ -205,8 +205,8 @@ class EngineCore final : public Engine {
     if (c.state == InstrumentState::gate_closed) {
       for (Side side : {Side::buy, Side::sell}) {
         while (Order* o = instrument->book->best(side)) {
-          emit(OrderExpired{{}, o->id, o->participant, o->instrument, o->remaining,
-                            ExpireReason::gate_closure});
+          emit(OrderExpired{
+              {}, o->id, o->participant, o->instrument, o->remaining, ExpireReason::gate_closure});
           release(*o, o->remaining);
           remove_resting(*instrument, *o);
         }
@@ -342,13 +342,20 @@ class EngineCore final : public Engine {
       return refuse(RejectReason::post_only_would_take);
 
     Order& o = *pool_.allocate();
-    o = Order{next_order_id_++, price, c.quantity, nullptr, nullptr, nullptr, nullptr,
-              c.participant, c.instrument, 0, c.side, c.type, c.self_trade};
-    emit(OrderAccepted{{}, o.id, c.client_order_id, c.participant, c.instrument, c.side, c.type,
-                       price, c.quantity});
+    o = Order{next_order_id_++, price,        c.quantity, nullptr, nullptr, nullptr,     nullptr,
+              c.participant,    c.instrument, 0,          c.side,  c.type,  c.self_trade};
+    emit(OrderAccepted{{},
+                       o.id,
+                       c.client_order_id,
+                       c.participant,
+                       c.instrument,
+                       c.side,
+                       c.type,
+                       price,
+                       c.quantity});
     if (c.type == OrderType::fill_or_kill && !can_fill_completely(*instrument, o)) {
-      emit(OrderExpired{{}, o.id, o.participant, o.instrument, o.remaining,
-                        ExpireReason::fill_or_kill});
+      emit(OrderExpired{
+          {}, o.id, o.participant, o.instrument, o.remaining, ExpireReason::fill_or_kill});
       pool_.release(&o);
       return;
     }
@@ -359,8 +366,8 @@ class EngineCore final : public Engine {
     } else if (c.type == OrderType::limit || c.type == OrderType::post_only) {
       add_resting(*instrument, o);
     } else {
-      emit(OrderExpired{{}, o.id, o.participant, o.instrument, o.remaining,
-                        ExpireReason::unfilled_remainder});
+      emit(OrderExpired{
+          {}, o.id, o.participant, o.instrument, o.remaining, ExpireReason::unfilled_remainder});
       release(o, o.remaining);
       pool_.release(&o);
     }
@@ -395,8 +402,17 @@ class EngineCore final : public Engine {
       commit_fill(taker, quantity, maker->price);
       book.reduce(*maker, quantity);
       taker.remaining -= quantity;
-      emit(Trade{{}, next_trade_id_++, instrument.spec.id, maker->price, quantity, taker.side,
-                 maker->id, maker->participant, maker->remaining, taker.id, taker.participant,
+      emit(Trade{{},
+                 next_trade_id_++,
+                 instrument.spec.id,
+                 maker->price,
+                 quantity,
+                 taker.side,
+                 maker->id,
+                 maker->participant,
+                 maker->remaining,
+                 taker.id,
+                 taker.participant,
                  taker.remaining});
       if (maker->remaining == 0) remove_resting(instrument, *maker);
     }
@@ -406,9 +422,14 @@ class EngineCore final : public Engine {
     Quantity maker_cut = maker.remaining;
     Quantity taker_cut = taker.remaining;
     switch (taker.self_trade) {
-      case SelfTradePrevention::cancel_resting: taker_cut = 0; break;
-      case SelfTradePrevention::cancel_incoming: maker_cut = 0; break;
-      case SelfTradePrevention::cancel_both: break;
+      case SelfTradePrevention::cancel_resting:
+        taker_cut = 0;
+        break;
+      case SelfTradePrevention::cancel_incoming:
+        maker_cut = 0;
+        break;
+      case SelfTradePrevention::cancel_both:
+        break;
       case SelfTradePrevention::decrement_and_cancel:
         maker_cut = taker_cut = std::min(maker.remaining, taker.remaining);
         break;
@@ -416,15 +437,25 @@ class EngineCore final : public Engine {
     if (maker_cut > 0) {
       release(maker, maker_cut);
       instrument.book->reduce(maker, maker_cut);
-      emit(OrderCanceled{{}, maker.id, maker.participant, maker.instrument, maker_cut,
-                         maker.remaining, CancelReason::self_trade});
+      emit(OrderCanceled{{},
+                         maker.id,
+                         maker.participant,
+                         maker.instrument,
+                         maker_cut,
+                         maker.remaining,
+                         CancelReason::self_trade});
       if (maker.remaining == 0) remove_resting(instrument, maker);
     }
     if (taker_cut > 0) {
       release(taker, taker_cut);
       taker.remaining -= taker_cut;
-      emit(OrderCanceled{{}, taker.id, taker.participant, taker.instrument, taker_cut,
-                         taker.remaining, CancelReason::self_trade});
+      emit(OrderCanceled{{},
+                         taker.id,
+                         taker.participant,
+                         taker.instrument,
+                         taker_cut,
+                         taker.remaining,
+                         CancelReason::self_trade});
     }
   }
 
@@ -557,9 +588,9 @@ std::uint64_t EngineCore<Book>::state_hash() const {
     h.add(s.symbol);
     h.add(s.gpu_class);
     h.add(s.region);
-    for (std::int64_t v : {s.delivery_start, s.delivery_end, s.gate_closure, s.tick_size,
-                           s.lot_size, s.min_quantity, s.max_quantity, s.reference_price,
-                           s.band_width})
+    for (std::int64_t v :
+         {s.delivery_start, s.delivery_end, s.gate_closure, s.tick_size, s.lot_size, s.min_quantity,
+          s.max_quantity, s.reference_price, s.band_width})
       h.add(v);
     h.add(s.gpus_per_unit);
     h.add(instrument->state);
@@ -584,7 +615,8 @@ std::uint64_t EngineCore<Book>::state_hash() const {
     h.add(a.view.cash);
     h.add(a.view.reserved);
     h.add(a.view.committed);
-    for (const Order* o = a.resting; o != nullptr; o = o->next_of_owner) h.add(o->id);
+    for (const Order* o = a.resting; o != nullptr; o = o->next_of_owner)
+      h.add(o->id);
   }
   std::vector<const CapacitySlot*> capacities;
   capacities_.for_each([&](const CapacitySlot& slot) { capacities.push_back(&slot); });
@@ -609,34 +641,34 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
 
   for (const auto& instrument : instruments_) {
     if (!instrument) continue;
-    const std::string name = "instrument " + std::to_string(instrument->spec.id);
+    const auto name = [&] { return "instrument " + std::to_string(instrument->spec.id); };
     const Book& book = *instrument->book;
     const Order* bid = book.best(Side::buy);
     const Order* ask = book.best(Side::sell);
-    if (bid && ask && bid->price >= ask->price) fail(name + ": book crossed");
+    if (bid && ask && bid->price >= ask->price) fail(name() + ": book crossed");
     if ((bid || ask) && instrument->state != InstrumentState::open)
-      fail(name + ": resting orders while not open");
+      fail(name() + ": resting orders while not open");
     for (Side side : {Side::buy, Side::sell}) {
       std::vector<DepthLevel> from_orders;
       book.for_each_order(side, [&](const Order& o) {
-        const std::string order = name + " order " + std::to_string(o.id);
-        if (o.side != side || o.instrument != instrument->spec.id) fail(order + ": misfiled");
+        const auto order = [&] { return name() + " order " + std::to_string(o.id); };
+        if (o.side != side || o.instrument != instrument->spec.id) fail(order() + ": misfiled");
         if (o.remaining <= 0 || o.remaining % instrument->spec.lot_size != 0)
-          fail(order + ": bad remaining quantity");
-        if (invalid_price(*instrument, o.price)) fail(order + ": bad price");
+          fail(order() + ": bad remaining quantity");
+        if (invalid_price(*instrument, o.price)) fail(order() + ": bad price");
         if (o.type != OrderType::limit && o.type != OrderType::post_only)
-          fail(order + ": type that cannot rest");
+          fail(order() + ": type that cannot rest");
         Order* const* indexed = orders_.find(o.id);
-        if (indexed == nullptr || *indexed != &o) fail(order + ": not in the id index");
+        if (indexed == nullptr || *indexed != &o) fail(order() + ": not in the id index");
         if (from_orders.empty() || from_orders.back().price != o.price) {
           if (!from_orders.empty() && !crosses(opposite(side), o.price, from_orders.back().price))
-            fail(order + ": out of price priority");
+            fail(order() + ": out of price priority");
           from_orders.push_back({o.price, 0, 0});
         }
         from_orders.back().quantity += o.remaining;
         ++from_orders.back().orders;
         if (o.participant >= reserved.size() || !accounts_[o.participant]) {
-          fail(order + ": unknown owner");
+          fail(order() + ": unknown owner");
         } else if (side == Side::buy) {
           reserved[o.participant] += buy_reservation(o.price, o.remaining, config_.buyer_fee_ppm);
         } else {
@@ -650,7 +682,7 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
         levels.push_back(level);
         return true;
       });
-      if (levels != from_orders) fail(name + ": level totals differ from their orders");
+      if (levels != from_orders) fail(name() + ": level totals differ from their orders");
     }
   }
 
@@ -661,12 +693,12 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
   for (std::size_t id = 0; id < accounts_.size(); ++id) {
     if (!accounts_[id]) continue;
     const Account& a = *accounts_[id];
-    const std::string name = "participant " + std::to_string(id);
-    if (a.view.reserved != reserved[id]) fail(name + ": reserved cash differs from open buys");
-    if (a.view.committed < 0 || a.view.available() < 0) fail(name + ": cash overdrawn");
+    const auto name = [&] { return "participant " + std::to_string(id); };
+    if (a.view.reserved != reserved[id]) fail(name() + ": reserved cash differs from open buys");
+    if (a.view.committed < 0 || a.view.available() < 0) fail(name() + ": cash overdrawn");
     const Order* prev = nullptr;
     for (const Order* o = a.resting; o != nullptr; prev = o, o = o->next_of_owner) {
-      if (o->participant != id || o->prev_of_owner != prev) fail(name + ": broken order list");
+      if (o->participant != id || o->prev_of_owner != prev) fail(name() + ": broken order list");
       ++owned;
     }
   }
@@ -675,12 +707,14 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
   std::sort(offered.begin(), offered.end());
   capacities_.for_each([&](const CapacitySlot& slot) {
     Quantity expected = 0;
-    for (auto it = std::lower_bound(offered.begin(), offered.end(), std::pair{slot.key, Quantity{0}});
+    for (auto it =
+             std::lower_bound(offered.begin(), offered.end(), std::pair{slot.key, Quantity{0}});
          it != offered.end() && it->first == slot.key; ++it)
       expected += it->second;
     const CapacityView& v = slot.view;
     if (v.offered != expected) fail("capacity " + std::to_string(slot.key) + ": offered differs");
-    if (v.sold < 0 || v.free() < 0) fail("capacity " + std::to_string(slot.key) + ": overcommitted");
+    if (v.sold < 0 || v.free() < 0)
+      fail("capacity " + std::to_string(slot.key) + ": overcommitted");
   });
   for (const auto& [key, quantity] : offered)
     if (capacities_.find(key) == nullptr) fail("sell order without a capacity entry");

@@ -71,7 +71,8 @@ class FlatTable {
 
   Slot& place(Slot slot) {
     std::size_t i = home(Traits::key(slot));
-    while (!Traits::empty(slots_[i])) i = (i + 1) & mask_;
+    while (!Traits::empty(slots_[i]))
+      i = (i + 1) & mask_;
     slots_[i] = std::move(slot);
     ++size_;
     return slots_[i];

@@ -13,7 +13,8 @@ class LevelBitset {
  public:
   static constexpr std::uint32_t npos = UINT32_MAX;
 
-  explicit LevelBitset(std::uint32_t size) : words_((size + 63) / 64), summary_((words_.size() + 63) / 64) {}
+  explicit LevelBitset(std::uint32_t size)
+      : words_((size + 63) / 64), summary_((words_.size() + 63) / 64) {}
 
   void set(std::uint32_t i) {
     words_[i >> 6] |= bit(i);

@@ -20,13 +20,12 @@ class StateHasher {
   void add(std::uint32_t value) { add(std::uint64_t{value}); }
   void add(std::string_view text) {
     add(std::uint64_t{text.size()});
-    for (unsigned char c : text) add(std::uint64_t{c});
+    for (unsigned char c : text)
+      add(std::uint64_t{c});
   }
   template <class Enum>
-    requires std::is_enum_v<Enum>
-  void add(Enum value) {
-    add(static_cast<std::uint64_t>(value));
-  }
+  requires std::is_enum_v<Enum>
+  void add(Enum value) { add(static_cast<std::uint64_t>(value)); }
 
   std::uint64_t value() const { return state_; }
 

@@ -4,83 +4,124 @@ namespace gpux::matching {
 
 const char* to_string(Side v) {
   switch (v) {
-    case Side::buy: return "buy";
-    case Side::sell: return "sell";
+    case Side::buy:
+      return "buy";
+    case Side::sell:
+      return "sell";
   }
   return "?";
 }
 
 const char* to_string(OrderType v) {
   switch (v) {
-    case OrderType::limit: return "limit";
-    case OrderType::immediate_or_cancel: return "immediate_or_cancel";
-    case OrderType::fill_or_kill: return "fill_or_kill";
-    case OrderType::post_only: return "post_only";
-    case OrderType::market: return "market";
+    case OrderType::limit:
+      return "limit";
+    case OrderType::immediate_or_cancel:
+      return "immediate_or_cancel";
+    case OrderType::fill_or_kill:
+      return "fill_or_kill";
+    case OrderType::post_only:
+      return "post_only";
+    case OrderType::market:
+      return "market";
   }
   return "?";
 }
 
 const char* to_string(SelfTradePrevention v) {
   switch (v) {
-    case SelfTradePrevention::cancel_resting: return "cancel_resting";
-    case SelfTradePrevention::cancel_incoming: return "cancel_incoming";
-    case SelfTradePrevention::cancel_both: return "cancel_both";
-    case SelfTradePrevention::decrement_and_cancel: return "decrement_and_cancel";
+    case SelfTradePrevention::cancel_resting:
+      return "cancel_resting";
+    case SelfTradePrevention::cancel_incoming:
+      return "cancel_incoming";
+    case SelfTradePrevention::cancel_both:
+      return "cancel_both";
+    case SelfTradePrevention::decrement_and_cancel:
+      return "decrement_and_cancel";
   }
   return "?";
 }
 
 const char* to_string(InstrumentState v) {
   switch (v) {
-    case InstrumentState::listed: return "listed";
-    case InstrumentState::open: return "open";
-    case InstrumentState::gate_closed: return "gate_closed";
-    case InstrumentState::delivering: return "delivering";
-    case InstrumentState::settled: return "settled";
+    case InstrumentState::listed:
+      return "listed";
+    case InstrumentState::open:
+      return "open";
+    case InstrumentState::gate_closed:
+      return "gate_closed";
+    case InstrumentState::delivering:
+      return "delivering";
+    case InstrumentState::settled:
+      return "settled";
   }
   return "?";
 }
 
 const char* to_string(RejectReason v) {
   switch (v) {
-    case RejectReason::unknown_instrument: return "unknown_instrument";
-    case RejectReason::instrument_exists: return "instrument_exists";
-    case RejectReason::invalid_instrument_spec: return "invalid_instrument_spec";
-    case RejectReason::instrument_not_open: return "instrument_not_open";
-    case RejectReason::invalid_state_transition: return "invalid_state_transition";
-    case RejectReason::unknown_participant: return "unknown_participant";
-    case RejectReason::participant_exists: return "participant_exists";
-    case RejectReason::invalid_quantity: return "invalid_quantity";
-    case RejectReason::quantity_below_minimum: return "quantity_below_minimum";
-    case RejectReason::quantity_above_maximum: return "quantity_above_maximum";
-    case RejectReason::lot_size_violation: return "lot_size_violation";
-    case RejectReason::tick_size_violation: return "tick_size_violation";
-    case RejectReason::price_outside_band: return "price_outside_band";
-    case RejectReason::post_only_would_take: return "post_only_would_take";
-    case RejectReason::insufficient_cash: return "insufficient_cash";
-    case RejectReason::insufficient_capacity: return "insufficient_capacity";
-    case RejectReason::unknown_order: return "unknown_order";
-    case RejectReason::not_order_owner: return "not_order_owner";
-    case RejectReason::invalid_amount: return "invalid_amount";
+    case RejectReason::unknown_instrument:
+      return "unknown_instrument";
+    case RejectReason::instrument_exists:
+      return "instrument_exists";
+    case RejectReason::invalid_instrument_spec:
+      return "invalid_instrument_spec";
+    case RejectReason::instrument_not_open:
+      return "instrument_not_open";
+    case RejectReason::invalid_state_transition:
+      return "invalid_state_transition";
+    case RejectReason::unknown_participant:
+      return "unknown_participant";
+    case RejectReason::participant_exists:
+      return "participant_exists";
+    case RejectReason::invalid_quantity:
+      return "invalid_quantity";
+    case RejectReason::quantity_below_minimum:
+      return "quantity_below_minimum";
+    case RejectReason::quantity_above_maximum:
+      return "quantity_above_maximum";
+    case RejectReason::lot_size_violation:
+      return "lot_size_violation";
+    case RejectReason::tick_size_violation:
+      return "tick_size_violation";
+    case RejectReason::price_outside_band:
+      return "price_outside_band";
+    case RejectReason::post_only_would_take:
+      return "post_only_would_take";
+    case RejectReason::insufficient_cash:
+      return "insufficient_cash";
+    case RejectReason::insufficient_capacity:
+      return "insufficient_capacity";
+    case RejectReason::unknown_order:
+      return "unknown_order";
+    case RejectReason::not_order_owner:
+      return "not_order_owner";
+    case RejectReason::invalid_amount:
+      return "invalid_amount";
   }
   return "?";
 }
 
 const char* to_string(CancelReason v) {
   switch (v) {
-    case CancelReason::requested: return "requested";
-    case CancelReason::mass_cancel: return "mass_cancel";
-    case CancelReason::self_trade: return "self_trade";
+    case CancelReason::requested:
+      return "requested";
+    case CancelReason::mass_cancel:
+      return "mass_cancel";
+    case CancelReason::self_trade:
+      return "self_trade";
   }
   return "?";
 }
 
 const char* to_string(ExpireReason v) {
   switch (v) {
-    case ExpireReason::unfilled_remainder: return "unfilled_remainder";
-    case ExpireReason::fill_or_kill: return "fill_or_kill";
-    case ExpireReason::gate_closure: return "gate_closure";
+    case ExpireReason::unfilled_remainder:
+      return "unfilled_remainder";
+    case ExpireReason::fill_or_kill:
+      return "fill_or_kill";
+    case ExpireReason::gate_closure:
+      return "gate_closure";
   }
   return "?";
 }

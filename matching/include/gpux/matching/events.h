@@ -125,9 +125,9 @@ struct MassCancelDone {
   bool operator==(const MassCancelDone&) const = default;
 };
 
-using Event = std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded,
-                           CashAdjusted, SellCapacitySet, CommandRejected, OrderAccepted, Trade,
-                           OrderCanceled, OrderReplaced, OrderExpired, MassCancelDone>;
+using Event = std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
+                           SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
+                           OrderReplaced, OrderExpired, MassCancelDone>;
 
 // Receives events synchronously on the engine thread, in order. Kept apart
 // from the book so that market data, journaling and tests plug in alike.

@@ -8,11 +8,11 @@
 
 namespace gpux::matching {
 
-using Price = std::int64_t;     // micro-USD per unit
-using Quantity = std::int64_t;  // whole units (GPU-hours, or nodes for node classes)
-using Money = std::int64_t;     // micro-USD
-using OrderId = std::uint64_t;  // assigned by the engine, dense, starting at 1
-using TradeId = std::uint64_t;  // assigned by the engine, dense, starting at 1
+using Price = std::int64_t;           // micro-USD per unit
+using Quantity = std::int64_t;        // whole units (GPU-hours, or nodes for node classes)
+using Money = std::int64_t;           // micro-USD
+using OrderId = std::uint64_t;        // assigned by the engine, dense, starting at 1
+using TradeId = std::uint64_t;        // assigned by the engine, dense, starting at 1
 using ClientOrderId = std::uint64_t;  // opaque to the engine, echoed back to the client
 using ParticipantId = std::uint32_t;  // dense, below EngineConfig::max_participants
 using InstrumentId = std::uint32_t;   // dense, below EngineConfig::max_instruments
@@ -29,14 +29,16 @@ struct Stamp {
 
 enum class Side : std::uint8_t { buy, sell };
 
-constexpr Side opposite(Side side) { return side == Side::buy ? Side::sell : Side::buy; }
+constexpr Side opposite(Side side) {
+  return side == Side::buy ? Side::sell : Side::buy;
+}
 
 enum class OrderType : std::uint8_t {
-  limit,               // rests until filled, cancelled or the gate closes
-  immediate_or_cancel, // fills what it can now; the rest expires
-  fill_or_kill,        // fills completely now or expires without side effects
-  post_only,           // rests; rejected (never repriced) if it would take
-  market,              // takes up to its protection price (default: band edge); the rest expires
+  limit,                // rests until filled, cancelled or the gate closes
+  immediate_or_cancel,  // fills what it can now; the rest expires
+  fill_or_kill,         // fills completely now or expires without side effects
+  post_only,            // rests; rejected (never repriced) if it would take
+  market,               // takes up to its protection price (default: band edge); the rest expires
 };
 
 // What happens when an incoming order would trade with a resting order of the
@@ -59,7 +61,7 @@ enum class RejectReason : std::uint8_t {
   invalid_state_transition,
   unknown_participant,
   participant_exists,
-  invalid_quantity,        // zero or negative
+  invalid_quantity,  // zero or negative
   quantity_below_minimum,
   quantity_above_maximum,
   lot_size_violation,
@@ -68,15 +70,15 @@ enum class RejectReason : std::uint8_t {
   post_only_would_take,
   insufficient_cash,
   insufficient_capacity,
-  unknown_order,           // no such resting order (filled, cancelled, expired or never existed)
-  not_order_owner,         // the order belongs to another participant
-  invalid_amount,          // zero cash adjustment, negative capacity, or an overflowing balance
+  unknown_order,    // no such resting order (filled, cancelled, expired or never existed)
+  not_order_owner,  // the order belongs to another participant
+  invalid_amount,   // zero cash adjustment, negative capacity, or an overflowing balance
 };
 
 enum class CancelReason : std::uint8_t {
-  requested,   // CancelOrder
-  mass_cancel, // MassCancel
-  self_trade,  // self-trade prevention
+  requested,    // CancelOrder
+  mass_cancel,  // MassCancel
+  self_trade,   // self-trade prevention
 };
 
 enum class ExpireReason : std::uint8_t {
@@ -88,9 +90,9 @@ enum class ExpireReason : std::uint8_t {
 // Everything the engine needs to know about one tradable product.
 struct InstrumentSpec {
   InstrumentId id = 0;
-  std::string symbol;     // e.g. "H100-SXM.us-east.20261122T15"
-  std::string gpu_class;  // e.g. "H100-SXM"; selects the verification profile
-  std::string region;     // e.g. "us-east"
+  std::string symbol;               // e.g. "H100-SXM.us-east.20261122T15"
+  std::string gpu_class;            // e.g. "H100-SXM"; selects the verification profile
+  std::string region;               // e.g. "us-east"
   std::int64_t delivery_start = 0;  // Unix seconds, UTC; the hour starts here
   std::int64_t delivery_end = 0;    // Unix seconds, UTC
   std::int64_t gate_closure = 0;    // Unix seconds; the scheduler closes the gate then

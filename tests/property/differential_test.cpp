@@ -1,0 +1,372 @@
+// Differential test: the fast price-ladder book and the simple reference book
+// are fed the same seeded random command streams and must emit identical
+// events and reach identical state hashes. After every command the engine's
+// invariants are checked, and every order's remaining quantity is
+// re-derived from the events alone (quantities are conserved).
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <random>
+#include <unordered_map>
+
+#include "market.h"
+
+using namespace gpux::test;
+
+namespace {
+
+constexpr Price kReference = 1'000'000;
+constexpr Price kTick = 1'000;
+constexpr ParticipantId kParticipants = 8;
+
+// Small price band and few participants, so that crossing, self-trades and
+// risk rejections are all frequent.
+InstrumentSpec small_spec(InstrumentId id) {
+  InstrumentSpec spec = standard_spec(id);
+  spec.tick_size = kTick;
+  spec.reference_price = kReference;
+  spec.band_width = 20 * kTick;
+  spec.lot_size = id % 2 == 0 ? 1 : 5;
+  spec.min_quantity = spec.lot_size;
+  spec.max_quantity = 40 * spec.lot_size;
+  return spec;
+}
+
+class CommandGenerator {
+ public:
+  explicit CommandGenerator(std::uint64_t seed) : random_(seed) {}
+
+  std::vector<CommandBody> setup() {
+    std::vector<CommandBody> commands;
+    for (ParticipantId p = 0; p < kParticipants; ++p) {
+      commands.push_back(AddParticipant{p});
+      if (p != 0) commands.push_back(AdjustCash{p, money(20'000'000, 400'000'000)});
+    }
+    for (int i = 0; i < 2; ++i)
+      list_next_instrument(commands);
+    return commands;
+  }
+
+  CommandBody next() {
+    if (!pending_.empty()) return advance_instrument();
+    const int roll = pick(0, 999);
+    if (roll < 450) return new_order();
+    if (roll < 630) {
+      const OrderId order = some_order();
+      return CancelOrder{owner_or_stranger(), order};
+    }
+    if (roll < 880) return replace();
+    if (roll < 890) {
+      std::optional<InstrumentId> only;
+      if (pick(0, 1) == 0) only = some_instrument();
+      return MassCancel{participant(), only};
+    }
+    if (roll < 930) {
+      const Money amount = pick(0, 3) == 0 ? -money(0, 100'000'000) : money(1, 50'000'000);
+      return AdjustCash{participant(), amount};
+    }
+    if (roll < 970) return SetSellCapacity{participant(), some_instrument(), pick(0, 600)};
+    if (roll < 971) return advance_instrument();
+    return new_order();
+  }
+
+  // Called with every event, to learn which orders rest and who owns them.
+  void observe(const Event& event) {
+    if (const auto* e = std::get_if<OrderAccepted>(&event)) {
+      owner_[e->order] = {e->participant, e->instrument};
+      resting_.add(e->order);
+    } else if (const auto* e = std::get_if<Trade>(&event)) {
+      if (e->maker_remaining == 0) resting_.remove(e->maker_order);
+      if (e->taker_remaining == 0) resting_.remove(e->taker_order);
+    } else if (const auto* e = std::get_if<OrderCanceled>(&event)) {
+      if (e->remaining == 0) resting_.remove(e->order);
+    } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
+      resting_.remove(e->order);
+    }
+  }
+
+ private:
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random_); }
+  Money money(Money lo, Money hi) { return std::uniform_int_distribution<Money>(lo, hi)(random_); }
+  ParticipantId participant() {
+    // Now and then one that does not exist.
+    return pick(0, 99) == 0 ? kParticipants + 3
+                            : static_cast<ParticipantId>(pick(0, kParticipants - 1));
+  }
+  InstrumentId some_instrument() {
+    if (pick(0, 199) == 0) return next_instrument_ + 5;                  // unknown
+    if (!closing_.empty() && pick(0, 99) == 0) return closing_.front();  // not open
+    return open_[static_cast<std::size_t>(pick(0, static_cast<int>(open_.size()) - 1))];
+  }
+  OrderId some_order() {
+    if (resting_.ids.empty() || pick(0, 19) == 0) {
+      last_order_ = static_cast<OrderId>(pick(1, 1'000'000));  // most likely finished or unknown
+    } else {
+      last_order_ =
+          resting_
+              .ids[static_cast<std::size_t>(pick(0, static_cast<int>(resting_.ids.size()) - 1))];
+    }
+    return last_order_;
+  }
+  // Call right after some_order(): mostly the owner, sometimes someone else.
+  ParticipantId owner_or_stranger() {
+    const auto owner = owner_.find(last_order_);
+    return owner != owner_.end() && pick(0, 9) != 0 ? owner->second.first : participant();
+  }
+  Price price() {
+    const int offset = pick(-12, 12);
+    Price p = kReference + offset * kTick;
+    const int oddity = pick(0, 99);
+    if (oddity == 0) p += kTick / 2;               // off tick
+    if (oddity == 1) p = kReference + 21 * kTick;  // outside the band
+    return p;
+  }
+  Quantity quantity(InstrumentId instrument) {
+    const Quantity lot = instrument % 2 == 0 ? 1 : 5;
+    Quantity q = lot * pick(1, 12);
+    const int oddity = pick(0, 99);
+    if (oddity == 0) q += 1;        // off lot (or merely odd for lot 1)
+    if (oddity == 1) q = lot * 41;  // above maximum
+    if (oddity == 2) q = 0;
+    return q;
+  }
+
+  CommandBody new_order() {
+    NewOrder order;
+    order.client_order_id = static_cast<ClientOrderId>(pick(1, 1'000'000));
+    order.participant = participant();
+    order.instrument = some_instrument();
+    order.side = pick(0, 1) == 0 ? Side::buy : Side::sell;
+    const int type = pick(0, 99);
+    order.type = type < 50   ? OrderType::limit
+                 : type < 65 ? OrderType::immediate_or_cancel
+                 : type < 75 ? OrderType::fill_or_kill
+                 : type < 90 ? OrderType::post_only
+                             : OrderType::market;
+    order.self_trade = static_cast<SelfTradePrevention>(pick(0, 3));
+    order.price = order.type == OrderType::market && pick(0, 1) == 0 ? 0 : price();
+    order.quantity = quantity(order.instrument);
+    return order;
+  }
+
+  CommandBody replace() {
+    const OrderId order = some_order();
+    const ParticipantId who = owner_or_stranger();
+    const auto known = owner_.find(order);
+    const InstrumentId instrument = known == owner_.end() ? 0 : known->second.second;
+    return ReplaceOrder{who, order, price(), quantity(instrument)};
+  }
+
+  void list_next_instrument(std::vector<CommandBody>& commands) {
+    const InstrumentId id = next_instrument_++;
+    commands.push_back(ListInstrument{small_spec(id)});
+    commands.push_back(ChangeInstrumentState{id, InstrumentState::open});
+    for (ParticipantId p = 1; p < kParticipants; ++p)
+      commands.push_back(SetSellCapacity{p, id, pick(0, 300)});
+    open_.push_back(id);
+  }
+
+  // Closes the gate of an open instrument (and queues a new listing in its
+  // place), or moves a closed one on towards settlement.
+  CommandBody advance_instrument() {
+    if (!pending_.empty()) {
+      CommandBody next = pending_.back();
+      pending_.pop_back();
+      return next;
+    }
+    if (!closing_.empty() && pick(0, 1) == 0) {
+      const InstrumentId id = closing_.front();
+      const auto to = static_cast<InstrumentState>(static_cast<int>(states_[id]) + 1);
+      states_[id] = to;
+      if (to == InstrumentState::settled) closing_.erase(closing_.begin());
+      return ChangeInstrumentState{id, to};
+    }
+    const auto index = static_cast<std::size_t>(pick(0, static_cast<int>(open_.size()) - 1));
+    const InstrumentId id = open_[index];
+    open_.erase(open_.begin() + static_cast<std::ptrdiff_t>(index));
+    closing_.push_back(id);
+    states_[id] = InstrumentState::gate_closed;
+    std::vector<CommandBody> listing;
+    list_next_instrument(listing);
+    pending_.assign(listing.rbegin(), listing.rend());
+    return ChangeInstrumentState{id, InstrumentState::gate_closed};
+  }
+
+  // Ids with O(1) random pick and removal.
+  struct IdSet {
+    std::vector<OrderId> ids;
+    std::unordered_map<OrderId, std::size_t> at;
+    void add(OrderId id) {
+      at[id] = ids.size();
+      ids.push_back(id);
+    }
+    void remove(OrderId id) {
+      const auto it = at.find(id);
+      if (it == at.end()) return;
+      ids[it->second] = ids.back();
+      at[ids.back()] = it->second;
+      ids.pop_back();
+      at.erase(id);
+    }
+  };
+
+  std::mt19937_64 random_;
+  IdSet resting_;
+  std::unordered_map<OrderId, std::pair<ParticipantId, InstrumentId>> owner_;
+  OrderId last_order_ = 0;
+  std::vector<InstrumentId> open_;
+  std::vector<InstrumentId> closing_;
+  std::unordered_map<InstrumentId, InstrumentState> states_;
+  std::vector<CommandBody> pending_;
+  InstrumentId next_instrument_ = 0;
+};
+
+// Each order's remaining quantity, derived from events alone.
+class QuantityLedger {
+ public:
+  // Returns a description of the first inconsistency, or empty.
+  std::string observe(const Event& event) {
+    if (const auto* e = std::get_if<OrderAccepted>(&event)) {
+      remaining_[e->order] = e->quantity;
+    } else if (const auto* e = std::get_if<Trade>(&event)) {
+      if (take(e->maker_order, e->quantity) != e->maker_remaining) return "maker remaining";
+      if (take(e->taker_order, e->quantity) != e->taker_remaining) return "taker remaining";
+    } else if (const auto* e = std::get_if<OrderCanceled>(&event)) {
+      if (take(e->order, e->canceled) != e->remaining) return "cancel remaining";
+    } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
+      if (take(e->order, e->expired) != 0) return "expiry left a remainder";
+    } else if (const auto* e = std::get_if<OrderReplaced>(&event)) {
+      if (!remaining_.contains(e->order)) return "replace of an unknown order";
+      remaining_[e->order] = e->quantity;
+    }
+    return {};
+  }
+
+  // Every order the ledger believes open rests with that quantity, and no other.
+  std::string compare(const Engine& engine, std::size_t resting) const {
+    std::size_t open = 0;
+    for (const auto& [id, quantity] : remaining_) {
+      if (quantity == 0) continue;
+      ++open;
+      const auto order = engine.order(id);
+      if (!order || order->remaining != quantity)
+        return "order " + std::to_string(id) + " differs from its events";
+    }
+    return open == resting ? std::string{} : "resting order count differs from events";
+  }
+
+  void forget_finished() {
+    std::erase_if(remaining_, [](const auto& entry) { return entry.second == 0; });
+  }
+
+ private:
+  Quantity take(OrderId order, Quantity quantity) {
+    auto it = remaining_.find(order);
+    if (it == remaining_.end()) return -1;
+    it->second -= quantity;
+    return it->second;
+  }
+
+  std::unordered_map<OrderId, Quantity> remaining_;
+};
+
+struct RunSummary {
+  std::size_t commands = 0;
+  std::size_t trades = 0;
+  std::size_t rejects = 0;
+  std::size_t self_trade_cancels = 0;
+};
+
+void run_seed(std::uint64_t seed, std::size_t commands, RunSummary& summary) {
+  CAPTURE(seed);
+  Recorder fast_events;
+  Recorder reference_events;
+  auto fast = make_engine({}, fast_events, BookKind::price_ladder);
+  auto reference = make_engine({}, reference_events, BookKind::reference);
+  CommandGenerator generator(seed);
+  QuantityLedger ledger;
+
+  SequenceNumber sequence = 0;
+  const auto step = [&](const CommandBody& body) {
+    const Command command{{++sequence, static_cast<Nanoseconds>(sequence) * 1'000}, body};
+    CAPTURE(sequence);
+    fast_events.events.clear();
+    reference_events.events.clear();
+    fast->apply(command);
+    reference->apply(command);
+    REQUIRE(!fast_events.events.empty());
+    REQUIRE(fast_events.events == reference_events.events);
+    for (const Event& event : fast_events.events) {
+      generator.observe(event);
+      const std::string problem = ledger.observe(event);
+      REQUIRE_MESSAGE(problem.empty(), problem);
+      summary.trades += std::holds_alternative<Trade>(event);
+      summary.rejects += std::holds_alternative<CommandRejected>(event);
+      if (const auto* c = std::get_if<OrderCanceled>(&event))
+        summary.self_trade_cancels += c->reason == CancelReason::self_trade;
+    }
+    for (const std::string& problem : fast->check_invariants())
+      FAIL(problem);
+    if (sequence % 64 == 0) {
+      REQUIRE(fast->state_hash() == reference->state_hash());
+      const std::string problem = ledger.compare(*fast, fast->memory_usage().resting_orders);
+      REQUIRE_MESSAGE(problem.empty(), problem);
+      ledger.forget_finished();
+    }
+    ++summary.commands;
+  };
+
+  for (const CommandBody& body : generator.setup())
+    step(body);
+  for (std::size_t i = 0; i < commands; ++i)
+    step(generator.next());
+  REQUIRE(fast->state_hash() == reference->state_hash());
+  REQUIRE(reference->check_invariants().empty());
+}
+
+std::size_t env_or(const char* name, std::size_t fallback) {
+  const char* value = std::getenv(name);
+  return value ? std::strtoull(value, nullptr, 10) : fallback;
+}
+
+}  // namespace
+
+TEST_CASE("fast and reference books agree on a million random commands") {
+  // GPUX_DIFF_SEEDS / GPUX_DIFF_COMMANDS scale it up for a long run.
+  const std::size_t seeds = env_or("GPUX_DIFF_SEEDS", 50);
+  const std::size_t per_seed = env_or("GPUX_DIFF_COMMANDS", 20'000);
+  RunSummary summary;
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed)
+    run_seed(seed, per_seed, summary);
+  MESSAGE(summary.commands << " commands, " << summary.trades << " trades, " << summary.rejects
+                           << " rejects, " << summary.self_trade_cancels << " self-trade cancels");
+  CHECK(summary.commands >= seeds * per_seed);
+  // The mix must exercise matching, rejection and self-trade prevention.
+  CHECK(summary.trades > summary.commands / 20);
+  CHECK(summary.rejects > summary.commands / 50);
+  CHECK(summary.self_trade_cancels > summary.commands / 200);
+}
+
+TEST_CASE("the same commands give the same state hash, and a different one differs") {
+  const auto run = [](std::uint64_t seed, bool perturb) {
+    Recorder events;
+    auto engine = make_engine({}, events);
+    CommandGenerator generator(seed);
+    SequenceNumber sequence = 0;
+    const auto step = [&](const CommandBody& body) {
+      events.events.clear();
+      engine->apply(Command{{++sequence, 0}, body});
+      for (const Event& e : events.events)
+        generator.observe(e);
+    };
+    for (const CommandBody& body : generator.setup())
+      step(body);
+    for (int i = 0; i < 5'000; ++i)
+      step(generator.next());
+    if (perturb) step(AdjustCash{1, 1});
+    return engine->state_hash();
+  };
+  CHECK(run(7, false) == run(7, false));
+  CHECK(run(7, false) != run(7, true));
+  CHECK(run(7, false) != run(8, false));
+}
