@@ -9,6 +9,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "gpux/matching/resting_orders.h"
 #include "market.h"
 
 using namespace gpux::test;
@@ -53,7 +54,7 @@ class CommandGenerator {
     if (roll < 450) return new_order();
     if (roll < 630) {
       const OrderId order = some_order();
-      return CancelOrder{owner_or_stranger(), order};
+      return CancelOrder{owner_or_stranger(order), order};
     }
     if (roll < 880) return replace();
     if (roll < 890) {
@@ -71,19 +72,7 @@ class CommandGenerator {
   }
 
   // Called with every event, to learn which orders rest and who owns them.
-  void observe(const Event& event) {
-    if (const auto* e = std::get_if<OrderAccepted>(&event)) {
-      owner_[e->order] = {e->participant, e->instrument};
-      resting_.add(e->order);
-    } else if (const auto* e = std::get_if<Trade>(&event)) {
-      if (e->maker_remaining == 0) resting_.remove(e->maker_order);
-      if (e->taker_remaining == 0) resting_.remove(e->taker_order);
-    } else if (const auto* e = std::get_if<OrderCanceled>(&event)) {
-      if (e->remaining == 0) resting_.remove(e->order);
-    } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
-      resting_.remove(e->order);
-    }
-  }
+  void observe(const Event& event) { resting_.observe(event); }
 
  private:
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random_); }
@@ -98,20 +87,15 @@ class CommandGenerator {
     if (!closing_.empty() && pick(0, 99) == 0) return closing_.front();  // not open
     return open_[static_cast<std::size_t>(pick(0, static_cast<int>(open_.size()) - 1))];
   }
+  // A resting order, or now and then an id that is most likely finished or unknown.
   OrderId some_order() {
-    if (resting_.ids.empty() || pick(0, 19) == 0) {
-      last_order_ = static_cast<OrderId>(pick(1, 1'000'000));  // most likely finished or unknown
-    } else {
-      last_order_ =
-          resting_
-              .ids[static_cast<std::size_t>(pick(0, static_cast<int>(resting_.ids.size()) - 1))];
-    }
-    return last_order_;
+    if (resting_.empty() || pick(0, 19) == 0) return static_cast<OrderId>(pick(1, 1'000'000));
+    return resting_[static_cast<std::size_t>(pick(0, static_cast<int>(resting_.size()) - 1))].order;
   }
-  // Call right after some_order(): mostly the owner, sometimes someone else.
-  ParticipantId owner_or_stranger() {
-    const auto owner = owner_.find(last_order_);
-    return owner != owner_.end() && pick(0, 9) != 0 ? owner->second.first : participant();
+  // Mostly the order's owner, sometimes someone else.
+  ParticipantId owner_or_stranger(OrderId order) {
+    const RestingOrders::Entry* entry = resting_.find(order);
+    return entry && pick(0, 9) != 0 ? entry->participant : participant();
   }
   Price price() {
     const int offset = pick(-12, 12);
@@ -151,10 +135,9 @@ class CommandGenerator {
 
   CommandBody replace() {
     const OrderId order = some_order();
-    const ParticipantId who = owner_or_stranger();
-    const auto known = owner_.find(order);
-    const InstrumentId instrument = known == owner_.end() ? 0 : known->second.second;
-    return ReplaceOrder{who, order, price(), quantity(instrument)};
+    const RestingOrders::Entry* entry = resting_.find(order);
+    const InstrumentId instrument = entry ? entry->instrument : 0;
+    return ReplaceOrder{owner_or_stranger(order), order, price(), quantity(instrument)};
   }
 
   void list_next_instrument(std::vector<CommandBody>& commands) {
@@ -192,28 +175,8 @@ class CommandGenerator {
     return ChangeInstrumentState{id, InstrumentState::gate_closed};
   }
 
-  // Ids with O(1) random pick and removal.
-  struct IdSet {
-    std::vector<OrderId> ids;
-    std::unordered_map<OrderId, std::size_t> at;
-    void add(OrderId id) {
-      at[id] = ids.size();
-      ids.push_back(id);
-    }
-    void remove(OrderId id) {
-      const auto it = at.find(id);
-      if (it == at.end()) return;
-      ids[it->second] = ids.back();
-      at[ids.back()] = it->second;
-      ids.pop_back();
-      at.erase(id);
-    }
-  };
-
   std::mt19937_64 random_;
-  IdSet resting_;
-  std::unordered_map<OrderId, std::pair<ParticipantId, InstrumentId>> owner_;
-  OrderId last_order_ = 0;
+  RestingOrders resting_;
   std::vector<InstrumentId> open_;
   std::vector<InstrumentId> closing_;
   std::unordered_map<InstrumentId, InstrumentState> states_;
