@@ -184,15 +184,17 @@ class EngineCore final : public Engine {
   }
 
   void handle(const ListInstrument& c) {
-    if (auto reason = invalid_spec(c.spec)) return reject(*reason, 0);
-    if (instruments_.size() <= c.spec.id) instruments_.resize(c.spec.id + 1);
-    Instrument& instrument = instruments_[c.spec.id].emplace();
-    instrument.spec = c.spec;
-    instrument.min_price = c.spec.reference_price - c.spec.band_width;
-    instrument.max_price = c.spec.reference_price + c.spec.band_width;
-    const auto levels = static_cast<std::uint32_t>(2 * (c.spec.band_width / c.spec.tick_size) + 1);
-    instrument.book = std::make_unique<Book>(instrument.min_price, c.spec.tick_size, levels);
-    emit(InstrumentListed{{}, c.spec.id});
+    if (!c.spec) return reject(RejectReason::invalid_instrument_spec, 0);
+    const InstrumentSpec& spec = *c.spec;
+    if (auto reason = invalid_spec(spec)) return reject(*reason, 0);
+    if (instruments_.size() <= spec.id) instruments_.resize(spec.id + 1);
+    Instrument& instrument = instruments_[spec.id].emplace();
+    instrument.spec = spec;
+    instrument.min_price = spec.reference_price - spec.band_width;
+    instrument.max_price = spec.reference_price + spec.band_width;
+    const auto levels = static_cast<std::uint32_t>(2 * (spec.band_width / spec.tick_size) + 1);
+    instrument.book = std::make_unique<Book>(instrument.min_price, spec.tick_size, levels);
+    emit(InstrumentListed{{}, spec.id});
   }
 
   void handle(const ChangeInstrumentState& c) {

@@ -1,1 +1,280 @@
-int main(){}
+// Matching-engine benchmark: sustained throughput of one engine thread on
+// three workloads (against the reference book as the in-run baseline), open-
+// loop latency at fixed offered rates measured from each command's planned
+// send time (no coordinated omission), and memory per resting order.
+// Prints a table and writes JSON. Run via ops/bench-matching.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gpux/matching/engine.h"
+#include "latency_histogram.h"
+#include "workloads.h"
+
+namespace {
+
+using namespace gpux::matching;
+using gpux::bench::LatencyHistogram;
+using gpux::bench::Workload;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  bool quick = false;
+  std::string json_path = "bench-matching.json";
+  int runs = 5;
+  std::size_t commands = 4'000'000;
+  std::vector<double> rates = {1e6, 5e6};
+};
+
+void usage(const char* argv0) {
+  std::printf(
+      "usage: %s [--quick] [--runs N] [--commands N] [--json PATH]\n"
+      "  --quick        300k commands per workload, 3 runs (seconds)\n"
+      "  --runs N       throughput runs per workload and book; the median is reported (default 5)\n"
+      "  --commands N   measured commands per workload (default 4,000,000)\n"
+      "  --json PATH    where to write results (default bench-matching.json)\n",
+      argv0);
+}
+
+bool parse(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", arg.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--quick") {
+      o.quick = true;
+      o.runs = 3;
+      o.commands = 300'000;
+    } else if (arg == "--runs") {
+      o.runs = std::max(1, std::atoi(value()));
+    } else if (arg == "--commands") {
+      o.commands = std::max<std::size_t>(1'000, std::strtoull(value(), nullptr, 10));
+    } else if (arg == "--json") {
+      o.json_path = value();
+    } else if (arg == "--help" || arg == "-h") {
+      usage(argv[0]);
+      std::exit(0);
+    } else {
+      std::fprintf(stderr, "unknown argument '%s'\n", arg.c_str());
+      usage(argv[0]);
+      return false;
+    }
+  }
+  return true;
+}
+
+// What a real listener costs at least: one virtual call per event.
+struct CountingListener : EventListener {
+  std::uint64_t events = 0;
+  void on_event(const Event&) override { ++events; }
+};
+
+struct Prepared {
+  CountingListener listener;
+  std::unique_ptr<Engine> engine;
+};
+
+std::unique_ptr<Prepared> prepare(const Workload& w, BookKind book) {
+  auto p = std::make_unique<Prepared>();
+  p->engine = make_engine({}, p->listener, book);
+  for (const Command& c : w.setup) p->engine->apply(c);
+  return p;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Commands per second, median over runs, each on a freshly set-up engine.
+double throughput(const Workload& w, BookKind book, int runs) {
+  std::vector<double> rates;
+  for (int r = 0; r < runs; ++r) {
+    auto p = prepare(w, book);
+    const auto start = Clock::now();
+    for (const Command& c : w.measured) p->engine->apply(c);
+    const std::chrono::duration<double> took = Clock::now() - start;
+    rates.push_back(static_cast<double>(w.measured.size()) / took.count());
+  }
+  return median(rates);
+}
+
+struct LatencyResult {
+  std::string workload;
+  double offered = 0;
+  double achieved = 0;
+  LatencyHistogram histogram;
+};
+
+// Sends command i at start + i / rate and records completion - planned time,
+// so a stall is charged to every command that queued behind it. `process`
+// handles command i.
+template <class Process>
+LatencyResult open_loop(std::string name, std::size_t commands, double rate, Process&& process) {
+  LatencyResult result{std::move(name), rate, 0, {}};
+  const double interval = 1e9 / rate;
+  const auto start = Clock::now() + std::chrono::milliseconds(1);
+  for (std::size_t i = 0; i < commands; ++i) {
+    const auto planned = start + std::chrono::nanoseconds(static_cast<std::int64_t>(i * interval));
+    auto now = Clock::now();
+    while (now < planned) now = Clock::now();
+    process(i);
+    result.histogram.record(static_cast<std::uint64_t>((Clock::now() - planned).count()));
+  }
+  const std::chrono::duration<double> took = Clock::now() - start;
+  result.achieved = static_cast<double>(commands) / took.count();
+  return result;
+}
+
+LatencyResult open_loop(const Workload& w, double rate) {
+  auto p = prepare(w, BookKind::price_ladder);
+  return open_loop(w.name, w.measured.size(), rate,
+                   [&](std::size_t i) { p->engine->apply(w.measured[i]); });
+}
+
+// Closed loop, each command timed alone: the engine's own service time,
+// without queueing. Includes one clock read (~20 ns).
+LatencyResult service_time(const Workload& w) {
+  LatencyResult result{w.name, 0, 0, {}};
+  auto p = prepare(w, BookKind::price_ladder);
+  const auto start = Clock::now();
+  auto before = start;
+  for (const Command& c : w.measured) {
+    p->engine->apply(c);
+    const auto after = Clock::now();
+    result.histogram.record(static_cast<std::uint64_t>((after - before).count()));
+    before = after;
+  }
+  const std::chrono::duration<double> took = before - start;
+  result.achieved = static_cast<double>(w.measured.size()) / took.count();
+  return result;
+}
+
+// The same loop with nothing to do: what this machine's scheduler and clock
+// cost on their own. Engine figures are only as good as this floor.
+LatencyResult harness_floor(std::size_t commands, double rate) {
+  return open_loop("(harness, no engine)", commands, rate, [](std::size_t) {});
+}
+
+struct ThroughputResult {
+  const Workload* workload;
+  double ladder = 0;
+  double reference = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (!parse(argc, argv, options)) return 2;
+
+  std::printf("gpux matching benchmark (%s: %zu measured commands per workload, median of %d runs)\n",
+              options.quick ? "quick" : "full", options.commands, options.runs);
+  std::vector<Workload> workloads;
+  for (auto make : {gpux::bench::exchange_core_mix, gpux::bench::cancel_heavy,
+                    gpux::bench::deep_book}) {
+    workloads.push_back(make(options.commands, 42));
+    std::printf("  generated %-22s (%zu setup + %zu measured commands)\n",
+                workloads.back().name.c_str(), workloads.back().setup.size(),
+                workloads.back().measured.size());
+    std::fflush(stdout);
+  }
+
+  std::vector<ThroughputResult> throughputs;
+  for (const Workload& w : workloads) {
+    std::printf("  throughput  %s ...\n", w.name.c_str());
+    std::fflush(stdout);
+    throughputs.push_back({&w, throughput(w, BookKind::price_ladder, options.runs),
+                           throughput(w, BookKind::reference, options.runs)});
+  }
+  std::vector<LatencyResult> latencies;
+  for (const Workload& w : workloads) latencies.push_back(service_time(w));
+  for (double rate : options.rates) latencies.push_back(harness_floor(options.commands, rate));
+  for (const Workload& w : workloads) {
+    for (double rate : options.rates) {
+      std::printf("  latency     %s at %.0fM/s ...\n", w.name.c_str(), rate / 1e6);
+      std::fflush(stdout);
+      latencies.push_back(open_loop(w, rate));
+    }
+  }
+  auto deep = prepare(workloads[2], BookKind::price_ladder);
+  const MemoryUsage memory = deep->engine->memory_usage();
+  const double bytes_per_order =
+      static_cast<double>(memory.order_pool_bytes + memory.order_index_bytes) /
+      static_cast<double>(memory.resting_orders);
+
+  std::printf("\nThroughput, one engine thread, risk checks and self-trade prevention on\n");
+  std::printf("%-22s %10s %10s %14s %14s %8s\n", "workload", "orders", "levels",
+              "ladder cmd/s", "reference", "ratio");
+  for (const ThroughputResult& t : throughputs)
+    std::printf("%-22s %10.0f %10.0f %13.2fM %13.2fM %7.1fx\n", t.workload->name.c_str(),
+                t.workload->mean_resting_orders, t.workload->mean_price_levels, t.ladder / 1e6,
+                t.reference / 1e6, t.ladder / t.reference);
+
+  std::printf("\nLatency, price-ladder book, ns. offered 0: closed-loop service time of each "
+              "command;\notherwise open loop, measured from each command's planned send time\n");
+  std::printf("%-22s %8s %9s %7s %7s %8s %8s %9s\n", "workload", "offered", "achieved", "p50",
+              "p99", "p99.9", "p99.99", "max");
+  for (const LatencyResult& l : latencies)
+    std::printf("%-22s %7.0fM %8.2fM %7llu %7llu %8llu %8llu %9llu\n", l.workload.c_str(),
+                l.offered / 1e6, l.achieved / 1e6,
+                static_cast<unsigned long long>(l.histogram.percentile(0.50)),
+                static_cast<unsigned long long>(l.histogram.percentile(0.99)),
+                static_cast<unsigned long long>(l.histogram.percentile(0.999)),
+                static_cast<unsigned long long>(l.histogram.percentile(0.9999)),
+                static_cast<unsigned long long>(l.histogram.max()));
+
+  std::printf("\nMemory (deep book, %zu resting orders): %.1f bytes per resting order "
+              "(pool %zu + index %zu bytes); price levels %zu bytes per instrument\n",
+              memory.resting_orders, bytes_per_order, memory.order_pool_bytes,
+              memory.order_index_bytes, memory.book_bytes);
+
+  std::ofstream json(options.json_path);
+  json << "{\n  \"mode\": \"" << (options.quick ? "quick" : "full")
+       << "\",\n  \"measured_commands\": " << options.commands << ",\n  \"runs\": " << options.runs
+       << ",\n  \"throughput\": [\n";
+  for (std::size_t i = 0; i < throughputs.size(); ++i) {
+    const ThroughputResult& t = throughputs[i];
+    json << "    {\"workload\": \"" << t.workload->name << "\", \"description\": \""
+         << t.workload->description << "\", \"mean_resting_orders\": "
+         << t.workload->mean_resting_orders << ", \"mean_price_levels\": "
+         << t.workload->mean_price_levels << ", \"trades\": " << t.workload->trades
+         << ", \"ladder_commands_per_s\": " << t.ladder
+         << ", \"reference_commands_per_s\": " << t.reference
+         << ", \"ratio_vs_reference\": " << t.ladder / t.reference << "}"
+         << (i + 1 < throughputs.size() ? ",\n" : "\n");
+  }
+  json << "  ],\n  \"latency_ns\": [\n";
+  for (std::size_t i = 0; i < latencies.size(); ++i) {
+    const LatencyResult& l = latencies[i];
+    json << "    {\"workload\": \"" << l.workload << "\", \"offered_per_s\": " << l.offered
+         << ", \"achieved_per_s\": " << l.achieved << ", \"p50\": " << l.histogram.percentile(0.5)
+         << ", \"p99\": " << l.histogram.percentile(0.99)
+         << ", \"p99_9\": " << l.histogram.percentile(0.999)
+         << ", \"p99_99\": " << l.histogram.percentile(0.9999)
+         << ", \"max\": " << l.histogram.max() << "}" << (i + 1 < latencies.size() ? ",\n" : "\n");
+  }
+  json << "  ],\n  \"memory\": {\"resting_orders\": " << memory.resting_orders
+       << ", \"bytes_per_resting_order\": " << bytes_per_order
+       << ", \"order_pool_bytes\": " << memory.order_pool_bytes
+       << ", \"order_index_bytes\": " << memory.order_index_bytes
+       << ", \"book_bytes_per_instrument\": " << memory.book_bytes << "}\n}\n";
+  if (!json) {
+    std::fprintf(stderr, "could not write %s\n", options.json_path.c_str());
+    return 1;
+  }
+  std::printf("\nwrote %s\n", options.json_path.c_str());
+  return 0;
+}

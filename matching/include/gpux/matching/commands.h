@@ -2,6 +2,7 @@
 // with a sequence number and time; the engine applies them in that order.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <variant>
 
@@ -9,8 +10,12 @@
 
 namespace gpux::matching {
 
+// Listings are rare and a spec is large (184 bytes); holding it by pointer
+// keeps every command at 64 bytes, and commands are what the engine streams.
 struct ListInstrument {
-  InstrumentSpec spec;
+  explicit ListInstrument(InstrumentSpec s)
+      : spec(std::make_shared<const InstrumentSpec>(std::move(s))) {}
+  std::shared_ptr<const InstrumentSpec> spec;
 };
 
 struct ChangeInstrumentState {
@@ -69,8 +74,8 @@ struct MassCancel {
   std::optional<InstrumentId> instrument;
 };
 
-using CommandBody = std::variant<ListInstrument, ChangeInstrumentState, AddParticipant, AdjustCash,
-                                 SetSellCapacity, NewOrder, CancelOrder, ReplaceOrder, MassCancel>;
+using CommandBody = std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
+                                 ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity>;
 
 struct Command {
   Stamp stamp;

@@ -1,0 +1,219 @@
+#include "workloads.h"
+
+#include <algorithm>
+#include <memory>
+#include <random>
+
+#include "gpux/matching/engine.h"
+#include "gpux/matching/resting_orders.h"
+
+namespace gpux::bench {
+namespace {
+
+using namespace gpux::matching;
+
+constexpr InstrumentId kInstrument = 0;
+constexpr Price kTick = 100;
+constexpr Price kReference = 2'000'000;  // USD 2.00 per GPU-hour
+constexpr Price kBand = 2'000 * kTick;   // 4,001 price levels per side
+
+// Runs a real engine while generating, to learn which orders rest.
+class Generator : EventListener {
+ public:
+  Generator(std::uint64_t seed, ParticipantId accounts) : random_(seed), accounts_(accounts) {
+    engine_ = make_engine({}, *this);
+    InstrumentSpec spec;
+    spec.id = kInstrument;
+    spec.symbol = "H100-SXM.us-east.20261122T15";
+    spec.gpu_class = "H100-SXM";
+    spec.region = "us-east";
+    spec.delivery_start = 1'795'446'000;
+    spec.delivery_end = spec.delivery_start + 3600;
+    spec.gate_closure = spec.delivery_start - 300;
+    spec.tick_size = kTick;
+    spec.max_quantity = 1'000'000;
+    spec.reference_price = kReference;
+    spec.band_width = kBand;
+    submit(ListInstrument{spec});
+    submit(ChangeInstrumentState{kInstrument, InstrumentState::open});
+    for (ParticipantId p = 0; p < accounts; ++p) {
+      submit(AddParticipant{p});
+      submit(AdjustCash{p, 1'000'000'000'000'000});
+      submit(SetSellCapacity{p, kInstrument, 1'000'000'000});
+    }
+  }
+
+  // Everything submitted so far becomes setup; what follows is measured.
+  void start_measuring() {
+    setup_ = std::move(log_);
+    log_.clear();
+    samples_ = 0;
+    resting_sum_ = levels_sum_ = 0;
+    trades_ = 0;
+  }
+
+  Workload finish(std::string name, std::string description) {
+    Workload w{std::move(name), std::move(description), std::move(setup_), std::move(log_)};
+    w.mean_resting_orders = samples_ ? resting_sum_ / samples_ : 0;
+    w.mean_price_levels = samples_ ? levels_sum_ / samples_ : 0;
+    w.trades = trades_;
+    return w;
+  }
+
+  void submit(const CommandBody& body) {
+    ++sequence_;
+    log_.push_back(Command{{sequence_, static_cast<Nanoseconds>(sequence_)}, body});
+    engine_->apply(log_.back());
+    if (sequence_ % 1024 == 0) {
+      const Depth depth = engine_->depth(kInstrument, SIZE_MAX);
+      resting_sum_ += static_cast<double>(resting_.size());
+      levels_sum_ += static_cast<double>(depth.bids.size() + depth.asks.size());
+      ++samples_;
+    }
+  }
+
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random_); }
+  bool chance(int percent) { return pick(0, 99) < percent; }
+  ParticipantId account() { return static_cast<ParticipantId>(pick(0, static_cast<int>(accounts_) - 1)); }
+  Side side() { return chance(50) ? Side::buy : Side::sell; }
+  static Price clamp(Price p) { return std::clamp(p, kReference - kBand, kReference + kBand); }
+
+  // Away from the touch by 1..`levels` ticks (passive), or through it (aggressive).
+  Price passive(Side s, int levels) {
+    const Price away = kTick * pick(1, levels);
+    return clamp(s == Side::buy ? last_price_ - away : last_price_ + away);
+  }
+  Price aggressive(Side s, int levels) {
+    const Price through = kTick * pick(0, levels);
+    return clamp(s == Side::buy ? last_price_ + through : last_price_ - through);
+  }
+
+  void new_order(OrderType type, Side s, Price price, Quantity quantity) {
+    submit(NewOrder{0, account(), kInstrument, s, type, SelfTradePrevention::cancel_resting, price,
+                    quantity});
+  }
+
+  const RestingOrders::Entry& some_resting() {
+    return resting_[static_cast<std::size_t>(pick(0, static_cast<int>(resting_.size()) - 1))];
+  }
+  const RestingOrders& resting() const { return resting_; }
+  Price last_price() const { return last_price_; }
+
+ private:
+  void on_event(const Event& event) override {
+    resting_.observe(event);
+    if (const auto* trade = std::get_if<Trade>(&event)) {
+      last_price_ = trade->price;
+      ++trades_;
+    }
+  }
+
+  std::mt19937_64 random_;
+  ParticipantId accounts_;
+  std::unique_ptr<Engine> engine_;
+  RestingOrders resting_;
+  Price last_price_ = kReference;
+  SequenceNumber sequence_ = 0;
+  std::vector<Command> log_;
+  std::vector<Command> setup_;
+  double resting_sum_ = 0;
+  double levels_sum_ = 0;
+  double samples_ = 0;
+  std::size_t trades_ = 0;
+};
+
+}  // namespace
+
+Workload exchange_core_mix(std::size_t commands, std::uint64_t seed) {
+  constexpr std::size_t kTargetOrders = 1'000;
+  Generator g(seed, 1'000);
+  // Prefill: a book of the target size spread over the levels.
+  while (g.resting().size() < kTargetOrders) {
+    const Side s = g.side();
+    g.new_order(OrderType::limit, s, g.passive(s, 400), g.pick(1, 100));
+  }
+  g.start_measuring();
+  for (std::size_t i = 0; i < commands; ++i) {
+    const int roll = g.pick(0, 99);
+    const Side s = g.side();
+    if (roll < 9) {
+      // Too many orders: GTC orders lean aggressive and eat into the book.
+      const bool cross = g.chance(g.resting().size() > kTargetOrders ? 40 : 5);
+      g.new_order(OrderType::limit, s, cross ? g.aggressive(s, 3) : g.passive(s, 400),
+                  g.pick(1, 100));
+    } else if (roll < 12 || g.resting().empty()) {
+      g.new_order(OrderType::immediate_or_cancel, s, g.aggressive(s, 5), g.pick(1, 100));
+    } else if (roll < 18) {
+      const auto& o = g.some_resting();
+      g.submit(CancelOrder{o.participant, o.order});
+    } else {
+      // Move one step toward the last price (sometimes a step away), same quantity.
+      const auto& o = g.some_resting();
+      const Price toward = o.price < g.last_price() ? kTick : -kTick;
+      const Price step = g.chance(70) ? toward : -toward;
+      g.submit(ReplaceOrder{o.participant, o.order, Generator::clamp(o.price + step), o.remaining});
+    }
+  }
+  return g.finish("a: exchange-core mix",
+                  "9% GTC, 3% IOC, 6% cancel, 82% move toward last price; 1,000 accounts");
+}
+
+Workload cancel_heavy(std::size_t commands, std::uint64_t seed) {
+  constexpr std::size_t kTargetOrders = 2'000;
+  Generator g(seed, 1'000);
+  while (g.resting().size() < kTargetOrders) {
+    const Side s = g.side();
+    g.new_order(OrderType::limit, s, g.passive(s, 50), g.pick(1, 20));
+  }
+  g.start_measuring();
+  for (std::size_t i = 0; i < commands; ++i) {
+    const int roll = g.pick(0, 99);
+    const Side s = g.side();
+    if (roll < 40 || g.resting().empty()) {
+      g.new_order(OrderType::limit, s, g.passive(s, 50), g.pick(1, 20));
+    } else if (roll < 55) {
+      g.new_order(OrderType::immediate_or_cancel, s, g.aggressive(s, 2), g.pick(1, 5));
+    } else if (roll < 63) {
+      const auto& o = g.some_resting();
+      const Price price = o.side == Side::buy ? g.passive(Side::buy, 50) : g.passive(Side::sell, 50);
+      g.submit(ReplaceOrder{o.participant, o.order, price, g.pick(1, 20)});
+    } else {
+      const auto& o = g.some_resting();
+      g.submit(CancelOrder{o.participant, o.order});
+    }
+  }
+  return g.finish("b: cancel-heavy",
+                  "40% limit, 37% cancel, 8% replace, 15% IOC; ~2,000 resting orders");
+}
+
+Workload deep_book(std::size_t commands, std::uint64_t seed) {
+  constexpr std::size_t kTargetOrders = 20'000;
+  constexpr int kLevelsPerSide = 30;
+  Generator g(seed, 1'000);
+  const auto level_price = [&](Side s) {
+    const Price away = kTick * g.pick(1, kLevelsPerSide);
+    return s == Side::buy ? kReference - away : kReference + away;
+  };
+  while (g.resting().size() < kTargetOrders) {
+    const Side s = g.side();
+    g.new_order(OrderType::limit, s, level_price(s), g.pick(1, 20));
+  }
+  g.start_measuring();
+  for (std::size_t i = 0; i < commands; ++i) {
+    const int roll = g.pick(0, 99);
+    const Side s = g.side();
+    if (roll < 45 || g.resting().empty()) {
+      g.new_order(OrderType::limit, s, level_price(s), g.pick(1, 20));
+    } else if (roll < 90) {
+      const auto& o = g.some_resting();
+      g.submit(CancelOrder{o.participant, o.order});
+    } else {
+      // Takes a few orders off the front of the best level.
+      g.new_order(OrderType::immediate_or_cancel, s,
+                  s == Side::buy ? kReference + kTick : kReference - kTick, g.pick(1, 40));
+    }
+  }
+  return g.finish("c: deep book", "20,000 resting orders on 60 levels; 45% limit, 45% cancel, 10% IOC");
+}
+
+}  // namespace gpux::bench
