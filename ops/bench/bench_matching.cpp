@@ -80,6 +80,12 @@ struct CountingListener : EventListener {
   void on_event(const Event&) override { ++events; }
 };
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 struct Prepared {
   CountingListener listener;
   std::unique_ptr<Engine> engine;
@@ -88,14 +94,9 @@ struct Prepared {
 std::unique_ptr<Prepared> prepare(const Workload& w, BookKind book) {
   auto p = std::make_unique<Prepared>();
   p->engine = make_engine({}, p->listener, book);
-  for (const Command& c : w.setup) p->engine->apply(c);
+  for (const Command& c : w.setup)
+    p->engine->apply(c);
   return p;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 // Commands per second, median over runs, each on a freshly set-up engine.
@@ -104,7 +105,8 @@ double throughput(const Workload& w, BookKind book, int runs) {
   for (int r = 0; r < runs; ++r) {
     auto p = prepare(w, book);
     const auto start = Clock::now();
-    for (const Command& c : w.measured) p->engine->apply(c);
+    for (const Command& c : w.measured)
+      p->engine->apply(c);
     const std::chrono::duration<double> took = Clock::now() - start;
     rates.push_back(static_cast<double>(w.measured.size()) / took.count());
   }
@@ -118,6 +120,41 @@ struct LatencyResult {
   LatencyHistogram histogram;
 };
 
+// Percentiles of several runs of one measurement: the median run's figure for
+// each percentile, and the worst maximum seen.
+struct LatencySummary {
+  std::string workload;
+  double offered = 0;
+  double achieved = 0;
+  std::uint64_t p50 = 0, p99 = 0, p99_9 = 0, p99_99 = 0, max = 0;
+};
+
+template <class Measure>
+LatencySummary summarize(int runs, Measure&& measure) {
+  std::vector<LatencyResult> results;
+  for (int r = 0; r < runs; ++r)
+    results.push_back(measure());
+  const auto median_of = [&](auto figure) {
+    std::vector<double> v;
+    for (const LatencyResult& l : results)
+      v.push_back(static_cast<double>(figure(l)));
+    return median(v);
+  };
+  LatencySummary s{results[0].workload, results[0].offered};
+  s.achieved = median_of([](const LatencyResult& l) { return l.achieved; });
+  s.p50 = static_cast<std::uint64_t>(
+      median_of([](const LatencyResult& l) { return l.histogram.percentile(0.5); }));
+  s.p99 = static_cast<std::uint64_t>(
+      median_of([](const LatencyResult& l) { return l.histogram.percentile(0.99); }));
+  s.p99_9 = static_cast<std::uint64_t>(
+      median_of([](const LatencyResult& l) { return l.histogram.percentile(0.999); }));
+  s.p99_99 = static_cast<std::uint64_t>(
+      median_of([](const LatencyResult& l) { return l.histogram.percentile(0.9999); }));
+  for (const LatencyResult& l : results)
+    s.max = std::max(s.max, l.histogram.max());
+  return s;
+}
+
 // Sends command i at start + i / rate and records completion - planned time,
 // so a stall is charged to every command that queued behind it. `process`
 // handles command i.
@@ -129,7 +166,8 @@ LatencyResult open_loop(std::string name, std::size_t commands, double rate, Pro
   for (std::size_t i = 0; i < commands; ++i) {
     const auto planned = start + std::chrono::nanoseconds(static_cast<std::int64_t>(i * interval));
     auto now = Clock::now();
-    while (now < planned) now = Clock::now();
+    while (now < planned)
+      now = Clock::now();
     process(i);
     result.histogram.record(static_cast<std::uint64_t>((Clock::now() - planned).count()));
   }
@@ -180,11 +218,12 @@ int main(int argc, char** argv) {
   Options options;
   if (!parse(argc, argv, options)) return 2;
 
-  std::printf("gpux matching benchmark (%s: %zu measured commands per workload, median of %d runs)\n",
-              options.quick ? "quick" : "full", options.commands, options.runs);
+  std::printf(
+      "gpux matching benchmark (%s: %zu measured commands per workload, median of %d runs)\n",
+      options.quick ? "quick" : "full", options.commands, options.runs);
   std::vector<Workload> workloads;
-  for (auto make : {gpux::bench::exchange_core_mix, gpux::bench::cancel_heavy,
-                    gpux::bench::deep_book}) {
+  for (auto make :
+       {gpux::bench::exchange_core_mix, gpux::bench::cancel_heavy, gpux::bench::deep_book}) {
     workloads.push_back(make(options.commands, 42));
     std::printf("  generated %-22s (%zu setup + %zu measured commands)\n",
                 workloads.back().name.c_str(), workloads.back().setup.size(),
@@ -199,14 +238,17 @@ int main(int argc, char** argv) {
     throughputs.push_back({&w, throughput(w, BookKind::price_ladder, options.runs),
                            throughput(w, BookKind::reference, options.runs)});
   }
-  std::vector<LatencyResult> latencies;
-  for (const Workload& w : workloads) latencies.push_back(service_time(w));
-  for (double rate : options.rates) latencies.push_back(harness_floor(options.commands, rate));
+  const int runs = options.runs;
+  std::vector<LatencySummary> latencies;
+  for (const Workload& w : workloads)
+    latencies.push_back(summarize(runs, [&] { return service_time(w); }));
+  for (double rate : options.rates)
+    latencies.push_back(summarize(runs, [&] { return harness_floor(options.commands, rate); }));
   for (const Workload& w : workloads) {
     for (double rate : options.rates) {
       std::printf("  latency     %s at %.0fM/s ...\n", w.name.c_str(), rate / 1e6);
       std::fflush(stdout);
-      latencies.push_back(open_loop(w, rate));
+      latencies.push_back(summarize(runs, [&] { return open_loop(w, rate); }));
     }
   }
   auto deep = prepare(workloads[2], BookKind::price_ladder);
@@ -216,30 +258,33 @@ int main(int argc, char** argv) {
       static_cast<double>(memory.resting_orders);
 
   std::printf("\nThroughput, one engine thread, risk checks and self-trade prevention on\n");
-  std::printf("%-22s %10s %10s %14s %14s %8s\n", "workload", "orders", "levels",
-              "ladder cmd/s", "reference", "ratio");
+  std::printf("%-22s %7s %7s %6s %6s %14s %14s %8s\n", "workload", "orders", "levels", "cxl%",
+              "rpl%", "ladder cmd/s", "reference", "ratio");
   for (const ThroughputResult& t : throughputs)
-    std::printf("%-22s %10.0f %10.0f %13.2fM %13.2fM %7.1fx\n", t.workload->name.c_str(),
-                t.workload->mean_resting_orders, t.workload->mean_price_levels, t.ladder / 1e6,
+    std::printf("%-22s %7.0f %7.0f %6.1f %6.1f %13.2fM %13.2fM %7.1fx\n", t.workload->name.c_str(),
+                t.workload->mean_resting_orders, t.workload->mean_price_levels,
+                100 * t.workload->cancelled_share, 100 * t.workload->replaced_share, t.ladder / 1e6,
                 t.reference / 1e6, t.ladder / t.reference);
+  std::printf(
+      "(orders, levels: mean resting orders and non-empty price levels; cxl%%: resting "
+      "orders ended by cancel; rpl%%: replaces per limit order)\n");
 
-  std::printf("\nLatency, price-ladder book, ns. offered 0: closed-loop service time of each "
-              "command;\notherwise open loop, measured from each command's planned send time\n");
+  std::printf(
+      "\nLatency, price-ladder book, ns. offered 0: closed-loop service time of each "
+      "command;\notherwise open loop, measured from each command's planned send time\n");
   std::printf("%-22s %8s %9s %7s %7s %8s %8s %9s\n", "workload", "offered", "achieved", "p50",
               "p99", "p99.9", "p99.99", "max");
-  for (const LatencyResult& l : latencies)
+  for (const LatencySummary& l : latencies)
     std::printf("%-22s %7.0fM %8.2fM %7llu %7llu %8llu %8llu %9llu\n", l.workload.c_str(),
-                l.offered / 1e6, l.achieved / 1e6,
-                static_cast<unsigned long long>(l.histogram.percentile(0.50)),
-                static_cast<unsigned long long>(l.histogram.percentile(0.99)),
-                static_cast<unsigned long long>(l.histogram.percentile(0.999)),
-                static_cast<unsigned long long>(l.histogram.percentile(0.9999)),
-                static_cast<unsigned long long>(l.histogram.max()));
+                l.offered / 1e6, l.achieved / 1e6, static_cast<unsigned long long>(l.p50),
+                static_cast<unsigned long long>(l.p99), static_cast<unsigned long long>(l.p99_9),
+                static_cast<unsigned long long>(l.p99_99), static_cast<unsigned long long>(l.max));
 
-  std::printf("\nMemory (deep book, %zu resting orders): %.1f bytes per resting order "
-              "(pool %zu + index %zu bytes); price levels %zu bytes per instrument\n",
-              memory.resting_orders, bytes_per_order, memory.order_pool_bytes,
-              memory.order_index_bytes, memory.book_bytes);
+  std::printf(
+      "\nMemory (deep book, %zu resting orders): %.1f bytes per resting order "
+      "(pool %zu + index %zu bytes); price levels %zu bytes per instrument\n",
+      memory.resting_orders, bytes_per_order, memory.order_pool_bytes, memory.order_index_bytes,
+      memory.book_bytes);
 
   std::ofstream json(options.json_path);
   json << "{\n  \"mode\": \"" << (options.quick ? "quick" : "full")
@@ -248,23 +293,21 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < throughputs.size(); ++i) {
     const ThroughputResult& t = throughputs[i];
     json << "    {\"workload\": \"" << t.workload->name << "\", \"description\": \""
-         << t.workload->description << "\", \"mean_resting_orders\": "
-         << t.workload->mean_resting_orders << ", \"mean_price_levels\": "
-         << t.workload->mean_price_levels << ", \"trades\": " << t.workload->trades
-         << ", \"ladder_commands_per_s\": " << t.ladder
+         << t.workload->description
+         << "\", \"mean_resting_orders\": " << t.workload->mean_resting_orders
+         << ", \"mean_price_levels\": " << t.workload->mean_price_levels
+         << ", \"trades\": " << t.workload->trades << ", \"ladder_commands_per_s\": " << t.ladder
          << ", \"reference_commands_per_s\": " << t.reference
          << ", \"ratio_vs_reference\": " << t.ladder / t.reference << "}"
          << (i + 1 < throughputs.size() ? ",\n" : "\n");
   }
   json << "  ],\n  \"latency_ns\": [\n";
   for (std::size_t i = 0; i < latencies.size(); ++i) {
-    const LatencyResult& l = latencies[i];
+    const LatencySummary& l = latencies[i];
     json << "    {\"workload\": \"" << l.workload << "\", \"offered_per_s\": " << l.offered
-         << ", \"achieved_per_s\": " << l.achieved << ", \"p50\": " << l.histogram.percentile(0.5)
-         << ", \"p99\": " << l.histogram.percentile(0.99)
-         << ", \"p99_9\": " << l.histogram.percentile(0.999)
-         << ", \"p99_99\": " << l.histogram.percentile(0.9999)
-         << ", \"max\": " << l.histogram.max() << "}" << (i + 1 < latencies.size() ? ",\n" : "\n");
+         << ", \"achieved_per_s\": " << l.achieved << ", \"p50\": " << l.p50
+         << ", \"p99\": " << l.p99 << ", \"p99_9\": " << l.p99_9 << ", \"p99_99\": " << l.p99_99
+         << ", \"max\": " << l.max << "}" << (i + 1 < latencies.size() ? ",\n" : "\n");
   }
   json << "  ],\n  \"memory\": {\"resting_orders\": " << memory.resting_orders
        << ", \"bytes_per_resting_order\": " << bytes_per_order

@@ -38,7 +38,8 @@ class LatencyHistogram {
   static std::size_t index(std::uint64_t v) {
     if (v < 128) return static_cast<std::size_t>(v);
     const int shift = 63 - std::countl_zero(v) - kSubBits;  // >= 1
-    return 128 + static_cast<std::size_t>(shift - 1) * 64 + static_cast<std::size_t>((v >> shift) - 64);
+    return 128 + static_cast<std::size_t>(shift - 1) * 64 +
+           static_cast<std::size_t>((v >> shift) - 64);
   }
 
   static std::uint64_t upper_bound(std::size_t i) {

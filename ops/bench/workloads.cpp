@@ -49,7 +49,7 @@ class Generator : EventListener {
     log_.clear();
     samples_ = 0;
     resting_sum_ = levels_sum_ = 0;
-    trades_ = 0;
+    trades_ = ended_cancelled_ = ended_filled_ = limits_ = replaces_ = 0;
   }
 
   Workload finish(std::string name, std::string description) {
@@ -57,6 +57,10 @@ class Generator : EventListener {
     w.mean_resting_orders = samples_ ? resting_sum_ / samples_ : 0;
     w.mean_price_levels = samples_ ? levels_sum_ / samples_ : 0;
     w.trades = trades_;
+    const std::size_t ended = ended_cancelled_ + ended_filled_;
+    w.cancelled_share =
+        ended ? static_cast<double>(ended_cancelled_) / static_cast<double>(ended) : 0;
+    w.replaced_share = limits_ ? static_cast<double>(replaces_) / static_cast<double>(limits_) : 0;
     return w;
   }
 
@@ -74,7 +78,9 @@ class Generator : EventListener {
 
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random_); }
   bool chance(int percent) { return pick(0, 99) < percent; }
-  ParticipantId account() { return static_cast<ParticipantId>(pick(0, static_cast<int>(accounts_) - 1)); }
+  ParticipantId account() {
+    return static_cast<ParticipantId>(pick(0, static_cast<int>(accounts_) - 1));
+  }
   Side side() { return chance(50) ? Side::buy : Side::sell; }
   static Price clamp(Price p) { return std::clamp(p, kReference - kBand, kReference + kBand); }
 
@@ -105,6 +111,13 @@ class Generator : EventListener {
     if (const auto* trade = std::get_if<Trade>(&event)) {
       last_price_ = trade->price;
       ++trades_;
+      ended_filled_ += trade->maker_remaining == 0;
+    } else if (const auto* cancel = std::get_if<OrderCanceled>(&event)) {
+      ended_cancelled_ += cancel->remaining == 0;
+    } else if (const auto* accepted = std::get_if<OrderAccepted>(&event)) {
+      limits_ += accepted->type == OrderType::limit;
+    } else if (std::holds_alternative<OrderReplaced>(event)) {
+      ++replaces_;
     }
   }
 
@@ -120,6 +133,10 @@ class Generator : EventListener {
   double levels_sum_ = 0;
   double samples_ = 0;
   std::size_t trades_ = 0;
+  std::size_t ended_cancelled_ = 0;
+  std::size_t ended_filled_ = 0;
+  std::size_t limits_ = 0;
+  std::size_t replaces_ = 0;
 };
 
 }  // namespace
@@ -169,21 +186,21 @@ Workload cancel_heavy(std::size_t commands, std::uint64_t seed) {
   for (std::size_t i = 0; i < commands; ++i) {
     const int roll = g.pick(0, 99);
     const Side s = g.side();
-    if (roll < 40 || g.resting().empty()) {
-      g.new_order(OrderType::limit, s, g.passive(s, 50), g.pick(1, 20));
-    } else if (roll < 55) {
+    if (roll < 15 || g.resting().empty()) {
       g.new_order(OrderType::immediate_or_cancel, s, g.aggressive(s, 2), g.pick(1, 5));
-    } else if (roll < 63) {
+    } else if (roll < 23) {
       const auto& o = g.some_resting();
-      const Price price = o.side == Side::buy ? g.passive(Side::buy, 50) : g.passive(Side::sell, 50);
-      g.submit(ReplaceOrder{o.participant, o.order, price, g.pick(1, 20)});
+      g.submit(ReplaceOrder{o.participant, o.order, g.passive(o.side, 50), g.pick(1, 20)});
+    } else if (g.resting().size() < kTargetOrders) {
+      // New orders and cancels share the rest, keeping the book near its target size.
+      g.new_order(OrderType::limit, s, g.passive(s, 50), g.pick(1, 20));
     } else {
       const auto& o = g.some_resting();
       g.submit(CancelOrder{o.participant, o.order});
     }
   }
   return g.finish("b: cancel-heavy",
-                  "40% limit, 37% cancel, 8% replace, 15% IOC; ~2,000 resting orders");
+                  "15% IOC, 8% replace, the rest limit or cancel to hold ~2,000 orders");
 }
 
 Workload deep_book(std::size_t commands, std::uint64_t seed) {
@@ -200,20 +217,21 @@ Workload deep_book(std::size_t commands, std::uint64_t seed) {
   }
   g.start_measuring();
   for (std::size_t i = 0; i < commands; ++i) {
-    const int roll = g.pick(0, 99);
     const Side s = g.side();
-    if (roll < 45 || g.resting().empty()) {
-      g.new_order(OrderType::limit, s, level_price(s), g.pick(1, 20));
-    } else if (roll < 90) {
-      const auto& o = g.some_resting();
-      g.submit(CancelOrder{o.participant, o.order});
-    } else {
+    if (g.chance(10)) {
       // Takes a few orders off the front of the best level.
       g.new_order(OrderType::immediate_or_cancel, s,
                   s == Side::buy ? kReference + kTick : kReference - kTick, g.pick(1, 40));
+    } else if (g.resting().size() < kTargetOrders) {
+      g.new_order(OrderType::limit, s, level_price(s), g.pick(1, 20));
+    } else {
+      const auto& o = g.some_resting();
+      g.submit(CancelOrder{o.participant, o.order});
     }
   }
-  return g.finish("c: deep book", "20,000 resting orders on 60 levels; 45% limit, 45% cancel, 10% IOC");
+  return g.finish("c: deep book",
+                  "10% IOC, the rest limit or cancel (random queue position) to hold 20,000 orders "
+                  "on 60 levels");
 }
 
 }  // namespace gpux::bench

@@ -20,6 +20,8 @@ struct Workload {
   double mean_resting_orders = 0;
   double mean_price_levels = 0;
   std::size_t trades = 0;
+  double cancelled_share = 0;  // of resting orders that ended, the share ended by a cancel
+  double replaced_share = 0;   // replaces per limit order placed
 };
 
 // exchange-core's published mix on one instrument: ~9% GTC, 3% IOC, 6% cancel,
