@@ -232,7 +232,7 @@ class EngineCore final : public Engine {
     Money balance = 0;
     if (c.amount == 0 || __builtin_add_overflow(account->view.cash, c.amount, &balance))
       return reject(RejectReason::invalid_amount, c.participant);
-    if (c.amount < 0 && -c.amount > account->view.available())
+    if (c.amount < 0 && c.amount < -account->view.available())
       return reject(RejectReason::insufficient_cash, c.participant);
     account->view.cash = balance;
     emit(CashAdjusted{{}, c.participant, c.amount, balance});

@@ -84,6 +84,8 @@ TEST_CASE_TEMPLATE("cash adjustments", B, BOTH_BOOKS) {
   CHECK(only<CommandRejected>(m.last()).at(0).reason == RejectReason::invalid_amount);
   m.apply(AdjustCash{1, INT64_MAX});
   CHECK(only<CommandRejected>(m.last()).at(0).reason == RejectReason::invalid_amount);
+  m.apply(AdjustCash{1, INT64_MIN});
+  CHECK(only<CommandRejected>(m.last()).at(0).reason == RejectReason::insufficient_cash);
   m.apply(AdjustCash{7, 5});
   CHECK(only<CommandRejected>(m.last()).at(0).reason == RejectReason::unknown_participant);
 }
