@@ -99,6 +99,20 @@ class Generator : EventListener {
                     quantity});
   }
 
+  // Places limit orders priced by `price(side)` until `target` orders rest.
+  template <class PriceFor>
+  void fill_book(std::size_t target, PriceFor&& price, int max_quantity) {
+    while (resting_.size() < target) {
+      const Side s = side();
+      new_order(OrderType::limit, s, price(s), pick(1, max_quantity));
+    }
+  }
+
+  void cancel_some() {
+    const auto& o = some_resting();
+    submit(CancelOrder{o.participant, o.order});
+  }
+
   const RestingOrders::Entry& some_resting() {
     return resting_[static_cast<std::size_t>(pick(0, static_cast<int>(resting_.size()) - 1))];
   }
@@ -144,11 +158,8 @@ class Generator : EventListener {
 Workload exchange_core_mix(std::size_t commands, std::uint64_t seed) {
   constexpr std::size_t kTargetOrders = 1'000;
   Generator g(seed, 1'000);
-  // Prefill: a book of the target size spread over the levels.
-  while (g.resting().size() < kTargetOrders) {
-    const Side s = g.side();
-    g.new_order(OrderType::limit, s, g.passive(s, 400), g.pick(1, 100));
-  }
+  g.fill_book(
+      kTargetOrders, [&](Side s) { return g.passive(s, 400); }, 100);
   g.start_measuring();
   for (std::size_t i = 0; i < commands; ++i) {
     const int roll = g.pick(0, 99);
@@ -161,8 +172,7 @@ Workload exchange_core_mix(std::size_t commands, std::uint64_t seed) {
     } else if (roll < 12 || g.resting().empty()) {
       g.new_order(OrderType::immediate_or_cancel, s, g.aggressive(s, 5), g.pick(1, 100));
     } else if (roll < 18) {
-      const auto& o = g.some_resting();
-      g.submit(CancelOrder{o.participant, o.order});
+      g.cancel_some();
     } else {
       // Move one step toward the last price (sometimes a step away), same quantity.
       const auto& o = g.some_resting();
@@ -178,10 +188,8 @@ Workload exchange_core_mix(std::size_t commands, std::uint64_t seed) {
 Workload cancel_heavy(std::size_t commands, std::uint64_t seed) {
   constexpr std::size_t kTargetOrders = 2'000;
   Generator g(seed, 1'000);
-  while (g.resting().size() < kTargetOrders) {
-    const Side s = g.side();
-    g.new_order(OrderType::limit, s, g.passive(s, 50), g.pick(1, 20));
-  }
+  g.fill_book(
+      kTargetOrders, [&](Side s) { return g.passive(s, 50); }, 20);
   g.start_measuring();
   for (std::size_t i = 0; i < commands; ++i) {
     const int roll = g.pick(0, 99);
@@ -195,8 +203,7 @@ Workload cancel_heavy(std::size_t commands, std::uint64_t seed) {
       // New orders and cancels share the rest, keeping the book near its target size.
       g.new_order(OrderType::limit, s, g.passive(s, 50), g.pick(1, 20));
     } else {
-      const auto& o = g.some_resting();
-      g.submit(CancelOrder{o.participant, o.order});
+      g.cancel_some();
     }
   }
   return g.finish("b: cancel-heavy",
@@ -211,10 +218,7 @@ Workload deep_book(std::size_t commands, std::uint64_t seed) {
     const Price away = kTick * g.pick(1, kLevelsPerSide);
     return s == Side::buy ? kReference - away : kReference + away;
   };
-  while (g.resting().size() < kTargetOrders) {
-    const Side s = g.side();
-    g.new_order(OrderType::limit, s, level_price(s), g.pick(1, 20));
-  }
+  g.fill_book(kTargetOrders, level_price, 20);
   g.start_measuring();
   for (std::size_t i = 0; i < commands; ++i) {
     const Side s = g.side();
@@ -225,8 +229,7 @@ Workload deep_book(std::size_t commands, std::uint64_t seed) {
     } else if (g.resting().size() < kTargetOrders) {
       g.new_order(OrderType::limit, s, level_price(s), g.pick(1, 20));
     } else {
-      const auto& o = g.some_resting();
-      g.submit(CancelOrder{o.participant, o.order});
+      g.cancel_some();
     }
   }
   return g.finish("c: deep book",

@@ -34,6 +34,8 @@ struct LadderBook {
 struct ReferenceBookKind {
   static constexpr BookKind kind = BookKind::reference;
 };
+// TEST_CASE_TEMPLATE(name, B, BOTH_BOOKS) runs a test once per book.
+#define BOTH_BOOKS ::gpux::test::LadderBook, ::gpux::test::ReferenceBookKind
 
 class Market {
  public:

@@ -5,8 +5,6 @@
 
 using namespace gpux::test;
 
-#define BOTH_BOOKS LadderBook, ReferenceBookKind
-
 TEST_CASE_TEMPLATE("cancel removes a resting order and releases its hold", B, BOTH_BOOKS) {
   Market m(B::kind);
   m.open_standard();

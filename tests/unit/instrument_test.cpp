@@ -6,8 +6,6 @@
 
 using namespace gpux::test;
 
-#define BOTH_BOOKS LadderBook, ReferenceBookKind
-
 TEST_CASE("instrument specs are validated at listing") {
   Market m;
   const auto reason_of = [&](InstrumentSpec spec) {

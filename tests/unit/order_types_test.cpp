@@ -5,8 +5,6 @@
 
 using namespace gpux::test;
 
-#define BOTH_BOOKS LadderBook, ReferenceBookKind
-
 TEST_CASE_TEMPLATE("limit orders trade by price, then time, at the maker's price", B, BOTH_BOOKS) {
   Market m(B::kind);
   m.open_standard();

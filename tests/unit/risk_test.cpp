@@ -5,8 +5,6 @@
 
 using namespace gpux::test;
 
-#define BOTH_BOOKS LadderBook, ReferenceBookKind
-
 TEST_CASE_TEMPLATE("a buy reserves price x quantity plus fee, and needs available cash", B,
                    BOTH_BOOKS) {
   EngineConfig config;

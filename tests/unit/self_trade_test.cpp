@@ -5,8 +5,6 @@
 
 using namespace gpux::test;
 
-#define BOTH_BOOKS LadderBook, ReferenceBookKind
-
 namespace {
 
 // Participant 1 rests 5 (own) ahead of participant 2's 5, then sends a buy of `quantity`.

@@ -74,8 +74,9 @@ struct MassCancel {
   std::optional<InstrumentId> instrument;
 };
 
-using CommandBody = std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
-                                 ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity>;
+using CommandBody =
+    std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
+                 ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity>;
 
 struct Command {
   Stamp stamp;
