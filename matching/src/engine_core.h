@@ -46,6 +46,10 @@ class EngineCore final : public Engine {
 
   std::uint64_t state_hash() const override;
   std::vector<std::string> check_invariants() const override;
+  EngineSnapshot snapshot() const override;
+  // Loads a snapshot into this fresh engine; returns the invariant violations
+  // of the result (empty when the snapshot was consistent).
+  std::vector<std::string> restore(const EngineSnapshot& snapshot);
 
   std::optional<InstrumentState> instrument_state(InstrumentId id) const override {
     if (const Instrument* instrument = find_instrument(id)) return instrument->state;
@@ -187,6 +191,12 @@ class EngineCore final : public Engine {
     if (!c.spec) return reject(RejectReason::invalid_instrument_spec, 0);
     const InstrumentSpec& spec = *c.spec;
     if (auto reason = invalid_spec(spec)) return reject(*reason, 0);
+    list(spec);
+    emit(InstrumentListed{{}, spec.id});
+  }
+
+  // The spec must be valid and its id free.
+  Instrument& list(const InstrumentSpec& spec) {
     if (instruments_.size() <= spec.id) instruments_.resize(spec.id + 1);
     Instrument& instrument = instruments_[spec.id].emplace();
     instrument.spec = spec;
@@ -194,7 +204,7 @@ class EngineCore final : public Engine {
     instrument.max_price = spec.reference_price + spec.band_width;
     const auto levels = static_cast<std::uint32_t>(2 * (spec.band_width / spec.tick_size) + 1);
     instrument.book = std::make_unique<Book>(instrument.min_price, spec.tick_size, levels);
-    emit(InstrumentListed{{}, spec.id});
+    return instrument;
   }
 
   void handle(const ChangeInstrumentState& c) {
@@ -221,9 +231,13 @@ class EngineCore final : public Engine {
       return reject(RejectReason::unknown_participant, c.participant);
     if (find_account(c.participant) != nullptr)
       return reject(RejectReason::participant_exists, c.participant);
-    if (accounts_.size() <= c.participant) accounts_.resize(c.participant + 1);
-    accounts_[c.participant].emplace();
+    add_account(c.participant);
     emit(ParticipantAdded{{}, c.participant});
+  }
+
+  Account& add_account(ParticipantId participant) {
+    if (accounts_.size() <= participant) accounts_.resize(participant + 1);
+    return accounts_[participant].emplace();
   }
 
   void handle(const AdjustCash& c) {
@@ -721,6 +735,91 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
   for (const auto& [key, quantity] : offered)
     if (capacities_.find(key) == nullptr) fail("sell order without a capacity entry");
   return problems;
+}
+
+template <class Book>
+EngineSnapshot EngineCore<Book>::snapshot() const {
+  EngineSnapshot s{next_order_id_, next_trade_id_, {}, {}, {}};
+  for (const auto& instrument : instruments_) {
+    if (!instrument) continue;
+    InstrumentSnapshot& out = s.instruments.emplace_back();
+    out.spec = instrument->spec;
+    out.state = instrument->state;
+    for (Side side : {Side::buy, Side::sell}) {
+      instrument->book->for_each_order(side, [&](const Order& o) {
+        (side == Side::buy ? out.bids : out.asks)
+            .push_back(OrderView{o.id, o.participant, o.instrument, o.side, o.type, o.self_trade,
+                                 o.price, o.remaining});
+        return true;
+      });
+    }
+  }
+  for (std::size_t id = 0; id < accounts_.size(); ++id) {
+    if (!accounts_[id]) continue;
+    AccountSnapshot& out = s.accounts.emplace_back();
+    out.participant = static_cast<ParticipantId>(id);
+    out.view = accounts_[id]->view;
+    for (const Order* o = accounts_[id]->resting; o != nullptr; o = o->next_of_owner)
+      out.resting.push_back(o->id);
+  }
+  capacities_.for_each([&](const CapacitySlot& slot) {
+    s.capacities.push_back({static_cast<ParticipantId>((slot.key >> 32) - 1),
+                            static_cast<InstrumentId>(slot.key & 0xFFFFFFFFu), slot.view});
+  });
+  std::sort(s.capacities.begin(), s.capacities.end(), [](const auto& a, const auto& b) {
+    return capacity_key(a.participant, a.instrument) < capacity_key(b.participant, b.instrument);
+  });
+  return s;
+}
+
+template <class Book>
+std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
+  const auto refuse = [](std::string what) { return std::vector<std::string>{std::move(what)}; };
+  next_order_id_ = s.next_order_id;
+  next_trade_id_ = s.next_trade_id;
+  for (const AccountSnapshot& a : s.accounts) {
+    if (a.participant >= config_.max_participants || find_account(a.participant))
+      return refuse("participant " + std::to_string(a.participant) + ": invalid or repeated");
+    add_account(a.participant).view = a.view;
+  }
+  for (const InstrumentSnapshot& i : s.instruments) {
+    if (invalid_spec(i.spec))
+      return refuse("instrument " + std::to_string(i.spec.id) + ": invalid spec");
+    Instrument& instrument = list(i.spec);
+    instrument.state = i.state;
+    for (const auto* side : {&i.bids, &i.asks}) {
+      for (const OrderView& v : *side) {
+        if (v.instrument != i.spec.id || orders_.find(v.order) || v.order >= next_order_id_ ||
+            !find_account(v.participant) || invalid_price(instrument, v.price) || v.remaining <= 0)
+          return refuse("order " + std::to_string(v.order) + ": invalid or repeated");
+        Order& o = *pool_.allocate();
+        o = Order{v.order,       v.price,      v.remaining, nullptr, nullptr, nullptr,     nullptr,
+                  v.participant, v.instrument, 0,           v.side,  v.type,  v.self_trade};
+        instrument.book->insert(o);
+        orders_.insert(&o);
+      }
+    }
+  }
+  for (const AccountSnapshot& a : s.accounts) {
+    Account& account = *find_account(a.participant);
+    for (auto id = a.resting.rbegin(); id != a.resting.rend(); ++id) {
+      Order** slot = orders_.find(*id);
+      if (slot == nullptr || (*slot)->participant != a.participant)
+        return refuse("participant " + std::to_string(a.participant) + ": lists a foreign order");
+      Order& o = **slot;
+      o.prev_of_owner = nullptr;
+      o.next_of_owner = account.resting;
+      if (account.resting != nullptr) account.resting->prev_of_owner = &o;
+      account.resting = &o;
+    }
+  }
+  for (const CapacitySnapshot& c : s.capacities) {
+    if (!find_account(c.participant) || !find_instrument(c.instrument) ||
+        capacities_.find(capacity_key(c.participant, c.instrument)))
+      return refuse("capacity entry: invalid or repeated");
+    capacity_slot(c.participant, c.instrument).view = c.view;
+  }
+  return check_invariants();
 }
 
 }  // namespace gpux::matching

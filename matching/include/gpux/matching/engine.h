@@ -87,6 +87,41 @@ struct MemoryUsage {
   std::size_t resting_orders = 0;
 };
 
+// Everything the engine knows, as plain values: what a snapshot stores.
+// Orders are listed per side in priority order, and each account lists its
+// resting orders in the engine's own order, so a restored engine replays the
+// same future commands into the same events and the same state hash.
+struct InstrumentSnapshot {
+  InstrumentSpec spec;
+  InstrumentState state = InstrumentState::listed;
+  std::vector<OrderView> bids;
+  std::vector<OrderView> asks;
+  bool operator==(const InstrumentSnapshot&) const = default;
+};
+
+struct AccountSnapshot {
+  ParticipantId participant = 0;
+  AccountView view;
+  std::vector<OrderId> resting;
+  bool operator==(const AccountSnapshot&) const = default;
+};
+
+struct CapacitySnapshot {
+  ParticipantId participant = 0;
+  InstrumentId instrument = 0;
+  CapacityView view;
+  bool operator==(const CapacitySnapshot&) const = default;
+};
+
+struct EngineSnapshot {
+  OrderId next_order_id = 1;
+  TradeId next_trade_id = 1;
+  std::vector<InstrumentSnapshot> instruments;  // by id
+  std::vector<AccountSnapshot> accounts;        // by participant
+  std::vector<CapacitySnapshot> capacities;     // by participant, then instrument
+  bool operator==(const EngineSnapshot&) const = default;
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -109,9 +144,18 @@ class Engine {
   virtual TopOfBook top_of_book(InstrumentId) const = 0;
   virtual Depth depth(InstrumentId, std::size_t max_levels) const = 0;
   virtual MemoryUsage memory_usage() const = 0;
+
+  virtual EngineSnapshot snapshot() const = 0;
 };
 
 std::unique_ptr<Engine> make_engine(const EngineConfig& config, EventListener& listener,
                                     BookKind book = BookKind::price_ladder);
+
+// An engine in exactly the state `snapshot` describes. Throws
+// std::invalid_argument naming the first problem if the snapshot is not a
+// state the engine could have reached (its invariants do not hold).
+std::unique_ptr<Engine> restore_engine(const EngineConfig& config, EventListener& listener,
+                                       const EngineSnapshot& snapshot,
+                                       BookKind book = BookKind::price_ladder);
 
 }  // namespace gpux::matching
