@@ -1,0 +1,25 @@
+// Conversion between the engine's plain types and their Protobuf form: the
+// edge where matching/ meets bytes. Decoding validates enums and presence and
+// throws DecodeError rather than guessing.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "gpux.pb.h"
+#include "gpux/matching/commands.h"
+#include "gpux/matching/engine.h"
+
+namespace gpux::storage {
+
+struct DecodeError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+proto::Command encode(const matching::Command& command);
+matching::Command decode(const proto::Command& command);
+
+proto::Snapshot encode(const matching::EngineSnapshot& snapshot);
+matching::EngineSnapshot decode(const proto::Snapshot& snapshot);
+
+}  // namespace gpux::storage

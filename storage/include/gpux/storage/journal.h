@@ -1,0 +1,91 @@
+// The durable command journal and snapshot store, in one RocksDB database with
+// column families: journal (key = big-endian sequence number), orders, trades,
+// ledger (reserved for settlement) and meta (snapshots).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "gpux/matching/commands.h"
+#include "gpux/matching/engine.h"
+
+namespace gpux::storage {
+
+using matching::SequenceNumber;
+
+// The journal is not what was written: a record fails its checksum chain, does
+// not parse, sits under the wrong key, or is missing. Names the first bad
+// sequence number; everything before it was intact.
+struct JournalCorrupt : std::runtime_error {
+  JournalCorrupt(SequenceNumber sequence, const std::string& what);
+  SequenceNumber sequence;
+};
+
+// RocksDB refused an operation (disk full, permissions, lock held...).
+struct StorageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct JournalOptions {
+  bool sync = true;  // fsync every append; false only for tests of throughput ceilings
+};
+
+struct StoredSnapshot {
+  SequenceNumber sequence = 0;      // state after applying this command
+  std::uint64_t state_hash = 0;     // Engine::state_hash() at that point
+  std::uint64_t journal_chain = 0;  // the journal's chain value at `sequence`
+  matching::EngineSnapshot state;
+};
+
+class Journal {
+ public:
+  // Opens or creates the database in `directory`. Throws StorageError.
+  static std::unique_ptr<Journal> open(const std::filesystem::path& directory,
+                                       JournalOptions options = {});
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Writes the commands, which must continue last_sequence() without gaps, in
+  // one write batch; returns once it is durable (fsync'd when options.sync).
+  void append(std::span<const matching::Command> commands);
+
+  SequenceNumber last_sequence() const { return last_sequence_; }
+  std::uint64_t last_chain() const { return last_chain_; }
+
+  // Calls `apply` for every record after `after` in order, verifying the chain
+  // from `chain_at_after` (0 when after is 0). Throws JournalCorrupt at the
+  // first record that fails; records before it have been applied.
+  void replay(SequenceNumber after, std::uint64_t chain_at_after,
+              const std::function<void(const matching::Command&)>& apply) const;
+
+  void write_snapshot(const StoredSnapshot& snapshot);
+  // Newest first. A snapshot that does not parse is skipped.
+  std::vector<StoredSnapshot> snapshots() const;
+
+  // Deletes journal records up to and including `sequence` (which a snapshot
+  // must cover). Never called unless the operator asks for it.
+  void discard_through(SequenceNumber sequence);
+
+ private:
+  struct Db;
+  Journal(std::unique_ptr<Db> db, JournalOptions options);
+
+  std::unique_ptr<Db> db_;
+  JournalOptions options_;
+  SequenceNumber last_sequence_ = 0;
+  std::uint64_t last_chain_ = 0;
+};
+
+// The journal's checksum chain: folds the previous chain value, the sequence
+// number and the record's bytes.
+std::uint64_t chain_next(std::uint64_t previous, SequenceNumber sequence, std::string_view bytes);
+
+}  // namespace gpux::storage

@@ -1,0 +1,224 @@
+#include "gpux/storage/codec.h"
+
+#include <type_traits>
+
+namespace gpux::storage {
+namespace {
+
+namespace m = gpux::matching;
+
+// The proto enums mirror the engine's, value for value.
+template <class To, class From>
+To convert_enum(From value, int last, const char* what) {
+  const int v = static_cast<int>(value);
+  if (v < 0 || v > last) throw DecodeError(std::string("invalid ") + what + " " + std::to_string(v));
+  return static_cast<To>(v);
+}
+
+m::Side side(proto::Side v) { return convert_enum<m::Side>(v, 1, "side"); }
+m::OrderType order_type(proto::OrderType v) { return convert_enum<m::OrderType>(v, 4, "order type"); }
+m::SelfTradePrevention self_trade(proto::SelfTradePrevention v) {
+  return convert_enum<m::SelfTradePrevention>(v, 3, "self-trade prevention");
+}
+m::InstrumentState state(proto::InstrumentState v) {
+  return convert_enum<m::InstrumentState>(v, 4, "instrument state");
+}
+
+void encode_spec(const m::InstrumentSpec& s, proto::InstrumentSpec& p) {
+  p.set_id(s.id);
+  p.set_symbol(s.symbol);
+  p.set_gpu_class(s.gpu_class);
+  p.set_region(s.region);
+  p.set_delivery_start(s.delivery_start);
+  p.set_delivery_end(s.delivery_end);
+  p.set_gate_closure(s.gate_closure);
+  p.set_gpus_per_unit(s.gpus_per_unit);
+  p.set_tick_size(s.tick_size);
+  p.set_lot_size(s.lot_size);
+  p.set_min_quantity(s.min_quantity);
+  p.set_max_quantity(s.max_quantity);
+  p.set_reference_price(s.reference_price);
+  p.set_band_width(s.band_width);
+}
+
+m::InstrumentSpec decode_spec(const proto::InstrumentSpec& p) {
+  return m::InstrumentSpec{p.id(),           p.symbol(),         p.gpu_class(),
+                           p.region(),       p.delivery_start(), p.delivery_end(),
+                           p.gate_closure(), p.gpus_per_unit(),  p.tick_size(),
+                           p.lot_size(),     p.min_quantity(),   p.max_quantity(),
+                           p.reference_price(), p.band_width()};
+}
+
+void encode_order(const m::OrderView& o, proto::OrderView& p) {
+  p.set_order(o.order);
+  p.set_participant(o.participant);
+  p.set_instrument(o.instrument);
+  p.set_side(static_cast<proto::Side>(o.side));
+  p.set_type(static_cast<proto::OrderType>(o.type));
+  p.set_self_trade(static_cast<proto::SelfTradePrevention>(o.self_trade));
+  p.set_price(o.price);
+  p.set_remaining(o.remaining);
+}
+
+m::OrderView decode_order(const proto::OrderView& p) {
+  return m::OrderView{p.order(),  p.participant(),           p.instrument(),
+                      side(p.side()), order_type(p.type()), self_trade(p.self_trade()),
+                      p.price(),  p.remaining()};
+}
+
+struct BodyEncoder {
+  proto::Command& p;
+  void operator()(const m::NewOrder& c) {
+    auto& o = *p.mutable_new_order();
+    o.set_client_order_id(c.client_order_id);
+    o.set_participant(c.participant);
+    o.set_instrument(c.instrument);
+    o.set_side(static_cast<proto::Side>(c.side));
+    o.set_type(static_cast<proto::OrderType>(c.type));
+    o.set_self_trade(static_cast<proto::SelfTradePrevention>(c.self_trade));
+    o.set_price(c.price);
+    o.set_quantity(c.quantity);
+  }
+  void operator()(const m::CancelOrder& c) {
+    auto& o = *p.mutable_cancel_order();
+    o.set_participant(c.participant);
+    o.set_order(c.order);
+  }
+  void operator()(const m::ReplaceOrder& c) {
+    auto& o = *p.mutable_replace_order();
+    o.set_participant(c.participant);
+    o.set_order(c.order);
+    o.set_price(c.price);
+    o.set_quantity(c.quantity);
+  }
+  void operator()(const m::MassCancel& c) {
+    auto& o = *p.mutable_mass_cancel();
+    o.set_participant(c.participant);
+    if (c.instrument) o.set_instrument(*c.instrument);
+  }
+  void operator()(const m::ListInstrument& c) {
+    if (!c.spec) throw DecodeError("listing without a spec");
+    encode_spec(*c.spec, *p.mutable_list_instrument()->mutable_spec());
+  }
+  void operator()(const m::ChangeInstrumentState& c) {
+    auto& o = *p.mutable_change_instrument_state();
+    o.set_instrument(c.instrument);
+    o.set_state(static_cast<proto::InstrumentState>(c.state));
+  }
+  void operator()(const m::AddParticipant& c) {
+    p.mutable_add_participant()->set_participant(c.participant);
+  }
+  void operator()(const m::AdjustCash& c) {
+    auto& o = *p.mutable_adjust_cash();
+    o.set_participant(c.participant);
+    o.set_amount(c.amount);
+  }
+  void operator()(const m::SetSellCapacity& c) {
+    auto& o = *p.mutable_set_sell_capacity();
+    o.set_participant(c.participant);
+    o.set_instrument(c.instrument);
+    o.set_capacity(c.capacity);
+  }
+};
+
+m::CommandBody decode_body(const proto::Command& p) {
+  switch (p.body_case()) {
+    case proto::Command::kNewOrder: {
+      const auto& o = p.new_order();
+      return m::NewOrder{o.client_order_id(), o.participant(), o.instrument(),
+                         side(o.side()),      order_type(o.type()), self_trade(o.self_trade()),
+                         o.price(),           o.quantity()};
+    }
+    case proto::Command::kCancelOrder:
+      return m::CancelOrder{p.cancel_order().participant(), p.cancel_order().order()};
+    case proto::Command::kReplaceOrder: {
+      const auto& o = p.replace_order();
+      return m::ReplaceOrder{o.participant(), o.order(), o.price(), o.quantity()};
+    }
+    case proto::Command::kMassCancel: {
+      const auto& o = p.mass_cancel();
+      std::optional<m::InstrumentId> instrument;
+      if (o.has_instrument()) instrument = o.instrument();
+      return m::MassCancel{o.participant(), instrument};
+    }
+    case proto::Command::kListInstrument:
+      return m::ListInstrument{decode_spec(p.list_instrument().spec())};
+    case proto::Command::kChangeInstrumentState:
+      return m::ChangeInstrumentState{p.change_instrument_state().instrument(),
+                                      state(p.change_instrument_state().state())};
+    case proto::Command::kAddParticipant:
+      return m::AddParticipant{p.add_participant().participant()};
+    case proto::Command::kAdjustCash:
+      return m::AdjustCash{p.adjust_cash().participant(), p.adjust_cash().amount()};
+    case proto::Command::kSetSellCapacity: {
+      const auto& o = p.set_sell_capacity();
+      return m::SetSellCapacity{o.participant(), o.instrument(), o.capacity()};
+    }
+    case proto::Command::BODY_NOT_SET: break;
+  }
+  throw DecodeError("command " + std::to_string(p.sequence()) + " has no body");
+}
+
+}  // namespace
+
+proto::Command encode(const m::Command& command) {
+  proto::Command p;
+  p.set_sequence(command.stamp.sequence);
+  p.set_time(command.stamp.time);
+  std::visit(BodyEncoder{p}, command.body);
+  return p;
+}
+
+m::Command decode(const proto::Command& p) {
+  return m::Command{{p.sequence(), p.time()}, decode_body(p)};
+}
+
+proto::Snapshot encode(const m::EngineSnapshot& s) {
+  proto::Snapshot p;
+  p.set_next_order_id(s.next_order_id);
+  p.set_next_trade_id(s.next_trade_id);
+  for (const m::InstrumentSnapshot& i : s.instruments) {
+    auto& out = *p.add_instruments();
+    encode_spec(i.spec, *out.mutable_spec());
+    out.set_state(static_cast<proto::InstrumentState>(i.state));
+    for (const m::OrderView& o : i.bids) encode_order(o, *out.add_bids());
+    for (const m::OrderView& o : i.asks) encode_order(o, *out.add_asks());
+  }
+  for (const m::AccountSnapshot& a : s.accounts) {
+    auto& out = *p.add_accounts();
+    out.set_participant(a.participant);
+    out.set_cash(a.view.cash);
+    out.set_reserved(a.view.reserved);
+    out.set_committed(a.view.committed);
+    for (m::OrderId id : a.resting) out.add_resting(id);
+  }
+  for (const m::CapacitySnapshot& c : s.capacities) {
+    auto& out = *p.add_capacities();
+    out.set_participant(c.participant);
+    out.set_instrument(c.instrument);
+    out.set_capacity(c.view.capacity);
+    out.set_offered(c.view.offered);
+    out.set_sold(c.view.sold);
+  }
+  return p;
+}
+
+m::EngineSnapshot decode(const proto::Snapshot& p) {
+  m::EngineSnapshot s{p.next_order_id(), p.next_trade_id(), {}, {}, {}};
+  for (const auto& i : p.instruments()) {
+    m::InstrumentSnapshot& out = s.instruments.emplace_back();
+    out.spec = decode_spec(i.spec());
+    out.state = state(i.state());
+    for (const auto& o : i.bids()) out.bids.push_back(decode_order(o));
+    for (const auto& o : i.asks()) out.asks.push_back(decode_order(o));
+  }
+  for (const auto& a : p.accounts())
+    s.accounts.push_back({a.participant(),
+                          {a.cash(), a.reserved(), a.committed()},
+                          {a.resting().begin(), a.resting().end()}});
+  for (const auto& c : p.capacities())
+    s.capacities.push_back({c.participant(), c.instrument(), {c.capacity(), c.offered(), c.sold()}});
+  return s;
+}
+
+}  // namespace gpux::storage

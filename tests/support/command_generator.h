@@ -1,0 +1,187 @@
+// Seeded random command streams for property tests: small price bands and few
+// participants, so that crossing, self-trades, risk rejections, invalid input
+// and instrument lifecycles are all frequent.
+#pragma once
+
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "gpux/matching/resting_orders.h"
+#include "market.h"
+
+namespace gpux::test {
+
+constexpr Price kReference = 1'000'000;
+constexpr Price kTick = 1'000;
+constexpr ParticipantId kParticipants = 8;
+
+// Small price band and few participants, so that crossing, self-trades and
+// risk rejections are all frequent.
+inline InstrumentSpec small_spec(InstrumentId id) {
+  InstrumentSpec spec = standard_spec(id);
+  spec.tick_size = kTick;
+  spec.reference_price = kReference;
+  spec.band_width = 20 * kTick;
+  spec.lot_size = id % 2 == 0 ? 1 : 5;
+  spec.min_quantity = spec.lot_size;
+  spec.max_quantity = 40 * spec.lot_size;
+  return spec;
+}
+
+class CommandGenerator {
+ public:
+  explicit CommandGenerator(std::uint64_t seed) : random_(seed) {}
+
+  std::vector<CommandBody> setup() {
+    std::vector<CommandBody> commands;
+    for (ParticipantId p = 0; p < kParticipants; ++p) {
+      commands.push_back(AddParticipant{p});
+      if (p != 0) commands.push_back(AdjustCash{p, money(20'000'000, 400'000'000)});
+    }
+    for (int i = 0; i < 2; ++i)
+      list_next_instrument(commands);
+    return commands;
+  }
+
+  CommandBody next() {
+    if (!pending_.empty()) return advance_instrument();
+    const int roll = pick(0, 999);
+    if (roll < 450) return new_order();
+    if (roll < 630) {
+      const OrderId order = some_order();
+      return CancelOrder{owner_or_stranger(order), order};
+    }
+    if (roll < 880) return replace();
+    if (roll < 890) {
+      std::optional<InstrumentId> only;
+      if (pick(0, 1) == 0) only = some_instrument();
+      return MassCancel{participant(), only};
+    }
+    if (roll < 930) {
+      const Money amount = pick(0, 3) == 0 ? -money(0, 100'000'000) : money(1, 50'000'000);
+      return AdjustCash{participant(), amount};
+    }
+    if (roll < 970) return SetSellCapacity{participant(), some_instrument(), pick(0, 600)};
+    if (roll < 971) return advance_instrument();
+    return new_order();
+  }
+
+  // Called with every event, to learn which orders rest and who owns them.
+  void observe(const Event& event) { resting_.observe(event); }
+
+ private:
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random_); }
+  Money money(Money lo, Money hi) { return std::uniform_int_distribution<Money>(lo, hi)(random_); }
+  ParticipantId participant() {
+    // Now and then one that does not exist.
+    return pick(0, 99) == 0 ? kParticipants + 3
+                            : static_cast<ParticipantId>(pick(0, kParticipants - 1));
+  }
+  InstrumentId some_instrument() {
+    if (pick(0, 199) == 0) return next_instrument_ + 5;                  // unknown
+    if (!closing_.empty() && pick(0, 99) == 0) return closing_.front();  // not open
+    return open_[static_cast<std::size_t>(pick(0, static_cast<int>(open_.size()) - 1))];
+  }
+  // A resting order, or now and then an id that is most likely finished or unknown.
+  OrderId some_order() {
+    if (resting_.empty() || pick(0, 19) == 0) return static_cast<OrderId>(pick(1, 1'000'000));
+    return resting_[static_cast<std::size_t>(pick(0, static_cast<int>(resting_.size()) - 1))].order;
+  }
+  // Mostly the order's owner, sometimes someone else.
+  ParticipantId owner_or_stranger(OrderId order) {
+    const RestingOrders::Entry* entry = resting_.find(order);
+    return entry && pick(0, 9) != 0 ? entry->participant : participant();
+  }
+  Price price() {
+    const int offset = pick(-12, 12);
+    Price p = kReference + offset * kTick;
+    const int oddity = pick(0, 99);
+    if (oddity == 0) p += kTick / 2;               // off tick
+    if (oddity == 1) p = kReference + 21 * kTick;  // outside the band
+    return p;
+  }
+  Quantity quantity(InstrumentId instrument) {
+    const Quantity lot = instrument % 2 == 0 ? 1 : 5;
+    Quantity q = lot * pick(1, 12);
+    const int oddity = pick(0, 99);
+    if (oddity == 0) q += 1;        // off lot (or merely odd for lot 1)
+    if (oddity == 1) q = lot * 41;  // above maximum
+    if (oddity == 2) q = 0;
+    return q;
+  }
+
+  CommandBody new_order() {
+    NewOrder order;
+    order.client_order_id = static_cast<ClientOrderId>(pick(1, 1'000'000));
+    order.participant = participant();
+    order.instrument = some_instrument();
+    order.side = pick(0, 1) == 0 ? Side::buy : Side::sell;
+    const int type = pick(0, 99);
+    order.type = type < 50   ? OrderType::limit
+                 : type < 65 ? OrderType::immediate_or_cancel
+                 : type < 75 ? OrderType::fill_or_kill
+                 : type < 90 ? OrderType::post_only
+                             : OrderType::market;
+    order.self_trade = static_cast<SelfTradePrevention>(pick(0, 3));
+    order.price = order.type == OrderType::market && pick(0, 1) == 0 ? 0 : price();
+    order.quantity = quantity(order.instrument);
+    return order;
+  }
+
+  CommandBody replace() {
+    const OrderId order = some_order();
+    const RestingOrders::Entry* entry = resting_.find(order);
+    const InstrumentId instrument = entry ? entry->instrument : 0;
+    return ReplaceOrder{owner_or_stranger(order), order, price(), quantity(instrument)};
+  }
+
+  void list_next_instrument(std::vector<CommandBody>& commands) {
+    const InstrumentId id = next_instrument_++;
+    commands.push_back(ListInstrument{small_spec(id)});
+    commands.push_back(ChangeInstrumentState{id, InstrumentState::open});
+    for (ParticipantId p = 1; p < kParticipants; ++p)
+      commands.push_back(SetSellCapacity{p, id, pick(0, 300)});
+    open_.push_back(id);
+  }
+
+  // Closes the gate of an open instrument (and queues a new listing in its
+  // place), or moves a closed one on towards settlement.
+  CommandBody advance_instrument() {
+    if (!pending_.empty()) {
+      CommandBody next = pending_.back();
+      pending_.pop_back();
+      return next;
+    }
+    if (!closing_.empty() && pick(0, 1) == 0) {
+      const InstrumentId id = closing_.front();
+      const auto to = static_cast<InstrumentState>(static_cast<int>(states_[id]) + 1);
+      states_[id] = to;
+      if (to == InstrumentState::settled) closing_.erase(closing_.begin());
+      return ChangeInstrumentState{id, to};
+    }
+    const auto index = static_cast<std::size_t>(pick(0, static_cast<int>(open_.size()) - 1));
+    const InstrumentId id = open_[index];
+    open_.erase(open_.begin() + static_cast<std::ptrdiff_t>(index));
+    closing_.push_back(id);
+    states_[id] = InstrumentState::gate_closed;
+    std::vector<CommandBody> listing;
+    list_next_instrument(listing);
+    pending_.assign(listing.rbegin(), listing.rend());
+    return ChangeInstrumentState{id, InstrumentState::gate_closed};
+  }
+
+  std::mt19937_64 random_;
+  RestingOrders resting_;
+  std::vector<InstrumentId> open_;
+  std::vector<InstrumentId> closing_;
+  std::unordered_map<InstrumentId, InstrumentState> states_;
+  std::vector<CommandBody> pending_;
+  InstrumentId next_instrument_ = 0;
+};
+
+// A stamped stream of `count` generated commands after the set-up commands,
+// produced by running a price-ladder engine.
+std::vector<Command> generate_stream(std::uint64_t seed, std::size_t count);
+
+}  // namespace gpux::test
