@@ -1,0 +1,82 @@
+// The sequenced, durable pipeline of one gpuxd process:
+//
+//   submit() ──► sequencer + engine thread ──► journal thread ──► publisher thread
+//   (any thread)  stamps, applies, collects    group commit,      hands each command's
+//                 events; snapshots by count   fsync, snapshots   events to its callback
+//
+// A command's events are published only after the command is durable, so
+// nothing a client was told can be lost by a crash. Recovery (newest snapshot
+// + journal replay) runs before the threads start.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "gpux/matching/commands.h"
+#include "gpux/matching/engine.h"
+
+namespace gpux::gateway {
+
+struct PipelineOptions {
+  std::filesystem::path data_directory = "data";
+  matching::EngineConfig engine;
+  std::size_t queue_capacity = 1u << 16;     // commands waiting per stage before submit() blocks
+  std::size_t max_batch = 1u << 13;          // commands per group commit at most
+  std::uint64_t snapshot_every = 1'000'000;  // commands between snapshots; 0 = none by count
+  bool snapshot_on_stop = true;
+  bool sync = true;                          // fsync each group commit
+};
+
+struct RecoveryReport {
+  matching::SequenceNumber last_sequence = 0;
+  matching::SequenceNumber snapshot_sequence = 0;
+  std::size_t replayed = 0;
+  std::vector<std::string> skipped_snapshots;
+};
+
+struct PipelineStats {
+  std::uint64_t commands = 0;  // durable and published
+  std::uint64_t group_commits = 0;
+  std::uint64_t snapshots = 0;
+};
+
+class Pipeline {
+ public:
+  // Called on the publisher thread once the command is durable.
+  using Done = std::function<void(const matching::Command&, std::span<const matching::Event>)>;
+
+  // Opens the journal, recovers, starts the threads. Throws
+  // storage::JournalCorrupt or storage::StorageError when it cannot.
+  explicit Pipeline(PipelineOptions options);
+  // Stops as stop() does.
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  const RecoveryReport& recovery() const;
+
+  // Queues a command for sequencing; blocks while the pipeline is full.
+  // Returns false after stop().
+  bool submit(matching::CommandBody body, Done done);
+
+  // The in-process client API: the command's events once durable.
+  std::future<std::vector<matching::Event>> execute(matching::CommandBody body);
+
+  // Drains everything accepted, writes a snapshot, closes the journal.
+  void stop();
+
+  PipelineStats stats() const;
+  // The engine's state hash; only after stop(), when nothing moves.
+  std::uint64_t state_hash() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gpux::gateway

@@ -1,0 +1,235 @@
+#include "gpux/gateway/pipeline.h"
+
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <variant>
+
+#include "bounded_queue.h"
+#include "gpux/storage/journal.h"
+#include "gpux/storage/recovery.h"
+
+namespace gpux::gateway {
+
+using namespace gpux::matching;
+
+namespace {
+
+struct Submission {
+  CommandBody body;
+  Pipeline::Done done;
+};
+
+struct Sequenced {
+  Command command;
+  std::vector<Event> events;
+  Pipeline::Done done;
+};
+
+// Asks the journal thread to store a snapshot once everything before it is durable.
+struct SnapshotRequest {
+  SequenceNumber sequence;
+  std::uint64_t state_hash;
+  EngineSnapshot state;
+};
+
+using JournalItem = std::variant<Sequenced, SnapshotRequest>;
+
+// Collects the events of the command being applied; drops those of replay.
+struct EventCollector : EventListener {
+  std::vector<Event>* into = nullptr;
+  void on_event(const Event& event) override {
+    if (into != nullptr) into->push_back(event);
+  }
+};
+
+Nanoseconds wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+struct Pipeline::Impl {
+  explicit Impl(PipelineOptions o)
+      : options(std::move(o)),
+        input(options.queue_capacity),
+        to_journal(options.queue_capacity),
+        to_publish(options.queue_capacity) {}
+
+  void run_engine() {
+    std::vector<Submission> batch;
+    std::vector<JournalItem> out;
+    Nanoseconds last_time = 0;
+    while (input.pop_all(batch, options.max_batch)) {
+      for (Submission& s : batch) {
+        // The sequencer: order of arrival, wall time made monotonic.
+        last_time = std::max(last_time, wall_clock_ns());
+        Sequenced item{
+            Command{{++last_sequence, last_time}, std::move(s.body)}, {}, std::move(s.done)};
+        collector.into = &item.events;
+        engine->apply(item.command);
+        collector.into = nullptr;
+        out.emplace_back(std::move(item));
+        if (options.snapshot_every != 0 && last_sequence % options.snapshot_every == 0)
+          out.emplace_back(snapshot_request());
+      }
+      batch.clear();
+      if (!to_journal.push_all(out)) break;
+    }
+    if (options.snapshot_on_stop && last_sequence != last_snapshot_sequence) {
+      out.emplace_back(snapshot_request());
+      to_journal.push_all(out);
+    }
+    to_journal.close();
+  }
+
+  SnapshotRequest snapshot_request() {
+    last_snapshot_sequence = last_sequence;
+    return SnapshotRequest{last_sequence, engine->state_hash(), engine->snapshot()};
+  }
+
+  void run_journal() {
+    std::vector<JournalItem> items;
+    std::vector<Command> commands;
+    std::vector<Sequenced> durable;
+    try {
+      while (to_journal.pop_all(items, options.max_batch)) {
+        for (JournalItem& item : items) {
+          if (auto* sequenced = std::get_if<Sequenced>(&item)) {
+            commands.push_back(sequenced->command);
+            durable.push_back(std::move(*sequenced));
+          } else {
+            flush(commands);
+            const auto& request = std::get<SnapshotRequest>(item);
+            assert(request.sequence == journal->last_sequence());
+            journal->write_snapshot({request.sequence, request.state_hash, journal->last_chain(),
+                                     std::move(std::get<SnapshotRequest>(item).state)});
+            ++snapshots;
+          }
+        }
+        items.clear();
+        flush(commands);
+        if (!durable.empty() && !to_publish.push_all(durable)) break;
+      }
+    } catch (...) {
+      // Without a journal nothing may be acknowledged: refuse everything from here on.
+      std::lock_guard lock(failure_mutex);
+      failure = std::current_exception();
+      input.close();
+      to_journal.close();
+    }
+    to_publish.close();
+  }
+
+  void flush(std::vector<Command>& commands) {
+    if (commands.empty()) return;
+    journal->append(commands);
+    ++group_commits;
+    commands.clear();
+  }
+
+  void run_publisher() {
+    std::vector<Sequenced> items;
+    while (to_publish.pop_all(items, options.max_batch)) {
+      for (Sequenced& item : items) {
+        if (item.done) item.done(item.command, item.events);
+      }
+      published += items.size();
+      items.clear();
+    }
+  }
+
+  PipelineOptions options;
+  std::unique_ptr<storage::Journal> journal;
+  RecoveryReport report;
+  EventCollector collector;
+  std::unique_ptr<Engine> engine;
+  SequenceNumber last_sequence = 0;
+  SequenceNumber last_snapshot_sequence = 0;
+  BoundedQueue<Submission> input;
+  BoundedQueue<JournalItem> to_journal;
+  BoundedQueue<Sequenced> to_publish;
+  std::thread engine_thread;
+  std::thread journal_thread;
+  std::thread publisher_thread;
+  std::atomic<std::uint64_t> published{0};
+  std::atomic<std::uint64_t> group_commits{0};
+  std::atomic<std::uint64_t> snapshots{0};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;
+  std::mutex stop_mutex;
+  bool stopped = false;
+};
+
+Pipeline::Pipeline(PipelineOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  Impl& i = *impl_;
+  i.journal = storage::Journal::open(i.options.data_directory, {i.options.sync});
+  storage::Recovered recovered = storage::recover(*i.journal, i.options.engine, i.collector);
+  i.engine = std::move(recovered.engine);
+  i.last_sequence = i.last_snapshot_sequence = recovered.last_sequence;
+  if (recovered.snapshot_sequence != recovered.last_sequence) i.last_snapshot_sequence = 0;
+  i.report = {recovered.last_sequence, recovered.snapshot_sequence, recovered.replayed,
+              std::move(recovered.skipped_snapshots)};
+  i.engine_thread = std::thread([&i] { i.run_engine(); });
+  i.journal_thread = std::thread([&i] { i.run_journal(); });
+  i.publisher_thread = std::thread([&i] { i.run_publisher(); });
+}
+
+Pipeline::~Pipeline() {
+  try {
+    stop();
+  } catch (...) {
+    // stop() reports journal failures; a destructor cannot.
+  }
+}
+
+const RecoveryReport& Pipeline::recovery() const {
+  return impl_->report;
+}
+
+bool Pipeline::submit(CommandBody body, Done done) {
+  return impl_->input.push(Submission{std::move(body), std::move(done)});
+}
+
+std::future<std::vector<Event>> Pipeline::execute(CommandBody body) {
+  auto promise = std::make_shared<std::promise<std::vector<Event>>>();
+  auto future = promise->get_future();
+  const bool accepted =
+      submit(std::move(body), [promise](const Command&, std::span<const Event> events) {
+        promise->set_value({events.begin(), events.end()});
+      });
+  if (!accepted)
+    promise->set_exception(std::make_exception_ptr(std::runtime_error("pipeline stopped")));
+  return future;
+}
+
+void Pipeline::stop() {
+  Impl& i = *impl_;
+  std::lock_guard lock(i.stop_mutex);
+  if (!i.stopped) {
+    i.stopped = true;
+    i.input.close();
+    i.engine_thread.join();
+    i.journal_thread.join();
+    i.publisher_thread.join();
+    i.journal.reset();
+  }
+  std::lock_guard failure_lock(i.failure_mutex);
+  if (i.failure) std::rethrow_exception(i.failure);
+}
+
+PipelineStats Pipeline::stats() const {
+  return {impl_->published.load(), impl_->group_commits.load(), impl_->snapshots.load()};
+}
+
+std::uint64_t Pipeline::state_hash() const {
+  assert(impl_->stopped);
+  return impl_->engine->state_hash();
+}
+
+}  // namespace gpux::gateway
