@@ -11,12 +11,17 @@ namespace m = gpux::matching;
 template <class To, class From>
 To convert_enum(From value, int last, const char* what) {
   const int v = static_cast<int>(value);
-  if (v < 0 || v > last) throw DecodeError(std::string("invalid ") + what + " " + std::to_string(v));
+  if (v < 0 || v > last)
+    throw DecodeError(std::string("invalid ") + what + " " + std::to_string(v));
   return static_cast<To>(v);
 }
 
-m::Side side(proto::Side v) { return convert_enum<m::Side>(v, 1, "side"); }
-m::OrderType order_type(proto::OrderType v) { return convert_enum<m::OrderType>(v, 4, "order type"); }
+m::Side side(proto::Side v) {
+  return convert_enum<m::Side>(v, 1, "side");
+}
+m::OrderType order_type(proto::OrderType v) {
+  return convert_enum<m::OrderType>(v, 4, "order type");
+}
 m::SelfTradePrevention self_trade(proto::SelfTradePrevention v) {
   return convert_enum<m::SelfTradePrevention>(v, 3, "self-trade prevention");
 }
@@ -42,11 +47,10 @@ void encode_spec(const m::InstrumentSpec& s, proto::InstrumentSpec& p) {
 }
 
 m::InstrumentSpec decode_spec(const proto::InstrumentSpec& p) {
-  return m::InstrumentSpec{p.id(),           p.symbol(),         p.gpu_class(),
-                           p.region(),       p.delivery_start(), p.delivery_end(),
-                           p.gate_closure(), p.gpus_per_unit(),  p.tick_size(),
-                           p.lot_size(),     p.min_quantity(),   p.max_quantity(),
-                           p.reference_price(), p.band_width()};
+  return m::InstrumentSpec{
+      p.id(),           p.symbol(),       p.gpu_class(),       p.region(),    p.delivery_start(),
+      p.delivery_end(), p.gate_closure(), p.gpus_per_unit(),   p.tick_size(), p.lot_size(),
+      p.min_quantity(), p.max_quantity(), p.reference_price(), p.band_width()};
 }
 
 void encode_order(const m::OrderView& o, proto::OrderView& p) {
@@ -61,9 +65,9 @@ void encode_order(const m::OrderView& o, proto::OrderView& p) {
 }
 
 m::OrderView decode_order(const proto::OrderView& p) {
-  return m::OrderView{p.order(),  p.participant(),           p.instrument(),
+  return m::OrderView{p.order(),      p.participant(),      p.instrument(),
                       side(p.side()), order_type(p.type()), self_trade(p.self_trade()),
-                      p.price(),  p.remaining()};
+                      p.price(),      p.remaining()};
 }
 
 struct BodyEncoder {
@@ -125,7 +129,7 @@ m::CommandBody decode_body(const proto::Command& p) {
   switch (p.body_case()) {
     case proto::Command::kNewOrder: {
       const auto& o = p.new_order();
-      return m::NewOrder{o.client_order_id(), o.participant(), o.instrument(),
+      return m::NewOrder{o.client_order_id(), o.participant(),      o.instrument(),
                          side(o.side()),      order_type(o.type()), self_trade(o.self_trade()),
                          o.price(),           o.quantity()};
     }
@@ -154,12 +158,217 @@ m::CommandBody decode_body(const proto::Command& p) {
       const auto& o = p.set_sell_capacity();
       return m::SetSellCapacity{o.participant(), o.instrument(), o.capacity()};
     }
-    case proto::Command::BODY_NOT_SET: break;
+    case proto::Command::BODY_NOT_SET:
+      break;
   }
   throw DecodeError("command " + std::to_string(p.sequence()) + " has no body");
 }
 
+struct EventEncoder {
+  proto::Event& p;
+  template <class E>
+  void stamp(const E& e) {
+    p.set_sequence(e.stamp.sequence);
+    p.set_time(e.stamp.time);
+  }
+  void operator()(const m::InstrumentListed& e) {
+    stamp(e);
+    p.mutable_instrument_listed()->set_instrument(e.instrument);
+  }
+  void operator()(const m::InstrumentStateChanged& e) {
+    stamp(e);
+    auto& o = *p.mutable_instrument_state_changed();
+    o.set_instrument(e.instrument);
+    o.set_state(static_cast<proto::InstrumentState>(e.state));
+  }
+  void operator()(const m::ParticipantAdded& e) {
+    stamp(e);
+    p.mutable_participant_added()->set_participant(e.participant);
+  }
+  void operator()(const m::CashAdjusted& e) {
+    stamp(e);
+    auto& o = *p.mutable_cash_adjusted();
+    o.set_participant(e.participant);
+    o.set_amount(e.amount);
+    o.set_balance(e.balance);
+  }
+  void operator()(const m::SellCapacitySet& e) {
+    stamp(e);
+    auto& o = *p.mutable_sell_capacity_set();
+    o.set_participant(e.participant);
+    o.set_instrument(e.instrument);
+    o.set_capacity(e.capacity);
+  }
+  void operator()(const m::CommandRejected& e) {
+    stamp(e);
+    auto& o = *p.mutable_command_rejected();
+    o.set_reason(static_cast<proto::RejectReason>(e.reason));
+    o.set_participant(e.participant);
+    o.set_client_order_id(e.client_order_id);
+    o.set_order(e.order);
+  }
+  void operator()(const m::OrderAccepted& e) {
+    stamp(e);
+    auto& o = *p.mutable_order_accepted();
+    o.set_order(e.order);
+    o.set_client_order_id(e.client_order_id);
+    o.set_participant(e.participant);
+    o.set_instrument(e.instrument);
+    o.set_side(static_cast<proto::Side>(e.side));
+    o.set_type(static_cast<proto::OrderType>(e.type));
+    o.set_price(e.price);
+    o.set_quantity(e.quantity);
+  }
+  void operator()(const m::Trade& e) {
+    stamp(e);
+    auto& o = *p.mutable_trade();
+    o.set_trade(e.trade);
+    o.set_instrument(e.instrument);
+    o.set_price(e.price);
+    o.set_quantity(e.quantity);
+    o.set_aggressor(static_cast<proto::Side>(e.aggressor));
+    o.set_maker_order(e.maker_order);
+    o.set_maker(e.maker);
+    o.set_maker_remaining(e.maker_remaining);
+    o.set_taker_order(e.taker_order);
+    o.set_taker(e.taker);
+    o.set_taker_remaining(e.taker_remaining);
+  }
+  void operator()(const m::OrderCanceled& e) {
+    stamp(e);
+    auto& o = *p.mutable_order_canceled();
+    o.set_order(e.order);
+    o.set_participant(e.participant);
+    o.set_instrument(e.instrument);
+    o.set_canceled(e.canceled);
+    o.set_remaining(e.remaining);
+    o.set_reason(static_cast<proto::CancelReason>(e.reason));
+  }
+  void operator()(const m::OrderReplaced& e) {
+    stamp(e);
+    auto& o = *p.mutable_order_replaced();
+    o.set_order(e.order);
+    o.set_participant(e.participant);
+    o.set_instrument(e.instrument);
+    o.set_price(e.price);
+    o.set_quantity(e.quantity);
+    o.set_kept_priority(e.kept_priority);
+  }
+  void operator()(const m::OrderExpired& e) {
+    stamp(e);
+    auto& o = *p.mutable_order_expired();
+    o.set_order(e.order);
+    o.set_participant(e.participant);
+    o.set_instrument(e.instrument);
+    o.set_expired(e.expired);
+    o.set_reason(static_cast<proto::ExpireReason>(e.reason));
+  }
+  void operator()(const m::MassCancelDone& e) {
+    stamp(e);
+    auto& o = *p.mutable_mass_cancel_done();
+    o.set_participant(e.participant);
+    if (e.instrument) o.set_instrument(*e.instrument);
+    o.set_canceled_orders(e.canceled_orders);
+  }
+};
+
+m::Event decode_event_body(const proto::Event& p) {
+  const m::Stamp s{p.sequence(), p.time()};
+  switch (p.body_case()) {
+    case proto::Event::kInstrumentListed:
+      return m::InstrumentListed{s, p.instrument_listed().instrument()};
+    case proto::Event::kInstrumentStateChanged:
+      return m::InstrumentStateChanged{s, p.instrument_state_changed().instrument(),
+                                       state(p.instrument_state_changed().state())};
+    case proto::Event::kParticipantAdded:
+      return m::ParticipantAdded{s, p.participant_added().participant()};
+    case proto::Event::kCashAdjusted: {
+      const auto& o = p.cash_adjusted();
+      return m::CashAdjusted{s, o.participant(), o.amount(), o.balance()};
+    }
+    case proto::Event::kSellCapacitySet: {
+      const auto& o = p.sell_capacity_set();
+      return m::SellCapacitySet{s, o.participant(), o.instrument(), o.capacity()};
+    }
+    case proto::Event::kCommandRejected: {
+      const auto& o = p.command_rejected();
+      return m::CommandRejected{s, convert_enum<m::RejectReason>(o.reason(), 18, "reject reason"),
+                                o.participant(), o.client_order_id(), o.order()};
+    }
+    case proto::Event::kOrderAccepted: {
+      const auto& o = p.order_accepted();
+      return m::OrderAccepted{s,
+                              o.order(),
+                              o.client_order_id(),
+                              o.participant(),
+                              o.instrument(),
+                              side(o.side()),
+                              order_type(o.type()),
+                              o.price(),
+                              o.quantity()};
+    }
+    case proto::Event::kTrade: {
+      const auto& o = p.trade();
+      return m::Trade{s,
+                      o.trade(),
+                      o.instrument(),
+                      o.price(),
+                      o.quantity(),
+                      side(o.aggressor()),
+                      o.maker_order(),
+                      o.maker(),
+                      o.maker_remaining(),
+                      o.taker_order(),
+                      o.taker(),
+                      o.taker_remaining()};
+    }
+    case proto::Event::kOrderCanceled: {
+      const auto& o = p.order_canceled();
+      return m::OrderCanceled{s,
+                              o.order(),
+                              o.participant(),
+                              o.instrument(),
+                              o.canceled(),
+                              o.remaining(),
+                              convert_enum<m::CancelReason>(o.reason(), 2, "cancel reason")};
+    }
+    case proto::Event::kOrderReplaced: {
+      const auto& o = p.order_replaced();
+      return m::OrderReplaced{s,         o.order(),    o.participant(),  o.instrument(),
+                              o.price(), o.quantity(), o.kept_priority()};
+    }
+    case proto::Event::kOrderExpired: {
+      const auto& o = p.order_expired();
+      return m::OrderExpired{s,
+                             o.order(),
+                             o.participant(),
+                             o.instrument(),
+                             o.expired(),
+                             convert_enum<m::ExpireReason>(o.reason(), 2, "expire reason")};
+    }
+    case proto::Event::kMassCancelDone: {
+      const auto& o = p.mass_cancel_done();
+      std::optional<m::InstrumentId> instrument;
+      if (o.has_instrument()) instrument = o.instrument();
+      return m::MassCancelDone{s, o.participant(), instrument, o.canceled_orders()};
+    }
+    case proto::Event::BODY_NOT_SET:
+      break;
+  }
+  throw DecodeError("event " + std::to_string(p.sequence()) + " has no body");
+}
+
 }  // namespace
+
+proto::Event encode(const m::Event& event) {
+  proto::Event p;
+  std::visit(EventEncoder{p}, event);
+  return p;
+}
+
+m::Event decode(const proto::Event& event) {
+  return decode_event_body(event);
+}
 
 proto::Command encode(const m::Command& command) {
   proto::Command p;
@@ -181,8 +390,10 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
     auto& out = *p.add_instruments();
     encode_spec(i.spec, *out.mutable_spec());
     out.set_state(static_cast<proto::InstrumentState>(i.state));
-    for (const m::OrderView& o : i.bids) encode_order(o, *out.add_bids());
-    for (const m::OrderView& o : i.asks) encode_order(o, *out.add_asks());
+    for (const m::OrderView& o : i.bids)
+      encode_order(o, *out.add_bids());
+    for (const m::OrderView& o : i.asks)
+      encode_order(o, *out.add_asks());
   }
   for (const m::AccountSnapshot& a : s.accounts) {
     auto& out = *p.add_accounts();
@@ -190,7 +401,8 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
     out.set_cash(a.view.cash);
     out.set_reserved(a.view.reserved);
     out.set_committed(a.view.committed);
-    for (m::OrderId id : a.resting) out.add_resting(id);
+    for (m::OrderId id : a.resting)
+      out.add_resting(id);
   }
   for (const m::CapacitySnapshot& c : s.capacities) {
     auto& out = *p.add_capacities();
@@ -209,15 +421,18 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
     m::InstrumentSnapshot& out = s.instruments.emplace_back();
     out.spec = decode_spec(i.spec());
     out.state = state(i.state());
-    for (const auto& o : i.bids()) out.bids.push_back(decode_order(o));
-    for (const auto& o : i.asks()) out.asks.push_back(decode_order(o));
+    for (const auto& o : i.bids())
+      out.bids.push_back(decode_order(o));
+    for (const auto& o : i.asks())
+      out.asks.push_back(decode_order(o));
   }
   for (const auto& a : p.accounts())
     s.accounts.push_back({a.participant(),
                           {a.cash(), a.reserved(), a.committed()},
                           {a.resting().begin(), a.resting().end()}});
   for (const auto& c : p.capacities())
-    s.capacities.push_back({c.participant(), c.instrument(), {c.capacity(), c.offered(), c.sold()}});
+    s.capacities.push_back(
+        {c.participant(), c.instrument(), {c.capacity(), c.offered(), c.sold()}});
   return s;
 }
 

@@ -10,20 +10,22 @@
 namespace gpux::storage {
 namespace {
 
-constexpr const char* kColumnFamilies[] = {"default",
-                                           "journal", "orders", "trades", "ledger", "meta"};
+constexpr const char* kColumnFamilies[] = {"default", "journal", "orders",
+                                           "trades",  "ledger",  "meta"};
 enum Family { kDefault, kJournal, kOrders, kTrades, kLedger, kMeta };
 constexpr std::string_view kSnapshotPrefix = "snapshot/";
 
 std::string big_endian(std::uint64_t v) {
   std::string key(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) key[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
+  for (int i = 7; i >= 0; --i, v >>= 8)
+    key[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xFF);
   return key;
 }
 
 std::uint64_t from_big_endian(std::string_view key) {
   std::uint64_t v = 0;
-  for (unsigned char c : key) v = v << 8 | c;
+  for (unsigned char c : key)
+    v = v << 8 | c;
   return v;
 }
 
@@ -42,9 +44,12 @@ std::uint64_t chain_next(std::uint64_t previous, SequenceNumber sequence, std::s
   // records; it is not a defence against a deliberate forger.
   std::uint64_t h = 0xcbf29ce484222325ull;
   const auto mix = [&](unsigned char c) { h = (h ^ c) * 0x100000001b3ull; };
-  for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(previous >> (8 * i)));
-  for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(sequence >> (8 * i)));
-  for (char c : bytes) mix(static_cast<unsigned char>(c));
+  for (int i = 0; i < 8; ++i)
+    mix(static_cast<unsigned char>(previous >> (8 * i)));
+  for (int i = 0; i < 8; ++i)
+    mix(static_cast<unsigned char>(sequence >> (8 * i)));
+  for (char c : bytes)
+    mix(static_cast<unsigned char>(c));
   return h;
 }
 
@@ -52,7 +57,8 @@ struct Journal::Db {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> families;
   ~Db() {
-    for (auto* family : families) db->DestroyColumnFamilyHandle(family);
+    for (auto* family : families)
+      db->DestroyColumnFamilyHandle(family);
   }
   rocksdb::ColumnFamilyHandle* operator[](Family f) const { return families[f]; }
 };
@@ -67,7 +73,8 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& directory,
   db_options.create_missing_column_families = true;
   rocksdb::ColumnFamilyOptions family_options;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kColumnFamilies) descriptors.emplace_back(name, family_options);
+  for (const char* name : kColumnFamilies)
+    descriptors.emplace_back(name, family_options);
   auto db = std::make_unique<Db>();
   rocksdb::DB* raw = nullptr;
   check(rocksdb::DB::Open(db_options, directory.string(), descriptors, &db->families, &raw),
@@ -102,9 +109,9 @@ void Journal::append(std::span<const matching::Command> commands) {
   std::string value;
   for (const matching::Command& command : commands) {
     if (command.stamp.sequence != sequence + 1)
-      throw std::logic_error("journal append out of sequence: " +
-                             std::to_string(command.stamp.sequence) + " after " +
-                             std::to_string(sequence));
+      throw std::logic_error(
+          "journal append out of sequence: " + std::to_string(command.stamp.sequence) + " after " +
+          std::to_string(sequence));
     sequence = command.stamp.sequence;
     encode(command).SerializeToString(record.mutable_command());
     chain = chain_next(chain, sequence, record.command());

@@ -38,8 +38,8 @@ Recovered recover(const Journal& journal, const matching::EngineConfig& config,
 }
 
 void take_snapshot(Journal& journal, const matching::Engine& engine) {
-  journal.write_snapshot({journal.last_sequence(), engine.state_hash(), journal.last_chain(),
-                          engine.snapshot()});
+  journal.write_snapshot(
+      {journal.last_sequence(), engine.state_hash(), journal.last_chain(), engine.snapshot()});
 }
 
 }  // namespace gpux::storage

@@ -9,6 +9,7 @@
 #include "gpux.pb.h"
 #include "gpux/matching/commands.h"
 #include "gpux/matching/engine.h"
+#include "gpux/matching/events.h"
 
 namespace gpux::storage {
 
@@ -18,6 +19,9 @@ struct DecodeError : std::runtime_error {
 
 proto::Command encode(const matching::Command& command);
 matching::Command decode(const proto::Command& command);
+
+proto::Event encode(const matching::Event& event);
+matching::Event decode(const proto::Event& event);
 
 proto::Snapshot encode(const matching::EngineSnapshot& snapshot);
 matching::EngineSnapshot decode(const proto::Snapshot& snapshot);

@@ -12,9 +12,9 @@ namespace gpux::storage {
 
 struct Recovered {
   std::unique_ptr<matching::Engine> engine;
-  SequenceNumber last_sequence = 0;      // the last command applied
-  SequenceNumber snapshot_sequence = 0;  // 0 when recovery started from empty
-  std::size_t replayed = 0;              // commands replayed after the snapshot
+  SequenceNumber last_sequence = 0;            // the last command applied
+  SequenceNumber snapshot_sequence = 0;        // 0 when recovery started from empty
+  std::size_t replayed = 0;                    // commands replayed after the snapshot
   std::vector<std::string> skipped_snapshots;  // why newer snapshots were not used
 };
 

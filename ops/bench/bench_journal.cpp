@@ -1,0 +1,249 @@
+// Durable-pipeline benchmark: commands per second through sequencer -> engine
+// -> RocksDB journal (group commit, fsync) -> publisher; latency from submit
+// to durable acknowledgement; recovery time with and without a snapshot.
+// Prints a table and writes JSON. Run via ops/bench-journal.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gpux/gateway/pipeline.h"
+#include "latency_histogram.h"
+#include "workloads.h"
+
+namespace {
+
+using namespace gpux::matching;
+using gpux::bench::LatencyHistogram;
+using gpux::gateway::Pipeline;
+using gpux::gateway::PipelineOptions;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  bool quick = false;
+  std::size_t commands = 2'000'000;
+  std::size_t recovery_commands = 10'000'000;
+  std::vector<double> paced_rates = {100'000, 300'000};
+  std::filesystem::path directory = "out/bench-journal-data";
+  std::string json_path = "bench-journal.json";
+};
+
+void usage(const char* argv0) {
+  std::printf(
+      "usage: %s [--quick] [--commands N] [--recovery-commands N] [--dir PATH] [--json PATH]\n"
+      "  --quick                 200k commands for throughput and recovery (seconds)\n"
+      "  --commands N            commands for the throughput runs (default 2,000,000)\n"
+      "  --recovery-commands N   commands journaled before timing recovery (default 10,000,000)\n"
+      "  --dir PATH              scratch data directory, emptied first and removed after\n"
+      "                          (default out/bench-journal-data)\n"
+      "  --json PATH             where to write results (default bench-journal.json)\n",
+      argv0);
+}
+
+bool parse(int argc, char** argv, Options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", arg.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--quick") {
+      o.quick = true;
+      o.commands = 200'000;
+      o.recovery_commands = 200'000;
+    } else if (arg == "--commands") {
+      o.commands = std::max<std::size_t>(1'000, std::strtoull(value(), nullptr, 10));
+    } else if (arg == "--recovery-commands") {
+      o.recovery_commands = std::max<std::size_t>(1'000, std::strtoull(value(), nullptr, 10));
+    } else if (arg == "--dir") {
+      o.directory = value();
+    } else if (arg == "--json") {
+      o.json_path = value();
+    } else if (arg == "--help" || arg == "-h") {
+      usage(argv[0]);
+      std::exit(0);
+    } else {
+      std::fprintf(stderr, "unknown argument '%s'\n", arg.c_str());
+      usage(argv[0]);
+      return false;
+    }
+  }
+  return true;
+}
+
+struct RunResult {
+  std::string name;
+  double offered = 0;  // 0 = as fast as back-pressure allows
+  double commands_per_s = 0;
+  double commands_per_commit = 0;
+  LatencyHistogram latency;  // submit -> durable acknowledgement, ns
+};
+
+// Submits every command of the workload (set-up first) and waits for the last
+// acknowledgement. With `rate` > 0 submissions are paced open-loop and latency
+// counts from the planned submit time.
+RunResult run(const std::string& name, const gpux::bench::Workload& w, const Options& o,
+              double rate) {
+  std::filesystem::remove_all(o.directory);
+  PipelineOptions options;
+  options.data_directory = o.directory;
+  options.snapshot_every = 0;
+  Pipeline pipeline(options);
+  RunResult result{name, rate, 0, 0, {}};
+  const std::size_t total = w.setup.size() + w.measured.size();
+  std::vector<Clock::time_point> submitted(total);
+  std::atomic<std::size_t> acknowledged{0};
+  const auto done = [&](const Command& c, std::span<const Event>) {
+    result.latency.record(static_cast<std::uint64_t>(
+        (Clock::now() - submitted[c.stamp.sequence - 1]).count()));  // publisher thread only
+    acknowledged.fetch_add(1, std::memory_order_release);
+  };
+  const auto start = Clock::now();
+  const double interval = rate > 0 ? 1e9 / rate : 0;
+  for (std::size_t i = 0; i < total; ++i) {
+    const Command& c = i < w.setup.size() ? w.setup[i] : w.measured[i - w.setup.size()];
+    if (rate > 0) {
+      const auto planned =
+          start + std::chrono::nanoseconds(static_cast<std::int64_t>(i * interval));
+      while (Clock::now() < planned)
+        std::this_thread::yield();
+      submitted[i] = planned;
+    } else {
+      submitted[i] = Clock::now();
+    }
+    pipeline.submit(c.body, done);
+  }
+  pipeline.stop();  // drains: every acknowledgement has been delivered
+  const std::chrono::duration<double> took = Clock::now() - start;
+  result.commands_per_s = static_cast<double>(acknowledged.load()) / took.count();
+  result.commands_per_commit = static_cast<double>(pipeline.stats().commands) /
+                               static_cast<double>(pipeline.stats().group_commits);
+  return result;
+}
+
+struct RecoveryResult {
+  std::string name;
+  std::size_t journaled = 0;
+  std::size_t replayed = 0;
+  double seconds = 0;
+};
+
+double time_recovery(const Options& o, std::size_t& replayed) {
+  PipelineOptions options;
+  options.data_directory = o.directory;
+  options.snapshot_every = 0;
+  const auto start = Clock::now();
+  Pipeline pipeline(options);
+  const std::chrono::duration<double> took = Clock::now() - start;
+  replayed = pipeline.recovery().replayed;
+  return took.count();  // the destructor's stop() snapshots, for the next measurement
+}
+
+std::vector<RecoveryResult> recovery(const gpux::bench::Workload& w, const Options& o) {
+  std::filesystem::remove_all(o.directory);
+  {
+    PipelineOptions options;
+    options.data_directory = o.directory;
+    options.snapshot_every = 0;
+    options.snapshot_on_stop = false;
+    Pipeline pipeline(options);
+    std::size_t n = 0;
+    for (const Command& c : w.setup)
+      pipeline.submit(c.body, {}), ++n;
+    for (const Command& c : w.measured) {
+      pipeline.submit(c.body, {});
+      if (++n % 1'000'000 == 0) {
+        std::printf("    journaled %zuM commands\n", n / 1'000'000);
+        std::fflush(stdout);
+      }
+    }
+    pipeline.stop();
+  }
+  const std::size_t journaled = w.setup.size() + w.measured.size();
+  std::vector<RecoveryResult> results;
+  std::size_t replayed = 0;
+  double seconds = time_recovery(o, replayed);
+  results.push_back({"no snapshot: replay everything", journaled, replayed, seconds});
+  seconds = time_recovery(o, replayed);
+  results.push_back({"snapshot at the last command", journaled, replayed, seconds});
+  return results;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!parse(argc, argv, o)) return 2;
+  std::printf("gpux journal benchmark (%s): data in %s\n", o.quick ? "quick" : "full",
+              o.directory.c_str());
+  std::fflush(stdout);
+
+  const auto workload = gpux::bench::exchange_core_mix(o.commands, 7);
+  std::vector<RunResult> runs;
+  std::printf("  throughput, as fast as back-pressure allows ...\n");
+  std::fflush(stdout);
+  runs.push_back(run("saturated", workload, o, 0));
+  for (double rate : o.paced_rates) {
+    std::printf("  latency at %.0fk/s offered ...\n", rate / 1e3);
+    std::fflush(stdout);
+    runs.push_back(run("paced", workload, o, rate));
+  }
+
+  std::printf("  recovery of %zu journaled commands ...\n", o.recovery_commands);
+  std::fflush(stdout);
+  const auto recovery_workload = gpux::bench::exchange_core_mix(o.recovery_commands, 8);
+  const auto recoveries = recovery(recovery_workload, o);
+  std::filesystem::remove_all(o.directory);
+
+  std::printf(
+      "\nDurable pipeline: sequencer -> engine -> RocksDB journal (fsync group commit) -> "
+      "publisher; workload a (exchange-core mix)\n");
+  std::printf("%-10s %9s %12s %10s %10s %10s %10s\n", "run", "offered", "durable/s", "per fsync",
+              "p50 us", "p99 us", "max us");
+  for (const RunResult& r : runs)
+    std::printf("%-10s %8.0fk %11.0fk %10.0f %10.1f %10.1f %10.1f\n", r.name.c_str(),
+                r.offered / 1e3, r.commands_per_s / 1e3, r.commands_per_commit,
+                static_cast<double>(r.latency.percentile(0.5)) / 1e3,
+                static_cast<double>(r.latency.percentile(0.99)) / 1e3,
+                static_cast<double>(r.latency.max()) / 1e3);
+  std::printf(
+      "(offered 0k: as fast as back-pressure allows; latency from submit to durable "
+      "acknowledgement)\n\nRecovery\n");
+  for (const RecoveryResult& r : recoveries)
+    std::printf("%-32s %10zu journaled %10zu replayed %8.2f s\n", r.name.c_str(), r.journaled,
+                r.replayed, r.seconds);
+
+  std::ofstream json(o.json_path);
+  json << "{\n  \"mode\": \"" << (o.quick ? "quick" : "full") << "\",\n  \"runs\": [\n";
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const RunResult& r = runs[i];
+    json << "    {\"run\": \"" << r.name << "\", \"offered_per_s\": " << r.offered
+         << ", \"durable_commands_per_s\": " << r.commands_per_s
+         << ", \"commands_per_group_commit\": " << r.commands_per_commit
+         << ", \"ack_latency_ns\": {\"p50\": " << r.latency.percentile(0.5)
+         << ", \"p99\": " << r.latency.percentile(0.99) << ", \"max\": " << r.latency.max() << "}}"
+         << (i + 1 < runs.size() ? ",\n" : "\n");
+  }
+  json << "  ],\n  \"recovery\": [\n";
+  for (std::size_t i = 0; i < recoveries.size(); ++i) {
+    const RecoveryResult& r = recoveries[i];
+    json << "    {\"case\": \"" << r.name << "\", \"journaled\": " << r.journaled
+         << ", \"replayed\": " << r.replayed << ", \"seconds\": " << r.seconds << "}"
+         << (i + 1 < recoveries.size() ? ",\n" : "\n");
+  }
+  json << "  ]\n}\n";
+  if (!json) {
+    std::fprintf(stderr, "could not write %s\n", o.json_path.c_str());
+    return 1;
+  }
+  std::printf("\nwrote %s\n", o.json_path.c_str());
+  return 0;
+}
