@@ -173,8 +173,8 @@ Pipeline::Pipeline(PipelineOptions options) : impl_(std::make_unique<Impl>(std::
   i.engine = std::move(recovered.engine);
   i.last_sequence = i.last_snapshot_sequence = recovered.last_sequence;
   if (recovered.snapshot_sequence != recovered.last_sequence) i.last_snapshot_sequence = 0;
-  i.report = {recovered.last_sequence, recovered.snapshot_sequence, recovered.replayed,
-              std::move(recovered.skipped_snapshots)};
+  i.report = {i.engine->state_hash(), recovered.last_sequence, recovered.snapshot_sequence,
+              recovered.replayed, std::move(recovered.skipped_snapshots)};
   i.engine_thread = std::thread([&i] { i.run_engine(); });
   i.journal_thread = std::thread([&i] { i.run_journal(); });
   i.publisher_thread = std::thread([&i] { i.run_publisher(); });

@@ -29,10 +29,11 @@ struct PipelineOptions {
   std::size_t max_batch = 1u << 13;          // commands per group commit at most
   std::uint64_t snapshot_every = 1'000'000;  // commands between snapshots; 0 = none by count
   bool snapshot_on_stop = true;
-  bool sync = true;                          // fsync each group commit
+  bool sync = true;  // fsync each group commit
 };
 
 struct RecoveryReport {
+  std::uint64_t state_hash = 0;  // the engine's, right after recovery
   matching::SequenceNumber last_sequence = 0;
   matching::SequenceNumber snapshot_sequence = 0;
   std::size_t replayed = 0;

@@ -1,0 +1,32 @@
+// gpuxd's configuration file: `key = value` lines, `#` comments. Settings
+// have defaults; bootstrap lines (participants, instruments, capacity) are
+// turned into commands that run once, when the journal is empty.
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "gpux/gateway/pipeline.h"
+#include "gpux/matching/commands.h"
+
+namespace gpux::gateway {
+
+// Names the file, line and key that are wrong.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct DaemonConfig {
+  PipelineOptions pipeline;
+  std::vector<matching::CommandBody> bootstrap;
+};
+
+DaemonConfig load_config(const std::filesystem::path& file);
+DaemonConfig parse_config(const std::string& text, const std::string& origin);
+
+// The documented keys and their defaults, for --help.
+const char* config_reference();
+
+}  // namespace gpux::gateway

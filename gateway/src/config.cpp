@@ -1,0 +1,186 @@
+#include "gpux/gateway/config.h"
+
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace gpux::gateway {
+namespace {
+
+using namespace gpux::matching;
+
+std::string trim(std::string_view s) {
+  const auto begin = s.find_first_not_of(" \t\r");
+  if (begin == std::string_view::npos) return {};
+  const auto end = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(begin, end - begin + 1));
+}
+
+class Line {
+ public:
+  Line(std::string origin, int number, std::string key)
+      : where_(origin + ":" + std::to_string(number) + ": " + key), key_(std::move(key)) {}
+
+  [[noreturn]] void fail(const std::string& what) const { throw ConfigError(where_ + ": " + what); }
+
+  template <class T>
+  T number(const std::string& text, const std::string& field) const {
+    T value{};
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || end != text.data() + text.size())
+      fail(field + " must be a whole number, not '" + text + "'");
+    return value;
+  }
+
+  bool boolean(const std::string& text) const {
+    if (text == "true" || text == "yes" || text == "1") return true;
+    if (text == "false" || text == "no" || text == "0") return false;
+    fail("expected true or false, not '" + text + "'");
+  }
+
+  // "ID name=value name=value ..." -> the id and the named fields.
+  std::map<std::string, std::string> fields(const std::string& value, std::uint32_t& id) const {
+    std::istringstream words(value);
+    std::string first;
+    words >> first;
+    id = number<std::uint32_t>(first, "the id");
+    std::map<std::string, std::string> named;
+    for (std::string word; words >> word;) {
+      const auto eq = word.find('=');
+      if (eq == std::string::npos || eq == 0) fail("expected name=value, not '" + word + "'");
+      named[word.substr(0, eq)] = word.substr(eq + 1);
+    }
+    return named;
+  }
+
+  std::string take(std::map<std::string, std::string>& f, const std::string& name) const {
+    const auto it = f.find(name);
+    if (it == f.end()) fail("missing " + name + "=");
+    std::string v = it->second;
+    f.erase(it);
+    return v;
+  }
+
+  template <class T>
+  T take_number(std::map<std::string, std::string>& f, const std::string& name,
+                std::optional<T> fallback = std::nullopt) const {
+    if (!f.contains(name) && fallback) return *fallback;
+    return number<T>(take(f, name), name);
+  }
+
+  void no_more(const std::map<std::string, std::string>& f) const {
+    if (!f.empty()) fail("unknown field '" + f.begin()->first + "'");
+  }
+
+ private:
+  std::string where_;
+  std::string key_;
+};
+
+void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
+                const std::string& value) {
+  PipelineOptions& p = config.pipeline;
+  if (key == "data_dir") {
+    if (value.empty()) line.fail("must not be empty");
+    p.data_directory = value;
+  } else if (key == "snapshot_every") {
+    p.snapshot_every = line.number<std::uint64_t>(value, key);
+  } else if (key == "sync") {
+    p.sync = line.boolean(value);
+  } else if (key == "max_batch") {
+    p.max_batch = line.number<std::size_t>(value, key);
+    if (p.max_batch == 0) line.fail("must be at least 1");
+  } else if (key == "queue_capacity") {
+    p.queue_capacity = line.number<std::size_t>(value, key);
+    if (p.queue_capacity == 0) line.fail("must be at least 1");
+  } else if (key == "buyer_fee_ppm") {
+    p.engine.buyer_fee_ppm = line.number<std::uint32_t>(value, key);
+  } else if (key == "participant") {
+    std::uint32_t id = 0;
+    auto f = line.fields(value, id);
+    const auto cash = line.take_number<Money>(f, "cash", Money{0});
+    line.no_more(f);
+    config.bootstrap.push_back(AddParticipant{id});
+    if (cash != 0) config.bootstrap.push_back(AdjustCash{id, cash});
+  } else if (key == "instrument") {
+    std::uint32_t id = 0;
+    auto f = line.fields(value, id);
+    InstrumentSpec spec;
+    spec.id = id;
+    spec.symbol = line.take(f, "symbol");
+    spec.gpu_class = line.take(f, "class");
+    spec.region = line.take(f, "region");
+    spec.delivery_start = line.take_number<std::int64_t>(f, "start");
+    spec.delivery_end = spec.delivery_start + 3600;
+    spec.gate_closure = spec.delivery_start - line.take_number<std::int64_t>(f, "gate_lead", 300);
+    spec.gpus_per_unit = line.take_number<std::uint32_t>(f, "gpus_per_unit", 1);
+    spec.tick_size = line.take_number<Price>(f, "tick");
+    spec.lot_size = line.take_number<Quantity>(f, "lot", 1);
+    spec.min_quantity = line.take_number<Quantity>(f, "min", spec.lot_size);
+    spec.max_quantity = line.take_number<Quantity>(f, "max");
+    spec.reference_price = line.take_number<Price>(f, "reference");
+    spec.band_width = line.take_number<Price>(f, "band");
+    const bool open = !f.contains("open") || line.boolean(line.take(f, "open"));
+    line.no_more(f);
+    config.bootstrap.push_back(ListInstrument{spec});
+    if (open) config.bootstrap.push_back(ChangeInstrumentState{id, InstrumentState::open});
+  } else if (key == "capacity") {
+    std::uint32_t id = 0;
+    auto f = line.fields(value, id);
+    const auto instrument = line.take_number<InstrumentId>(f, "instrument");
+    const auto units = line.take_number<Quantity>(f, "units");
+    line.no_more(f);
+    config.bootstrap.push_back(SetSellCapacity{id, instrument, units});
+  } else {
+    line.fail("unknown key (see gpuxd --help)");
+  }
+}
+
+}  // namespace
+
+DaemonConfig parse_config(const std::string& text, const std::string& origin) {
+  DaemonConfig config;
+  std::istringstream lines(text);
+  int number = 0;
+  for (std::string raw; std::getline(lines, raw);) {
+    ++number;
+    const std::string content = trim(raw.substr(0, raw.find('#')));
+    if (content.empty()) continue;
+    const auto eq = content.find('=');
+    const std::string key = trim(content.substr(0, eq));
+    const Line line(origin, number, key);
+    if (eq == std::string::npos || key.empty()) line.fail("expected key = value");
+    apply_line(config, line, key, trim(content.substr(eq + 1)));
+  }
+  return config;
+}
+
+DaemonConfig load_config(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw ConfigError(file.string() + ": cannot read the configuration file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), file.string());
+}
+
+const char* config_reference() {
+  return R"(Configuration file (key = value, # comments); every key is optional:
+  data_dir = data               RocksDB journal, snapshots and stores
+  snapshot_every = 1000000      commands between snapshots (0: only at shutdown)
+  sync = true                   fsync every group commit (false loses the last
+                                acknowledged commands on power loss; tests only)
+  max_batch = 8192              commands per group commit at most
+  queue_capacity = 65536        commands queued per pipeline stage before senders wait
+  buyer_fee_ppm = 0             buyers' fee, parts per million of notional
+
+Bootstrap, applied once when the journal is empty (money in micro-USD):
+  participant = ID [cash=AMOUNT]
+  instrument = ID symbol=S class=GPU_CLASS region=R start=UNIX_SECONDS tick=T max=Q
+               reference=PRICE band=WIDTH [lot=1] [min=LOT] [gpus_per_unit=1]
+               [gate_lead=300] [open=true]
+  capacity = PARTICIPANT instrument=ID units=N
+)";
+}
+
+}  // namespace gpux::gateway

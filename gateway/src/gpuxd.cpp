@@ -1,0 +1,252 @@
+// gpuxd: the exchange daemon. Recovers from its data directory, runs the
+// sequenced durable pipeline, and stops cleanly on SIGTERM or SIGINT (drain,
+// snapshot, close). Until the FIX gateway lands, its client interface is the
+// framed command stream on stdin/stdout (--stdio), described in proto/gpux.proto.
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "gpux.pb.h"
+#include "gpux/gateway/config.h"
+#include "gpux/gateway/pipeline.h"
+#include "gpux/storage/codec.h"
+#include "gpux/storage/journal.h"
+
+namespace {
+
+using namespace gpux;
+using gateway::Pipeline;
+
+constexpr std::size_t kMaxFrame = 16u << 20;
+
+void usage() {
+  std::printf(
+      "usage: gpuxd [--config FILE] [--data-dir DIR] [--stdio]\n"
+      "\n"
+      "The gpux exchange daemon. Recovers the engine from DIR (newest snapshot, then\n"
+      "the journal after it), then sequences, journals (fsync group commit) and applies\n"
+      "commands. SIGTERM or SIGINT: finish what was accepted, write a snapshot, exit 0.\n"
+      "\n"
+      "  --config FILE   settings and bootstrap (see below); without it, the defaults\n"
+      "  --data-dir DIR  overrides data_dir from the configuration\n"
+      "  --stdio         serve the framed command stream on stdin/stdout: 4-byte\n"
+      "                  big-endian length + gpux.proto.Command in; StreamMessage out\n"
+      "                  (Ready, then one Acknowledgement per command once durable).\n"
+      "                  End of input stops the daemon like SIGTERM.\n"
+      "  --help          this text\n"
+      "\n%s",
+      gateway::config_reference());
+}
+
+// Writes whole frames to a file descriptor; several threads may call it.
+class FrameWriter {
+ public:
+  explicit FrameWriter(int fd) : fd_(fd) {}
+
+  bool write(const proto::StreamMessage& message) {
+    const std::string body = message.SerializeAsString();
+    std::string frame(4, '\0');
+    for (int i = 0; i < 4; ++i)
+      frame[static_cast<std::size_t>(i)] = static_cast<char>(body.size() >> (24 - 8 * i));
+    frame += body;
+    std::lock_guard lock(mutex_);
+    for (std::size_t done = 0; done < frame.size();) {
+      const ssize_t n = ::write(fd_, frame.data() + done, frame.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      done += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+ private:
+  int fd_;
+  std::mutex mutex_;
+};
+
+void write_error(FrameWriter& out, const std::string& message) {
+  proto::StreamMessage m;
+  m.mutable_error()->set_message(message);
+  out.write(m);
+}
+
+// Rejections by a scratch engine, so that a bad bootstrap is refused before
+// anything is journaled.
+std::string check_bootstrap(const gateway::DaemonConfig& config) {
+  struct FirstRejection : matching::EventListener {
+    std::string problem;
+    std::size_t command = 0;
+    void on_event(const matching::Event& e) override {
+      if (const auto* r = std::get_if<matching::CommandRejected>(&e); r && problem.empty())
+        problem = "bootstrap command " + std::to_string(command) +
+                  " rejected: " + matching::to_string(r->reason);
+    }
+  } listener;
+  auto engine = matching::make_engine(config.pipeline.engine, listener);
+  for (const auto& body : config.bootstrap) {
+    ++listener.command;
+    engine->apply({{listener.command, 0}, body});
+  }
+  return listener.problem;
+}
+
+// Reads frames from stdin and submits them until end of input or a signal.
+void serve_stdio(Pipeline& pipeline, int signals, FrameWriter& out) {
+  std::string buffer;
+  char chunk[1 << 16];
+  pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {signals, POLLIN, 0}};
+  const auto acknowledge = [&out](const matching::Command& command,
+                                  std::span<const matching::Event> events) {
+    proto::StreamMessage m;
+    auto& ack = *m.mutable_acknowledgement();
+    ack.set_sequence(command.stamp.sequence);
+    for (const matching::Event& e : events)
+      *ack.add_events() = storage::encode(e);
+    out.write(m);
+  };
+  while (true) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents & POLLIN) return;
+    if (!(fds[0].revents & (POLLIN | POLLHUP))) continue;
+    const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // end of input
+    buffer.append(chunk, static_cast<std::size_t>(n));
+    std::size_t at = 0;
+    while (buffer.size() - at >= 4) {
+      std::size_t length = 0;
+      for (int i = 0; i < 4; ++i)
+        length = length << 8 | static_cast<unsigned char>(buffer[at + static_cast<std::size_t>(i)]);
+      if (length > kMaxFrame) {
+        write_error(out, "frame of " + std::to_string(length) + " bytes exceeds the limit of " +
+                             std::to_string(kMaxFrame) + "; closing the stream");
+        return;
+      }
+      if (buffer.size() - at - 4 < length) break;
+      proto::Command command;
+      if (!command.ParseFromArray(buffer.data() + at + 4, static_cast<int>(length))) {
+        write_error(out, "frame does not parse as gpux.proto.Command; skipped");
+      } else {
+        try {
+          if (!pipeline.submit(storage::decode(command).body, acknowledge)) return;
+        } catch (const storage::DecodeError& e) {
+          write_error(out, std::string("command refused: ") + e.what());
+        }
+      }
+      at += 4 + length;
+    }
+    buffer.erase(0, at);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_file;
+  std::string data_dir;
+  bool stdio = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--config" || arg == "--data-dir") && i + 1 < argc) {
+      (arg == "--config" ? config_file : data_dir) = argv[++i];
+    } else if (arg == "--stdio") {
+      stdio = true;
+    } else if (arg == "--help" || arg == "-h") {
+      usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "gpuxd: unknown or incomplete argument '%s' (see gpuxd --help)\n",
+                   arg.c_str());
+      return 2;
+    }
+  }
+
+  gateway::DaemonConfig config;
+  try {
+    if (!config_file.empty()) config = gateway::load_config(config_file);
+  } catch (const gateway::ConfigError& e) {
+    std::fprintf(stderr, "gpuxd: %s\n", e.what());
+    return 2;
+  }
+  if (!data_dir.empty()) config.pipeline.data_directory = data_dir;
+  if (const std::string problem = check_bootstrap(config); !problem.empty()) {
+    std::fprintf(stderr, "gpuxd: %s\n", problem.c_str());
+    return 2;
+  }
+
+  // Signals are taken synchronously through a signalfd; every thread the
+  // pipeline starts inherits the blocked mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  const int signals = signalfd(-1, &mask, SFD_CLOEXEC);
+
+  const auto started = std::chrono::steady_clock::now();
+  std::unique_ptr<Pipeline> pipeline;
+  try {
+    pipeline = std::make_unique<Pipeline>(config.pipeline);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpuxd: cannot start from %s: %s\n",
+                 config.pipeline.data_directory.c_str(), e.what());
+    return 1;
+  }
+  const auto& recovered = pipeline->recovery();
+  for (const std::string& skipped : recovered.skipped_snapshots)
+    std::fprintf(stderr, "gpuxd: skipped %s\n", skipped.c_str());
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  std::fprintf(stderr,
+               "gpuxd: recovered %s to sequence %llu (snapshot at %llu, %zu replayed) in %lld ms, "
+               "state hash %016llx\n",
+               config.pipeline.data_directory.c_str(),
+               static_cast<unsigned long long>(recovered.last_sequence),
+               static_cast<unsigned long long>(recovered.snapshot_sequence), recovered.replayed,
+               static_cast<long long>(ms), static_cast<unsigned long long>(recovered.state_hash));
+
+  if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {
+    for (const auto& body : config.bootstrap)
+      pipeline->execute(body).get();
+    std::fprintf(stderr, "gpuxd: bootstrapped %zu commands\n", config.bootstrap.size());
+  }
+
+  FrameWriter out(STDOUT_FILENO);
+  if (stdio) {
+    proto::StreamMessage ready;
+    ready.mutable_ready()->set_last_sequence(recovered.last_sequence);
+    ready.mutable_ready()->set_state_hash(recovered.state_hash);
+    ready.mutable_ready()->set_replayed(recovered.replayed);
+    ready.mutable_ready()->set_snapshot_sequence(recovered.snapshot_sequence);
+    out.write(ready);
+    serve_stdio(*pipeline, signals, out);
+  } else {
+    std::fprintf(stderr, "gpuxd: ready; stop with SIGTERM or Ctrl-C\n");
+    signalfd_siginfo info;
+    while (::read(signals, &info, sizeof info) < 0 && errno == EINTR) {
+    }
+  }
+
+  try {
+    pipeline->stop();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpuxd: journal failure: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "gpuxd: stopped cleanly after %llu commands this run\n",
+               static_cast<unsigned long long>(pipeline->stats().commands));
+  return 0;
+}

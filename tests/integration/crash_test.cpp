@@ -1,0 +1,178 @@
+// Crash test with real processes: a client drives gpuxd with sustained load
+// over its command stream, SIGKILLs it at random moments, restarts it, and
+// checks after every kill that
+//   - every command whose acknowledgement the client received is in the
+//     journal exactly once (and no command is there twice),
+//   - every trade the client was told about is in the journal's replay,
+//     identical, and no trade id repeats,
+//   - the restarted daemon's recovered state hash equals a clean replay.
+// GPUX_CRASH_KILLS sets the number of kills (default 20).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "gpux/storage/codec.h"
+#include "gpux/storage/journal.h"
+#include "gpuxd_process.h"
+#include "market.h"
+#include "temp_dir.h"
+
+using namespace gpux::test;
+namespace storage = gpux::storage;
+namespace proto = gpux::proto;
+
+namespace {
+
+constexpr ParticipantId kParticipants = 20;
+
+proto::Command command_of(const CommandBody& body) {
+  return storage::encode(Command{{0, 0}, body});
+}
+
+// A random order with a unique client id, around the reference price.
+proto::Command random_order(std::mt19937_64& random, ClientOrderId id) {
+  const int roll = static_cast<int>(random() % 100);
+  if (roll == 0)
+    return command_of(MassCancel{static_cast<ParticipantId>(1 + random() % kParticipants), 1u});
+  NewOrder order;
+  order.client_order_id = id;
+  order.participant = static_cast<ParticipantId>(1 + random() % kParticipants);
+  order.instrument = 1;
+  order.side = random() % 2 ? Side::buy : Side::sell;
+  order.type = roll < 50 ? OrderType::limit : OrderType::immediate_or_cancel;
+  order.self_trade = SelfTradePrevention::cancel_resting;
+  order.price = 2'000'000 + 100 * (static_cast<Price>(random() % 41) - 20);
+  order.quantity = 1 + static_cast<Quantity>(random() % 20);
+  return command_of(order);
+}
+
+// What replaying the journal says: each client id's count, every trade, the hash.
+struct JournalView {
+  std::map<ClientOrderId, int> client_ids;
+  std::map<TradeId, Trade> trades;
+  std::uint64_t state_hash = 0;
+  SequenceNumber last_sequence = 0;
+};
+
+JournalView read_journal(const std::filesystem::path& data) {
+  JournalView view;
+  Recorder events;
+  auto engine = make_engine({}, events);
+  auto journal = storage::Journal::open(data);
+  journal->replay(0, 0, [&](const Command& c) {
+    if (const auto* order = std::get_if<NewOrder>(&c.body))
+      ++view.client_ids[order->client_order_id];
+    events.events.clear();
+    engine->apply(c);
+    for (const Event& e : events.events) {
+      if (const auto* t = std::get_if<Trade>(&e)) {
+        CHECK_MESSAGE(!view.trades.contains(t->trade), "trade id repeats: " << t->trade);
+        view.trades[t->trade] = *t;
+      }
+    }
+    view.last_sequence = c.stamp.sequence;
+  });
+  view.state_hash = engine->state_hash();
+  return view;
+}
+
+std::size_t kills_wanted() {
+  const char* value = std::getenv("GPUX_CRASH_KILLS");
+  return value ? std::strtoull(value, nullptr, 10) : 20;
+}
+
+}  // namespace
+
+TEST_CASE("gpuxd loses nothing it acknowledged when killed at random moments") {
+  TempDir dir;
+  const auto data = dir.path() / "data";
+  const auto log = dir.path() / "gpuxd.log";
+  std::mt19937_64 random(2026);
+  std::map<ClientOrderId, int> acknowledged;  // client id -> acknowledgements received
+  std::map<TradeId, Trade> told;              // trades the client was told about
+  ClientOrderId next_id = 1;
+  std::optional<JournalView> journal;
+  std::size_t kills = 0;
+  const std::size_t wanted = kills_wanted();
+
+  for (std::size_t run = 0; run <= wanted; ++run) {
+    CAPTURE(run);
+    GpuxdProcess daemon(GPUXD_PATH, data, log);
+    const auto ready = daemon.read();
+    REQUIRE(ready);
+    REQUIRE(ready->has_ready());
+    if (!journal) {
+      REQUIRE(ready->ready().last_sequence() == 0);
+      std::vector<CommandBody> setup = {ListInstrument{standard_spec(1)},
+                                        ChangeInstrumentState{1, InstrumentState::open}};
+      for (ParticipantId p = 1; p <= kParticipants; ++p) {
+        setup.push_back(AddParticipant{p});
+        setup.push_back(AdjustCash{p, 1'000'000'000'000'000});
+        setup.push_back(SetSellCapacity{p, 1, 1'000'000'000});
+      }
+      for (const CommandBody& body : setup)
+        REQUIRE(daemon.send(command_of(body)));
+      for (std::size_t i = 0; i < setup.size(); ++i)
+        REQUIRE(daemon.read()->has_acknowledgement());
+    } else {
+      // The restarted daemon recovered exactly what a clean replay gives.
+      CHECK(ready->ready().last_sequence() == journal->last_sequence);
+      CHECK(ready->ready().state_hash() == journal->state_hash);
+    }
+    if (run == wanted) break;  // the last start only checks recovery
+
+    // Sustained load from a writer thread until the daemon dies.
+    std::vector<proto::Command> load;
+    for (int i = 0; i < 20'000; ++i)
+      load.push_back(random_order(random, next_id++));
+    std::thread writer([&] {
+      for (const proto::Command& c : load)
+        if (!daemon.send(c)) return;
+    });
+    // Kill after a random number of acknowledgements, once the client has
+    // caught up with everything the daemon has written (so the freshest
+    // acknowledgements are the ones at risk), or soon after if it cannot.
+    const std::size_t kill_after = 200 + random() % 3'000;
+    std::size_t acks = 0;
+    while (acks < kill_after || (daemon.readable_now() && acks < kill_after + 5'000)) {
+      const auto message = daemon.read();
+      REQUIRE(message);
+      REQUIRE(message->has_acknowledgement());
+      ++acks;
+      for (const proto::Event& p : message->acknowledgement().events()) {
+        const Event e = storage::decode(p);
+        if (const auto* a = std::get_if<OrderAccepted>(&e)) ++acknowledged[a->client_order_id];
+        if (const auto* r = std::get_if<CommandRejected>(&e); r && r->client_order_id != 0)
+          ++acknowledged[r->client_order_id];
+        if (const auto* t = std::get_if<Trade>(&e)) told[t->trade] = *t;
+      }
+    }
+    daemon.kill_hard();
+    writer.join();
+    daemon.wait();
+    ++kills;
+
+    journal = read_journal(data);
+    for (const auto& [id, count] : acknowledged) {
+      REQUIRE_MESSAGE(count == 1, "client id " << id << " acknowledged " << count << " times");
+      REQUIRE_MESSAGE(journal->client_ids[id] == 1, "acknowledged client id "
+                                                        << id << " is in the journal "
+                                                        << journal->client_ids[id] << " times");
+    }
+    for (const auto& [id, count] : journal->client_ids)
+      REQUIRE_MESSAGE(count == 1, "client id " << id << " journaled " << count << " times");
+    for (const auto& [id, trade] : told) {
+      const auto it = journal->trades.find(id);
+      REQUIRE_MESSAGE(it != journal->trades.end(), "acknowledged trade " << id << " was lost");
+      REQUIRE(it->second == trade);
+    }
+  }
+  CHECK(kills == wanted);
+  CHECK(acknowledged.size() > wanted * 200);
+  MESSAGE(kills << " kills, " << acknowledged.size() << " acknowledged orders, " << told.size()
+                << " acknowledged trades, journal at " << journal->last_sequence);
+}

@@ -1,0 +1,41 @@
+// A real gpuxd process on the framed command stream (--stdio), for tests that
+// drive it from outside and kill it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "gpux.pb.h"
+
+namespace gpux::test {
+
+class GpuxdProcess {
+ public:
+  // Starts `binary --stdio --data-dir data`; its stderr is appended to `log`.
+  GpuxdProcess(const std::filesystem::path& binary, const std::filesystem::path& data,
+               const std::filesystem::path& log);
+  ~GpuxdProcess();  // kills it if it still runs
+  GpuxdProcess(const GpuxdProcess&) = delete;
+  GpuxdProcess& operator=(const GpuxdProcess&) = delete;
+
+  // Sends one command frame; false once the daemon is gone.
+  bool send(const proto::Command& command);
+  // The next message, or nothing at end of output.
+  std::optional<proto::StreamMessage> read();
+  // Whether output is waiting to be read right now.
+  bool readable_now() const;
+
+  void close_input();
+  void kill_hard();  // SIGKILL
+  int wait();        // exit status as waitpid reports it
+
+ private:
+  pid_t pid_ = -1;
+  int to_child_ = -1;
+  int from_child_ = -1;
+};
+
+}  // namespace gpux::test
