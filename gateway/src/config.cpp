@@ -86,6 +86,8 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     p.data_directory = value;
   } else if (key == "snapshot_every") {
     p.snapshot_every = line.number<std::uint64_t>(value, key);
+  } else if (key == "discard_journal_after_snapshot") {
+    p.discard_journal_after_snapshot = line.boolean(value);
   } else if (key == "sync") {
     p.sync = line.boolean(value);
   } else if (key == "max_batch") {
@@ -170,6 +172,9 @@ const char* config_reference() {
   snapshot_every = 1000000      commands between snapshots (0: only at shutdown)
   sync = true                   fsync every group commit (false loses the last
                                 acknowledged commands on power loss; tests only)
+  discard_journal_after_snapshot = false
+                                delete journal records each snapshot covers (recovery
+                                then depends on the newest snapshot alone)
   max_batch = 8192              commands per group commit at most
   queue_capacity = 65536        commands queued per pipeline stage before senders wait
   buyer_fee_ppm = 0             buyers' fee, parts per million of notional

@@ -109,6 +109,7 @@ struct Pipeline::Impl {
             assert(request.sequence == journal->last_sequence());
             journal->write_snapshot({request.sequence, request.state_hash, journal->last_chain(),
                                      std::move(std::get<SnapshotRequest>(item).state)});
+            if (options.discard_journal_after_snapshot) journal->discard_through(request.sequence);
             ++snapshots;
           }
         }

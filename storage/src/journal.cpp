@@ -185,7 +185,10 @@ std::vector<StoredSnapshot> Journal::snapshots() const {
 }
 
 void Journal::discard_through(SequenceNumber sequence) {
-  check(db_->db->DeleteRange({}, (*db_)[kJournal], big_endian(0), big_endian(sequence + 1)),
+  // The last record stays, so that a reopened journal knows where it ends.
+  const SequenceNumber end = std::min(sequence + 1, last_sequence_);
+  if (end == 0) return;
+  check(db_->db->DeleteRange({}, (*db_)[kJournal], big_endian(0), big_endian(end)),
         "discarding old journal records");
 }
 

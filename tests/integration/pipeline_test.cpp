@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "command_generator.h"
+#include "gpux/storage/journal.h"
 #include "temp_dir.h"
 
 using namespace gpux::test;
@@ -144,4 +145,25 @@ TEST_CASE("restart replays the journal after the last snapshot") {
   CHECK(restarted.recovery().replayed == more.size() - restarted.recovery().snapshot_sequence);
   restarted.stop();
   CHECK(restarted.state_hash() == uninterrupted_hash(more));
+}
+
+TEST_CASE("discarding the journal behind snapshots, when asked, still recovers") {
+  TempDir dir;
+  const auto commands = generate_stream(23, 3'000);
+  PipelineOptions options = options_for(dir);
+  options.discard_journal_after_snapshot = true;
+  {
+    Pipeline pipeline(options);
+    for (const Command& c : commands)
+      pipeline.submit(c.body, {});
+    pipeline.stop();
+  }
+  {
+    auto journal = gpux::storage::Journal::open(dir.path());
+    CHECK_THROWS_AS(journal->replay(0, 0, [](const Command&) {}), gpux::storage::JournalCorrupt);
+  }
+  Pipeline restarted(options);
+  CHECK(restarted.recovery().last_sequence == commands.size());
+  restarted.stop();
+  CHECK(restarted.state_hash() == uninterrupted_hash(commands));
 }

@@ -107,6 +107,10 @@ void GpuxdProcess::kill_hard() {
   if (pid_ > 0) ::kill(pid_, SIGKILL);
 }
 
+void GpuxdProcess::terminate() {
+  if (pid_ > 0) ::kill(pid_, SIGTERM);
+}
+
 int GpuxdProcess::wait() {
   int status = 0;
   while (pid_ > 0 && ::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {

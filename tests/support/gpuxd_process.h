@@ -30,6 +30,7 @@ class GpuxdProcess {
 
   void close_input();
   void kill_hard();  // SIGKILL
+  void terminate();  // SIGTERM
   int wait();        // exit status as waitpid reports it
 
  private:

@@ -29,6 +29,9 @@ struct PipelineOptions {
   std::size_t max_batch = 1u << 13;          // commands per group commit at most
   std::uint64_t snapshot_every = 1'000'000;  // commands between snapshots; 0 = none by count
   bool snapshot_on_stop = true;
+  // Delete journal records a new snapshot covers. Saves disk, but recovery
+  // then depends on that snapshot alone: off unless the operator asks.
+  bool discard_journal_after_snapshot = false;
   bool sync = true;  // fsync each group commit
 };
 

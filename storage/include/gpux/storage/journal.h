@@ -71,7 +71,8 @@ class Journal {
   std::vector<StoredSnapshot> snapshots() const;
 
   // Deletes journal records up to and including `sequence` (which a snapshot
-  // must cover). Never called unless the operator asks for it.
+  // must cover), except the last record, which marks where the journal ends.
+  // Never called unless the operator asks for it.
   void discard_through(SequenceNumber sequence);
 
  private:

@@ -1,0 +1,66 @@
+// gpuxd's configuration: defaults, settings, bootstrap, and errors that name
+// the file, line and field.
+#include "gpux/gateway/config.h"
+
+#include <doctest/doctest.h>
+
+#include "market.h"
+
+using namespace gpux::test;
+using gpux::gateway::ConfigError;
+using gpux::gateway::parse_config;
+
+TEST_CASE("an empty configuration gives the documented defaults") {
+  const auto config = parse_config("# nothing\n\n", "empty.conf");
+  CHECK(config.pipeline.data_directory == "data");
+  CHECK(config.pipeline.snapshot_every == 1'000'000);
+  CHECK(config.pipeline.sync);
+  CHECK(config.bootstrap.empty());
+}
+
+TEST_CASE("settings and bootstrap lines") {
+  const auto config = parse_config(R"(
+data_dir = /var/lib/gpux   # trailing comment
+snapshot_every = 5000
+sync = false
+buyer_fee_ppm = 2500
+participant = 7 cash=1000000000
+instrument = 3 symbol=H100-SXM.us-east.20261122T15 class=H100-SXM region=us-east start=1795446000 tick=1000 max=64 reference=2000000 band=1000000
+capacity = 7 instrument=3 units=16
+)",
+                                   "gpux.conf");
+  CHECK(config.pipeline.data_directory == "/var/lib/gpux");
+  CHECK(config.pipeline.snapshot_every == 5'000);
+  CHECK(!config.pipeline.sync);
+  CHECK(config.pipeline.engine.buyer_fee_ppm == 2'500);
+  REQUIRE(config.bootstrap.size() == 5);
+  CHECK(std::get<AddParticipant>(config.bootstrap[0]).participant == 7);
+  CHECK(std::get<AdjustCash>(config.bootstrap[1]).amount == 1'000'000'000);
+  const InstrumentSpec& spec = *std::get<ListInstrument>(config.bootstrap[2]).spec;
+  CHECK(spec.id == 3);
+  CHECK(spec.delivery_end == spec.delivery_start + 3600);
+  CHECK(spec.gate_closure == spec.delivery_start - 300);
+  CHECK(spec.lot_size == 1);
+  CHECK(std::get<ChangeInstrumentState>(config.bootstrap[3]).state == InstrumentState::open);
+  CHECK(std::get<SetSellCapacity>(config.bootstrap[4]).capacity == 16);
+}
+
+TEST_CASE("errors name the file, line and field") {
+  const auto error_of = [](const std::string& text) {
+    try {
+      parse_config(text, "bad.conf");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(error_of("snapshot_every = soon\n") ==
+        "bad.conf:1: snapshot_every: snapshot_every must be a whole number, not 'soon'");
+  CHECK(error_of("\nsync = maybe\n") == "bad.conf:2: sync: expected true or false, not 'maybe'");
+  CHECK(error_of("colour = blue\n") == "bad.conf:1: colour: unknown key (see gpuxd --help)");
+  CHECK(error_of("no equals sign\n") == "bad.conf:1: no equals sign: expected key = value");
+  CHECK(error_of("capacity = 1 instrument=2\n") == "bad.conf:1: capacity: missing units=");
+  CHECK(error_of("participant = 1 cash=10 colour=red\n") ==
+        "bad.conf:1: participant: unknown field 'colour'");
+  CHECK(error_of("max_batch = 0\n") == "bad.conf:1: max_batch: must be at least 1");
+}
