@@ -96,15 +96,17 @@ struct Pipeline::Impl {
   void run_journal() {
     std::vector<JournalItem> items;
     std::vector<Command> commands;
+    std::vector<Event> events;
     std::vector<Sequenced> durable;
     try {
       while (to_journal.pop_all(items, options.max_batch)) {
         for (JournalItem& item : items) {
           if (auto* sequenced = std::get_if<Sequenced>(&item)) {
             commands.push_back(sequenced->command);
+            events.insert(events.end(), sequenced->events.begin(), sequenced->events.end());
             durable.push_back(std::move(*sequenced));
           } else {
-            flush(commands);
+            flush(commands, events);
             const auto& request = std::get<SnapshotRequest>(item);
             assert(request.sequence == journal->last_sequence());
             journal->write_snapshot({request.sequence, request.state_hash, journal->last_chain(),
@@ -114,7 +116,7 @@ struct Pipeline::Impl {
           }
         }
         items.clear();
-        flush(commands);
+        flush(commands, events);
         if (!durable.empty() && !to_publish.push_all(durable)) break;
       }
     } catch (...) {
@@ -127,11 +129,12 @@ struct Pipeline::Impl {
     to_publish.close();
   }
 
-  void flush(std::vector<Command>& commands) {
+  void flush(std::vector<Command>& commands, std::vector<Event>& events) {
     if (commands.empty()) return;
-    journal->append(commands);
+    journal->append(commands, events);
     ++group_commits;
     commands.clear();
+    events.clear();
   }
 
   void run_publisher() {

@@ -29,6 +29,72 @@ std::uint64_t from_big_endian(std::string_view key) {
   return v;
 }
 
+// Store keys: a one-letter kind, then big-endian fields, so that keys of one
+// order, participant or instrument are adjacent and sorted by id or time.
+class Key {
+ public:
+  explicit Key(char kind) : bytes_(1, kind) {}
+  Key& u32(std::uint32_t v) {
+    for (int i = 3; i >= 0; --i)
+      bytes_ += static_cast<char>(v >> (8 * i));
+    return *this;
+  }
+  Key& u64(std::uint64_t v) {
+    bytes_ += big_endian(v);
+    return *this;
+  }
+  const std::string& str() const { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+// Order store: 'o' order seq index -> event; 'p' participant order; 'i' instrument time order.
+// Trade store: 't' trade -> event; 'p' participant trade; 'i' instrument time trade.
+void index_event(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* orders,
+                 rocksdb::ColumnFamilyHandle* trades, const matching::Event& event,
+                 std::uint32_t position) {
+  const auto order_event = [&](matching::OrderId order, const matching::Stamp& stamp) {
+    batch.Put(orders, Key('o').u64(order).u64(stamp.sequence).u32(position).str(),
+              encode(event).SerializeAsString());
+  };
+  if (const auto* e = std::get_if<matching::OrderAccepted>(&event)) {
+    order_event(e->order, e->stamp);
+    batch.Put(orders, Key('p').u32(e->participant).u64(e->order).str(), "");
+    batch.Put(orders,
+              Key('i')
+                  .u32(e->instrument)
+                  .u64(static_cast<std::uint64_t>(e->stamp.time))
+                  .u64(e->order)
+                  .str(),
+              "");
+  } else if (const auto* e = std::get_if<matching::Trade>(&event)) {
+    order_event(e->maker_order, e->stamp);
+    order_event(e->taker_order, e->stamp);
+    batch.Put(trades, Key('t').u64(e->trade).str(), encode(event).SerializeAsString());
+    batch.Put(trades, Key('p').u32(e->maker).u64(e->trade).str(), "");
+    if (e->taker != e->maker) batch.Put(trades, Key('p').u32(e->taker).u64(e->trade).str(), "");
+    batch.Put(trades,
+              Key('i')
+                  .u32(e->instrument)
+                  .u64(static_cast<std::uint64_t>(e->stamp.time))
+                  .u64(e->trade)
+                  .str(),
+              "");
+  } else if (const auto* e = std::get_if<matching::OrderCanceled>(&event)) {
+    order_event(e->order, e->stamp);
+  } else if (const auto* e = std::get_if<matching::OrderReplaced>(&event)) {
+    order_event(e->order, e->stamp);
+  } else if (const auto* e = std::get_if<matching::OrderExpired>(&event)) {
+    order_event(e->order, e->stamp);
+  }
+}
+
+// The last 8 bytes of an index key: the order or trade id.
+std::uint64_t trailing_id(const rocksdb::Slice& key) {
+  return from_big_endian(std::string_view(key.data() + key.size() - 8, 8));
+}
+
 void check(const rocksdb::Status& status, const char* what) {
   if (!status.ok()) throw StorageError(std::string(what) + ": " + status.ToString());
 }
@@ -101,8 +167,12 @@ Journal::Journal(std::unique_ptr<Db> db, JournalOptions options)
 
 Journal::~Journal() = default;
 
-void Journal::append(std::span<const matching::Command> commands) {
+void Journal::append(std::span<const matching::Command> commands,
+                     std::span<const matching::Event> events) {
   rocksdb::WriteBatch batch;
+  std::uint32_t position = 0;
+  for (const matching::Event& event : events)
+    index_event(batch, (*db_)[kOrders], (*db_)[kTrades], event, position++);
   SequenceNumber sequence = last_sequence_;
   std::uint64_t chain = last_chain_;
   proto::JournalRecord record;
@@ -152,6 +222,123 @@ void Journal::replay(SequenceNumber after, std::uint64_t chain_at_after,
     apply(decoded);
   }
   check(it->status(), "reading the journal");
+}
+
+std::optional<OrderRecord> Journal::find_order(matching::OrderId order) const {
+  const std::string prefix = Key('o').u64(order).str();
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, (*db_)[kOrders]));
+  std::optional<OrderRecord> record;
+  proto::Event p;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (!p.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+      throw StorageError("order store: unreadable event of order " + std::to_string(order));
+    const matching::Event event = decode(p);
+    if (const auto* e = std::get_if<matching::OrderAccepted>(&event)) {
+      record = OrderRecord{*e, e->price, e->quantity, 0, OrderRecord::Status::working, e->stamp};
+      continue;
+    }
+    if (!record) break;  // events without an acceptance: not an order we know
+    using Status = OrderRecord::Status;
+    if (const auto* e = std::get_if<matching::Trade>(&event)) {
+      record->filled += e->quantity;
+      record->remaining = e->maker_order == order ? e->maker_remaining : e->taker_remaining;
+      if (record->remaining == 0) record->status = Status::filled;
+      record->updated = e->stamp;
+    } else if (const auto* e = std::get_if<matching::OrderCanceled>(&event)) {
+      record->remaining = e->remaining;
+      if (e->remaining == 0) record->status = Status::canceled;
+      record->updated = e->stamp;
+    } else if (const auto* e = std::get_if<matching::OrderExpired>(&event)) {
+      record->remaining = 0;
+      record->status = Status::expired;
+      record->updated = e->stamp;
+    } else if (const auto* e = std::get_if<matching::OrderReplaced>(&event)) {
+      record->price = e->price;
+      record->remaining = e->quantity;
+      record->updated = e->stamp;
+    }
+  }
+  check(it->status(), "reading the order store");
+  return record;
+}
+
+namespace {
+
+// Ids from index keys under `prefix`, newest (highest key) first, optionally
+// bounded above by `upper` (exclusive).
+std::vector<std::uint64_t> ids_under(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
+                                     const std::string& prefix, const std::string& lower,
+                                     const std::string& upper, std::size_t limit) {
+  std::vector<std::uint64_t> ids;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator({}, family));
+  for (it->SeekForPrev(upper); it->Valid() && ids.size() < limit; it->Prev()) {
+    if (!it->key().starts_with(prefix) || it->key().compare(lower) < 0) break;
+    if (it->key().compare(upper) >= 0) continue;
+    ids.push_back(trailing_id(it->key()));
+  }
+  check(it->status(), "reading a store index");
+  return ids;
+}
+
+std::string past(std::string prefix) {
+  return prefix + std::string(24, '\xff');
+}
+
+}  // namespace
+
+std::vector<OrderRecord> Journal::orders_of(matching::ParticipantId participant,
+                                            std::size_t limit) const {
+  const std::string prefix = Key('p').u32(participant).str();
+  std::vector<OrderRecord> found;
+  for (std::uint64_t id : ids_under(*db_->db, (*db_)[kOrders], prefix, prefix, past(prefix), limit))
+    if (auto record = find_order(id)) found.push_back(std::move(*record));
+  return found;
+}
+
+std::vector<OrderRecord> Journal::orders_in(matching::InstrumentId instrument,
+                                            matching::Nanoseconds from, matching::Nanoseconds to,
+                                            std::size_t limit) const {
+  const std::string prefix = Key('i').u32(instrument).str();
+  std::vector<OrderRecord> found;
+  for (std::uint64_t id :
+       ids_under(*db_->db, (*db_)[kOrders], prefix,
+                 Key('i').u32(instrument).u64(static_cast<std::uint64_t>(from)).str(),
+                 Key('i').u32(instrument).u64(static_cast<std::uint64_t>(to)).str(), limit))
+    if (auto record = find_order(id)) found.push_back(std::move(*record));
+  return found;
+}
+
+std::optional<matching::Trade> Journal::find_trade(matching::TradeId trade) const {
+  std::string value;
+  const auto status = db_->db->Get({}, (*db_)[kTrades], Key('t').u64(trade).str(), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  check(status, "reading the trade store");
+  proto::Event p;
+  if (!p.ParseFromString(value))
+    throw StorageError("trade store: unreadable trade " + std::to_string(trade));
+  return std::get<matching::Trade>(decode(p));
+}
+
+std::vector<matching::Trade> Journal::trades_of(matching::ParticipantId participant,
+                                                std::size_t limit) const {
+  const std::string prefix = Key('p').u32(participant).str();
+  std::vector<matching::Trade> found;
+  for (std::uint64_t id : ids_under(*db_->db, (*db_)[kTrades], prefix, prefix, past(prefix), limit))
+    if (auto trade = find_trade(id)) found.push_back(*trade);
+  return found;
+}
+
+std::vector<matching::Trade> Journal::trades_in(matching::InstrumentId instrument,
+                                                matching::Nanoseconds from,
+                                                matching::Nanoseconds to, std::size_t limit) const {
+  const std::string prefix = Key('i').u32(instrument).str();
+  std::vector<matching::Trade> found;
+  for (std::uint64_t id :
+       ids_under(*db_->db, (*db_)[kTrades], prefix,
+                 Key('i').u32(instrument).u64(static_cast<std::uint64_t>(from)).str(),
+                 Key('i').u32(instrument).u64(static_cast<std::uint64_t>(to)).str(), limit))
+    if (auto trade = find_trade(id)) found.push_back(*trade);
+  return found;
 }
 
 void Journal::write_snapshot(const StoredSnapshot& snapshot) {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -166,4 +167,77 @@ TEST_CASE("discarding the journal behind snapshots, when asked, still recovers")
   CHECK(restarted.recovery().last_sequence == commands.size());
   restarted.stop();
   CHECK(restarted.state_hash() == uninterrupted_hash(commands));
+}
+
+TEST_CASE("orders and trades are queryable by id, participant, instrument and time") {
+  TempDir dir;
+  const auto commands = generate_stream(24, 4'000);
+  std::vector<Event> published;
+  {
+    Pipeline pipeline(options_for(dir));
+    for (const Command& c : commands)
+      pipeline.submit(c.body, [&](const Command&, std::span<const Event> events) {
+        published.insert(published.end(), events.begin(), events.end());
+      });
+    pipeline.stop();
+  }
+  // The expected state of every order, from the published events.
+  Recorder sink;
+  auto engine = make_engine({}, sink);
+  std::vector<Trade> trades;
+  std::map<OrderId, OrderAccepted> accepted;
+  for (const Event& e : published) {
+    if (const auto* t = std::get_if<Trade>(&e)) trades.push_back(*t);
+    if (const auto* a = std::get_if<OrderAccepted>(&e)) accepted[a->order] = *a;
+  }
+  REQUIRE(trades.size() > 100);
+  for (const Command& c : commands)
+    engine->apply(c);
+
+  auto journal = gpux::storage::Journal::open(dir.path());
+  for (const Trade& t : trades) {
+    const auto stored = journal->find_trade(t.trade);
+    REQUIRE(stored);
+    REQUIRE(stored->price == t.price);
+    REQUIRE(stored->quantity == t.quantity);
+    REQUIRE(stored->maker_order == t.maker_order);
+  }
+  CHECK(!journal->find_trade(trades.back().trade + 1));
+  for (const auto& [id, a] : accepted) {
+    const auto record = journal->find_order(id);
+    REQUIRE(record);
+    REQUIRE(record->accepted == a);
+    const auto live = engine->order(id);
+    if (live) {
+      REQUIRE(record->status == gpux::storage::OrderRecord::Status::working);
+      REQUIRE(record->remaining == live->remaining);
+      REQUIRE(record->price == live->price);
+    } else {
+      REQUIRE(record->status != gpux::storage::OrderRecord::Status::working);
+      REQUIRE(record->remaining == 0);
+    }
+  }
+  // By participant: newest first, each one theirs.
+  const Trade& last = trades.back();
+  const auto of_maker = journal->trades_of(last.maker, 10);
+  REQUIRE(!of_maker.empty());
+  CHECK(of_maker.front().trade == last.trade);
+  for (const Trade& t : of_maker)
+    CHECK((t.maker == last.maker || t.taker == last.maker));
+  const auto orders = journal->orders_of(last.taker, 1'000'000);
+  std::size_t expected = 0;
+  for (const auto& [id, a] : accepted)
+    expected += a.participant == last.taker;
+  CHECK(orders.size() == expected);
+  // By instrument and time: the window [first trade's time, last trade's time] on its instrument.
+  const Trade& first = trades.front();
+  const auto window =
+      journal->trades_in(first.instrument, first.stamp.time, last.stamp.time + 1, 1'000'000);
+  std::size_t in_window = 0;
+  for (const Trade& t : trades)
+    in_window += t.instrument == first.instrument;
+  CHECK(window.size() == in_window);
+  CHECK(journal->trades_in(first.instrument, 0, first.stamp.time, 10).empty());
+  const auto recent_orders = journal->orders_in(first.instrument, 0, INT64_MAX, 5);
+  CHECK(recent_orders.size() == 5);
 }

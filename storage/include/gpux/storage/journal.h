@@ -15,6 +15,7 @@
 
 #include "gpux/matching/commands.h"
 #include "gpux/matching/engine.h"
+#include "gpux/matching/events.h"
 
 namespace gpux::storage {
 
@@ -37,6 +38,17 @@ struct JournalOptions {
   bool sync = true;  // fsync every append; false only for tests of throughput ceilings
 };
 
+// An order as the stores know it: its acceptance and everything since.
+struct OrderRecord {
+  enum class Status : std::uint8_t { working, filled, canceled, expired };
+  matching::OrderAccepted accepted;
+  matching::Price price = 0;  // current limit price (replaces move it)
+  matching::Quantity remaining = 0;
+  matching::Quantity filled = 0;
+  Status status = Status::working;
+  matching::Stamp updated;  // the last event's stamp
+};
+
 struct StoredSnapshot {
   SequenceNumber sequence = 0;      // state after applying this command
   std::uint64_t state_hash = 0;     // Engine::state_hash() at that point
@@ -53,9 +65,11 @@ class Journal {
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
-  // Writes the commands, which must continue last_sequence() without gaps, in
-  // one write batch; returns once it is durable (fsync'd when options.sync).
-  void append(std::span<const matching::Command> commands);
+  // Writes the commands, which must continue last_sequence() without gaps,
+  // and indexes their `events` into the order and trade stores, all in one
+  // write batch; returns once it is durable (fsync'd when options.sync).
+  void append(std::span<const matching::Command> commands,
+              std::span<const matching::Event> events = {});
 
   SequenceNumber last_sequence() const { return last_sequence_; }
   std::uint64_t last_chain() const { return last_chain_; }
@@ -65,6 +79,19 @@ class Journal {
   // first record that fails; records before it have been applied.
   void replay(SequenceNumber after, std::uint64_t chain_at_after,
               const std::function<void(const matching::Command&)>& apply) const;
+
+  // Order and trade stores, newest first, at most `limit` results. Time
+  // ranges are [from, to) in the sequencer's nanoseconds.
+  std::optional<OrderRecord> find_order(matching::OrderId order) const;
+  std::vector<OrderRecord> orders_of(matching::ParticipantId participant, std::size_t limit) const;
+  std::vector<OrderRecord> orders_in(matching::InstrumentId instrument, matching::Nanoseconds from,
+                                     matching::Nanoseconds to, std::size_t limit) const;
+  std::optional<matching::Trade> find_trade(matching::TradeId trade) const;
+  std::vector<matching::Trade> trades_of(matching::ParticipantId participant,
+                                         std::size_t limit) const;
+  std::vector<matching::Trade> trades_in(matching::InstrumentId instrument,
+                                         matching::Nanoseconds from, matching::Nanoseconds to,
+                                         std::size_t limit) const;
 
   void write_snapshot(const StoredSnapshot& snapshot);
   // Newest first. A snapshot that does not parse is skipped.
