@@ -22,7 +22,8 @@ class BoundedQueue {
     not_full_.wait(lock, [&] { return items_.size() < capacity_ || closed_; });
     if (closed_) return false;
     items_.push_back(std::move(item));
-    not_empty_.notify_one();
+    // Only a consumer that found the queue empty can be waiting.
+    if (items_.size() == 1) not_empty_.notify_one();
     return true;
   }
 
@@ -45,12 +46,14 @@ class BoundedQueue {
     std::unique_lock lock(mutex_);
     not_empty_.wait(lock, [&] { return !items_.empty() || closed_; });
     if (items_.empty()) return false;
+    const bool was_full = items_.size() >= capacity_;
     const std::size_t n = std::min(max, items_.size());
     for (std::size_t i = 0; i < n; ++i) {
       out.push_back(std::move(items_.front()));
       items_.pop_front();
     }
-    not_full_.notify_all();
+    // Only producers that found the queue full can be waiting.
+    if (was_full) not_full_.notify_all();
     return true;
   }
 

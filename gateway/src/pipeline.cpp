@@ -4,6 +4,7 @@
 #include <cassert>
 #include <chrono>
 #include <mutex>
+#include <pthread.h>
 #include <stdexcept>
 #include <thread>
 #include <variant>
@@ -179,9 +180,19 @@ Pipeline::Pipeline(PipelineOptions options) : impl_(std::make_unique<Impl>(std::
   if (recovered.snapshot_sequence != recovered.last_sequence) i.last_snapshot_sequence = 0;
   i.report = {i.engine->state_hash(), recovered.last_sequence, recovered.snapshot_sequence,
               recovered.replayed, std::move(recovered.skipped_snapshots)};
-  i.engine_thread = std::thread([&i] { i.run_engine(); });
-  i.journal_thread = std::thread([&i] { i.run_journal(); });
-  i.publisher_thread = std::thread([&i] { i.run_publisher(); });
+  // Named, so that top -H and perf show which stage is busy.
+  i.engine_thread = std::thread([&i] {
+    pthread_setname_np(pthread_self(), "gpux-engine");
+    i.run_engine();
+  });
+  i.journal_thread = std::thread([&i] {
+    pthread_setname_np(pthread_self(), "gpux-journal");
+    i.run_journal();
+  });
+  i.publisher_thread = std::thread([&i] {
+    pthread_setname_np(pthread_self(), "gpux-publish");
+    i.run_publisher();
+  });
 }
 
 Pipeline::~Pipeline() {

@@ -8,7 +8,6 @@
 //   - the restarted daemon's recovered state hash equals a clean replay.
 // GPUX_CRASH_KILLS sets the number of kills (default 20).
 #include <doctest/doctest.h>
-#include <rocksdb/db.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -22,6 +21,7 @@
 #include "gpux/storage/journal.h"
 #include "gpuxd_process.h"
 #include "market.h"
+#include "raw_journal.h"
 #include "temp_dir.h"
 
 using namespace gpux::test;
@@ -224,19 +224,8 @@ TEST_CASE("gpuxd refuses to start on a damaged journal and names the sequence nu
   }
   {
     // Replace record 37 by record 36's bytes: parses, but breaks the chain.
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name : {"default", "journal", "orders", "trades", "ledger", "meta"})
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions{});
-    REQUIRE(rocksdb::DB::Open({}, data.string(), families, &handles, &raw).ok());
-    std::string value;
-    const auto key = [](std::uint8_t s) { return std::string(7, '\0') + static_cast<char>(s); };
-    REQUIRE(raw->Get({}, handles[1], key(36), &value).ok());
-    REQUIRE(raw->Put({}, handles[1], key(37), value).ok());
-    for (auto* h : handles)
-      raw->DestroyColumnFamilyHandle(h);
-    delete raw;
+    RawJournal raw(data);
+    raw.put(37, raw.get(36));
   }
   GpuxdProcess daemon(GPUXD_PATH, data, log);
   CHECK(!daemon.read());  // no Ready: it exits instead

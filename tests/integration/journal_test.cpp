@@ -2,12 +2,12 @@
 #include "gpux/storage/journal.h"
 
 #include <doctest/doctest.h>
-#include <rocksdb/db.h>
 
 #include <random>
 
 #include "command_generator.h"
 #include "gpux/storage/recovery.h"
+#include "raw_journal.h"
 #include "temp_dir.h"
 
 using namespace gpux::test;
@@ -36,42 +36,6 @@ std::uint64_t uninterrupted_hash(const std::vector<Command>& commands) {
     engine->apply(c);
   return engine->state_hash();
 }
-
-// Opens the journal's RocksDB directly, as a disk fault or an intruder would.
-class RawJournal {
- public:
-  explicit RawJournal(const std::filesystem::path& dir) {
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const char* name : {"default", "journal", "orders", "trades", "ledger", "meta"})
-      families.emplace_back(name, rocksdb::ColumnFamilyOptions{});
-    rocksdb::DB* raw = nullptr;
-    REQUIRE(rocksdb::DB::Open({}, dir.string(), families, &handles_, &raw).ok());
-    db_.reset(raw);
-  }
-  ~RawJournal() {
-    for (auto* h : handles_)
-      db_->DestroyColumnFamilyHandle(h);
-  }
-  static std::string key(SequenceNumber s) {
-    std::string k(8, '\0');
-    for (int i = 7; i >= 0; --i, s >>= 8)
-      k[static_cast<std::size_t>(i)] = static_cast<char>(s & 0xFF);
-    return k;
-  }
-  std::string get(SequenceNumber s) {
-    std::string value;
-    REQUIRE(db_->Get({}, handles_[1], key(s), &value).ok());
-    return value;
-  }
-  void put(SequenceNumber s, const std::string& value) {
-    REQUIRE(db_->Put({}, handles_[1], key(s), value).ok());
-  }
-  void erase(SequenceNumber s) { REQUIRE(db_->Delete({}, handles_[1], key(s)).ok()); }
-
- private:
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-};
 
 }  // namespace
 
