@@ -15,6 +15,7 @@
 #include <string>
 
 #include "gpux.pb.h"
+#include "gpux/gateway/command_stream.h"
 #include "gpux/gateway/config.h"
 #include "gpux/gateway/pipeline.h"
 #include "gpux/storage/codec.h"
@@ -24,8 +25,6 @@ namespace {
 
 using namespace gpux;
 using gateway::Pipeline;
-
-constexpr std::size_t kMaxFrame = 16u << 20;
 
 void usage() {
   std::printf(
@@ -52,19 +51,9 @@ class FrameWriter {
   explicit FrameWriter(int fd) : fd_(fd) {}
 
   bool write(const proto::StreamMessage& message) {
-    const std::string body = message.SerializeAsString();
-    std::string frame(4, '\0');
-    for (int i = 0; i < 4; ++i)
-      frame[static_cast<std::size_t>(i)] = static_cast<char>(body.size() >> (24 - 8 * i));
-    frame += body;
+    const std::string bytes = gateway::frame(message);
     std::lock_guard lock(mutex_);
-    for (std::size_t done = 0; done < frame.size();) {
-      const ssize_t n = ::write(fd_, frame.data() + done, frame.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      done += static_cast<std::size_t>(n);
-    }
-    return true;
+    return gateway::write_all(fd_, bytes);
   }
 
  private:
@@ -125,12 +114,10 @@ void serve_stdio(Pipeline& pipeline, int signals, FrameWriter& out) {
     buffer.append(chunk, static_cast<std::size_t>(n));
     std::size_t at = 0;
     while (buffer.size() - at >= 4) {
-      std::size_t length = 0;
-      for (int i = 0; i < 4; ++i)
-        length = length << 8 | static_cast<unsigned char>(buffer[at + static_cast<std::size_t>(i)]);
-      if (length > kMaxFrame) {
+      const std::size_t length = gateway::frame_length(std::string_view(buffer).substr(at, 4));
+      if (length > gateway::kMaxFrame) {
         write_error(out, "frame of " + std::to_string(length) + " bytes exceeds the limit of " +
-                             std::to_string(kMaxFrame) + "; closing the stream");
+                             std::to_string(gateway::kMaxFrame) + "; closing the stream");
         return;
       }
       if (buffer.size() - at - 4 < length) break;

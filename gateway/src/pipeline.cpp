@@ -1,10 +1,11 @@
 #include "gpux/gateway/pipeline.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cassert>
 #include <chrono>
 #include <mutex>
-#include <pthread.h>
 #include <stdexcept>
 #include <thread>
 #include <variant>

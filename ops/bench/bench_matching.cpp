@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "arguments.h"
 #include "gpux/matching/engine.h"
 #include "latency_histogram.h"
 #include "workloads.h"
@@ -42,36 +43,23 @@ void usage(const char* argv0) {
       argv0);
 }
 
-bool parse(int argc, char** argv, Options& o) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", arg.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (arg == "--quick") {
+void parse(int argc, char** argv, Options& o) {
+  gpux::bench::Arguments args(argc, argv, usage);
+  while (args.next()) {
+    if (args.is("--quick")) {
       o.quick = true;
       o.runs = 3;
       o.commands = 300'000;
-    } else if (arg == "--runs") {
-      o.runs = std::max(1, std::atoi(value()));
-    } else if (arg == "--commands") {
-      o.commands = std::max<std::size_t>(1'000, std::strtoull(value(), nullptr, 10));
-    } else if (arg == "--json") {
-      o.json_path = value();
-    } else if (arg == "--help" || arg == "-h") {
-      usage(argv[0]);
-      std::exit(0);
+    } else if (args.is("--runs")) {
+      o.runs = static_cast<int>(args.count(1));
+    } else if (args.is("--commands")) {
+      o.commands = args.count(1'000);
+    } else if (args.is("--json")) {
+      o.json_path = args.value();
     } else {
-      std::fprintf(stderr, "unknown argument '%s'\n", arg.c_str());
-      usage(argv[0]);
-      return false;
+      args.unknown();
     }
   }
-  return true;
 }
 
 // What a real listener costs at least: one virtual call per event.
@@ -216,7 +204,7 @@ struct ThroughputResult {
 
 int main(int argc, char** argv) {
   Options options;
-  if (!parse(argc, argv, options)) return 2;
+  parse(argc, argv, options);
 
   std::printf(
       "gpux matching benchmark (%s: %zu measured commands per workload, median of %d runs)\n",

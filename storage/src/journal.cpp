@@ -15,10 +15,12 @@ namespace {
 constexpr const char* kColumnFamilies[] = {"default", "journal", "orders",      "trades",
                                            "ledger",  "meta",    "order_events"};
 enum Family { kDefault, kJournal, kOrders, kTrades, kLedger, kMeta, kOrderEvents };
-// order_events keys start with 'o' and the 8-byte order id. A memtable hashed
-// on that prefix makes their random-order inserts O(1) instead of a skip-list
-// search each (measured: 590k instead of 230k durable commands/s).
+// Store keys share prefixes: order_events 'o' + order id (9 bytes); orders
+// and trades a kind letter + participant or instrument (5 bytes). Memtables
+// hashed on those prefixes keep each insert's skip-list search small, which
+// is most of what indexing costs (see docs/perf-notes.md).
 constexpr std::size_t kOrderPrefix = 9;
+constexpr std::size_t kIndexPrefix = 5;
 constexpr std::string_view kSnapshotPrefix = "snapshot/";
 
 std::string big_endian(std::uint64_t v) {
@@ -150,9 +152,17 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& directory,
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kColumnFamilies)
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions{});
-  rocksdb::ColumnFamilyOptions& events = descriptors[kOrderEvents].options;
-  events.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kOrderPrefix));
-  events.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1u << 20));
+  const auto hash_by_prefix = [&](Family family, std::size_t prefix, std::size_t buckets) {
+    rocksdb::ColumnFamilyOptions& options = descriptors[family].options;
+    options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(prefix));
+    options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(buckets));
+  };
+  hash_by_prefix(kOrderEvents, kOrderPrefix, 1u << 20);
+  // Index keys only grow within their prefix (ids and times increase), so
+  // each insert can start where the last one with that prefix ended.
+  for (Family family : {kOrders, kTrades})
+    descriptors[family].options.memtable_insert_with_hint_prefix_extractor.reset(
+        rocksdb::NewFixedPrefixTransform(kIndexPrefix));
   auto db = std::make_unique<Db>();
   rocksdb::DB* raw = nullptr;
   check(rocksdb::DB::Open(db_options, directory.string(), descriptors, &db->families, &raw),

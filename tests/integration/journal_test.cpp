@@ -15,10 +15,6 @@ using namespace gpux::storage;
 
 namespace {
 
-struct NullListener : EventListener {
-  void on_event(const Event&) override {}
-};
-
 // Appends in random batch sizes, as group commit does.
 void append_in_batches(Journal& journal, std::span<const Command> commands,
                        std::mt19937_64& random) {
@@ -27,14 +23,6 @@ void append_in_batches(Journal& journal, std::span<const Command> commands,
     journal.append(commands.first(n));
     commands = commands.subspan(n);
   }
-}
-
-std::uint64_t uninterrupted_hash(const std::vector<Command>& commands) {
-  NullListener sink;
-  auto engine = make_engine({}, sink);
-  for (const Command& c : commands)
-    engine->apply(c);
-  return engine->state_hash();
 }
 
 }  // namespace

@@ -19,18 +19,6 @@ using gpux::gateway::PipelineOptions;
 
 namespace {
 
-struct NullListener : EventListener {
-  void on_event(const Event&) override {}
-};
-
-std::uint64_t uninterrupted_hash(const std::vector<Command>& commands) {
-  NullListener sink;
-  auto engine = make_engine({}, sink);
-  for (const Command& c : commands)
-    engine->apply(c);
-  return engine->state_hash();
-}
-
 PipelineOptions options_for(const TempDir& dir) {
   PipelineOptions options;
   options.data_directory = dir.path();

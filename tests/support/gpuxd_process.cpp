@@ -11,33 +11,11 @@
 #include <stdexcept>
 #include <vector>
 
+#include "gpux/gateway/command_stream.h"
+
 extern char** environ;
 
 namespace gpux::test {
-namespace {
-
-bool write_all(int fd, const std::string& bytes) {
-  for (std::size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-bool read_all(int fd, char* into, std::size_t size) {
-  for (std::size_t done = 0; done < size;) {
-    const ssize_t n = ::read(fd, into + done, size - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-}  // namespace
-
 GpuxdProcess::GpuxdProcess(const std::filesystem::path& binary, const std::filesystem::path& data,
                            const std::filesystem::path& log) {
   ::signal(SIGPIPE, SIG_IGN);  // a killed daemon must not kill the test
@@ -74,20 +52,14 @@ GpuxdProcess::~GpuxdProcess() {
 }
 
 bool GpuxdProcess::send(const proto::Command& command) {
-  const std::string body = command.SerializeAsString();
-  std::string frame(4, '\0');
-  for (int i = 0; i < 4; ++i)
-    frame[static_cast<std::size_t>(i)] = static_cast<char>(body.size() >> (24 - 8 * i));
-  return write_all(to_child_, frame + body);
+  return gateway::write_all(to_child_, gateway::frame(command));
 }
 
 std::optional<proto::StreamMessage> GpuxdProcess::read() {
-  unsigned char header[4];
-  if (!read_all(from_child_, reinterpret_cast<char*>(header), 4)) return std::nullopt;
-  const std::size_t length = std::size_t{header[0]} << 24 | std::size_t{header[1]} << 16 |
-                             std::size_t{header[2]} << 8 | header[3];
-  std::string body(length, '\0');
-  if (!read_all(from_child_, body.data(), length)) return std::nullopt;
+  char header[4];
+  if (!gateway::read_exact(from_child_, header, 4)) return std::nullopt;
+  std::string body(gateway::frame_length(std::string_view(header, 4)), '\0');
+  if (!gateway::read_exact(from_child_, body.data(), body.size())) return std::nullopt;
   proto::StreamMessage message;
   if (!message.ParseFromString(body)) throw std::runtime_error("gpuxd wrote an unreadable frame");
   return message;

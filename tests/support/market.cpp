@@ -2,6 +2,14 @@
 
 namespace gpux::test {
 
+std::uint64_t uninterrupted_hash(const std::vector<Command>& commands) {
+  NullListener sink;
+  auto engine = make_engine({}, sink);
+  for (const Command& c : commands)
+    engine->apply(c);
+  return engine->state_hash();
+}
+
 InstrumentSpec standard_spec(InstrumentId id) {
   InstrumentSpec spec;
   spec.id = id;

@@ -16,6 +16,13 @@ struct Recorder : EventListener {
   void on_event(const Event& event) override { events.push_back(event); }
 };
 
+struct NullListener : EventListener {
+  void on_event(const Event&) override {}
+};
+
+// The state hash of a fresh engine after `commands`.
+std::uint64_t uninterrupted_hash(const std::vector<Command>& commands);
+
 template <class T>
 std::vector<T> only(const std::vector<Event>& events) {
   std::vector<T> out;
