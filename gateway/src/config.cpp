@@ -39,12 +39,11 @@ class Line {
     fail("expected true or false, not '" + text + "'");
   }
 
-  // "ID name=value name=value ..." -> the id and the named fields.
-  std::map<std::string, std::string> fields(const std::string& value, std::uint32_t& id) const {
+  // "FIRST name=value name=value ..." -> the first word and the named fields.
+  std::map<std::string, std::string> fields(const std::string& value, std::string& first) const {
     std::istringstream words(value);
-    std::string first;
     words >> first;
-    id = number<std::uint32_t>(first, "the id");
+    if (first.empty() || first.find('=') != std::string::npos) fail("expected a name or id first");
     std::map<std::string, std::string> named;
     for (std::string word; words >> word;) {
       const auto eq = word.find('=');
@@ -69,6 +68,14 @@ class Line {
     return number<T>(take(f, name), name);
   }
 
+  // "ID name=value ..." -> the id and the named fields.
+  std::map<std::string, std::string> fields(const std::string& value, std::uint32_t& id) const {
+    std::string first;
+    auto named = fields(value, first);
+    id = number<std::uint32_t>(first, "the id");
+    return named;
+  }
+
   void no_more(const std::map<std::string, std::string>& f) const {
     if (!f.empty()) fail("unknown field '" + f.begin()->first + "'");
   }
@@ -77,6 +84,19 @@ class Line {
   std::string where_;
   std::string key_;
 };
+
+// The trading terms shared by instrument and product lines.
+InstrumentSpec take_terms(const Line& line, std::map<std::string, std::string>& f) {
+  InstrumentSpec spec;
+  spec.gpus_per_unit = line.take_number<std::uint32_t>(f, "gpus_per_unit", 1);
+  spec.tick_size = line.take_number<Price>(f, "tick");
+  spec.lot_size = line.take_number<Quantity>(f, "lot", 1);
+  spec.min_quantity = line.take_number<Quantity>(f, "min", spec.lot_size);
+  spec.max_quantity = line.take_number<Quantity>(f, "max");
+  spec.reference_price = line.take_number<Price>(f, "reference");
+  spec.band_width = line.take_number<Price>(f, "band");
+  return spec;
+}
 
 void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
                 const std::string& value) {
@@ -108,7 +128,7 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
   } else if (key == "instrument") {
     std::uint32_t id = 0;
     auto f = line.fields(value, id);
-    InstrumentSpec spec;
+    InstrumentSpec spec = take_terms(line, f);
     spec.id = id;
     spec.symbol = line.take(f, "symbol");
     spec.gpu_class = line.take(f, "class");
@@ -116,17 +136,22 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     spec.delivery_start = line.take_number<std::int64_t>(f, "start");
     spec.delivery_end = spec.delivery_start + 3600;
     spec.gate_closure = spec.delivery_start - line.take_number<std::int64_t>(f, "gate_lead", 300);
-    spec.gpus_per_unit = line.take_number<std::uint32_t>(f, "gpus_per_unit", 1);
-    spec.tick_size = line.take_number<Price>(f, "tick");
-    spec.lot_size = line.take_number<Quantity>(f, "lot", 1);
-    spec.min_quantity = line.take_number<Quantity>(f, "min", spec.lot_size);
-    spec.max_quantity = line.take_number<Quantity>(f, "max");
-    spec.reference_price = line.take_number<Price>(f, "reference");
-    spec.band_width = line.take_number<Price>(f, "band");
     const bool open = !f.contains("open") || line.boolean(line.take(f, "open"));
     line.no_more(f);
     config.bootstrap.push_back(ListInstrument{spec});
     if (open) config.bootstrap.push_back(ChangeInstrumentState{id, InstrumentState::open});
+  } else if (key == "product") {
+    Product product;
+    auto f = line.fields(value, product.gpu_class);
+    product.terms = take_terms(line, f);
+    product.region = line.take(f, "region");
+    product.gate_lead = line.take_number<std::int64_t>(f, "gate_lead", 300);
+    line.no_more(f);
+    config.calendar.products.push_back(std::move(product));
+  } else if (key == "listing_horizon_hours") {
+    config.calendar.horizon_hours = line.number<int>(value, key);
+    if (config.calendar.horizon_hours < 0 || config.calendar.horizon_hours > 24 * 14)
+      line.fail("must be between 0 and 336");
   } else if (key == "capacity") {
     std::uint32_t id = 0;
     auto f = line.fields(value, id);
@@ -185,6 +210,13 @@ Bootstrap, applied once when the journal is empty (money in micro-USD):
                reference=PRICE band=WIDTH [lot=1] [min=LOT] [gpus_per_unit=1]
                [gate_lead=300] [open=true]
   capacity = PARTICIPANT instrument=ID units=N
+
+Product calendar: every product is listed and opened for each delivery hour
+from now to the horizon; gates close gate_lead seconds before the hour;
+delivery starts on the hour. Symbols read CLASS.REGION.YYYYMMDDTHH (UTC).
+  listing_horizon_hours = 0     hours ahead to list (0: no rolling listings)
+  product = GPU_CLASS region=R tick=T max=Q reference=PRICE band=WIDTH
+            [lot=1] [min=LOT] [gpus_per_unit=1] [gate_lead=300]
 )";
 }
 

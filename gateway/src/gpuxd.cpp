@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +26,9 @@ namespace {
 
 using namespace gpux;
 using gateway::Pipeline;
+
+// How often the product calendar looks at the clock.
+constexpr int kCalendarTickMs = 1000;
 
 void usage() {
   std::printf(
@@ -84,11 +88,66 @@ std::string check_bootstrap(const gateway::DaemonConfig& config) {
     ++listener.command;
     engine->apply({{listener.command, 0}, body});
   }
-  return listener.problem;
+  if (!listener.problem.empty()) return listener.problem;
+  // One listing per product, for an hour far ahead, on fresh ids.
+  gateway::Calendar one_hour = config.calendar;
+  one_hour.horizon_hours = 1;
+  constexpr std::int64_t kFarAhead = 4'102'444'800;  // 2100-01-01
+  const auto listings = gateway::calendar_due(one_hour, {}, kFarAhead - 3600 + 1, 60'000);
+  for (const auto& body : listings) {
+    ++listener.command;
+    engine->apply({{listener.command, 0}, body});
+    if (!listener.problem.empty()) {
+      const auto* listing = std::get_if<matching::ListInstrument>(&body);
+      return "product " + (listing ? listing->spec->gpu_class + "." + listing->spec->region : "") +
+             ": terms rejected (" + listener.problem.substr(listener.problem.find(": ") + 2) + ")";
+    }
+  }
+  return {};
 }
 
+// Keeps the rolling listings of the product calendar up to date.
+class CalendarKeeper {
+ public:
+  CalendarKeeper(gateway::Calendar calendar, std::vector<gateway::InstrumentStatus> existing)
+      : calendar_(std::move(calendar)), instruments_(std::move(existing)) {}
+
+  // Submits whatever the clock makes due, and learns from the events.
+  void tick(Pipeline& pipeline) {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    matching::InstrumentId next_id = 0;
+    for (const auto& s : instruments_)
+      next_id = std::max(next_id, s.id + 1);
+    for (const auto& body : gateway::calendar_due(calendar_, instruments_, now, next_id)) {
+      for (const matching::Event& event : pipeline.execute(body).get())
+        learn(body, event);
+    }
+  }
+
+  // Instruments listed through bootstrap commands count too.
+  void learn(const matching::CommandBody& body, const matching::Event& event) {
+    if (std::holds_alternative<matching::InstrumentListed>(event)) {
+      const matching::InstrumentSpec& spec = *std::get<matching::ListInstrument>(body).spec;
+      instruments_.push_back({spec.id, spec.symbol, matching::InstrumentState::listed,
+                              spec.gate_closure, spec.delivery_start});
+    } else if (const auto* changed = std::get_if<matching::InstrumentStateChanged>(&event)) {
+      for (auto& s : instruments_)
+        if (s.id == changed->instrument) s.state = changed->state;
+    } else if (const auto* rejected = std::get_if<matching::CommandRejected>(&event)) {
+      std::fprintf(stderr, "gpuxd: calendar command rejected: %s\n",
+                   matching::to_string(rejected->reason));
+    }
+  }
+
+ private:
+  gateway::Calendar calendar_;
+  std::vector<gateway::InstrumentStatus> instruments_;
+};
+
 // Reads frames from stdin and submits them until end of input or a signal.
-void serve_stdio(Pipeline& pipeline, int signals, FrameWriter& out) {
+void serve_stdio(Pipeline& pipeline, int signals, FrameWriter& out, CalendarKeeper& calendar) {
   std::string buffer;
   char chunk[1 << 16];
   pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {signals, POLLIN, 0}};
@@ -102,9 +161,14 @@ void serve_stdio(Pipeline& pipeline, int signals, FrameWriter& out) {
     out.write(m);
   };
   while (true) {
-    if (::poll(fds, 2, -1) < 0) {
+    const int ready = ::poll(fds, 2, kCalendarTickMs);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       return;
+    }
+    if (ready == 0) {
+      calendar.tick(pipeline);
+      continue;
     }
     if (fds[1].revents & POLLIN) return;
     if (!(fds[0].revents & (POLLIN | POLLHUP))) continue;
@@ -205,11 +269,14 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>(recovered.snapshot_sequence), recovered.replayed,
                static_cast<long long>(ms), static_cast<unsigned long long>(recovered.state_hash));
 
+  CalendarKeeper calendar(config.calendar, recovered.instruments);
   if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {
     for (const auto& body : config.bootstrap)
-      pipeline->execute(body).get();
+      for (const matching::Event& event : pipeline->execute(body).get())
+        calendar.learn(body, event);
     std::fprintf(stderr, "gpuxd: bootstrapped %zu commands\n", config.bootstrap.size());
   }
+  calendar.tick(*pipeline);
 
   FrameWriter out(STDOUT_FILENO);
   if (stdio) {
@@ -219,11 +286,12 @@ int main(int argc, char** argv) {
     ready.mutable_ready()->set_replayed(recovered.replayed);
     ready.mutable_ready()->set_snapshot_sequence(recovered.snapshot_sequence);
     out.write(ready);
-    serve_stdio(*pipeline, signals, out);
+    serve_stdio(*pipeline, signals, out, calendar);
   } else {
     std::fprintf(stderr, "gpuxd: ready; stop with SIGTERM or Ctrl-C\n");
-    signalfd_siginfo info;
-    while (::read(signals, &info, sizeof info) < 0 && errno == EINTR) {
+    pollfd fd{signals, POLLIN, 0};
+    while (!(fd.revents & POLLIN)) {
+      if (::poll(&fd, 1, kCalendarTickMs) == 0) calendar.tick(*pipeline);
     }
   }
 

@@ -179,8 +179,15 @@ Pipeline::Pipeline(PipelineOptions options) : impl_(std::make_unique<Impl>(std::
   i.engine = std::move(recovered.engine);
   i.last_sequence = i.last_snapshot_sequence = recovered.last_sequence;
   if (recovered.snapshot_sequence != recovered.last_sequence) i.last_snapshot_sequence = 0;
-  i.report = {i.engine->state_hash(), recovered.last_sequence, recovered.snapshot_sequence,
-              recovered.replayed, std::move(recovered.skipped_snapshots)};
+  i.report = {i.engine->state_hash(),
+              recovered.last_sequence,
+              recovered.snapshot_sequence,
+              recovered.replayed,
+              std::move(recovered.skipped_snapshots),
+              {}};
+  for (const InstrumentSnapshot& s : i.engine->snapshot().instruments)
+    i.report.instruments.push_back(
+        {s.spec.id, s.spec.symbol, s.state, s.spec.gate_closure, s.spec.delivery_start});
   // Named, so that top -H and perf show which stage is busy.
   i.engine_thread = std::thread([&i] {
     pthread_setname_np(pthread_self(), "gpux-engine");

@@ -236,3 +236,39 @@ TEST_CASE("gpuxd refuses to start on a damaged journal and names the sequence nu
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK(text.find("journal corrupt at sequence 37") != std::string::npos);
 }
+
+TEST_CASE("gpuxd lists the product calendar at start and trades on it") {
+  TempDir dir;
+  const auto config = dir.path() / "gpux.conf";
+  std::ofstream(config) << "listing_horizon_hours = 3\n"
+                           "product = H100-SXM region=us-east tick=100 max=100 "
+                           "reference=2000000 band=500000\n"
+                           "participant = 1 cash=1000000000000\n";
+  GpuxdProcess daemon(GPUXD_PATH, dir.path() / "data", dir.path() / "gpuxd.log", config);
+  const auto ready = daemon.read();
+  REQUIRE(ready);
+  REQUIRE(ready->has_ready());
+  REQUIRE(daemon.send(command_of(NewOrder{77, 1, 0, Side::buy, OrderType::limit,
+                                          SelfTradePrevention::cancel_incoming, 1'900'000, 2})));
+  const auto ack = daemon.read();
+  REQUIRE(ack);
+  REQUIRE(ack->has_acknowledgement());
+  REQUIRE(ack->acknowledgement().events_size() == 1);
+  CHECK(ack->acknowledgement().events(0).has_order_accepted());
+}
+
+TEST_CASE("gpuxd refuses a bad configuration, naming the line") {
+  TempDir dir;
+  const auto config = dir.path() / "gpux.conf";
+  std::ofstream(config) << "snapshot_every = 100\nproduct = H100 region=x tick=0 max=1 "
+                           "reference=100 band=0\n";
+  const auto log = dir.path() / "gpuxd.log";
+  GpuxdProcess daemon(GPUXD_PATH, dir.path() / "data", log, config);
+  CHECK(!daemon.read());
+  const int status = daemon.wait();
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 2);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("product H100.x: terms rejected (invalid_instrument_spec)") != std::string::npos);
+}

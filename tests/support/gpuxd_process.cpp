@@ -17,7 +17,7 @@ extern char** environ;
 
 namespace gpux::test {
 GpuxdProcess::GpuxdProcess(const std::filesystem::path& binary, const std::filesystem::path& data,
-                           const std::filesystem::path& log) {
+                           const std::filesystem::path& log, const std::filesystem::path& config) {
   ::signal(SIGPIPE, SIG_IGN);  // a killed daemon must not kill the test
   int in[2], out[2];
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
@@ -29,6 +29,7 @@ GpuxdProcess::GpuxdProcess(const std::filesystem::path& binary, const std::files
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   std::vector<std::string> args = {binary.string(), "--stdio", "--data-dir", data.string()};
+  if (!config.empty()) args.insert(args.end(), {"--config", config.string()});
   std::vector<char*> argv;
   for (std::string& a : args)
     argv.push_back(a.data());

@@ -14,9 +14,10 @@ namespace gpux::test {
 
 class GpuxdProcess {
  public:
-  // Starts `binary --stdio --data-dir data`; its stderr is appended to `log`.
+  // Starts `binary --stdio --data-dir data [--config config]`; its stderr is
+  // appended to `log`.
   GpuxdProcess(const std::filesystem::path& binary, const std::filesystem::path& data,
-               const std::filesystem::path& log);
+               const std::filesystem::path& log, const std::filesystem::path& config = {});
   ~GpuxdProcess();  // kills it if it still runs
   GpuxdProcess(const GpuxdProcess&) = delete;
   GpuxdProcess& operator=(const GpuxdProcess&) = delete;

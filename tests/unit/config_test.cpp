@@ -64,3 +64,23 @@ TEST_CASE("errors name the file, line and field") {
         "bad.conf:1: participant: unknown field 'colour'");
   CHECK(error_of("max_batch = 0\n") == "bad.conf:1: max_batch: must be at least 1");
 }
+
+TEST_CASE("product calendar lines") {
+  const auto config = parse_config(R"(
+listing_horizon_hours = 48
+product = H100-SXM region=us-east tick=1000 max=64 reference=2000000 band=1000000 gate_lead=600
+product = H200 region=eu-west tick=1000 lot=8 max=64 reference=3000000 band=1000000 gpus_per_unit=8
+)",
+                                   "calendar.conf");
+  CHECK(config.calendar.horizon_hours == 48);
+  REQUIRE(config.calendar.products.size() == 2);
+  CHECK(config.calendar.products[0].gpu_class == "H100-SXM");
+  CHECK(config.calendar.products[0].gate_lead == 600);
+  CHECK(config.calendar.products[1].terms.lot_size == 8);
+  CHECK(config.calendar.products[1].terms.min_quantity == 8);
+  CHECK(config.calendar.products[1].terms.gpus_per_unit == 8);
+  CHECK_THROWS_WITH_AS(parse_config("product = H100 region=x max=1 reference=2 band=0\n", "c"),
+                       "c:1: product: missing tick=", ConfigError);
+  CHECK_THROWS_WITH_AS(parse_config("listing_horizon_hours = 1000\n", "c"),
+                       "c:1: listing_horizon_hours: must be between 0 and 336", ConfigError);
+}

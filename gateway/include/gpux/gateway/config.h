@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gpux/gateway/calendar.h"
 #include "gpux/gateway/pipeline.h"
 #include "gpux/matching/commands.h"
 
@@ -21,6 +22,7 @@ struct ConfigError : std::runtime_error {
 struct DaemonConfig {
   PipelineOptions pipeline;
   std::vector<matching::CommandBody> bootstrap;
+  Calendar calendar;
 };
 
 DaemonConfig load_config(const std::filesystem::path& file);

@@ -17,6 +17,7 @@
 #include <span>
 #include <vector>
 
+#include "gpux/gateway/calendar.h"
 #include "gpux/matching/commands.h"
 #include "gpux/matching/engine.h"
 
@@ -41,6 +42,7 @@ struct RecoveryReport {
   matching::SequenceNumber snapshot_sequence = 0;
   std::size_t replayed = 0;
   std::vector<std::string> skipped_snapshots;
+  std::vector<InstrumentStatus> instruments;  // as recovered
 };
 
 struct PipelineStats {

@@ -21,6 +21,7 @@ struct ListInstrument {
 struct ChangeInstrumentState {
   InstrumentId instrument = 0;
   InstrumentState state = InstrumentState::listed;
+  bool operator==(const ChangeInstrumentState&) const = default;
 };
 
 struct AddParticipant {
