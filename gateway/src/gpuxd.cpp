@@ -112,6 +112,15 @@ class CalendarKeeper {
   CalendarKeeper(gateway::Calendar calendar, std::vector<gateway::InstrumentStatus> existing)
       : calendar_(std::move(calendar)), instruments_(std::move(existing)) {}
 
+  // Ticks when a second has passed since the last tick, however busy the
+  // command stream keeps the caller.
+  void tick_if_due(Pipeline& pipeline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_tick_ < std::chrono::milliseconds(kCalendarTickMs)) return;
+    last_tick_ = now;
+    tick(pipeline);
+  }
+
   // Submits whatever the clock makes due, and learns from the events.
   void tick(Pipeline& pipeline) {
     const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -144,6 +153,7 @@ class CalendarKeeper {
  private:
   gateway::Calendar calendar_;
   std::vector<gateway::InstrumentStatus> instruments_;
+  std::chrono::steady_clock::time_point last_tick_ = std::chrono::steady_clock::now();
 };
 
 // Reads frames from stdin and submits them until end of input or a signal.
@@ -162,14 +172,10 @@ void serve_stdio(Pipeline& pipeline, int signals, FrameWriter& out, CalendarKeep
   };
   while (true) {
     const int ready = ::poll(fds, 2, kCalendarTickMs);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    if (ready == 0) {
-      calendar.tick(pipeline);
-      continue;
-    }
+    calendar.tick_if_due(pipeline);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return;
+    if (ready == 0) continue;
     if (fds[1].revents & POLLIN) return;
     if (!(fds[0].revents & (POLLIN | POLLHUP))) continue;
     const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
@@ -291,7 +297,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gpuxd: ready; stop with SIGTERM or Ctrl-C\n");
     pollfd fd{signals, POLLIN, 0};
     while (!(fd.revents & POLLIN)) {
-      if (::poll(&fd, 1, kCalendarTickMs) == 0) calendar.tick(*pipeline);
+      ::poll(&fd, 1, kCalendarTickMs);
+      calendar.tick_if_due(*pipeline);
     }
   }
 
