@@ -42,7 +42,8 @@ std::vector<CommandBody> calendar_due(const Calendar& calendar,
       due.push_back(ChangeInstrumentState{spec.id, InstrumentState::open});
     }
   }
-  for (const auto& [symbol, s] : all) {
+  for (const auto& entry : all) {
+    const InstrumentStatus& s = entry.second;
     InstrumentState state = s.state;
     const auto step = [&](InstrumentState to) {
       due.push_back(ChangeInstrumentState{s.id, to});
