@@ -84,7 +84,8 @@ struct Trade {
 };
 
 // All or part of an order was cancelled. remaining > 0 only when self-trade
-// prevention decremented a resting order that stays in the book.
+// prevention (decrement-and-cancel) shrank an order that lives on: a resting
+// order keeping its place, or an incoming order that goes on matching.
 struct OrderCanceled {
   Stamp stamp;
   OrderId order = 0;

@@ -24,8 +24,8 @@ Recovered recover(const Journal& journal, const matching::EngineConfig& config,
                   matching::EventListener& listener,
                   matching::BookKind book = matching::BookKind::price_ladder);
 
-// Writes a snapshot of `engine` taken after command `sequence`, which must be
-// the journal's last record.
+// Writes a snapshot of `engine`, which must have applied exactly the
+// journal's records (the snapshot is filed under the journal's last sequence).
 void take_snapshot(Journal& journal, const matching::Engine& engine);
 
 }  // namespace gpux::storage
