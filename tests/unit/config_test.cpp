@@ -84,3 +84,10 @@ product = H200 region=eu-west tick=1000 lot=8 max=64 reference=3000000 band=1000
   CHECK_THROWS_WITH_AS(parse_config("listing_horizon_hours = 1000\n", "c"),
                        "c:1: listing_horizon_hours: must be between 0 and 336", ConfigError);
 }
+
+TEST_CASE("the shipped example configuration parses") {
+  const auto config = gpux::gateway::load_config(GPUX_SOURCE_DIR "/ops/gpuxd.example.conf");
+  CHECK(config.calendar.horizon_hours == 48);
+  CHECK(config.calendar.products.size() == 4);
+  CHECK(config.bootstrap.size() == 3);
+}
