@@ -202,9 +202,14 @@ class EngineCore final : public Engine {
     instrument.spec = spec;
     instrument.min_price = spec.reference_price - spec.band_width;
     instrument.max_price = spec.reference_price + spec.band_width;
-    const auto levels = static_cast<std::uint32_t>(2 * (spec.band_width / spec.tick_size) + 1);
-    instrument.book = std::make_unique<Book>(instrument.min_price, spec.tick_size, levels);
+    instrument.book = empty_book(instrument);
     return instrument;
+  }
+
+  static std::unique_ptr<Book> empty_book(const Instrument& instrument) {
+    const InstrumentSpec& spec = instrument.spec;
+    const auto levels = static_cast<std::uint32_t>(2 * (spec.band_width / spec.tick_size) + 1);
+    return std::make_unique<Book>(instrument.min_price, spec.tick_size, levels);
   }
 
   void handle(const ChangeInstrumentState& c) {
@@ -223,6 +228,8 @@ class EngineCore final : public Engine {
           remove_resting(*instrument, *o);
         }
       }
+      // No order can rest here again: give the price ladder's memory back.
+      instrument->book = empty_book(*instrument);
     }
   }
 

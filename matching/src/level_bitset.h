@@ -13,6 +13,7 @@ class LevelBitset {
  public:
   static constexpr std::uint32_t npos = UINT32_MAX;
 
+  LevelBitset() = default;
   explicit LevelBitset(std::uint32_t size)
       : words_((size + 63) / 64), summary_((words_.size() + 63) / 64) {}
 

@@ -1,6 +1,8 @@
 // The fast book: one array slot per price tick inside the instrument's band,
 // a bitset of non-empty levels to find the next best price, and intrusive
 // time-priority queues, so insert, erase and best are O(1) without allocation.
+// A side's ladder is allocated by its first order, so the many instruments a
+// calendar lists ahead cost nothing until they trade.
 #pragma once
 
 #include <cassert>
@@ -16,10 +18,11 @@ namespace gpux::matching {
 class PriceLadderBook {
  public:
   PriceLadderBook(Price min_price, Price tick_size, std::uint32_t levels)
-      : min_price_(min_price), tick_size_(tick_size), sides_{Ladder(levels), Ladder(levels)} {}
+      : min_price_(min_price), tick_size_(tick_size), levels_(levels) {}
 
   void insert(Order& order) {
     Ladder& ladder = sides_[index(order.side)];
+    if (ladder.levels.empty()) ladder.allocate(levels_);
     order.level = static_cast<std::uint32_t>((order.price - min_price_) / tick_size_);
     Level& level = ladder.levels[order.level];
     order.next_in_level = nullptr;
@@ -82,7 +85,10 @@ class PriceLadderBook {
   }
 
   std::size_t bytes() const {
-    return 2 * (sides_[0].levels.size() * sizeof(Level) + sides_[0].non_empty.bytes());
+    std::size_t total = 0;
+    for (const Ladder& ladder : sides_)
+      total += ladder.levels.size() * sizeof(Level) + ladder.non_empty.bytes();
+    return total;
   }
 
  private:
@@ -94,7 +100,10 @@ class PriceLadderBook {
   };
 
   struct Ladder {
-    explicit Ladder(std::uint32_t levels) : levels(levels), non_empty(levels) {}
+    void allocate(std::uint32_t size) {
+      levels.resize(size);
+      non_empty = LevelBitset(size);
+    }
     std::vector<Level> levels;
     LevelBitset non_empty;
     std::uint32_t best = LevelBitset::npos;
@@ -120,6 +129,7 @@ class PriceLadderBook {
 
   Price min_price_;
   Price tick_size_;
+  std::uint32_t levels_;
   Ladder sides_[2];
 };
 

@@ -124,3 +124,17 @@ TEST_CASE("events carry the stamp of the command that caused them") {
   CHECK(stamp.sequence > 0);
   CHECK(stamp.time == static_cast<Nanoseconds>(stamp.sequence) * 1000);
 }
+
+TEST_CASE("a price ladder costs memory only while orders can rest") {
+  Market m;
+  m.open_standard();
+  CHECK(m.engine().memory_usage().book_bytes == 0);  // listed and open, never traded
+  m.buy(1, 1'900'000, 5);
+  const std::size_t one_side = m.engine().memory_usage().book_bytes;
+  CHECK(one_side > 0);
+  m.sell(2, 2'100'000, 5);
+  CHECK(m.engine().memory_usage().book_bytes == 2 * one_side);
+  m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
+  CHECK(m.engine().memory_usage().book_bytes == 0);
+  CHECK(m.engine().check_invariants().empty());
+}
