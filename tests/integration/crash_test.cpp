@@ -136,6 +136,16 @@ TEST_CASE("gpuxd loses nothing it acknowledged when killed at random moments") {
       for (const proto::Command& c : load)
         if (!daemon.send(c)) return;
     });
+    // However this block is left (a failed REQUIRE throws), the daemon dies
+    // first, which unblocks the writer, and then the writer is joined.
+    const auto stop_writer = [&] {
+      daemon.kill_hard();
+      if (writer.joinable()) writer.join();
+    };
+    struct OnExit {
+      const decltype(stop_writer)& run;
+      ~OnExit() { run(); }
+    } on_exit{stop_writer};
     // Kill after a random number of acknowledgements, once the client has
     // caught up with everything the daemon has written (so the freshest
     // acknowledgements are the ones at risk), or soon after if it cannot.
@@ -154,8 +164,7 @@ TEST_CASE("gpuxd loses nothing it acknowledged when killed at random moments") {
         if (const auto* t = std::get_if<Trade>(&e)) told[t->trade] = *t;
       }
     }
-    daemon.kill_hard();
-    writer.join();
+    stop_writer();
     daemon.wait();
     ++kills;
 
