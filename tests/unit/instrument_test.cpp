@@ -101,6 +101,7 @@ TEST_CASE("instrument states advance one step at a time") {
     return only<InstrumentStateChanged>(m.last()).size() == 1;
   };
   CHECK(!step(InstrumentState::gate_closed));
+  CHECK(only<CommandRejected>(m.last()).at(0).reason == RejectReason::invalid_state_transition);
   CHECK(!step(InstrumentState::listed));
   CHECK(step(InstrumentState::open));
   CHECK(!step(InstrumentState::open));
@@ -137,4 +138,17 @@ TEST_CASE("a price ladder costs memory only while orders can rest") {
   m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
   CHECK(m.engine().memory_usage().book_bytes == 0);
   CHECK(m.engine().check_invariants().empty());
+}
+
+TEST_CASE("participants are added once, below the configured limit") {
+  EngineConfig config;
+  config.max_participants = 10;
+  Market m(BookKind::price_ladder, config);
+  m.apply(AddParticipant{3});
+  CHECK(only<ParticipantAdded>(m.last()).size() == 1);
+  m.apply(AddParticipant{3});
+  CHECK(only<CommandRejected>(m.last()).at(0).reason == RejectReason::participant_exists);
+  m.apply(AddParticipant{10});
+  CHECK(only<CommandRejected>(m.last()).at(0).reason == RejectReason::unknown_participant);
+  CHECK(m.engine().account(3) == AccountView{});
 }
