@@ -152,6 +152,18 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     config.calendar.horizon_hours = line.number<int>(value, key);
     if (config.calendar.horizon_hours < 0 || config.calendar.horizon_hours > 24 * 14)
       line.fail("must be between 0 and 336");
+  } else if (key == "fix_port") {
+    config.fix.port = line.number<int>(value, key);
+    if (config.fix.port < 0 || config.fix.port > 65535)
+      line.fail("must be a TCP port, or 0 for none");
+  } else if (key == "fix_comp_id") {
+    if (value.empty()) line.fail("must not be empty");
+    config.fix.comp_id = value;
+  } else if (key == "fix_client") {
+    std::string sender;
+    auto f = line.fields(value, sender);
+    config.fix.clients[sender] = line.take_number<ParticipantId>(f, "participant");
+    line.no_more(f);
   } else if (key == "capacity") {
     std::uint32_t id = 0;
     auto f = line.fields(value, id);
@@ -210,6 +222,12 @@ Bootstrap, applied once when the journal is empty (money in micro-USD):
                reference=PRICE band=WIDTH [lot=1] [min=LOT] [gpus_per_unit=1]
                [gate_lead=300] [open=true]
   capacity = PARTICIPANT instrument=ID units=N
+
+FIX 4.4 order entry (docs: gateway/fix/gpux-FIX44.xml is the data dictionary):
+  fix_port = 0                  TCP port of the acceptor (0: none)
+  fix_comp_id = GPUX            the exchange's CompID (clients' TargetCompID)
+  fix_client = SENDERCOMPID participant=ID
+                                a client that may log on, and whose orders it is
 
 Product calendar: every product is listed and opened for each delivery hour
 from now to the horizon; gates close gate_lead seconds before the hour;

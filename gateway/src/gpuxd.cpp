@@ -15,6 +15,8 @@
 #include <mutex>
 #include <string>
 
+#include "fix/fix_acceptor.h"
+#include "fix_order_entry.h"
 #include "gpux.pb.h"
 #include "gpux/gateway/command_stream.h"
 #include "gpux/gateway/config.h"
@@ -252,6 +254,14 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   const int signals = signalfd(-1, &mask, SFD_CLOEXEC);
 
+  // The FIX gateway sees every durable command, to report on its orders.
+  gateway::FixOrderEntry fix_entry(config.fix.clients);
+  if (config.fix.port > 0)
+    config.pipeline.observer = [&fix_entry](const matching::Command& c,
+                                            std::span<const matching::Event> events) {
+      fix_entry.observe(c, events);
+    };
+
   const auto started = std::chrono::steady_clock::now();
   std::unique_ptr<Pipeline> pipeline;
   try {
@@ -284,6 +294,31 @@ int main(int argc, char** argv) {
   }
   calendar.tick(*pipeline);
 
+  std::unique_ptr<fix::Acceptor> acceptor;
+  if (config.fix.port > 0) {
+    for (const auto& instrument : recovered.instruments)
+      fix_entry.add_symbol(instrument.symbol, instrument.id);
+    fix_entry.attach(*pipeline);
+    fix::AcceptorOptions options;
+    options.port = config.fix.port;
+    options.target_comp_id = config.fix.comp_id;
+    options.data_dictionary = GPUX_FIX_DICTIONARY;
+    options.store_directory = (config.pipeline.data_directory / "fix").string();
+    for (const auto& [client, participant] : config.fix.clients)
+      options.clients.push_back(client);
+    try {
+      acceptor = std::make_unique<fix::Acceptor>(options, fix_entry);
+      acceptor->start();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpuxd: cannot start the FIX acceptor on port %d: %s\n", config.fix.port,
+                   e.what());
+      pipeline->stop();
+      return 1;
+    }
+    std::fprintf(stderr, "gpuxd: FIX 4.4 acceptor on port %d as %s, %zu clients\n", config.fix.port,
+                 config.fix.comp_id.c_str(), config.fix.clients.size());
+  }
+
   FrameWriter out(STDOUT_FILENO);
   if (stdio) {
     proto::StreamMessage ready;
@@ -302,6 +337,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (acceptor) acceptor->stop();
   try {
     pipeline->stop();
   } catch (const std::exception& e) {

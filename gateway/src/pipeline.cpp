@@ -144,6 +144,7 @@ struct Pipeline::Impl {
     while (to_publish.pop_all(items, options.max_batch)) {
       for (Sequenced& item : items) {
         if (item.done) item.done(item.command, item.events);
+        if (options.observer) options.observer(item.command, item.events);
       }
       published += items.size();
       items.clear();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -19,10 +20,17 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+struct FixConfig {
+  int port = 0;                                            // 0: no FIX acceptor
+  std::string comp_id = "GPUX";                            // the exchange's CompID
+  std::map<std::string, matching::ParticipantId> clients;  // SenderCompID -> participant
+};
+
 struct DaemonConfig {
   PipelineOptions pipeline;
   std::vector<matching::CommandBody> bootstrap;
   Calendar calendar;
+  FixConfig fix;
 };
 
 DaemonConfig load_config(const std::filesystem::path& file);

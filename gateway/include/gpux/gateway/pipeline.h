@@ -33,6 +33,10 @@ struct PipelineOptions {
   // Delete journal records a new snapshot covers. Saves disk, but recovery
   // then depends on that snapshot alone: off unless the operator asks.
   bool discard_journal_after_snapshot = false;
+  // Called on the publisher thread for every durable command, after the
+  // command's own callback: how gateways see events their clients did not
+  // cause (a trade against a resting order, a gate closure).
+  std::function<void(const matching::Command&, std::span<const matching::Event>)> observer;
   bool sync = true;  // fsync each group commit
 };
 

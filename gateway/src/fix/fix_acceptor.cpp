@@ -1,0 +1,232 @@
+// QuickFIX acceptor. Compiled as C++14 (QuickFIX's headers do not compile as
+// C++17); talks to the exchange only through order_entry.h.
+#include "fix_acceptor.h"
+
+#include <quickfix/Application.h>
+#include <quickfix/FileLog.h>
+#include <quickfix/FileStore.h>
+#include <quickfix/NullStore.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/ThreadedSocketAcceptor.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace gpux {
+namespace fix {
+namespace {
+
+const char* const kBeginString = "FIX.4.4";
+
+// "12.345678" -> 12345678 micro-units. No floating point: FIX prices travel
+// as text and are read digit by digit. False for anything else.
+bool parse_micro(const std::string& text, std::int64_t& out) {
+  std::int64_t whole = 0;
+  std::int64_t fraction = 0;
+  int fraction_digits = 0;
+  bool seen_point = false;
+  bool seen_digit = false;
+  for (char c : text) {
+    if (c == '.' && !seen_point) {
+      seen_point = true;
+    } else if (c >= '0' && c <= '9') {
+      seen_digit = true;
+      if (seen_point) {
+        if (++fraction_digits > 6) return false;
+        fraction = fraction * 10 + (c - '0');
+      } else {
+        if (whole > 1000000000000LL) return false;  // beyond any band
+        whole = whole * 10 + (c - '0');
+      }
+    } else {
+      return false;
+    }
+  }
+  if (!seen_digit) return false;
+  while (fraction_digits++ < 6)
+    fraction *= 10;
+  out = whole * 1000000 + fraction;
+  return true;
+}
+
+// Whole units: "5" or "5.0"; not "5.5", not negative.
+bool parse_quantity(const std::string& text, std::int64_t& out) {
+  std::int64_t micro = 0;
+  if (!parse_micro(text, micro) || micro % 1000000 != 0) return false;
+  out = micro / 1000000;
+  return true;
+}
+
+std::string decimal(std::int64_t micro) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%s%lld.%06lld", micro < 0 ? "-" : "",
+                static_cast<long long>((micro < 0 ? -micro : micro) / 1000000),
+                static_cast<long long>((micro < 0 ? -micro : micro) % 1000000));
+  return buffer;
+}
+
+std::string field_or(const FIX::FieldMap& map, int tag, const std::string& fallback) {
+  return map.isSetField(tag) ? map.getField(tag) : fallback;
+}
+
+}  // namespace
+
+struct Acceptor::Impl : public FIX::Application {
+  Impl(const AcceptorOptions& o, OrderEntry& e) : options(o), entry(e) {}
+
+  void onCreate(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID&) override {}
+  void onLogout(const FIX::SessionID&) override {}
+  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+
+  void fromAdmin(const FIX::Message& message,
+                 const FIX::SessionID& session) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                      FIX::IncorrectTagValue,
+                                                      FIX::RejectLogon) override {
+    if (message.getHeader().getField(FIX::FIELD::MsgType) == "A" &&
+        !entry.knows(session.getTargetCompID().getValue()))
+      throw FIX::RejectLogon("unknown SenderCompID " + session.getTargetCompID().getValue());
+  }
+
+  void fromApp(const FIX::Message& message,
+               const FIX::SessionID& session) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                    FIX::IncorrectTagValue,
+                                                    FIX::UnsupportedMessageType) override {
+    const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
+    OrderRequest request;
+    request.session = session.getTargetCompID().getValue();
+    request.cl_ord_id = message.getField(FIX::FIELD::ClOrdID);
+    request.symbol = message.getField(FIX::FIELD::Symbol);
+    request.side = message.getField(FIX::FIELD::Side)[0];
+    if (type == "F") {
+      request.kind = OrderRequest::cancel;
+      request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
+      entry.submit(request);
+      return;
+    }
+    if (type != "D") throw FIX::UnsupportedMessageType();
+    std::string problem;
+    request.ord_type = message.getField(FIX::FIELD::OrdType)[0];
+    request.time_in_force = field_or(message, FIX::FIELD::TimeInForce, "1")[0];
+    request.post_only = field_or(message, FIX::FIELD::ExecInst, "").find('6') != std::string::npos;
+    if (request.side != '1' && request.side != '2')
+      problem = "Side(54) must be 1 (buy) or 2 (sell)";
+    if (request.ord_type != '1' && request.ord_type != '2')
+      problem = "OrdType(40) must be 1 (market) or 2 (limit)";
+    if (request.time_in_force != '0' && request.time_in_force != '1' &&
+        request.time_in_force != '3' && request.time_in_force != '4')
+      problem = "TimeInForce(59) must be 0 or 1 (rest until gate closure), 3 (IOC) or 4 (FOK)";
+    if (!parse_quantity(message.getField(FIX::FIELD::OrderQty), request.quantity))
+      problem = "OrderQty(38) must be a whole number of units";
+    if (request.ord_type == '2' && !message.isSetField(FIX::FIELD::Price))
+      problem = "Price(44) is required for a limit order";
+    if (message.isSetField(FIX::FIELD::Price) &&
+        !parse_micro(message.getField(FIX::FIELD::Price), request.price))
+      problem = "Price(44) must be a non-negative decimal with at most 6 places (USD)";
+    if (!problem.empty()) {
+      refuse(request, problem);
+      return;
+    }
+    entry.submit(request);
+  }
+
+  // A request the exchange never sees: ExecutionReport Rejected, reason Other.
+  void refuse(const OrderRequest& request, const std::string& text) {
+    Report report;
+    report.session = request.session;
+    report.order_id = "NONE";
+    report.cl_ord_id = request.cl_ord_id;
+    report.exec_id = "R-" + request.session + "-" + request.cl_ord_id;
+    report.exec_type = '8';
+    report.ord_status = '8';
+    report.symbol = request.symbol;
+    report.side = request.side;
+    report.ord_rej_reason = 99;
+    report.text = text;
+    send(report);
+  }
+
+  void send(const Report& r) {
+    FIX::Message message;
+    message.getHeader().setField(FIX::FIELD::MsgType, r.kind == Report::execution ? "8" : "9");
+    message.setField(FIX::FIELD::OrderID, r.order_id);
+    message.setField(FIX::FIELD::ClOrdID, r.cl_ord_id);
+    if (!r.orig_cl_ord_id.empty()) message.setField(FIX::FIELD::OrigClOrdID, r.orig_cl_ord_id);
+    message.setField(FIX::FIELD::OrdStatus, std::string(1, r.ord_status));
+    if (!r.text.empty()) message.setField(FIX::FIELD::Text, r.text);
+    if (r.kind == Report::cancel_reject) {
+      message.setField(FIX::FIELD::CxlRejResponseTo, "1");
+      message.setField(FIX::FIELD::CxlRejReason, std::to_string(r.cxl_rej_reason));
+    } else {
+      message.setField(FIX::FIELD::ExecID, r.exec_id);
+      message.setField(FIX::FIELD::ExecType, std::string(1, r.exec_type));
+      message.setField(FIX::FIELD::Symbol, r.symbol);
+      message.setField(FIX::FIELD::Side, std::string(1, r.side));
+      message.setField(FIX::FIELD::OrderQty, std::to_string(r.order_qty));
+      if (r.price != 0) message.setField(FIX::FIELD::Price, decimal(r.price));
+      if (r.last_qty != 0) {
+        message.setField(FIX::FIELD::LastQty, std::to_string(r.last_qty));
+        message.setField(FIX::FIELD::LastPx, decimal(r.last_px));
+      }
+      message.setField(FIX::FIELD::LeavesQty, std::to_string(r.leaves_qty));
+      message.setField(FIX::FIELD::CumQty, std::to_string(r.cum_qty));
+      message.setField(FIX::FIELD::AvgPx, decimal(r.avg_px));
+      if (r.ord_rej_reason >= 0)
+        message.setField(FIX::FIELD::OrdRejReason, std::to_string(r.ord_rej_reason));
+    }
+    // A session that is not logged on gets it on resend after its next logon.
+    FIX::Session::sendToTarget(message,
+                               FIX::SessionID(kBeginString, options.target_comp_id, r.session));
+  }
+
+  AcceptorOptions options;
+  OrderEntry& entry;
+  std::unique_ptr<FIX::SessionSettings> settings;
+  std::unique_ptr<FIX::FileStoreFactory> store;
+  std::unique_ptr<FIX::FileLogFactory> log;  // every session's messages and events
+  std::unique_ptr<FIX::ThreadedSocketAcceptor> acceptor;
+};
+
+Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry)
+    : impl_(new Impl(options, entry)) {
+  Impl& i = *impl_;
+  FIX::Dictionary defaults;
+  defaults.setString("ConnectionType", "acceptor");
+  defaults.setInt("SocketAcceptPort", options.port);
+  defaults.setString("SocketReuseAddress", "Y");
+  defaults.setString("StartTime", "00:00:00");
+  defaults.setString("EndTime", "00:00:00");
+  defaults.setString("UseDataDictionary", "Y");
+  defaults.setString("DataDictionary", options.data_dictionary);
+  defaults.setString("FileStorePath", options.store_directory);
+  defaults.setString("FileLogPath", options.store_directory + "/log");
+  defaults.setInt("HeartBtInt", 30);
+  i.settings.reset(new FIX::SessionSettings());
+  i.settings->set(defaults);
+  // One session per configured client (QuickFIX 1.15's threaded acceptor has
+  // no dynamic sessions); a connection from anyone else is dropped and logged.
+  for (const std::string& client : options.clients)
+    i.settings->set(FIX::SessionID(kBeginString, options.target_comp_id, client),
+                    FIX::Dictionary());
+  i.store.reset(new FIX::FileStoreFactory(*i.settings));
+  i.log.reset(new FIX::FileLogFactory(*i.settings));
+  i.acceptor.reset(new FIX::ThreadedSocketAcceptor(i, *i.store, *i.settings, *i.log));
+  entry.set_sink([&i](const Report& report) { i.send(report); });
+}
+
+Acceptor::~Acceptor() {
+  stop();
+}
+
+void Acceptor::start() {
+  impl_->acceptor->start();
+}
+
+void Acceptor::stop() {
+  if (impl_->acceptor) impl_->acceptor->stop();
+}
+
+}  // namespace fix
+}  // namespace gpux

@@ -1,0 +1,33 @@
+// The FIX 4.4 acceptor: QuickFIX sessions in, OrderEntry calls out. This
+// header is plain C++ so that C++20 code can start and stop it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "order_entry.h"
+
+namespace gpux::fix {
+
+struct AcceptorOptions {
+  int port = 9878;
+  std::string target_comp_id = "GPUX";  // the exchange's CompID
+  std::string data_dictionary;          // path to gpux-FIX44.xml
+  std::string store_directory;          // session state (sequence numbers, resend store), logs
+  std::vector<std::string> clients;     // SenderCompIDs that have a session
+};
+
+class Acceptor {
+ public:
+  Acceptor(const AcceptorOptions& options, OrderEntry& entry);
+  ~Acceptor();
+  void start();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gpux::fix

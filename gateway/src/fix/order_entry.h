@@ -1,0 +1,65 @@
+// The plain boundary between the FIX acceptor (QuickFIX translation units,
+// compiled as C++14) and the exchange (C++20): strings, integers and chars
+// only, so that both sides can include it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace gpux::fix {
+
+// A client's order instruction, already checked for form by the acceptor.
+struct OrderRequest {
+  enum Kind { new_order, cancel };
+  Kind kind = new_order;
+  std::string session;         // the client's SenderCompID
+  std::string cl_ord_id;       // ClOrdID(11)
+  std::string orig_cl_ord_id;  // OrigClOrdID(41), cancels
+  std::string symbol;          // Symbol(55)
+  char side = '1';             // Side(54): 1 buy, 2 sell
+  char ord_type = '2';         // OrdType(40): 1 market, 2 limit
+  char time_in_force = '1';    // TimeInForce(59): 1 GTC, 3 IOC, 4 FOK
+  bool post_only = false;      // ExecInst(18) contains 6
+  std::int64_t price = 0;      // micro-USD per unit; market orders: protection, 0 = band edge
+  std::int64_t quantity = 0;   // whole units
+};
+
+// An ExecutionReport(8) or OrderCancelReject(9) for one session.
+struct Report {
+  enum Kind { execution, cancel_reject };
+  Kind kind = execution;
+  std::string session;
+  std::string order_id;  // OrderID(37), "NONE" when the exchange never accepted it
+  std::string cl_ord_id;
+  std::string orig_cl_ord_id;
+  std::string exec_id;
+  char exec_type = '0';   // ExecType(150)
+  char ord_status = '0';  // OrdStatus(39)
+  std::string symbol;
+  char side = '1';
+  std::int64_t order_qty = 0;
+  std::int64_t price = 0;
+  std::int64_t last_qty = 0;
+  std::int64_t last_px = 0;
+  std::int64_t leaves_qty = 0;
+  std::int64_t cum_qty = 0;
+  std::int64_t avg_px = 0;  // micro-USD, rounded down
+  int ord_rej_reason = -1;  // OrdRejReason(103) when rejected
+  int cxl_rej_reason = -1;  // CxlRejReason(102) for 9
+  std::string text;         // Text(58): the exchange's reason in words
+};
+
+// What the acceptor needs from the exchange.
+class OrderEntry {
+ public:
+  virtual ~OrderEntry() = default;
+  // Whether a SenderCompID is bound to a participant (may log on).
+  virtual bool knows(const std::string& session) = 0;
+  // Reports for the request arrive through the sink once durable (or at
+  // once for requests refused before reaching the engine).
+  virtual void submit(const OrderRequest& request) = 0;
+  virtual void set_sink(std::function<void(const Report&)> sink) = 0;
+};
+
+}  // namespace gpux::fix
