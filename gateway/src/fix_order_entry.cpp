@@ -117,11 +117,13 @@ void FixOrderEntry::finish(OrderId id) {
 }
 
 void FixOrderEntry::report(const Working& o, OrderId id, const std::string& exec, char exec_type,
-                           Quantity leaves, Quantity last_qty, Price last_px) {
+                           Quantity leaves, Quantity last_qty, Price last_px,
+                           const std::string& orig_cl_ord_id) {
   fix::Report r;
   r.session = o.session;
   r.order_id = std::to_string(id);
   r.cl_ord_id = o.cl_ord_id;
+  r.orig_cl_ord_id = orig_cl_ord_id;
   r.exec_id = exec;
   r.exec_type = exec_type;
   r.ord_status = exec_type == 'F' ? (leaves == 0 ? '2' : '1') : exec_type;
@@ -194,14 +196,16 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
       const auto found = working_.find(c->order);
       if (found == working_.end()) continue;
       Working o = found->second;
+      std::string orig;
       auto queue = pending_cancels_.find(c->order);
       if (c->reason == CancelReason::requested && queue != pending_cancels_.end() &&
           !queue->second.empty()) {
-        // The cancel request's own ClOrdID, as FIX asks.
+        // The cancel request's own ClOrdID, and the order's as OrigClOrdID.
         o.cl_ord_id = queue->second.front().cl_ord_id;
+        orig = queue->second.front().orig_cl_ord_id;
         queue->second.pop_front();
       }
-      report(o, c->order, exec, c->remaining == 0 ? '4' : 'D', c->remaining);
+      report(o, c->order, exec, c->remaining == 0 ? '4' : 'D', c->remaining, 0, 0, orig);
       if (c->remaining == 0) finish(c->order);
     } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
       const auto found = working_.find(e->order);

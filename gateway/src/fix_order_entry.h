@@ -58,7 +58,7 @@ class FixOrderEntry final : public fix::OrderEntry {
   void finish(matching::OrderId id);
   void report(const Working& order, matching::OrderId id, const std::string& exec_id,
               char exec_type, std::int64_t leaves, std::int64_t last_qty = 0,
-              std::int64_t last_px = 0);
+              std::int64_t last_px = 0, const std::string& orig_cl_ord_id = {});
 
   std::mutex mutex_;
   std::map<std::string, matching::ParticipantId> clients_;

@@ -233,6 +233,7 @@ TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects
     const FIX::Message canceled = client.next("ALICE");
     CHECK(field(canceled, FIX::FIELD::ExecType) == "4");
     CHECK(field(canceled, FIX::FIELD::ClOrdID) == "a2");
+    CHECK(field(canceled, FIX::FIELD::OrigClOrdID) == "a1");
     CHECK(field(canceled, FIX::FIELD::OrderID) == order_id);
     CHECK(field(canceled, FIX::FIELD::LeavesQty) == "0");
   }
