@@ -53,15 +53,22 @@ void FixOrderEntry::set_sink(std::function<void(const fix::Report&)> sink) {
 }
 
 void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const std::string& text) {
+  using Kind = fix::OrderRequest::Kind;
   fix::Report r;
-  r.kind = request.kind == fix::OrderRequest::cancel ? fix::Report::cancel_reject
-                                                     : fix::Report::execution;
+  if (request.kind == Kind::cancel || request.kind == Kind::replace) {
+    r.kind = fix::Report::cancel_reject;
+    r.response_to = request.kind == Kind::replace ? '2' : '1';
+  } else if (request.kind == Kind::mass_cancel) {
+    r.kind = fix::Report::mass_cancel_report;
+    r.mass_type = request.symbol.empty() ? '7' : '1';
+  }
+  if (request.kind == Kind::status) r.exec_type = 'I';
   r.session = request.session;
   r.order_id = "NONE";
   r.cl_ord_id = request.cl_ord_id;
   r.orig_cl_ord_id = request.orig_cl_ord_id;
   r.exec_id = "R-" + request.session + "-" + request.cl_ord_id;
-  r.exec_type = '8';
+  if (request.kind != Kind::status) r.exec_type = '8';
   r.ord_status = '8';
   r.symbol = request.symbol;
   r.side = request.side;
@@ -75,16 +82,50 @@ void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const s
 void FixOrderEntry::submit(const fix::OrderRequest& request) {
   std::unique_lock lock(mutex_);
   const ParticipantId participant = clients_.at(request.session);
-  if (request.kind == fix::OrderRequest::cancel) {
+  using Kind = fix::OrderRequest::Kind;
+  if (request.kind == Kind::status) {
+    const auto found = by_cl_ord_id_.find({request.session, request.cl_ord_id});
+    if (found == by_cl_ord_id_.end())
+      return refuse(request, 5,
+                    "unknown order: no working order with ClOrdID " + request.cl_ord_id);
+    const Working& o = working_.at(found->second);
+    return report(o, found->second, "S-" + std::to_string(found->second), 'I',
+                  o.order_qty - o.cum_qty);
+  }
+  if (request.kind == Kind::mass_cancel) {
+    std::optional<InstrumentId> instrument;
+    if (!request.symbol.empty()) {
+      const auto symbol = symbols_.find(request.symbol);
+      if (symbol == symbols_.end()) return refuse(request, 1, "unknown symbol " + request.symbol);
+      instrument = symbol->second;
+    }
+    pending_mass_[participant].push_back(
+        {request.session, request.cl_ord_id, request.symbol.empty() ? '7' : '1'});
+    lock.unlock();
+    pipeline_->submit(MassCancel{participant, instrument}, {});
+    return;
+  }
+  if (request.kind == Kind::cancel || request.kind == Kind::replace) {
     const auto found = by_cl_ord_id_.find({request.session, request.orig_cl_ord_id});
     if (found == by_cl_ord_id_.end())
       return refuse(request, 1,
                     "unknown order: no working order with OrigClOrdID " + request.orig_cl_ord_id);
-    pending_cancels_[found->second].push_back(
-        {request.session, request.cl_ord_id, request.orig_cl_ord_id});
     const OrderId order = found->second;
+    const Working& o = working_.at(order);
+    const bool replace = request.kind == Kind::replace;
+    if (replace && request.quantity <= o.cum_qty)
+      return refuse(
+          request, 99,
+          "OrderQty(38) must exceed the " + std::to_string(o.cum_qty) + " units already filled");
+    pending_changes_[order].push_back(
+        {request.session, request.cl_ord_id, request.orig_cl_ord_id, replace, request.quantity});
+    const Quantity remaining = request.quantity - o.cum_qty;
     lock.unlock();
-    pipeline_->submit(CancelOrder{participant, order}, {});
+    if (replace) {
+      pipeline_->submit(ReplaceOrder{participant, order, request.price, remaining}, {});
+    } else {
+      pipeline_->submit(CancelOrder{participant, order}, {});
+    }
     return;
   }
   const auto symbol = symbols_.find(request.symbol);
@@ -114,6 +155,7 @@ void FixOrderEntry::finish(OrderId id) {
   if (found == working_.end()) return;
   by_cl_ord_id_.erase({found->second.session, found->second.cl_ord_id});
   working_.erase(found);
+  // Changes still queued for it are answered when the engine rejects them.
 }
 
 void FixOrderEntry::report(const Working& o, OrderId id, const std::string& exec, char exec_type,
@@ -126,7 +168,19 @@ void FixOrderEntry::report(const Working& o, OrderId id, const std::string& exec
   r.orig_cl_ord_id = orig_cl_ord_id;
   r.exec_id = exec;
   r.exec_type = exec_type;
-  r.ord_status = exec_type == 'F' ? (leaves == 0 ? '2' : '1') : exec_type;
+  switch (exec_type) {
+    case 'F':
+      r.ord_status = leaves == 0 ? '2' : '1';
+      break;
+    case '0':
+    case '5':
+    case 'D':
+    case 'I':
+      r.ord_status = o.cum_qty == 0 ? '0' : '1';
+      break;
+    default:
+      r.ord_status = exec_type;  // 4 canceled, C expired
+  }
   r.symbol = o.symbol;
   r.side = o.side;
   r.order_qty = o.order_qty;
@@ -170,17 +224,58 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
         if (pending == pending_orders_.end()) continue;
         refuse(pending->second, ord_rej_reason(r->reason), to_string(r->reason));
         pending_orders_.erase(pending);
-      } else if (std::holds_alternative<CancelOrder>(command.body)) {
-        auto queue = pending_cancels_.find(r->order);
-        if (queue == pending_cancels_.end() || queue->second.empty()) continue;
+      } else if (std::holds_alternative<CancelOrder>(command.body) ||
+                 std::holds_alternative<ReplaceOrder>(command.body)) {
+        auto queue = pending_changes_.find(r->order);
+        if (queue == pending_changes_.end() || queue->second.empty()) continue;
+        const PendingChange change = queue->second.front();
+        queue->second.pop_front();
         fix::OrderRequest request;
-        request.kind = fix::OrderRequest::cancel;
+        request.kind = change.replace ? fix::OrderRequest::replace : fix::OrderRequest::cancel;
+        request.session = change.session;
+        request.cl_ord_id = change.cl_ord_id;
+        request.orig_cl_ord_id = change.orig_cl_ord_id;
+        const bool gone = r->reason == RejectReason::unknown_order;
+        refuse(request, gone ? 0 : 99,
+               std::string(gone ? "too late: " : "") + to_string(r->reason));
+      } else if (const auto* mass = std::get_if<MassCancel>(&command.body)) {
+        auto queue = pending_mass_.find(mass->participant);
+        if (queue == pending_mass_.end() || queue->second.empty()) continue;
+        fix::OrderRequest request;
+        request.kind = fix::OrderRequest::mass_cancel;
         request.session = queue->second.front().session;
         request.cl_ord_id = queue->second.front().cl_ord_id;
-        request.orig_cl_ord_id = queue->second.front().orig_cl_ord_id;
         queue->second.pop_front();
-        refuse(request, 0, std::string("too late to cancel: ") + to_string(r->reason));
+        refuse(request, 99, to_string(r->reason));
       }
+    } else if (const auto* done = std::get_if<MassCancelDone>(&event)) {
+      auto queue = pending_mass_.find(done->participant);
+      if (queue == pending_mass_.end() || queue->second.empty()) continue;
+      const PendingMassCancel pending = queue->second.front();
+      queue->second.pop_front();
+      fix::Report report;
+      report.kind = fix::Report::mass_cancel_report;
+      report.session = pending.session;
+      report.cl_ord_id = pending.cl_ord_id;
+      report.order_id = "MC-" + exec;
+      report.mass_type = pending.type;
+      report.mass_response = pending.type;
+      report.affected = static_cast<int>(done->canceled_orders);
+      sink_(report);
+    } else if (const auto* replaced = std::get_if<OrderReplaced>(&event)) {
+      const auto found = working_.find(replaced->order);
+      auto queue = pending_changes_.find(replaced->order);
+      if (found == working_.end() || queue == pending_changes_.end() || queue->second.empty())
+        continue;
+      const PendingChange change = queue->second.front();
+      queue->second.pop_front();
+      Working& o = found->second;
+      by_cl_ord_id_.erase({o.session, o.cl_ord_id});
+      o.cl_ord_id = change.cl_ord_id;
+      by_cl_ord_id_[{o.session, o.cl_ord_id}] = replaced->order;
+      o.price = replaced->price;
+      o.order_qty = change.order_qty;
+      report(o, replaced->order, exec, '5', replaced->quantity, 0, 0, change.orig_cl_ord_id);
     } else if (const auto* t = std::get_if<Trade>(&event)) {
       for (const auto& [id, remaining] : {std::pair{t->maker_order, t->maker_remaining},
                                           std::pair{t->taker_order, t->taker_remaining}}) {
@@ -197,8 +292,8 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
       if (found == working_.end()) continue;
       Working o = found->second;
       std::string orig;
-      auto queue = pending_cancels_.find(c->order);
-      if (c->reason == CancelReason::requested && queue != pending_cancels_.end() &&
+      auto queue = pending_changes_.find(c->order);
+      if (c->reason == CancelReason::requested && queue != pending_changes_.end() &&
           !queue->second.empty()) {
         // The cancel request's own ClOrdID, and the order's as OrigClOrdID.
         o.cl_ord_id = queue->second.front().cl_ord_id;

@@ -46,10 +46,18 @@ class FixOrderEntry final : public fix::OrderEntry {
     std::int64_t cum_qty = 0;
     std::int64_t cum_notional = 0;
   };
-  struct PendingCancel {
+  // A cancel or replace on its way through the engine.
+  struct PendingChange {
     std::string session;
     std::string cl_ord_id;
     std::string orig_cl_ord_id;
+    bool replace = false;
+    std::int64_t order_qty = 0;  // replace: the new total OrderQty
+  };
+  struct PendingMassCancel {
+    std::string session;
+    std::string cl_ord_id;
+    char type = '7';
   };
 
   void refuse(const fix::OrderRequest& request, int reason, const std::string& text);
@@ -67,7 +75,8 @@ class FixOrderEntry final : public fix::OrderEntry {
   std::unordered_map<std::uint64_t, fix::OrderRequest> pending_orders_;  // by client_order_id
   std::unordered_map<matching::OrderId, Working> working_;
   std::map<std::pair<std::string, std::string>, matching::OrderId> by_cl_ord_id_;
-  std::unordered_map<matching::OrderId, std::deque<PendingCancel>> pending_cancels_;
+  std::unordered_map<matching::OrderId, std::deque<PendingChange>> pending_changes_;
+  std::unordered_map<matching::ParticipantId, std::deque<PendingMassCancel>> pending_mass_;
   std::function<void(const fix::Report&)> sink_;
   Pipeline* pipeline_ = nullptr;
 };

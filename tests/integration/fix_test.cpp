@@ -156,6 +156,21 @@ FIX::Message cancel(const std::string& id, const std::string& original, char sid
   return m;
 }
 
+FIX::Message replace(const std::string& id, const std::string& original, const char* price,
+                     const char* quantity) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "G");
+  m.setField(FIX::FIELD::OrigClOrdID, original);
+  m.setField(FIX::FIELD::ClOrdID, id);
+  m.setField(FIX::FIELD::Symbol, kSymbol);
+  m.setField(FIX::FIELD::Side, "1");
+  m.setField(FIX::TransactTime());
+  m.setField(FIX::FIELD::OrderQty, quantity);
+  m.setField(FIX::FIELD::OrdType, "2");
+  m.setField(FIX::FIELD::Price, price);
+  return m;
+}
+
 std::string field(const FIX::Message& m, int tag) {
   return m.isSetField(tag) ? m.getField(tag) : std::string("<absent>");
 }
@@ -236,6 +251,60 @@ TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects
     CHECK(field(canceled, FIX::FIELD::OrigClOrdID) == "a1");
     CHECK(field(canceled, FIX::FIELD::OrderID) == order_id);
     CHECK(field(canceled, FIX::FIELD::LeavesQty) == "0");
+  }
+  SUBCASE("replace, status, mass cancel") {
+    FIX::Message buy = new_order("r1", kSymbol, '1', "1.9", "5");
+    FIX::Session::sendToTarget(buy, alice);
+    CHECK(field(client.next("ALICE"), FIX::FIELD::ExecType) == "0");
+    FIX::Message change = replace("r2", "r1", "1.95", "8");
+    FIX::Session::sendToTarget(change, alice);
+    FIX::Message replaced = client.next("ALICE");
+    CHECK(field(replaced, FIX::FIELD::ExecType) == "5");
+    CHECK(field(replaced, FIX::FIELD::ClOrdID) == "r2");
+    CHECK(field(replaced, FIX::FIELD::OrigClOrdID) == "r1");
+    CHECK(field(replaced, FIX::FIELD::Price) == "1.950000");
+    CHECK(field(replaced, FIX::FIELD::LeavesQty) == "8");
+
+    FIX::Message status;
+    status.getHeader().setField(FIX::FIELD::MsgType, "H");
+    status.setField(FIX::FIELD::ClOrdID, "r2");
+    status.setField(FIX::FIELD::Symbol, kSymbol);
+    status.setField(FIX::FIELD::Side, "1");
+    FIX::Session::sendToTarget(status, alice);
+    FIX::Message state = client.next("ALICE");
+    CHECK(field(state, FIX::FIELD::ExecType) == "I");
+    CHECK(field(state, FIX::FIELD::OrdStatus) == "0");
+    CHECK(field(state, FIX::FIELD::LeavesQty) == "8");
+
+    FIX::Message stale = replace("r3", "r1", "1.9", "5");  // r1 is now r2
+    FIX::Session::sendToTarget(stale, alice);
+    FIX::Message refused = client.next("ALICE");
+    CHECK(refused.getHeader().getField(FIX::FIELD::MsgType) == "9");
+    CHECK(field(refused, FIX::FIELD::CxlRejResponseTo) == "2");
+
+    FIX::Message another = new_order("r4", kSymbol, '1', "1.8", "1");
+    FIX::Session::sendToTarget(another, alice);
+    CHECK(field(client.next("ALICE"), FIX::FIELD::ExecType) == "0");
+    FIX::Message mass;
+    mass.getHeader().setField(FIX::FIELD::MsgType, "q");
+    mass.setField(FIX::FIELD::ClOrdID, "m1");
+    mass.setField(FIX::FIELD::MassCancelRequestType, "7");
+    mass.setField(FIX::TransactTime());
+    FIX::Session::sendToTarget(mass, alice);
+    int canceled = 0;
+    FIX::Message report;
+    for (int i = 0; i < 3; ++i) {
+      FIX::Message m = client.next("ALICE");
+      if (m.getHeader().getField(FIX::FIELD::MsgType) == "r") {
+        report = m;
+      } else {
+        canceled += field(m, FIX::FIELD::ExecType) == "4";
+      }
+    }
+    CHECK(canceled == 2);
+    CHECK(field(report, FIX::FIELD::ClOrdID) == "m1");
+    CHECK(field(report, FIX::FIELD::MassCancelResponse) == "7");
+    CHECK(field(report, FIX::FIELD::TotalAffectedOrders) == "2");
   }
   SUBCASE("rejects name their reason") {
     FIX::Message unknown_symbol = new_order("x1", "NOPE", '1', "2", "1");

@@ -98,15 +98,31 @@ struct Acceptor::Impl : public FIX::Application {
     OrderRequest request;
     request.session = session.getTargetCompID().getValue();
     request.cl_ord_id = message.getField(FIX::FIELD::ClOrdID);
-    request.symbol = message.getField(FIX::FIELD::Symbol);
-    request.side = message.getField(FIX::FIELD::Side)[0];
-    if (type == "F") {
-      request.kind = OrderRequest::cancel;
-      request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
+    if (type == "q") {
+      request.kind = OrderRequest::mass_cancel;
+      const std::string scope = message.getField(FIX::FIELD::MassCancelRequestType);
+      if (scope == "1") {
+        request.symbol = message.getField(FIX::FIELD::Symbol);
+      } else if (scope != "7") {
+        refuse(request, "MassCancelRequestType(530) must be 1 (by symbol) or 7 (all orders)");
+        return;
+      }
       entry.submit(request);
       return;
     }
-    if (type != "D") throw FIX::UnsupportedMessageType();
+    request.symbol = message.getField(FIX::FIELD::Symbol);
+    request.side = message.getField(FIX::FIELD::Side)[0];
+    if (type == "F" || type == "H") {
+      request.kind = type == "F" ? OrderRequest::cancel : OrderRequest::status;
+      if (type == "F") request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
+      entry.submit(request);
+      return;
+    }
+    if (type != "D" && type != "G") throw FIX::UnsupportedMessageType();
+    if (type == "G") {
+      request.kind = OrderRequest::replace;
+      request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
+    }
     std::string problem;
     request.ord_type = message.getField(FIX::FIELD::OrdType)[0];
     request.time_in_force = field_or(message, FIX::FIELD::TimeInForce, "1")[0];
@@ -115,6 +131,7 @@ struct Acceptor::Impl : public FIX::Application {
       problem = "Side(54) must be 1 (buy) or 2 (sell)";
     if (request.ord_type != '1' && request.ord_type != '2')
       problem = "OrdType(40) must be 1 (market) or 2 (limit)";
+    if (type == "G" && request.ord_type != '2') problem = "only limit orders can be replaced";
     if (request.time_in_force != '0' && request.time_in_force != '1' &&
         request.time_in_force != '3' && request.time_in_force != '4')
       problem = "TimeInForce(59) must be 0 or 1 (rest until gate closure), 3 (IOC) or 4 (FOK)";
@@ -132,9 +149,17 @@ struct Acceptor::Impl : public FIX::Application {
     entry.submit(request);
   }
 
-  // A request the exchange never sees: ExecutionReport Rejected, reason Other.
+  // A request the exchange never sees: rejected with reason Other, as the
+  // message its type calls for.
   void refuse(const OrderRequest& request, const std::string& text) {
     Report report;
+    if (request.kind == OrderRequest::replace || request.kind == OrderRequest::cancel) {
+      report.kind = Report::cancel_reject;
+      report.response_to = request.kind == OrderRequest::replace ? '2' : '1';
+      report.cxl_rej_reason = 99;
+    }
+    if (request.kind == OrderRequest::mass_cancel) report.kind = Report::mass_cancel_report;
+    report.orig_cl_ord_id = request.orig_cl_ord_id;
     report.session = request.session;
     report.order_id = "NONE";
     report.cl_ord_id = request.cl_ord_id;
@@ -150,14 +175,25 @@ struct Acceptor::Impl : public FIX::Application {
 
   void send(const Report& r) {
     FIX::Message message;
-    message.getHeader().setField(FIX::FIELD::MsgType, r.kind == Report::execution ? "8" : "9");
     message.setField(FIX::FIELD::OrderID, r.order_id);
     message.setField(FIX::FIELD::ClOrdID, r.cl_ord_id);
+    if (r.kind == Report::mass_cancel_report) {
+      message.getHeader().setField(FIX::FIELD::MsgType, "r");
+      message.setField(FIX::FIELD::MassCancelRequestType, std::string(1, r.mass_type));
+      message.setField(FIX::FIELD::MassCancelResponse, std::string(1, r.mass_response));
+      message.setField(FIX::FIELD::TotalAffectedOrders, std::to_string(r.affected));
+      if (r.mass_response == '0') message.setField(FIX::FIELD::MassCancelRejectReason, "99");
+      if (!r.text.empty()) message.setField(FIX::FIELD::Text, r.text);
+      FIX::Session::sendToTarget(message,
+                                 FIX::SessionID(kBeginString, options.target_comp_id, r.session));
+      return;
+    }
+    message.getHeader().setField(FIX::FIELD::MsgType, r.kind == Report::execution ? "8" : "9");
     if (!r.orig_cl_ord_id.empty()) message.setField(FIX::FIELD::OrigClOrdID, r.orig_cl_ord_id);
     message.setField(FIX::FIELD::OrdStatus, std::string(1, r.ord_status));
     if (!r.text.empty()) message.setField(FIX::FIELD::Text, r.text);
     if (r.kind == Report::cancel_reject) {
-      message.setField(FIX::FIELD::CxlRejResponseTo, "1");
+      message.setField(FIX::FIELD::CxlRejResponseTo, std::string(1, r.response_to));
       message.setField(FIX::FIELD::CxlRejReason, std::to_string(r.cxl_rej_reason));
     } else {
       message.setField(FIX::FIELD::ExecID, r.exec_id);

@@ -11,23 +11,24 @@ namespace gpux::fix {
 
 // A client's order instruction, already checked for form by the acceptor.
 struct OrderRequest {
-  enum Kind { new_order, cancel };
+  enum Kind { new_order, cancel, replace, status, mass_cancel };
   Kind kind = new_order;
   std::string session;         // the client's SenderCompID
   std::string cl_ord_id;       // ClOrdID(11)
-  std::string orig_cl_ord_id;  // OrigClOrdID(41), cancels
-  std::string symbol;          // Symbol(55)
+  std::string orig_cl_ord_id;  // OrigClOrdID(41): cancel, replace
+  std::string symbol;          // Symbol(55); empty for a mass cancel of all orders
   char side = '1';             // Side(54): 1 buy, 2 sell
   char ord_type = '2';         // OrdType(40): 1 market, 2 limit
   char time_in_force = '1';    // TimeInForce(59): 1 GTC, 3 IOC, 4 FOK
   bool post_only = false;      // ExecInst(18) contains 6
   std::int64_t price = 0;      // micro-USD per unit; market orders: protection, 0 = band edge
-  std::int64_t quantity = 0;   // whole units
+  std::int64_t quantity = 0;   // whole units; for a replace the new total OrderQty
 };
 
-// An ExecutionReport(8) or OrderCancelReject(9) for one session.
+// An ExecutionReport(8), OrderCancelReject(9) or OrderMassCancelReport(r)
+// for one session.
 struct Report {
-  enum Kind { execution, cancel_reject };
+  enum Kind { execution, cancel_reject, mass_cancel_report };
   Kind kind = execution;
   std::string session;
   std::string order_id;  // OrderID(37), "NONE" when the exchange never accepted it
@@ -44,10 +45,14 @@ struct Report {
   std::int64_t last_px = 0;
   std::int64_t leaves_qty = 0;
   std::int64_t cum_qty = 0;
-  std::int64_t avg_px = 0;  // micro-USD, rounded down
-  int ord_rej_reason = -1;  // OrdRejReason(103) when rejected
-  int cxl_rej_reason = -1;  // CxlRejReason(102) for 9
-  std::string text;         // Text(58): the exchange's reason in words
+  std::int64_t avg_px = 0;   // micro-USD, rounded down
+  int ord_rej_reason = -1;   // OrdRejReason(103) when rejected
+  int cxl_rej_reason = -1;   // CxlRejReason(102) for 9
+  char response_to = '1';    // CxlRejResponseTo(434) for 9: 1 cancel, 2 replace
+  char mass_type = '7';      // MassCancelRequestType(530) for r: 1 symbol, 7 all
+  char mass_response = '0';  // MassCancelResponse(531): 0 rejected, else as requested
+  int affected = 0;          // TotalAffectedOrders(533)
+  std::string text;          // Text(58): the exchange's reason in words
 };
 
 // What the acceptor needs from the exchange.
