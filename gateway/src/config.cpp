@@ -164,6 +164,9 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     auto f = line.fields(value, sender);
     config.fix.clients[sender] = line.take_number<ParticipantId>(f, "participant");
     line.no_more(f);
+  } else if (key == "fix_max_messages_per_second") {
+    config.fix.max_messages_per_second = line.number<int>(value, key);
+    if (config.fix.max_messages_per_second < 1) line.fail("must be at least 1");
   } else if (key == "capacity") {
     std::uint32_t id = 0;
     auto f = line.fields(value, id);
@@ -226,6 +229,8 @@ Bootstrap, applied once when the journal is empty (money in micro-USD):
 FIX 4.4 order entry (docs: gateway/fix/gpux-FIX44.xml is the data dictionary):
   fix_port = 0                  TCP port of the acceptor (0: none)
   fix_comp_id = GPUX            the exchange's CompID (clients' TargetCompID)
+  fix_max_messages_per_second = 1000
+                                per session; more are rejected with a reason
   fix_client = SENDERCOMPID participant=ID
                                 a client that may log on, and whose orders it is
 

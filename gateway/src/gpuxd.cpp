@@ -304,8 +304,9 @@ int main(int argc, char** argv) {
     options.target_comp_id = config.fix.comp_id;
     options.data_dictionary = GPUX_FIX_DICTIONARY;
     options.store_directory = (config.pipeline.data_directory / "fix").string();
-    for (const auto& [client, participant] : config.fix.clients)
-      options.clients.push_back(client);
+    options.max_messages_per_second = config.fix.max_messages_per_second;
+    for (const auto& [sender, participant] : config.fix.clients)
+      options.clients.push_back(sender);
     try {
       acceptor = std::make_unique<fix::Acceptor>(options, fix_entry);
       acceptor->start();

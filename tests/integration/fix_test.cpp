@@ -175,50 +175,62 @@ std::string field(const FIX::Message& m, int tag) {
   return m.isSetField(tag) ? m.getField(tag) : std::string("<absent>");
 }
 
+// gpuxd with two FIX clients (ALICE, BOB) and one instrument, and a QuickFIX
+// initiator logged on as both.
+struct Exchange {
+  explicit Exchange(const std::string& extra_config) : port(free_port()) {
+    const std::string config = dir.path + "/gpux.conf";
+    std::ofstream(config.c_str())
+        << "data_dir = " << dir.path << "/data\n"
+        << "fix_port = " << port << "\n"
+        << "fix_client = BOB participant=2\n"
+        << "participant = 1 cash=1000000000000\nparticipant = 2 cash=1000000000000\n"
+        << "instrument = 1 symbol=" << kSymbol
+        << " class=H100-SXM region=us-east start=1795446000 tick=100 max=1000"
+           " reference=2000000 band=500000\n"
+        << "capacity = 2 instrument=1 units=100\n"
+        << extra_config;
+    daemon.reset(new Daemon(config, dir.path + "/gpuxd.log"));
+    FIX::Dictionary defaults;
+    defaults.setString("ConnectionType", "initiator");
+    defaults.setString("SocketConnectHost", "127.0.0.1");
+    defaults.setInt("SocketConnectPort", port);
+    defaults.setInt("ReconnectInterval", 1);
+    defaults.setInt("HeartBtInt", 30);
+    defaults.setString("StartTime", "00:00:00");
+    defaults.setString("EndTime", "00:00:00");
+    defaults.setString("FileStorePath", dir.path + "/client");
+    defaults.setString("UseDataDictionary", "Y");
+    defaults.setString("DataDictionary", GPUX_FIX_DICTIONARY);
+    defaults.setString("ResetOnLogon", "N");  // keep sequence numbers: resend must work
+    settings.set(defaults);
+    for (const char* who : {"ALICE", "BOB"})
+      settings.set(FIX::SessionID("FIX.4.4", who, "GPUX"), FIX::Dictionary());
+    store.reset(new FIX::FileStoreFactory(settings));
+    initiator.reset(new FIX::SocketInitiator(client, *store, settings));
+    initiator->start();
+  }
+  ~Exchange() { initiator->stop(); }
+
+  ScratchDir dir;
+  int port;
+  std::unique_ptr<Daemon> daemon;
+  Client client;
+  FIX::SessionSettings settings;
+  std::unique_ptr<FIX::FileStoreFactory> store;
+  std::unique_ptr<FIX::SocketInitiator> initiator;
+  const FIX::SessionID alice{"FIX.4.4", "ALICE", "GPUX"};
+  const FIX::SessionID bob{"FIX.4.4", "BOB", "GPUX"};
+};
+
 }  // namespace
 
 TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects") {
-  ScratchDir dir;
-  const int port = free_port();
-  const std::string config = dir.path + "/gpux.conf";
-  std::ofstream(config.c_str())
-      << "data_dir = " << dir.path << "/data\n"
-      << "fix_port = " << port << "\n"
-      << "fix_client = ALICE participant=1\nfix_client = BOB participant=2\n"
-      << "participant = 1 cash=1000000000000\nparticipant = 2 cash=1000000000000\n"
-      << "instrument = 1 symbol=" << kSymbol
-      << " class=H100-SXM region=us-east start=1795446000 tick=100 max=1000"
-         " reference=2000000 band=500000\n"
-      << "capacity = 2 instrument=1 units=100\n";
-  Daemon daemon(config, dir.path + "/gpuxd.log");
-
-  FIX::Dictionary defaults;
-  defaults.setString("ConnectionType", "initiator");
-  defaults.setString("SocketConnectHost", "127.0.0.1");
-  defaults.setInt("SocketConnectPort", port);
-  defaults.setInt("ReconnectInterval", 1);
-  defaults.setInt("HeartBtInt", 30);
-  defaults.setString("StartTime", "00:00:00");
-  defaults.setString("EndTime", "00:00:00");
-  defaults.setString("FileStorePath", dir.path + "/client");
-  defaults.setString("UseDataDictionary", "Y");
-  defaults.setString("DataDictionary", GPUX_FIX_DICTIONARY);
-  defaults.setString("ResetOnLogon", "Y");
-  FIX::SessionSettings settings;
-  settings.set(defaults);
-  for (const char* who : {"ALICE", "BOB"})
-    settings.set(FIX::SessionID("FIX.4.4", who, "GPUX"), FIX::Dictionary());
-  Client client;
-  FIX::FileStoreFactory store(settings);
-  FIX::SocketInitiator initiator(client, store, settings);
-  initiator.start();
-  struct StopOnExit {
-    FIX::SocketInitiator& initiator;
-    ~StopOnExit() { initiator.stop(); }
-  } stop_on_exit{initiator};
+  Exchange exchange("fix_client = ALICE participant=1\n");
+  Client& client = exchange.client;
+  const FIX::SessionID& alice = exchange.alice;
+  const FIX::SessionID& bob = exchange.bob;
   REQUIRE(client.wait_logons(2));
-  const FIX::SessionID alice("FIX.4.4", "ALICE", "GPUX");
-  const FIX::SessionID bob("FIX.4.4", "BOB", "GPUX");
 
   SUBCASE("new, partial fill, cancel") {
     FIX::Message buy = new_order("a1", kSymbol, '1', "2.0001", "5");
@@ -344,5 +356,25 @@ TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects
     FIX::Message foreign = cancel("x6", "b9", '2');
     FIX::Session::sendToTarget(foreign, alice);
     CHECK(client.next("ALICE").getHeader().getField(FIX::FIELD::MsgType) == "9");
+  }
+}
+
+TEST_CASE("FIX throttle") {
+  Exchange exchange("fix_client = ALICE participant=1\nfix_max_messages_per_second = 5\n");
+  Client& client = exchange.client;
+  REQUIRE(client.wait_logons(2));
+
+  {  // over the rate, orders are rejected with the reason, and the session stays up
+    for (int i = 0; i < 12; ++i) {
+      FIX::Message m = new_order("t" + std::to_string(i), kSymbol, '2', "2.4", "1");
+      FIX::Session::sendToTarget(m, exchange.bob);
+    }
+    int throttled = 0;
+    for (int i = 0; i < 12; ++i) {
+      const FIX::Message m = client.next("BOB");
+      throttled += field(m, FIX::FIELD::Text).find("throttle") != std::string::npos;
+    }
+    CHECK(throttled >= 2);
+    CHECK(throttled <= 7);
   }
 }

@@ -91,3 +91,18 @@ TEST_CASE("the shipped example configuration parses") {
   CHECK(config.calendar.products.size() == 4);
   CHECK(config.bootstrap.size() == 3);
 }
+
+TEST_CASE("FIX settings") {
+  const auto config = parse_config(
+      "fix_port = 9878\nfix_comp_id = EXCH\nfix_max_messages_per_second = 50\n"
+      "fix_client = ALICE participant=1\nfix_client = BOB participant=2\n",
+      "fix.conf");
+  CHECK(config.fix.port == 9878);
+  CHECK(config.fix.comp_id == "EXCH");
+  CHECK(config.fix.max_messages_per_second == 50);
+  CHECK(config.fix.clients.at("BOB") == 2);
+  CHECK_THROWS_WITH_AS(parse_config("fix_port = 70000\n", "c"),
+                       "c:1: fix_port: must be a TCP port, or 0 for none", ConfigError);
+  CHECK_THROWS_WITH_AS(parse_config("fix_client = ALICE\n", "c"),
+                       "c:1: fix_client: missing participant=", ConfigError);
+}

@@ -11,6 +11,9 @@
 #include <quickfix/ThreadedSocketAcceptor.h>
 
 #include <cstdio>
+#include <ctime>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 
 namespace gpux {
@@ -97,7 +100,20 @@ struct Acceptor::Impl : public FIX::Application {
     const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
     OrderRequest request;
     request.session = session.getTargetCompID().getValue();
+    if (type != "D" && type != "F" && type != "G" && type != "H" && type != "q")
+      throw FIX::UnsupportedMessageType();
     request.cl_ord_id = message.getField(FIX::FIELD::ClOrdID);
+    if (!within_rate(request.session)) {
+      request.symbol = field_or(message, FIX::FIELD::Symbol, "");
+      request.side = field_or(message, FIX::FIELD::Side, "1")[0];
+      request.kind = type == "F"   ? OrderRequest::cancel
+                     : type == "G" ? OrderRequest::replace
+                     : type == "q" ? OrderRequest::mass_cancel
+                                   : OrderRequest::new_order;
+      refuse(request, "throttle: more than " + std::to_string(options.max_messages_per_second) +
+                          " messages in one second from this session");
+      return;
+    }
     if (type == "q") {
       request.kind = OrderRequest::mass_cancel;
       const std::string scope = message.getField(FIX::FIELD::MassCancelRequestType);
@@ -118,7 +134,6 @@ struct Acceptor::Impl : public FIX::Application {
       entry.submit(request);
       return;
     }
-    if (type != "D" && type != "G") throw FIX::UnsupportedMessageType();
     if (type == "G") {
       request.kind = OrderRequest::replace;
       request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
@@ -147,6 +162,16 @@ struct Acceptor::Impl : public FIX::Application {
       return;
     }
     entry.submit(request);
+  }
+
+  // A fixed one-second window per session: simple, and what clients can
+  // reason about. Sessions run on their own threads, hence the lock.
+  bool within_rate(const std::string& session) {
+    const long now = static_cast<long>(std::time(nullptr));
+    std::lock_guard<std::mutex> lock(rate_mutex);
+    Window& w = windows[session];
+    if (w.second != now) w = Window(0, now);
+    return ++w.first <= options.max_messages_per_second;
   }
 
   // A request the exchange never sees: rejected with reason Other, as the
@@ -219,6 +244,9 @@ struct Acceptor::Impl : public FIX::Application {
 
   AcceptorOptions options;
   OrderEntry& entry;
+  typedef std::pair<int, long> Window;  // messages counted, second they belong to
+  std::mutex rate_mutex;
+  std::map<std::string, Window> windows;
   std::unique_ptr<FIX::SessionSettings> settings;
   std::unique_ptr<FIX::FileStoreFactory> store;
   std::unique_ptr<FIX::FileLogFactory> log;  // every session's messages and events

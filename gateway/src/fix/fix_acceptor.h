@@ -16,6 +16,7 @@ struct AcceptorOptions {
   std::string data_dictionary;          // path to gpux-FIX44.xml
   std::string store_directory;          // session state (sequence numbers, resend store), logs
   std::vector<std::string> clients;     // SenderCompIDs that have a session
+  int max_messages_per_second = 1000;   // per session; more are rejected, not queued
 };
 
 class Acceptor {

@@ -21,8 +21,9 @@ struct ConfigError : std::runtime_error {
 };
 
 struct FixConfig {
-  int port = 0;                                            // 0: no FIX acceptor
-  std::string comp_id = "GPUX";                            // the exchange's CompID
+  int port = 0;                  // 0: no FIX acceptor
+  std::string comp_id = "GPUX";  // the exchange's CompID
+  int max_messages_per_second = 1000;
   std::map<std::string, matching::ParticipantId> clients;  // SenderCompID -> participant
 };
 
