@@ -90,6 +90,8 @@ TEST_CASE("the shipped example configuration parses") {
   CHECK(config.calendar.horizon_hours == 48);
   CHECK(config.calendar.products.size() == 4);
   CHECK(config.bootstrap.size() == 3);
+  CHECK(config.fix.port == 9878);
+  CHECK(config.fix.clients.size() == 2);
 }
 
 TEST_CASE("FIX settings") {
