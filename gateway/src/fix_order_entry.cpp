@@ -52,6 +52,11 @@ void FixOrderEntry::set_sink(std::function<void(const fix::Report&)> sink) {
   sink_ = std::move(sink);
 }
 
+void FixOrderEntry::reject(const fix::OrderRequest& request, int reason, const std::string& text) {
+  std::lock_guard lock(mutex_);
+  refuse(request, reason, text);
+}
+
 void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const std::string& text) {
   using Kind = fix::OrderRequest::Kind;
   fix::Report r;
@@ -62,13 +67,12 @@ void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const s
     r.kind = fix::Report::mass_cancel_report;
     r.mass_type = request.symbol.empty() ? '7' : '1';
   }
-  if (request.kind == Kind::status) r.exec_type = 'I';
   r.session = request.session;
   r.order_id = "NONE";
   r.cl_ord_id = request.cl_ord_id;
   r.orig_cl_ord_id = request.orig_cl_ord_id;
   r.exec_id = "R-" + request.session + "-" + request.cl_ord_id;
-  if (request.kind != Kind::status) r.exec_type = '8';
+  r.exec_type = request.kind == Kind::status ? 'I' : '8';
   r.ord_status = '8';
   r.symbol = request.symbol;
   r.side = request.side;

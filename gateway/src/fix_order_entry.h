@@ -60,6 +60,8 @@ class FixOrderEntry final : public fix::OrderEntry {
     char type = '7';
   };
 
+  void reject(const fix::OrderRequest& request, int reason, const std::string& text) override;
+  // reject() with the lock held.
   void refuse(const fix::OrderRequest& request, int reason, const std::string& text);
   // Forgets an order that can no longer change (a pending cancel for it is
   // answered by the engine's rejection).

@@ -174,28 +174,9 @@ struct Acceptor::Impl : public FIX::Application {
     return ++w.first <= options.max_messages_per_second;
   }
 
-  // A request the exchange never sees: rejected with reason Other, as the
-  // message its type calls for.
+  // A request the exchange never sees: rejected with reason Other.
   void refuse(const OrderRequest& request, const std::string& text) {
-    Report report;
-    if (request.kind == OrderRequest::replace || request.kind == OrderRequest::cancel) {
-      report.kind = Report::cancel_reject;
-      report.response_to = request.kind == OrderRequest::replace ? '2' : '1';
-      report.cxl_rej_reason = 99;
-    }
-    if (request.kind == OrderRequest::mass_cancel) report.kind = Report::mass_cancel_report;
-    report.orig_cl_ord_id = request.orig_cl_ord_id;
-    report.session = request.session;
-    report.order_id = "NONE";
-    report.cl_ord_id = request.cl_ord_id;
-    report.exec_id = "R-" + request.session + "-" + request.cl_ord_id;
-    report.exec_type = '8';
-    report.ord_status = '8';
-    report.symbol = request.symbol;
-    report.side = request.side;
-    report.ord_rej_reason = 99;
-    report.text = text;
-    send(report);
+    entry.reject(request, 99, text);
   }
 
   void send(const Report& r) {

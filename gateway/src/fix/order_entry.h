@@ -65,6 +65,9 @@ class OrderEntry {
   // once for requests refused before reaching the engine).
   virtual void submit(const OrderRequest& request) = 0;
   virtual void set_sink(std::function<void(const Report&)> sink) = 0;
+  // Answers a request refused before it reaches the exchange (malformed,
+  // throttled) with the report its kind calls for; `reason` as OrdRejReason.
+  virtual void reject(const OrderRequest& request, int reason, const std::string& text) = 0;
 };
 
 }  // namespace gpux::fix
