@@ -162,7 +162,9 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
   } else if (key == "fix_client") {
     std::string sender;
     auto f = line.fields(value, sender);
-    config.fix.clients[sender] = line.take_number<ParticipantId>(f, "participant");
+    FixClient& client = config.fix.clients[sender];
+    client.participant = line.take_number<ParticipantId>(f, "participant");
+    if (f.contains("password_hash")) client.password_hash = line.take(f, "password_hash");
     line.no_more(f);
   } else if (key == "fix_max_messages_per_second") {
     config.fix.max_messages_per_second = line.number<int>(value, key);
@@ -231,8 +233,10 @@ FIX 4.4 order entry (docs: gateway/fix/gpux-FIX44.xml is the data dictionary):
   fix_comp_id = GPUX            the exchange's CompID (clients' TargetCompID)
   fix_max_messages_per_second = 1000
                                 per session; more are rejected with a reason
-  fix_client = SENDERCOMPID participant=ID
-                                a client that may log on, and whose orders it is
+  fix_client = SENDERCOMPID participant=ID [password_hash=HASH]
+                                a client that may log on, and whose orders it is;
+                                with a hash (gpuxd --hash-password) its Logon must
+                                carry the matching Password(554)
 
 Product calendar: every product is listed and opened for each delivery hour
 from now to the horizon; gates close gate_lead seconds before the hour;

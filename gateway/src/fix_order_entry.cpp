@@ -1,5 +1,9 @@
 #include "fix_order_entry.h"
 
+#include <sodium.h>
+
+#include <ctime>
+
 namespace gpux::gateway {
 
 using namespace gpux::matching;
@@ -34,17 +38,32 @@ std::string exec_id(const Stamp& stamp, std::size_t position) {
 
 }  // namespace
 
-FixOrderEntry::FixOrderEntry(std::map<std::string, ParticipantId> clients)
+FixOrderEntry::FixOrderEntry(std::map<std::string, Client> clients)
     : clients_(std::move(clients)) {}
+
+std::string FixOrderEntry::authenticate(const std::string& session, const std::string& password) {
+  std::string hash;
+  {
+    std::lock_guard lock(mutex_);
+    const auto client = clients_.find(session);
+    if (client == clients_.end()) return "unknown SenderCompID " + session;
+    const long minute = static_cast<long>(std::time(nullptr) / 60);
+    auto& [failed, when] = failures_[session];
+    if (when != minute) failed = 0, when = minute;
+    if (failed >= 5) return "too many failed logons; try again in a minute";
+    hash = client->second.password_hash;
+  }
+  // Verification is deliberately slow (Argon2id): done outside the lock.
+  if (hash.empty() || crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0)
+    return {};
+  std::lock_guard lock(mutex_);
+  ++failures_[session].first;
+  return "wrong password for " + session;
+}
 
 void FixOrderEntry::add_symbol(const std::string& symbol, InstrumentId id) {
   std::lock_guard lock(mutex_);
   symbols_[symbol] = id;
-}
-
-bool FixOrderEntry::knows(const std::string& session) {
-  std::lock_guard lock(mutex_);
-  return clients_.contains(session);
 }
 
 void FixOrderEntry::set_sink(std::function<void(const fix::Report&)> sink) {
@@ -85,7 +104,7 @@ void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const s
 
 void FixOrderEntry::submit(const fix::OrderRequest& request) {
   std::unique_lock lock(mutex_);
-  const ParticipantId participant = clients_.at(request.session);
+  const ParticipantId participant = clients_.at(request.session).participant;
   using Kind = fix::OrderRequest::Kind;
   if (request.kind == Kind::status) {
     const auto found = by_cl_ord_id_.find({request.session, request.cl_ord_id});

@@ -18,8 +18,12 @@ namespace gpux::gateway {
 
 class FixOrderEntry final : public fix::OrderEntry {
  public:
-  // `clients`: SenderCompID -> participant.
-  explicit FixOrderEntry(std::map<std::string, matching::ParticipantId> clients);
+  struct Client {
+    matching::ParticipantId participant = 0;
+    std::string password_hash;  // crypto_pwhash_str; empty: no password required
+  };
+  // `clients`: by SenderCompID.
+  explicit FixOrderEntry(std::map<std::string, Client> clients);
 
   // Must be set before submit() is first called.
   void attach(Pipeline& pipeline) { pipeline_ = &pipeline; }
@@ -27,7 +31,7 @@ class FixOrderEntry final : public fix::OrderEntry {
   // Instruments that existed before this start (from recovery).
   void add_symbol(const std::string& symbol, matching::InstrumentId id);
 
-  bool knows(const std::string& session) override;
+  std::string authenticate(const std::string& session, const std::string& password) override;
   void submit(const fix::OrderRequest& request) override;
   void set_sink(std::function<void(const fix::Report&)> sink) override;
 
@@ -71,7 +75,10 @@ class FixOrderEntry final : public fix::OrderEntry {
               std::int64_t last_px = 0, const std::string& orig_cl_ord_id = {});
 
   std::mutex mutex_;
-  std::map<std::string, matching::ParticipantId> clients_;
+  std::map<std::string, Client> clients_;
+  // Failed logons per session in the current minute: after five, refused
+  // without checking, so passwords cannot be guessed at speed.
+  std::map<std::string, std::pair<int, long>> failures_;
   std::map<std::string, matching::InstrumentId> symbols_;
   std::uint64_t next_token_ = 1;
   std::unordered_map<std::uint64_t, fix::OrderRequest> pending_orders_;  // by client_order_id

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
+#include <sodium.h>
 #include <mutex>
 #include <string>
 
@@ -46,9 +48,28 @@ void usage() {
       "                  big-endian length + gpux.proto.Command in; StreamMessage out\n"
       "                  (Ready, then one Acknowledgement per command once durable).\n"
       "                  End of input stops the daemon like SIGTERM.\n"
+      "  --hash-password read a password on stdin, print its salted hash for a\n"
+      "                  fix_client line's password_hash=\n"
       "  --help          this text\n"
       "\n%s",
       gateway::config_reference());
+}
+
+int hash_password() {
+  std::string password;
+  std::getline(std::cin, password);
+  if (sodium_init() < 0 || password.empty()) {
+    std::fprintf(stderr, "gpuxd: give a non-empty password on standard input\n");
+    return 2;
+  }
+  char hash[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(hash, password.c_str(), password.size(),
+                        crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    std::fprintf(stderr, "gpuxd: out of memory while hashing\n");
+    return 1;
+  }
+  std::printf("%s\n", hash);
+  return 0;
 }
 
 // Writes whole frames to a file descriptor; several threads may call it.
@@ -221,6 +242,8 @@ int main(int argc, char** argv) {
       (arg == "--config" ? config_file : data_dir) = argv[++i];
     } else if (arg == "--stdio") {
       stdio = true;
+    } else if (arg == "--hash-password") {
+      return hash_password();
     } else if (arg == "--help" || arg == "-h") {
       usage();
       return 0;
@@ -255,7 +278,10 @@ int main(int argc, char** argv) {
   const int signals = signalfd(-1, &mask, SFD_CLOEXEC);
 
   // The FIX gateway sees every durable command, to report on its orders.
-  gateway::FixOrderEntry fix_entry(config.fix.clients);
+  std::map<std::string, gateway::FixOrderEntry::Client> fix_clients;
+  for (const auto& [sender, client] : config.fix.clients)
+    fix_clients[sender] = {client.participant, client.password_hash};
+  gateway::FixOrderEntry fix_entry(fix_clients);
   if (config.fix.port > 0)
     config.pipeline.observer = [&fix_entry](const matching::Command& c,
                                             std::span<const matching::Event> events) {

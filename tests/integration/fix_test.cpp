@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -89,11 +90,37 @@ class Client : public FIX::Application {
     changed_.notify_all();
   }
   void onLogout(const FIX::SessionID&) override {}
-  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+  void toAdmin(FIX::Message& message, const FIX::SessionID& id) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto password = passwords_.find(id.getSenderCompID().getValue());
+    if (message.getHeader().getField(FIX::FIELD::MsgType) == "A" && password != passwords_.end())
+      message.setField(FIX::FIELD::Password, password->second);
+  }
   void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
-  void fromAdmin(const FIX::Message&,
-                 const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
-                                              FIX::IncorrectTagValue, FIX::RejectLogon) override {}
+  void fromAdmin(const FIX::Message& message,
+                 const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                 FIX::IncorrectTagValue,
+                                                 FIX::RejectLogon) override {
+    if (message.getHeader().getField(FIX::FIELD::MsgType) != "5") return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    logout_texts_.push_back(id.getSenderCompID().getValue() + ": " +
+                            (message.isSetField(FIX::FIELD::Text)
+                                 ? message.getField(FIX::FIELD::Text)
+                                 : std::string()));
+    changed_.notify_all();
+  }
+
+  void set_password(const std::string& session, const std::string& password) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    passwords_[session] = password;
+  }
+
+  // The first Logout text the exchange sent, waiting up to 30 s.
+  std::string logout_text() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(30), [&] { return !logout_texts_.empty(); });
+    return logout_texts_.empty() ? std::string() : logout_texts_.front();
+  }
   void fromApp(const FIX::Message& message,
                const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
                                                FIX::IncorrectTagValue,
@@ -128,6 +155,8 @@ class Client : public FIX::Application {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<std::string> logged_on_;
+  std::vector<std::string> logout_texts_;
+  std::map<std::string, std::string> passwords_;
   std::deque<std::pair<std::string, FIX::Message>> received_;
 };
 
@@ -178,7 +207,11 @@ std::string field(const FIX::Message& m, int tag) {
 // gpuxd with two FIX clients (ALICE, BOB) and one instrument, and a QuickFIX
 // initiator logged on as both.
 struct Exchange {
-  explicit Exchange(const std::string& extra_config) : port(free_port()) {
+  explicit Exchange(const std::string& extra_config,
+                    const std::map<std::string, std::string>& passwords = {})
+      : port(free_port()) {
+    for (const auto& p : passwords)
+      client.set_password(p.first, p.second);
     const std::string config = dir.path + "/gpux.conf";
     std::ofstream(config.c_str())
         << "data_dir = " << dir.path << "/data\n"
@@ -377,4 +410,32 @@ TEST_CASE("FIX throttle") {
     CHECK(throttled >= 2);
     CHECK(throttled <= 7);
   }
+}
+
+namespace {
+
+std::string hash_of(const std::string& password) {
+  const std::string command = "echo '" + password + "' | " + GPUXD_PATH + " --hash-password";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  char buffer[256] = {0};
+  REQUIRE(std::fgets(buffer, sizeof buffer, pipe) != nullptr);
+  ::pclose(pipe);
+  std::string hash(buffer);
+  while (!hash.empty() && (hash.back() == '\n' || hash.back() == '\r'))
+    hash.pop_back();
+  return hash;
+}
+
+}  // namespace
+
+TEST_CASE("FIX logon accepts the right password") {
+  Exchange exchange("fix_client = ALICE participant=1 password_hash=" + hash_of("s3cret") + "\n",
+                    {{"ALICE", "s3cret"}});
+  REQUIRE(exchange.client.wait_logons(2));  // BOB has no password set: any Logon is his
+}
+
+TEST_CASE("FIX logon refuses a wrong password with the reason") {
+  Exchange exchange("fix_client = ALICE participant=1 password_hash=" + hash_of("s3cret") + "\n",
+                    {{"ALICE", "not-it"}});
+  CHECK(exchange.client.logout_text().find("wrong password for ALICE") != std::string::npos);
 }

@@ -102,7 +102,7 @@ TEST_CASE("FIX settings") {
   CHECK(config.fix.port == 9878);
   CHECK(config.fix.comp_id == "EXCH");
   CHECK(config.fix.max_messages_per_second == 50);
-  CHECK(config.fix.clients.at("BOB") == 2);
+  CHECK(config.fix.clients.at("BOB").participant == 2);
   CHECK_THROWS_WITH_AS(parse_config("fix_port = 70000\n", "c"),
                        "c:1: fix_port: must be a TCP port, or 0 for none", ConfigError);
   CHECK_THROWS_WITH_AS(parse_config("fix_client = ALICE\n", "c"),

@@ -88,9 +88,10 @@ struct Acceptor::Impl : public FIX::Application {
                  const FIX::SessionID& session) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
                                                       FIX::IncorrectTagValue,
                                                       FIX::RejectLogon) override {
-    if (message.getHeader().getField(FIX::FIELD::MsgType) == "A" &&
-        !entry.knows(session.getTargetCompID().getValue()))
-      throw FIX::RejectLogon("unknown SenderCompID " + session.getTargetCompID().getValue());
+    if (message.getHeader().getField(FIX::FIELD::MsgType) != "A") return;
+    const std::string problem = entry.authenticate(session.getTargetCompID().getValue(),
+                                                   field_or(message, FIX::FIELD::Password, ""));
+    if (!problem.empty()) throw FIX::RejectLogon(problem);  // Logout with the reason, logged
   }
 
   void fromApp(const FIX::Message& message,

@@ -59,8 +59,10 @@ struct Report {
 class OrderEntry {
  public:
   virtual ~OrderEntry() = default;
-  // Whether a SenderCompID is bound to a participant (may log on).
-  virtual bool knows(const std::string& session) = 0;
+  // Whether a Logon may proceed: the SenderCompID is bound to a participant
+  // and the password (when one is set for it) matches. Empty when it may;
+  // otherwise the reason, which goes back in the Logout.
+  virtual std::string authenticate(const std::string& session, const std::string& password) = 0;
   // Reports for the request arrive through the sink once durable (or at
   // once for requests refused before reaching the engine).
   virtual void submit(const OrderRequest& request) = 0;

@@ -20,11 +20,16 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+struct FixClient {
+  matching::ParticipantId participant = 0;
+  std::string password_hash;  // `gpuxd --hash-password`; empty: no password required
+};
+
 struct FixConfig {
   int port = 0;                  // 0: no FIX acceptor
   std::string comp_id = "GPUX";  // the exchange's CompID
   int max_messages_per_second = 1000;
-  std::map<std::string, matching::ParticipantId> clients;  // SenderCompID -> participant
+  std::map<std::string, FixClient> clients;  // by SenderCompID
 };
 
 struct DaemonConfig {
