@@ -54,7 +54,8 @@ std::string FixOrderEntry::authenticate(const std::string& session, const std::s
     hash = client->second.password_hash;
   }
   // Verification is deliberately slow (Argon2id): done outside the lock.
-  if (hash.empty() || crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0)
+  if (hash.empty() ||
+      crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0)
     return {};
   std::lock_guard lock(mutex_);
   ++failures_[session].first;

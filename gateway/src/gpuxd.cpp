@@ -4,6 +4,7 @@
 // framed command stream on stdin/stdout (--stdio), described in proto/gpux.proto.
 #include <poll.h>
 #include <signal.h>
+#include <sodium.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -13,7 +14,6 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <sodium.h>
 #include <mutex>
 #include <string>
 
@@ -63,8 +63,8 @@ int hash_password() {
     return 2;
   }
   char hash[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str(hash, password.c_str(), password.size(),
-                        crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+  if (crypto_pwhash_str(hash, password.c_str(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
     std::fprintf(stderr, "gpuxd: out of memory while hashing\n");
     return 1;
   }
