@@ -38,7 +38,7 @@ std::string exec_id(const Stamp& stamp, std::size_t position) {
 
 }  // namespace
 
-FixOrderEntry::FixOrderEntry(std::map<std::string, Client> clients)
+FixOrderEntry::FixOrderEntry(std::map<std::string, FixClient> clients)
     : clients_(std::move(clients)) {}
 
 std::string FixOrderEntry::authenticate(const std::string& session, const std::string& password) {
@@ -174,6 +174,15 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   pipeline_->submit(order, {});
 }
 
+std::optional<FixOrderEntry::PendingChange> FixOrderEntry::take_change(OrderId id) {
+  const auto queue = pending_changes_.find(id);
+  if (queue == pending_changes_.end()) return std::nullopt;
+  PendingChange change = std::move(queue->second.front());
+  queue->second.pop_front();
+  if (queue->second.empty()) pending_changes_.erase(queue);  // nothing kept per finished order
+  return change;
+}
+
 void FixOrderEntry::finish(OrderId id) {
   const auto found = working_.find(id);
   if (found == working_.end()) return;
@@ -250,10 +259,9 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
         pending_orders_.erase(pending);
       } else if (std::holds_alternative<CancelOrder>(command.body) ||
                  std::holds_alternative<ReplaceOrder>(command.body)) {
-        auto queue = pending_changes_.find(r->order);
-        if (queue == pending_changes_.end() || queue->second.empty()) continue;
-        const PendingChange change = queue->second.front();
-        queue->second.pop_front();
+        const auto taken = take_change(r->order);
+        if (!taken) continue;
+        const PendingChange& change = *taken;
         fix::OrderRequest request;
         request.kind = change.replace ? fix::OrderRequest::replace : fix::OrderRequest::cancel;
         request.session = change.session;
@@ -288,11 +296,10 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
       sink_(report);
     } else if (const auto* replaced = std::get_if<OrderReplaced>(&event)) {
       const auto found = working_.find(replaced->order);
-      auto queue = pending_changes_.find(replaced->order);
-      if (found == working_.end() || queue == pending_changes_.end() || queue->second.empty())
-        continue;
-      const PendingChange change = queue->second.front();
-      queue->second.pop_front();
+      if (found == working_.end()) continue;
+      const auto taken = take_change(replaced->order);
+      if (!taken) continue;
+      const PendingChange& change = *taken;
       Working& o = found->second;
       by_cl_ord_id_.erase({o.session, o.cl_ord_id});
       o.cl_ord_id = change.cl_ord_id;
@@ -316,13 +323,12 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
       if (found == working_.end()) continue;
       Working o = found->second;
       std::string orig;
-      auto queue = pending_changes_.find(c->order);
-      if (c->reason == CancelReason::requested && queue != pending_changes_.end() &&
-          !queue->second.empty()) {
-        // The cancel request's own ClOrdID, and the order's as OrigClOrdID.
-        o.cl_ord_id = queue->second.front().cl_ord_id;
-        orig = queue->second.front().orig_cl_ord_id;
-        queue->second.pop_front();
+      if (c->reason == CancelReason::requested) {
+        if (const auto change = take_change(c->order)) {
+          // The cancel request's own ClOrdID, and the order's as OrigClOrdID.
+          o.cl_ord_id = change->cl_ord_id;
+          orig = change->orig_cl_ord_id;
+        }
       }
       report(o, c->order, exec, c->remaining == 0 ? '4' : 'D', c->remaining, 0, 0, orig);
       if (c->remaining == 0) finish(c->order);

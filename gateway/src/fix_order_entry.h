@@ -7,23 +7,21 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
 
 #include "fix/order_entry.h"
+#include "gpux/gateway/config.h"
 #include "gpux/gateway/pipeline.h"
 
 namespace gpux::gateway {
 
 class FixOrderEntry final : public fix::OrderEntry {
  public:
-  struct Client {
-    matching::ParticipantId participant = 0;
-    std::string password_hash;  // crypto_pwhash_str; empty: no password required
-  };
-  // `clients`: by SenderCompID.
-  explicit FixOrderEntry(std::map<std::string, Client> clients);
+  // `clients`: by SenderCompID, as configured.
+  explicit FixOrderEntry(std::map<std::string, FixClient> clients);
 
   // Must be set before submit() is first called.
   void attach(Pipeline& pipeline) { pipeline_ = &pipeline; }
@@ -70,12 +68,15 @@ class FixOrderEntry final : public fix::OrderEntry {
   // Forgets an order that can no longer change (a pending cancel for it is
   // answered by the engine's rejection).
   void finish(matching::OrderId id);
+  // The oldest cancel or replace waiting for `id`, if any; the queue is
+  // dropped once empty.
+  std::optional<PendingChange> take_change(matching::OrderId id);
   void report(const Working& order, matching::OrderId id, const std::string& exec_id,
               char exec_type, std::int64_t leaves, std::int64_t last_qty = 0,
               std::int64_t last_px = 0, const std::string& orig_cl_ord_id = {});
 
   std::mutex mutex_;
-  std::map<std::string, Client> clients_;
+  std::map<std::string, FixClient> clients_;
   // Failed logons per session in the current minute: after five, refused
   // without checking, so passwords cannot be guessed at speed.
   std::map<std::string, std::pair<int, long>> failures_;

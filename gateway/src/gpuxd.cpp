@@ -278,10 +278,7 @@ int main(int argc, char** argv) {
   const int signals = signalfd(-1, &mask, SFD_CLOEXEC);
 
   // The FIX gateway sees every durable command, to report on its orders.
-  std::map<std::string, gateway::FixOrderEntry::Client> fix_clients;
-  for (const auto& [sender, client] : config.fix.clients)
-    fix_clients[sender] = {client.participant, client.password_hash};
-  gateway::FixOrderEntry fix_entry(fix_clients);
+  gateway::FixOrderEntry fix_entry(config.fix.clients);
   if (config.fix.port > 0)
     config.pipeline.observer = [&fix_entry](const matching::Command& c,
                                             std::span<const matching::Event> events) {
