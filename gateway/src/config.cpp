@@ -165,7 +165,12 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     FixClient& client = config.fix.clients[sender];
     client.participant = line.take_number<ParticipantId>(f, "participant");
     if (f.contains("password_hash")) client.password_hash = line.take(f, "password_hash");
+    if (f.contains("cancel_on_disconnect"))
+      client.cancel_on_disconnect = line.boolean(line.take(f, "cancel_on_disconnect"));
     line.no_more(f);
+  } else if (key == "fix_checkpoint_every") {
+    config.fix.checkpoint_every = line.number<std::uint64_t>(value, key);
+    if (config.fix.checkpoint_every < 1) line.fail("must be at least 1");
   } else if (key == "fix_max_messages_per_second") {
     config.fix.max_messages_per_second = line.number<int>(value, key);
     if (config.fix.max_messages_per_second < 1) line.fail("must be at least 1");
@@ -234,9 +239,14 @@ FIX 4.4 order entry (docs: gateway/fix/gpux-FIX44.xml is the data dictionary):
   fix_max_messages_per_second = 1000
                                 per session; more are rejected with a reason
   fix_client = SENDERCOMPID participant=ID [password_hash=HASH]
+               [cancel_on_disconnect=false]
                                 a client that may log on, and whose orders it is;
                                 with a hash (gpuxd --hash-password) its Logon must
-                                carry the matching Password(554)
+                                carry the matching Password(554); with
+                                cancel_on_disconnect=true all its participant's
+                                orders are cancelled when the session ends
+  fix_checkpoint_every = 100000 commands between checkpoints of the gateway's
+                                order state (a restart replays what follows)
 
 Product calendar: every product is listed and opened for each delivery hour
 from now to the horizon; gates close gate_lead seconds before the hour;

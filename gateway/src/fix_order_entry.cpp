@@ -2,7 +2,10 @@
 
 #include <sodium.h>
 
+#include <cassert>
 #include <ctime>
+
+#include "gpux.pb.h"
 
 namespace gpux::gateway {
 
@@ -36,17 +39,80 @@ std::string exec_id(const Stamp& stamp, std::size_t position) {
   return std::to_string(stamp.sequence) + "-" + std::to_string(position);
 }
 
+// Trades are known by trade id, so that a client can match its fills to
+// the exchange's trade records.
+std::string trade_exec_id(TradeId trade, bool maker) {
+  return "T" + std::to_string(trade) + (maker ? "-m" : "-t");
+}
+
+// The request a journaled FIX command came from, or nothing for commands
+// that did not come through FIX.
+std::optional<fix::OrderRequest> decode_origin(const CommandBody& body, std::string_view bytes,
+                                               const std::map<InstrumentId, std::string>& names) {
+  if (bytes.empty()) return std::nullopt;
+  proto::FixOrigin origin;
+  if (!origin.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  fix::OrderRequest r;
+  r.session = origin.session();
+  r.cl_ord_id = origin.cl_ord_id();
+  r.orig_cl_ord_id = origin.orig_cl_ord_id();
+  r.symbol = origin.symbol();
+  r.quantity = origin.order_qty();
+  if (const auto* order = std::get_if<NewOrder>(&body)) {
+    r.kind = fix::OrderRequest::new_order;
+    r.side = order->side == Side::buy ? '1' : '2';
+  } else if (std::holds_alternative<CancelOrder>(body)) {
+    r.kind = fix::OrderRequest::cancel;
+  } else if (std::holds_alternative<ReplaceOrder>(body)) {
+    r.kind = fix::OrderRequest::replace;
+  } else if (const auto* mass = std::get_if<MassCancel>(&body)) {
+    r.kind = fix::OrderRequest::mass_cancel;
+    if (mass->instrument) {
+      const auto name = names.find(*mass->instrument);
+      r.symbol = name == names.end() ? "?" : name->second;
+    }
+  } else {
+    return std::nullopt;
+  }
+  return r;
+}
+
+std::string identity(const fix::Report& r) {
+  switch (r.kind) {
+    case fix::Report::execution:
+      return FixStateStore::report_identity('8', r.exec_id);
+    case fix::Report::cancel_reject:
+      return FixStateStore::report_identity('9', r.cl_ord_id);
+    case fix::Report::mass_cancel_report:
+      return FixStateStore::report_identity('r', r.cl_ord_id);
+  }
+  return {};
+}
+
 }  // namespace
 
-FixOrderEntry::FixOrderEntry(std::map<std::string, FixClient> clients)
-    : clients_(std::move(clients)) {}
+FixOrderEntry::FixOrderEntry(const FixConfig& config, FixStateStore& store)
+    : config_(config), store_(store) {
+  if (const auto bytes = store_.checkpoint()) load_checkpoint(*bytes);
+}
+
+void FixOrderEntry::start(Pipeline& pipeline, const std::vector<InstrumentSpec>& specs,
+                          const std::vector<InstrumentStatus>& states) {
+  std::lock_guard lock(mutex_);
+  pipeline_ = &pipeline;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    instruments_[specs[i].id] = {specs[i], states[i].state};
+    symbols_[specs[i].symbol] = specs[i].id;
+  }
+  recovering_ = false;
+}
 
 std::string FixOrderEntry::authenticate(const std::string& session, const std::string& password) {
   std::string hash;
   {
     std::lock_guard lock(mutex_);
-    const auto client = clients_.find(session);
-    if (client == clients_.end()) return "unknown SenderCompID " + session;
+    const auto client = config_.clients.find(session);
+    if (client == config_.clients.end()) return "unknown SenderCompID " + session;
     const long minute = static_cast<long>(std::time(nullptr) / 60);
     auto& [failed, when] = failures_[session];
     if (when != minute) failed = 0, when = minute;
@@ -62,14 +128,15 @@ std::string FixOrderEntry::authenticate(const std::string& session, const std::s
   return "wrong password for " + session;
 }
 
-void FixOrderEntry::add_symbol(const std::string& symbol, InstrumentId id) {
+void FixOrderEntry::set_sink(fix::ReportSink& sink) {
   std::lock_guard lock(mutex_);
-  symbols_[symbol] = id;
+  sink_ = &sink;
 }
 
-void FixOrderEntry::set_sink(std::function<void(const fix::Report&)> sink) {
-  std::lock_guard lock(mutex_);
-  sink_ = std::move(sink);
+void FixOrderEntry::deliver(const fix::Report& report) {
+  assert(sink_ != nullptr);
+  if (recovering_ && store_.was_sent(report.session, identity(report))) return;
+  sink_->send(report);
 }
 
 void FixOrderEntry::reject(const fix::OrderRequest& request, int reason, const std::string& text) {
@@ -100,12 +167,23 @@ void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const s
   r.ord_rej_reason = reason;
   r.cxl_rej_reason = reason;
   r.text = text;
-  sink_(r);
+  deliver(r);
+}
+
+void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest& request,
+                                       std::int64_t order_qty) {
+  proto::FixOrigin origin;
+  origin.set_session(request.session);
+  origin.set_cl_ord_id(request.cl_ord_id);
+  origin.set_orig_cl_ord_id(request.orig_cl_ord_id);
+  if (request.kind == fix::OrderRequest::new_order) origin.set_symbol(request.symbol);
+  origin.set_order_qty(order_qty);
+  pipeline_->submit(std::move(body), {}, origin.SerializeAsString());
 }
 
 void FixOrderEntry::submit(const fix::OrderRequest& request) {
   std::unique_lock lock(mutex_);
-  const ParticipantId participant = clients_.at(request.session).participant;
+  const ParticipantId participant = config_.clients.at(request.session).participant;
   using Kind = fix::OrderRequest::Kind;
   if (request.kind == Kind::status) {
     const auto found = by_cl_ord_id_.find({request.session, request.cl_ord_id});
@@ -123,10 +201,8 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
       if (symbol == symbols_.end()) return refuse(request, 1, "unknown symbol " + request.symbol);
       instrument = symbol->second;
     }
-    pending_mass_[participant].push_back(
-        {request.session, request.cl_ord_id, request.symbol.empty() ? '7' : '1'});
     lock.unlock();
-    pipeline_->submit(MassCancel{participant, instrument}, {});
+    submit_with_origin(MassCancel{participant, instrument}, request, 0);
     return;
   }
   if (request.kind == Kind::cancel || request.kind == Kind::replace) {
@@ -136,20 +212,19 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
                     "unknown order: no working order with OrigClOrdID " + request.orig_cl_ord_id);
     const OrderId order = found->second;
     const Working& o = working_.at(order);
-    const bool replace = request.kind == Kind::replace;
-    if (replace && request.quantity <= o.cum_qty)
+    if (request.kind == Kind::cancel) {
+      lock.unlock();
+      submit_with_origin(CancelOrder{participant, order}, request, 0);
+      return;
+    }
+    if (request.quantity <= o.cum_qty)
       return refuse(
           request, 99,
           "OrderQty(38) must exceed the " + std::to_string(o.cum_qty) + " units already filled");
-    pending_changes_[order].push_back(
-        {request.session, request.cl_ord_id, request.orig_cl_ord_id, replace, request.quantity});
     const Quantity remaining = request.quantity - o.cum_qty;
     lock.unlock();
-    if (replace) {
-      pipeline_->submit(ReplaceOrder{participant, order, request.price, remaining}, {});
-    } else {
-      pipeline_->submit(CancelOrder{participant, order}, {});
-    }
+    submit_with_origin(ReplaceOrder{participant, order, request.price, remaining}, request,
+                       request.quantity);
     return;
   }
   const auto symbol = symbols_.find(request.symbol);
@@ -157,7 +232,6 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   if (by_cl_ord_id_.contains({request.session, request.cl_ord_id}))
     return refuse(request, 6, "duplicate ClOrdID " + request.cl_ord_id);
   NewOrder order;
-  order.client_order_id = next_token_++;
   order.participant = participant;
   order.instrument = symbol->second;
   order.side = request.side == '1' ? Side::buy : Side::sell;
@@ -169,26 +243,71 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   order.self_trade = SelfTradePrevention::cancel_incoming;
   order.price = request.price;
   order.quantity = request.quantity;
-  pending_orders_[order.client_order_id] = request;
   lock.unlock();
-  pipeline_->submit(order, {});
+  submit_with_origin(order, request, request.quantity);
 }
 
-std::optional<FixOrderEntry::PendingChange> FixOrderEntry::take_change(OrderId id) {
-  const auto queue = pending_changes_.find(id);
-  if (queue == pending_changes_.end()) return std::nullopt;
-  PendingChange change = std::move(queue->second.front());
-  queue->second.pop_front();
-  if (queue->second.empty()) pending_changes_.erase(queue);  // nothing kept per finished order
-  return change;
+void FixOrderEntry::list_instruments(const std::string& session, const std::string& request_id) {
+  std::lock_guard lock(mutex_);
+  fix::SecurityListReport list;
+  list.session = session;
+  list.request_id = request_id;
+  for (const auto& [id, instrument] : instruments_) {
+    const InstrumentSpec& s = instrument.spec;
+    list.instruments.push_back({s.symbol, s.gpu_class, s.region, s.delivery_start, s.delivery_end,
+                                s.gate_closure, s.tick_size, s.lot_size, s.min_quantity,
+                                s.max_quantity, to_string(instrument.state)});
+  }
+  sink_->send(list);
 }
 
-void FixOrderEntry::finish(OrderId id) {
-  const auto found = working_.find(id);
-  if (found == working_.end()) return;
-  by_cl_ord_id_.erase({found->second.session, found->second.cl_ord_id});
-  working_.erase(found);
-  // Changes still queued for it are answered when the engine rejects them.
+void FixOrderEntry::request_market_data(const fix::MarketDataRequest& request) {
+  std::lock_guard lock(mutex_);
+  fix::MarketDataReport answer;
+  answer.session = request.session;
+  answer.request_id = request.request_id;
+  if (request.subscription == '2') {
+    for (auto& [instrument, list] : subscribers_)
+      std::erase(list, std::pair{request.session, request.request_id});
+    return;
+  }
+  answer.kind = fix::MarketDataReport::reject;
+  if (request.subscription == '1' && request.depth != 0) {
+    answer.reject_reason = '5';
+    answer.text = "subscriptions are to the full book: MarketDepth(264) must be 0";
+    return sink_->send(answer);
+  }
+  std::vector<InstrumentId> ids;
+  for (const std::string& symbol : request.symbols) {
+    const auto found = symbols_.find(symbol);
+    if (found == symbols_.end()) {
+      answer.reject_reason = '0';
+      answer.text = "unknown symbol " + symbol;
+      return sink_->send(answer);
+    }
+    ids.push_back(found->second);
+  }
+  answer.kind = fix::MarketDataReport::snapshot;
+  for (const InstrumentId id : ids) {
+    answer.symbol = instruments_.at(id).spec.symbol;
+    answer.entries = snapshot_entries(id, request.depth);
+    sink_->send(answer);
+    if (request.subscription == '1')
+      subscribers_[id].emplace_back(request.session, request.request_id);
+  }
+}
+
+void FixOrderEntry::disconnected(const std::string& session) {
+  std::unique_lock lock(mutex_);
+  for (auto& [instrument, list] : subscribers_)
+    std::erase_if(list, [&](const auto& s) { return s.first == session; });
+  const auto client = config_.clients.find(session);
+  if (client == config_.clients.end() || !client->second.cancel_on_disconnect || !pipeline_) return;
+  fix::OrderRequest request;
+  request.kind = fix::OrderRequest::mass_cancel;
+  request.session = session;  // no ClOrdID: no OrderMassCancelReport, only the ExecutionReports
+  lock.unlock();
+  submit_with_origin(MassCancel{client->second.participant, std::nullopt}, request, 0);
 }
 
 void FixOrderEntry::report(const Working& o, OrderId id, const std::string& exec, char exec_type,
@@ -223,122 +342,272 @@ void FixOrderEntry::report(const Working& o, OrderId id, const std::string& exec
   r.leaves_qty = leaves;
   r.cum_qty = o.cum_qty;
   r.avg_px = o.cum_qty == 0 ? 0 : o.cum_notional / o.cum_qty;
-  sink_(r);
+  deliver(r);
 }
 
-void FixOrderEntry::observe(const Command& command, std::span<const Event> events) {
+void FixOrderEntry::observe(const Command& command, std::span<const Event> events,
+                            std::string_view origin_bytes) {
   std::lock_guard lock(mutex_);
   if (const auto* listing = std::get_if<ListInstrument>(&command.body)) {
+    instruments_[listing->spec->id] = {*listing->spec, InstrumentState::listed};
     symbols_[listing->spec->symbol] = listing->spec->id;
   }
+  std::map<InstrumentId, std::string> names;
+  if (const auto* mass = std::get_if<MassCancel>(&command.body); mass && mass->instrument)
+    if (const auto found = instruments_.find(*mass->instrument); found != instruments_.end())
+      names[found->first] = found->second.spec.symbol;
+  const auto origin = decode_origin(command.body, origin_bytes, names);
   for (std::size_t i = 0; i < events.size(); ++i) {
     const Event& event = events[i];
-    const std::string exec = exec_id(command.stamp, i);
-    if (const auto* a = std::get_if<OrderAccepted>(&event)) {
-      const auto pending = pending_orders_.find(a->client_order_id);
-      if (pending == pending_orders_.end() || !std::holds_alternative<NewOrder>(command.body))
-        continue;  // not a FIX order
-      const fix::OrderRequest& request = pending->second;
-      Working& o = working_[a->order];
-      o = {request.session,
-           request.cl_ord_id,
-           request.symbol,
-           request.side,
-           a->quantity,
-           a->price,
-           0,
-           0};
-      by_cl_ord_id_[{request.session, request.cl_ord_id}] = a->order;
-      pending_orders_.erase(pending);
-      report(o, a->order, exec, '0', a->quantity);
-    } else if (const auto* r = std::get_if<CommandRejected>(&event)) {
-      if (const auto* order = std::get_if<NewOrder>(&command.body)) {
-        const auto pending = pending_orders_.find(order->client_order_id);
-        if (pending == pending_orders_.end()) continue;
-        refuse(pending->second, ord_rej_reason(r->reason), to_string(r->reason));
-        pending_orders_.erase(pending);
-      } else if (std::holds_alternative<CancelOrder>(command.body) ||
-                 std::holds_alternative<ReplaceOrder>(command.body)) {
-        const auto taken = take_change(r->order);
-        if (!taken) continue;
-        const PendingChange& change = *taken;
-        fix::OrderRequest request;
-        request.kind = change.replace ? fix::OrderRequest::replace : fix::OrderRequest::cancel;
-        request.session = change.session;
-        request.cl_ord_id = change.cl_ord_id;
-        request.orig_cl_ord_id = change.orig_cl_ord_id;
-        const bool gone = r->reason == RejectReason::unknown_order;
-        refuse(request, gone ? 0 : 99,
-               std::string(gone ? "too late: " : "") + to_string(r->reason));
-      } else if (const auto* mass = std::get_if<MassCancel>(&command.body)) {
-        auto queue = pending_mass_.find(mass->participant);
-        if (queue == pending_mass_.end() || queue->second.empty()) continue;
-        fix::OrderRequest request;
-        request.kind = fix::OrderRequest::mass_cancel;
-        request.session = queue->second.front().session;
-        request.cl_ord_id = queue->second.front().cl_ord_id;
-        queue->second.pop_front();
-        refuse(request, 99, to_string(r->reason));
-      }
-    } else if (const auto* done = std::get_if<MassCancelDone>(&event)) {
-      auto queue = pending_mass_.find(done->participant);
-      if (queue == pending_mass_.end() || queue->second.empty()) continue;
-      const PendingMassCancel pending = queue->second.front();
-      queue->second.pop_front();
-      fix::Report report;
-      report.kind = fix::Report::mass_cancel_report;
-      report.session = pending.session;
-      report.cl_ord_id = pending.cl_ord_id;
-      report.order_id = "MC-" + exec;
-      report.mass_type = pending.type;
-      report.mass_response = pending.type;
-      report.affected = static_cast<int>(done->canceled_orders);
-      sink_(report);
-    } else if (const auto* replaced = std::get_if<OrderReplaced>(&event)) {
-      const auto found = working_.find(replaced->order);
+    if (const auto* changed = std::get_if<InstrumentStateChanged>(&event)) {
+      if (const auto found = instruments_.find(changed->instrument); found != instruments_.end())
+        found->second.state = changed->state;
+    }
+    report_on_fix_order(event, exec_id(command.stamp, i), origin ? &*origin : nullptr);
+    track_live(event);
+  }
+  publish_changes(events);
+  observed_ = command.stamp.sequence;
+  if (observed_ - checkpoint_sequence_ >= config_.checkpoint_every) {
+    store_.write_checkpoint(encode_checkpoint());
+    checkpoint_sequence_ = observed_;
+  }
+}
+
+void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& exec,
+                                        const fix::OrderRequest* origin) {
+  const auto finish = [this](OrderId id) {
+    const auto found = working_.find(id);
+    if (found == working_.end()) return;
+    by_cl_ord_id_.erase({found->second.session, found->second.cl_ord_id});
+    working_.erase(found);
+  };
+  if (const auto* a = std::get_if<OrderAccepted>(&event)) {
+    if (origin == nullptr) return;
+    Working& o = working_[a->order];
+    o = {origin->session,
+         origin->cl_ord_id,
+         origin->symbol,
+         origin->side,
+         a->quantity,
+         a->price,
+         0,
+         0};
+    by_cl_ord_id_[{o.session, o.cl_ord_id}] = a->order;
+    report(o, a->order, exec, '0', a->quantity);
+  } else if (const auto* r = std::get_if<CommandRejected>(&event)) {
+    if (origin == nullptr) return;
+    if (origin->kind == fix::OrderRequest::new_order) {
+      refuse(*origin, ord_rej_reason(r->reason), to_string(r->reason));
+    } else if (origin->kind == fix::OrderRequest::mass_cancel) {
+      if (!origin->cl_ord_id.empty()) refuse(*origin, 99, to_string(r->reason));
+    } else {
+      const bool gone = r->reason == RejectReason::unknown_order;
+      refuse(*origin, gone ? 0 : 99, std::string(gone ? "too late: " : "") + to_string(r->reason));
+    }
+  } else if (const auto* done = std::get_if<MassCancelDone>(&event)) {
+    if (origin == nullptr || origin->cl_ord_id.empty()) return;
+    fix::Report report;
+    report.kind = fix::Report::mass_cancel_report;
+    report.session = origin->session;
+    report.cl_ord_id = origin->cl_ord_id;
+    report.order_id = "MC-" + exec;
+    report.mass_type = origin->symbol.empty() ? '7' : '1';
+    report.mass_response = report.mass_type;
+    report.affected = static_cast<int>(done->canceled_orders);
+    deliver(report);
+  } else if (const auto* replaced = std::get_if<OrderReplaced>(&event)) {
+    const auto found = working_.find(replaced->order);
+    if (found == working_.end() || origin == nullptr) return;
+    Working& o = found->second;
+    by_cl_ord_id_.erase({o.session, o.cl_ord_id});
+    o.cl_ord_id = origin->cl_ord_id;
+    by_cl_ord_id_[{o.session, o.cl_ord_id}] = replaced->order;
+    o.price = replaced->price;
+    o.order_qty = origin->quantity;
+    report(o, replaced->order, exec, '5', replaced->quantity, 0, 0, origin->orig_cl_ord_id);
+  } else if (const auto* t = std::get_if<Trade>(&event)) {
+    for (const auto& [id, remaining] : {std::pair{t->maker_order, t->maker_remaining},
+                                        std::pair{t->taker_order, t->taker_remaining}}) {
+      const auto found = working_.find(id);
       if (found == working_.end()) continue;
-      const auto taken = take_change(replaced->order);
-      if (!taken) continue;
-      const PendingChange& change = *taken;
-      Working& o = found->second;
-      by_cl_ord_id_.erase({o.session, o.cl_ord_id});
-      o.cl_ord_id = change.cl_ord_id;
-      by_cl_ord_id_[{o.session, o.cl_ord_id}] = replaced->order;
-      o.price = replaced->price;
-      o.order_qty = change.order_qty;
-      report(o, replaced->order, exec, '5', replaced->quantity, 0, 0, change.orig_cl_ord_id);
-    } else if (const auto* t = std::get_if<Trade>(&event)) {
-      for (const auto& [id, remaining] : {std::pair{t->maker_order, t->maker_remaining},
-                                          std::pair{t->taker_order, t->taker_remaining}}) {
-        const auto found = working_.find(id);
-        if (found == working_.end()) continue;
-        found->second.cum_qty += t->quantity;
-        found->second.cum_notional += t->quantity * t->price;
-        report(found->second, id, exec + (id == t->maker_order ? "-m" : "-t"), 'F', remaining,
-               t->quantity, t->price);
-        if (remaining == 0) finish(id);
-      }
-    } else if (const auto* c = std::get_if<OrderCanceled>(&event)) {
-      const auto found = working_.find(c->order);
-      if (found == working_.end()) continue;
-      Working o = found->second;
-      std::string orig;
-      if (c->reason == CancelReason::requested) {
-        if (const auto change = take_change(c->order)) {
-          // The cancel request's own ClOrdID, and the order's as OrigClOrdID.
-          o.cl_ord_id = change->cl_ord_id;
-          orig = change->orig_cl_ord_id;
-        }
-      }
-      report(o, c->order, exec, c->remaining == 0 ? '4' : 'D', c->remaining, 0, 0, orig);
-      if (c->remaining == 0) finish(c->order);
-    } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
-      const auto found = working_.find(e->order);
-      if (found == working_.end()) continue;
-      report(found->second, e->order, exec, 'C', 0);
-      finish(e->order);
+      found->second.cum_qty += t->quantity;
+      found->second.cum_notional += t->quantity * t->price;
+      report(found->second, id, trade_exec_id(t->trade, id == t->maker_order), 'F', remaining,
+             t->quantity, t->price);
+      if (remaining == 0) finish(id);
+    }
+  } else if (const auto* c = std::get_if<OrderCanceled>(&event)) {
+    const auto found = working_.find(c->order);
+    if (found == working_.end()) return;
+    Working o = found->second;
+    std::string orig;
+    if (c->reason == CancelReason::requested && origin != nullptr &&
+        origin->kind == fix::OrderRequest::cancel) {
+      // The cancel request's own ClOrdID, and the order's as OrigClOrdID.
+      o.cl_ord_id = origin->cl_ord_id;
+      orig = origin->orig_cl_ord_id;
+    }
+    report(o, c->order, exec, c->remaining == 0 ? '4' : 'D', c->remaining, 0, 0, orig);
+    if (c->remaining == 0) finish(c->order);
+  } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
+    const auto found = working_.find(e->order);
+    if (found == working_.end()) return;
+    report(found->second, e->order, exec, 'C', 0);
+    finish(e->order);
+  }
+}
+
+Quantity FixOrderEntry::level(const LevelKey& key) const {
+  const auto& [instrument, side, price] = key;
+  const auto depth = depth_.find(instrument);
+  if (depth == depth_.end()) return 0;
+  if (side == Side::buy) {
+    const auto found = depth->second.bids.find(price);
+    return found == depth->second.bids.end() ? 0 : found->second;
+  }
+  const auto found = depth->second.offers.find(price);
+  return found == depth->second.offers.end() ? 0 : found->second;
+}
+
+void FixOrderEntry::adjust_level(InstrumentId instrument, Side side, Price price, Quantity delta) {
+  const LevelKey key{instrument, side, price};
+  touched_.try_emplace(key, level(key));
+  Depth& depth = depth_[instrument];
+  const auto apply = [&](auto& levels) {
+    const Quantity now = (levels[price] += delta);
+    assert(now >= 0);
+    if (now == 0) levels.erase(price);
+  };
+  if (side == Side::buy) {
+    apply(depth.bids);
+  } else {
+    apply(depth.offers);
+  }
+}
+
+void FixOrderEntry::track_live(const Event& event) {
+  const auto reduce = [this](OrderId id, Quantity by, Quantity remaining) {
+    const auto found = live_.find(id);
+    if (found == live_.end()) return;
+    Live& o = found->second;
+    adjust_level(o.instrument, o.side, o.price, -by);
+    o.remaining = remaining;
+    if (remaining == 0) live_.erase(found);
+  };
+  if (const auto* a = std::get_if<OrderAccepted>(&event)) {
+    live_[a->order] = {a->instrument, a->side, a->price, a->quantity};
+    adjust_level(a->instrument, a->side, a->price, a->quantity);
+  } else if (const auto* t = std::get_if<Trade>(&event)) {
+    reduce(t->maker_order, t->quantity, t->maker_remaining);
+    reduce(t->taker_order, t->quantity, t->taker_remaining);
+  } else if (const auto* c = std::get_if<OrderCanceled>(&event)) {
+    reduce(c->order, c->canceled, c->remaining);
+  } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
+    if (const auto found = live_.find(e->order); found != live_.end())
+      reduce(e->order, found->second.remaining, 0);
+  } else if (const auto* r = std::get_if<OrderReplaced>(&event)) {
+    const auto found = live_.find(r->order);
+    if (found == live_.end()) return;
+    Live& o = found->second;
+    adjust_level(o.instrument, o.side, o.price, -o.remaining);
+    o.price = r->price;
+    o.remaining = r->quantity;
+    adjust_level(o.instrument, o.side, o.price, o.remaining);
+  }
+}
+
+void FixOrderEntry::publish_changes(std::span<const Event> events) {
+  std::map<InstrumentId, std::vector<fix::BookEntry>> changes;
+  for (const auto& [key, before] : touched_) {
+    const Quantity now = level(key);
+    if (now == before) continue;
+    const auto& [instrument, side, price] = key;
+    changes[instrument].push_back({side == Side::buy ? '0' : '1',
+                                   before == 0 ? '0'
+                                   : now == 0  ? '2'
+                                               : '1',
+                                   price, now});
+  }
+  touched_.clear();
+  for (const Event& event : events)
+    if (const auto* t = std::get_if<Trade>(&event))
+      changes[t->instrument].push_back({'2', '0', t->price, t->quantity});
+  for (auto& [instrument, entries] : changes) {
+    const auto subscribers = subscribers_.find(instrument);
+    if (subscribers == subscribers_.end()) continue;
+    fix::MarketDataReport update;
+    update.kind = fix::MarketDataReport::incremental;
+    update.symbol = instruments_.at(instrument).spec.symbol;
+    update.entries = entries;
+    for (const auto& [session, request_id] : subscribers->second) {
+      update.session = session;
+      update.request_id = request_id;
+      sink_->send(update);
     }
   }
+}
+
+std::vector<fix::BookEntry> FixOrderEntry::snapshot_entries(InstrumentId instrument,
+                                                            int depth) const {
+  std::vector<fix::BookEntry> entries;
+  const auto found = depth_.find(instrument);
+  if (found == depth_.end()) return entries;
+  const auto take = [&](const auto& levels, char type) {
+    int n = 0;
+    for (const auto& [price, quantity] : levels) {
+      if (depth > 0 && n++ == depth) break;
+      entries.push_back({type, '0', price, quantity});
+    }
+  };
+  take(found->second.bids, '0');
+  take(found->second.offers, '1');
+  return entries;
+}
+
+void FixOrderEntry::checkpoint() {
+  std::lock_guard lock(mutex_);
+  store_.write_checkpoint(encode_checkpoint());
+  checkpoint_sequence_ = observed_;
+}
+
+std::string FixOrderEntry::encode_checkpoint() const {
+  proto::GatewayCheckpoint checkpoint;
+  checkpoint.set_sequence(observed_);
+  for (const auto& [id, live] : live_) {
+    proto::GatewayOrder& o = *checkpoint.add_orders();
+    o.set_order(id);
+    o.set_instrument(live.instrument);
+    o.set_sell(live.side == Side::sell);
+    o.set_price(live.price);
+    o.set_remaining(live.remaining);
+    const auto fix = working_.find(id);
+    if (fix == working_.end()) continue;
+    const Working& w = fix->second;
+    o.set_session(w.session);
+    o.set_cl_ord_id(w.cl_ord_id);
+    o.set_symbol(w.symbol);
+    o.set_order_qty(w.order_qty);
+    o.set_cum_qty(w.cum_qty);
+    o.set_cum_notional(w.cum_notional);
+  }
+  return checkpoint.SerializeAsString();
+}
+
+void FixOrderEntry::load_checkpoint(const std::string& bytes) {
+  proto::GatewayCheckpoint checkpoint;
+  if (!checkpoint.ParseFromString(bytes)) return;  // rebuilt from the whole journal instead
+  checkpoint_sequence_ = observed_ = checkpoint.sequence();
+  for (const proto::GatewayOrder& o : checkpoint.orders()) {
+    const Side side = o.sell() ? Side::sell : Side::buy;
+    live_[o.order()] = {o.instrument(), side, o.price(), o.remaining()};
+    adjust_level(o.instrument(), side, o.price(), o.remaining());
+    if (o.session().empty()) continue;
+    working_[o.order()] = {o.session(),   o.cl_ord_id(), o.symbol(),  o.sell() ? '2' : '1',
+                           o.order_qty(), o.price(),     o.cum_qty(), o.cum_notional()};
+    by_cl_ord_id_[{o.session(), o.cl_ord_id()}] = o.order();
+  }
+  touched_.clear();
 }
 
 }  // namespace gpux::gateway

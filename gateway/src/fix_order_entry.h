@@ -1,18 +1,24 @@
 // The exchange side of the FIX gateway: turns the acceptor's requests into
-// engine commands and every durable event that concerns a FIX order into
-// ExecutionReports for the session that owns it.
+// engine commands (with a FixOrigin journaled beside each), and every durable
+// event into ExecutionReports for the session that owns the order and market
+// data for subscribers. Its state is a function of the journal: a checkpoint
+// in FixStateStore plus the commands after it, which the pipeline replays
+// through observe() at start; reports the sessions were already sent are not
+// sent again.
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "fix/order_entry.h"
+#include "fix_state_store.h"
 #include "gpux/gateway/config.h"
 #include "gpux/gateway/pipeline.h"
 
@@ -21,23 +27,40 @@ namespace gpux::gateway {
 class FixOrderEntry final : public fix::OrderEntry {
  public:
   // `clients`: by SenderCompID, as configured.
-  explicit FixOrderEntry(std::map<std::string, FixClient> clients);
+  FixOrderEntry(const FixConfig& config, FixStateStore& store);
 
-  // Must be set before submit() is first called.
-  void attach(Pipeline& pipeline) { pipeline_ = &pipeline; }
+  // The sequence its checkpoint was taken at (0: none): the pipeline's
+  // observe_after, so that everything since is observed again.
+  matching::SequenceNumber checkpoint_sequence() const { return checkpoint_sequence_; }
 
-  // Instruments that existed before this start (from recovery).
-  void add_symbol(const std::string& symbol, matching::InstrumentId id);
+  // After recovery: the instruments as recovered, and live from here on
+  // (reports are no longer checked against what was sent before).
+  void start(Pipeline& pipeline, const std::vector<matching::InstrumentSpec>& specs,
+             const std::vector<InstrumentStatus>& states);
+  // Writes a checkpoint of everything observed so far (at a clean stop).
+  void checkpoint();
 
   std::string authenticate(const std::string& session, const std::string& password) override;
   void submit(const fix::OrderRequest& request) override;
-  void set_sink(std::function<void(const fix::Report&)> sink) override;
+  void set_sink(fix::ReportSink& sink) override;
+  void list_instruments(const std::string& session, const std::string& request_id) override;
+  void request_market_data(const fix::MarketDataRequest& request) override;
+  void disconnected(const std::string& session) override;
 
-  // Every durable command (PipelineOptions::observer), including replay-free
-  // listings: keeps symbols current and reports on FIX orders.
-  void observe(const matching::Command& command, std::span<const matching::Event> events);
+  // Every durable command (PipelineOptions::observer), and during recovery
+  // every replayed command after the checkpoint.
+  void observe(const matching::Command& command, std::span<const matching::Event> events,
+               std::string_view origin);
 
  private:
+  // Any resting or incoming order, FIX or not: what market data is made of.
+  struct Live {
+    matching::InstrumentId instrument = 0;
+    matching::Side side = matching::Side::buy;
+    matching::Price price = 0;
+    matching::Quantity remaining = 0;
+  };
+  // A FIX order, as its session knows it.
   struct Working {
     std::string session;
     std::string cl_ord_id;
@@ -48,47 +71,60 @@ class FixOrderEntry final : public fix::OrderEntry {
     std::int64_t cum_qty = 0;
     std::int64_t cum_notional = 0;
   };
-  // A cancel or replace on its way through the engine.
-  struct PendingChange {
-    std::string session;
-    std::string cl_ord_id;
-    std::string orig_cl_ord_id;
-    bool replace = false;
-    std::int64_t order_qty = 0;  // replace: the new total OrderQty
+  struct Instrument {
+    matching::InstrumentSpec spec;
+    matching::InstrumentState state = matching::InstrumentState::listed;
   };
-  struct PendingMassCancel {
-    std::string session;
-    std::string cl_ord_id;
-    char type = '7';
+  // Aggregated resting quantity by price, per side.
+  struct Depth {
+    std::map<matching::Price, matching::Quantity, std::greater<>> bids;
+    std::map<matching::Price, matching::Quantity> offers;
   };
+  using LevelKey = std::tuple<matching::InstrumentId, matching::Side, matching::Price>;
 
   void reject(const fix::OrderRequest& request, int reason, const std::string& text) override;
   // reject() with the lock held.
   void refuse(const fix::OrderRequest& request, int reason, const std::string& text);
-  // Forgets an order that can no longer change (a pending cancel for it is
-  // answered by the engine's rejection).
-  void finish(matching::OrderId id);
-  // The oldest cancel or replace waiting for `id`, if any; the queue is
-  // dropped once empty.
-  std::optional<PendingChange> take_change(matching::OrderId id);
+  void submit_with_origin(matching::CommandBody body, const fix::OrderRequest& request,
+                          std::int64_t order_qty);
+  // Sends unless recovery finds the session already had it.
+  void deliver(const fix::Report& report);
   void report(const Working& order, matching::OrderId id, const std::string& exec_id,
               char exec_type, std::int64_t leaves, std::int64_t last_qty = 0,
               std::int64_t last_px = 0, const std::string& orig_cl_ord_id = {});
+  void report_on_fix_order(const matching::Event& event, const std::string& exec,
+                           const fix::OrderRequest* origin);
+  // Market data: moves `quantity` at a level, remembering its value before
+  // this command for the incremental refresh.
+  void adjust_level(matching::InstrumentId instrument, matching::Side side, matching::Price price,
+                    matching::Quantity delta);
+  void track_live(const matching::Event& event);
+  void publish_changes(std::span<const matching::Event> events);
+  matching::Quantity level(const LevelKey& key) const;
+  std::vector<fix::BookEntry> snapshot_entries(matching::InstrumentId instrument, int depth) const;
+  std::string encode_checkpoint() const;
+  void load_checkpoint(const std::string& bytes);
 
   std::mutex mutex_;
-  std::map<std::string, FixClient> clients_;
+  FixConfig config_;
+  FixStateStore& store_;
+  fix::ReportSink* sink_ = nullptr;
+  Pipeline* pipeline_ = nullptr;
+  bool recovering_ = true;
+  matching::SequenceNumber checkpoint_sequence_ = 0;
+  matching::SequenceNumber observed_ = 0;
   // Failed logons per session in the current minute: after five, refused
   // without checking, so passwords cannot be guessed at speed.
   std::map<std::string, std::pair<int, long>> failures_;
+  std::map<matching::InstrumentId, Instrument> instruments_;
   std::map<std::string, matching::InstrumentId> symbols_;
-  std::uint64_t next_token_ = 1;
-  std::unordered_map<std::uint64_t, fix::OrderRequest> pending_orders_;  // by client_order_id
+  std::unordered_map<matching::OrderId, Live> live_;
+  std::map<matching::InstrumentId, Depth> depth_;
+  std::map<LevelKey, matching::Quantity> touched_;  // level -> quantity before this command
   std::unordered_map<matching::OrderId, Working> working_;
   std::map<std::pair<std::string, std::string>, matching::OrderId> by_cl_ord_id_;
-  std::unordered_map<matching::OrderId, std::deque<PendingChange>> pending_changes_;
-  std::unordered_map<matching::ParticipantId, std::deque<PendingMassCancel>> pending_mass_;
-  std::function<void(const fix::Report&)> sink_;
-  Pipeline* pipeline_ = nullptr;
+  // Subscribers by instrument: (session, MDReqID).
+  std::map<matching::InstrumentId, std::vector<std::pair<std::string, std::string>>> subscribers_;
 };
 
 }  // namespace gpux::gateway

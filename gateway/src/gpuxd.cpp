@@ -19,6 +19,7 @@
 
 #include "fix/fix_acceptor.h"
 #include "fix_order_entry.h"
+#include "fix_state_store.h"
 #include "gpux.pb.h"
 #include "gpux/gateway/command_stream.h"
 #include "gpux/gateway/config.h"
@@ -277,13 +278,35 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   const int signals = signalfd(-1, &mask, SFD_CLOEXEC);
 
-  // The FIX gateway sees every durable command, to report on its orders.
-  gateway::FixOrderEntry fix_entry(config.fix.clients);
-  if (config.fix.port > 0)
-    config.pipeline.observer = [&fix_entry](const matching::Command& c,
-                                            std::span<const matching::Event> events) {
-      fix_entry.observe(c, events);
-    };
+  // The FIX gateway sees every durable command, to report on its orders. It
+  // exists before recovery: the pipeline replays to it what followed its
+  // checkpoint, and the reports that produces are queued in its sessions.
+  std::unique_ptr<gateway::FixStateStore> fix_store;
+  std::unique_ptr<gateway::FixOrderEntry> fix_entry;
+  std::unique_ptr<fix::Acceptor> acceptor;
+  if (config.fix.port > 0) {
+    try {
+      fix_store =
+          std::make_unique<gateway::FixStateStore>(config.pipeline.data_directory / "fix-state");
+      fix_entry = std::make_unique<gateway::FixOrderEntry>(config.fix, *fix_store);
+      fix::AcceptorOptions options;
+      options.port = config.fix.port;
+      options.target_comp_id = config.fix.comp_id;
+      options.data_dictionary = GPUX_FIX_DICTIONARY;
+      options.log_directory = (config.pipeline.data_directory / "fix-log").string();
+      options.max_messages_per_second = config.fix.max_messages_per_second;
+      for (const auto& [sender, participant] : config.fix.clients)
+        options.clients.push_back(sender);
+      acceptor = std::make_unique<fix::Acceptor>(options, *fix_entry, *fix_store);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpuxd: cannot set up the FIX gateway: %s\n", e.what());
+      return 1;
+    }
+    config.pipeline.observe_after = fix_entry->checkpoint_sequence();
+    config.pipeline.observer =
+        [&fix_entry](const matching::Command& c, std::span<const matching::Event> events,
+                     std::string_view origin) { fix_entry->observe(c, events, origin); };
+  }
 
   const auto started = std::chrono::steady_clock::now();
   std::unique_ptr<Pipeline> pipeline;
@@ -317,21 +340,9 @@ int main(int argc, char** argv) {
   }
   calendar.tick(*pipeline);
 
-  std::unique_ptr<fix::Acceptor> acceptor;
-  if (config.fix.port > 0) {
-    for (const auto& instrument : recovered.instruments)
-      fix_entry.add_symbol(instrument.symbol, instrument.id);
-    fix_entry.attach(*pipeline);
-    fix::AcceptorOptions options;
-    options.port = config.fix.port;
-    options.target_comp_id = config.fix.comp_id;
-    options.data_dictionary = GPUX_FIX_DICTIONARY;
-    options.store_directory = (config.pipeline.data_directory / "fix").string();
-    options.max_messages_per_second = config.fix.max_messages_per_second;
-    for (const auto& [sender, participant] : config.fix.clients)
-      options.clients.push_back(sender);
+  if (acceptor) {
+    fix_entry->start(*pipeline, recovered.specs, recovered.instruments);
     try {
-      acceptor = std::make_unique<fix::Acceptor>(options, fix_entry);
       acceptor->start();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "gpuxd: cannot start the FIX acceptor on port %d: %s\n", config.fix.port,
@@ -364,6 +375,7 @@ int main(int argc, char** argv) {
   if (acceptor) acceptor->stop();
   try {
     pipeline->stop();
+    if (fix_entry) fix_entry->checkpoint();  // at the engine's snapshot: nothing to replay
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpuxd: journal failure: %s\n", e.what());
     return 1;

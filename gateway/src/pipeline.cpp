@@ -23,12 +23,14 @@ namespace {
 struct Submission {
   CommandBody body;
   Pipeline::Done done;
+  std::string origin;
 };
 
 struct Sequenced {
   Command command;
   std::vector<Event> events;
   Pipeline::Done done;
+  std::string origin;
 };
 
 // Asks the journal thread to store a snapshot once everything before it is durable.
@@ -71,8 +73,10 @@ struct Pipeline::Impl {
       for (Submission& s : batch) {
         // The sequencer: order of arrival, wall time made monotonic.
         last_time = std::max(last_time, wall_clock_ns());
-        Sequenced item{
-            Command{{++last_sequence, last_time}, std::move(s.body)}, {}, std::move(s.done)};
+        Sequenced item{Command{{++last_sequence, last_time}, std::move(s.body)},
+                       {},
+                       std::move(s.done),
+                       std::move(s.origin)};
         collector.into = &item.events;
         engine->apply(item.command);
         collector.into = nullptr;
@@ -99,6 +103,7 @@ struct Pipeline::Impl {
     std::vector<JournalItem> items;
     std::vector<Command> commands;
     std::vector<Event> events;
+    std::vector<std::string> origins;
     std::vector<Sequenced> durable;
     try {
       while (to_journal.pop_all(items, options.max_batch)) {
@@ -106,9 +111,10 @@ struct Pipeline::Impl {
           if (auto* sequenced = std::get_if<Sequenced>(&item)) {
             commands.push_back(sequenced->command);
             events.insert(events.end(), sequenced->events.begin(), sequenced->events.end());
+            origins.push_back(sequenced->origin);
             durable.push_back(std::move(*sequenced));
           } else {
-            flush(commands, events);
+            flush(commands, events, origins);
             const auto& request = std::get<SnapshotRequest>(item);
             assert(request.sequence == journal->last_sequence());
             journal->write_snapshot({request.sequence, request.state_hash, journal->last_chain(),
@@ -118,7 +124,7 @@ struct Pipeline::Impl {
           }
         }
         items.clear();
-        flush(commands, events);
+        flush(commands, events, origins);
         if (!durable.empty() && !to_publish.push_all(durable)) break;
       }
     } catch (...) {
@@ -131,12 +137,14 @@ struct Pipeline::Impl {
     to_publish.close();
   }
 
-  void flush(std::vector<Command>& commands, std::vector<Event>& events) {
+  void flush(std::vector<Command>& commands, std::vector<Event>& events,
+             std::vector<std::string>& origins) {
     if (commands.empty()) return;
-    journal->append(commands, events);
+    journal->append(commands, events, origins);
     ++group_commits;
     commands.clear();
     events.clear();
+    origins.clear();
   }
 
   void run_publisher() {
@@ -144,7 +152,7 @@ struct Pipeline::Impl {
     while (to_publish.pop_all(items, options.max_batch)) {
       for (Sequenced& item : items) {
         if (item.done) item.done(item.command, item.events);
-        if (options.observer) options.observer(item.command, item.events);
+        if (options.observer) options.observer(item.command, item.events, item.origin);
       }
       published += items.size();
       items.clear();
@@ -176,7 +184,20 @@ struct Pipeline::Impl {
 Pipeline::Pipeline(PipelineOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   Impl& i = *impl_;
   i.journal = storage::Journal::open(i.options.data_directory, {i.options.sync});
-  storage::Recovered recovered = storage::recover(*i.journal, i.options.engine, i.collector);
+  // Replayed commands past observe_after go to the observer with their events.
+  std::vector<Event> replayed_events;
+  storage::ReplayObserver replay;
+  if (i.options.observer) {
+    replay.after = i.options.observe_after;
+    i.collector.into = &replayed_events;
+    replay.replayed = [&](const Command& command, std::string_view origin) {
+      i.options.observer(command, replayed_events, origin);
+      replayed_events.clear();
+    };
+  }
+  storage::Recovered recovered =
+      storage::recover(*i.journal, i.options.engine, i.collector, BookKind::price_ladder, replay);
+  i.collector.into = nullptr;
   i.engine = std::move(recovered.engine);
   i.last_sequence = i.last_snapshot_sequence = recovered.last_sequence;
   if (recovered.snapshot_sequence != recovered.last_sequence) i.last_snapshot_sequence = 0;
@@ -185,10 +206,13 @@ Pipeline::Pipeline(PipelineOptions options) : impl_(std::make_unique<Impl>(std::
               recovered.snapshot_sequence,
               recovered.replayed,
               std::move(recovered.skipped_snapshots),
+              {},
               {}};
-  for (const InstrumentSnapshot& s : i.engine->snapshot().instruments)
+  for (const InstrumentSnapshot& s : i.engine->snapshot().instruments) {
     i.report.instruments.push_back(
         {s.spec.id, s.spec.symbol, s.state, s.spec.gate_closure, s.spec.delivery_start});
+    i.report.specs.push_back(s.spec);
+  }
   // Named, so that top -H and perf show which stage is busy.
   i.engine_thread = std::thread([&i] {
     pthread_setname_np(pthread_self(), "gpux-engine");
@@ -216,8 +240,8 @@ const RecoveryReport& Pipeline::recovery() const {
   return impl_->report;
 }
 
-bool Pipeline::submit(CommandBody body, Done done) {
-  return impl_->input.push(Submission{std::move(body), std::move(done)});
+bool Pipeline::submit(CommandBody body, Done done, std::string origin) {
+  return impl_->input.push(Submission{std::move(body), std::move(done), std::move(origin)});
 }
 
 std::future<std::vector<Event>> Pipeline::execute(CommandBody body) {

@@ -129,6 +129,18 @@ std::uint64_t chain_next(std::uint64_t previous, SequenceNumber sequence, std::s
   return h;
 }
 
+namespace {
+
+// The command, then the origin when there is one (so records without one
+// chain as they always did).
+std::uint64_t record_chain(std::uint64_t previous, SequenceNumber sequence,
+                           const proto::JournalRecord& record) {
+  const std::uint64_t chain = chain_next(previous, sequence, record.command());
+  return record.origin().empty() ? chain : chain_next(chain, sequence, record.origin());
+}
+
+}  // namespace
+
 struct Journal::Db {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> families;
@@ -190,7 +202,10 @@ Journal::Journal(std::unique_ptr<Db> db, JournalOptions options)
 Journal::~Journal() = default;
 
 void Journal::append(std::span<const matching::Command> commands,
-                     std::span<const matching::Event> events) {
+                     std::span<const matching::Event> events,
+                     std::span<const std::string> origins) {
+  if (!origins.empty() && origins.size() != commands.size())
+    throw std::logic_error("journal append: one origin per command, or none");
   rocksdb::WriteBatch batch;
   std::uint32_t position = 0;
   for (const matching::Event& event : events)
@@ -199,14 +214,16 @@ void Journal::append(std::span<const matching::Command> commands,
   std::uint64_t chain = last_chain_;
   proto::JournalRecord record;
   std::string value;
-  for (const matching::Command& command : commands) {
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    const matching::Command& command = commands[i];
     if (command.stamp.sequence != sequence + 1)
       throw std::logic_error(
           "journal append out of sequence: " + std::to_string(command.stamp.sequence) + " after " +
           std::to_string(sequence));
     sequence = command.stamp.sequence;
     encode(command).SerializeToString(record.mutable_command());
-    chain = chain_next(chain, sequence, record.command());
+    record.set_origin(origins.empty() ? std::string() : origins[i]);
+    chain = record_chain(chain, sequence, record);
     record.set_chain(chain);
     record.SerializeToString(&value);
     check(batch.Put((*db_)[kJournal], big_endian(sequence), value), "batching a journal record");
@@ -218,8 +235,7 @@ void Journal::append(std::span<const matching::Command> commands,
   last_chain_ = chain;
 }
 
-void Journal::replay(SequenceNumber after, std::uint64_t chain_at_after,
-                     const std::function<void(const matching::Command&)>& apply) const {
+void Journal::replay(SequenceNumber after, std::uint64_t chain_at_after, const Apply& apply) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, (*db_)[kJournal]));
   SequenceNumber expected = after + 1;
   std::uint64_t chain = chain_at_after;
@@ -231,7 +247,7 @@ void Journal::replay(SequenceNumber after, std::uint64_t chain_at_after,
       throw JournalCorrupt(expected, "record missing (next key is " + std::to_string(key) + ")");
     if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
       throw JournalCorrupt(key, "record does not parse");
-    chain = chain_next(chain, key, record.command());
+    chain = record_chain(chain, key, record);
     if (chain != record.chain()) throw JournalCorrupt(key, "checksum chain broken");
     if (!command.ParseFromString(record.command()) || command.sequence() != key)
       throw JournalCorrupt(key, "command does not match its key");
@@ -241,7 +257,7 @@ void Journal::replay(SequenceNumber after, std::uint64_t chain_at_after,
     } catch (const DecodeError& e) {
       throw JournalCorrupt(key, e.what());
     }
-    apply(decoded);
+    apply(decoded, record.origin());
   }
   check(it->status(), "reading the journal");
 }

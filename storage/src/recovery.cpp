@@ -5,7 +5,8 @@
 namespace gpux::storage {
 
 Recovered recover(const Journal& journal, const matching::EngineConfig& config,
-                  matching::EventListener& listener, matching::BookKind book) {
+                  matching::EventListener& listener, matching::BookKind book,
+                  const ReplayObserver& observer) {
   Recovered result;
   std::uint64_t chain = 0;
   for (const StoredSnapshot& snapshot : journal.snapshots()) {
@@ -14,6 +15,7 @@ Recovered recover(const Journal& journal, const matching::EngineConfig& config,
       result.skipped_snapshots.push_back(name + ": newer than the journal");
       continue;
     }
+    if (snapshot.sequence > observer.after) continue;  // an older one serves the observer
     try {
       auto engine = matching::restore_engine(config, listener, snapshot.state, book);
       if (engine->state_hash() != snapshot.state_hash) {
@@ -29,11 +31,14 @@ Recovered recover(const Journal& journal, const matching::EngineConfig& config,
     }
   }
   if (!result.engine) result.engine = matching::make_engine(config, listener, book);
-  journal.replay(result.last_sequence, chain, [&](const matching::Command& command) {
-    result.engine->apply(command);
-    result.last_sequence = command.stamp.sequence;
-    ++result.replayed;
-  });
+  journal.replay(result.last_sequence, chain,
+                 [&](const matching::Command& command, std::string_view origin) {
+                   result.engine->apply(command);
+                   if (observer.replayed && command.stamp.sequence > observer.after)
+                     observer.replayed(command, origin);
+                   result.last_sequence = command.stamp.sequence;
+                   ++result.replayed;
+                 });
   return result;
 }
 

@@ -66,7 +66,7 @@ JournalView read_journal(const std::filesystem::path& data) {
   Recorder events;
   auto engine = make_engine({}, events);
   auto journal = storage::Journal::open(data);
-  journal->replay(0, 0, [&](const Command& c) {
+  journal->replay(0, 0, [&](const Command& c, std::string_view) {
     if (const auto* order = std::get_if<NewOrder>(&c.body))
       ++view.client_ids[order->client_order_id];
     events.events.clear();

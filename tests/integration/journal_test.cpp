@@ -40,7 +40,7 @@ TEST_CASE("journal round trip: what is appended is replayed, across reopening") 
   CHECK(journal->last_sequence() == 1'000);
   append_in_batches(*journal, std::span(commands).subspan(1'000), random);
   std::vector<Command> replayed;
-  journal->replay(0, 0, [&](const Command& c) { replayed.push_back(c); });
+  journal->replay(0, 0, [&](const Command& c, std::string_view) { replayed.push_back(c); });
   REQUIRE(replayed.size() == commands.size());
   NullListener sink;
   auto engine = make_engine({}, sink);
@@ -114,7 +114,7 @@ TEST_CASE("a damaged journal record stops recovery at its sequence number") {
   auto journal = Journal::open(dir.path());
   std::vector<Command> applied;
   try {
-    journal->replay(0, 0, [&](const Command& c) { applied.push_back(c); });
+    journal->replay(0, 0, [&](const Command& c, std::string_view) { applied.push_back(c); });
     FAIL("replay accepted a damaged journal");
   } catch (const JournalCorrupt& e) {
     CHECK(e.sequence == kDamaged);

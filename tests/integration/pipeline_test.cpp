@@ -149,7 +149,8 @@ TEST_CASE("discarding the journal behind snapshots, when asked, still recovers")
   }
   {
     auto journal = gpux::storage::Journal::open(dir.path());
-    CHECK_THROWS_AS(journal->replay(0, 0, [](const Command&) {}), gpux::storage::JournalCorrupt);
+    CHECK_THROWS_AS(journal->replay(0, 0, [](const Command&, std::string_view) {}),
+                    gpux::storage::JournalCorrupt);
   }
   Pipeline restarted(options);
   CHECK(restarted.recovery().last_sequence == commands.size());

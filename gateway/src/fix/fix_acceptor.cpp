@@ -4,8 +4,6 @@
 
 #include <quickfix/Application.h>
 #include <quickfix/FileLog.h>
-#include <quickfix/FileStore.h>
-#include <quickfix/NullStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/ThreadedSocketAcceptor.h>
@@ -15,6 +13,8 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+
+#include "durable_message_store.h"
 
 namespace gpux {
 namespace fix {
@@ -73,14 +73,39 @@ std::string field_or(const FIX::FieldMap& map, int tag, const std::string& fallb
   return map.isSetField(tag) ? map.getField(tag) : fallback;
 }
 
+// UTCTimestamp(52 style): "20261123-15:00:00".
+std::string utc(std::int64_t unix_seconds) {
+  const time_t t = static_cast<time_t>(unix_seconds);
+  std::tm parts;
+  gmtime_r(&t, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%d-%H:%M:%S", &parts);
+  return text;
+}
+
+// Custom tags (docs/fix-spec.md): the GPU-hour terms FIX has no field for.
+enum CustomTag {
+  kGpuClass = 20001,
+  kRegion = 20002,
+  kDeliveryStart = 20003,
+  kDeliveryEnd = 20004,
+  kGateClosure = 20005,
+  kInstrumentState = 20006,
+  kMaxOrderQty = 20007,
+};
+
 }  // namespace
 
-struct Acceptor::Impl : public FIX::Application {
-  Impl(const AcceptorOptions& o, OrderEntry& e) : options(o), entry(e) {}
+struct Acceptor::Impl : public FIX::Application, public ReportSink {
+  Impl(const AcceptorOptions& o, OrderEntry& e, SessionStore& s)
+      : options(o), entry(e), store_factory(s) {}
 
   void onCreate(const FIX::SessionID&) override {}
   void onLogon(const FIX::SessionID&) override {}
-  void onLogout(const FIX::SessionID&) override {}
+  // Also on a lost connection: subscriptions end, and cancel-on-disconnect.
+  void onLogout(const FIX::SessionID& session) override {
+    entry.disconnected(session.getTargetCompID().getValue());
+  }
   void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
   void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
 
@@ -101,6 +126,28 @@ struct Acceptor::Impl : public FIX::Application {
     const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
     OrderRequest request;
     request.session = session.getTargetCompID().getValue();
+    if (type == "x" || type == "V") {
+      if (!within_rate(request.session)) {
+        // No order to reject: a BusinessMessageReject names the throttle.
+        FIX::Message reject;
+        reject.getHeader().setField(FIX::FIELD::MsgType, "j");
+        reject.setField(FIX::FIELD::RefSeqNum, message.getHeader().getField(FIX::FIELD::MsgSeqNum));
+        reject.setField(FIX::FIELD::RefMsgType, type);
+        reject.setField(FIX::FIELD::BusinessRejectReason, "0");  // other
+        reject.setField(FIX::FIELD::Text, "throttle: more than " +
+                                              std::to_string(options.max_messages_per_second) +
+                                              " messages in one second from this session");
+        return to(request.session, reject);
+      }
+      if (type == "x") {
+        if (message.getField(FIX::FIELD::SecurityListRequestType) != "4")
+          throw FIX::IncorrectTagValue(FIX::FIELD::SecurityListRequestType);
+        entry.list_instruments(request.session, message.getField(FIX::FIELD::SecurityReqID));
+      } else {
+        entry.request_market_data(market_data_request(message, request.session));
+      }
+      return;
+    }
     if (type != "D" && type != "F" && type != "G" && type != "H" && type != "q")
       throw FIX::UnsupportedMessageType();
     request.cl_ord_id = message.getField(FIX::FIELD::ClOrdID);
@@ -165,6 +212,29 @@ struct Acceptor::Impl : public FIX::Application {
     entry.submit(request);
   }
 
+  static MarketDataRequest market_data_request(const FIX::Message& message,
+                                               const std::string& session) {
+    MarketDataRequest request;
+    request.session = session;
+    request.request_id = message.getField(FIX::FIELD::MDReqID);
+    const std::string subscription = message.getField(FIX::FIELD::SubscriptionRequestType);
+    if (subscription != "0" && subscription != "1" && subscription != "2")
+      throw FIX::IncorrectTagValue(FIX::FIELD::SubscriptionRequestType);
+    request.subscription = subscription[0];
+    const std::string depth = message.getField(FIX::FIELD::MarketDepth);
+    if (depth.empty() || depth.size() > 4 ||
+        depth.find_first_not_of("0123456789") != std::string::npos)
+      throw FIX::IncorrectTagValue(FIX::FIELD::MarketDepth);
+    request.depth = std::stoi(depth);
+    const int symbols = message.groupCount(FIX::FIELD::NoRelatedSym);
+    for (int i = 1; i <= symbols; ++i) {
+      FIX::Group group(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+      message.getGroup(i, group);
+      request.symbols.push_back(group.getField(FIX::FIELD::Symbol));
+    }
+    return request;
+  }
+
   // A fixed one-second window per session: simple, and what clients can
   // reason about. Sessions run on their own threads, hence the lock.
   bool within_rate(const std::string& session) {
@@ -180,7 +250,64 @@ struct Acceptor::Impl : public FIX::Application {
     entry.reject(request, 99, text);
   }
 
-  void send(const Report& r) {
+  void send(const SecurityListReport& list) override {
+    FIX::Message message;
+    message.getHeader().setField(FIX::FIELD::MsgType, "y");
+    message.setField(FIX::FIELD::SecurityReqID, list.request_id);
+    message.setField(FIX::FIELD::SecurityResponseID, list.request_id);
+    message.setField(FIX::FIELD::SecurityRequestResult, list.instruments.empty() ? "2" : "0");
+    message.setField(FIX::FIELD::TotNoRelatedSym, std::to_string(list.instruments.size()));
+    for (const InstrumentInfo& i : list.instruments) {
+      FIX::Group group(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+      group.setField(FIX::FIELD::Symbol, i.symbol);
+      group.setField(FIX::FIELD::Currency, "USD");
+      group.setField(FIX::FIELD::RoundLot, std::to_string(i.lot));
+      group.setField(FIX::FIELD::MinTradeVol, std::to_string(i.min_quantity));
+      group.setField(FIX::FIELD::MinPriceIncrement, decimal(i.tick));
+      group.setField(kGpuClass, i.gpu_class);
+      group.setField(kRegion, i.region);
+      group.setField(kDeliveryStart, utc(i.delivery_start));
+      group.setField(kDeliveryEnd, utc(i.delivery_end));
+      group.setField(kGateClosure, utc(i.gate_closure));
+      group.setField(kInstrumentState, i.state);
+      group.setField(kMaxOrderQty, std::to_string(i.max_quantity));
+      message.addGroup(group);
+    }
+    to(list.session, message);
+  }
+
+  void send(const MarketDataReport& r) override {
+    FIX::Message message;
+    message.setField(FIX::FIELD::MDReqID, r.request_id);
+    if (r.kind == MarketDataReport::reject) {
+      message.getHeader().setField(FIX::FIELD::MsgType, "Y");
+      message.setField(FIX::FIELD::MDReqRejReason, std::string(1, r.reject_reason));
+      message.setField(FIX::FIELD::Text, r.text);
+      return to(r.session, message);
+    }
+    const bool full = r.kind == MarketDataReport::snapshot;
+    message.getHeader().setField(FIX::FIELD::MsgType, full ? "W" : "X");
+    if (full) message.setField(FIX::FIELD::Symbol, r.symbol);
+    for (const BookEntry& e : r.entries) {
+      FIX::Group group(FIX::FIELD::NoMDEntries,
+                       full ? FIX::FIELD::MDEntryType : FIX::FIELD::MDUpdateAction);
+      if (!full) group.setField(FIX::FIELD::MDUpdateAction, std::string(1, e.action));
+      group.setField(FIX::FIELD::MDEntryType, std::string(1, e.type));
+      if (!full) group.setField(FIX::FIELD::Symbol, r.symbol);
+      group.setField(FIX::FIELD::MDEntryPx, decimal(e.price));
+      group.setField(FIX::FIELD::MDEntrySize, std::to_string(e.quantity));
+      message.addGroup(group);
+    }
+    to(r.session, message);
+  }
+
+  // A session that is not logged on gets it on resend after its next logon.
+  void to(const std::string& session, FIX::Message& message) {
+    FIX::Session::sendToTarget(message,
+                               FIX::SessionID(kBeginString, options.target_comp_id, session));
+  }
+
+  void send(const Report& r) override {
     FIX::Message message;
     message.setField(FIX::FIELD::OrderID, r.order_id);
     message.setField(FIX::FIELD::ClOrdID, r.cl_ord_id);
@@ -191,9 +318,7 @@ struct Acceptor::Impl : public FIX::Application {
       message.setField(FIX::FIELD::TotalAffectedOrders, std::to_string(r.affected));
       if (r.mass_response == '0') message.setField(FIX::FIELD::MassCancelRejectReason, "99");
       if (!r.text.empty()) message.setField(FIX::FIELD::Text, r.text);
-      FIX::Session::sendToTarget(message,
-                                 FIX::SessionID(kBeginString, options.target_comp_id, r.session));
-      return;
+      return to(r.session, message);
     }
     message.getHeader().setField(FIX::FIELD::MsgType, r.kind == Report::execution ? "8" : "9");
     if (!r.orig_cl_ord_id.empty()) message.setField(FIX::FIELD::OrigClOrdID, r.orig_cl_ord_id);
@@ -219,9 +344,7 @@ struct Acceptor::Impl : public FIX::Application {
       if (r.ord_rej_reason >= 0)
         message.setField(FIX::FIELD::OrdRejReason, std::to_string(r.ord_rej_reason));
     }
-    // A session that is not logged on gets it on resend after its next logon.
-    FIX::Session::sendToTarget(message,
-                               FIX::SessionID(kBeginString, options.target_comp_id, r.session));
+    to(r.session, message);
   }
 
   AcceptorOptions options;
@@ -229,14 +352,14 @@ struct Acceptor::Impl : public FIX::Application {
   typedef std::pair<int, long> Window;  // messages counted, second they belong to
   std::mutex rate_mutex;
   std::map<std::string, Window> windows;
+  DurableMessageStoreFactory store_factory;
   std::unique_ptr<FIX::SessionSettings> settings;
-  std::unique_ptr<FIX::FileStoreFactory> store;
   std::unique_ptr<FIX::FileLogFactory> log;  // every session's messages and events
   std::unique_ptr<FIX::ThreadedSocketAcceptor> acceptor;
 };
 
-Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry)
-    : impl_(new Impl(options, entry)) {
+Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionStore& store)
+    : impl_(new Impl(options, entry, store)) {
   Impl& i = *impl_;
   FIX::Dictionary defaults;
   defaults.setString("ConnectionType", "acceptor");
@@ -246,8 +369,7 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry)
   defaults.setString("EndTime", "00:00:00");
   defaults.setString("UseDataDictionary", "Y");
   defaults.setString("DataDictionary", options.data_dictionary);
-  defaults.setString("FileStorePath", options.store_directory);
-  defaults.setString("FileLogPath", options.store_directory + "/log");
+  defaults.setString("FileLogPath", options.log_directory);
   defaults.setInt("HeartBtInt", 30);
   i.settings.reset(new FIX::SessionSettings());
   i.settings->set(defaults);
@@ -256,10 +378,9 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry)
   for (const std::string& client : options.clients)
     i.settings->set(FIX::SessionID(kBeginString, options.target_comp_id, client),
                     FIX::Dictionary());
-  i.store.reset(new FIX::FileStoreFactory(*i.settings));
   i.log.reset(new FIX::FileLogFactory(*i.settings));
-  i.acceptor.reset(new FIX::ThreadedSocketAcceptor(i, *i.store, *i.settings, *i.log));
-  entry.set_sink([&i](const Report& report) { i.send(report); });
+  i.acceptor.reset(new FIX::ThreadedSocketAcceptor(i, i.store_factory, *i.settings, *i.log));
+  entry.set_sink(i);
 }
 
 Acceptor::~Acceptor() {

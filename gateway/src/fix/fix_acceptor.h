@@ -1,5 +1,7 @@
 // The FIX 4.4 acceptor: QuickFIX sessions in, OrderEntry calls out. This
-// header is plain C++ so that C++20 code can start and stop it.
+// header is plain C++ so that C++20 code can start and stop it. Constructing
+// it creates the sessions (from the SessionStore), so reports can be queued
+// for resend before start() accepts connections.
 #pragma once
 
 #include <memory>
@@ -7,6 +9,7 @@
 #include <vector>
 
 #include "order_entry.h"
+#include "session_store.h"
 
 namespace gpux::fix {
 
@@ -14,14 +17,14 @@ struct AcceptorOptions {
   int port = 9878;
   std::string target_comp_id = "GPUX";  // the exchange's CompID
   std::string data_dictionary;          // path to gpux-FIX44.xml
-  std::string store_directory;          // session state (sequence numbers, resend store), logs
+  std::string log_directory;            // every session's messages and events
   std::vector<std::string> clients;     // SenderCompIDs that have a session
   int max_messages_per_second = 1000;   // per session; more are rejected, not queued
 };
 
 class Acceptor {
  public:
-  Acceptor(const AcceptorOptions& options, OrderEntry& entry);
+  Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionStore& store);
   ~Acceptor();
   void start();
   void stop();

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
+#include <vector>
 
 namespace gpux::fix {
 
@@ -55,6 +55,65 @@ struct Report {
   std::string text;          // Text(58): the exchange's reason in words
 };
 
+// One instrument as SecurityList(y) describes it.
+struct InstrumentInfo {
+  std::string symbol;
+  std::string gpu_class;
+  std::string region;
+  std::int64_t delivery_start = 0;  // Unix seconds, UTC
+  std::int64_t delivery_end = 0;
+  std::int64_t gate_closure = 0;
+  std::int64_t tick = 0;  // micro-USD
+  std::int64_t lot = 0;
+  std::int64_t min_quantity = 0;
+  std::int64_t max_quantity = 0;
+  std::string state;  // listed, open, gate_closed, delivering, settled
+};
+
+struct SecurityListReport {
+  std::string session;
+  std::string request_id;  // SecurityReqID(320)
+  std::vector<InstrumentInfo> instruments;
+};
+
+// MarketDataRequest(V): a snapshot, or a snapshot followed by incremental
+// refreshes until unsubscribed or logged out.
+struct MarketDataRequest {
+  std::string session;
+  std::string request_id;   // MDReqID(262)
+  char subscription = '0';  // SubscriptionRequestType(263): 0 snapshot, 1 subscribe, 2 unsubscribe
+  int depth = 0;            // MarketDepth(264): 0 full book
+  std::vector<std::string> symbols;
+};
+
+// A price level or a trade: one MDEntry.
+struct BookEntry {
+  char type = '0';    // MDEntryType(269): 0 bid, 1 offer, 2 trade
+  char action = '0';  // MDUpdateAction(279), incremental only: 0 new, 1 change, 2 delete
+  std::int64_t price = 0;
+  std::int64_t quantity = 0;  // 0 with action delete
+};
+
+struct MarketDataReport {
+  enum Kind { snapshot, incremental, reject };
+  Kind kind = snapshot;
+  std::string session;
+  std::string request_id;
+  std::string symbol;
+  std::vector<BookEntry> entries;
+  char reject_reason = '0';  // MDReqRejReason(281) for a reject
+  std::string text;
+};
+
+// Where the exchange's answers go: the acceptor, which sends them.
+class ReportSink {
+ public:
+  virtual ~ReportSink() = default;
+  virtual void send(const Report& report) = 0;
+  virtual void send(const SecurityListReport& report) = 0;
+  virtual void send(const MarketDataReport& report) = 0;
+};
+
 // What the acceptor needs from the exchange.
 class OrderEntry {
  public:
@@ -66,7 +125,12 @@ class OrderEntry {
   // Reports for the request arrive through the sink once durable (or at
   // once for requests refused before reaching the engine).
   virtual void submit(const OrderRequest& request) = 0;
-  virtual void set_sink(std::function<void(const Report&)> sink) = 0;
+  virtual void set_sink(ReportSink& sink) = 0;
+  virtual void list_instruments(const std::string& session, const std::string& request_id) = 0;
+  virtual void request_market_data(const MarketDataRequest& request) = 0;
+  // The session's connection ended (logout or lost): its market data
+  // subscriptions end, and its orders are cancelled when so configured.
+  virtual void disconnected(const std::string& session) = 0;
   // Answers a request refused before it reaches the exchange (malformed,
   // throttled) with the report its kind calls for; `reason` as OrdRejReason.
   virtual void reject(const OrderRequest& request, int reason, const std::string& text) = 0;

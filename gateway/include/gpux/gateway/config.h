@@ -22,13 +22,15 @@ struct ConfigError : std::runtime_error {
 
 struct FixClient {
   matching::ParticipantId participant = 0;
-  std::string password_hash;  // `gpuxd --hash-password`; empty: no password required
+  std::string password_hash;          // `gpuxd --hash-password`; empty: no password required
+  bool cancel_on_disconnect = false;  // the participant's orders, when the session ends
 };
 
 struct FixConfig {
   int port = 0;                  // 0: no FIX acceptor
   std::string comp_id = "GPUX";  // the exchange's CompID
   int max_messages_per_second = 1000;
+  std::uint64_t checkpoint_every = 100'000;  // durable commands between gateway checkpoints
   std::map<std::string, FixClient> clients;  // by SenderCompID
 };
 

@@ -13,8 +13,11 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <limits>
 #include <memory>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "gpux/gateway/calendar.h"
@@ -34,9 +37,16 @@ struct PipelineOptions {
   // then depends on that snapshot alone: off unless the operator asks.
   bool discard_journal_after_snapshot = false;
   // Called on the publisher thread for every durable command, after the
-  // command's own callback: how gateways see events their clients did not
-  // cause (a trade against a resting order, a gate closure).
-  std::function<void(const matching::Command&, std::span<const matching::Event>)> observer;
+  // command's own callback, with the origin it was submitted with: how
+  // gateways see events their clients did not cause (a trade against a
+  // resting order, a gate closure).
+  std::function<void(const matching::Command&, std::span<const matching::Event>,
+                     std::string_view origin)>
+      observer;
+  // Journaled commands after this sequence are shown to the observer again
+  // during recovery (a gateway rebuilding from its own checkpoint); the
+  // default shows none.
+  matching::SequenceNumber observe_after = std::numeric_limits<matching::SequenceNumber>::max();
   bool sync = true;  // fsync each group commit
 };
 
@@ -46,7 +56,8 @@ struct RecoveryReport {
   matching::SequenceNumber snapshot_sequence = 0;
   std::size_t replayed = 0;
   std::vector<std::string> skipped_snapshots;
-  std::vector<InstrumentStatus> instruments;  // as recovered
+  std::vector<InstrumentStatus> instruments;    // as recovered
+  std::vector<matching::InstrumentSpec> specs;  // the same instruments' terms
 };
 
 struct PipelineStats {
@@ -71,8 +82,9 @@ class Pipeline {
   const RecoveryReport& recovery() const;
 
   // Queues a command for sequencing; blocks while the pipeline is full.
-  // Returns false after stop().
-  bool submit(matching::CommandBody body, Done done);
+  // Returns false after stop(). `origin` is journaled with the command and
+  // handed to the observer (see PipelineOptions::observer).
+  bool submit(matching::CommandBody body, Done done, std::string origin = {});
 
   // The in-process client API: the command's events once durable.
   std::future<std::vector<matching::Event>> execute(matching::CommandBody body);

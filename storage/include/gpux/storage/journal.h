@@ -11,6 +11,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gpux/matching/commands.h"
@@ -68,17 +69,21 @@ class Journal {
   // Writes the commands, which must continue last_sequence() without gaps,
   // and indexes their `events` into the order and trade stores, all in one
   // write batch; returns once it is durable (fsync'd when options.sync).
+  // `origins`, when given, holds one opaque origin per command (see
+  // JournalRecord.origin in gpux.proto).
   void append(std::span<const matching::Command> commands,
-              std::span<const matching::Event> events = {});
+              std::span<const matching::Event> events = {},
+              std::span<const std::string> origins = {});
 
   SequenceNumber last_sequence() const { return last_sequence_; }
   std::uint64_t last_chain() const { return last_chain_; }
 
-  // Calls `apply` for every record after `after` in order, verifying the chain
-  // from `chain_at_after` (0 when after is 0). Throws JournalCorrupt at the
-  // first record that fails; records before it have been applied.
-  void replay(SequenceNumber after, std::uint64_t chain_at_after,
-              const std::function<void(const matching::Command&)>& apply) const;
+  // Calls `apply` for every record after `after` in order, with the record's
+  // origin, verifying the chain from `chain_at_after` (0 when after is 0).
+  // Throws JournalCorrupt at the first record that fails; records before it
+  // have been applied.
+  using Apply = std::function<void(const matching::Command&, std::string_view origin)>;
+  void replay(SequenceNumber after, std::uint64_t chain_at_after, const Apply& apply) const;
 
   // Order and trade stores, newest first, at most `limit` results. Time
   // ranges are [from, to) in the sequencer's nanoseconds.

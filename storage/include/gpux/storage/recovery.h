@@ -1,8 +1,11 @@
 // Recovery: the newest usable snapshot, then replay of the journal after it.
 #pragma once
 
+#include <functional>
+#include <limits>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gpux/matching/engine.h"
@@ -18,11 +21,21 @@ struct Recovered {
   std::vector<std::string> skipped_snapshots;  // why newer snapshots were not used
 };
 
+// For a gateway that must see again what happened after its own checkpoint:
+// recovery then starts from a snapshot no newer than `after`, and calls
+// `replayed` after applying each command past it (the listener has just
+// received that command's events).
+struct ReplayObserver {
+  SequenceNumber after = std::numeric_limits<SequenceNumber>::max();
+  std::function<void(const matching::Command&, std::string_view origin)> replayed;
+};
+
 // Throws JournalCorrupt (nothing is half-applied: the caller gets no engine)
 // when the journal after the chosen snapshot is damaged.
 Recovered recover(const Journal& journal, const matching::EngineConfig& config,
                   matching::EventListener& listener,
-                  matching::BookKind book = matching::BookKind::price_ladder);
+                  matching::BookKind book = matching::BookKind::price_ladder,
+                  const ReplayObserver& observer = {});
 
 // Writes a snapshot of `engine`, which must have applied exactly the
 // journal's records (the snapshot is filed under the journal's last sequence).

@@ -1,0 +1,33 @@
+// FIX session state that must survive a crash of gpuxd: sequence numbers and
+// the messages sent (for resend). Plain C++ so that the QuickFIX side (C++14)
+// can use an implementation that lives with RocksDB (C++20).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gpux::fix {
+
+struct SessionState {
+  int next_sender = 1;
+  int next_target = 1;
+  std::int64_t creation_time = 0;  // Unix seconds; 0 when the session is new
+};
+
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+  virtual SessionState load(const std::string& session) = 0;
+  // Keeps message `sequence` for resend and, in the same write, makes the
+  // durable next sender number sequence + 1 (so that a crash between storing
+  // and counting cannot send two messages under one number).
+  virtual void store_sent(const std::string& session, int sequence, const std::string& message) = 0;
+  // Messages [begin, end] that are still kept, in order.
+  virtual std::vector<std::string> sent(const std::string& session, int begin, int end) = 0;
+  virtual void save(const std::string& session, const SessionState& state) = 0;
+  // A new FIX session day: numbers back to 1, kept messages dropped.
+  virtual void reset(const std::string& session, std::int64_t creation_time) = 0;
+};
+
+}  // namespace gpux::fix

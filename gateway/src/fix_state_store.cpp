@@ -1,0 +1,148 @@
+#include "fix_state_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstring>
+
+#include "gpux/storage/journal.h"
+
+namespace gpux::gateway {
+
+namespace {
+
+// Keys: "s" session -> state; "m" session \0 be32(seq) -> message;
+// "x" session \0 identity -> ""; "checkpoint".
+std::string state_key(const std::string& session) {
+  return "s" + session;
+}
+
+std::string message_key(const std::string& session, int sequence) {
+  std::string key = "m" + session + '\0';
+  for (int shift = 24; shift >= 0; shift -= 8)
+    key.push_back(static_cast<char>((static_cast<std::uint32_t>(sequence) >> shift) & 0xff));
+  return key;
+}
+
+std::string sent_key(const std::string& session, std::string_view identity) {
+  std::string key = "x" + session + '\0';
+  key.append(identity);
+  return key;
+}
+
+void check(const rocksdb::Status& status, const char* doing) {
+  if (!status.ok())
+    throw storage::StorageError(std::string("FIX state store: ") + doing + ": " +
+                                status.ToString());
+}
+
+std::string encode(const fix::SessionState& s) {
+  std::string bytes(24, '\0');
+  const std::int64_t fields[3] = {s.next_sender, s.next_target, s.creation_time};
+  std::memcpy(bytes.data(), fields, sizeof fields);
+  return bytes;
+}
+
+// The value of `tag` in a raw FIX message, or empty.
+std::string_view field(std::string_view message, std::string_view tag) {
+  const std::string needle = "\x01" + std::string(tag) + "=";
+  const auto at = message.find(needle);
+  if (at == std::string_view::npos) return {};
+  const auto from = at + needle.size();
+  return message.substr(from, message.find('\x01', from) - from);
+}
+
+}  // namespace
+
+FixStateStore::FixStateStore(const std::filesystem::path& directory) {
+  std::filesystem::create_directories(directory);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  check(rocksdb::DB::Open(options, directory.string(), &raw), "opening");
+  db_.reset(raw);
+}
+
+FixStateStore::~FixStateStore() = default;
+
+void FixStateStore::put(const std::string& key, const std::string& value) {
+  check(db_->Put({}, key, value), "writing");
+}
+
+fix::SessionState FixStateStore::load(const std::string& session) {
+  std::string bytes;
+  fix::SessionState state;
+  const auto status = db_->Get({}, state_key(session), &bytes);
+  if (status.IsNotFound()) return state;
+  check(status, "reading session state");
+  if (bytes.size() != 24) throw storage::StorageError("FIX state store: bad state for " + session);
+  std::int64_t fields[3];
+  std::memcpy(fields, bytes.data(), sizeof fields);
+  state.next_sender = static_cast<int>(fields[0]);
+  state.next_target = static_cast<int>(fields[1]);
+  state.creation_time = fields[2];
+  return state;
+}
+
+void FixStateStore::store_sent(const std::string& session, int sequence,
+                               const std::string& message) {
+  fix::SessionState state = load(session);
+  state.next_sender = sequence + 1;
+  rocksdb::WriteBatch batch;
+  batch.Put(message_key(session, sequence), message);
+  batch.Put(state_key(session), encode(state));
+  const std::string_view type = field(message, "35");
+  if (type == "8") batch.Put(sent_key(session, report_identity('8', field(message, "17"))), "");
+  if (type == "9" || type == "r")
+    batch.Put(sent_key(session, report_identity(type[0], field(message, "11"))), "");
+  check(db_->Write({}, &batch), "storing a sent message");
+}
+
+std::vector<std::string> FixStateStore::sent(const std::string& session, int begin, int end) {
+  std::vector<std::string> messages;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}));
+  const std::string last = message_key(session, end);
+  for (it->Seek(message_key(session, begin)); it->Valid() && it->key().compare(last) <= 0;
+       it->Next())
+    messages.push_back(it->value().ToString());
+  check(it->status(), "reading sent messages");
+  return messages;
+}
+
+void FixStateStore::save(const std::string& session, const fix::SessionState& state) {
+  put(state_key(session), encode(state));
+}
+
+void FixStateStore::reset(const std::string& session, std::int64_t creation_time) {
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(db_->DefaultColumnFamily(), message_key(session, 0),
+                    message_key(session, -1));  // -1 is the largest be32 key
+  batch.Put(state_key(session), encode({1, 1, creation_time}));
+  check(db_->Write({}, &batch), "resetting a session");
+}
+
+bool FixStateStore::was_sent(const std::string& session, std::string_view identity) {
+  std::string ignored;
+  const auto status = db_->Get({}, sent_key(session, identity), &ignored);
+  if (status.IsNotFound()) return false;
+  check(status, "reading the sent index");
+  return true;
+}
+
+std::string FixStateStore::report_identity(char msg_type, std::string_view id) {
+  return std::string(1, msg_type) + std::string(id);
+}
+
+void FixStateStore::write_checkpoint(const std::string& bytes) {
+  put("checkpoint", bytes);
+}
+
+std::optional<std::string> FixStateStore::checkpoint() {
+  std::string bytes;
+  const auto status = db_->Get({}, "checkpoint", &bytes);
+  if (status.IsNotFound()) return std::nullopt;
+  check(status, "reading the checkpoint");
+  return bytes;
+}
+
+}  // namespace gpux::gateway
