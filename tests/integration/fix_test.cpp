@@ -1,262 +1,8 @@
 // A real gpuxd process with its FIX acceptor, and real QuickFIX initiator
 // sessions over loopback. Compiled as C++14, like every QuickFIX unit.
-#include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <quickfix/Application.h>
-#include <quickfix/FileStore.h>
-#include <quickfix/Session.h>
-#include <quickfix/SessionSettings.h>
-#include <quickfix/SocketInitiator.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "fix_fixture.h"
 
-#include <chrono>
-#include <condition_variable>
-#include <cstdlib>
-#include <deque>
-#include <fstream>
-#include <map>
-#include <mutex>
-#include <string>
-#include <vector>
-
-extern char** environ;
-
-namespace {
-
-const char* const kSymbol = "H100-SXM.us-east.20261123T15";
-
-// A port nobody listens on right now.
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    char pattern[] = "/tmp/gpux-fix-XXXXXX";
-    path = ::mkdtemp(pattern);
-  }
-  ~ScratchDir() {
-    if (!std::getenv("GPUX_KEEP_FIX_DIR")) std::system(("rm -rf '" + path + "'").c_str());
-  }
-  std::string path;
-};
-
-class Daemon {
- public:
-  Daemon(const std::string& config, const std::string& log) {
-    std::vector<std::string> args = {GPUXD_PATH, "--config", config};
-    std::vector<char*> argv;
-    for (std::string& a : args)
-      argv.push_back(&a[0]);
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    REQUIRE(posix_spawn(&pid_, GPUXD_PATH, &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Daemon() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-// Collects what the exchange sends each client session.
-class Client : public FIX::Application {
- public:
-  void onCreate(const FIX::SessionID&) override {}
-  void onLogon(const FIX::SessionID& id) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    logged_on_.push_back(id.getSenderCompID().getValue());
-    changed_.notify_all();
-  }
-  void onLogout(const FIX::SessionID&) override {}
-  void toAdmin(FIX::Message& message, const FIX::SessionID& id) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    const auto password = passwords_.find(id.getSenderCompID().getValue());
-    if (message.getHeader().getField(FIX::FIELD::MsgType) == "A" && password != passwords_.end())
-      message.setField(FIX::FIELD::Password, password->second);
-  }
-  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
-  void fromAdmin(const FIX::Message& message,
-                 const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
-                                                 FIX::IncorrectTagValue,
-                                                 FIX::RejectLogon) override {
-    if (message.getHeader().getField(FIX::FIELD::MsgType) != "5") return;
-    std::lock_guard<std::mutex> lock(mutex_);
-    logout_texts_.push_back(id.getSenderCompID().getValue() + ": " +
-                            (message.isSetField(FIX::FIELD::Text)
-                                 ? message.getField(FIX::FIELD::Text)
-                                 : std::string()));
-    changed_.notify_all();
-  }
-
-  void set_password(const std::string& session, const std::string& password) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    passwords_[session] = password;
-  }
-
-  // The first Logout text the exchange sent, waiting up to 30 s.
-  std::string logout_text() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait_for(lock, std::chrono::seconds(30), [&] { return !logout_texts_.empty(); });
-    return logout_texts_.empty() ? std::string() : logout_texts_.front();
-  }
-  void fromApp(const FIX::Message& message,
-               const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
-                                               FIX::IncorrectTagValue,
-                                               FIX::UnsupportedMessageType) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    received_.push_back({id.getSenderCompID().getValue(), message});
-    changed_.notify_all();
-  }
-
-  bool wait_logons(std::size_t n) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return changed_.wait_for(lock, std::chrono::seconds(30),
-                             [&] { return logged_on_.size() >= n; });
-  }
-
-  // The next message for `session`, waiting up to 30 s.
-  FIX::Message next(const std::string& session) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    std::deque<std::pair<std::string, FIX::Message>>::iterator found;
-    const bool ok = changed_.wait_for(lock, std::chrono::seconds(30), [&] {
-      for (found = received_.begin(); found != received_.end(); ++found)
-        if (found->first == session) return true;
-      return false;
-    });
-    REQUIRE_MESSAGE(ok, "no message for " << session);
-    FIX::Message message = found->second;
-    received_.erase(found);
-    return message;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<std::string> logged_on_;
-  std::vector<std::string> logout_texts_;
-  std::map<std::string, std::string> passwords_;
-  std::deque<std::pair<std::string, FIX::Message>> received_;
-};
-
-FIX::Message new_order(const std::string& id, const char* symbol, char side, const char* price,
-                       const char* quantity) {
-  FIX::Message m;
-  m.getHeader().setField(FIX::FIELD::MsgType, "D");
-  m.setField(FIX::FIELD::ClOrdID, id);
-  m.setField(FIX::FIELD::Symbol, symbol);
-  m.setField(FIX::FIELD::Side, std::string(1, side));
-  m.setField(FIX::TransactTime());
-  m.setField(FIX::FIELD::OrderQty, quantity);
-  m.setField(FIX::FIELD::OrdType, "2");
-  m.setField(FIX::FIELD::Price, price);
-  return m;
-}
-
-FIX::Message cancel(const std::string& id, const std::string& original, char side) {
-  FIX::Message m;
-  m.getHeader().setField(FIX::FIELD::MsgType, "F");
-  m.setField(FIX::FIELD::OrigClOrdID, original);
-  m.setField(FIX::FIELD::ClOrdID, id);
-  m.setField(FIX::FIELD::Symbol, kSymbol);
-  m.setField(FIX::FIELD::Side, std::string(1, side));
-  m.setField(FIX::TransactTime());
-  return m;
-}
-
-FIX::Message replace(const std::string& id, const std::string& original, const char* price,
-                     const char* quantity) {
-  FIX::Message m;
-  m.getHeader().setField(FIX::FIELD::MsgType, "G");
-  m.setField(FIX::FIELD::OrigClOrdID, original);
-  m.setField(FIX::FIELD::ClOrdID, id);
-  m.setField(FIX::FIELD::Symbol, kSymbol);
-  m.setField(FIX::FIELD::Side, "1");
-  m.setField(FIX::TransactTime());
-  m.setField(FIX::FIELD::OrderQty, quantity);
-  m.setField(FIX::FIELD::OrdType, "2");
-  m.setField(FIX::FIELD::Price, price);
-  return m;
-}
-
-std::string field(const FIX::Message& m, int tag) {
-  return m.isSetField(tag) ? m.getField(tag) : std::string("<absent>");
-}
-
-// gpuxd with two FIX clients (ALICE, BOB) and one instrument, and a QuickFIX
-// initiator logged on as both.
-struct Exchange {
-  explicit Exchange(const std::string& extra_config,
-                    const std::map<std::string, std::string>& passwords = {})
-      : port(free_port()) {
-    for (const auto& p : passwords)
-      client.set_password(p.first, p.second);
-    const std::string config = dir.path + "/gpux.conf";
-    std::ofstream(config.c_str())
-        << "data_dir = " << dir.path << "/data\n"
-        << "fix_port = " << port << "\n"
-        << "fix_client = BOB participant=2\n"
-        << "participant = 1 cash=1000000000000\nparticipant = 2 cash=1000000000000\n"
-        << "instrument = 1 symbol=" << kSymbol
-        << " class=H100-SXM region=us-east start=1795446000 tick=100 max=1000"
-           " reference=2000000 band=500000\n"
-        << "capacity = 2 instrument=1 units=100\n"
-        << extra_config;
-    daemon.reset(new Daemon(config, dir.path + "/gpuxd.log"));
-    FIX::Dictionary defaults;
-    defaults.setString("ConnectionType", "initiator");
-    defaults.setString("SocketConnectHost", "127.0.0.1");
-    defaults.setInt("SocketConnectPort", port);
-    defaults.setInt("ReconnectInterval", 1);
-    defaults.setInt("HeartBtInt", 30);
-    defaults.setString("StartTime", "00:00:00");
-    defaults.setString("EndTime", "00:00:00");
-    defaults.setString("FileStorePath", dir.path + "/client");
-    defaults.setString("UseDataDictionary", "Y");
-    defaults.setString("DataDictionary", GPUX_FIX_DICTIONARY);
-    defaults.setString("ResetOnLogon", "N");  // keep sequence numbers: resend must work
-    settings.set(defaults);
-    for (const char* who : {"ALICE", "BOB"})
-      settings.set(FIX::SessionID("FIX.4.4", who, "GPUX"), FIX::Dictionary());
-    store.reset(new FIX::FileStoreFactory(settings));
-    initiator.reset(new FIX::SocketInitiator(client, *store, settings));
-    initiator->start();
-  }
-  ~Exchange() { initiator->stop(); }
-
-  ScratchDir dir;
-  int port;
-  std::unique_ptr<Daemon> daemon;
-  Client client;
-  FIX::SessionSettings settings;
-  std::unique_ptr<FIX::FileStoreFactory> store;
-  std::unique_ptr<FIX::SocketInitiator> initiator;
-  const FIX::SessionID alice{"FIX.4.4", "ALICE", "GPUX"};
-  const FIX::SessionID bob{"FIX.4.4", "BOB", "GPUX"};
-};
-
-}  // namespace
+using namespace fixtest;
 
 TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects") {
   Exchange exchange("fix_client = ALICE participant=1\n");
@@ -438,4 +184,197 @@ TEST_CASE("FIX logon refuses a wrong password with the reason") {
   Exchange exchange("fix_client = ALICE participant=1 password_hash=" + hash_of("s3cret") + "\n",
                     {{"ALICE", "not-it"}});
   CHECK(exchange.client.logout_text().find("wrong password for ALICE") != std::string::npos);
+}
+
+namespace {
+
+FIX::Message market_data_request(const std::string& id, char subscription, int depth,
+                                 const std::string& symbol) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "V");
+  m.setField(FIX::FIELD::MDReqID, id);
+  m.setField(FIX::FIELD::SubscriptionRequestType, std::string(1, subscription));
+  m.setField(FIX::FIELD::MarketDepth, std::to_string(depth));
+  FIX::Group type(FIX::FIELD::NoMDEntryTypes, FIX::FIELD::MDEntryType);
+  type.setField(FIX::FIELD::MDEntryType, "0");
+  m.addGroup(type);
+  FIX::Group instrument(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+  instrument.setField(FIX::FIELD::Symbol, symbol);
+  m.addGroup(instrument);
+  return m;
+}
+
+// "type action price size" for each MDEntry of a W or X.
+std::vector<std::string> entries(const FIX::Message& m) {
+  std::vector<std::string> out;
+  const bool incremental = m.getHeader().getField(FIX::FIELD::MsgType) == "X";
+  const int n = m.groupCount(FIX::FIELD::NoMDEntries);
+  for (int i = 1; i <= n; ++i) {
+    FIX::Group g(FIX::FIELD::NoMDEntries,
+                 incremental ? FIX::FIELD::MDUpdateAction : FIX::FIELD::MDEntryType);
+    m.getGroup(i, g);
+    out.push_back(g.getField(FIX::FIELD::MDEntryType) + " " +
+                  (incremental ? g.getField(FIX::FIELD::MDUpdateAction) : std::string("-")) + " " +
+                  g.getField(FIX::FIELD::MDEntryPx) + " " + g.getField(FIX::FIELD::MDEntrySize));
+  }
+  return out;
+}
+
+bool of_type(const FIX::Message& m, const char* type) {
+  return m.getHeader().getField(FIX::FIELD::MsgType) == type;
+}
+
+}  // namespace
+
+TEST_CASE("FIX security list and market data: snapshot, then every change") {
+  Exchange exchange("fix_client = ALICE participant=1\n");
+  Client& client = exchange.client;
+  REQUIRE(client.wait_logons(2));
+
+  FIX::Message list_request;
+  list_request.getHeader().setField(FIX::FIELD::MsgType, "x");
+  list_request.setField(FIX::FIELD::SecurityReqID, "s1");
+  list_request.setField(FIX::FIELD::SecurityListRequestType, "4");  // all securities
+  FIX::Session::sendToTarget(list_request, exchange.alice);
+  const FIX::Message list = client.next("ALICE");
+  REQUIRE(of_type(list, "y"));
+  CHECK(field(list, FIX::FIELD::SecurityReqID) == "s1");
+  REQUIRE(list.groupCount(FIX::FIELD::NoRelatedSym) == 1);
+  FIX::Group instrument(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+  list.getGroup(1, instrument);
+  CHECK(instrument.getField(FIX::FIELD::Symbol) == kSymbol);
+  CHECK(instrument.getField(20001) == "H100-SXM");
+  CHECK(instrument.getField(20002) == "us-east");
+  CHECK(instrument.getField(20003) == "20261123-15:00:00");
+  CHECK(instrument.getField(20004) == "20261123-16:00:00");
+  CHECK(instrument.getField(20006) == "open");
+  CHECK(instrument.getField(20007) == "1000");
+  CHECK(instrument.getField(FIX::FIELD::MinPriceIncrement) == "0.000100");
+
+  FIX::Message subscribe = market_data_request("md1", '1', 0, kSymbol);
+  FIX::Session::sendToTarget(subscribe, exchange.alice);
+  const FIX::Message empty = client.next("ALICE");
+  REQUIRE(of_type(empty, "W"));
+  CHECK(entries(empty).empty());
+
+  FIX::Message ask = new_order("b1", kSymbol, '2', "2.4", "3");
+  FIX::Session::sendToTarget(ask, exchange.bob);
+  FIX::Message update = client.next("ALICE");
+  REQUIRE(of_type(update, "X"));
+  CHECK(entries(update) == std::vector<std::string>{"1 0 2.400000 3"});
+  FIX::Message more = new_order("b2", kSymbol, '2', "2.4", "2");
+  FIX::Session::sendToTarget(more, exchange.bob);
+  update = client.next("ALICE");
+  CHECK(entries(update) == std::vector<std::string>{"1 1 2.400000 5"});
+  FIX::Message bid = new_order("b3", kSymbol, '2', "2.5", "1");
+  FIX::Session::sendToTarget(bid, exchange.bob);
+  CHECK(entries(client.next("ALICE")) == std::vector<std::string>{"1 0 2.500000 1"});
+
+  FIX::Message snapshot = market_data_request("md2", '0', 1, kSymbol);  // top of book only
+  FIX::Session::sendToTarget(snapshot, exchange.alice);
+  const FIX::Message top = client.next("ALICE");
+  REQUIRE(of_type(top, "W"));
+  CHECK(field(top, FIX::FIELD::MDReqID) == "md2");
+  CHECK(entries(top) == std::vector<std::string>{"1 - 2.400000 5"});
+
+  // A buy that takes the whole 2.4 level: a trade entry and the level's deletion.
+  FIX::Message take = new_order("a1", kSymbol, '1', "2.4", "5");
+  FIX::Session::sendToTarget(take, exchange.alice);
+  const FIX::Message traded =
+      client.next_matching("ALICE", [](const FIX::Message& m) { return of_type(m, "X"); });
+  CHECK(entries(traded) ==
+        std::vector<std::string>{"1 2 2.400000 0", "2 0 2.400000 3", "2 0 2.400000 2"});
+
+  FIX::Message unknown = market_data_request("md3", '0', 0, "NOPE");
+  FIX::Session::sendToTarget(unknown, exchange.alice);
+  const FIX::Message refused =
+      client.next_matching("ALICE", [](const FIX::Message& m) { return !of_type(m, "8"); });
+  REQUIRE(of_type(refused, "Y"));
+  CHECK(field(refused, FIX::FIELD::MDReqRejReason) == "0");
+  CHECK(field(refused, FIX::FIELD::Text) == "unknown symbol NOPE");
+}
+
+TEST_CASE(
+    "FIX malformed messages get a session Reject or BusinessMessageReject, and the session "
+    "stays up") {
+  Exchange exchange("fix_client = ALICE participant=1\n");
+  Client& client = exchange.client;
+  REQUIRE(client.wait_logons(2));
+
+  FIX::Message no_side = new_order("m1", kSymbol, '1', "2", "1");
+  no_side.removeField(FIX::FIELD::Side);
+  FIX::Session::sendToTarget(no_side, exchange.alice);
+  FIX::Message r = client.next("ALICE");
+  REQUIRE(of_type(r, "3"));
+  CHECK(field(r, FIX::FIELD::SessionRejectReason) == "1");  // required tag missing
+  CHECK(field(r, FIX::FIELD::RefTagID) == "54");
+
+  FIX::Message not_a_number = new_order("m2", kSymbol, '1', "2", "1");
+  not_a_number.setField(FIX::FIELD::OrderQty, "abc");
+  FIX::Session::sendToTarget(not_a_number, exchange.alice);
+  r = client.next("ALICE");
+  REQUIRE(of_type(r, "3"));
+  CHECK(field(r, FIX::FIELD::SessionRejectReason) == "6");  // incorrect data format
+
+  FIX::Message unknown_type;
+  unknown_type.getHeader().setField(FIX::FIELD::MsgType, "R");  // QuoteRequest: not ours
+  unknown_type.setField(FIX::FIELD::QuoteReqID, "q1");
+  FIX::Session::sendToTarget(unknown_type, exchange.alice);
+  r = client.next("ALICE");
+  REQUIRE(of_type(r, "3"));
+  CHECK(field(r, FIX::FIELD::SessionRejectReason) == "11");  // invalid MsgType
+
+  // A message the dictionary knows but a client may not send.
+  FIX::Message from_client;
+  from_client.getHeader().setField(FIX::FIELD::MsgType, "y");
+  from_client.setField(FIX::FIELD::SecurityReqID, "s");
+  from_client.setField(FIX::FIELD::SecurityResponseID, "s");
+  from_client.setField(FIX::FIELD::SecurityRequestResult, "0");
+  FIX::Session::sendToTarget(from_client, exchange.alice);
+  r = client.next("ALICE");
+  REQUIRE(of_type(r, "j"));
+  CHECK(field(r, FIX::FIELD::BusinessRejectReason) == "3");  // unsupported message type
+
+  // Still logged on: an order goes through.
+  FIX::Message fine = new_order("m3", kSymbol, '1', "2", "1");
+  FIX::Session::sendToTarget(fine, exchange.alice);
+  CHECK(field(client.next("ALICE"), FIX::FIELD::ExecType) == "0");
+}
+
+TEST_CASE(
+    "FIX cancel-on-disconnect: a dropped connection takes its participant's orders off "
+    "the book") {
+  Exchange exchange(
+      "fix_client = ALICE participant=1\n"
+      "fix_client = CAROL participant=3 cancel_on_disconnect=true\n");
+  Client& client = exchange.client;
+  REQUIRE(client.wait_logons(2));
+  FIX::Message subscribe = market_data_request("md", '1', 0, kSymbol);
+  FIX::Session::sendToTarget(subscribe, exchange.alice);
+  REQUIRE(of_type(client.next("ALICE"), "W"));
+
+  RawFix carol(exchange.port, "CAROL");
+  carol.logon();
+  carol.send(carol.frame("D",
+                         "11=c1\x01"
+                         "55=" +
+                             std::string(kSymbol) +
+                             "\x01"
+                             "54=2\x01"
+                             "60=20261123-12:00:00\x01"
+                             "38=4\x01"
+                             "40=2\x01"
+                             "44=2.3\x01"));
+  const std::string ack = carol.read();
+  REQUIRE(RawFix::type_of(ack) == "8");
+  CHECK(RawFix::value(ack, "150") == "0");
+  CHECK(entries(client.next("ALICE")) == std::vector<std::string>{"1 0 2.300000 4"});
+
+  carol.close();  // no Logout: the connection is simply gone
+  CHECK(entries(client.next("ALICE")) == std::vector<std::string>{"1 2 2.300000 0"});
+
+  // BOB's session is not cancel-on-disconnect: its orders stay when it drops.
+  FIX::Message stays = new_order("b1", kSymbol, '2', "2.35", "1");
+  FIX::Session::sendToTarget(stays, exchange.bob);
+  CHECK(entries(client.next("ALICE")) == std::vector<std::string>{"1 0 2.350000 1"});
 }

@@ -288,6 +288,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     const bool full = r.kind == MarketDataReport::snapshot;
     message.getHeader().setField(FIX::FIELD::MsgType, full ? "W" : "X");
     if (full) message.setField(FIX::FIELD::Symbol, r.symbol);
+    message.setField(FIX::FIELD::NoMDEntries, "0");  // required even when the book is empty
     for (const BookEntry& e : r.entries) {
       FIX::Group group(FIX::FIELD::NoMDEntries,
                        full ? FIX::FIELD::MDEntryType : FIX::FIELD::MDUpdateAction);

@@ -1,0 +1,435 @@
+// A real gpuxd with its FIX acceptor, QuickFIX initiator sessions for its
+// clients, and a raw FIX connection for bytes QuickFIX would never send.
+// C++14, like every QuickFIX unit.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <quickfix/Application.h>
+#include <quickfix/FileStore.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/SocketInitiator.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace fixtest {
+
+const char* const kSymbol = "H100-SXM.us-east.20261123T15";
+
+// A port nobody listens on right now.
+inline int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    char pattern[] = "/tmp/gpux-fix-XXXXXX";
+    path = ::mkdtemp(pattern);
+  }
+  ~ScratchDir() {
+    if (!std::getenv("GPUX_KEEP_FIX_DIR")) std::system(("rm -rf '" + path + "'").c_str());
+  }
+  std::string path;
+};
+
+class Daemon {
+ public:
+  Daemon(const std::string& config, const std::string& log) {
+    std::vector<std::string> args = {GPUXD_PATH, "--config", config};
+    std::vector<char*> argv;
+    for (std::string& a : args)
+      argv.push_back(&a[0]);
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    REQUIRE(posix_spawn(&pid_, GPUXD_PATH, &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Daemon() {
+    if (pid_ < 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+  }
+  void kill_hard() {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  // Stops it with SIGTERM; its exit status.
+  int stop() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+  bool alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0 && !exited(); }
+
+ private:
+  bool exited() const {
+    int status = 0;
+    return ::waitpid(pid_, &status, WNOHANG) == pid_;
+  }
+
+ public:
+ private:
+  pid_t pid_ = -1;
+};
+
+// Collects what the exchange sends each client session.
+class Client : public FIX::Application {
+ public:
+  void onCreate(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID& id) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    logged_on_.push_back(id.getSenderCompID().getValue());
+    changed_.notify_all();
+  }
+  void onLogout(const FIX::SessionID&) override {}
+  void toAdmin(FIX::Message& message, const FIX::SessionID& id) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto password = passwords_.find(id.getSenderCompID().getValue());
+    if (message.getHeader().getField(FIX::FIELD::MsgType) == "A" && password != passwords_.end())
+      message.setField(FIX::FIELD::Password, password->second);
+  }
+  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+  void fromAdmin(const FIX::Message& message,
+                 const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                 FIX::IncorrectTagValue,
+                                                 FIX::RejectLogon) override {
+    const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (type == "3") {  // session-level Reject: handed out like application messages
+      received_.push_back({id.getSenderCompID().getValue(), message});
+      changed_.notify_all();
+    }
+    if (type != "5") return;
+    logout_texts_.push_back(id.getSenderCompID().getValue() + ": " +
+                            (message.isSetField(FIX::FIELD::Text)
+                                 ? message.getField(FIX::FIELD::Text)
+                                 : std::string()));
+    changed_.notify_all();
+  }
+
+  void set_password(const std::string& session, const std::string& password) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    passwords_[session] = password;
+  }
+
+  // The first Logout text the exchange sent, waiting up to 30 s.
+  std::string logout_text() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(30), [&] { return !logout_texts_.empty(); });
+    return logout_texts_.empty() ? std::string() : logout_texts_.front();
+  }
+  void fromApp(const FIX::Message& message,
+               const FIX::SessionID& id) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                               FIX::IncorrectTagValue,
+                                               FIX::UnsupportedMessageType) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    received_.push_back({id.getSenderCompID().getValue(), message});
+    history_.push_back({id.getSenderCompID().getValue(), message});
+    changed_.notify_all();
+  }
+
+  // Every application message `session` was ever given, in order.
+  std::vector<FIX::Message> history(const std::string& session) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<FIX::Message> out;
+    for (const auto& m : history_)
+      if (m.first == session) out.push_back(m.second);
+    return out;
+  }
+
+  // The next message for `session` that `wanted` accepts, dropping the ones
+  // before it, waiting up to 60 s.
+  FIX::Message next_matching(const std::string& session,
+                             const std::function<bool(const FIX::Message&)>& wanted) {
+    for (;;) {
+      FIX::Message m = next(session);
+      if (wanted(m)) return m;
+    }
+  }
+
+  bool wait_logons(std::size_t n) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(30),
+                             [&] { return logged_on_.size() >= n; });
+  }
+
+  // The next message for `session`, waiting up to 30 s.
+  FIX::Message next(const std::string& session) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    std::deque<std::pair<std::string, FIX::Message>>::iterator found;
+    const bool ok = changed_.wait_for(lock, std::chrono::seconds(30), [&] {
+      for (found = received_.begin(); found != received_.end(); ++found)
+        if (found->first == session) return true;
+      return false;
+    });
+    REQUIRE_MESSAGE(ok, "no message for " << session);
+    FIX::Message message = found->second;
+    received_.erase(found);
+    return message;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> logged_on_;
+  std::vector<std::string> logout_texts_;
+  std::map<std::string, std::string> passwords_;
+  std::deque<std::pair<std::string, FIX::Message>> received_;
+  std::vector<std::pair<std::string, FIX::Message>> history_;
+};
+
+inline FIX::Message new_order(const std::string& id, const char* symbol, char side,
+                              const char* price, const char* quantity) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "D");
+  m.setField(FIX::FIELD::ClOrdID, id);
+  m.setField(FIX::FIELD::Symbol, symbol);
+  m.setField(FIX::FIELD::Side, std::string(1, side));
+  m.setField(FIX::TransactTime());
+  m.setField(FIX::FIELD::OrderQty, quantity);
+  m.setField(FIX::FIELD::OrdType, "2");
+  m.setField(FIX::FIELD::Price, price);
+  return m;
+}
+
+inline FIX::Message cancel(const std::string& id, const std::string& original, char side) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "F");
+  m.setField(FIX::FIELD::OrigClOrdID, original);
+  m.setField(FIX::FIELD::ClOrdID, id);
+  m.setField(FIX::FIELD::Symbol, kSymbol);
+  m.setField(FIX::FIELD::Side, std::string(1, side));
+  m.setField(FIX::TransactTime());
+  return m;
+}
+
+inline FIX::Message replace(const std::string& id, const std::string& original, const char* price,
+                            const char* quantity) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "G");
+  m.setField(FIX::FIELD::OrigClOrdID, original);
+  m.setField(FIX::FIELD::ClOrdID, id);
+  m.setField(FIX::FIELD::Symbol, kSymbol);
+  m.setField(FIX::FIELD::Side, "1");
+  m.setField(FIX::TransactTime());
+  m.setField(FIX::FIELD::OrderQty, quantity);
+  m.setField(FIX::FIELD::OrdType, "2");
+  m.setField(FIX::FIELD::Price, price);
+  return m;
+}
+
+inline std::string field(const FIX::Message& m, int tag) {
+  return m.isSetField(tag) ? m.getField(tag) : std::string("<absent>");
+}
+
+// gpuxd with two FIX clients (ALICE, BOB) and one instrument, and a QuickFIX
+// initiator logged on as both.
+struct Exchange {
+  explicit Exchange(const std::string& extra_config,
+                    const std::map<std::string, std::string>& passwords = {})
+      : port(free_port()) {
+    for (const auto& p : passwords)
+      client.set_password(p.first, p.second);
+    const std::string config = dir.path + "/gpux.conf";
+    std::ofstream(config.c_str())
+        << "data_dir = " << dir.path << "/data\n"
+        << "fix_port = " << port << "\n"
+        << "fix_client = BOB participant=2\n"
+        << "participant = 1 cash=1000000000000\nparticipant = 2 cash=1000000000000\n"
+        << "participant = 3 cash=1000000000000\n"
+        << "instrument = 1 symbol=" << kSymbol
+        << " class=H100-SXM region=us-east start=1795446000 tick=100 max=1000"
+           " reference=2000000 band=500000\n"
+        << "capacity = 2 instrument=1 units=100\n"
+        << "capacity = 3 instrument=1 units=100\n"
+        << extra_config;
+    start_daemon();
+    FIX::Dictionary defaults;
+    defaults.setString("ConnectionType", "initiator");
+    defaults.setString("SocketConnectHost", "127.0.0.1");
+    defaults.setInt("SocketConnectPort", port);
+    defaults.setInt("ReconnectInterval", 1);
+    defaults.setInt("HeartBtInt", 30);
+    defaults.setString("StartTime", "00:00:00");
+    defaults.setString("EndTime", "00:00:00");
+    defaults.setString("FileStorePath", dir.path + "/client");
+    defaults.setString("UseDataDictionary", "Y");
+    defaults.setString("DataDictionary", GPUX_FIX_DICTIONARY);
+    defaults.setString("ResetOnLogon", "N");  // keep sequence numbers: resend must work
+    settings.set(defaults);
+    for (const char* who : {"ALICE", "BOB"})
+      settings.set(FIX::SessionID("FIX.4.4", who, "GPUX"), FIX::Dictionary());
+    store.reset(new FIX::FileStoreFactory(settings));
+    wait_for_port();
+    initiator.reset(new FIX::SocketInitiator(client, *store, settings));
+    initiator->start();
+  }
+  ~Exchange() { initiator->stop(); }
+
+  // Until gpuxd listens: a client's Logon to a port that refuses it still
+  // uses up a sequence number, and the gap-fill that follows would race
+  // the first test messages.
+  void wait_for_port() const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      address.sin_port = htons(static_cast<uint16_t>(port));
+      const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+      ::close(fd);
+      if (up) return;
+      ::poll(nullptr, 0, 10);
+    }
+    FAIL("gpuxd did not listen on port " << port);
+  }
+
+  void start_daemon() {
+    daemon.reset(new Daemon(dir.path + "/gpux.conf", dir.path + "/gpuxd.log"));
+  }
+
+  ScratchDir dir;
+  int port;
+  std::unique_ptr<Daemon> daemon;
+  Client client;
+  FIX::SessionSettings settings;
+  std::unique_ptr<FIX::FileStoreFactory> store;
+  std::unique_ptr<FIX::SocketInitiator> initiator;
+  const FIX::SessionID alice{"FIX.4.4", "ALICE", "GPUX"};
+  const FIX::SessionID bob{"FIX.4.4", "BOB", "GPUX"};
+};
+
+// A FIX connection that writes whatever bytes it is given: for what a
+// well-behaved engine never sends (bad checksums, duplicate tags) and for
+// dropping a connection without a Logout.
+class RawFix {
+ public:
+  RawFix(int port, const std::string& sender) : sender_(sender) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~RawFix() { close(); }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  // A well-framed message: header with the next MsgSeqNum, `body` as given
+  // ("tag=value\x01..."), correct BodyLength and CheckSum.
+  std::string frame(const std::string& type, const std::string& body) {
+    const std::string inner = "35=" + type +
+                              "\x01"
+                              "49=" +
+                              sender_ +
+                              "\x01"
+                              "56=GPUX\x01"
+                              "34=" +
+                              std::to_string(next_seq_++) +
+                              "\x01"
+                              "52=" +
+                              now() + "\x01" + body;
+    const std::string head =
+        "8=FIX.4.4\x01"
+        "9=" +
+        std::to_string(inner.size()) + "\x01";
+    unsigned sum = 0;
+    for (char c : head + inner)
+      sum += static_cast<unsigned char>(c);
+    char trailer[16];
+    std::snprintf(trailer, sizeof trailer, "10=%03u\x01", sum % 256);
+    return head + inner + trailer;
+  }
+  void send(const std::string& bytes) {
+    REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(bytes.size()));
+  }
+  void logon() {
+    send(frame("A",
+               "98=0\x01"
+               "108=30\x01"));
+    REQUIRE(type_of(read()) == "A");
+  }
+  // The next whole message, or "" when the connection closed or nothing came
+  // within 30 s.
+  std::string read() {
+    for (;;) {
+      const auto end = buffer_.find(
+          "\x01"
+          "10=");
+      if (end != std::string::npos && buffer_.size() >= end + 8) {
+        const std::string message = buffer_.substr(0, end + 8);
+        buffer_.erase(0, end + 8);
+        if (type_of(message) != "0") return message;  // heartbeats are noise here
+        continue;
+      }
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 30000) != 1) return {};
+      char chunk[4096];
+      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) return {};
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+  static std::string value(const std::string& message, const std::string& tag) {
+    const std::string needle = "\x01" + tag + "=";
+    const auto at = message.find(needle);
+    if (at == std::string::npos) return "<absent>";
+    const auto from = at + needle.size();
+    return message.substr(from, message.find('\x01', from) - from);
+  }
+  static std::string type_of(const std::string& message) { return value(message, "35"); }
+  // SendingTime(52) must be near the acceptor's clock.
+  static std::string now() { return FIX::UtcTimeStampConvertor::convert(FIX::UtcTimeStamp(), 3); }
+
+ private:
+  int fd_ = -1;
+  std::string sender_;
+  int next_seq_ = 1;
+  std::string buffer_;
+};
+
+}  // namespace fixtest

@@ -1,0 +1,36 @@
+#include "journal_view.h"
+
+#include "gpux.pb.h"
+#include "gpux/storage/journal.h"
+
+namespace gpux::test {
+
+std::vector<JournaledOrder> journaled_orders(const std::string& data_directory) {
+  const auto journal = storage::Journal::open(data_directory);
+  std::vector<JournaledOrder> orders;
+  journal->replay(0, 0, [&](const matching::Command& command, std::string_view origin) {
+    const auto* order = std::get_if<matching::NewOrder>(&command.body);
+    if (order == nullptr) return;
+    JournaledOrder o{order->participant, {}, {}, order->quantity, order->price};
+    proto::FixOrigin fix;
+    if (!origin.empty() && fix.ParseFromArray(origin.data(), static_cast<int>(origin.size()))) {
+      o.session = fix.session();
+      o.cl_ord_id = fix.cl_ord_id();
+    }
+    orders.push_back(o);
+  });
+  return orders;
+}
+
+std::vector<std::string> fill_exec_ids(const std::string& data_directory,
+                                       std::uint32_t participant) {
+  const auto journal = storage::Journal::open(data_directory);
+  std::vector<std::string> ids;
+  for (const matching::Trade& t : journal->trades_of(participant, 1u << 30)) {
+    if (t.maker == participant) ids.push_back("T" + std::to_string(t.trade) + "-m");
+    if (t.taker == participant) ids.push_back("T" + std::to_string(t.trade) + "-t");
+  }
+  return ids;
+}
+
+}  // namespace gpux::test
