@@ -42,11 +42,15 @@ struct SnapshotRequest {
 
 using JournalItem = std::variant<Sequenced, SnapshotRequest>;
 
-// Collects the events of the command being applied; drops those of replay.
+// Collects the events of the command being applied; drops those of replay
+// up to and including `keep_after` (which no observer asked to see again).
 struct EventCollector : EventListener {
   std::vector<Event>* into = nullptr;
+  SequenceNumber keep_after = 0;
   void on_event(const Event& event) override {
-    if (into != nullptr) into->push_back(event);
+    if (into == nullptr) return;
+    if (std::visit([](const auto& e) { return e.stamp.sequence; }, event) > keep_after)
+      into->push_back(event);
   }
 };
 
@@ -188,7 +192,7 @@ Pipeline::Pipeline(PipelineOptions options) : impl_(std::make_unique<Impl>(std::
   std::vector<Event> replayed_events;
   storage::ReplayObserver replay;
   if (i.options.observer) {
-    replay.after = i.options.observe_after;
+    replay.after = i.collector.keep_after = i.options.observe_after;
     i.collector.into = &replayed_events;
     replay.replayed = [&](const Command& command, std::string_view origin) {
       i.options.observer(command, replayed_events, origin);
@@ -198,6 +202,7 @@ Pipeline::Pipeline(PipelineOptions options) : impl_(std::make_unique<Impl>(std::
   storage::Recovered recovered =
       storage::recover(*i.journal, i.options.engine, i.collector, BookKind::price_ladder, replay);
   i.collector.into = nullptr;
+  i.collector.keep_after = 0;
   i.engine = std::move(recovered.engine);
   i.last_sequence = i.last_snapshot_sequence = recovered.last_sequence;
   if (recovered.snapshot_sequence != recovered.last_sequence) i.last_snapshot_sequence = 0;

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <quickfix/Application.h>
+#include <quickfix/FileLog.h>
 #include <quickfix/FileStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
@@ -300,7 +301,8 @@ struct Exchange {
       settings.set(FIX::SessionID("FIX.4.4", who, "GPUX"), FIX::Dictionary());
     store.reset(new FIX::FileStoreFactory(settings));
     wait_for_port();
-    initiator.reset(new FIX::SocketInitiator(client, *store, settings));
+    log.reset(new FIX::FileLogFactory(dir.path + "/client-log"));
+    initiator.reset(new FIX::SocketInitiator(client, *store, settings, *log));
     initiator->start();
   }
   ~Exchange() { initiator->stop(); }
@@ -334,6 +336,7 @@ struct Exchange {
   Client client;
   FIX::SessionSettings settings;
   std::unique_ptr<FIX::FileStoreFactory> store;
+  std::unique_ptr<FIX::FileLogFactory> log;  // what the clients saw, for failures
   std::unique_ptr<FIX::SocketInitiator> initiator;
   const FIX::SessionID alice{"FIX.4.4", "ALICE", "GPUX"};
   const FIX::SessionID bob{"FIX.4.4", "BOB", "GPUX"};

@@ -1,5 +1,7 @@
 #include "journal_view.h"
 
+#include <algorithm>
+
 #include "gpux.pb.h"
 #include "gpux/storage/journal.h"
 
@@ -30,6 +32,7 @@ std::vector<std::string> fill_exec_ids(const std::string& data_directory,
     if (t.maker == participant) ids.push_back("T" + std::to_string(t.trade) + "-m");
     if (t.taker == participant) ids.push_back("T" + std::to_string(t.trade) + "-t");
   }
+  std::sort(ids.begin(), ids.end());
   return ids;
 }
 

@@ -20,7 +20,8 @@ struct JournaledOrder {
 std::vector<JournaledOrder> journaled_orders(const std::string& data_directory);
 
 // The ExecIDs of the fills a participant's FIX sessions must have been sent:
-// "T<trade>-m" / "T<trade>-t" for each stored trade it was maker / taker of.
+// "T<trade>-m" / "T<trade>-t" for each stored trade it was maker / taker of,
+// sorted.
 std::vector<std::string> fill_exec_ids(const std::string& data_directory,
                                        std::uint32_t participant);
 
