@@ -174,8 +174,12 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       entry.submit(request);
       return;
     }
-    request.symbol = message.getField(FIX::FIELD::Symbol);
-    request.side = message.getField(FIX::FIELD::Side)[0];
+    // Orders are found by (Orig)ClOrdID: cancels, replaces and status
+    // requests need not repeat Symbol and Side.
+    request.symbol = type == "D" ? message.getField(FIX::FIELD::Symbol)
+                                 : field_or(message, FIX::FIELD::Symbol, "");
+    request.side = (type == "D" ? message.getField(FIX::FIELD::Side)
+                                : field_or(message, FIX::FIELD::Side, "1"))[0];
     if (type == "F" || type == "H") {
       request.kind = type == "F" ? OrderRequest::cancel : OrderRequest::status;
       if (type == "F") request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);

@@ -1,0 +1,26 @@
+// gpux: the command-line tool for traders, providers and operators. One
+// binary, one subcommand per job.
+#include <cstdio>
+#include <cstring>
+
+int gpux_trade(int argc, char** argv);
+
+namespace {
+
+const char* const kUsage =
+    "usage: gpux COMMAND [ARGS...]\n"
+    "\n"
+    "  trade    place, cancel, replace orders, order status, book depth, market data,\n"
+    "           instruments over FIX (gpux trade --help)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::printf("%s", kUsage);
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "trade") == 0) return gpux_trade(argc - 2, argv + 2);
+  std::fprintf(stderr, "gpux: unknown command '%s'\n\n%s", argv[1], kUsage);
+  return 2;
+}

@@ -1,0 +1,476 @@
+// gpux trade: a FIX 4.4 initiator for people and scripts. Logs on, sends one
+// request, prints the exchange's answers (readable, or one JSON object per
+// line with --json), logs out. Exit status: 0 done, 1 rejected, 2 usage,
+// 3 no connection or logon refused, 4 no answer in time. C++14: QuickFIX.
+#include <quickfix/Application.h>
+#include <quickfix/MessageStore.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/SocketInitiator.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char* const kUsage =
+    "usage: gpux trade [connection options] COMMAND ...\n"
+    "\n"
+    "Commands:\n"
+    "  place buy|sell SYMBOL QUANTITY PRICE [--ioc|--fok|--post-only] [--id CLORDID]\n"
+    "  place buy|sell SYMBOL QUANTITY market [--id CLORDID]\n"
+    "  cancel CLORDID                 cancel a working order\n"
+    "  replace CLORDID QUANTITY PRICE new total quantity and price\n"
+    "  status CLORDID                 the order's state now\n"
+    "  book SYMBOL [--depth N]        bids and offers (default: full book)\n"
+    "  watch SYMBOL [--count N]       the book, then every change (Ctrl-C to stop)\n"
+    "  instruments                    everything listed, with its terms and state\n"
+    "\n"
+    "Connection options (defaults in brackets; GPUX_FIX_* environment variables too):\n"
+    "  --host HOST        [127.0.0.1]        GPUX_FIX_HOST\n"
+    "  --port PORT        [9878]             GPUX_FIX_PORT\n"
+    "  --sender COMPID    (required)         GPUX_FIX_SENDER\n"
+    "  --target COMPID    [GPUX]             GPUX_FIX_TARGET\n"
+    "  --password-env VAR the password is in environment variable VAR\n"
+    "  --dictionary PATH  [gateway/fix/gpux-FIX44.xml]  GPUX_FIX_DICTIONARY\n"
+    "  --timeout SECONDS  [10]               for the logon and each answer\n"
+    "  --json             one JSON object per answer, for scripts\n"
+    "\n"
+    "Prices are USD with up to 6 decimals, quantities whole units. The session\n"
+    "starts from sequence number 1 (ResetSeqNumFlag): give the CLI a SenderCompID\n"
+    "of its own rather than one a trading system keeps open.\n"
+    "Exit status: 0 done, 1 rejected, 2 usage, 3 connection or logon failed,\n"
+    "4 no answer in time.\n";
+
+struct Usage : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+      out += buffer;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Named fields of a message, in the order given, for both output forms.
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+class Printer {
+ public:
+  explicit Printer(bool json) : json_(json) {}
+  void print(const std::string& what, const Fields& fields) const {
+    if (json_) {
+      std::printf("{\"type\":\"%s\"", json_escape(what).c_str());
+      for (const auto& f : fields)
+        std::printf(",\"%s\":\"%s\"", f.first.c_str(), json_escape(f.second).c_str());
+      std::printf("}\n");
+    } else {
+      std::printf("%-14s", what.c_str());
+      for (const auto& f : fields)
+        if (!f.second.empty()) std::printf(" %s=%s", f.first.c_str(), f.second.c_str());
+      std::printf("\n");
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  bool json_;
+};
+
+std::string get(const FIX::FieldMap& m, int tag) {
+  return m.isSetField(tag) ? m.getField(tag) : std::string();
+}
+
+const char* exec_type_name(const std::string& t) {
+  static const std::map<std::string, const char*> names = {
+      {"0", "new"},     {"4", "canceled"}, {"5", "replaced"}, {"8", "rejected"},
+      {"C", "expired"}, {"D", "restated"}, {"F", "trade"},    {"I", "status"}};
+  const auto found = names.find(t);
+  return found == names.end() ? "report" : found->second;
+}
+
+// The session: collects application messages and logon outcome.
+class Client : public FIX::Application {
+ public:
+  explicit Client(std::string password) : password_(std::move(password)) {}
+
+  void onCreate(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID&) override { set_state(1); }
+  void onLogout(const FIX::SessionID&) override {
+    if (state_ == 0) set_state(2);
+  }
+  void toAdmin(FIX::Message& message, const FIX::SessionID&) override {
+    if (get(message.getHeader(), FIX::FIELD::MsgType) == "A" && !password_.empty())
+      message.setField(FIX::FIELD::Password, password_);
+  }
+  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+  void fromAdmin(const FIX::Message& message,
+                 const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                              FIX::IncorrectTagValue, FIX::RejectLogon) override {
+    const std::string type = get(message.getHeader(), FIX::FIELD::MsgType);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (type == "5") logout_text_ = get(message, FIX::FIELD::Text);
+    if (type == "3") {
+      received_.push_back(message);
+      changed_.notify_all();
+    }
+  }
+  void fromApp(const FIX::Message& message,
+               const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                            FIX::IncorrectTagValue,
+                                            FIX::UnsupportedMessageType) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    received_.push_back(message);
+    changed_.notify_all();
+  }
+
+  // 1 logged on, 2 refused, 0 nothing within the timeout.
+  int wait_logon(int seconds) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(seconds), [&] { return state_ != 0; });
+    return state_;
+  }
+  std::string logout_text() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return logout_text_;
+  }
+  // The next message, or false after `milliseconds` without one.
+  bool next(FIX::Message& out, int milliseconds) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!changed_.wait_for(lock, std::chrono::milliseconds(milliseconds),
+                           [&] { return !received_.empty(); }))
+      return false;
+    out = received_.front();
+    received_.pop_front();
+    return true;
+  }
+
+ private:
+  void set_state(int s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    state_ = s;
+    changed_.notify_all();
+  }
+  std::string password_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int state_ = 0;
+  std::string logout_text_;
+  std::deque<FIX::Message> received_;
+};
+
+std::atomic<bool> interrupted(false);
+
+struct Request {
+  std::string command;
+  std::vector<std::string> args;
+  std::map<std::string, std::string> flags;
+};
+
+std::string new_id(const char* prefix) {
+  return std::string(prefix) + std::to_string(static_cast<long long>(
+                                   std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count()));
+}
+
+void print_report(const Printer& out, const FIX::Message& m) {
+  const std::string type = get(m.getHeader(), FIX::FIELD::MsgType);
+  if (type == "8") {
+    out.print(exec_type_name(get(m, FIX::FIELD::ExecType)),
+              {{"symbol", get(m, FIX::FIELD::Symbol)},
+               {"side", get(m, FIX::FIELD::Side) == "1" ? "buy" : "sell"},
+               {"cl_ord_id", get(m, FIX::FIELD::ClOrdID)},
+               {"order_id", get(m, FIX::FIELD::OrderID)},
+               {"price", get(m, FIX::FIELD::Price)},
+               {"quantity", get(m, FIX::FIELD::OrderQty)},
+               {"last_qty", get(m, FIX::FIELD::LastQty)},
+               {"last_px", get(m, FIX::FIELD::LastPx)},
+               {"filled", get(m, FIX::FIELD::CumQty)},
+               {"leaves", get(m, FIX::FIELD::LeavesQty)},
+               {"avg_px", get(m, FIX::FIELD::AvgPx)},
+               {"reason", get(m, FIX::FIELD::Text)}});
+  } else if (type == "9") {
+    out.print("cancel-reject", {{"cl_ord_id", get(m, FIX::FIELD::ClOrdID)},
+                                {"orig_cl_ord_id", get(m, FIX::FIELD::OrigClOrdID)},
+                                {"reason", get(m, FIX::FIELD::Text)}});
+  } else if (type == "3" || type == "j" || type == "Y") {
+    out.print("rejected", {{"reason", get(m, FIX::FIELD::Text)}});
+  }
+}
+
+bool is_refusal(const FIX::Message& m) {
+  const std::string type = get(m.getHeader(), FIX::FIELD::MsgType);
+  return type == "3" || type == "j" || type == "Y" || type == "9" ||
+         (type == "8" && get(m, FIX::FIELD::ExecType) == "8");
+}
+
+void print_book(const Printer& out, const FIX::Message& m) {
+  const bool incremental = get(m.getHeader(), FIX::FIELD::MsgType) == "X";
+  const int n = m.groupCount(FIX::FIELD::NoMDEntries);
+  if (n == 0 && !incremental)
+    out.print("book", {{"symbol", get(m, FIX::FIELD::Symbol)}, {"state", "empty"}});
+  for (int i = 1; i <= n; ++i) {
+    FIX::Group g(FIX::FIELD::NoMDEntries,
+                 incremental ? FIX::FIELD::MDUpdateAction : FIX::FIELD::MDEntryType);
+    m.getGroup(i, g);
+    const std::string type = get(g, FIX::FIELD::MDEntryType);
+    const std::string action = get(g, FIX::FIELD::MDUpdateAction);
+    out.print(type == "0"   ? "bid"
+              : type == "1" ? "offer"
+                            : "trade",
+              {{"symbol", incremental ? get(g, FIX::FIELD::Symbol) : get(m, FIX::FIELD::Symbol)},
+               {"price", get(g, FIX::FIELD::MDEntryPx)},
+               {"quantity", get(g, FIX::FIELD::MDEntrySize)},
+               {"update", !incremental    ? ""
+                          : action == "0" ? "new"
+                          : action == "1" ? "change"
+                                          : "delete"}});
+  }
+}
+
+FIX::Message build(const Request& r, std::string& id) {
+  FIX::Message m;
+  const auto need = [&](std::size_t n) {
+    if (r.args.size() != n)
+      throw Usage(r.command + " takes " + std::to_string(n) + " arguments (see gpux trade --help)");
+  };
+  id = r.flags.count("id") ? r.flags.at("id") : new_id("cli-");
+  if (r.command == "place") {
+    need(4);
+    if (r.args[0] != "buy" && r.args[0] != "sell") throw Usage("side must be buy or sell");
+    m.getHeader().setField(FIX::FIELD::MsgType, "D");
+    m.setField(FIX::FIELD::ClOrdID, id);
+    m.setField(FIX::FIELD::Symbol, r.args[1]);
+    m.setField(FIX::FIELD::Side, r.args[0] == "buy" ? "1" : "2");
+    m.setField(FIX::TransactTime());
+    m.setField(FIX::FIELD::OrderQty, r.args[2]);
+    if (r.args[3] == "market") {
+      m.setField(FIX::FIELD::OrdType, "1");
+    } else {
+      m.setField(FIX::FIELD::OrdType, "2");
+      m.setField(FIX::FIELD::Price, r.args[3]);
+    }
+    if (r.flags.count("ioc")) m.setField(FIX::FIELD::TimeInForce, "3");
+    if (r.flags.count("fok")) m.setField(FIX::FIELD::TimeInForce, "4");
+    if (r.flags.count("post-only")) m.setField(FIX::FIELD::ExecInst, "6");
+  } else if (r.command == "cancel" || r.command == "replace") {
+    need(r.command == "cancel" ? 1 : 3);
+    m.getHeader().setField(FIX::FIELD::MsgType, r.command == "cancel" ? "F" : "G");
+    m.setField(FIX::FIELD::OrigClOrdID, r.args[0]);
+    m.setField(FIX::FIELD::ClOrdID, id);
+    m.setField(FIX::TransactTime());
+    if (r.command == "replace") {
+      m.setField(FIX::FIELD::OrderQty, r.args[1]);
+      m.setField(FIX::FIELD::OrdType, "2");
+      m.setField(FIX::FIELD::Price, r.args[2]);
+    }
+  } else if (r.command == "status") {
+    need(1);
+    id = r.args[0];
+    m.getHeader().setField(FIX::FIELD::MsgType, "H");
+    m.setField(FIX::FIELD::ClOrdID, id);
+  } else if (r.command == "book" || r.command == "watch") {
+    need(1);
+    m.getHeader().setField(FIX::FIELD::MsgType, "V");
+    m.setField(FIX::FIELD::MDReqID, id);
+    m.setField(FIX::FIELD::SubscriptionRequestType, r.command == "book" ? "0" : "1");
+    m.setField(FIX::FIELD::MarketDepth,
+               r.command == "book" && r.flags.count("depth") ? r.flags.at("depth") : "0");
+    FIX::Group instrument(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+    instrument.setField(FIX::FIELD::Symbol, r.args[0]);
+    m.addGroup(instrument);
+  } else if (r.command == "instruments") {
+    need(0);
+    m.getHeader().setField(FIX::FIELD::MsgType, "x");
+    m.setField(FIX::FIELD::SecurityReqID, id);
+    m.setField(FIX::FIELD::SecurityListRequestType, "4");
+  } else {
+    throw Usage("unknown command '" + r.command + "' (see gpux trade --help)");
+  }
+  return m;
+}
+
+// Prints answers until the request is settled; the exit status.
+int converse(const Request& r, Client& client, const Printer& out, int timeout) {
+  FIX::Message m;
+  int updates = 0;
+  bool placed = false;  // a placed order is acknowledged: print what follows at once, then stop
+  const int count = r.flags.count("count") ? std::atoi(r.flags.at("count").c_str()) : -1;
+  for (;;) {
+    if (interrupted) return 0;
+    if (!client.next(m, placed ? 200 : r.command == "watch" ? 1000 : timeout * 1000)) {
+      if (r.command == "watch") continue;
+      if (placed) return 0;  // its immediate fills, if any, came with the acknowledgement
+      std::fprintf(stderr, "gpux trade: no answer within %d s\n", timeout);
+      return 4;
+    }
+    const std::string type = get(m.getHeader(), FIX::FIELD::MsgType);
+    if (is_refusal(m)) {
+      print_report(out, m);
+      return 1;
+    }
+    if (type == "y") {
+      const int n = m.groupCount(FIX::FIELD::NoRelatedSym);
+      for (int i = 1; i <= n; ++i) {
+        FIX::Group g(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+        m.getGroup(i, g);
+        out.print("instrument", {{"symbol", get(g, FIX::FIELD::Symbol)},
+                                 {"class", get(g, 20001)},
+                                 {"region", get(g, 20002)},
+                                 {"delivery", get(g, 20003) + ".." + get(g, 20004)},
+                                 {"gate_closure", get(g, 20005)},
+                                 {"state", get(g, 20006)},
+                                 {"tick", get(g, FIX::FIELD::MinPriceIncrement)},
+                                 {"lot", get(g, FIX::FIELD::RoundLot)},
+                                 {"max_qty", get(g, 20007)}});
+      }
+      if (n == 0) out.print("instrument", {{"state", "none listed"}});
+      return 0;
+    }
+    if (type == "W" || type == "X") {
+      print_book(out, m);
+      if (r.command == "book") return 0;
+      if (type == "X" && count > 0 && ++updates >= count) return 0;
+      continue;
+    }
+    if (type != "8") continue;
+    print_report(out, m);
+    const std::string status = get(m, FIX::FIELD::OrdStatus);
+    if (r.command != "place" || status == "2" || status == "4" || status == "C") return 0;
+    placed = true;
+  }
+}
+
+}  // namespace
+
+int gpux_trade(int argc, char** argv) {
+  std::string host = env_or("GPUX_FIX_HOST", "127.0.0.1");
+  std::string port = env_or("GPUX_FIX_PORT", "9878");
+  std::string sender = env_or("GPUX_FIX_SENDER", "");
+  std::string target = env_or("GPUX_FIX_TARGET", "GPUX");
+  std::string dictionary = env_or("GPUX_FIX_DICTIONARY", "gateway/fix/gpux-FIX44.xml");
+  std::string password;
+  int timeout = 10;
+  bool json = false;
+  Request request;
+  try {
+    for (int i = 0; i < argc; ++i) {
+      const std::string arg = argv[i];
+      const auto value = [&]() -> std::string {
+        if (i + 1 >= argc) throw Usage(arg + " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--help" || arg == "-h") {
+        std::printf("%s", kUsage);
+        return 0;
+      } else if (arg == "--host") {
+        host = value();
+      } else if (arg == "--port") {
+        port = value();
+      } else if (arg == "--sender") {
+        sender = value();
+      } else if (arg == "--target") {
+        target = value();
+      } else if (arg == "--dictionary") {
+        dictionary = value();
+      } else if (arg == "--password-env") {
+        password = env_or(value().c_str(), "");
+      } else if (arg == "--timeout") {
+        timeout = std::atoi(value().c_str());
+      } else if (arg == "--json") {
+        json = true;
+      } else if (arg == "--id" || arg == "--depth" || arg == "--count") {
+        request.flags[arg.substr(2)] = value();
+      } else if (arg == "--ioc" || arg == "--fok" || arg == "--post-only") {
+        request.flags[arg.substr(2)] = "";
+      } else if (arg.size() > 1 && arg[0] == '-' && arg[1] == '-') {
+        throw Usage("unknown option " + arg);
+      } else if (request.command.empty()) {
+        request.command = arg;
+      } else {
+        request.args.push_back(arg);
+      }
+    }
+    if (request.command.empty()) throw Usage("no command given");
+    if (sender.empty()) throw Usage("--sender (or GPUX_FIX_SENDER) is required");
+    if (timeout < 1) throw Usage("--timeout must be at least 1 second");
+  } catch (const Usage& e) {
+    std::fprintf(stderr, "gpux trade: %s\n\n%s", e.what(), kUsage);
+    return 2;
+  }
+
+  std::string id;
+  FIX::Message message;
+  try {
+    message = build(request, id);
+  } catch (const Usage& e) {
+    std::fprintf(stderr, "gpux trade: %s\n", e.what());
+    return 2;
+  }
+
+  Client client(password);
+  FIX::SessionSettings settings;
+  FIX::Dictionary defaults;
+  defaults.setString("ConnectionType", "initiator");
+  defaults.setString("SocketConnectHost", host);
+  defaults.setString("SocketConnectPort", port);
+  defaults.setInt("HeartBtInt", 30);
+  defaults.setString("StartTime", "00:00:00");
+  defaults.setString("EndTime", "00:00:00");
+  defaults.setString("UseDataDictionary", "Y");
+  defaults.setString("DataDictionary", dictionary);
+  defaults.setString("ResetOnLogon", "Y");
+  defaults.setInt("ReconnectInterval", 1);
+  const FIX::SessionID session("FIX.4.4", sender, target);
+  FIX::MemoryStoreFactory store;
+  std::unique_ptr<FIX::SocketInitiator> initiator;
+  try {
+    settings.set(defaults);
+    settings.set(session, FIX::Dictionary());
+    initiator.reset(new FIX::SocketInitiator(client, store, settings));
+    initiator->start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpux trade: cannot start the FIX session: %s\n", e.what());
+    return 3;
+  }
+  const int logon = client.wait_logon(timeout);
+  if (logon != 1) {
+    const std::string why = client.logout_text();
+    std::fprintf(stderr, "gpux trade: no FIX session with %s:%s as %s: %s\n", host.c_str(),
+                 port.c_str(), sender.c_str(),
+                 why.empty() ? "no answer (is gpuxd running with fix_port set?)" : why.c_str());
+    initiator->stop(true);
+    return 3;
+  }
+  ::signal(SIGINT, [](int) { interrupted = true; });
+  FIX::Session::sendToTarget(message, session);
+  const int status = converse(request, client, Printer(json), timeout);
+  initiator->stop();
+  return status;
+}
