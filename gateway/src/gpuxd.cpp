@@ -1,7 +1,7 @@
 // gpuxd: the exchange daemon. Recovers from its data directory, runs the
 // sequenced durable pipeline, and stops cleanly on SIGTERM or SIGINT (drain,
-// snapshot, close). Until the FIX gateway lands, its client interface is the
-// framed command stream on stdin/stdout (--stdio), described in proto/gpux.proto.
+// snapshot, close). Clients reach it over FIX 4.4 (fix_port, docs/fix-spec.md)
+// or the framed command stream on stdin/stdout (--stdio, proto/gpux.proto).
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
