@@ -47,8 +47,7 @@ std::string trade_exec_id(TradeId trade, bool maker) {
 
 // The request a journaled FIX command came from, or nothing for commands
 // that did not come through FIX.
-std::optional<fix::OrderRequest> decode_origin(const CommandBody& body, std::string_view bytes,
-                                               const std::map<InstrumentId, std::string>& names) {
+std::optional<fix::OrderRequest> decode_origin(const CommandBody& body, std::string_view bytes) {
   if (bytes.empty()) return std::nullopt;
   proto::FixOrigin origin;
   if (!origin.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
@@ -65,12 +64,8 @@ std::optional<fix::OrderRequest> decode_origin(const CommandBody& body, std::str
     r.kind = fix::OrderRequest::cancel;
   } else if (std::holds_alternative<ReplaceOrder>(body)) {
     r.kind = fix::OrderRequest::replace;
-  } else if (const auto* mass = std::get_if<MassCancel>(&body)) {
+  } else if (std::holds_alternative<MassCancel>(body)) {
     r.kind = fix::OrderRequest::mass_cancel;
-    if (mass->instrument) {
-      const auto name = names.find(*mass->instrument);
-      r.symbol = name == names.end() ? "?" : name->second;
-    }
   } else {
     return std::nullopt;
   }
@@ -176,7 +171,10 @@ void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest
   origin.set_session(request.session);
   origin.set_cl_ord_id(request.cl_ord_id);
   origin.set_orig_cl_ord_id(request.orig_cl_ord_id);
-  if (request.kind == fix::OrderRequest::new_order) origin.set_symbol(request.symbol);
+  // New orders report it; a mass cancel's scope (empty: all orders) too.
+  if (request.kind == fix::OrderRequest::new_order ||
+      request.kind == fix::OrderRequest::mass_cancel)
+    origin.set_symbol(request.symbol);
   origin.set_order_qty(order_qty);
   pipeline_->submit(std::move(body), {}, origin.SerializeAsString());
 }
@@ -352,11 +350,7 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
     instruments_[listing->spec->id] = {*listing->spec, InstrumentState::listed};
     symbols_[listing->spec->symbol] = listing->spec->id;
   }
-  std::map<InstrumentId, std::string> names;
-  if (const auto* mass = std::get_if<MassCancel>(&command.body); mass && mass->instrument)
-    if (const auto found = instruments_.find(*mass->instrument); found != instruments_.end())
-      names[found->first] = found->second.spec.symbol;
-  const auto origin = decode_origin(command.body, origin_bytes, names);
+  const auto origin = decode_origin(command.body, origin_bytes);
   for (std::size_t i = 0; i < events.size(); ++i) {
     const Event& event = events[i];
     if (const auto* changed = std::get_if<InstrumentStateChanged>(&event)) {
@@ -518,6 +512,10 @@ void FixOrderEntry::track_live(const Event& event) {
 }
 
 void FixOrderEntry::publish_changes(std::span<const Event> events) {
+  if (subscribers_.empty()) {  // nobody to tell: skip building the updates
+    touched_.clear();
+    return;
+  }
   std::map<InstrumentId, std::vector<fix::BookEntry>> changes;
   for (const auto& [key, before] : touched_) {
     const Quantity now = level(key);

@@ -96,13 +96,11 @@ fix::SessionState FixStateStore::load(const std::string& session) {
   return state;
 }
 
-void FixStateStore::store_sent(const std::string& session, int sequence,
-                               const std::string& message) {
-  fix::SessionState state = load(session);
-  state.next_sender = sequence + 1;
+void FixStateStore::store_sent(const std::string& session, int sequence, const std::string& message,
+                               const fix::SessionState& after) {
   rocksdb::WriteBatch batch;
   batch.Put(message_key(session, sequence), message);
-  batch.Put(state_key(session), encode(state));
+  batch.Put(state_key(session), encode(after));
   const std::string_view type = field(message, "35");
   if (type == "8") batch.Put(sent_key(session, report_identity('8', field(message, "17"))), "");
   if (type == "9" || type == "r")

@@ -27,7 +27,8 @@ class FixStateStore final : public fix::SessionStore {
   ~FixStateStore() override;
 
   fix::SessionState load(const std::string& session) override;
-  void store_sent(const std::string& session, int sequence, const std::string& message) override;
+  void store_sent(const std::string& session, int sequence, const std::string& message,
+                  const fix::SessionState& after) override;
   std::vector<std::string> sent(const std::string& session, int begin, int end) override;
   void save(const std::string& session, const fix::SessionState& state) override;
   void reset(const std::string& session, std::int64_t creation_time) override;

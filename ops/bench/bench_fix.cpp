@@ -7,17 +7,11 @@
 // Latency: scheduled send -> ExecutionReport(New) received, which the
 // exchange sends only once the order is journaled and fsync'd.
 // C++14, like every QuickFIX unit.
-#include <netinet/in.h>
 #include <quickfix/Application.h>
 #include <quickfix/MessageStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketInitiator.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -32,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
+#include "../support/local_daemon.h"
 
 namespace {
 
@@ -57,29 +51,6 @@ void usage() {
       "sessions, open-loop NewOrderSingles plus cancels for S seconds. Reports the\n"
       "durable round-trip throughput and NOS -> ExecutionReport latency.\n"
       "  --quick   rates 1000,20000 for 3 s each\n");
-}
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-bool port_open(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  ::close(fd);
-  return up;
 }
 
 // Receives ExecutionReports and records each order's latency.
@@ -153,37 +124,24 @@ struct Result {
   double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
 };
 
+// gpuxd for one run; stopped with SIGTERM.
 class Daemon {
  public:
-  Daemon(const Options& o, const std::string& config, const std::string& log) {
-    std::vector<std::string> args = {o.gpuxd, "--config", config};
-    std::vector<char*> argv;
-    for (std::string& a : args)
-      argv.push_back(&a[0]);
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    if (posix_spawn(&pid_, o.gpuxd.c_str(), &actions, nullptr, argv.data(), environ) != 0)
+  Daemon(const Options& o, const std::string& config, const std::string& log)
+      : pid_(gpux::local::spawn_daemon(o.gpuxd, config, log)) {
+    if (pid_ < 0)
       throw std::runtime_error("cannot start " + o.gpuxd + " (build it: ops/build release)");
-    posix_spawn_file_actions_destroy(&actions);
   }
-  ~Daemon() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
+  ~Daemon() { gpux::local::stop_daemon(pid_, SIGTERM); }
 
  private:
-  pid_t pid_ = -1;
+  pid_t pid_;
 };
 
 Result run(const Options& o, int rate) {
   char pattern[] = "/tmp/gpux-bench-fix-XXXXXX";
   const std::string dir = ::mkdtemp(pattern);
-  const int port = free_port();
+  const int port = gpux::local::free_port();
   {
     std::ofstream config((dir + "/gpux.conf").c_str());
     config << "data_dir = " << dir << "/data\nfix_port = " << port
@@ -197,7 +155,7 @@ Result run(const Options& o, int rate) {
   }
   Daemon daemon(o, dir + "/gpux.conf", dir + "/gpuxd.log");
   const auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (!port_open(port)) {
+  while (!gpux::local::accepts_connections(port)) {
     if (Clock::now() > deadline) throw std::runtime_error("gpuxd did not listen; see " + dir);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

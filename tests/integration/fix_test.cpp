@@ -501,11 +501,10 @@ TEST_CASE(
 
 namespace {
 
-// Runs `gpux trade ARGS` against the exchange; its exit status and output.
-std::pair<int, std::string> gpux_trade(const Exchange& exchange, const std::string& args) {
-  const std::string command = std::string(GPUX_PATH) + " trade --port " +
-                              std::to_string(exchange.port) + " --dictionary " +
-                              GPUX_FIX_DICTIONARY + " " + args + " 2>&1";
+// Runs `gpux trade ARGS` against the exchange on `port`; its exit status and output.
+std::pair<int, std::string> gpux_trade(int port, const std::string& args) {
+  const std::string command = std::string(GPUX_PATH) + " trade --port " + std::to_string(port) +
+                              " --dictionary " + GPUX_FIX_DICTIONARY + " " + args + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   std::string output;
   char buffer[512];
@@ -522,42 +521,36 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
   REQUIRE(exchange.client.wait_logons(2));
 
   auto result = gpux_trade(
-      exchange, "--sender CLI --json place buy " + std::string(kSymbol) + " 2 2.1 --id cli-1");
+      exchange.port, "--sender CLI --json place buy " + std::string(kSymbol) + " 2 2.1 --id cli-1");
   CHECK(result.first == 0);
   CHECK(result.second.find("{\"type\":\"new\"") != std::string::npos);
   CHECK(result.second.find("\"cl_ord_id\":\"cli-1\"") != std::string::npos);
 
-  result = gpux_trade(exchange, "--sender CLI book " + std::string(kSymbol));
+  result = gpux_trade(exchange.port, "--sender CLI book " + std::string(kSymbol));
   CHECK(result.first == 0);
   CHECK(result.second.find("bid") != std::string::npos);
   CHECK(result.second.find("price=2.100000 quantity=2") != std::string::npos);
 
-  result = gpux_trade(exchange, "--sender CLI instruments");
+  result = gpux_trade(exchange.port, "--sender CLI instruments");
   CHECK(result.first == 0);
   CHECK(result.second.find("class=H100-SXM region=us-east") != std::string::npos);
 
-  result = gpux_trade(exchange, "--sender CLI place buy " + std::string(kSymbol) + " 1 9");
+  result = gpux_trade(exchange.port, "--sender CLI place buy " + std::string(kSymbol) + " 1 9");
   CHECK(result.first == 1);
   CHECK(result.second.find("reason=price_outside_band") != std::string::npos);
 
-  result = gpux_trade(exchange, "--sender CLI cancel no-such-order");
+  result = gpux_trade(exchange.port, "--sender CLI cancel no-such-order");
   CHECK(result.first == 1);
   CHECK(result.second.find("cancel-reject") != std::string::npos);
 
-  result = gpux_trade(exchange, "--sender CLI place sideways " + std::string(kSymbol) + " 1 2");
+  result =
+      gpux_trade(exchange.port, "--sender CLI place sideways " + std::string(kSymbol) + " 1 2");
   CHECK(result.first == 2);
   CHECK(result.second.find("side must be buy or sell") != std::string::npos);
 }
 
 TEST_CASE("gpux trade: a clear message and exit 3 when there is no exchange") {
-  const std::string command = std::string(GPUX_PATH) + " trade --port " +
-                              std::to_string(free_port()) + " --timeout 1 --dictionary " +
-                              GPUX_FIX_DICTIONARY + " --sender CLI instruments 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  char buffer[512] = {0};
-  const bool said = std::fgets(buffer, sizeof buffer, pipe) != nullptr;
-  const int status = ::pclose(pipe);
-  CHECK(said);
-  CHECK(std::string(buffer).find("no FIX session with 127.0.0.1") != std::string::npos);
-  CHECK(WEXITSTATUS(status) == 3);
+  const auto result = gpux_trade(free_port(), "--timeout 1 --sender CLI instruments");
+  CHECK(result.second.find("no FIX session with 127.0.0.1") != std::string::npos);
+  CHECK(result.first == 3);
 }

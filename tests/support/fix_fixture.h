@@ -4,8 +4,6 @@
 #pragma once
 
 #include <doctest/doctest.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <quickfix/Application.h>
 #include <quickfix/FileLog.h>
@@ -14,9 +12,7 @@
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketInitiator.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -32,24 +28,13 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
+#include "local_daemon.h"
 
 namespace fixtest {
 
 const char* const kSymbol = "H100-SXM.us-east.20261123T15";
 
-// A port nobody listens on right now.
-inline int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+using gpux::local::free_port;
 
 class ScratchDir {
  public:
@@ -65,49 +50,24 @@ class ScratchDir {
 
 class Daemon {
  public:
-  Daemon(const std::string& config, const std::string& log) {
-    std::vector<std::string> args = {GPUXD_PATH, "--config", config};
-    std::vector<char*> argv;
-    for (std::string& a : args)
-      argv.push_back(&a[0]);
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    REQUIRE(posix_spawn(&pid_, GPUXD_PATH, &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
+  Daemon(const std::string& config, const std::string& log)
+      : pid_(gpux::local::spawn_daemon(GPUXD_PATH, config, log)) {
+    REQUIRE(pid_ > 0);
   }
   ~Daemon() {
-    if (pid_ < 0) return;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
+    if (pid_ > 0) gpux::local::stop_daemon(pid_, SIGTERM);
   }
   void kill_hard() {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
+    gpux::local::stop_daemon(pid_, SIGKILL);
     pid_ = -1;
   }
   // Stops it with SIGTERM; its exit status.
   int stop() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
+    const int status = gpux::local::stop_daemon(pid_, SIGTERM);
     pid_ = -1;
     return status;
   }
-  bool alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0 && !exited(); }
 
- private:
-  bool exited() const {
-    int status = 0;
-    return ::waitpid(pid_, &status, WNOHANG) == pid_;
-  }
-
- public:
  private:
   pid_t pid_ = -1;
 };
@@ -313,14 +273,7 @@ struct Exchange {
   void wait_for_port() const {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
-      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in address{};
-      address.sin_family = AF_INET;
-      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      address.sin_port = htons(static_cast<uint16_t>(port));
-      const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-      ::close(fd);
-      if (up) return;
+      if (gpux::local::accepts_connections(port)) return;
       ::poll(nullptr, 0, 10);
     }
     FAIL("gpuxd did not listen on port " << port);
@@ -347,13 +300,9 @@ struct Exchange {
 // dropping a connection without a Logout.
 class RawFix {
  public:
-  RawFix(int port, const std::string& sender) : sender_(sender) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  RawFix(int port, const std::string& sender)
+      : fd_(gpux::local::connect_to(port)), sender_(sender) {
+    REQUIRE(fd_ >= 0);
   }
   ~RawFix() { close(); }
   void close() {

@@ -12,11 +12,17 @@ class DurableMessageStore : public FIX::MessageStore {
  public:
   DurableMessageStore(SessionStore& store, std::string session)
       : store_(store), session_(std::move(session)), state_(store_.load(session_)) {
+    durable_next_sender_ = state_.next_sender;
     if (state_.creation_time == 0) reset();
   }
 
+  // QuickFIX then counts the message with incrNextSenderMsgSeqNum(), which
+  // finds the number already durable and writes nothing.
   bool set(int sequence, const std::string& message) throw(FIX::IOException) override {
-    guard([&] { store_.store_sent(session_, sequence, message); });
+    SessionState after = state_;
+    after.next_sender = sequence + 1;
+    guard([&] { store_.store_sent(session_, sequence, message, after); });
+    durable_next_sender_ = after.next_sender;
     return true;
   }
   void get(int begin, int end, std::vector<std::string>& out) const
@@ -34,8 +40,7 @@ class DurableMessageStore : public FIX::MessageStore {
     save();
   }
   void incrNextSenderMsgSeqNum() throw(FIX::IOException) override {
-    ++state_.next_sender;
-    save();
+    if (++state_.next_sender != durable_next_sender_) save();
   }
   void incrNextTargetMsgSeqNum() throw(FIX::IOException) override {
     ++state_.next_target;
@@ -48,14 +53,17 @@ class DurableMessageStore : public FIX::MessageStore {
     state_ = SessionState();
     state_.creation_time = static_cast<std::int64_t>(std::time(nullptr));
     guard([&] { store_.reset(session_, state_.creation_time); });
+    durable_next_sender_ = state_.next_sender;
   }
   void refresh() throw(FIX::IOException) override {
     guard([&] { state_ = store_.load(session_); });
+    durable_next_sender_ = state_.next_sender;
   }
 
  private:
   void save() {
     guard([&] { store_.save(session_, state_); });
+    durable_next_sender_ = state_.next_sender;
   }
   // QuickFIX expects its own exception type for storage failures.
   template <typename F>
@@ -70,6 +78,7 @@ class DurableMessageStore : public FIX::MessageStore {
   SessionStore& store_;
   std::string session_;
   SessionState state_;
+  int durable_next_sender_ = 1;  // what the store holds
 };
 
 }  // namespace

@@ -134,9 +134,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
         reject.setField(FIX::FIELD::RefSeqNum, message.getHeader().getField(FIX::FIELD::MsgSeqNum));
         reject.setField(FIX::FIELD::RefMsgType, type);
         reject.setField(FIX::FIELD::BusinessRejectReason, "0");  // other
-        reject.setField(FIX::FIELD::Text, "throttle: more than " +
-                                              std::to_string(options.max_messages_per_second) +
-                                              " messages in one second from this session");
+        reject.setField(FIX::FIELD::Text, throttle_text());
         return to(request.session, reject);
       }
       if (type == "x") {
@@ -158,8 +156,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
                      : type == "G" ? OrderRequest::replace
                      : type == "q" ? OrderRequest::mass_cancel
                                    : OrderRequest::new_order;
-      refuse(request, "throttle: more than " + std::to_string(options.max_messages_per_second) +
-                          " messages in one second from this session");
+      refuse(request, throttle_text());
       return;
     }
     if (type == "q") {
@@ -237,6 +234,11 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       request.symbols.push_back(group.getField(FIX::FIELD::Symbol));
     }
     return request;
+  }
+
+  std::string throttle_text() const {
+    return "throttle: more than " + std::to_string(options.max_messages_per_second) +
+           " messages in one second from this session";
   }
 
   // A fixed one-second window per session: simple, and what clients can
