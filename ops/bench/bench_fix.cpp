@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "../support/local_daemon.h"
+#include "arguments.h"
 
 namespace {
 
@@ -42,7 +43,7 @@ struct Options {
   int resting = 200;  // per session; older orders are cancelled
 };
 
-void usage() {
+void usage(const char*) {
   std::printf(
       "usage: gpux-bench-fix [--quick] [--sessions N] [--rates R1,R2,...] [--seconds S]\n"
       "                      [--gpuxd PATH] [--dictionary PATH] [--json FILE]\n"
@@ -281,36 +282,30 @@ std::vector<int> parse_rates(const std::string& text) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (arg == "--quick") {
+  gpux::bench::Arguments args(argc, argv, usage);
+  while (args.next()) {
+    if (args.is("--quick")) {
       o.rates = {1000, 20000};
       o.seconds = 3;
-    } else if (arg == "--sessions" && has_value) {
-      o.sessions = std::atoi(argv[++i]);
-    } else if (arg == "--rates" && has_value) {
-      o.rates = parse_rates(argv[++i]);
-    } else if (arg == "--seconds" && has_value) {
-      o.seconds = std::atof(argv[++i]);
-    } else if (arg == "--gpuxd" && has_value) {
-      o.gpuxd = argv[++i];
-    } else if (arg == "--dictionary" && has_value) {
-      o.dictionary = argv[++i];
-    } else if (arg == "--json" && has_value) {
-      o.json = argv[++i];
-    } else if (arg == "--help" || arg == "-h") {
-      usage();
-      return 0;
+    } else if (args.is("--sessions")) {
+      o.sessions = static_cast<int>(args.count(1));
+    } else if (args.is("--rates")) {
+      o.rates = parse_rates(args.value());
+    } else if (args.is("--seconds")) {
+      o.seconds = std::atof(args.value());
+    } else if (args.is("--gpuxd")) {
+      o.gpuxd = args.value();
+    } else if (args.is("--dictionary")) {
+      o.dictionary = args.value();
+    } else if (args.is("--json")) {
+      o.json = args.value();
     } else {
-      std::fprintf(stderr, "gpux-bench-fix: unknown or incomplete argument '%s' (see --help)\n",
-                   arg.c_str());
-      return 2;
+      args.unknown();
     }
   }
-  if (o.sessions < 1 || o.seconds <= 0 || o.rates.empty() ||
+  if (o.seconds <= 0 || o.rates.empty() ||
       std::any_of(o.rates.begin(), o.rates.end(), [](int r) { return r <= 0; })) {
-    std::fprintf(stderr, "gpux-bench-fix: sessions, seconds and rates must be positive\n");
+    std::fprintf(stderr, "gpux-bench-fix: seconds and rates must be positive\n");
     return 2;
   }
   std::printf(
