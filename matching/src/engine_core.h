@@ -12,6 +12,7 @@
 
 #include "flat_table.h"
 #include "gpux/matching/engine.h"
+#include "gpux/settlement/delivery.h"
 #include "order.h"
 #include "state_hasher.h"
 
@@ -66,6 +67,30 @@ class EngineCore final : public Engine {
     return slot ? slot->view : CapacityView{};
   }
 
+  ExchangeAccounts exchange_accounts() const override { return exchange_; }
+
+  Money balance(settlement::AccountRef ref) const override {
+    using K = settlement::AccountKind;
+    if (settlement::is_exchange_account(ref.kind))
+      return const_cast<EngineCore*>(this)->exchange_field(ref.kind);
+    const Account* a = find_account(ref.owner);
+    if (a == nullptr) return 0;
+    switch (ref.kind) {
+      case K::available:
+        return a->view.available();
+      case K::reserved:
+        return a->view.reserved;
+      case K::escrow:
+        return a->view.committed;
+      case K::collateral:
+        return a->view.collateral;
+      case K::receivable:
+        return a->view.receivable;
+      default:
+        return 0;
+    }
+  }
+
   std::optional<OrderView> order(OrderId id) const override {
     Order* const* slot = orders_.find(id);
     if (slot == nullptr) return std::nullopt;
@@ -111,11 +136,23 @@ class EngineCore final : public Engine {
     Price min_price = 0;
     Price max_price = 0;
     std::unique_ptr<Book> book;
+    std::vector<ObligationView> obligations;  // traded, not yet settled; in trade order
   };
 
   struct Account {
     AccountView view;
-    Order* resting = nullptr;  // head of the participant's resting orders
+    Order* resting = nullptr;            // head of the participant's resting orders
+    std::uint32_t open_obligations = 0;  // as provider; collateral stays locked while > 0
+  };
+
+  struct ObligationSlot {
+    TradeId trade = 0;  // 0 = empty slot
+    InstrumentId instrument = 0;
+    std::uint32_t index = 0;  // in the instrument's obligations
+  };
+  struct ObligationSlotTraits {
+    static std::uint64_t key(const ObligationSlot& s) { return s.trade; }
+    static bool empty(const ObligationSlot& s) { return s.trade == 0; }
   };
 
   struct OrderSlotTraits {
@@ -167,6 +204,69 @@ class EngineCore final : public Engine {
     emit(CommandRejected{{}, reason, participant, client_order_id, order});
   }
 
+  // ---- the ledger ----------------------------------------------------------
+  // Balances live in the accounts' views (available is derived) and in
+  // exchange_; every change goes through transfer(), which emits the posting.
+
+  using AccountKind = settlement::AccountKind;
+  using PostingReason = settlement::PostingReason;
+
+  static settlement::AccountRef own(ParticipantId participant, AccountKind kind) {
+    return {participant, kind};
+  }
+  static settlement::AccountRef exchange(AccountKind kind) {
+    return settlement::exchange_account(kind);
+  }
+
+  Money& exchange_field(AccountKind kind) {
+    switch (kind) {
+      case AccountKind::fees:
+        return exchange_.fees;
+      case AccountKind::penalties:
+        return exchange_.penalties;
+      case AccountKind::clearing:
+        return exchange_.clearing;
+      default:
+        return exchange_.external;
+    }
+  }
+
+  void adjust(settlement::AccountRef ref, Money delta) {
+    if (settlement::is_exchange_account(ref.kind)) {
+      exchange_field(ref.kind) += delta;
+      return;
+    }
+    AccountView& v = find_account(ref.owner)->view;
+    switch (ref.kind) {
+      case AccountKind::available:
+        v.cash += delta;
+        break;
+      case AccountKind::reserved:
+        v.reserved += delta, v.cash += delta;
+        break;
+      case AccountKind::escrow:
+        v.committed += delta, v.cash += delta;
+        break;
+      case AccountKind::collateral:
+        v.collateral += delta;
+        break;
+      case AccountKind::receivable:
+        v.receivable += delta;
+        break;
+      default:
+        assert(false && "not a participant account");
+    }
+  }
+
+  void transfer(settlement::AccountRef from, settlement::AccountRef to, Money amount,
+                PostingReason reason) {
+    assert(amount >= 0);
+    if (amount == 0) return;
+    adjust(from, -amount);
+    adjust(to, amount);
+    emit(LedgerPosting{{}, {from, to, amount, reason}});
+  }
+
   // ---- admin commands ------------------------------------------------------
 
   std::optional<RejectReason> invalid_spec(const InstrumentSpec& s) const {
@@ -182,7 +282,9 @@ class EngineCore final : public Engine {
         s.reference_price <= kMaxOrderNotional && s.band_width <= kMaxOrderNotional &&
         2 * (s.band_width / s.tick_size) + 1 <= config_.max_price_levels &&
         static_cast<__int128>(s.reference_price + s.band_width) * s.max_quantity <=
-            kMaxOrderNotional;
+            kMaxOrderNotional &&
+        s.maker_fee_ppm <= std::min(config_.buyer_fee_ppm, 1'000'000u) &&
+        s.taker_fee_ppm <= std::min(config_.buyer_fee_ppm, 1'000'000u);
     if (!sane) return RejectReason::invalid_instrument_spec;
     return std::nullopt;
   }
@@ -230,6 +332,117 @@ class EngineCore final : public Engine {
       }
       // No order can rest here again: give the price ladder's memory back.
       instrument->book = empty_book(*instrument);
+      for (const ObligationView& o : instrument->obligations)
+        emit(
+            ObligationCreated{{}, o.trade, c.instrument, o.buyer, o.provider, o.price, o.quantity});
+    } else if (c.state == InstrumentState::delivering) {
+      schedule_challenges(*instrument);
+    } else if (c.state == InstrumentState::settled) {
+      settle_deliveries(*instrument);
+    }
+  }
+
+  // ---- delivery and settlement --------------------------------------------
+
+  void schedule_challenges(Instrument& instrument) {
+    const settlement::DeliveryTerms& terms = config_.delivery;
+    assert(terms.challenges_per_obligation > 0);
+    const InstrumentSpec& spec = instrument.spec;
+    for (ObligationView& o : instrument.obligations) {
+      o.outcomes.assign(terms.challenges_per_obligation, ChallengeOutcome::pending);
+      for (std::uint32_t i = 0; i < terms.challenges_per_obligation; ++i)
+        emit(
+            ChallengeScheduled{{},
+                               o.trade,
+                               i,
+                               spec.id,
+                               o.provider,
+                               settlement::challenge_time(terms.challenge_seed, o.trade, i,
+                                                          spec.delivery_start, spec.delivery_end)});
+    }
+  }
+
+  // Challenges still pending when the hour is over count as timed out.
+  void settle_deliveries(Instrument& instrument) {
+    const InstrumentSpec& spec = instrument.spec;
+    for (ObligationView& o : instrument.obligations) {
+      std::uint32_t passed = 0;
+      for (std::uint32_t i = 0; i < o.outcomes.size(); ++i) {
+        if (o.outcomes[i] == ChallengeOutcome::pending) {
+          o.outcomes[i] = ChallengeOutcome::timed_out;
+          emit(ChallengeRecorded{{}, o.trade, i, ChallengeOutcome::timed_out, 0});
+        }
+        passed += o.outcomes[i] == ChallengeOutcome::passed;
+      }
+      Account& provider = *find_account(o.provider);
+      const settlement::SettlementFigures f = settlement::settle({
+          .price = o.price,
+          .quantity = o.quantity,
+          .escrow = o.escrow,
+          .buyer_fee_ppm = o.buyer_is_taker ? spec.taker_fee_ppm : spec.maker_fee_ppm,
+          .provider_fee_ppm = o.buyer_is_taker ? spec.maker_fee_ppm : spec.taker_fee_ppm,
+          .challenges = static_cast<std::uint32_t>(o.outcomes.size()),
+          .passed = passed,
+          .collateral = provider.view.collateral,
+          .penalty_ppm = config_.delivery.penalty_ppm,
+      });
+      emit(ObligationSettled{{},
+                             o.trade,
+                             spec.id,
+                             o.buyer,
+                             o.provider,
+                             o.price,
+                             o.quantity,
+                             static_cast<std::uint32_t>(o.outcomes.size()),
+                             passed,
+                             f});
+      const auto escrow = own(o.buyer, AccountKind::escrow);
+      transfer(escrow, own(o.provider, AccountKind::available), f.paid_to_provider,
+               PostingReason::payout);
+      transfer(escrow, exchange(AccountKind::fees), f.buyer_fee, PostingReason::fee);
+      transfer(escrow, exchange(AccountKind::fees), f.provider_fee, PostingReason::fee);
+      transfer(escrow, own(o.buyer, AccountKind::available), f.refund, PostingReason::refund);
+      transfer(own(o.provider, AccountKind::receivable), exchange(AccountKind::clearing),
+               o.price * o.quantity, PostingReason::receivable_due);
+      transfer(own(o.provider, AccountKind::collateral), exchange(AccountKind::penalties),
+               f.penalty, PostingReason::penalty);
+      --provider.open_obligations;
+      obligation_index_.erase(o.trade);
+    }
+    instrument.obligations = {};
+  }
+
+  void handle(const RecordChallengeOutcome& c) {
+    const ObligationSlot* slot = obligation_index_.find(c.trade);
+    if (slot == nullptr) return reject(RejectReason::unknown_obligation, 0);
+    Instrument& instrument = *find_instrument(slot->instrument);
+    ObligationView& o = instrument.obligations[slot->index];
+    if (instrument.state != InstrumentState::delivering || c.index >= o.outcomes.size() ||
+        c.outcome == ChallengeOutcome::pending)
+      return reject(RejectReason::invalid_challenge, o.provider);
+    if (o.outcomes[c.index] != ChallengeOutcome::pending)
+      return reject(RejectReason::challenge_already_recorded, o.provider);
+    o.outcomes[c.index] = c.outcome;
+    emit(ChallengeRecorded{{}, c.trade, c.index, c.outcome, c.failure});
+  }
+
+  void handle(const PostCollateral& c) {
+    Account* account = find_account(c.participant);
+    if (account == nullptr) return reject(RejectReason::unknown_participant, c.participant);
+    AccountView& v = account->view;
+    if (c.amount == 0) return reject(RejectReason::invalid_amount, c.participant);
+    if (c.amount > v.available()) return reject(RejectReason::insufficient_cash, c.participant);
+    if (c.amount < -v.collateral)
+      return reject(RejectReason::insufficient_collateral, c.participant);
+    if (c.amount < 0 && account->open_obligations > 0)
+      return reject(RejectReason::collateral_locked, c.participant);
+    emit(CollateralChanged{{}, c.participant, c.amount, v.collateral + c.amount});
+    const auto available = own(c.participant, AccountKind::available);
+    const auto collateral = own(c.participant, AccountKind::collateral);
+    if (c.amount > 0) {
+      transfer(available, collateral, c.amount, PostingReason::collateral);
+    } else {
+      transfer(collateral, available, -c.amount, PostingReason::collateral);
     }
   }
 
@@ -255,8 +468,14 @@ class EngineCore final : public Engine {
       return reject(RejectReason::invalid_amount, c.participant);
     if (c.amount < 0 && c.amount < -account->view.available())
       return reject(RejectReason::insufficient_cash, c.participant);
-    account->view.cash = balance;
     emit(CashAdjusted{{}, c.participant, c.amount, balance});
+    const auto external = exchange(AccountKind::external);
+    const auto available = own(c.participant, AccountKind::available);
+    if (c.amount > 0) {
+      transfer(external, available, c.amount, PostingReason::deposit);
+    } else {
+      transfer(available, external, -c.amount, PostingReason::withdrawal);
+    }
   }
 
   void handle(const SetSellCapacity& c) {
@@ -313,8 +532,9 @@ class EngineCore final : public Engine {
 
   void hold(const Order& o) {
     if (o.side == Side::buy) {
-      find_account(o.participant)->view.reserved +=
-          buy_reservation(o.price, o.remaining, config_.buyer_fee_ppm);
+      transfer(
+          own(o.participant, AccountKind::available), own(o.participant, AccountKind::reserved),
+          buy_reservation(o.price, o.remaining, config_.buyer_fee_ppm), PostingReason::reserve);
     } else {
       capacity_slot(o.participant, o.instrument).view.offered += o.remaining;
     }
@@ -324,23 +544,36 @@ class EngineCore final : public Engine {
   // Call before the order's remaining quantity is lowered.
   void release(const Order& o, Quantity quantity) {
     if (o.side == Side::buy) {
-      find_account(o.participant)->view.reserved -=
-          buy_reservation(o.price, o.remaining, config_.buyer_fee_ppm) -
-          buy_reservation(o.price, o.remaining - quantity, config_.buyer_fee_ppm);
+      transfer(own(o.participant, AccountKind::reserved),
+               own(o.participant, AccountKind::available), released_hold(o, quantity),
+               PostingReason::release);
     } else {
       capacity_slot(o.participant, o.instrument).view.offered -= quantity;
     }
   }
 
-  // Turns the hold for `quantity` units into a traded obligation at `price`.
+  Money released_hold(const Order& buy, Quantity quantity) const {
+    return buy_reservation(buy.price, buy.remaining, config_.buyer_fee_ppm) -
+           buy_reservation(buy.price, buy.remaining - quantity, config_.buyer_fee_ppm);
+  }
+
+  // Turns the hold for `quantity` units into a traded obligation at `price`:
+  // the buyer's cash into escrow (notional + fee hold), the provider's
+  // receivable. Call before the order's remaining quantity is lowered.
   void commit_fill(const Order& o, Quantity quantity, Price price) {
-    release(o, quantity);
+    const Money notional = price * quantity;
     if (o.side == Side::buy) {
-      const Money notional = price * quantity;
-      find_account(o.participant)->view.committed +=
-          notional + buyer_fee(notional, config_.buyer_fee_ppm);
+      const Money released = released_hold(o, quantity);
+      const Money escrowed = notional + buyer_fee(notional, config_.buyer_fee_ppm);
+      const auto reserved = own(o.participant, AccountKind::reserved);
+      transfer(reserved, own(o.participant, AccountKind::escrow), escrowed, PostingReason::trade);
+      transfer(reserved, own(o.participant, AccountKind::available), released - escrowed,
+               PostingReason::release);
     } else {
+      release(o, quantity);
       capacity_slot(o.participant, o.instrument).view.sold += quantity;
+      transfer(exchange(AccountKind::clearing), own(o.participant, AccountKind::receivable),
+               notional, PostingReason::trade);
     }
   }
 
@@ -421,22 +654,35 @@ class EngineCore final : public Engine {
         continue;
       }
       const Quantity quantity = std::min(taker.remaining, maker->remaining);
-      commit_fill(*maker, quantity, maker->price);
-      commit_fill(taker, quantity, maker->price);
-      book.reduce(*maker, quantity);
-      taker.remaining -= quantity;
+      const TradeId trade = next_trade_id_++;
       emit(Trade{{},
-                 next_trade_id_++,
+                 trade,
                  instrument.spec.id,
                  maker->price,
                  quantity,
                  taker.side,
                  maker->id,
                  maker->participant,
-                 maker->remaining,
+                 maker->remaining - quantity,
                  taker.id,
                  taker.participant,
-                 taker.remaining});
+                 taker.remaining - quantity});
+      commit_fill(*maker, quantity, maker->price);
+      commit_fill(taker, quantity, maker->price);
+      book.reduce(*maker, quantity);
+      taker.remaining -= quantity;
+      const bool buyer_is_taker = taker.side == Side::buy;
+      const ParticipantId buyer = buyer_is_taker ? taker.participant : maker->participant;
+      const ParticipantId provider = buyer_is_taker ? maker->participant : taker.participant;
+      const Money notional = maker->price * quantity;
+      add_obligation(instrument, {trade,
+                                  buyer,
+                                  provider,
+                                  maker->price,
+                                  quantity,
+                                  notional + buyer_fee(notional, config_.buyer_fee_ppm),
+                                  buyer_is_taker,
+                                  {}});
       if (maker->remaining == 0) remove_resting(instrument, *maker);
     }
   }
@@ -480,6 +726,13 @@ class EngineCore final : public Engine {
                          taker.remaining,
                          CancelReason::self_trade});
     }
+  }
+
+  void add_obligation(Instrument& instrument, ObligationView obligation) {
+    obligation_index_.insert({obligation.trade, instrument.spec.id,
+                              static_cast<std::uint32_t>(instrument.obligations.size())});
+    ++find_account(obligation.provider)->open_obligations;
+    instrument.obligations.push_back(std::move(obligation));
   }
 
   void add_resting(Instrument& instrument, Order& o) {
@@ -597,6 +850,8 @@ class EngineCore final : public Engine {
   FlatTable<Order*, OrderSlotTraits> orders_{1u << 14};
   OrderId next_order_id_ = 1;
   TradeId next_trade_id_ = 1;
+  ExchangeAccounts exchange_;
+  FlatTable<ObligationSlot, ObligationSlotTraits> obligation_index_;  // unsettled obligations
 };
 
 template <class Book>
@@ -616,7 +871,21 @@ std::uint64_t EngineCore<Book>::state_hash() const {
           s.max_quantity, s.reference_price, s.band_width})
       h.add(v);
     h.add(s.gpus_per_unit);
+    h.add(s.maker_fee_ppm);
+    h.add(s.taker_fee_ppm);
     h.add(instrument->state);
+    for (const ObligationView& o : instrument->obligations) {
+      h.add(o.trade);
+      h.add(o.buyer);
+      h.add(o.provider);
+      h.add(o.price);
+      h.add(o.quantity);
+      h.add(o.escrow);
+      h.add(std::uint64_t{o.buyer_is_taker});
+      for (ChallengeOutcome outcome : o.outcomes)
+        h.add(outcome);
+      h.add(~std::uint64_t{0});
+    }
     for (Side side : {Side::buy, Side::sell}) {
       instrument->book->for_each_order(side, [&](const Order& o) {
         h.add(o.id);
@@ -638,6 +907,8 @@ std::uint64_t EngineCore<Book>::state_hash() const {
     h.add(a.view.cash);
     h.add(a.view.reserved);
     h.add(a.view.committed);
+    h.add(a.view.collateral);
+    h.add(a.view.receivable);
     for (const Order* o = a.resting; o != nullptr; o = o->next_of_owner)
       h.add(o->id);
   }
@@ -651,6 +922,9 @@ std::uint64_t EngineCore<Book>::state_hash() const {
     h.add(slot->view.offered);
     h.add(slot->view.sold);
   }
+  for (Money balance :
+       {exchange_.external, exchange_.fees, exchange_.penalties, exchange_.clearing})
+    h.add(balance);
   return h.value();
 }
 
@@ -659,8 +933,12 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
   std::vector<std::string> problems;
   const auto fail = [&](std::string what) { problems.push_back(std::move(what)); };
   std::vector<Money> reserved(accounts_.size(), 0);
+  std::vector<Money> escrowed(accounts_.size(), 0);
+  std::vector<Money> receivable(accounts_.size(), 0);
+  std::vector<std::uint32_t> open_obligations(accounts_.size(), 0);
   std::vector<std::pair<std::uint64_t, Quantity>> offered;
   std::size_t resting = 0;
+  std::size_t obligations = 0;
 
   for (const auto& instrument : instruments_) {
     if (!instrument) continue;
@@ -671,6 +949,28 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
     if (bid && ask && bid->price >= ask->price) fail(name() + ": book crossed");
     if ((bid || ask) && instrument->state != InstrumentState::open)
       fail(name() + ": resting orders while not open");
+    for (std::uint32_t i = 0; i < instrument->obligations.size(); ++i) {
+      const ObligationView& o = instrument->obligations[i];
+      const auto what = [&] { return name() + " obligation " + std::to_string(o.trade); };
+      const ObligationSlot* slot = obligation_index_.find(o.trade);
+      if (slot == nullptr || slot->instrument != instrument->spec.id || slot->index != i)
+        fail(what() + ": not in the obligation index");
+      if (o.buyer >= accounts_.size() || !accounts_[o.buyer] || o.provider >= accounts_.size() ||
+          !accounts_[o.provider]) {
+        fail(what() + ": unknown party");
+        continue;
+      }
+      if (o.quantity <= 0 || o.price <= 0 || o.escrow < o.price * o.quantity)
+        fail(what() + ": bad figures");
+      if (o.outcomes.empty() != (instrument->state < InstrumentState::delivering))
+        fail(what() + ": challenges do not match the instrument's state");
+      escrowed[o.buyer] += o.escrow;
+      receivable[o.provider] += o.price * o.quantity;
+      ++open_obligations[o.provider];
+      ++obligations;
+    }
+    if (instrument->state == InstrumentState::settled && !instrument->obligations.empty())
+      fail(name() + ": settled with obligations left");
     for (Side side : {Side::buy, Side::sell}) {
       std::vector<DepthLevel> from_orders;
       book.for_each_order(side, [&](const Order& o) {
@@ -712,6 +1012,11 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
   if (resting != orders_.size()) fail("id index size differs from resting orders");
   if (resting != pool_.in_use()) fail("order pool holds orders that rest nowhere");
 
+  if (obligations != obligation_index_.size()) fail("obligation index holds settled trades");
+  // Double entry: what participants hold is exactly what the exchange's own
+  // accounts owe the world.
+  __int128 ledger_sum =
+      __int128{exchange_.external} + exchange_.fees + exchange_.penalties + exchange_.clearing;
   std::size_t owned = 0;
   for (std::size_t id = 0; id < accounts_.size(); ++id) {
     if (!accounts_[id]) continue;
@@ -719,6 +1024,12 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
     const auto name = [&] { return "participant " + std::to_string(id); };
     if (a.view.reserved != reserved[id]) fail(name() + ": reserved cash differs from open buys");
     if (a.view.committed < 0 || a.view.available() < 0) fail(name() + ": cash overdrawn");
+    if (a.view.committed != escrowed[id]) fail(name() + ": escrow differs from obligations");
+    if (a.view.receivable != receivable[id]) fail(name() + ": receivable differs from obligations");
+    if (a.open_obligations != open_obligations[id])
+      fail(name() + ": open obligation count differs");
+    if (a.view.collateral < 0) fail(name() + ": negative collateral");
+    ledger_sum += a.view.cash + a.view.collateral + a.view.receivable;
     const Order* prev = nullptr;
     for (const Order* o = a.resting; o != nullptr; prev = o, o = o->next_of_owner) {
       if (o->participant != id || o->prev_of_owner != prev) fail(name() + ": broken order list");
@@ -726,6 +1037,7 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
     }
   }
   if (owned != resting) fail("owner lists differ from resting orders");
+  if (ledger_sum != 0) fail("ledger balances do not sum to zero");
 
   std::sort(offered.begin(), offered.end());
   capacities_.for_each([&](const CapacitySlot& slot) {
@@ -746,12 +1058,13 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
 
 template <class Book>
 EngineSnapshot EngineCore<Book>::snapshot() const {
-  EngineSnapshot s{next_order_id_, next_trade_id_, {}, {}, {}};
+  EngineSnapshot s{next_order_id_, next_trade_id_, {}, {}, {}, exchange_};
   for (const auto& instrument : instruments_) {
     if (!instrument) continue;
     InstrumentSnapshot& out = s.instruments.emplace_back();
     out.spec = instrument->spec;
     out.state = instrument->state;
+    out.obligations = instrument->obligations;
     for (Side side : {Side::buy, Side::sell}) {
       instrument->book->for_each_order(side, [&](const Order& o) {
         (side == Side::buy ? out.bids : out.asks)
@@ -784,6 +1097,7 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
   const auto refuse = [](std::string what) { return std::vector<std::string>{std::move(what)}; };
   next_order_id_ = s.next_order_id;
   next_trade_id_ = s.next_trade_id;
+  exchange_ = s.exchange;
   for (const AccountSnapshot& a : s.accounts) {
     if (a.participant >= config_.max_participants || find_account(a.participant))
       return refuse("participant " + std::to_string(a.participant) + ": invalid or repeated");
@@ -805,6 +1119,12 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
         instrument.book->insert(o);
         orders_.insert(&o);
       }
+    }
+    for (const ObligationView& o : i.obligations) {
+      if (o.trade == 0 || o.trade >= next_trade_id_ || obligation_index_.find(o.trade) ||
+          !find_account(o.buyer) || !find_account(o.provider))
+        return refuse("obligation " + std::to_string(o.trade) + ": invalid or repeated");
+      add_obligation(instrument, o);
     }
   }
   for (const AccountSnapshot& a : s.accounts) {

@@ -98,6 +98,16 @@ const char* to_string(RejectReason v) {
       return "not_order_owner";
     case RejectReason::invalid_amount:
       return "invalid_amount";
+    case RejectReason::insufficient_collateral:
+      return "insufficient_collateral";
+    case RejectReason::collateral_locked:
+      return "collateral_locked";
+    case RejectReason::unknown_obligation:
+      return "unknown_obligation";
+    case RejectReason::invalid_challenge:
+      return "invalid_challenge";
+    case RejectReason::challenge_already_recorded:
+      return "challenge_already_recorded";
   }
   return "?";
 }
@@ -122,6 +132,20 @@ const char* to_string(ExpireReason v) {
       return "fill_or_kill";
     case ExpireReason::gate_closure:
       return "gate_closure";
+  }
+  return "?";
+}
+
+const char* to_string(ChallengeOutcome v) {
+  switch (v) {
+    case ChallengeOutcome::pending:
+      return "pending";
+    case ChallengeOutcome::passed:
+      return "passed";
+    case ChallengeOutcome::failed:
+      return "failed";
+    case ChallengeOutcome::timed_out:
+      return "timed_out";
   }
   return "?";
 }

@@ -28,6 +28,18 @@ m::SelfTradePrevention self_trade(proto::SelfTradePrevention v) {
 m::InstrumentState state(proto::InstrumentState v) {
   return convert_enum<m::InstrumentState>(v, 4, "instrument state");
 }
+m::ChallengeOutcome outcome(int v) {
+  return convert_enum<m::ChallengeOutcome>(v, 3, "challenge outcome");
+}
+
+proto::AccountRef* encode_account(const settlement::AccountRef& a, proto::AccountRef* p) {
+  p->set_owner(a.owner);
+  p->set_kind(static_cast<proto::AccountKind>(a.kind));
+  return p;
+}
+settlement::AccountRef decode_account(const proto::AccountRef& p) {
+  return {p.owner(), convert_enum<settlement::AccountKind>(p.kind(), 8, "account kind")};
+}
 
 void encode_spec(const m::InstrumentSpec& s, proto::InstrumentSpec& p) {
   p.set_id(s.id);
@@ -44,13 +56,16 @@ void encode_spec(const m::InstrumentSpec& s, proto::InstrumentSpec& p) {
   p.set_max_quantity(s.max_quantity);
   p.set_reference_price(s.reference_price);
   p.set_band_width(s.band_width);
+  p.set_maker_fee_ppm(s.maker_fee_ppm);
+  p.set_taker_fee_ppm(s.taker_fee_ppm);
 }
 
 m::InstrumentSpec decode_spec(const proto::InstrumentSpec& p) {
   return m::InstrumentSpec{
-      p.id(),           p.symbol(),       p.gpu_class(),       p.region(),    p.delivery_start(),
-      p.delivery_end(), p.gate_closure(), p.gpus_per_unit(),   p.tick_size(), p.lot_size(),
-      p.min_quantity(), p.max_quantity(), p.reference_price(), p.band_width()};
+      p.id(),           p.symbol(),       p.gpu_class(),       p.region(),     p.delivery_start(),
+      p.delivery_end(), p.gate_closure(), p.gpus_per_unit(),   p.tick_size(),  p.lot_size(),
+      p.min_quantity(), p.max_quantity(), p.reference_price(), p.band_width(), p.maker_fee_ppm(),
+      p.taker_fee_ppm()};
 }
 
 void encode_order(const m::OrderView& o, proto::OrderView& p) {
@@ -123,6 +138,18 @@ struct BodyEncoder {
     o.set_instrument(c.instrument);
     o.set_capacity(c.capacity);
   }
+  void operator()(const m::PostCollateral& c) {
+    auto& o = *p.mutable_post_collateral();
+    o.set_participant(c.participant);
+    o.set_amount(c.amount);
+  }
+  void operator()(const m::RecordChallengeOutcome& c) {
+    auto& o = *p.mutable_record_challenge_outcome();
+    o.set_trade(c.trade);
+    o.set_index(c.index);
+    o.set_outcome(static_cast<proto::ChallengeOutcome>(c.outcome));
+    o.set_failure(c.failure);
+  }
 };
 
 m::CommandBody decode_body(const proto::Command& p) {
@@ -157,6 +184,12 @@ m::CommandBody decode_body(const proto::Command& p) {
     case proto::Command::kSetSellCapacity: {
       const auto& o = p.set_sell_capacity();
       return m::SetSellCapacity{o.participant(), o.instrument(), o.capacity()};
+    }
+    case proto::Command::kPostCollateral:
+      return m::PostCollateral{p.post_collateral().participant(), p.post_collateral().amount()};
+    case proto::Command::kRecordChallengeOutcome: {
+      const auto& o = p.record_challenge_outcome();
+      return m::RecordChallengeOutcome{o.trade(), o.index(), outcome(o.outcome()), o.failure()};
     }
     case proto::Command::BODY_NOT_SET:
       break;
@@ -270,6 +303,69 @@ struct EventEncoder {
     if (e.instrument) o.set_instrument(*e.instrument);
     o.set_canceled_orders(e.canceled_orders);
   }
+  void operator()(const m::LedgerPosting& e) {
+    stamp(e);
+    auto& o = *p.mutable_ledger_posting();
+    encode_account(e.posting.from, o.mutable_from());
+    encode_account(e.posting.to, o.mutable_to());
+    o.set_amount(e.posting.amount);
+    o.set_reason(static_cast<proto::PostingReason>(e.posting.reason));
+  }
+  void operator()(const m::CollateralChanged& e) {
+    stamp(e);
+    auto& o = *p.mutable_collateral_changed();
+    o.set_participant(e.participant);
+    o.set_amount(e.amount);
+    o.set_balance(e.balance);
+  }
+  void operator()(const m::ObligationCreated& e) {
+    stamp(e);
+    auto& o = *p.mutable_obligation_created();
+    o.set_trade(e.trade);
+    o.set_instrument(e.instrument);
+    o.set_buyer(e.buyer);
+    o.set_provider(e.provider);
+    o.set_price(e.price);
+    o.set_quantity(e.quantity);
+  }
+  void operator()(const m::ChallengeScheduled& e) {
+    stamp(e);
+    auto& o = *p.mutable_challenge_scheduled();
+    o.set_trade(e.trade);
+    o.set_index(e.index);
+    o.set_instrument(e.instrument);
+    o.set_provider(e.provider);
+    o.set_at(e.at);
+  }
+  void operator()(const m::ChallengeRecorded& e) {
+    stamp(e);
+    auto& o = *p.mutable_challenge_recorded();
+    o.set_trade(e.trade);
+    o.set_index(e.index);
+    o.set_outcome(static_cast<proto::ChallengeOutcome>(e.outcome));
+    o.set_failure(e.failure);
+  }
+  void operator()(const m::ObligationSettled& e) {
+    stamp(e);
+    auto& o = *p.mutable_obligation_settled();
+    o.set_trade(e.trade);
+    o.set_instrument(e.instrument);
+    o.set_buyer(e.buyer);
+    o.set_provider(e.provider);
+    o.set_price(e.price);
+    o.set_quantity(e.quantity);
+    o.set_challenges(e.challenges);
+    o.set_passed(e.passed);
+    const settlement::SettlementFigures& f = e.figures;
+    o.set_verified(f.verified);
+    o.set_unverified(f.unverified);
+    o.set_paid_to_provider(f.paid_to_provider);
+    o.set_buyer_fee(f.buyer_fee);
+    o.set_provider_fee(f.provider_fee);
+    o.set_refund(f.refund);
+    o.set_penalty(f.penalty);
+    o.set_penalty_shortfall(f.penalty_shortfall);
+  }
 };
 
 m::Event decode_event_body(const proto::Event& p) {
@@ -292,7 +388,7 @@ m::Event decode_event_body(const proto::Event& p) {
     }
     case proto::Event::kCommandRejected: {
       const auto& o = p.command_rejected();
-      return m::CommandRejected{s, convert_enum<m::RejectReason>(o.reason(), 18, "reject reason"),
+      return m::CommandRejected{s, convert_enum<m::RejectReason>(o.reason(), 23, "reject reason"),
                                 o.participant(), o.client_order_id(), o.order()};
     }
     case proto::Event::kOrderAccepted: {
@@ -352,6 +448,45 @@ m::Event decode_event_body(const proto::Event& p) {
       if (o.has_instrument()) instrument = o.instrument();
       return m::MassCancelDone{s, o.participant(), instrument, o.canceled_orders()};
     }
+    case proto::Event::kLedgerPosting: {
+      const auto& o = p.ledger_posting();
+      return m::LedgerPosting{
+          s,
+          {decode_account(o.from()), decode_account(o.to()), o.amount(),
+           convert_enum<settlement::PostingReason>(o.reason(), 10, "posting reason")}};
+    }
+    case proto::Event::kCollateralChanged: {
+      const auto& o = p.collateral_changed();
+      return m::CollateralChanged{s, o.participant(), o.amount(), o.balance()};
+    }
+    case proto::Event::kObligationCreated: {
+      const auto& o = p.obligation_created();
+      return m::ObligationCreated{s,         o.trade(),   o.instrument(), o.buyer(), o.provider(),
+                                  o.price(), o.quantity()};
+    }
+    case proto::Event::kChallengeScheduled: {
+      const auto& o = p.challenge_scheduled();
+      return m::ChallengeScheduled{s, o.trade(), o.index(), o.instrument(), o.provider(), o.at()};
+    }
+    case proto::Event::kChallengeRecorded: {
+      const auto& o = p.challenge_recorded();
+      return m::ChallengeRecorded{s, o.trade(), o.index(), outcome(o.outcome()), o.failure()};
+    }
+    case proto::Event::kObligationSettled: {
+      const auto& o = p.obligation_settled();
+      return m::ObligationSettled{
+          s,
+          o.trade(),
+          o.instrument(),
+          o.buyer(),
+          o.provider(),
+          o.price(),
+          o.quantity(),
+          o.challenges(),
+          o.passed(),
+          {o.verified(), o.unverified(), o.paid_to_provider(), o.buyer_fee(), o.provider_fee(),
+           o.refund(), o.penalty(), o.penalty_shortfall()}};
+    }
     case proto::Event::BODY_NOT_SET:
       break;
   }
@@ -394,6 +529,18 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
       encode_order(o, *out.add_bids());
     for (const m::OrderView& o : i.asks)
       encode_order(o, *out.add_asks());
+    for (const m::ObligationView& o : i.obligations) {
+      auto& ob = *out.add_obligations();
+      ob.set_trade(o.trade);
+      ob.set_buyer(o.buyer);
+      ob.set_provider(o.provider);
+      ob.set_price(o.price);
+      ob.set_quantity(o.quantity);
+      ob.set_escrow(o.escrow);
+      ob.set_buyer_is_taker(o.buyer_is_taker);
+      for (m::ChallengeOutcome outcome : o.outcomes)
+        ob.add_outcomes(static_cast<proto::ChallengeOutcome>(outcome));
+    }
   }
   for (const m::AccountSnapshot& a : s.accounts) {
     auto& out = *p.add_accounts();
@@ -401,6 +548,8 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
     out.set_cash(a.view.cash);
     out.set_reserved(a.view.reserved);
     out.set_committed(a.view.committed);
+    out.set_collateral(a.view.collateral);
+    out.set_receivable(a.view.receivable);
     for (m::OrderId id : a.resting)
       out.add_resting(id);
   }
@@ -412,11 +561,20 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
     out.set_offered(c.view.offered);
     out.set_sold(c.view.sold);
   }
+  p.set_external(s.exchange.external);
+  p.set_fees(s.exchange.fees);
+  p.set_penalties(s.exchange.penalties);
+  p.set_clearing(s.exchange.clearing);
   return p;
 }
 
 m::EngineSnapshot decode(const proto::Snapshot& p) {
-  m::EngineSnapshot s{p.next_order_id(), p.next_trade_id(), {}, {}, {}};
+  m::EngineSnapshot s{p.next_order_id(),
+                      p.next_trade_id(),
+                      {},
+                      {},
+                      {},
+                      {p.external(), p.fees(), p.penalties(), p.clearing()}};
   for (const auto& i : p.instruments()) {
     m::InstrumentSnapshot& out = s.instruments.emplace_back();
     out.spec = decode_spec(i.spec());
@@ -425,10 +583,22 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
       out.bids.push_back(decode_order(o));
     for (const auto& o : i.asks())
       out.asks.push_back(decode_order(o));
+    for (const auto& o : i.obligations()) {
+      m::ObligationView& ob = out.obligations.emplace_back(m::ObligationView{o.trade(),
+                                                                             o.buyer(),
+                                                                             o.provider(),
+                                                                             o.price(),
+                                                                             o.quantity(),
+                                                                             o.escrow(),
+                                                                             o.buyer_is_taker(),
+                                                                             {}});
+      for (int v : o.outcomes())
+        ob.outcomes.push_back(outcome(v));
+    }
   }
   for (const auto& a : p.accounts())
     s.accounts.push_back({a.participant(),
-                          {a.cash(), a.reserved(), a.committed()},
+                          {a.cash(), a.reserved(), a.committed(), a.collateral(), a.receivable()},
                           {a.resting().begin(), a.resting().end()}});
   for (const auto& c : p.capacities())
     s.capacities.push_back(

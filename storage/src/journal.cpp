@@ -57,18 +57,43 @@ class Key {
   std::string bytes_;
 };
 
+struct StoreFamilies {
+  rocksdb::ColumnFamilyHandle* order_events;
+  rocksdb::ColumnFamilyHandle* orders;
+  rocksdb::ColumnFamilyHandle* trades;
+  rocksdb::ColumnFamilyHandle* ledger;
+};
+
 // Order events: 'o' order seq position -> event.
 // Orders: 'p' participant order; 'i' instrument time order.
 // Trades: 't' trade -> event; 'p' participant trade; 'i' instrument time trade.
-void index_event(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* order_events,
-                 rocksdb::ColumnFamilyHandle* orders, rocksdb::ColumnFamilyHandle* trades,
-                 const matching::Event& event, std::uint32_t position) {
+// Ledger: 'l' seq position -> posting; 'd' trade seq position -> delivery event.
+void index_event(rocksdb::WriteBatch& batch, const StoreFamilies& cf, const matching::Event& event,
+                 std::uint32_t position) {
   std::string bytes;  // the event serialized once, however many keys store it
-  const auto order_event = [&](matching::OrderId order, const matching::Stamp& stamp) {
+  const auto serialized = [&]() -> const std::string& {
     if (bytes.empty()) bytes = encode(event).SerializeAsString();
-    batch.Put(order_events, Key('o').u64(order).u64(stamp.sequence).u32(position).str(), bytes);
+    return bytes;
   };
-  if (const auto* e = std::get_if<matching::OrderAccepted>(&event)) {
+  const auto order_event = [&](matching::OrderId order, const matching::Stamp& stamp) {
+    batch.Put(cf.order_events, Key('o').u64(order).u64(stamp.sequence).u32(position).str(),
+              serialized());
+  };
+  const auto delivery_event = [&](matching::TradeId trade, const matching::Stamp& stamp) {
+    batch.Put(cf.ledger, Key('d').u64(trade).u64(stamp.sequence).u32(position).str(), serialized());
+  };
+  const auto& [order_events, orders, trades, ledger] = cf;
+  if (const auto* e = std::get_if<matching::LedgerPosting>(&event)) {
+    batch.Put(ledger, Key('l').u64(e->stamp.sequence).u32(position).str(), serialized());
+  } else if (const auto* e = std::get_if<matching::ObligationCreated>(&event)) {
+    delivery_event(e->trade, e->stamp);
+  } else if (const auto* e = std::get_if<matching::ChallengeScheduled>(&event)) {
+    delivery_event(e->trade, e->stamp);
+  } else if (const auto* e = std::get_if<matching::ChallengeRecorded>(&event)) {
+    delivery_event(e->trade, e->stamp);
+  } else if (const auto* e = std::get_if<matching::ObligationSettled>(&event)) {
+    delivery_event(e->trade, e->stamp);
+  } else if (const auto* e = std::get_if<matching::OrderAccepted>(&event)) {
     order_event(e->order, e->stamp);
     batch.Put(orders, Key('p').u32(e->participant).u64(e->order).str(), "");
     batch.Put(orders,
@@ -81,7 +106,7 @@ void index_event(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* order_
   } else if (const auto* e = std::get_if<matching::Trade>(&event)) {
     order_event(e->maker_order, e->stamp);
     order_event(e->taker_order, e->stamp);
-    batch.Put(trades, Key('t').u64(e->trade).str(), bytes);
+    batch.Put(trades, Key('t').u64(e->trade).str(), serialized());
     batch.Put(trades, Key('p').u32(e->maker).u64(e->trade).str(), "");
     if (e->taker != e->maker) batch.Put(trades, Key('p').u32(e->taker).u64(e->trade).str(), "");
     batch.Put(trades,
@@ -207,9 +232,11 @@ void Journal::append(std::span<const matching::Command> commands,
   if (!origins.empty() && origins.size() != commands.size())
     throw std::logic_error("journal append: one origin per command, or none");
   rocksdb::WriteBatch batch;
+  const StoreFamilies families{(*db_)[kOrderEvents], (*db_)[kOrders], (*db_)[kTrades],
+                               (*db_)[kLedger]};
   std::uint32_t position = 0;
   for (const matching::Event& event : events)
-    index_event(batch, (*db_)[kOrderEvents], (*db_)[kOrders], (*db_)[kTrades], event, position++);
+    index_event(batch, families, event, position++);
   SequenceNumber sequence = last_sequence_;
   std::uint64_t chain = last_chain_;
   proto::JournalRecord record;
@@ -357,6 +384,35 @@ std::optional<matching::Trade> Journal::find_trade(matching::TradeId trade) cons
   if (!p.ParseFromString(value))
     throw StorageError("trade store: unreadable trade " + std::to_string(trade));
   return std::get<matching::Trade>(decode(p));
+}
+
+namespace {
+void for_each_event_with_prefix(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
+                                std::string_view prefix,
+                                const std::function<void(const matching::Event&)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator({}, family));
+  proto::Event p;
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+       it->Valid() && it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()));
+       it->Next()) {
+    if (!p.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())))
+      throw StorageError("unreadable ledger entry");
+    visit(decode(p));
+  }
+  check(it->status(), "reading the ledger");
+}
+}  // namespace
+
+void Journal::for_each_posting(
+    const std::function<void(const matching::LedgerPosting&)>& visit) const {
+  for_each_event_with_prefix(*db_->db, (*db_)[kLedger], "l", [&](const matching::Event& e) {
+    visit(std::get<matching::LedgerPosting>(e));
+  });
+}
+
+void Journal::for_each_delivery_event(
+    const std::function<void(const matching::Event&)>& visit) const {
+  for_each_event_with_prefix(*db_->db, (*db_)[kLedger], "d", visit);
 }
 
 std::vector<matching::Trade> Journal::trades_of(matching::ParticipantId participant,

@@ -262,8 +262,11 @@ TEST_CASE("gpuxd lists the product calendar at start and trades on it") {
   const auto ack = daemon.read();
   REQUIRE(ack);
   REQUIRE(ack->has_acknowledgement());
-  REQUIRE(ack->acknowledgement().events_size() == 1);
+  // Accepted, and the buy's cash reserved: 2 x 1.9 USD.
+  REQUIRE(ack->acknowledgement().events_size() == 2);
   CHECK(ack->acknowledgement().events(0).has_order_accepted());
+  REQUIRE(ack->acknowledgement().events(1).has_ledger_posting());
+  CHECK(ack->acknowledgement().events(1).ledger_posting().amount() == 3'800'000);
 }
 
 TEST_CASE("gpuxd refuses a bad configuration, naming the line") {

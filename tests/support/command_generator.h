@@ -64,11 +64,21 @@ class CommandGenerator {
     }
     if (roll < 970) return SetSellCapacity{participant(), some_instrument(), pick(0, 600)};
     if (roll < 971) return advance_instrument();
+    if (roll < 978) {
+      const Money amount = pick(0, 2) == 0 ? -money(0, 20'000'000) : money(1, 20'000'000);
+      return PostCollateral{participant(), amount};
+    }
+    if (roll < 995) return challenge_outcome();
     return new_order();
   }
 
-  // Called with every event, to learn which orders rest and who owns them.
-  void observe(const Event& event) { resting_.observe(event); }
+  // Called with every event, to learn which orders rest and who owns them,
+  // and which challenges are scheduled.
+  void observe(const Event& event) {
+    resting_.observe(event);
+    if (const auto* c = std::get_if<ChallengeScheduled>(&event))
+      challenges_.push_back({c->trade, c->index});
+  }
 
  private:
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random_); }
@@ -129,6 +139,23 @@ class CommandGenerator {
     return order;
   }
 
+  // Mostly a scheduled challenge (perhaps already recorded or settled), now
+  // and then an unknown trade, a bad index or a pending outcome.
+  CommandBody challenge_outcome() {
+    RecordChallengeOutcome c;
+    if (!challenges_.empty() && pick(0, 9) != 0) {
+      const auto& [trade, index] =
+          challenges_[static_cast<std::size_t>(pick(0, static_cast<int>(challenges_.size()) - 1))];
+      c.trade = trade;
+      c.index = pick(0, 19) == 0 ? index + 7 : index;
+    } else {
+      c.trade = static_cast<TradeId>(pick(1, 100'000));
+    }
+    c.outcome = static_cast<ChallengeOutcome>(pick(0, 15) == 0 ? 0 : pick(1, 3));
+    c.failure = c.outcome == ChallengeOutcome::failed ? static_cast<std::uint32_t>(pick(1, 6)) : 0;
+    return c;
+  }
+
   CommandBody replace() {
     const OrderId order = some_order();
     const RestingOrders::Entry* entry = resting_.find(order);
@@ -177,6 +204,7 @@ class CommandGenerator {
   std::vector<InstrumentId> closing_;
   std::unordered_map<InstrumentId, InstrumentState> states_;
   std::vector<CommandBody> pending_;
+  std::vector<std::pair<TradeId, std::uint32_t>> challenges_;
   InstrumentId next_instrument_ = 0;
 };
 

@@ -75,9 +75,26 @@ struct MassCancel {
   std::optional<InstrumentId> instrument;
 };
 
-using CommandBody =
-    std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
-                 ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity>;
+// Moves cash from available into collateral (positive) or back (negative).
+// Collateral cannot be returned while the participant has traded GPU-hours
+// awaiting settlement as a provider.
+struct PostCollateral {
+  ParticipantId participant = 0;
+  Money amount = 0;
+};
+
+// The outcome of one scheduled verification challenge, as the verifier (off
+// the engine thread) found it. Accepted only while the instrument delivers.
+struct RecordChallengeOutcome {
+  TradeId trade = 0;
+  std::uint32_t index = 0;
+  ChallengeOutcome outcome = ChallengeOutcome::passed;
+  std::uint32_t failure = 0;  // the verifier's reason code when failed; kept for reports
+};
+
+using CommandBody = std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
+                                 ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity,
+                                 PostCollateral, RecordChallengeOutcome>;
 
 struct Command {
   Stamp stamp;

@@ -12,6 +12,7 @@
 
 #include "gpux/matching/commands.h"
 #include "gpux/matching/events.h"
+#include "gpux/settlement/delivery.h"
 
 namespace gpux::matching {
 
@@ -20,9 +21,11 @@ struct EngineConfig {
   std::uint32_t max_instruments = 1u << 16;
   // Per side per instrument: bounds 2 * band_width / tick_size + 1.
   std::uint32_t max_price_levels = 1u << 18;
-  // Buyers' fee in parts per million of notional, reserved with every buy and
-  // committed with every fill.
+  // The fee hold, parts per million of notional: reserved with every buy and
+  // escrowed with every fill. Settlement charges the instrument's maker or
+  // taker rate, which may not exceed it, and refunds the rest.
   std::uint32_t buyer_fee_ppm = 0;
+  settlement::DeliveryTerms delivery;
 };
 
 // Two books run through the same engine and the same tests: the fast one, and
@@ -32,10 +35,14 @@ enum class BookKind : std::uint8_t {
   reference,     // std::map of std::list; obviously correct, slow
 };
 
+// A participant's money. `cash` is everything the exchange holds for it
+// outside collateral: available + reserved + committed (escrow).
 struct AccountView {
-  Money cash = 0;       // deposited minus withdrawn
-  Money reserved = 0;   // held for open buy orders (price x quantity + fee)
-  Money committed = 0;  // owed for bought GPU-hours, awaiting settlement
+  Money cash = 0;
+  Money reserved = 0;    // held for open buy orders (price x quantity + fee hold)
+  Money committed = 0;   // escrowed for bought GPU-hours, awaiting settlement
+  Money collateral = 0;  // a provider's pledge for penalties
+  Money receivable = 0;  // a provider's sold GPU-hours, awaiting settlement
   Money available() const { return cash - reserved - committed; }
   bool operator==(const AccountView&) const = default;
 };
@@ -91,11 +98,34 @@ struct MemoryUsage {
 // Orders are listed per side in priority order, and each account lists its
 // resting orders in the engine's own order, so a restored engine replays the
 // same future commands into the same events and the same state hash.
+// A trade awaiting settlement. `outcomes` is empty until delivery starts.
+struct ObligationView {
+  TradeId trade = 0;
+  ParticipantId buyer = 0;
+  ParticipantId provider = 0;
+  Price price = 0;
+  Quantity quantity = 0;
+  Money escrow = 0;  // the buyer's committed cash for it (notional + fee hold)
+  bool buyer_is_taker = false;
+  std::vector<ChallengeOutcome> outcomes;
+  bool operator==(const ObligationView&) const = default;
+};
+
+// The exchange's own ledger accounts (see settlement/ledger.h).
+struct ExchangeAccounts {
+  Money external = 0;  // minus everything deposited and not withdrawn
+  Money fees = 0;
+  Money penalties = 0;
+  Money clearing = 0;  // minus every provider's receivable
+  bool operator==(const ExchangeAccounts&) const = default;
+};
+
 struct InstrumentSnapshot {
   InstrumentSpec spec;
   InstrumentState state = InstrumentState::listed;
   std::vector<OrderView> bids;
   std::vector<OrderView> asks;
+  std::vector<ObligationView> obligations;  // in trade order
   bool operator==(const InstrumentSnapshot&) const = default;
 };
 
@@ -119,6 +149,7 @@ struct EngineSnapshot {
   std::vector<InstrumentSnapshot> instruments;  // by id
   std::vector<AccountSnapshot> accounts;        // by participant
   std::vector<CapacitySnapshot> capacities;     // by participant, then instrument
+  ExchangeAccounts exchange;
   bool operator==(const EngineSnapshot&) const = default;
 };
 
@@ -140,6 +171,9 @@ class Engine {
   virtual std::optional<InstrumentState> instrument_state(InstrumentId) const = 0;
   virtual std::optional<AccountView> account(ParticipantId) const = 0;
   virtual CapacityView capacity(ParticipantId, InstrumentId) const = 0;
+  virtual ExchangeAccounts exchange_accounts() const = 0;
+  // The balance of any ledger account, as the engine holds it.
+  virtual Money balance(settlement::AccountRef) const = 0;
   virtual std::optional<OrderView> order(OrderId) const = 0;
   virtual TopOfBook top_of_book(InstrumentId) const = 0;
   virtual Depth depth(InstrumentId, std::size_t max_levels) const = 0;

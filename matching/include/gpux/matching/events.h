@@ -6,6 +6,8 @@
 #include <variant>
 
 #include "gpux/matching/types.h"
+#include "gpux/settlement/delivery.h"
+#include "gpux/settlement/ledger.h"
 
 namespace gpux::matching {
 
@@ -126,9 +128,74 @@ struct MassCancelDone {
   bool operator==(const MassCancelDone&) const = default;
 };
 
-using Event = std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
-                           SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
-                           OrderReplaced, OrderExpired, MassCancelDone>;
+// Money moved between two ledger accounts. Every change of a balance comes
+// with one, so the postings alone rebuild every balance.
+struct LedgerPosting {
+  Stamp stamp;
+  settlement::Posting posting;
+  bool operator==(const LedgerPosting&) const = default;
+};
+
+struct CollateralChanged {
+  Stamp stamp;
+  ParticipantId participant = 0;
+  Money amount = 0;
+  Money balance = 0;  // collateral after the change
+  bool operator==(const CollateralChanged&) const = default;
+};
+
+// At gate closure, each trade becomes an obligation to deliver.
+struct ObligationCreated {
+  Stamp stamp;
+  TradeId trade = 0;
+  InstrumentId instrument = 0;
+  ParticipantId buyer = 0;
+  ParticipantId provider = 0;
+  Price price = 0;
+  Quantity quantity = 0;
+  bool operator==(const ObligationCreated&) const = default;
+};
+
+// When delivery starts, each obligation's challenges are drawn (seeded).
+struct ChallengeScheduled {
+  Stamp stamp;
+  TradeId trade = 0;
+  std::uint32_t index = 0;
+  InstrumentId instrument = 0;
+  ParticipantId provider = 0;
+  std::int64_t at = 0;  // Unix seconds within the delivery hour
+  bool operator==(const ChallengeScheduled&) const = default;
+};
+
+struct ChallengeRecorded {
+  Stamp stamp;
+  TradeId trade = 0;
+  std::uint32_t index = 0;
+  ChallengeOutcome outcome = ChallengeOutcome::passed;
+  std::uint32_t failure = 0;
+  bool operator==(const ChallengeRecorded&) const = default;
+};
+
+// An obligation settled after its delivery hour; its postings follow.
+struct ObligationSettled {
+  Stamp stamp;
+  TradeId trade = 0;
+  InstrumentId instrument = 0;
+  ParticipantId buyer = 0;
+  ParticipantId provider = 0;
+  Price price = 0;
+  Quantity quantity = 0;
+  std::uint32_t challenges = 0;
+  std::uint32_t passed = 0;
+  settlement::SettlementFigures figures;
+  bool operator==(const ObligationSettled&) const = default;
+};
+
+using Event =
+    std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
+                 SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
+                 OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting, CollateralChanged,
+                 ObligationCreated, ChallengeScheduled, ChallengeRecorded, ObligationSettled>;
 
 // Receives events synchronously on the engine thread, in order. Kept apart
 // from the book so that market data, journaling and tests plug in alike.

@@ -70,10 +70,19 @@ enum class RejectReason : std::uint8_t {
   post_only_would_take,
   insufficient_cash,
   insufficient_capacity,
-  unknown_order,    // no such resting order (filled, cancelled, expired or never existed)
-  not_order_owner,  // the order belongs to another participant
-  invalid_amount,   // zero cash adjustment, negative capacity, or an overflowing balance
+  unknown_order,            // no such resting order (filled, cancelled, expired or never existed)
+  not_order_owner,          // the order belongs to another participant
+  invalid_amount,           // zero cash adjustment, negative capacity, or an overflowing balance
+  insufficient_collateral,  // returning more collateral than is posted
+  collateral_locked,        // returning collateral while obligations await settlement
+  unknown_obligation,       // no unsettled obligation for that trade
+  invalid_challenge,        // index out of range, pending outcome, or not delivering
+  challenge_already_recorded,  // that challenge already has its outcome
 };
+
+// A verification challenge's outcome; pending until one is recorded (an
+// instrument settles its still-pending challenges as timed out).
+enum class ChallengeOutcome : std::uint8_t { pending, passed, failed, timed_out };
 
 enum class CancelReason : std::uint8_t {
   requested,    // CancelOrder
@@ -103,6 +112,10 @@ struct InstrumentSpec {
   Quantity max_quantity = 1;
   Price reference_price = 0;  // centre of the price band
   Price band_width = 0;       // orders must be priced within reference_price +- band_width
+  // Fees charged at settlement on verified GPU-hours, parts per million of
+  // notional, rounded down; the maker is the resting order's owner.
+  std::uint32_t maker_fee_ppm = 0;
+  std::uint32_t taker_fee_ppm = 0;
   bool operator==(const InstrumentSpec&) const = default;
 };
 
@@ -113,5 +126,6 @@ const char* to_string(InstrumentState);
 const char* to_string(RejectReason);
 const char* to_string(CancelReason);
 const char* to_string(ExpireReason);
+const char* to_string(ChallengeOutcome);
 
 }  // namespace gpux::matching

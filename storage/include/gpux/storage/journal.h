@@ -98,6 +98,11 @@ class Journal {
                                          matching::Nanoseconds from, matching::Nanoseconds to,
                                          std::size_t limit) const;
 
+  // The ledger store, oldest first: every posting in sequence order, and
+  // every delivery event (obligation, challenge, settlement) by trade.
+  void for_each_posting(const std::function<void(const matching::LedgerPosting&)>& visit) const;
+  void for_each_delivery_event(const std::function<void(const matching::Event&)>& visit) const;
+
   void write_snapshot(const StoredSnapshot& snapshot);
   // Newest first. A snapshot that does not parse is skipped.
   std::vector<StoredSnapshot> snapshots() const;

@@ -1,0 +1,96 @@
+#include "gpux/settlement/delivery.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace gpux::settlement {
+
+Money fee(Money notional, std::uint32_t ppm) {
+  return static_cast<Money>(static_cast<__int128>(notional) * ppm / 1'000'000);
+}
+
+std::int64_t challenge_time(std::uint64_t seed, std::uint64_t trade, std::uint32_t index,
+                            std::int64_t delivery_start, std::int64_t delivery_end) {
+  assert(delivery_end > delivery_start);
+  // splitmix64 over (seed, trade, index): cheap, keyed, and the same everywhere.
+  std::uint64_t z = seed ^ (trade * 0x9E3779B97F4A7C15ull) ^ (std::uint64_t{index} << 48);
+  for (int round = 0; round < 2; ++round) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+  }
+  const auto span = static_cast<std::uint64_t>(delivery_end - delivery_start);
+  return delivery_start + static_cast<std::int64_t>(z % span);
+}
+
+SettlementFigures settle(const DeliveryInput& in) {
+  assert(in.challenges > 0 && in.passed <= in.challenges && in.quantity > 0);
+  SettlementFigures f;
+  f.verified = in.quantity * in.passed / in.challenges;
+  f.unverified = in.quantity - f.verified;
+  const Money verified_notional = in.price * f.verified;
+  f.buyer_fee = fee(verified_notional, in.buyer_fee_ppm);
+  f.provider_fee = fee(verified_notional, in.provider_fee_ppm);
+  f.paid_to_provider = verified_notional - f.provider_fee;
+  f.refund = in.escrow - verified_notional - f.buyer_fee;
+  const Money penalty = fee(in.price * f.unverified, in.penalty_ppm);
+  f.penalty = std::min(penalty, std::max<Money>(in.collateral, 0));
+  f.penalty_shortfall = penalty - f.penalty;
+  assert(f.refund >= 0 && f.paid_to_provider >= 0);
+  return f;
+}
+
+const char* to_string(AccountKind kind) {
+  switch (kind) {
+    case AccountKind::available:
+      return "available";
+    case AccountKind::reserved:
+      return "reserved";
+    case AccountKind::escrow:
+      return "escrow";
+    case AccountKind::collateral:
+      return "collateral";
+    case AccountKind::receivable:
+      return "receivable";
+    case AccountKind::external:
+      return "external";
+    case AccountKind::fees:
+      return "fees";
+    case AccountKind::penalties:
+      return "penalties";
+    case AccountKind::clearing:
+      return "clearing";
+  }
+  return "?";
+}
+
+const char* to_string(PostingReason reason) {
+  switch (reason) {
+    case PostingReason::deposit:
+      return "deposit";
+    case PostingReason::withdrawal:
+      return "withdrawal";
+    case PostingReason::reserve:
+      return "reserve";
+    case PostingReason::release:
+      return "release";
+    case PostingReason::trade:
+      return "trade";
+    case PostingReason::collateral:
+      return "collateral";
+    case PostingReason::payout:
+      return "payout";
+    case PostingReason::fee:
+      return "fee";
+    case PostingReason::refund:
+      return "refund";
+    case PostingReason::receivable_due:
+      return "receivable_due";
+    case PostingReason::penalty:
+      return "penalty";
+  }
+  return "?";
+}
+
+}  // namespace gpux::settlement

@@ -1,0 +1,190 @@
+// Delivery and settlement through the engine: obligations at gate closure,
+// seeded challenges, pro-rata settlement with fees, refunds and penalties,
+// collateral rules, and the double-entry ledger behind every figure.
+#include <doctest/doctest.h>
+
+#include "market.h"
+
+using namespace gpux::test;
+namespace settlement = gpux::settlement;
+using settlement::AccountKind;
+
+namespace {
+
+constexpr ParticipantId kBuyer = 1;
+constexpr ParticipantId kProvider = 2;
+
+EngineConfig fee_config() {
+  EngineConfig config;
+  config.buyer_fee_ppm = 5'000;  // 0.5% hold
+  config.delivery.challenges_per_obligation = 4;
+  config.delivery.penalty_ppm = 250'000;  // 25% of unverified notional
+  return config;
+}
+
+InstrumentSpec fee_spec() {
+  InstrumentSpec spec = standard_spec(1);
+  spec.maker_fee_ppm = 1'000;  // 0.1%
+  spec.taker_fee_ppm = 3'000;  // 0.3%
+  return spec;
+}
+
+// Buyer takes 10 units at 2.00 USD from the provider's resting offer.
+struct Traded {
+  Market m{BookKind::price_ladder, fee_config()};
+  TradeId trade = 0;
+  Traded() {
+    m.apply(ListInstrument{fee_spec()});
+    m.apply(ChangeInstrumentState{1, InstrumentState::open});
+    for (ParticipantId p : {kBuyer, kProvider}) {
+      m.apply(AddParticipant{p});
+      m.apply(AdjustCash{p, 1'000'000'000});
+    }
+    m.apply(SetSellCapacity{kProvider, 1, 100});
+    REQUIRE(only<CollateralChanged>(m.apply(PostCollateral{kProvider, 3'000'000})).size() == 1);
+    m.sell(kProvider, 2'000'000, 10);
+    m.buy(kBuyer, 2'000'000, 10);
+    trade = only<Trade>(m.last()).at(0).trade;
+  }
+  Money balance(ParticipantId p, AccountKind kind) { return m.engine().balance({p, kind}); }
+  Money exchange(AccountKind kind) {
+    return m.engine().balance(settlement::exchange_account(kind));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a trade escrows the buyer's cash and books the provider's receivable") {
+  Traded t;
+  CHECK(t.balance(kBuyer, AccountKind::escrow) == 20'000'000 + 100'000);  // notional + 0.5% hold
+  CHECK(t.balance(kBuyer, AccountKind::reserved) == 0);
+  CHECK(t.balance(kProvider, AccountKind::receivable) == 20'000'000);
+  CHECK(t.exchange(AccountKind::clearing) == -20'000'000);
+  CHECK(t.m.engine().check_invariants().empty());
+}
+
+TEST_CASE("gate closure creates obligations; delivery schedules seeded challenges in the hour") {
+  Traded t;
+  const auto closed = t.m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
+  const auto obligations = only<ObligationCreated>(closed);
+  REQUIRE(obligations.size() == 1);
+  CHECK(obligations[0] ==
+        ObligationCreated{obligations[0].stamp, t.trade, 1, kBuyer, kProvider, 2'000'000, 10});
+  const auto delivering = t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering});
+  const auto challenges = only<ChallengeScheduled>(delivering);
+  REQUIRE(challenges.size() == 4);
+  const InstrumentSpec spec = fee_spec();
+  for (std::uint32_t i = 0; i < 4; ++i) {
+    CHECK(challenges[i].index == i);
+    CHECK(challenges[i].provider == kProvider);
+    CHECK(challenges[i].at >= spec.delivery_start);
+    CHECK(challenges[i].at < spec.delivery_end);
+    CHECK(challenges[i].at == settlement::challenge_time(fee_config().delivery.challenge_seed,
+                                                         t.trade, i, spec.delivery_start,
+                                                         spec.delivery_end));
+  }
+}
+
+TEST_CASE("partial delivery settles pro rata: payout, fees, refund and penalty") {
+  Traded t;
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering});
+  using O = ChallengeOutcome;
+  const O outcomes[] = {O::passed, O::failed, O::passed};  // the fourth times out
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    const auto recorded = t.m.apply(RecordChallengeOutcome{t.trade, i, outcomes[i], 0});
+    CHECK(only<ChallengeRecorded>(recorded).size() == 1);
+  }
+  const auto settled = t.m.apply(ChangeInstrumentState{1, InstrumentState::settled});
+  const auto timed_out = only<ChallengeRecorded>(settled);
+  REQUIRE(timed_out.size() == 1);
+  CHECK(timed_out[0].index == 3);
+  CHECK(timed_out[0].outcome == O::timed_out);
+  const auto figures = only<ObligationSettled>(settled);
+  REQUIRE(figures.size() == 1);
+  const settlement::SettlementFigures& f = figures[0].figures;
+  // 2 of 4 passed: 5 of 10 units verified, notional 10 USD.
+  CHECK(f.verified == 5);
+  CHECK(f.unverified == 5);
+  CHECK(f.buyer_fee == 30'000);     // taker, 0.3% of 10 USD
+  CHECK(f.provider_fee == 10'000);  // maker, 0.1%
+  CHECK(f.paid_to_provider == 9'990'000);
+  CHECK(f.refund == 20'100'000 - 10'000'000 - 30'000);
+  CHECK(f.penalty == 2'500'000);  // 25% of the unverified 10 USD
+  CHECK(f.penalty_shortfall == 0);
+
+  CHECK(t.balance(kBuyer, AccountKind::escrow) == 0);
+  CHECK(t.balance(kBuyer, AccountKind::available) == 1'000'000'000 - 10'000'000 - 30'000);
+  CHECK(t.balance(kProvider, AccountKind::available) == 1'000'000'000 - 3'000'000 + 9'990'000);
+  CHECK(t.balance(kProvider, AccountKind::receivable) == 0);
+  CHECK(t.balance(kProvider, AccountKind::collateral) == 500'000);
+  CHECK(t.exchange(AccountKind::fees) == 40'000);
+  CHECK(t.exchange(AccountKind::penalties) == 2'500'000);
+  CHECK(t.exchange(AccountKind::clearing) == 0);
+  CHECK(t.m.engine().check_invariants().empty());
+}
+
+TEST_CASE("a penalty never exceeds the collateral; the shortfall is reported") {
+  Traded t;
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering});
+  const auto settled = t.m.apply(ChangeInstrumentState{1, InstrumentState::settled});
+  const auto f = only<ObligationSettled>(settled).at(0).figures;
+  CHECK(f.verified == 0);
+  CHECK(f.penalty == 3'000'000);  // all the collateral
+  CHECK(f.penalty_shortfall == 5'000'000 - 3'000'000);
+  CHECK(f.refund == 20'100'000);
+  CHECK(t.balance(kProvider, AccountKind::collateral) == 0);
+  CHECK(t.m.engine().check_invariants().empty());
+}
+
+TEST_CASE("collateral: posted from available cash, locked while obligations are open") {
+  Traded t;
+  auto rejected = [&](const CommandBody& body) {
+    const auto r = only<CommandRejected>(t.m.apply(body));
+    return r.empty() ? std::optional<RejectReason>{} : r[0].reason;
+  };
+  CHECK(rejected(PostCollateral{kProvider, -1}) == RejectReason::collateral_locked);
+  CHECK(rejected(PostCollateral{kProvider, -3'000'001}) == RejectReason::insufficient_collateral);
+  CHECK(rejected(PostCollateral{kProvider, 2'000'000'000}) == RejectReason::insufficient_cash);
+  CHECK(rejected(PostCollateral{kProvider, 0}) == RejectReason::invalid_amount);
+  CHECK(rejected(PostCollateral{9, 1}) == RejectReason::unknown_participant);
+  CHECK(rejected(PostCollateral{kBuyer, 1'000}) == std::nullopt);  // buyers may post too
+  CHECK(rejected(PostCollateral{kBuyer, -1'000}) == std::nullopt);
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering});
+  for (std::uint32_t i = 0; i < 4; ++i)
+    t.m.apply(RecordChallengeOutcome{t.trade, i, ChallengeOutcome::passed, 0});
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::settled});
+  // Fully delivered: no penalty, and the collateral is free again.
+  CHECK(rejected(PostCollateral{kProvider, -3'000'000}) == std::nullopt);
+  CHECK(t.balance(kProvider, AccountKind::collateral) == 0);
+}
+
+TEST_CASE("challenge outcomes are refused with a specific reason") {
+  Traded t;
+  auto rejected = [&](const RecordChallengeOutcome& c) {
+    const auto r = only<CommandRejected>(t.m.apply(c));
+    return r.empty() ? std::optional<RejectReason>{} : r[0].reason;
+  };
+  using O = ChallengeOutcome;
+  CHECK(rejected({t.trade, 0, O::passed, 0}) == RejectReason::invalid_challenge);  // not delivering
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering});
+  CHECK(rejected({t.trade + 1, 0, O::passed, 0}) == RejectReason::unknown_obligation);
+  CHECK(rejected({t.trade, 4, O::passed, 0}) == RejectReason::invalid_challenge);
+  CHECK(rejected({t.trade, 0, O::pending, 0}) == RejectReason::invalid_challenge);
+  CHECK(rejected({t.trade, 0, O::failed, 3}) == std::nullopt);
+  CHECK(rejected({t.trade, 0, O::passed, 0}) == RejectReason::challenge_already_recorded);
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::settled});
+  CHECK(rejected({t.trade, 1, O::passed, 0}) == RejectReason::unknown_obligation);
+}
+
+TEST_CASE("an instrument's fees may not exceed the buyer's fee hold") {
+  Market m{BookKind::price_ladder, fee_config()};
+  InstrumentSpec spec = fee_spec();
+  spec.taker_fee_ppm = 5'001;
+  const auto r = only<CommandRejected>(m.apply(ListInstrument{spec}));
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].reason == RejectReason::invalid_instrument_spec);
+}
