@@ -52,6 +52,8 @@ std::vector<CommandBody> calendar_due(const Calendar& calendar,
     if (state == InstrumentState::open && now >= s.gate_closure) step(InstrumentState::gate_closed);
     if (state == InstrumentState::gate_closed && now >= s.delivery_start)
       step(InstrumentState::delivering);
+    if (state == InstrumentState::delivering && now >= s.delivery_end + calendar.settle_after)
+      step(InstrumentState::settled);
   }
   return due;
 }

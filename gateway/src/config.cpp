@@ -95,6 +95,8 @@ InstrumentSpec take_terms(const Line& line, std::map<std::string, std::string>& 
   spec.max_quantity = line.take_number<Quantity>(f, "max");
   spec.reference_price = line.take_number<Price>(f, "reference");
   spec.band_width = line.take_number<Price>(f, "band");
+  spec.maker_fee_ppm = line.take_number<std::uint32_t>(f, "maker_fee_ppm", 0);
+  spec.taker_fee_ppm = line.take_number<std::uint32_t>(f, "taker_fee_ppm", 0);
   return spec;
 }
 
@@ -118,13 +120,28 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     if (p.queue_capacity == 0) line.fail("must be at least 1");
   } else if (key == "buyer_fee_ppm") {
     p.engine.buyer_fee_ppm = line.number<std::uint32_t>(value, key);
+  } else if (key == "challenges_per_obligation") {
+    p.engine.delivery.challenges_per_obligation = line.number<std::uint32_t>(value, key);
+    if (p.engine.delivery.challenges_per_obligation < 1 ||
+        p.engine.delivery.challenges_per_obligation > 1000)
+      line.fail("must be between 1 and 1000");
+  } else if (key == "penalty_ppm") {
+    p.engine.delivery.penalty_ppm = line.number<std::uint32_t>(value, key);
+    if (p.engine.delivery.penalty_ppm > 10'000'000) line.fail("must be at most 10000000");
+  } else if (key == "challenge_seed") {
+    p.engine.delivery.challenge_seed = line.number<std::uint64_t>(value, key);
+  } else if (key == "settle_after_seconds") {
+    config.calendar.settle_after = line.number<std::int64_t>(value, key);
+    if (config.calendar.settle_after < 0) line.fail("must not be negative");
   } else if (key == "participant") {
     std::uint32_t id = 0;
     auto f = line.fields(value, id);
     const auto cash = line.take_number<Money>(f, "cash", Money{0});
+    const auto collateral = line.take_number<Money>(f, "collateral", Money{0});
     line.no_more(f);
     config.bootstrap.push_back(AddParticipant{id});
     if (cash != 0) config.bootstrap.push_back(AdjustCash{id, cash});
+    if (collateral != 0) config.bootstrap.push_back(PostCollateral{id, collateral});
   } else if (key == "instrument") {
     std::uint32_t id = 0;
     auto f = line.fields(value, id);
@@ -224,13 +241,23 @@ const char* config_reference() {
                                 then depends on the newest snapshot alone)
   max_batch = 8192              commands per group commit at most
   queue_capacity = 65536        commands queued per pipeline stage before senders wait
-  buyer_fee_ppm = 0             buyers' fee, parts per million of notional
+  buyer_fee_ppm = 0             buyers' fee hold, parts per million of notional:
+                                reserved with every buy, escrowed with every fill;
+                                settlement charges the product's maker or taker fee
+                                (at most this) and refunds the rest
+
+Delivery and settlement (changing these changes how the journal replays):
+  challenges_per_obligation = 4 verification challenges per trade in its hour;
+                                verified units = traded x passed / challenges
+  penalty_ppm = 500000          penalty on unverified notional, from collateral
+  challenge_seed = 1735422328   seeds the challenge times
+  settle_after_seconds = 60     settlement this long after the delivery hour
 
 Bootstrap, applied once when the journal is empty (money in micro-USD):
-  participant = ID [cash=AMOUNT]
+  participant = ID [cash=AMOUNT] [collateral=AMOUNT]   collateral comes out of cash
   instrument = ID symbol=S class=GPU_CLASS region=R start=UNIX_SECONDS tick=T max=Q
                reference=PRICE band=WIDTH [lot=1] [min=LOT] [gpus_per_unit=1]
-               [gate_lead=300] [open=true]
+               [gate_lead=300] [open=true] [maker_fee_ppm=0] [taker_fee_ppm=0]
   capacity = PARTICIPANT instrument=ID units=N
 
 FIX 4.4 order entry (docs: gateway/fix/gpux-FIX44.xml is the data dictionary):
@@ -254,6 +281,7 @@ delivery starts on the hour. Symbols read CLASS.REGION.YYYYMMDDTHH (UTC).
   listing_horizon_hours = 0     hours ahead to list (0: no rolling listings)
   product = GPU_CLASS region=R tick=T max=Q reference=PRICE band=WIDTH
             [lot=1] [min=LOT] [gpus_per_unit=1] [gate_lead=300]
+            [maker_fee_ppm=0] [taker_fee_ppm=0]
 )";
 }
 

@@ -164,7 +164,7 @@ class CalendarKeeper {
     if (std::holds_alternative<matching::InstrumentListed>(event)) {
       const matching::InstrumentSpec& spec = *std::get<matching::ListInstrument>(body).spec;
       instruments_.push_back({spec.id, spec.symbol, matching::InstrumentState::listed,
-                              spec.gate_closure, spec.delivery_start});
+                              spec.gate_closure, spec.delivery_start, spec.delivery_end});
     } else if (const auto* changed = std::get_if<matching::InstrumentStateChanged>(&event)) {
       for (auto& s : instruments_)
         if (s.id == changed->instrument) s.state = changed->state;

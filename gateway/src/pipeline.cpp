@@ -214,8 +214,8 @@ Pipeline::Pipeline(PipelineOptions options) : impl_(std::make_unique<Impl>(std::
               {},
               {}};
   for (const InstrumentSnapshot& s : i.engine->snapshot().instruments) {
-    i.report.instruments.push_back(
-        {s.spec.id, s.spec.symbol, s.state, s.spec.gate_closure, s.spec.delivery_start});
+    i.report.instruments.push_back({s.spec.id, s.spec.symbol, s.state, s.spec.gate_closure,
+                                    s.spec.delivery_start, s.spec.delivery_end});
     i.report.specs.push_back(s.spec);
   }
   // Named, so that top -H and perf show which stage is busy.

@@ -53,9 +53,9 @@ TEST_CASE("hours are listed and opened up to the horizon, skipping closed gates"
 TEST_CASE("listed hours are not listed again; the clock closes gates and starts delivery") {
   const std::vector<InstrumentStatus> existing = {
       {1, "H100-SXM.us-east.20261123T17", InstrumentState::open, kHour + 2 * 3600 - 300,
-       kHour + 2 * 3600},
+       kHour + 2 * 3600, kHour + 3 * 3600},
       {2, "H100-SXM.eu-west.20261123T17", InstrumentState::open, kHour + 2 * 3600 - 300,
-       kHour + 2 * 3600},
+       kHour + 2 * 3600, kHour + 3 * 3600},
   };
   // 17:01, the daemon was down through the gate closure and the delivery start.
   const auto due = calendar_due(two_products(1), existing, kHour + 2 * 3600 + 60, 3);
@@ -76,6 +76,20 @@ TEST_CASE("listed hours are not listed again; the clock closes gates and starts 
   CHECK(calendar_due(two_products(0), existing, kHour, 3).empty());
 }
 
+TEST_CASE("settlement comes settle_after seconds after the delivery hour, not before") {
+  const std::vector<InstrumentStatus> delivering = {
+      {1, "H100-SXM.us-east.20261123T17", InstrumentState::delivering, kHour + 2 * 3600 - 300,
+       kHour + 2 * 3600, kHour + 3 * 3600},
+  };
+  Calendar calendar = two_products(0);
+  calendar.settle_after = 90;
+  CHECK(calendar_due(calendar, delivering, kHour + 3 * 3600 + 89, 3).empty());
+  const auto due = calendar_due(calendar, delivering, kHour + 3 * 3600 + 90, 3);
+  REQUIRE(due.size() == 1);
+  CHECK(std::get<ChangeInstrumentState>(due[0]) ==
+        ChangeInstrumentState{1, InstrumentState::settled});
+}
+
 TEST_CASE("everything the calendar emits, a real engine accepts, hour after hour") {
   Market m;
   std::vector<InstrumentStatus> known;
@@ -86,7 +100,7 @@ TEST_CASE("everything the calendar emits, a real engine accepts, hour after hour
       REQUIRE(only<CommandRejected>(events).empty());
       if (const auto* l = std::get_if<ListInstrument>(&body)) {
         known.push_back({l->spec->id, l->spec->symbol, InstrumentState::listed,
-                         l->spec->gate_closure, l->spec->delivery_start});
+                         l->spec->gate_closure, l->spec->delivery_start, l->spec->delivery_end});
         next = l->spec->id + 1;
       } else if (const auto* c = std::get_if<ChangeInstrumentState>(&body)) {
         for (auto& k : known)
@@ -95,6 +109,6 @@ TEST_CASE("everything the calendar emits, a real engine accepts, hour after hour
     }
   }
   CHECK(next == 2 * 9);  // hours 16:00 .. 00:00 for two products
-  CHECK(m.engine().instrument_state(0) == InstrumentState::delivering);
+  CHECK(m.engine().instrument_state(0) == InstrumentState::settled);
   CHECK(m.engine().instrument_state(next - 1) == InstrumentState::open);
 }
