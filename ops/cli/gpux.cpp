@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "operator_tools.h"
+
 int gpux_trade(int argc, char** argv);
 
 namespace {
@@ -21,6 +23,7 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   if (std::strcmp(argv[1], "trade") == 0) return gpux_trade(argc - 2, argv + 2);
+  if (std::strcmp(argv[1], "audit") == 0) return gpux_audit(argc - 2, argv + 2);
   std::fprintf(stderr, "gpux: unknown command '%s'\n\n%s", argv[1], kUsage);
   return 2;
 }

@@ -22,6 +22,7 @@ class RawJournal {
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     for (const std::string& name : names) {
       if (name == "journal") journal_ = families.size();
+      names_.push_back(name);
       families.emplace_back(name, rocksdb::ColumnFamilyOptions{});
     }
     rocksdb::DB* raw = nullptr;
@@ -49,6 +50,20 @@ class RawJournal {
   }
   void erase(matching::SequenceNumber s) { ok(db_->Delete({}, handles_[journal_], key(s))); }
 
+  // Deletes the first key starting with `prefix` in column family `family`;
+  // false if there is none.
+  bool erase_first(const std::string& family, const std::string& prefix) {
+    rocksdb::ColumnFamilyHandle* handle = nullptr;
+    for (std::size_t i = 0; i < names_.size(); ++i)
+      if (names_[i] == family) handle = handles_[i];
+    if (handle == nullptr) throw std::runtime_error("no column family " + family);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, handle));
+    it->Seek(prefix);
+    if (!it->Valid() || !it->key().starts_with(prefix)) return false;
+    ok(db_->Delete({}, handle, it->key()));
+    return true;
+  }
+
  private:
   static void ok(const rocksdb::Status& status) {
     if (!status.ok()) throw std::runtime_error(status.ToString());
@@ -56,6 +71,7 @@ class RawJournal {
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::vector<std::string> names_;
   std::size_t journal_ = 0;
 };
 

@@ -1,0 +1,5 @@
+// Operator subcommands of gpux, built as C++20 (they use the stores and the
+// engine) and called from gpux's C++14 entry point through this plain header.
+#pragma once
+
+int gpux_audit(int argc, char** argv);  // argv[0] is the first argument after "audit"
