@@ -250,7 +250,7 @@ Delivery and settlement (changing these changes how the journal replays):
   challenges_per_obligation = 4 verification challenges per trade in its hour;
                                 verified units = traded x passed / challenges
   penalty_ppm = 500000          penalty on unverified notional, from collateral
-  challenge_seed = 1735422328   seeds the challenge times
+  challenge_seed = 1735423352   seeds the challenge times
   settle_after_seconds = 60     settlement this long after the delivery hour
 
 Bootstrap, applied once when the journal is empty (money in micro-USD):

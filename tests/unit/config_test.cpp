@@ -89,9 +89,32 @@ TEST_CASE("the shipped example configuration parses") {
   const auto config = gpux::gateway::load_config(GPUX_SOURCE_DIR "/ops/gpuxd.example.conf");
   CHECK(config.calendar.horizon_hours == 48);
   CHECK(config.calendar.products.size() == 4);
-  CHECK(config.bootstrap.size() == 3);
+  CHECK(config.bootstrap.size() == 5);
   CHECK(config.fix.port == 9878);
   CHECK(config.fix.clients.size() == 2);
+  CHECK(config.calendar.products[0].terms.taker_fee_ppm == 2'000);
+}
+
+TEST_CASE("delivery and settlement settings, with fees per product and collateral") {
+  const auto config = parse_config(
+      "buyer_fee_ppm = 3000\nchallenges_per_obligation = 6\npenalty_ppm = 250000\n"
+      "challenge_seed = 42\nsettle_after_seconds = 120\n"
+      "participant = 7 cash=5000 collateral=2000\n"
+      "product = A100 region=x tick=1 max=1 reference=100 band=0 maker_fee_ppm=100 "
+      "taker_fee_ppm=3000\n",
+      "d.conf");
+  const auto& delivery = config.pipeline.engine.delivery;
+  CHECK(delivery.challenges_per_obligation == 6);
+  CHECK(delivery.penalty_ppm == 250'000);
+  CHECK(delivery.challenge_seed == 42);
+  CHECK(config.calendar.settle_after == 120);
+  REQUIRE(config.bootstrap.size() == 3);
+  CHECK(std::get<PostCollateral>(config.bootstrap[2]).amount == 2'000);
+  CHECK(config.calendar.products.at(0).terms.maker_fee_ppm == 100);
+  CHECK_THROWS_WITH_AS(parse_config("challenges_per_obligation = 0\n", "c"),
+                       "c:1: challenges_per_obligation: must be between 1 and 1000", ConfigError);
+  CHECK_THROWS_WITH_AS(parse_config("settle_after_seconds = -1\n", "c"),
+                       "c:1: settle_after_seconds: must not be negative", ConfigError);
 }
 
 TEST_CASE("FIX settings") {
