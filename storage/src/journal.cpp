@@ -6,6 +6,8 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 
+#include <type_traits>
+
 #include "gpux.pb.h"
 #include "gpux/storage/codec.h"
 
@@ -57,6 +59,23 @@ class Key {
   std::string bytes_;
 };
 
+// The obligation a delivery event belongs to; 0 for every other event.
+matching::TradeId delivery_trade(const matching::Event& event) {
+  return std::visit(
+      [](const auto& e) -> matching::TradeId {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, matching::ObligationCreated> ||
+                      std::is_same_v<E, matching::ChallengeScheduled> ||
+                      std::is_same_v<E, matching::ChallengeRecorded> ||
+                      std::is_same_v<E, matching::ObligationSettled>) {
+          return e.trade;
+        } else {
+          return 0;
+        }
+      },
+      event);
+}
+
 struct StoreFamilies {
   rocksdb::ColumnFamilyHandle* order_events;
   rocksdb::ColumnFamilyHandle* orders;
@@ -79,20 +98,12 @@ void index_event(rocksdb::WriteBatch& batch, const StoreFamilies& cf, const matc
     batch.Put(cf.order_events, Key('o').u64(order).u64(stamp.sequence).u32(position).str(),
               serialized());
   };
-  const auto delivery_event = [&](matching::TradeId trade, const matching::Stamp& stamp) {
-    batch.Put(cf.ledger, Key('d').u64(trade).u64(stamp.sequence).u32(position).str(), serialized());
-  };
   const auto& [order_events, orders, trades, ledger] = cf;
   if (const auto* e = std::get_if<matching::LedgerPosting>(&event)) {
     batch.Put(ledger, Key('l').u64(e->stamp.sequence).u32(position).str(), serialized());
-  } else if (const auto* e = std::get_if<matching::ObligationCreated>(&event)) {
-    delivery_event(e->trade, e->stamp);
-  } else if (const auto* e = std::get_if<matching::ChallengeScheduled>(&event)) {
-    delivery_event(e->trade, e->stamp);
-  } else if (const auto* e = std::get_if<matching::ChallengeRecorded>(&event)) {
-    delivery_event(e->trade, e->stamp);
-  } else if (const auto* e = std::get_if<matching::ObligationSettled>(&event)) {
-    delivery_event(e->trade, e->stamp);
+  } else if (const matching::TradeId trade = delivery_trade(event)) {
+    const auto sequence = std::visit([](const auto& e) { return e.stamp.sequence; }, event);
+    batch.Put(ledger, Key('d').u64(trade).u64(sequence).u32(position).str(), serialized());
   } else if (const auto* e = std::get_if<matching::OrderAccepted>(&event)) {
     order_event(e->order, e->stamp);
     batch.Put(orders, Key('p').u32(e->participant).u64(e->order).str(), "");
