@@ -104,8 +104,8 @@ void run_market(std::uint64_t seed) {
     const int roll = r.pick(0, 99);
     if (roll < 85) {
       const bool buy = r.pick(0, 1) == 0;
-      const auto who = static_cast<ParticipantId>(buy ? r.pick(1, kBuyers)
-                                                      : r.pick(kBuyers + 1, kLast));
+      const auto who =
+          static_cast<ParticipantId>(buy ? r.pick(1, kBuyers) : r.pick(kBuyers + 1, kLast));
       r.apply(NewOrder{0, who, instrument, buy ? Side::buy : Side::sell,
                        r.pick(0, 4) == 0 ? OrderType::immediate_or_cancel : OrderType::limit,
                        SelfTradePrevention::cancel_incoming, 2'000'000 + 10'000 * r.pick(-8, 8),
