@@ -4,6 +4,7 @@
 // difference, naming it. Run it against a stopped gpuxd's data directory.
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -150,12 +151,12 @@ int gpux_audit(int argc, char** argv) {
     problems.push_back("stored postings (" + std::to_string(stored_postings.count) +
                        ") differ from the replay's (" + std::to_string(replay.postings.count) +
                        ")");
-  std::map<AccountRef, bool> accounts;
+  std::set<AccountRef> accounts;
   for (const auto& [account, balance] : stored.balances())
-    accounts[account] = true;
+    accounts.insert(account);
   for (const auto& [account, balance] : replay.ledger.balances())
-    accounts[account] = true;
-  for (const auto& [account, seen] : accounts) {
+    accounts.insert(account);
+  for (const AccountRef& account : accounts) {
     const auto s = stored.balance(account);
     const auto e = engine->balance(account);
     if (s != e)
