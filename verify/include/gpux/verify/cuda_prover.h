@@ -1,0 +1,25 @@
+// The CUDA prover: cuBLASLt int8 tensor-core GEMMs for the chain, this
+// module's own kernels for generation, mixing, transposing and hashing.
+// Built only where nvcc is found; its results are bit-identical to the CPU
+// prover's (ops/gpu-check checks that on a GPU).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "gpux/verify/prover.h"
+
+namespace gpux::verify {
+
+// Throws std::runtime_error naming the CUDA call that failed, including an
+// allocation of the memory phase that a GPU smaller than its class cannot make.
+std::unique_ptr<Prover> make_cuda_prover(const Challenge& challenge, int device = 0);
+
+std::string cuda_device_name(int device = 0);
+
+// Raw cuBLASLt int8 GEMM on the prover's shape (n x n x n, TN, int32 out)
+// with the same algorithm choice, back to back for about `seconds`: the
+// baseline the prover's sustained rate is compared with. Operations per second.
+double raw_gemm_ops_per_s(std::uint32_t n, double seconds, int device = 0);
+
+}  // namespace gpux::verify

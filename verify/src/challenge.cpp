@@ -1,0 +1,135 @@
+#include "gpux/verify/challenge.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace gpux::verify {
+namespace {
+
+constexpr std::uint64_t MiB = 1024 * 1024;
+constexpr std::uint64_t T = 1'000'000'000'000;  // 10^12 ops/s
+constexpr std::int64_t second = 1'000'000'000;
+
+// Memory sizes are what nvidia-smi reports as total for each board.
+constexpr ClassProfile kProfiles[] = {
+    {"h100-sxm", "NVIDIA H100 SXM5 80GB", 81'559 * MiB, 1'245 * T, 1'058 * T, 16384, 64, 32,
+     1 << 22, 4 * second, true},
+    {"h100-pcie", "NVIDIA H100 PCIe 80GB", 81'559 * MiB, 953 * T, 810 * T, 16384, 64, 32, 1 << 22,
+     5 * second, false},
+    {"h200", "NVIDIA H200 141GB", 143'771 * MiB, 1'245 * T, 1'058 * T, 16384, 64, 32, 1 << 22,
+     6 * second, false},
+    {"a100-80gb", "NVIDIA A100 SXM4 80GB", 81'920 * MiB, 393 * T, 334 * T, 16384, 64, 32, 1 << 22,
+     6 * second, false},
+    {"l40s", "NVIDIA L40S 48GB", 46'068 * MiB, 462 * T, 393 * T, 16384, 64, 32, 1 << 22, 6 * second,
+     false},
+    {"rtx-4090", "NVIDIA GeForce RTX 4090 24GB", 24'564 * MiB, 416 * T, 354 * T, 16384, 64, 32,
+     1 << 22, 4 * second, false},
+    {"b200", "NVIDIA B200 180GB", 183'359 * MiB, 2'835 * T, 2'410 * T, 16384, 64, 32, 1 << 22,
+     6 * second, false},
+    // One CPU core standing in for a GPU in tests, CI and the demo. Its floor
+    // is low enough for a sanitized debug build on a busy 2-core machine.
+    {"cpu-sim", "simulated GPU (one CPU core)", 4 * MiB, 1'000'000'000, 20'000'000, 256, 32, 8,
+     1024, 2 * second, false},
+};
+
+bool power_of_two(std::uint64_t v) {
+  return v != 0 && std::has_single_bit(v);
+}
+
+}  // namespace
+
+std::string to_hex(const Nonce& nonce) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : nonce.bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+
+std::optional<Nonce> nonce_from_hex(std::string_view hex) {
+  if (hex.size() != 64) return std::nullopt;
+  auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  Nonce nonce;
+  for (std::size_t i = 0; i < 32; ++i) {
+    const int hi = value(hex[2 * i]), lo = value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    nonce.bytes[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+  }
+  return nonce;
+}
+
+std::span<const ClassProfile> class_profiles() {
+  return kProfiles;
+}
+
+const ClassProfile* find_class(std::string_view name) {
+  for (const auto& profile : kProfiles)
+    if (profile.name == name) return &profile;
+  return nullptr;
+}
+
+std::optional<std::string> validate(const Challenge& c) {
+  if (!power_of_two(c.matrix_size) || c.matrix_size < 16)
+    return "matrix_size must be a power of two of at least 16";
+  // |a x b| <= 128 x 128 per product: n products must stay within int32.
+  if (std::uint64_t{c.matrix_size} * 128 * 128 > 0x7FFFFFFFu)
+    return "matrix_size is too large: its int32 dot products could overflow";
+  if (!power_of_two(c.tile_size) || c.tile_size < 4 || c.tile_size > c.matrix_size)
+    return "tile_size must be a power of two between 4 and matrix_size";
+  if (c.steps == 0) return "steps must be at least 1";
+  if (c.memory_items == 0) return "memory_items must be at least 1";
+  if (c.memory_parents == 0) return "memory_parents must be at least 1";
+  if (!power_of_two(c.memory_lanes)) return "memory_lanes must be a power of two";
+  if (c.memory_reads == 0) return "memory_reads must be at least 1";
+  if (c.tile_openings == 0) return "tile_openings must be at least 1";
+  if (c.lane_openings == 0 || c.lane_openings > c.memory_lanes)
+    return "lane_openings must be between 1 and memory_lanes";
+  if (c.max_step_ns <= 0 || c.max_memory_ns <= 0 || c.slack_ns < 0 || c.deadline_ns <= 0)
+    return "time limits must be positive";
+  return std::nullopt;
+}
+
+std::uint32_t openings_for(std::uint32_t skipped_per_mille, std::uint64_t odds) {
+  const double f = skipped_per_mille / 1000.0;
+  return static_cast<std::uint32_t>(
+      std::ceil(std::log(1.0 / static_cast<double>(odds)) / std::log(1.0 - f)));
+}
+
+Challenge make_challenge(const ClassProfile& profile, const Nonce& nonce,
+                         std::int64_t duration_ns) {
+  Challenge c;
+  c.nonce = nonce;
+  c.gpu_class = std::string(profile.name);
+  c.matrix_size = profile.matrix_size;
+  c.tile_size = profile.tile_size;
+  const auto n = static_cast<unsigned __int128>(profile.matrix_size);
+  const unsigned __int128 step_ops = 2 * n * n * n;
+  const auto nominal_step_ns =
+      static_cast<std::int64_t>(step_ops * second / profile.nominal_ops_per_s);
+  c.steps = static_cast<std::uint32_t>(std::max<std::int64_t>(1, duration_ns / nominal_step_ns));
+  c.max_step_ns = static_cast<std::int64_t>(step_ops * second / profile.minimum_ops_per_s);
+  c.memory_items = profile.memory_bytes / 16 * 9 / 10;
+  c.memory_parents = profile.memory_parents;
+  c.memory_lanes = profile.memory_lanes;
+  // Four reads per item: a prover that keeps only part of the dataset
+  // recomputes the rest (memory_parents reads each) far more often than an
+  // honest one builds it once.
+  c.memory_reads =
+      static_cast<std::uint32_t>((4 * c.memory_items + c.memory_lanes - 1) / c.memory_lanes);
+  c.tile_openings = openings_for(100, 10'000);
+  c.lane_openings = std::min<std::uint32_t>(8, c.memory_lanes);
+  c.max_memory_ns = profile.memory_phase_budget_ns;
+  c.slack_ns = second / 2;
+  c.deadline_ns = c.max_memory_ns + c.steps * c.max_step_ns + 2 * c.slack_ns;
+  return c;
+}
+
+}  // namespace gpux::verify

@@ -1,0 +1,86 @@
+#include "protocol.h"
+
+#include <bit>
+#include <cassert>
+#include <cstring>
+
+namespace gpux::verify::protocol {
+namespace {
+
+PhiloxKey derive(const Nonce& nonce, const char* label, const Digest* extra) {
+  Sha256 h;
+  h.update(work::kProtocolLabel, sizeof work::kProtocolLabel);
+  h.update(label, std::strlen(label) + 1);
+  h.update(nonce.bytes.data(), nonce.bytes.size());
+  if (extra != nullptr) h.update(extra->b, 32);
+  const Digest d = h.finish();
+  std::uint64_t key = 0;
+  for (int i = 0; i < 8; ++i)
+    key = key << 8 | d.b[i];
+  return philox_key(key);
+}
+
+}  // namespace
+
+MemoryKeys memory_keys(const Nonce& nonce) {
+  return {derive(nonce, "cache", nullptr), derive(nonce, "dataset", nullptr),
+          derive(nonce, "lanes", nullptr)};
+}
+
+ChainKeys chain_keys(const Nonce& nonce, const Digest& memory_root) {
+  return {derive(nonce, "a", &memory_root), derive(nonce, "b", &memory_root)};
+}
+
+std::vector<Philox4> make_cache(PhiloxKey key) {
+  std::vector<Philox4> cache(work::kCacheItems);
+  for (std::uint32_t i = 0; i < work::kCacheItems; ++i)
+    cache[i] = work::cache_item(key, i);
+  return cache;
+}
+
+MerkleTree::MerkleTree(std::vector<Digest> leaves) {
+  assert(std::has_single_bit(leaves.size()));
+  levels_.push_back(std::move(leaves));
+  while (levels_.back().size() > 1) {
+    const auto& below = levels_.back();
+    std::vector<Digest> level(below.size() / 2);
+    for (std::size_t i = 0; i < level.size(); ++i)
+      level[i] = work::merkle_parent(below[2 * i], below[2 * i + 1]);
+    levels_.push_back(std::move(level));
+  }
+}
+
+MerkleTree MerkleTree::from_levels(std::vector<std::vector<Digest>> levels) {
+  assert(!levels.empty() && levels.back().size() == 1);
+  MerkleTree tree;
+  tree.levels_ = std::move(levels);
+  return tree;
+}
+
+MerklePath MerkleTree::path(std::size_t index) const {
+  MerklePath path;
+  for (std::size_t level = 0; level + 1 < levels_.size(); ++level, index /= 2)
+    path.push_back(levels_[level][index ^ 1]);
+  return path;
+}
+
+Digest root_from_path(Digest leaf, std::size_t index, const MerklePath& path) {
+  for (const auto& sibling : path) {
+    leaf = (index & 1) ? work::merkle_parent(sibling, leaf) : work::merkle_parent(leaf, sibling);
+    index /= 2;
+  }
+  return leaf;
+}
+
+std::size_t path_length(std::size_t leaves) {
+  return std::bit_width(leaves) - 1;
+}
+
+std::int32_t dot(const std::int8_t* a, const std::int8_t* b, std::uint32_t n) {
+  std::int32_t sum = 0;
+  for (std::uint32_t k = 0; k < n; ++k)
+    sum += std::int32_t{a[k]} * std::int32_t{b[k]};
+  return sum;
+}
+
+}  // namespace gpux::verify::protocol
