@@ -9,8 +9,10 @@
 #include "gpux/verify/philox.h"
 #include "gpux/verify/sha256.h"
 #include "gpux/verify/verifier.h"
+#include "protocol.h"
 
 using namespace gpux::verify;
+namespace work = gpux::verify::work;
 
 namespace {
 
@@ -132,6 +134,14 @@ TEST_CASE("SHA-256 matches FIPS 180-4's examples") {
   CHECK(hex(pieces.finish()) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
+TEST_CASE("matrix rows generated 16 at a time equal the element-by-element definition") {
+  const PhiloxKey key = philox_key(0xABCDEF);
+  std::vector<std::int8_t> row(256);
+  gpux::verify::protocol::matrix_row(key, work::kTagB, 17, 256, row.data());
+  for (std::uint32_t k = 0; k < 256; ++k)
+    CHECK(row[k] == work::matrix_element(key, work::kTagB, 17, k));
+}
+
 TEST_CASE("challenges are validated field by field") {
   auto c = tiny_challenge(1);
   CHECK_FALSE(validate(c).has_value());
@@ -242,7 +252,7 @@ TEST_CASE("a wrong Merkle path or input strip is caught as merkle_path_invalid")
   CHECK(sibling.detail.find("not under the step's root") != std::string::npos);
   auto strip = prove_tampered([](StepOpening& o) { o.tiles[0].strip[5] ^= 1; });
   CHECK(strip.failure == Failure::merkle_path_invalid);
-  CHECK(strip.detail.find("input tile") != std::string::npos);
+  CHECK(strip.detail.find("input strip") != std::string::npos);
   auto shape = prove_tampered([](StepOpening& o) { o.tiles[0].strip.pop_back(); });
   CHECK(shape.failure == Failure::malformed);
 }

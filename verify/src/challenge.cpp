@@ -13,19 +13,19 @@ constexpr std::int64_t second = 1'000'000'000;
 
 // Memory sizes are what nvidia-smi reports as total for each board.
 constexpr ClassProfile kProfiles[] = {
-    {"h100-sxm", "NVIDIA H100 SXM5 80GB", 81'559 * MiB, 1'245 * T, 1'058 * T, 16384, 64, 32,
+    {"h100-sxm", "NVIDIA H100 SXM5 80GB", 81'559 * MiB, 1'245 * T, 1'058 * T, 16384, 32, 32,
      1 << 22, 4 * second, true},
-    {"h100-pcie", "NVIDIA H100 PCIe 80GB", 81'559 * MiB, 953 * T, 810 * T, 16384, 64, 32, 1 << 22,
+    {"h100-pcie", "NVIDIA H100 PCIe 80GB", 81'559 * MiB, 953 * T, 810 * T, 16384, 32, 32, 1 << 22,
      5 * second, false},
-    {"h200", "NVIDIA H200 141GB", 143'771 * MiB, 1'245 * T, 1'058 * T, 16384, 64, 32, 1 << 22,
+    {"h200", "NVIDIA H200 141GB", 143'771 * MiB, 1'245 * T, 1'058 * T, 16384, 32, 32, 1 << 22,
      6 * second, false},
-    {"a100-80gb", "NVIDIA A100 SXM4 80GB", 81'920 * MiB, 393 * T, 334 * T, 16384, 64, 32, 1 << 22,
+    {"a100-80gb", "NVIDIA A100 SXM4 80GB", 81'920 * MiB, 393 * T, 334 * T, 16384, 32, 32, 1 << 22,
      6 * second, false},
-    {"l40s", "NVIDIA L40S 48GB", 46'068 * MiB, 462 * T, 393 * T, 16384, 64, 32, 1 << 22, 6 * second,
+    {"l40s", "NVIDIA L40S 48GB", 46'068 * MiB, 462 * T, 393 * T, 16384, 32, 32, 1 << 22, 6 * second,
      false},
-    {"rtx-4090", "NVIDIA GeForce RTX 4090 24GB", 24'564 * MiB, 416 * T, 354 * T, 16384, 64, 32,
+    {"rtx-4090", "NVIDIA GeForce RTX 4090 24GB", 24'564 * MiB, 416 * T, 354 * T, 16384, 32, 32,
      1 << 22, 4 * second, false},
-    {"b200", "NVIDIA B200 180GB", 183'359 * MiB, 2'835 * T, 2'410 * T, 16384, 64, 32, 1 << 22,
+    {"b200", "NVIDIA B200 180GB", 183'359 * MiB, 2'835 * T, 2'410 * T, 16384, 32, 32, 1 << 22,
      6 * second, false},
     // One CPU core standing in for a GPU in tests, CI and the demo. Its floor
     // is low enough for a sanitized debug build on a busy 2-core machine.

@@ -65,7 +65,7 @@ class CpuProver final : public Prover {
     std::vector<Digest> leaves(std::size_t{tiles_} * tiles_);
     for (std::uint32_t ti = 0; ti < tiles_; ++ti)
       for (std::uint32_t tj = 0; tj < tiles_; ++tj)
-        leaves[ti * tiles_ + tj] =
+        leaves[work::tile_leaf_index(ti, tj, tiles_)] =
             work::tile_leaf(step, ti, tj, &current_[(std::size_t{ti} * n_ + tj) * t_], n_, t_);
     current_tree_ = protocol::MerkleTree(std::move(leaves));
     // The next step's A is this step's mixed output, transposed.
@@ -82,7 +82,7 @@ class CpuProver final : public Prover {
       TileOpening tile;
       tile.row = position.row;
       tile.col = position.col;
-      tile.path = current_tree_.path(position.row * tiles_ + position.col);
+      tile.path = current_tree_.path(work::tile_leaf_index(position.row, position.col, tiles_));
       tile.leaf =
           work::tile_leaf(opening.step, position.row, position.col,
                           &current_[(std::size_t{position.row} * n_ + position.col) * t_], n_, t_);
@@ -92,8 +92,7 @@ class CpuProver final : public Prover {
           for (std::uint32_t r = 0; r < t_; ++r)
             tile.strip[std::size_t{k} * t_ + r] =
                 previous_[std::size_t{k} * n_ + position.row * t_ + r];
-        for (std::uint32_t a = 0; a < tiles_; ++a)
-          tile.strip_paths.push_back(previous_tree_.path(a * tiles_ + position.row));
+        tile.strip_path = previous_tree_.path(position.row, protocol::path_length(tiles_));
       }
       opening.tiles.push_back(std::move(tile));
     }
@@ -105,11 +104,10 @@ class CpuProver final : public Prover {
     const auto keys = protocol::chain_keys(c_.nonce, memory_root);
     a_.resize(std::size_t{n_} * n_);
     bt_.resize(std::size_t{n_} * n_);
-    for (std::uint32_t r = 0; r < n_; ++r)
-      for (std::uint32_t k = 0; k < n_; ++k) {
-        a_[std::size_t{r} * n_ + k] = work::matrix_element(keys.a, work::kTagA, r, k);
-        bt_[std::size_t{r} * n_ + k] = work::matrix_element(keys.b, work::kTagB, r, k);
-      }
+    for (std::uint32_t r = 0; r < n_; ++r) {
+      protocol::matrix_row(keys.a, work::kTagA, r, n_, &a_[std::size_t{r} * n_]);
+      protocol::matrix_row(keys.b, work::kTagB, r, n_, &bt_[std::size_t{r} * n_]);
+    }
   }
 
   void compute_tile(std::uint32_t ti, std::uint32_t tj) {

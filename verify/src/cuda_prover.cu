@@ -96,7 +96,7 @@ __global__ void tile_leaves(const int8_t* mixed, Digest* leaves, std::uint32_t s
   if (index >= std::size_t{tiles} * tiles) return;
   const auto ti = static_cast<std::uint32_t>(index / tiles),
              tj = static_cast<std::uint32_t>(index % tiles);
-  leaves[index] =
+  leaves[work::tile_leaf_index(ti, tj, tiles)] =
       work::tile_leaf(step, ti, tj, mixed + (std::size_t{ti} * t * n + std::size_t{tj} * t), n, t);
 }
 
@@ -327,7 +327,7 @@ class CudaProver final : public Prover {
       TileOpening tile;
       tile.row = position.row;
       tile.col = position.col;
-      const std::size_t leaf = std::size_t{position.row} * tiles_ + position.col;
+      const std::size_t leaf = work::tile_leaf_index(position.row, position.col, tiles_);
       check(cudaMemcpy(&tile.leaf, tree_.leaves() + leaf, sizeof tile.leaf, cudaMemcpyDeviceToHost),
             "copy leaf");
       tile.path = tree.path(leaf);
@@ -337,8 +337,7 @@ class CudaProver final : public Prover {
                            previous_mixed_.get() + std::size_t{position.row} * t_, n_, t_, n_,
                            cudaMemcpyDeviceToHost),
               "copy input strip");
-        for (std::uint32_t a = 0; a < tiles_; ++a)
-          tile.strip_paths.push_back(previous->path(std::size_t{a} * tiles_ + position.row));
+        tile.strip_path = previous->path(position.row, protocol::path_length(tiles_));
       }
       opening.tiles.push_back(std::move(tile));
     }

@@ -38,6 +38,24 @@ std::vector<Philox4> make_cache(PhiloxKey key) {
   return cache;
 }
 
+OpeningSchedule opening_schedule(const Challenge& c, std::uint64_t secret) {
+  std::uint32_t nonce_words[2] = {};
+  for (int i = 0; i < 8; ++i)
+    nonce_words[i / 4] = nonce_words[i / 4] << 8 | c.nonce.bytes[i];
+  const PhiloxKey key = philox_key(secret);
+  const std::uint32_t tiles = c.matrix_size / c.tile_size;
+  OpeningSchedule schedule;
+  for (std::uint32_t i = 0; i < c.tile_openings; ++i) {
+    const Philox4 draw = philox4x32_10(Philox4{{i, 0x7117, nonce_words[0], nonce_words[1]}}, key);
+    schedule.tiles.push_back({draw.v[0] % c.steps, draw.v[1] % tiles, draw.v[2] % tiles});
+  }
+  for (std::uint32_t i = 0; i < c.lane_openings; ++i)
+    schedule.lanes.push_back(
+        philox4x32_10(Philox4{{i, 0x1A4E, nonce_words[0], nonce_words[1]}}, key).v[0] %
+        c.memory_lanes);
+  return schedule;
+}
+
 MerkleTree::MerkleTree(std::vector<Digest> leaves) {
   assert(std::has_single_bit(leaves.size()));
   levels_.push_back(std::move(leaves));
@@ -57,9 +75,9 @@ MerkleTree MerkleTree::from_levels(std::vector<std::vector<Digest>> levels) {
   return tree;
 }
 
-MerklePath MerkleTree::path(std::size_t index) const {
+MerklePath MerkleTree::path(std::size_t index, std::size_t level) const {
   MerklePath path;
-  for (std::size_t level = 0; level + 1 < levels_.size(); ++level, index /= 2)
+  for (; level + 1 < levels_.size(); ++level, index /= 2)
     path.push_back(levels_[level][index ^ 1]);
   return path;
 }
@@ -76,7 +94,20 @@ std::size_t path_length(std::size_t leaves) {
   return std::bit_width(leaves) - 1;
 }
 
-std::int32_t dot(const std::int8_t* a, const std::int8_t* b, std::uint32_t n) {
+void matrix_row(PhiloxKey key, std::uint32_t tag, std::uint32_t row, std::uint32_t n,
+                std::int8_t* out) {
+  for (std::uint32_t block = 0; block < n / 16; ++block) {
+    const Philox4 v = philox4x32_10(Philox4{{row, block, tag, 0}}, key);
+    for (int i = 0; i < 16; ++i)
+      out[16 * block + i] =
+          static_cast<std::int8_t>(static_cast<std::uint8_t>(v.v[i / 4] >> (8 * (i % 4))));
+  }
+}
+
+// The verifier's hot loop: AVX2 where the CPU has it, chosen at load time.
+__attribute__((target_clones("avx2", "default"))) std::int32_t dot(const std::int8_t* a,
+                                                                   const std::int8_t* b,
+                                                                   std::uint32_t n) {
   std::int32_t sum = 0;
   for (std::uint32_t k = 0; k < n; ++k)
     sum += std::int32_t{a[k]} * std::int32_t{b[k]};

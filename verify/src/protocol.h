@@ -28,6 +28,14 @@ ChainKeys chain_keys(const Nonce& nonce, const Digest& memory_root);
 
 std::vector<Philox4> make_cache(PhiloxKey key);
 
+// What the verifier will open, drawn from its secret before any commitment
+// arrives and revealed piece by piece after the commitment it opens.
+struct OpeningSchedule {
+  std::vector<TilePosition> tiles;
+  std::vector<std::uint32_t> lanes;
+};
+OpeningSchedule opening_schedule(const Challenge& challenge, std::uint64_t secret);
+
 class MerkleTree {
  public:
   MerkleTree() = default;
@@ -36,7 +44,8 @@ class MerkleTree {
   // A tree whose levels were computed elsewhere (the GPU), leaves first.
   static MerkleTree from_levels(std::vector<std::vector<Digest>> levels);
   const Digest& root() const { return levels_.back().front(); }
-  MerklePath path(std::size_t index) const;
+  // The siblings from node `index` of `level` (0: the leaves) up to the root.
+  MerklePath path(std::size_t index, std::size_t level = 0) const;
 
  private:
   std::vector<std::vector<Digest>> levels_;
@@ -44,6 +53,11 @@ class MerkleTree {
 
 Digest root_from_path(Digest leaf, std::size_t index, const MerklePath& path);
 std::size_t path_length(std::size_t leaves);
+
+// Row `row` of a challenge matrix (n elements), 16 per Philox call: the same
+// bytes as matrix_element() one by one.
+void matrix_row(PhiloxKey key, std::uint32_t tag, std::uint32_t row, std::uint32_t n,
+                std::int8_t* out);
 
 // Exact int8 dot product with int32 accumulation (cannot overflow for the
 // sizes validate() admits).

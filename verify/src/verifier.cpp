@@ -60,7 +60,6 @@ std::int64_t SteadyClock::now_ns() {
 struct Verifier::State {
   Challenge c;
   Clock& clock;
-  PhiloxKey secret;
   std::uint32_t tiles;  // per side
   std::int64_t issued_ns;
   std::int64_t chain_start_ns = 0;
@@ -70,29 +69,16 @@ struct Verifier::State {
   std::vector<LaneOpening> lanes_received;
   std::vector<TilePosition> tiles_requested;  // for the step awaiting its opening
   std::vector<StepOpening> tiles_received;
-  std::vector<TilePosition> schedule;  // secret until each step is committed
+  protocol::OpeningSchedule schedule;  // secret until what it opens is committed
   std::int64_t last_arrival_ns = 0;
   Verdict verdict;
 
   State(Challenge challenge, std::uint64_t seed, Clock& clk)
       : c(std::move(challenge)),
         clock(clk),
-        secret(philox_key(seed)),
         tiles(c.matrix_size / c.tile_size),
-        issued_ns(clk.now_ns()) {
-    for (std::uint32_t i = 0; i < c.tile_openings; ++i) {
-      const Philox4 draw =
-          philox4x32_10(Philox4{{i, 0x7117, nonce_word(0), nonce_word(1)}}, secret);
-      schedule.push_back({draw.v[0] % c.steps, draw.v[1] % tiles, draw.v[2] % tiles});
-    }
-  }
-
-  std::uint32_t nonce_word(int i) const {
-    std::uint32_t w = 0;
-    for (int b = 0; b < 4; ++b)
-      w = w << 8 | c.nonce.bytes[4 * i + b];
-    return w;
-  }
+        issued_ns(clk.now_ns()),
+        schedule(protocol::opening_schedule(c, seed)) {}
 
   bool fail(Failure failure, std::string detail) {
     if (verdict.failure == Failure::none) {
@@ -143,35 +129,39 @@ struct Verifier::State {
                               std::to_string(tile.row) + ", " + std::to_string(tile.col) + ")";
     const std::size_t depth = protocol::path_length(std::size_t{tiles} * tiles);
     if (tile.path.size() != depth) return fail(Failure::malformed, where + ": bad path length");
-    if (!digest_equal(protocol::root_from_path(tile.leaf, tile.row * tiles + tile.col, tile.path),
+    if (!digest_equal(protocol::root_from_path(
+                          tile.leaf, work::tile_leaf_index(tile.row, tile.col, tiles), tile.path),
                       step_roots[step]))
       return fail(Failure::merkle_path_invalid, where + " is not under the step's root");
     if (step > 0) {
-      if (tile.strip.size() != std::size_t{n} * t || tile.strip_paths.size() != tiles)
-        return fail(Failure::malformed, where + ": input strip of the wrong size");
-      for (std::uint32_t a = 0; a < tiles; ++a) {
-        const auto& path = tile.strip_paths[a];
-        if (path.size() != depth)
-          return fail(Failure::malformed, where + ": bad strip path length");
-        const Digest leaf =
+      if (tile.strip.size() != std::size_t{n} * t ||
+          tile.strip_path.size() != protocol::path_length(tiles))
+        return fail(Failure::malformed, where + ": input strip of the wrong shape");
+      // The strip's tiles are the leaves of one subtree: rebuild it.
+      std::vector<Digest> level(tiles);
+      for (std::uint32_t a = 0; a < tiles; ++a)
+        level[a] =
             work::tile_leaf(step - 1, a, tile.row, &tile.strip[std::size_t{a} * t * t], t, t);
-        if (!digest_equal(protocol::root_from_path(leaf, a * tiles + tile.row, path),
-                          step_roots[step - 1]))
-          return fail(Failure::merkle_path_invalid, where + ": input tile (" + std::to_string(a) +
-                                                        ", " + std::to_string(tile.row) +
-                                                        ") is not under step " +
-                                                        std::to_string(step - 1) + "'s root");
-      }
+      for (; level.size() > 1; level.resize(level.size() / 2))
+        for (std::size_t i = 0; i < level.size() / 2; ++i)
+          level[i] = work::merkle_parent(level[2 * i], level[2 * i + 1]);
+      if (!digest_equal(protocol::root_from_path(level[0], tile.row, tile.strip_path),
+                        step_roots[step - 1]))
+        return fail(Failure::merkle_path_invalid,
+                    where + ": its input strip (tile column " + std::to_string(tile.row) +
+                        " of step " + std::to_string(step - 1) + ") is not under that step's root");
     }
     // The tile's row panel of A and column panel of B, K-major.
     std::vector<std::int8_t> a(std::size_t{t} * n), b(std::size_t{t} * n);
-    for (std::uint32_t r = 0; r < t; ++r)
-      for (std::uint32_t k = 0; k < n; ++k) {
-        a[std::size_t{r} * n + k] =
-            step == 0 ? work::matrix_element(keys.a, work::kTagA, tile.row * t + r, k)
-                      : tile.strip[std::size_t{k} * t + r];
-        b[std::size_t{r} * n + k] = work::matrix_element(keys.b, work::kTagB, tile.col * t + r, k);
+    for (std::uint32_t r = 0; r < t; ++r) {
+      if (step == 0) {
+        protocol::matrix_row(keys.a, work::kTagA, tile.row * t + r, n, &a[std::size_t{r} * n]);
+      } else {
+        for (std::uint32_t k = 0; k < n; ++k)
+          a[std::size_t{r} * n + k] = tile.strip[std::size_t{k} * t + r];
       }
+      protocol::matrix_row(keys.b, work::kTagB, tile.col * t + r, n, &b[std::size_t{r} * n]);
+    }
     std::vector<std::int8_t> mixed(std::size_t{t} * t);
     for (std::uint32_t r = 0; r < t; ++r)
       for (std::uint32_t col = 0; col < t; ++col)
@@ -213,10 +203,7 @@ std::vector<std::uint32_t> Verifier::on_memory_commitment(const MemoryCommitment
   s.memory_root = commitment.root;
   s.chain_start_ns = now;
   s.last_arrival_ns = now;
-  for (std::uint32_t i = 0; i < s.c.lane_openings; ++i)
-    s.lanes_requested.push_back(
-        philox4x32_10(Philox4{{i, 0x1A4E, s.nonce_word(0), s.nonce_word(1)}}, s.secret).v[0] %
-        s.c.memory_lanes);
+  s.lanes_requested = s.schedule.lanes;
   return s.lanes_requested;
 }
 
@@ -267,7 +254,7 @@ std::vector<TilePosition> Verifier::on_step_commitment(const StepCommitment& com
   }
   s.last_arrival_ns = now;
   s.step_roots.push_back(commitment.root);
-  for (const auto& position : s.schedule)
+  for (const auto& position : s.schedule.tiles)
     if (position.step == commitment.step) s.tiles_requested.push_back(position);
   return s.tiles_requested;
 }

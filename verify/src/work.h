@@ -34,6 +34,12 @@ GPUX_HD std::int8_t mix(std::int32_t c) {
       static_cast<std::uint8_t>((static_cast<std::uint32_t>(c) * 0x9E3779B1u) >> 24));
 }
 
+// Leaves are ordered column by column, so the column strip of tiles that
+// the next step's row panel transposes from is one subtree with one path.
+GPUX_HD std::size_t tile_leaf_index(std::uint32_t row, std::uint32_t col, std::uint32_t tiles) {
+  return std::size_t{col} * tiles + row;
+}
+
 // The leaf of tile (ti, tj) of step `step`: its mixed int8 values row by row,
 // bound to its position so tiles cannot be swapped between places or steps.
 GPUX_HD Digest tile_leaf(std::uint32_t step, std::uint32_t ti, std::uint32_t tj,

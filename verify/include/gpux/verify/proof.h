@@ -28,7 +28,7 @@ struct LaneOpening {
 struct StepCommitment {
   Nonce nonce;
   std::uint32_t step = 0;
-  Digest root;  // over the step's tile leaves, tile (row, col) at row x tiles + col
+  Digest root;  // over the step's tile leaves, tile (row, col) at col x tiles + row
 };
 
 struct TilePosition {
@@ -44,9 +44,10 @@ struct TileOpening {
   MerklePath path;
   // The tile's inputs beyond step 0: column strip `row` of the previous step's
   // mixed output (n rows x tile bytes, row-major), which transposed is the row
-  // panel this tile multiplies, and each of its tiles' paths.
+  // panel this tile multiplies. Its tiles are one subtree of the previous
+  // step's tree; the path runs from that subtree's root.
   std::vector<std::int8_t> strip;
-  std::vector<MerklePath> strip_paths;
+  MerklePath strip_path;
 };
 
 struct StepOpening {
