@@ -151,7 +151,9 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     spec.gpu_class = line.take(f, "class");
     spec.region = line.take(f, "region");
     spec.delivery_start = line.take_number<std::int64_t>(f, "start");
-    spec.delivery_end = spec.delivery_start + 3600;
+    // Shorter windows than the hour are for demos and tests.
+    spec.delivery_end = spec.delivery_start + line.take_number<std::int64_t>(f, "duration", 3600);
+    if (spec.delivery_end <= spec.delivery_start) line.fail("duration must be positive");
     spec.gate_closure = spec.delivery_start - line.take_number<std::int64_t>(f, "gate_lead", 300);
     const bool open = !f.contains("open") || line.boolean(line.take(f, "open"));
     line.no_more(f);
@@ -191,6 +193,20 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
   } else if (key == "fix_max_messages_per_second") {
     config.fix.max_messages_per_second = line.number<int>(value, key);
     if (config.fix.max_messages_per_second < 1) line.fail("must be at least 1");
+  } else if (key == "simulate_provider") {
+    std::uint32_t id = 0;
+    auto f = line.fields(value, id);
+    SimulatedProvider& provider = config.verification.simulated[id];
+    provider.skip_per_mille = line.take_number<std::uint32_t>(f, "skip_per_mille", 0u);
+    provider.memory_per_mille = line.take_number<std::uint32_t>(f, "memory_per_mille", 1000u);
+    if (provider.skip_per_mille > 1000 || provider.memory_per_mille > 1000 ||
+        provider.memory_per_mille == 0)
+      line.fail("skip_per_mille must be 0..1000 and memory_per_mille 1..1000");
+    line.no_more(f);
+  } else if (key == "verification_challenge_ms") {
+    config.verification.challenge_ms = line.number<std::int64_t>(value, key);
+    if (config.verification.challenge_ms < 1 || config.verification.challenge_ms > 600'000)
+      line.fail("must be between 1 and 600000");
   } else if (key == "capacity") {
     std::uint32_t id = 0;
     auto f = line.fields(value, id);
@@ -258,6 +274,7 @@ Bootstrap, applied once when the journal is empty (money in micro-USD):
   instrument = ID symbol=S class=GPU_CLASS region=R start=UNIX_SECONDS tick=T max=Q
                reference=PRICE band=WIDTH [lot=1] [min=LOT] [gpus_per_unit=1]
                [gate_lead=300] [open=true] [maker_fee_ppm=0] [taker_fee_ppm=0]
+               [duration=3600]   seconds of delivery (shorter for demos and tests)
   capacity = PARTICIPANT instrument=ID units=N
 
 FIX 4.4 order entry (docs: gateway/fix/gpux-FIX44.xml is the data dictionary):
@@ -274,6 +291,15 @@ FIX 4.4 order entry (docs: gateway/fix/gpux-FIX44.xml is the data dictionary):
                                 orders are cancelled when the session ends
   fix_checkpoint_every = 100000 commands between checkpoints of the gateway's
                                 order state (a restart replays what follows)
+
+Verification, until providers run their own agents (docs/verification.md):
+  simulate_provider = ID [skip_per_mille=0] [memory_per_mille=1000]
+                                gpuxd answers this provider's delivery challenges
+                                itself with the CPU prover (cpu-sim class); the
+                                cheats make it a dishonest one. Challenges of
+                                providers not simulated time out.
+  verification_challenge_ms = 1000
+                                honest work per challenge, at cpu-sim's nominal rate
 
 Product calendar: every product is listed and opened for each delivery hour
 from now to the horizon; gates close gate_lead seconds before the hour;

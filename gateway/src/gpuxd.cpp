@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +27,7 @@
 #include "gpux/gateway/pipeline.h"
 #include "gpux/storage/codec.h"
 #include "gpux/storage/journal.h"
+#include "verification_driver.h"
 
 namespace {
 
@@ -303,10 +305,17 @@ int main(int argc, char** argv) {
       return 1;
     }
     config.pipeline.observe_after = fix_entry->checkpoint_sequence();
-    config.pipeline.observer =
-        [&fix_entry](const matching::Command& c, std::span<const matching::Event> events,
-                     std::string_view origin) { fix_entry->observe(c, events, origin); };
   }
+  // The verification driver exists only once the pipeline does; until then
+  // (recovery replays) it has nothing to answer.
+  std::unique_ptr<gateway::VerificationDriver> verification;
+  std::atomic<gateway::VerificationDriver*> verification_observer{nullptr};
+  config.pipeline.observer = [&fix_entry, &verification_observer](
+                                 const matching::Command& c,
+                                 std::span<const matching::Event> events, std::string_view origin) {
+    if (fix_entry) fix_entry->observe(c, events, origin);
+    if (auto* driver = verification_observer.load()) driver->observe(events);
+  };
 
   const auto started = std::chrono::steady_clock::now();
   std::unique_ptr<Pipeline> pipeline;
@@ -331,6 +340,12 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>(recovered.snapshot_sequence), recovered.replayed,
                static_cast<long long>(ms), static_cast<unsigned long long>(recovered.state_hash));
 
+  if (!config.verification.simulated.empty()) {
+    verification = std::make_unique<gateway::VerificationDriver>(config.verification, *pipeline);
+    verification_observer = verification.get();
+    std::fprintf(stderr, "gpuxd: answering the challenges of %zu simulated providers (cpu-sim)\n",
+                 config.verification.simulated.size());
+  }
   CalendarKeeper calendar(config.calendar, recovered.instruments);
   if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {
     for (const auto& body : config.bootstrap)
@@ -373,6 +388,7 @@ int main(int argc, char** argv) {
   }
 
   if (acceptor) acceptor->stop();
+  if (verification) verification->stop();
   try {
     pipeline->stop();
     if (fix_entry) fix_entry->checkpoint();  // at the engine's snapshot: nothing to replay

@@ -34,11 +34,24 @@ struct FixConfig {
   std::map<std::string, FixClient> clients;  // by SenderCompID
 };
 
+// A provider whose delivery challenges gpuxd answers itself (see
+// verification_driver.h), for the demo and tests until providers run agents.
+struct SimulatedProvider {
+  std::uint32_t skip_per_mille = 0;       // cheat: tiles left uncomputed
+  std::uint32_t memory_per_mille = 1000;  // cheat: dataset kept, of the class's
+};
+
+struct VerificationConfig {
+  std::map<matching::ParticipantId, SimulatedProvider> simulated;
+  std::int64_t challenge_ms = 1000;  // nominal honest work per challenge
+};
+
 struct DaemonConfig {
   PipelineOptions pipeline;
   std::vector<matching::CommandBody> bootstrap;
   Calendar calendar;
   FixConfig fix;
+  VerificationConfig verification;
 };
 
 DaemonConfig load_config(const std::filesystem::path& file);

@@ -1,0 +1,128 @@
+// gpuxd's in-process verification driver, end to end: a real daemon whose
+// configuration simulates an honest and a dishonest provider answers every
+// challenge of a delivery window with the CPU prover, records the outcomes,
+// and settlement pays the honest provider and refunds and penalises the
+// dishonest one; `gpux audit` reconciles the result.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "gpux/storage/codec.h"
+#include "gpux/storage/journal.h"
+#include "gpuxd_process.h"
+#include "market.h"
+#include "temp_dir.h"
+
+using namespace gpux::test;
+namespace storage = gpux::storage;
+namespace proto = gpux::proto;
+
+namespace {
+
+std::vector<proto::Event> execute(GpuxdProcess& daemon, const CommandBody& body) {
+  REQUIRE(daemon.send(storage::encode(Command{{0, 0}, body})));
+  const auto ack = daemon.read();
+  REQUIRE(ack);
+  REQUIRE(ack->has_acknowledgement());
+  return {ack->acknowledgement().events().begin(), ack->acknowledgement().events().end()};
+}
+
+std::size_t count_lines(const std::filesystem::path& log, const std::string& needle) {
+  std::ifstream in(log);
+  std::size_t count = 0;
+  for (std::string line; std::getline(in, line);)
+    count += line.find(needle) != std::string::npos;
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("the verification driver proves each challenge on time; settlement follows the proofs") {
+  TempDir dir;
+  const auto config = dir.path() / "gpux.conf";
+  std::ofstream(config) << "challenges_per_obligation = 2\n"
+                           "penalty_ppm = 500000\n"
+                           "verification_challenge_ms = 100\n"
+                           "participant = 1 cash=1000000000000\n"
+                           "participant = 3 cash=1000000000000 collateral=500000000\n"
+                           "participant = 4 cash=1000000000000 collateral=500000000\n"
+                           "simulate_provider = 3\n"
+                           "simulate_provider = 4 skip_per_mille=300\n";
+  const auto data = dir.path() / "data";
+  const auto log = dir.path() / "gpuxd.log";
+
+  // Listed over the command stream, not in the configuration, so the
+  // calendar leaves its states to the test; its delivery window is now.
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  InstrumentSpec spec = standard_spec(1);
+  spec.delivery_start = now;
+  spec.delivery_end = now + 3;
+  spec.gate_closure = now;
+  std::size_t scheduled = 0;
+  {
+    GpuxdProcess daemon(GPUXD_PATH, data, log, config);
+    REQUIRE(daemon.read()->has_ready());
+    execute(daemon, ListInstrument{spec});
+    execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
+    for (ParticipantId provider : {3u, 4u}) {
+      execute(daemon, SetSellCapacity{provider, 1, 100});
+      execute(daemon, NewOrder{provider * 10, provider, 1, Side::sell, OrderType::limit,
+                               SelfTradePrevention::cancel_incoming, 2'000'000, 5});
+    }
+    std::size_t trades = 0;
+    for (const auto& e :
+         execute(daemon, NewOrder{1, 1, 1, Side::buy, OrderType::limit,
+                                  SelfTradePrevention::cancel_incoming, 2'000'000, 10}))
+      trades += e.has_trade();
+    REQUIRE(trades == 2);
+    execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
+    for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering}))
+      scheduled += e.has_challenge_scheduled();
+    REQUIRE(scheduled == 4);
+    // The driver logs each outcome once it is durable; wait for all four
+    // (bounded: every challenge falls within the next 3 seconds).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (count_lines(log, " and recorded") < scheduled &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(count_lines(log, " and recorded") == scheduled);
+    execute(daemon, ChangeInstrumentState{1, InstrumentState::settled});
+    daemon.terminate();
+    CHECK(daemon.wait() == 0);
+  }
+
+  std::map<ParticipantId, ObligationSettled> settled;
+  std::map<ParticipantId, int> failures;
+  {
+    const auto journal = storage::Journal::open(data);
+    journal->for_each_delivery_event([&](const Event& e) {
+      if (const auto* s = std::get_if<ObligationSettled>(&e)) settled[s->provider] = *s;
+      if (const auto* r = std::get_if<ChallengeRecorded>(&e)) {
+        CHECK(r->outcome != ChallengeOutcome::timed_out);
+        if (r->outcome == ChallengeOutcome::failed) {
+          CHECK(r->failure == 5);  // verify::Failure::tile_mismatch
+          ++failures[r->trade];
+        }
+      }
+    });
+  }
+  REQUIRE(settled.size() == 2);
+  CHECK(settled[3].passed == 2);
+  CHECK(settled[3].figures.verified == 5);
+  CHECK(settled[3].figures.penalty == 0);
+  CHECK(settled[4].passed == 0);  // 30% of its tiles skipped: 88 openings find it
+  CHECK(settled[4].figures.verified == 0);
+  CHECK(settled[4].figures.refund == 10'000'000);
+  CHECK(settled[4].figures.penalty == 5'000'000);
+
+  std::ostringstream audit;
+  audit << GPUX_PATH << " audit --data-dir " << data.string() << " --config " << config.string()
+        << " > " << (dir.path() / "audit.txt").string() << " 2>&1";
+  CHECK(std::system(audit.str().c_str()) == 0);
+}
