@@ -343,6 +343,10 @@ int main(int argc, char** argv) {
   if (!config.verification.simulated.empty()) {
     verification = std::make_unique<gateway::VerificationDriver>(config.verification, *pipeline);
     verification_observer = verification.get();
+    // Challenges scheduled before a restart and not yet answered.
+    const std::vector<matching::Event> pending(recovered.pending_challenges.begin(),
+                                               recovered.pending_challenges.end());
+    verification->observe(pending);
     std::fprintf(stderr, "gpuxd: answering the challenges of %zu simulated providers (cpu-sim)\n",
                  config.verification.simulated.size());
   }

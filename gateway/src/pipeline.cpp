@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "bounded_queue.h"
+#include "gpux/settlement/delivery.h"
 #include "gpux/storage/journal.h"
 #include "gpux/storage/recovery.h"
 
@@ -212,11 +213,25 @@ Pipeline::Pipeline(PipelineOptions options) : impl_(std::make_unique<Impl>(std::
               recovered.replayed,
               std::move(recovered.skipped_snapshots),
               {},
+              {},
               {}};
+  const auto& delivery = i.options.engine.delivery;
   for (const InstrumentSnapshot& s : i.engine->snapshot().instruments) {
     i.report.instruments.push_back({s.spec.id, s.spec.symbol, s.state, s.spec.gate_closure,
                                     s.spec.delivery_start, s.spec.delivery_end});
     i.report.specs.push_back(s.spec);
+    if (s.state != InstrumentState::delivering) continue;
+    for (const auto& obligation : s.obligations)
+      for (std::uint32_t index = 0; index < obligation.outcomes.size(); ++index)
+        if (obligation.outcomes[index] == ChallengeOutcome::pending)
+          i.report.pending_challenges.push_back(
+              {{},
+               obligation.trade,
+               index,
+               s.spec.id,
+               obligation.provider,
+               settlement::challenge_time(delivery.challenge_seed, obligation.trade, index,
+                                          s.spec.delivery_start, s.spec.delivery_end)});
   }
   // Named, so that top -H and perf show which stage is busy.
   i.engine_thread = std::thread([&i] {

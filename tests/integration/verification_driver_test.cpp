@@ -39,9 +39,24 @@ std::size_t count_lines(const std::filesystem::path& log, const std::string& nee
   return count;
 }
 
-}  // namespace
+// The driver logs each outcome once it is durable: waits for all of them
+// (bounded: every challenge falls within the next 9 seconds), then settles.
+void settle_when_answered(GpuxdProcess& daemon, const std::filesystem::path& log,
+                          std::size_t scheduled) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (count_lines(log, " and recorded") < scheduled &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(count_lines(log, " and recorded") == scheduled);
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::settled});
+  daemon.terminate();
+  CHECK(daemon.wait() == 0);
+}
 
-TEST_CASE("the verification driver proves each challenge on time; settlement follows the proofs") {
+// With `restart`, gpuxd is SIGKILLed as soon as delivery starts, before any
+// challenge is due, and the restarted daemon must answer them all.
+void run_delivery(bool restart) {
+  CAPTURE(restart);
   TempDir dir;
   const auto config = dir.path() / "gpux.conf";
   std::ofstream(config) << "challenges_per_obligation = 2\n"
@@ -56,13 +71,14 @@ TEST_CASE("the verification driver proves each challenge on time; settlement fol
   const auto log = dir.path() / "gpuxd.log";
 
   // Listed over the command stream, not in the configuration, so the
-  // calendar leaves its states to the test; its delivery window is now.
+  // calendar leaves its states to the test; its delivery window is now (or,
+  // with `restart`, due seconds after the kill).
   const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
   InstrumentSpec spec = standard_spec(1);
-  spec.delivery_start = now;
-  spec.delivery_end = now + 3;
+  spec.delivery_start = restart ? now + 6 : now;
+  spec.delivery_end = spec.delivery_start + 3;
   spec.gate_closure = now;
   std::size_t scheduled = 0;
   {
@@ -85,20 +101,17 @@ TEST_CASE("the verification driver proves each challenge on time; settlement fol
     for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering}))
       scheduled += e.has_challenge_scheduled();
     REQUIRE(scheduled == 4);
-    // The driver logs each outcome once it is durable; wait for all four
-    // (bounded: every challenge falls within the next 3 seconds).
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (count_lines(log, " and recorded") < scheduled &&
-           std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    REQUIRE(count_lines(log, " and recorded") == scheduled);
-    execute(daemon, ChangeInstrumentState{1, InstrumentState::settled});
-    daemon.terminate();
-    CHECK(daemon.wait() == 0);
+    if (restart) {
+      daemon.kill_hard();
+      daemon.wait();
+      GpuxdProcess restarted(GPUXD_PATH, data, log, config);
+      REQUIRE(restarted.read()->has_ready());
+      settle_when_answered(restarted, log, scheduled);
+    } else {
+      settle_when_answered(daemon, log, scheduled);
+    }
   }
-
   std::map<ParticipantId, ObligationSettled> settled;
-  std::map<ParticipantId, int> failures;
   {
     const auto journal = storage::Journal::open(data);
     journal->for_each_delivery_event([&](const Event& e) {
@@ -107,7 +120,6 @@ TEST_CASE("the verification driver proves each challenge on time; settlement fol
         CHECK(r->outcome != ChallengeOutcome::timed_out);
         if (r->outcome == ChallengeOutcome::failed) {
           CHECK(r->failure == 5);  // verify::Failure::tile_mismatch
-          ++failures[r->trade];
         }
       }
     });
@@ -125,4 +137,14 @@ TEST_CASE("the verification driver proves each challenge on time; settlement fol
   audit << GPUX_PATH << " audit --data-dir " << data.string() << " --config " << config.string()
         << " > " << (dir.path() / "audit.txt").string() << " 2>&1";
   CHECK(std::system(audit.str().c_str()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("the verification driver proves each challenge on time; settlement follows the proofs") {
+  run_delivery(false);
+}
+
+TEST_CASE("challenges scheduled before a SIGKILL are answered after the restart") {
+  run_delivery(true);
 }

@@ -58,6 +58,8 @@ struct RecoveryReport {
   std::vector<std::string> skipped_snapshots;
   std::vector<InstrumentStatus> instruments;    // as recovered
   std::vector<matching::InstrumentSpec> specs;  // the same instruments' terms
+  // Challenges of delivering instruments with no outcome yet, to answer again.
+  std::vector<matching::ChallengeScheduled> pending_challenges;
 };
 
 struct PipelineStats {
