@@ -26,19 +26,10 @@ std::string hex(const Digest& d) {
   return out;
 }
 
-Nonce nonce_of(std::uint64_t seed) {
-  Nonce nonce;
-  for (std::uint32_t i = 0; i < 8; ++i) {
-    const auto w = philox4x32_10(Philox4{{i, 0, 0, 0}}, philox_key(seed)).v[0];
-    std::memcpy(&nonce.bytes[4 * i], &w, 4);
-  }
-  return nonce;
-}
-
 // Small enough to run hundreds of proofs in the sanitized debug build.
 Challenge tiny_challenge(std::uint64_t seed, std::uint32_t openings = 88) {
   Challenge c;
-  c.nonce = nonce_of(seed);
+  c.nonce = nonce_from_seed(seed);
   c.gpu_class = "test";
   c.matrix_size = 64;
   c.tile_size = 8;
@@ -156,7 +147,7 @@ TEST_CASE("challenges are validated field by field") {
   CHECK(validate(c).value().find("lane_openings") != std::string::npos);
   for (const auto& profile : class_profiles()) {
     INFO(profile.name);
-    CHECK_FALSE(validate(make_challenge(profile, nonce_of(3), 30'000'000'000)).has_value());
+    CHECK_FALSE(validate(make_challenge(profile, nonce_from_seed(3), 30'000'000'000)).has_value());
   }
   CHECK(openings_for(100, 10'000) == 88);  // 0.9^88 = 9.4e-5 <= 1e-4 < 0.9^87
 }
@@ -174,7 +165,7 @@ TEST_CASE("an honest prover passes, on every seed") {
 TEST_CASE("an honest cpu-sim challenge passes at the class's real size") {
   const auto* profile = find_class("cpu-sim");
   REQUIRE(profile != nullptr);
-  auto challenge = make_challenge(*profile, nonce_of(99), 200'000'000);
+  auto challenge = make_challenge(*profile, nonce_from_seed(99), 200'000'000);
   SteadyClock clock;
   Verifier verifier(challenge, 5, clock);
   auto prover = make_cpu_prover(challenge);

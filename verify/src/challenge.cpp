@@ -4,6 +4,8 @@
 #include <bit>
 #include <cmath>
 
+#include "gpux/verify/philox.h"
+
 namespace gpux::verify {
 namespace {
 
@@ -62,6 +64,16 @@ std::optional<Nonce> nonce_from_hex(std::string_view hex) {
     const int hi = value(hex[2 * i]), lo = value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     nonce.bytes[i] = static_cast<std::uint8_t>(hi * 16 + lo);
+  }
+  return nonce;
+}
+
+Nonce nonce_from_seed(std::uint64_t seed) {
+  Nonce nonce;
+  for (std::uint32_t i = 0; i < 8; ++i) {
+    const std::uint32_t word = philox4x32_10(Philox4{{i, 0, 0, 0}}, philox_key(seed)).v[0];
+    for (int b = 0; b < 4; ++b)
+      nonce.bytes[4 * i + b] = static_cast<std::uint8_t>(word >> (8 * b));
   }
   return nonce;
 }

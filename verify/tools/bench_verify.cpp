@@ -21,15 +21,6 @@ using namespace gpux::verify;
 
 namespace {
 
-Nonce nonce_of(std::uint64_t seed) {
-  Nonce nonce;
-  for (std::uint32_t i = 0; i < 8; ++i) {
-    const auto w = philox4x32_10(Philox4{{i, 2, 0, 0}}, philox_key(seed)).v[0];
-    std::memcpy(&nonce.bytes[4 * i], &w, 4);
-  }
-  return nonce;
-}
-
 // A Merkle tree where every leaf not set is the zero digest: roots and paths
 // cost only the set leaves' branches.
 class SparseTree {
@@ -243,7 +234,8 @@ int main(int argc, char** argv) {
   std::vector<double> verifier_s;
   Challenge big;
   for (int r = 0; r < repeat; ++r) {
-    big = make_challenge(*profile, nonce_of(100 + r), static_cast<std::int64_t>(seconds * 1e9));
+    big = make_challenge(*profile, nonce_from_seed(100 + r),
+                         static_cast<std::int64_t>(seconds * 1e9));
     Verifier verifier(big, 7 + r, clock);
     KnowingProver prover(big, 7 + r);
     const Verdict verdict = run_challenge(prover, verifier);
@@ -266,7 +258,7 @@ int main(int argc, char** argv) {
   const ClassProfile& sim = *find_class("cpu-sim");
   Challenge small;
   for (int r = 0; r < repeat; ++r) {
-    small = make_challenge(sim, nonce_of(200 + r), 1'000'000'000);
+    small = make_challenge(sim, nonce_from_seed(200 + r), 1'000'000'000);
     Verifier verifier(small, 9 + r, clock);
     auto prover = make_cpu_prover(small);
     const auto start = clock.now_ns();

@@ -21,18 +21,9 @@ using namespace gpux::verify;
 
 namespace {
 
-Nonce nonce_of(std::uint64_t seed) {
-  Nonce nonce;
-  for (std::uint32_t i = 0; i < 8; ++i) {
-    const auto w = philox4x32_10(Philox4{{i, 1, 0, 0}}, philox_key(seed)).v[0];
-    std::memcpy(&nonce.bytes[4 * i], &w, 4);
-  }
-  return nonce;
-}
-
 Challenge sized(std::uint64_t seed, std::uint32_t n, std::uint32_t tile, std::uint32_t steps,
                 std::uint64_t memory_items) {
-  auto c = make_challenge(*find_class("h100-sxm"), nonce_of(seed), 1);
+  auto c = make_challenge(*find_class("h100-sxm"), nonce_from_seed(seed), 1);
   c.matrix_size = n;
   c.tile_size = tile;
   c.steps = steps;
@@ -77,7 +68,7 @@ Row exactness(std::uint64_t seed, std::uint32_t n, std::uint32_t tile) {
 std::vector<Row> sustained(double seconds) {
   const ClassProfile& profile = *find_class("h100-sxm");
   const Challenge c =
-      make_challenge(profile, nonce_of(42), static_cast<std::int64_t>(seconds * 1e9));
+      make_challenge(profile, nonce_from_seed(42), static_cast<std::int64_t>(seconds * 1e9));
   const double step_ops = 2.0 * c.matrix_size * c.matrix_size * static_cast<double>(c.matrix_size);
   SteadyClock clock;
   Verifier verifier(c, 42, clock);

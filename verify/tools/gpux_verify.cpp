@@ -86,10 +86,7 @@ int prove(int argc, char** argv) {
                  class_name.c_str());
     return 2;
   }
-  Nonce nonce;
-  for (std::size_t i = 0; i < nonce.bytes.size(); ++i)
-    nonce.bytes[i] = static_cast<std::uint8_t>(
-        philox4x32_10(Philox4{{static_cast<std::uint32_t>(i), 0, 0, 0}}, philox_key(seed)).v[0]);
+  const Nonce nonce = nonce_from_seed(seed);
   const Challenge challenge =
       make_challenge(*profile, nonce, static_cast<std::int64_t>(seconds) * 1'000'000'000);
   std::printf(

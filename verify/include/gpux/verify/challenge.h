@@ -18,6 +18,9 @@ struct Nonce {
 };
 std::string to_hex(const Nonce&);
 std::optional<Nonce> nonce_from_hex(std::string_view hex);
+// A reproducible nonce for tests, benchmarks and examples (the exchange draws
+// fresh randomness for real challenges).
+Nonce nonce_from_seed(std::uint64_t seed);
 
 // A GPU class as the exchange sells it. Rates are sustained int8 tensor
 // operations per second (2 per multiply-add): `nominal` is what the class
