@@ -30,13 +30,18 @@ VerificationDriver::~VerificationDriver() {
   stop();
 }
 
+// Runs on the publisher thread for every durable command (every order): it
+// touches the lock and wakes the worker only for challenges it will answer.
 void VerificationDriver::observe(std::span<const matching::Event> events) {
-  std::lock_guard lock(mutex_);
-  for (const auto& event : events)
-    if (const auto* scheduled = std::get_if<matching::ChallengeScheduled>(&event))
-      if (config_.simulated.contains(scheduled->provider))
-        due_.push({scheduled->at, scheduled->trade, scheduled->index, scheduled->provider});
-  wake_.notify_one();
+  bool queued = false;
+  for (const auto& event : events) {
+    const auto* scheduled = std::get_if<matching::ChallengeScheduled>(&event);
+    if (scheduled == nullptr || !config_.simulated.contains(scheduled->provider)) continue;
+    std::lock_guard lock(mutex_);
+    due_.push({scheduled->at, scheduled->trade, scheduled->index, scheduled->provider});
+    queued = true;
+  }
+  if (queued) wake_.notify_one();
 }
 
 void VerificationDriver::stop() {

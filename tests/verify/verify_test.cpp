@@ -16,16 +16,6 @@ namespace work = gpux::verify::work;
 
 namespace {
 
-std::string hex(const Digest& d) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : d.b) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
-
 // Small enough to run hundreds of proofs in the sanitized debug build.
 Challenge tiny_challenge(std::uint64_t seed, std::uint32_t openings = 88) {
   Challenge c;
@@ -113,16 +103,18 @@ TEST_CASE("Philox4x32-10 matches Random123's known-answer vectors") {
 
 TEST_CASE("SHA-256 matches FIPS 180-4's examples") {
   Sha256 empty;
-  CHECK(hex(empty.finish()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(to_hex(empty.finish()) ==
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   Sha256 abc;
   abc.update("abc", 3);
-  CHECK(hex(abc.finish()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(to_hex(abc.finish()) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   // Two blocks, and fed in uneven pieces through the buffer.
   const char* two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
   Sha256 pieces;
   for (std::size_t i = 0; i < std::strlen(two); i += 5)
     pieces.update(two + i, std::min<std::size_t>(5, std::strlen(two) - i));
-  CHECK(hex(pieces.finish()) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  CHECK(to_hex(pieces.finish()) ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 TEST_CASE("matrix rows generated 16 at a time equal the element-by-element definition") {
@@ -213,14 +205,18 @@ TEST_CASE("a wrong tile is caught as a mismatch against the exact recomputation"
   CHECK(verdict.detail.find("step 0") != std::string::npos);
 }
 
+void open_memory_phase(Prover& prover, Verifier& verifier) {
+  verifier.receive_lanes(
+      prover.open_lanes(verifier.on_memory_commitment(prover.run_memory_phase())));
+}
+
 // Runs an honest proof and lets `tamper` change the first opening of a later step.
 Verdict prove_tampered(std::function<void(StepOpening&)> tamper) {
   const auto challenge = tiny_challenge(12);
   ManualClock clock;
   Verifier verifier(challenge, 3, clock);
   auto prover = make_cpu_prover(challenge);
-  verifier.receive_lanes(
-      prover->open_lanes(verifier.on_memory_commitment(prover->run_memory_phase())));
+  open_memory_phase(*prover, verifier);
   bool tampered = false;
   while (!verifier.complete() && !verifier.failed()) {
     const auto commitment = prover->run_step();
@@ -312,8 +308,7 @@ TEST_CASE("a proof that stops early is incomplete") {
   ManualClock clock;
   Verifier verifier(challenge, 3, clock);
   auto prover = make_cpu_prover(challenge);
-  verifier.receive_lanes(
-      prover->open_lanes(verifier.on_memory_commitment(prover->run_memory_phase())));
+  open_memory_phase(*prover, verifier);
   const auto tiles = verifier.on_step_commitment(prover->run_step());
   if (!tiles.empty()) verifier.receive_tiles(prover->open_tiles(tiles));
   const Verdict verdict = verifier.finish();

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "gpux/verify/philox.h"
+#include "gpux/verify/proof.h"
 
 namespace gpux::verify {
 namespace {
@@ -35,6 +36,16 @@ constexpr ClassProfile kProfiles[] = {
      1024, 2 * second, false},
 };
 
+std::string hex(const std::uint8_t* bytes, std::size_t size) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < size; ++i) {
+    out += digits[bytes[i] >> 4];
+    out += digits[bytes[i] & 15];
+  }
+  return out;
+}
+
 bool power_of_two(std::uint64_t v) {
   return v != 0 && std::has_single_bit(v);
 }
@@ -42,13 +53,10 @@ bool power_of_two(std::uint64_t v) {
 }  // namespace
 
 std::string to_hex(const Nonce& nonce) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : nonce.bytes) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
+  return hex(nonce.bytes.data(), nonce.bytes.size());
+}
+std::string to_hex(const Digest& digest) {
+  return hex(digest.b, sizeof digest.b);
 }
 
 std::optional<Nonce> nonce_from_hex(std::string_view hex) {

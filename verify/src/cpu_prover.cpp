@@ -42,14 +42,8 @@ class CpuProver final : public Prover {
 
   std::vector<LaneOpening> open_lanes(std::span<const std::uint32_t> lanes) override {
     std::vector<LaneOpening> out;
-    for (auto lane : lanes) {
-      LaneOpening opening;
-      opening.lane = lane;
-      for (int i = 0; i < 4; ++i)
-        opening.result[i] = lane_results_[lane].v[i];
-      opening.path = lanes_.path(lane);
-      out.push_back(std::move(opening));
-    }
+    for (auto lane : lanes)
+      out.push_back(protocol::open_lane(lane, lane_results_[lane], lanes_.path(lane)));
     return out;
   }
 

@@ -291,15 +291,10 @@ class CudaProver final : public Prover {
     const auto tree = lane_tree_.to_host();
     std::vector<LaneOpening> out;
     for (auto lane : lanes) {
-      LaneOpening opening;
-      opening.lane = lane;
       Philox4 result;
       check(cudaMemcpy(&result, lane_results_.get() + lane, sizeof result, cudaMemcpyDeviceToHost),
             "copy lane");
-      for (int i = 0; i < 4; ++i)
-        opening.result[i] = result.v[i];
-      opening.path = tree.path(lane);
-      out.push_back(std::move(opening));
+      out.push_back(protocol::open_lane(lane, result, tree.path(lane)));
     }
     return out;
   }

@@ -94,6 +94,48 @@ std::size_t path_length(std::size_t leaves) {
   return std::bit_width(leaves) - 1;
 }
 
+Philox4 walk_lane(const Challenge& c, const MemoryKeys& keys, const std::vector<Philox4>& cache,
+                  std::uint32_t lane) {
+  Philox4 state = work::lane_start(keys.lanes, lane);
+  for (std::uint32_t r = 0; r < c.memory_reads; ++r)
+    state = work::lane_read(keys.lanes, state,
+                            work::dataset_item(keys.dataset, cache.data(), c.memory_parents,
+                                               work::lane_index(state, c.memory_items)));
+  return state;
+}
+
+LaneOpening open_lane(std::uint32_t lane, Philox4 result, MerklePath path) {
+  LaneOpening opening;
+  opening.lane = lane;
+  for (int i = 0; i < 4; ++i)
+    opening.result[i] = result.v[i];
+  opening.path = std::move(path);
+  return opening;
+}
+
+std::vector<std::int8_t> compute_tile(const Challenge& c, const ChainKeys& keys, std::uint32_t step,
+                                      std::uint32_t row, std::uint32_t col,
+                                      const std::vector<std::int8_t>& strip) {
+  const std::uint32_t n = c.matrix_size, t = c.tile_size;
+  // The tile's row panel of A and column panel of B, K-major.
+  std::vector<std::int8_t> a(std::size_t{t} * n), b(std::size_t{t} * n);
+  for (std::uint32_t r = 0; r < t; ++r) {
+    if (step == 0) {
+      matrix_row(keys.a, work::kTagA, row * t + r, n, &a[std::size_t{r} * n]);
+    } else {
+      for (std::uint32_t k = 0; k < n; ++k)
+        a[std::size_t{r} * n + k] = strip[std::size_t{k} * t + r];
+    }
+    matrix_row(keys.b, work::kTagB, col * t + r, n, &b[std::size_t{r} * n]);
+  }
+  std::vector<std::int8_t> out(std::size_t{t} * t);
+  for (std::uint32_t r = 0; r < t; ++r)
+    for (std::uint32_t j = 0; j < t; ++j)
+      out[std::size_t{r} * t + j] =
+          work::mix(dot(&a[std::size_t{r} * n], &b[std::size_t{j} * n], n));
+  return out;
+}
+
 void matrix_row(PhiloxKey key, std::uint32_t tag, std::uint32_t row, std::uint32_t n,
                 std::int8_t* out) {
   for (std::uint32_t block = 0; block < n / 16; ++block) {

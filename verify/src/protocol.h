@@ -59,6 +59,20 @@ std::size_t path_length(std::size_t leaves);
 void matrix_row(PhiloxKey key, std::uint32_t tag, std::uint32_t row, std::uint32_t n,
                 std::int8_t* out);
 
+// Lane `lane`'s result computed the verifier's way: every dataset item it
+// reads built on demand from the cache (no dataset in memory).
+Philox4 walk_lane(const Challenge& c, const MemoryKeys& keys, const std::vector<Philox4>& cache,
+                  std::uint32_t lane);
+
+LaneOpening open_lane(std::uint32_t lane, Philox4 result, MerklePath path);
+
+// Tile (row, col) of a step's mixed output (tile x tile, row-major), exactly:
+// A's row panel is regenerated for step 0 and otherwise transposed from
+// `strip` (the previous step's column strip `row`); B's panel is regenerated.
+std::vector<std::int8_t> compute_tile(const Challenge& c, const ChainKeys& keys, std::uint32_t step,
+                                      std::uint32_t row, std::uint32_t col,
+                                      const std::vector<std::int8_t>& strip);
+
 // Exact int8 dot product with int32 accumulation (cannot overflow for the
 // sizes validate() admits).
 std::int32_t dot(const std::int8_t* a, const std::int8_t* b, std::uint32_t n);

@@ -106,13 +106,7 @@ struct Verifier::State {
     if (!digest_equal(root, *memory_root))
       return fail(Failure::merkle_path_invalid,
                   "lane " + std::to_string(lane.lane) + " is not under the memory commitment");
-    Philox4 state = work::lane_start(keys.lanes, lane.lane);
-    for (std::uint32_t r = 0; r < c.memory_reads; ++r) {
-      const auto index = work::lane_index(state, c.memory_items);
-      state =
-          work::lane_read(keys.lanes, state,
-                          work::dataset_item(keys.dataset, cache.data(), c.memory_parents, index));
-    }
+    const Philox4 state = protocol::walk_lane(c, keys, cache, lane.lane);
     for (int i = 0; i < 4; ++i)
       if (state.v[i] != claimed.v[i])
         return fail(Failure::memory_mismatch,
@@ -151,22 +145,7 @@ struct Verifier::State {
                     where + ": its input strip (tile column " + std::to_string(tile.row) +
                         " of step " + std::to_string(step - 1) + ") is not under that step's root");
     }
-    // The tile's row panel of A and column panel of B, K-major.
-    std::vector<std::int8_t> a(std::size_t{t} * n), b(std::size_t{t} * n);
-    for (std::uint32_t r = 0; r < t; ++r) {
-      if (step == 0) {
-        protocol::matrix_row(keys.a, work::kTagA, tile.row * t + r, n, &a[std::size_t{r} * n]);
-      } else {
-        for (std::uint32_t k = 0; k < n; ++k)
-          a[std::size_t{r} * n + k] = tile.strip[std::size_t{k} * t + r];
-      }
-      protocol::matrix_row(keys.b, work::kTagB, tile.col * t + r, n, &b[std::size_t{r} * n]);
-    }
-    std::vector<std::int8_t> mixed(std::size_t{t} * t);
-    for (std::uint32_t r = 0; r < t; ++r)
-      for (std::uint32_t col = 0; col < t; ++col)
-        mixed[std::size_t{r} * t + col] =
-            work::mix(protocol::dot(&a[std::size_t{r} * n], &b[std::size_t{col} * n], n));
+    const auto mixed = protocol::compute_tile(c, keys, step, tile.row, tile.col, tile.strip);
     if (!digest_equal(work::tile_leaf(step, tile.row, tile.col, mixed.data(), t, t), tile.leaf))
       return fail(Failure::tile_mismatch, where + " differs from its exact recomputation");
     ++verdict.tiles_checked;

@@ -73,11 +73,7 @@ class KnowingProver final : public Prover {
     const auto cache = protocol::make_cache(keys.cache);
     std::map<std::size_t, Digest> leaves;
     for (auto lane : schedule_.lanes) {
-      Philox4 state = work::lane_start(keys.lanes, lane);
-      for (std::uint32_t r = 0; r < c_.memory_reads; ++r)
-        state = work::lane_read(keys.lanes, state,
-                                work::dataset_item(keys.dataset, cache.data(), c_.memory_parents,
-                                                   work::lane_index(state, c_.memory_items)));
+      const Philox4 state = protocol::walk_lane(c_, keys, cache, lane);
       results_[lane] = state;
       leaves[lane] = work::lane_leaf(lane, state);
     }
@@ -88,14 +84,8 @@ class KnowingProver final : public Prover {
 
   std::vector<LaneOpening> open_lanes(std::span<const std::uint32_t> lanes) override {
     std::vector<LaneOpening> out;
-    for (auto lane : lanes) {
-      LaneOpening opening;
-      opening.lane = lane;
-      for (int i = 0; i < 4; ++i)
-        opening.result[i] = results_[lane].v[i];
-      opening.path = lanes_->path(lane);
-      out.push_back(std::move(opening));
-    }
+    for (auto lane : lanes)
+      out.push_back(protocol::open_lane(lane, results_.at(lane), lanes_->path(lane)));
     return out;
   }
 
@@ -106,7 +96,9 @@ class KnowingProver final : public Prover {
     current_.clear();
     // The opened tiles, computed exactly from their (previous step's) inputs.
     for (const auto& p : schedule_.tiles)
-      if (p.step == step) current_[{p.row, p.col}] = compute(step, p.row, p.col);
+      if (p.step == step)
+        current_[{p.row, p.col}] = protocol::compute_tile(c_, chain_, step, p.row, p.col,
+                                                          step > 0 ? strip(p.row) : Strip{});
     // The column strips the next step's openings will read: any content.
     for (const auto& p : schedule_.tiles)
       if (p.step == step + 1)
@@ -140,32 +132,13 @@ class KnowingProver final : public Prover {
   }
 
  private:
-  std::vector<std::int8_t> strip(std::uint32_t column) const {
+  using Strip = std::vector<std::int8_t>;
+  Strip strip(std::uint32_t column) const {
     std::vector<std::int8_t> out;
     for (std::uint32_t a = 0; a < tiles_; ++a) {
       const auto& tile = previous_.at({a, column});
       out.insert(out.end(), tile.begin(), tile.end());
     }
-    return out;
-  }
-
-  std::vector<std::int8_t> compute(std::uint32_t step, std::uint32_t row, std::uint32_t col) const {
-    std::vector<std::int8_t> a(std::size_t{t_} * n_), b(std::size_t{t_} * n_);
-    const auto input = step > 0 ? strip(row) : std::vector<std::int8_t>{};
-    for (std::uint32_t r = 0; r < t_; ++r) {
-      if (step == 0) {
-        protocol::matrix_row(chain_.a, work::kTagA, row * t_ + r, n_, &a[std::size_t{r} * n_]);
-      } else {
-        for (std::uint32_t k = 0; k < n_; ++k)
-          a[std::size_t{r} * n_ + k] = input[std::size_t{k} * t_ + r];
-      }
-      protocol::matrix_row(chain_.b, work::kTagB, col * t_ + r, n_, &b[std::size_t{r} * n_]);
-    }
-    std::vector<std::int8_t> out(std::size_t{t_} * t_);
-    for (std::uint32_t r = 0; r < t_; ++r)
-      for (std::uint32_t j = 0; j < t_; ++j)
-        out[std::size_t{r} * t_ + j] =
-            work::mix(protocol::dot(&a[std::size_t{r} * n_], &b[std::size_t{j} * n_], n_));
     return out;
   }
 

@@ -4,12 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "gpux/verify/challenge.h"
 #include "gpux/verify/sha256.h"
 
 namespace gpux::verify {
+
+std::string to_hex(const Digest&);
 
 // Siblings from the leaf up; its length is log2 of the tree's leaf count.
 using MerklePath = std::vector<Digest>;
