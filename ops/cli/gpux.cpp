@@ -13,7 +13,11 @@ const char* const kUsage =
     "usage: gpux COMMAND [ARGS...]\n"
     "\n"
     "  trade    place, cancel, replace orders, order status, book depth, market data,\n"
-    "           instruments over FIX (gpux trade --help)\n";
+    "           instruments over FIX (gpux trade --help)\n"
+    "  audit    replay a stopped gpuxd's journal and reconcile the ledger, balances,\n"
+    "           trades and settlements with it (gpux audit --help)\n"
+    "  report   settlement reports per trading day, exchange-wide and per participant,\n"
+    "           as CSV and HTML with charts (gpux report --help)\n";
 
 }  // namespace
 
@@ -24,6 +28,7 @@ int main(int argc, char** argv) {
   }
   if (std::strcmp(argv[1], "trade") == 0) return gpux_trade(argc - 2, argv + 2);
   if (std::strcmp(argv[1], "audit") == 0) return gpux_audit(argc - 2, argv + 2);
+  if (std::strcmp(argv[1], "report") == 0) return gpux_report(argc - 2, argv + 2);
   std::fprintf(stderr, "gpux: unknown command '%s'\n\n%s", argv[1], kUsage);
   return 2;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench/arguments.h"
+#include "cli/journal_replay.h"
 #include "gpux/gateway/config.h"
 #include "gpux/matching/engine.h"
 #include "gpux/storage/journal.h"
@@ -69,14 +70,6 @@ std::string account_name(const AccountRef& a) {
          " " + settlement::to_string(a.kind);
 }
 
-std::string money(matching::Money m) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%s%lld.%06lld", m < 0 ? "-" : "",
-                static_cast<long long>((m < 0 ? -m : m) / 1'000'000),
-                static_cast<long long>((m < 0 ? -m : m) % 1'000'000));
-  return text;
-}
-
 }  // namespace
 
 int gpux_audit(int argc, char** argv) {
@@ -120,21 +113,9 @@ int gpux_audit(int argc, char** argv) {
   auto engine = matching::make_engine(engine_config, replay);
   std::uint64_t commands = 0;
   std::vector<std::string>& problems = replay.problems;
-  try {
-    journal->replay(0, 0, [&](const matching::Command& c, std::string_view) {
-      if (c.stamp.sequence != commands + 1)
-        throw storage::JournalCorrupt(c.stamp.sequence,
-                                      "journal does not start at 1 (records "
-                                      "discarded after a snapshot?)");
-      engine->apply(c);
-      ++commands;
-    });
-  } catch (const std::exception& e) {
-    problems.push_back(std::string("replay stopped: ") + e.what());
-  }
-  if (commands != journal->last_sequence())
-    problems.push_back("replayed " + std::to_string(commands) + " of " +
-                       std::to_string(journal->last_sequence()) + " journaled commands");
+  for (std::string& p :
+       ops::replay_journal(*journal, *engine, [&](const matching::Command&) { ++commands; }))
+    problems.push_back(std::move(p));
   for (const std::string& p : engine->check_invariants())
     problems.push_back("engine after replay: " + p);
 
@@ -145,7 +126,7 @@ int gpux_audit(int argc, char** argv) {
     stored.apply(p.posting);
     stored_postings.add(p.posting);
   });
-  if (stored.sum() != 0) problems.push_back("stored ledger sums to " + money(stored.sum()));
+  if (stored.sum() != 0) problems.push_back("stored ledger sums to " + ops::usd(stored.sum()));
   if (stored_postings.count != replay.postings.count ||
       stored_postings.value != replay.postings.value)
     problems.push_back("stored postings (" + std::to_string(stored_postings.count) +
@@ -160,8 +141,8 @@ int gpux_audit(int argc, char** argv) {
     const auto s = stored.balance(account);
     const auto e = engine->balance(account);
     if (s != e)
-      problems.push_back(account_name(account) + ": ledger store " + money(s) + ", engine " +
-                         money(e));
+      problems.push_back(account_name(account) + ": ledger store " + ops::usd(s) + ", engine " +
+                         ops::usd(e));
   }
 
   // The trade store.
@@ -197,7 +178,8 @@ int gpux_audit(int argc, char** argv) {
                   s.figures.refund;
   }
   if (escrow_in != escrow_out)
-    problems.push_back("settled escrow " + money(escrow_in) + " but paid out " + money(escrow_out));
+    problems.push_back("settled escrow " + ops::usd(escrow_in) + " but paid out " +
+                       ops::usd(escrow_out));
 
   const auto exchange = engine->exchange_accounts();
   std::printf("gpux audit: %s\n", data_dir.c_str());
@@ -207,10 +189,10 @@ int gpux_audit(int argc, char** argv) {
   std::printf("  %-28s %20zu\n", "ledger accounts", accounts.size());
   std::printf("  %-28s %20zu\n", "trades", replay.trades.size());
   std::printf("  %-28s %20zu\n", "obligations settled", replay.settled.size());
-  std::printf("  %-28s %20s\n", "deposits held (USD)", money(-exchange.external).c_str());
-  std::printf("  %-28s %20s\n", "fees (USD)", money(exchange.fees).c_str());
-  std::printf("  %-28s %20s\n", "penalties (USD)", money(exchange.penalties).c_str());
-  std::printf("  %-28s %20s\n", "ledger sum (USD)", money(stored.sum()).c_str());
+  std::printf("  %-28s %20s\n", "deposits held (USD)", ops::usd(-exchange.external).c_str());
+  std::printf("  %-28s %20s\n", "fees (USD)", ops::usd(exchange.fees).c_str());
+  std::printf("  %-28s %20s\n", "penalties (USD)", ops::usd(exchange.penalties).c_str());
+  std::printf("  %-28s %20s\n", "ledger sum (USD)", ops::usd(stored.sum()).c_str());
   if (problems.empty()) {
     std::printf("reconciled: ledger, balances, trades and settlements agree with the journal\n");
     return 0;

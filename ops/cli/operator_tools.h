@@ -2,4 +2,6 @@
 // engine) and called from gpux's C++14 entry point through this plain header.
 #pragma once
 
-int gpux_audit(int argc, char** argv);  // argv[0] is the first argument after "audit"
+// argv[0] is the first argument after the subcommand's name.
+int gpux_audit(int argc, char** argv);
+int gpux_report(int argc, char** argv);

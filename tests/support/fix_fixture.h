@@ -32,7 +32,7 @@
 
 namespace fixtest {
 
-const char* const kSymbol = "H100-SXM.us-east.20261123T15";
+const char* const kSymbol = "H100-SXM.us-east.21000101T00";
 
 using gpux::local::free_port;
 
@@ -238,7 +238,7 @@ struct Exchange {
         << "participant = 1 cash=1000000000000\nparticipant = 2 cash=1000000000000\n"
         << "participant = 3 cash=1000000000000\n"
         << "instrument = 1 symbol=" << kSymbol
-        << " class=H100-SXM region=us-east start=1795446000 tick=100 max=1000"
+        << " class=H100-SXM region=us-east start=4102444800 tick=100 max=1000"
            " reference=2000000 band=500000\n"
         << "capacity = 2 instrument=1 units=100\n"
         << "capacity = 3 instrument=1 units=100\n"

@@ -1,0 +1,135 @@
+// gpux report: settlement reports from a stopped gpuxd's journal, one folder
+// per trading day and scope (the exchange, each participant).
+#include <cstdio>
+
+#include "bench/arguments.h"
+#include "gpux/gateway/config.h"
+#include "report/report.h"
+
+namespace {
+
+using namespace gpux;
+
+void usage(const char*) {
+  std::printf(
+      "usage: gpux report --data-dir DIR --out OUT [--config FILE] [--day YYYY-MM-DD]\n"
+      "                   [--participant ID]\n"
+      "\n"
+      "Replays DIR's journal and writes, for every trading day (UTC) it holds or\n"
+      "only --day, the exchange-wide report and one per participant active that\n"
+      "day or only --participant:\n"
+      "\n"
+      "  OUT/DAY/exchange/        OUT/DAY/participant-ID/\n"
+      "    summary.csv      totals, one metric per row (metric,value)\n"
+      "    trades.csv       hourly.csv  challenges.csv  pass_rate.csv\n"
+      "    settlements.csv  balances.csv  cash_flow.csv\n"
+      "    report.html      the same for people, with charts; no network needed\n"
+      "\n"
+      "Amounts are USD with six decimals (the ledger's micro-USD). Give gpuxd's\n"
+      "configuration file: fees and delivery terms decide how the journal\n"
+      "replays, and its FIX clients name the participants. The same journal\n"
+      "gives byte-identical files. gpuxd must not be running on DIR.\n"
+      "Exit status: 0 written, 1 a report's balances do not reconcile, 2 usage,\n"
+      "3 cannot read DIR or write OUT.\n");
+}
+
+}  // namespace
+
+int gpux_report(int argc, char** argv) {
+  std::string data_dir, out_dir, config_file;
+  std::optional<std::int64_t> only_day;
+  std::optional<matching::ParticipantId> only_participant;
+  bench::Arguments args(argc + 1, argv - 1, usage);
+  while (args.next()) {
+    if (args.is("--data-dir")) {
+      data_dir = args.value();
+    } else if (args.is("--out")) {
+      out_dir = args.value();
+    } else if (args.is("--config")) {
+      config_file = args.value();
+    } else if (args.is("--day")) {
+      const std::string text = args.value();
+      only_day = report::parse_day(text);
+      if (!only_day) {
+        std::fprintf(stderr, "gpux report: --day takes a date as YYYY-MM-DD, not '%s'\n",
+                     text.c_str());
+        return 2;
+      }
+    } else if (args.is("--participant")) {
+      only_participant = static_cast<matching::ParticipantId>(args.count(1));
+    } else {
+      args.unknown();
+    }
+  }
+  if (data_dir.empty() || out_dir.empty()) {
+    std::fprintf(stderr, "gpux report: %s is required\n",
+                 data_dir.empty() ? "--data-dir" : "--out");
+    usage(nullptr);
+    return 2;
+  }
+  gateway::DaemonConfig config;
+  if (!config_file.empty()) {
+    try {
+      config = gateway::load_config(config_file);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpux report: %s\n", e.what());
+      return 2;
+    }
+  }
+  std::map<matching::ParticipantId, std::string> names;
+  for (const auto& [comp_id, client] : config.fix.clients) {
+    std::string& name = names[client.participant];
+    name += (name.empty() ? "" : "/") + comp_id;
+  }
+
+  report::History history;
+  try {
+    const auto journal = storage::Journal::open(data_dir);
+    std::fprintf(stderr, "gpux report: replaying %llu commands from %s\n",
+                 static_cast<unsigned long long>(journal->last_sequence()), data_dir.c_str());
+    history = report::read_history(*journal, config.pipeline.engine);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpux report: cannot read %s (is gpuxd still running on it?): %s\n",
+                 data_dir.c_str(), e.what());
+    return 3;
+  }
+
+  std::vector<std::int64_t> days;
+  if (only_day) {
+    days.push_back(*only_day);
+  } else {
+    for (const auto& [day, records] : history.days)
+      days.push_back(day);
+  }
+  if (days.empty()) std::fprintf(stderr, "gpux report: the journal is empty; nothing to report\n");
+
+  int unreconciled = 0;
+  try {
+    for (const std::int64_t day : days) {
+      std::vector<std::optional<matching::ParticipantId>> scopes{std::nullopt};
+      if (only_participant) {
+        scopes = {only_participant};
+      } else if (const auto it = history.days.find(day); it != history.days.end()) {
+        for (const matching::ParticipantId p : report::active_participants(history, it->second))
+          scopes.push_back(p);
+      }
+      for (const auto& scope : scopes) {
+        const report::Report r = report::build_report(history, day, scope, names);
+        const auto directory = std::filesystem::path(out_dir) / r.day / r.scope;
+        report::write_report(r, directory);
+        std::printf("%s  %s%s\n", (directory / "report.html").c_str(), r.scope_name.c_str(),
+                    r.reconciled ? "" : "  BALANCES DO NOT RECONCILE");
+        unreconciled += r.reconciled ? 0 : 1;
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpux report: cannot write under %s: %s\n", out_dir.c_str(), e.what());
+    return 3;
+  }
+  if (unreconciled > 0) {
+    std::fprintf(stderr, "gpux report: %d report(s) do not reconcile; run gpux audit on %s\n",
+                 unreconciled, data_dir.c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,25 @@
+// What gpux's operator subcommands share: reading a stopped gpuxd's journal
+// from its first command through a fresh engine, and printing money.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gpux/matching/engine.h"
+#include "gpux/storage/journal.h"
+
+namespace gpux::ops {
+
+// Applies every journaled command, from sequence 1, to `engine`, calling
+// `before` with each command first. Returns what went wrong (a broken chain,
+// records discarded after a snapshot, a short replay); empty when the whole
+// journal replayed.
+std::vector<std::string> replay_journal(
+    const storage::Journal& journal, matching::Engine& engine,
+    const std::function<void(const matching::Command&)>& before);
+
+// Micro-USD as a decimal dollar amount with all six places: "-12.000500".
+std::string usd(matching::Money amount);
+
+}  // namespace gpux::ops

@@ -1,0 +1,488 @@
+// gpux report against a real journal of a seeded two-day market: trading on
+// day one, gate closure, delivery with honest and dishonest providers and
+// settlement on day two. The reports' totals must equal figures the test
+// derives from the engine's own events; two runs must give byte-identical
+// files; and headless Chromium must render the page to a screenshot with
+// charts on it and show exactly the totals the CSV holds.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <zlib.h>
+
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "gpux/storage/journal.h"
+#include "market.h"
+#include "temp_dir.h"
+
+using namespace gpux::test;
+namespace fs = std::filesystem;
+namespace settlement = gpux::settlement;
+
+namespace {
+
+constexpr std::int64_t kDayOne = 20'422;  // 2025-11-30, days since 1970-01-01
+constexpr Nanoseconds kSecond = 1'000'000'000;
+constexpr Nanoseconds kDayOneStart = kDayOne * 86'400 * kSecond;
+constexpr Nanoseconds kDayTwoStart = kDayOneStart + 86'400 * kSecond;
+
+const char* const kConfig =
+    "buyer_fee_ppm = 4000\n"
+    "challenges_per_obligation = 4\n"
+    "penalty_ppm = 250000\n"
+    "challenge_seed = 99\n"
+    "fix_client = PROVIDER-A participant=5\n";
+
+EngineConfig engine_config() {
+  EngineConfig c;
+  c.buyer_fee_ppm = 4000;
+  c.delivery.challenges_per_obligation = 4;
+  c.delivery.penalty_ppm = 250'000;
+  c.delivery.challenge_seed = 99;
+  return c;
+}
+
+// What the test expects of a day's exchange report, from the events.
+struct Expected {
+  std::uint64_t trades = 0;
+  Quantity volume = 0;
+  Money notional = 0;
+  std::uint64_t recorded = 0, passed = 0;
+  std::uint64_t settled = 0;
+  Money paid = 0, fees = 0, refunds = 0, penalties = 0, deposits = 0, withdrawals = 0;
+};
+
+// A seeded market written to a real journal with controlled sequencer times:
+// buyers 1..4 and providers 5..7 trade two delivery hours on day one; day two
+// delivers and settles them.
+class JournaledMarket : public EventListener {
+ public:
+  explicit JournaledMarket(const fs::path& data)
+      : journal_(gpux::storage::Journal::open(data)),
+        engine_(make_engine(engine_config(), *this)),
+        random_(2026) {}
+
+  std::map<std::int64_t, Expected> expected;
+  std::map<ParticipantId, Quantity> volume_of;  // day one, bought or sold
+  Money fees_paid_by_3 = 0;
+
+  void run() {
+    time_ = kDayOneStart + 3600 * kSecond;
+    for (ParticipantId p = 1; p <= 7; ++p) {
+      apply(AddParticipant{p});
+      apply(AdjustCash{p, 500'000'000 + 1'000'000 * pick(0, 300)});
+    }
+    for (InstrumentId i = 1; i <= 2; ++i) {
+      InstrumentSpec s = standard_spec(i);
+      s.symbol = "H100-SXM.us-east.20251201T1" + std::to_string(i);
+      s.tick_size = 10'000;
+      s.band_width = 200'000;
+      s.max_quantity = 40;
+      s.maker_fee_ppm = 1'000;
+      s.taker_fee_ppm = 3'000;
+      apply(ListInstrument{s});
+      apply(ChangeInstrumentState{i, InstrumentState::open});
+      for (ParticipantId p = 5; p <= 7; ++p) {
+        apply(SetSellCapacity{p, i, 400});
+        apply(PostCollateral{p, 20'000'000});
+      }
+    }
+    // Day one, 01:00 to 21:00: orders, now and then a withdrawal.
+    for (int step = 0; step < 1'200; ++step) {
+      time_ = kDayOneStart + 3600 * kSecond + step * 60 * kSecond;
+      const auto instrument = static_cast<InstrumentId>(pick(1, 2));
+      if (pick(0, 99) < 3) {
+        apply(AdjustCash{static_cast<ParticipantId>(pick(1, 7)), -1'000'000 * pick(1, 20)});
+        continue;
+      }
+      const bool buy = pick(0, 1) == 0;
+      apply(NewOrder{0, static_cast<ParticipantId>(buy ? pick(1, 4) : pick(5, 7)), instrument,
+                     buy ? Side::buy : Side::sell, OrderType::limit,
+                     SelfTradePrevention::cancel_incoming, 2'000'000 + 10'000 * pick(-6, 6),
+                     pick(1, 8)});
+    }
+    // Day two: gate closure, delivery, outcomes, settlement.
+    time_ = kDayTwoStart + 9 * 3600 * kSecond;
+    for (InstrumentId i = 1; i <= 2; ++i)
+      apply(ChangeInstrumentState{i, InstrumentState::gate_closed});
+    for (InstrumentId i = 1; i <= 2; ++i)
+      apply(ChangeInstrumentState{i, InstrumentState::delivering});
+    const int honesty[] = {100, 90, 40};  // providers 5, 6, 7: percent of challenges passed
+    for (const ChallengeScheduled& c : scheduled_) {
+      time_ += kSecond;
+      if (pick(0, 99) >= 97) continue;  // no answer: times out at settlement
+      const bool pass = pick(0, 99) < honesty[c.provider - 5];
+      apply(RecordChallengeOutcome{c.trade, c.index,
+                                   pass ? ChallengeOutcome::passed : ChallengeOutcome::failed,
+                                   pass ? 0u : 5u});
+    }
+    time_ = kDayTwoStart + 12 * 3600 * kSecond;
+    for (InstrumentId i = 1; i <= 2; ++i)
+      apply(ChangeInstrumentState{i, InstrumentState::settled});
+    apply(AdjustCash{3, -1'000'000});
+    journal_->append(commands_, events_);
+    journal_.reset();  // closed, as after gpuxd stops: the report opens it alone
+  }
+
+  Money balance(settlement::AccountRef account) const { return engine_->balance(account); }
+
+ private:
+  int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random_); }
+
+  void apply(CommandBody body) {
+    commands_.push_back(Command{{commands_.size() + 1, time_}, std::move(body)});
+    engine_->apply(commands_.back());
+    time_ += kSecond;
+  }
+
+  void on_event(const Event& event) override {
+    events_.push_back(event);
+    Expected& day = expected[time_ / (86'400 * kSecond)];
+    if (const auto* t = std::get_if<Trade>(&event)) {
+      ++day.trades;
+      day.volume += t->quantity;
+      day.notional += t->price * t->quantity;
+      volume_of[t->maker] += t->quantity;
+      volume_of[t->taker] += t->quantity;
+    } else if (const auto* c = std::get_if<ChallengeScheduled>(&event)) {
+      scheduled_.push_back(*c);
+    } else if (const auto* r = std::get_if<ChallengeRecorded>(&event)) {
+      ++day.recorded;
+      day.passed += r->outcome == ChallengeOutcome::passed;
+    } else if (const auto* s = std::get_if<ObligationSettled>(&event)) {
+      ++day.settled;
+      day.paid += s->figures.paid_to_provider;
+      day.fees += s->figures.buyer_fee + s->figures.provider_fee;
+      day.refunds += s->figures.refund;
+      day.penalties += s->figures.penalty;
+      if (s->buyer == 3) fees_paid_by_3 += s->figures.buyer_fee;
+      if (s->provider == 3) fees_paid_by_3 += s->figures.provider_fee;
+    } else if (const auto* p = std::get_if<LedgerPosting>(&event)) {
+      if (p->posting.reason == settlement::PostingReason::deposit)
+        day.deposits += p->posting.amount;
+      if (p->posting.reason == settlement::PostingReason::withdrawal)
+        day.withdrawals += p->posting.amount;
+    }
+  }
+
+  std::unique_ptr<gpux::storage::Journal> journal_;
+  std::unique_ptr<Engine> engine_;
+  std::mt19937_64 random_;
+  Nanoseconds time_ = 0;
+  std::vector<Command> commands_;
+  std::vector<Event> events_;
+  std::vector<ChallengeScheduled> scheduled_;
+};
+
+// Runs a command line; returns its exit status and output.
+int run(const std::string& command, std::string& output) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
+    output.append(buffer, n);
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::map<std::string, std::string> read_summary(const fs::path& csv) {
+  std::map<std::string, std::string> metrics;
+  std::istringstream lines(read_file(csv));
+  std::string line;
+  std::getline(lines, line);
+  REQUIRE(line == "metric,value");
+  while (std::getline(lines, line)) {
+    const auto comma = line.find(',');
+    REQUIRE(comma != std::string::npos);
+    metrics[line.substr(0, comma)] = line.substr(comma + 1);
+  }
+  return metrics;
+}
+
+std::string usd(Money m) {
+  const std::string digits = std::to_string(m < 0 ? -m : m);
+  const std::string padded = std::string(digits.size() < 7 ? 7 - digits.size() : 0, '0') + digits;
+  return (m < 0 ? "-" : "") + padded.substr(0, padded.size() - 6) + "." +
+         padded.substr(padded.size() - 6);
+}
+
+Money micro_usd(const std::string& text) {
+  const auto point = text.find('.');
+  REQUIRE(point != std::string::npos);
+  return std::stoll(text.substr(0, point) + text.substr(point + 1));
+}
+
+std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> fields(1);
+  for (char c : line) {
+    if (c == ',')
+      fields.emplace_back();
+    else
+      fields.back().push_back(c);
+  }
+  return fields;
+}
+
+// Decodes an 8-bit RGB or RGBA PNG (what Chromium writes) into RGB triples.
+struct Image {
+  std::uint32_t width = 0, height = 0;
+  std::vector<std::uint8_t> rgb;
+};
+
+std::uint32_t big_endian(const std::string& s, std::size_t at) {
+  return std::uint32_t(std::uint8_t(s[at])) << 24 | std::uint32_t(std::uint8_t(s[at + 1])) << 16 |
+         std::uint32_t(std::uint8_t(s[at + 2])) << 8 | std::uint32_t(std::uint8_t(s[at + 3]));
+}
+
+Image decode_png(const std::string& png) {
+  REQUIRE(png.size() > 33);
+  REQUIRE(png.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0);
+  Image image;
+  image.width = big_endian(png, 16);
+  image.height = big_endian(png, 20);
+  REQUIRE(png[24] == 8);  // bit depth
+  const int colour = png[25];
+  REQUIRE((colour == 2 || colour == 6));
+  REQUIRE(png[28] == 0);  // not interlaced
+  const std::size_t channels = colour == 6 ? 4 : 3;
+  std::string compressed;
+  for (std::size_t at = 8; at + 12 <= png.size();) {
+    const std::uint32_t length = big_endian(png, at);
+    if (png.compare(at + 4, 4, "IDAT") == 0) compressed += png.substr(at + 8, length);
+    at += 12 + length;
+  }
+  const std::size_t stride = image.width * channels;
+  std::vector<std::uint8_t> raw((stride + 1) * image.height);
+  uLongf raw_size = raw.size();
+  REQUIRE(uncompress(raw.data(), &raw_size, reinterpret_cast<const Bytef*>(compressed.data()),
+                     compressed.size()) == Z_OK);
+  REQUIRE(raw_size == raw.size());
+  std::vector<std::uint8_t> pixels(stride * image.height), previous(stride, 0);
+  for (std::uint32_t y = 0; y < image.height; ++y) {
+    const std::uint8_t filter = raw[y * (stride + 1)];
+    const std::uint8_t* in = &raw[y * (stride + 1) + 1];
+    std::uint8_t* out = &pixels[y * stride];
+    for (std::size_t x = 0; x < stride; ++x) {
+      const int a = x >= channels ? out[x - channels] : 0;
+      const int b = previous[x];
+      const int c = x >= channels ? previous[x - channels] : 0;
+      int predicted = 0;
+      switch (filter) {
+        case 0:
+          predicted = 0;
+          break;
+        case 1:
+          predicted = a;
+          break;
+        case 2:
+          predicted = b;
+          break;
+        case 3:
+          predicted = (a + b) / 2;
+          break;
+        case 4: {
+          const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+          predicted = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+          break;
+        }
+        default:
+          FAIL("PNG filter " << int(filter));
+      }
+      out[x] = static_cast<std::uint8_t>(in[x] + predicted);
+    }
+    std::copy(out, out + stride, previous.begin());
+  }
+  for (std::size_t i = 0; i < pixels.size(); i += channels)
+    image.rgb.insert(image.rgb.end(), {pixels[i], pixels[i + 1], pixels[i + 2]});
+  return image;
+}
+
+// The text of every element carrying data-metric="KEY" in Chromium's DOM.
+std::map<std::string, std::string> page_metrics(const std::string& dom) {
+  std::map<std::string, std::string> metrics;
+  const std::string marker = "data-metric=\"";
+  for (std::size_t at = dom.find(marker); at != std::string::npos; at = dom.find(marker, at)) {
+    at += marker.size();
+    const std::size_t key_end = dom.find('"', at);
+    const std::size_t text = dom.find('>', key_end) + 1;
+    metrics[dom.substr(at, key_end - at)] = dom.substr(text, dom.find('<', text) - text);
+  }
+  return metrics;
+}
+
+std::string report_command(const fs::path& data, const fs::path& config, const fs::path& out) {
+  return std::string(GPUX_PATH) + " report --data-dir " + data.string() + " --config " +
+         config.string() + " --out " + out.string();
+}
+
+}  // namespace
+
+TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identical") {
+  TempDir dir;
+  const fs::path data = dir.path() / "data", config = dir.path() / "gpux.conf";
+  std::ofstream(config) << kConfig;
+  JournaledMarket market(data);
+  market.run();
+  const Expected day_one = market.expected[kDayOne], day_two = market.expected[kDayOne + 1];
+  REQUIRE(day_one.trades > 50);
+  REQUIRE(day_two.settled > 20);
+  REQUIRE(day_two.penalties > 0);
+  REQUIRE(day_two.recorded > day_two.passed);
+
+  std::string output;
+  REQUIRE_MESSAGE(run(report_command(data, config, dir.path() / "first"), output) == 0, output);
+  const fs::path one = dir.path() / "first" / "2025-11-30",
+                 two = dir.path() / "first" / "2025-12-01";
+
+  SUBCASE("exchange totals") {
+    for (const auto& [folder, e] : {std::pair{one, day_one}, std::pair{two, day_two}}) {
+      CAPTURE(folder);
+      const auto m = read_summary(folder / "exchange" / "summary.csv");
+      CHECK(m.at("trades") == std::to_string(e.trades));
+      CHECK(m.at("volume_units") == std::to_string(e.volume));
+      CHECK(m.at("notional_usd") == usd(e.notional));
+      CHECK(m.at("challenges_recorded") == std::to_string(e.recorded));
+      CHECK(m.at("challenges_passed") == std::to_string(e.passed));
+      CHECK(m.at("obligations_settled") == std::to_string(e.settled));
+      CHECK(m.at("paid_to_providers_usd") == usd(e.paid));
+      CHECK(m.at("refunds_usd") == usd(e.refunds));
+      CHECK(m.at("penalties_usd") == usd(e.penalties));
+      CHECK(m.at("deposits_usd") == usd(e.deposits));
+      CHECK(m.at("withdrawals_usd") == usd(e.withdrawals));
+      CHECK(m.at("balances_reconcile") == "yes");
+      CHECK(m.at("opening_balance_usd") == "0.000000");  // the whole ledger sums to zero
+      CHECK(m.at("closing_balance_usd") == "0.000000");
+    }
+    const auto m = read_summary(two / "exchange" / "summary.csv");
+    CHECK(micro_usd(m.at("buyer_fees_usd")) + micro_usd(m.at("provider_fees_usd")) == day_two.fees);
+    // Each challenge row and trade row is in its CSV.
+    const std::string challenges = read_file(two / "exchange" / "challenges.csv");
+    CHECK(std::count(challenges.begin(), challenges.end(), '\n') == 1 + int(day_two.recorded));
+    const std::string trades = read_file(one / "exchange" / "trades.csv");
+    CHECK(std::count(trades.begin(), trades.end(), '\n') == 1 + int(day_one.trades));
+  }
+
+  SUBCASE("participant reports: own volume, own fees, closing balances of the journal") {
+    for (ParticipantId p = 1; p <= 7; ++p) {
+      CAPTURE(p);
+      const auto m = read_summary(one / ("participant-" + std::to_string(p)) / "summary.csv");
+      CHECK(m.at("volume_units") == std::to_string(market.volume_of[p]));
+      CHECK(m.at("balances_reconcile") == "yes");
+    }
+    const auto m = read_summary(two / "participant-3" / "summary.csv");
+    CHECK(m.at("buyer_fees_usd") == usd(market.fees_paid_by_3));
+    CHECK(m.at("withdrawals_usd") == "1.000000");
+    // Day two's closing balances are the engine's at the end.
+    const std::string balances = read_file(two / "participant-3" / "balances.csv");
+    for (const auto kind : {settlement::AccountKind::available, settlement::AccountKind::escrow}) {
+      const std::string row_start = std::string("\n") + settlement::to_string(kind) + ",";
+      const auto row = balances.find(row_start);
+      REQUIRE(row != std::string::npos);
+      const auto fields = split(balances.substr(row + 1, balances.find('\n', row + 1) - row - 1));
+      REQUIRE(fields.size() == 6);  // account, opening, in, out, closing, reconciles
+      CHECK(fields[4] == usd(market.balance({3, kind})));
+    }
+    // The FIX client's CompID names its participant.
+    CHECK(read_file(two / "participant-5" / "report.html").find("participant 5 (PROVIDER-A)") !=
+          std::string::npos);
+  }
+
+  SUBCASE("byte-identical on a second run") {
+    std::string again;
+    REQUIRE(run(report_command(data, config, dir.path() / "second"), again) == 0);
+    const auto count_files = [](const fs::path& root) {
+      return std::count_if(fs::recursive_directory_iterator(root), {},
+                           [](const fs::directory_entry& e) { return e.is_regular_file(); });
+    };
+    CHECK(count_files(dir.path() / "first") == count_files(dir.path() / "second"));
+    CHECK(count_files(dir.path() / "first") >= 2 * 2 * 9);  // two days, at least two scopes
+    for (const auto& entry : fs::recursive_directory_iterator(dir.path() / "first")) {
+      if (!entry.is_regular_file()) continue;
+      const fs::path twin =
+          dir.path() / "second" / fs::relative(entry.path(), dir.path() / "first");
+      CAPTURE(twin);
+      REQUIRE(fs::exists(twin));
+      CHECK(read_file(entry.path()) == read_file(twin));
+    }
+  }
+
+  SUBCASE("headless Chromium renders charts and the CSV's totals") {
+    const std::string chromium =
+        "timeout 120 chromium --headless --no-sandbox --disable-gpu "
+        "--hide-scrollbars --user-data-dir=" +
+        (dir.path() / "chromium").string() + " ";
+    // Pixels near a chart colour of the page's style.
+    const auto count_colour = [](const Image& image, int r, int g, int b) {
+      std::size_t count = 0;
+      for (std::size_t i = 0; i < image.rgb.size(); i += 3)
+        count += std::abs(image.rgb[i] - r) < 16 && std::abs(image.rgb[i + 1] - g) < 16 &&
+                 std::abs(image.rgb[i + 2] - b) < 16;
+      return count;
+    };
+    const auto render = [&](const fs::path& folder) {
+      CAPTURE(folder);
+      const fs::path png = dir.path() / "page.png";
+      std::string log;
+      REQUIRE_MESSAGE(
+          run(chromium + "--screenshot=" + png.string() + " --window-size=1280,1600 file://" +
+                  (folder / "report.html").string(),
+              log) == 0,
+          log);
+      Image image = decode_png(read_file(png));
+      REQUIRE(image.width == 1280);
+      REQUIRE(image.height == 1600);
+      std::size_t inked = 0;
+      for (std::size_t i = 0; i < image.rgb.size(); i += 3)
+        inked += image.rgb[i] < 240 || image.rgb[i + 1] < 240 || image.rgb[i + 2] < 240;
+      CHECK(inked > 50'000);  // text, tables and charts: not a blank page
+
+      // --dump-dom prints the DOM as rendered; Chromium logs to stderr.
+      std::string dom;
+      REQUIRE(
+          run(chromium + "--dump-dom file://" + (folder / "report.html").string() + " 2>/dev/null",
+              dom) == 0);
+      REQUIRE(dom.find("<html") != std::string::npos);
+      const auto shown = page_metrics(dom);
+      const auto csv = read_summary(folder / "summary.csv");
+      CHECK(csv.size() == 20);
+      CHECK(shown == csv);
+      return image;
+    };
+    const Image trading = render(one / "exchange");
+    CHECK(count_colour(trading, 0x3b, 0x82, 0xc4) > 2'000);  // volume bars
+    CHECK(count_colour(trading, 0xe0, 0x7b, 0x00) > 200);    // the VWAP line
+    const Image delivery = render(two / "participant-7");
+    CHECK(count_colour(delivery, 0x2e, 0x9e, 0x5b) > 2'000);  // pass rate and inflow bars
+    CHECK(count_colour(delivery, 0xc9, 0x4c, 0x4c) > 200);    // the penalty paid out
+  }
+}
+
+TEST_CASE("gpux report: clear errors for bad arguments and unreadable data") {
+  TempDir dir;
+  std::string output;
+  CHECK(run(std::string(GPUX_PATH) + " report --data-dir " + dir.path().string() +
+                " --out x --day 2026-02-30",
+            output) == 2);
+  CHECK(output.find("--day takes a date as YYYY-MM-DD, not '2026-02-30'") != std::string::npos);
+  output.clear();
+  CHECK(run(std::string(GPUX_PATH) + " report --out x", output) == 2);
+  CHECK(output.find("--data-dir is required") != std::string::npos);
+  output.clear();
+  std::ofstream(dir.path() / "not-a-database") << "x";
+  CHECK(run(std::string(GPUX_PATH) + " report --data-dir " +
+                (dir.path() / "not-a-database").string() + " --out " +
+                (dir.path() / "out").string(),
+            output) == 3);
+  CHECK(output.find("cannot read") != std::string::npos);
+  CHECK(!fs::exists(dir.path() / "out"));
+}
