@@ -207,6 +207,35 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     config.verification.challenge_ms = line.number<std::int64_t>(value, key);
     if (config.verification.challenge_ms < 1 || config.verification.challenge_ms > 600'000)
       line.fail("must be between 1 and 600000");
+  } else if (key == "provider_port") {
+    config.provider.port = line.number<int>(value, key);
+    if (config.provider.port < 0 || config.provider.port > 65535)
+      line.fail("must be a TCP port, or 0 for none");
+  } else if (key == "provider_operator_token") {
+    if (value.size() < 16) line.fail("must be at least 16 characters");
+    config.provider.operator_token = value;
+  } else if (key == "provider_first_participant") {
+    config.provider.first_participant = line.number<ParticipantId>(value, key);
+    if (config.provider.first_participant == 0) line.fail("must be at least 1");
+  } else if (key == "provider_max_connections") {
+    config.provider.max_connections = line.number<std::size_t>(value, key);
+    if (config.provider.max_connections == 0) line.fail("must be at least 1");
+  } else if (key == "provider_max_frame_bytes") {
+    config.provider.max_frame_bytes = line.number<std::size_t>(value, key);
+    if (config.provider.max_frame_bytes < 1024) line.fail("must be at least 1024");
+  } else if (key == "provider_timeout_ms") {
+    config.provider.timeout_ms = line.number<std::int64_t>(value, key);
+    if (config.provider.timeout_ms < 100) line.fail("must be at least 100");
+  } else if (key == "provider_heartbeat_ms") {
+    config.provider.heartbeat_ms = line.number<std::int64_t>(value, key);
+    if (config.provider.heartbeat_ms < 100) line.fail("must be at least 100");
+  } else if (key == "qualification_challenge_ms") {
+    config.provider.qualification_ms = line.number<std::int64_t>(value, key);
+    if (config.provider.qualification_ms < 1 || config.provider.qualification_ms > 3'600'000)
+      line.fail("must be between 1 and 3600000");
+  } else if (key == "verification_profile") {
+    if (value.empty()) line.fail("must name a profile (gpux-verify classes)");
+    config.provider.profile_override = value;
   } else if (key == "capacity") {
     std::uint32_t id = 0;
     auto f = line.fields(value, id);
@@ -292,7 +321,24 @@ FIX 4.4 order entry (docs: gateway/fix/gpux-FIX44.xml is the data dictionary):
   fix_checkpoint_every = 100000 commands between checkpoints of the gateway's
                                 order state (a restart replays what follows)
 
-Verification, until providers run their own agents (docs/verification.md):
+Provider API (onboarding and agents: gpux provider --help):
+  provider_port = 0             TCP port of the provider API (0: none)
+  provider_operator_token = T   the operator's token for admin calls (16+ characters;
+                                required with a port)
+  provider_first_participant = 1000
+                                registered providers get participant ids from here
+  provider_max_connections = 64 more are refused with an Error frame
+  provider_max_frame_bytes = 67108864
+                                a larger frame closes its connection
+  provider_timeout_ms = 30000   a peer silent this long is dropped
+  provider_heartbeat_ms = 5000  an idle agent is asked for a heartbeat this often
+  qualification_challenge_ms = 3000
+                                honest work of a qualification challenge
+  verification_profile = NAME   prove every class with this verify/ profile (e.g.
+                                cpu-sim, for simulated providers in demos and tests);
+                                default: the GPU class's own profile
+
+Verification by gpuxd itself, for providers without agents (docs/verification.md):
   simulate_provider = ID [skip_per_mille=0] [memory_per_mille=1000]
                                 gpuxd answers this provider's delivery challenges
                                 itself with the CPU prover (cpu-sim class); the

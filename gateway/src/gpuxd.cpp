@@ -27,6 +27,7 @@
 #include "gpux/gateway/pipeline.h"
 #include "gpux/storage/codec.h"
 #include "gpux/storage/journal.h"
+#include "provider_service.h"
 #include "verification_driver.h"
 
 namespace {
@@ -265,6 +266,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!data_dir.empty()) config.pipeline.data_directory = data_dir;
+  if (config.provider.port > 0 && config.provider.operator_token.empty()) {
+    std::fprintf(stderr, "gpuxd: provider_port needs a provider_operator_token\n");
+    return 2;
+  }
   if (const std::string problem = check_bootstrap(config); !problem.empty()) {
     std::fprintf(stderr, "gpuxd: %s\n", problem.c_str());
     return 2;
@@ -310,11 +315,14 @@ int main(int argc, char** argv) {
   // (recovery replays) it has nothing to answer.
   std::unique_ptr<gateway::VerificationDriver> verification;
   std::atomic<gateway::VerificationDriver*> verification_observer{nullptr};
-  config.pipeline.observer = [&fix_entry, &verification_observer](
+  std::unique_ptr<gateway::ProviderService> providers;
+  std::atomic<gateway::ProviderService*> provider_observer{nullptr};
+  config.pipeline.observer = [&fix_entry, &verification_observer, &provider_observer](
                                  const matching::Command& c,
                                  std::span<const matching::Event> events, std::string_view origin) {
     if (fix_entry) fix_entry->observe(c, events, origin);
     if (auto* driver = verification_observer.load()) driver->observe(events);
+    if (auto* service = provider_observer.load()) service->observe(c, events);
   };
 
   const auto started = std::chrono::steady_clock::now();
@@ -349,6 +357,21 @@ int main(int argc, char** argv) {
     verification->observe(pending);
     std::fprintf(stderr, "gpuxd: answering the challenges of %zu simulated providers (cpu-sim)\n",
                  config.verification.simulated.size());
+  }
+  if (config.provider.port > 0) {
+    try {
+      providers = std::make_unique<gateway::ProviderService>(
+          config.provider, config.fix, config.verification.challenge_ms,
+          config.pipeline.data_directory, recovered);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpuxd: cannot start the provider API on port %d: %s\n",
+                   config.provider.port, e.what());
+      pipeline->stop();
+      return 1;
+    }
+    provider_observer = providers.get();
+    providers->start(*pipeline);
+    std::fprintf(stderr, "gpuxd: provider API on port %d\n", providers->port());
   }
   CalendarKeeper calendar(config.calendar, recovered.instruments);
   if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {
@@ -393,6 +416,7 @@ int main(int argc, char** argv) {
 
   if (acceptor) acceptor->stop();
   if (verification) verification->stop();
+  if (providers) providers->stop();
   try {
     pipeline->stop();
     if (fix_entry) fix_entry->checkpoint();  // at the engine's snapshot: nothing to replay

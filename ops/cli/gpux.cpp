@@ -17,7 +17,9 @@ const char* const kUsage =
     "  audit    replay a stopped gpuxd's journal and reconcile the ledger, balances,\n"
     "           trades and settlements with it (gpux audit --help)\n"
     "  report   settlement reports per trading day, exchange-wide and per participant,\n"
-    "           as CSV and HTML with charts (gpux report --help)\n";
+    "           as CSV and HTML with charts (gpux report --help)\n"
+    "  provider onboard a GPU provider, qualify its GPUs, run its challenge agent\n"
+    "           (gpux provider --help)\n";
 
 }  // namespace
 
@@ -29,6 +31,7 @@ int main(int argc, char** argv) {
   if (std::strcmp(argv[1], "trade") == 0) return gpux_trade(argc - 2, argv + 2);
   if (std::strcmp(argv[1], "audit") == 0) return gpux_audit(argc - 2, argv + 2);
   if (std::strcmp(argv[1], "report") == 0) return gpux_report(argc - 2, argv + 2);
+  if (std::strcmp(argv[1], "provider") == 0) return gpux_provider(argc - 2, argv + 2);
   std::fprintf(stderr, "gpux: unknown command '%s'\n\n%s", argv[1], kUsage);
   return 2;
 }

@@ -5,3 +5,4 @@
 // argv[0] is the first argument after the subcommand's name.
 int gpux_audit(int argc, char** argv);
 int gpux_report(int argc, char** argv);
+int gpux_provider(int argc, char** argv);

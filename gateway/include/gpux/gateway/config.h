@@ -46,12 +46,28 @@ struct VerificationConfig {
   std::int64_t challenge_ms = 1000;  // nominal honest work per challenge
 };
 
+// The provider API (provider_service.h): onboarding and provider agents.
+struct ProviderApiConfig {
+  int port = 0;                                      // 0: none
+  std::string operator_token;                        // required with a port: admin calls present it
+  matching::ParticipantId first_participant = 1000;  // registered providers are numbered from here
+  std::size_t max_connections = 64;
+  std::size_t max_frame_bytes = 64u << 20;
+  std::int64_t timeout_ms = 30'000;       // a silent peer is dropped after this
+  std::int64_t heartbeat_ms = 5'000;      // an idle agent is asked for a heartbeat this often
+  std::int64_t qualification_ms = 3'000;  // honest work of a qualification challenge
+  // Every challenge uses this verify/ profile instead of the GPU class's own:
+  // "cpu-sim" lets simulated providers stand in for real GPUs in demos and tests.
+  std::string profile_override;
+};
+
 struct DaemonConfig {
   PipelineOptions pipeline;
   std::vector<matching::CommandBody> bootstrap;
   Calendar calendar;
   FixConfig fix;
   VerificationConfig verification;
+  ProviderApiConfig provider;
 };
 
 DaemonConfig load_config(const std::filesystem::path& file);

@@ -1,0 +1,653 @@
+#include "provider_service.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "gpux/verify/verifier.h"
+
+namespace gpux::gateway {
+
+namespace pb = proto::provider;
+using matching::ParticipantId;
+using provider::Frame;
+using provider::WireError;
+
+struct ProviderService::Connection {
+  explicit Connection(boost::asio::io_context& io) : socket(io) {}
+  provider::Socket socket;
+  std::string peer;
+  std::thread thread;
+  bool finished = false;  // under mutex_: the thread is done and may be joined
+};
+
+namespace {
+
+verify::Nonce random_nonce() {
+  std::random_device entropy;
+  verify::Nonce nonce;
+  for (auto& byte : nonce.bytes)
+    byte = static_cast<std::uint8_t>(entropy());
+  return nonce;
+}
+
+std::string token_hash(const std::string& token) {
+  verify::Sha256 h;
+  h.update(token.data(), token.size());
+  const verify::Digest d = h.finish();
+  return std::string(reinterpret_cast<const char*>(d.b), sizeof d.b);
+}
+
+Frame error_frame(const std::string& reason) {
+  Frame f;
+  f.mutable_error()->set_reason(reason);
+  return f;
+}
+
+// The rejection among a command's events, if any.
+const char* rejection(const std::vector<matching::Event>& events) {
+  for (const auto& e : events)
+    if (const auto* r = std::get_if<matching::CommandRejected>(&e)) return to_string(r->reason);
+  return nullptr;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool sells_now(matching::InstrumentState state) {
+  return state == matching::InstrumentState::listed || state == matching::InstrumentState::open;
+}
+
+}  // namespace
+
+ProviderService::ProviderService(ProviderApiConfig config, const FixConfig& fix,
+                                 std::int64_t challenge_ms,
+                                 const std::filesystem::path& data_directory,
+                                 const RecoveryReport& recovered)
+    : config_(std::move(config)),
+      fix_(fix),
+      challenge_ms_(challenge_ms),
+      registry_path_(data_directory / "providers.registry"),
+      acceptor_(io_) {
+  std::random_device entropy;
+  secret_ = (std::uint64_t{entropy()} << 32) | entropy();
+  registry_.set_next_participant(config_.first_participant);
+  if (std::ifstream in(registry_path_, std::ios::binary); in) {
+    if (!registry_.ParseFromIstream(&in))
+      throw std::runtime_error("cannot read " + registry_path_.string());
+  }
+  for (const auto& spec : recovered.specs)
+    listings_[spec.id].spec = spec;
+  for (const auto& status : recovered.instruments)
+    listings_[status.id].state = status.state;
+  for (const auto& c : recovered.pending_challenges) {
+    const auto listing = listings_.find(c.instrument);
+    due_[c.provider].push_back(
+        {c.at, c.trade, c.index, listing == listings_.end() ? "" : listing->second.spec.gpu_class});
+  }
+  for (auto& [provider, queue] : due_)
+    std::sort(queue.begin(), queue.end(), [](auto& a, auto& b) { return a.at < b.at; });
+
+  using boost::asio::ip::tcp;
+  const tcp::endpoint endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                               static_cast<unsigned short>(config_.port));
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen();
+  port_ = acceptor_.local_endpoint().port();
+}
+
+ProviderService::~ProviderService() {
+  stop();
+}
+
+void ProviderService::start(Pipeline& pipeline) {
+  pipeline_ = &pipeline;
+  accept_thread_ = std::thread([this] { accept_loop(); });
+  capacity_thread_ = std::thread([this] { capacity_loop(); });
+}
+
+void ProviderService::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    boost::system::error_code ignored;
+    // Unblocks every connection thread in its read.
+    for (auto& c : connections_)
+      c->socket.shutdown(boost::asio::socket_base::shutdown_both, ignored);
+  }
+  changed_.notify_all();
+  if (accept_thread_.joinable()) accept_thread_.join();
+  if (capacity_thread_.joinable()) capacity_thread_.join();
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  std::list<std::unique_ptr<Connection>> connections;
+  {
+    std::lock_guard lock(mutex_);
+    connections.swap(connections_);
+  }
+  for (auto& c : connections)
+    if (c->thread.joinable()) c->thread.join();
+}
+
+void ProviderService::observe(const matching::Command& command,
+                              std::span<const matching::Event> events) {
+  const auto* listing = std::get_if<matching::ListInstrument>(&command.body);
+  bool wake = false;
+  for (const auto& event : events) {
+    if (const auto* s = std::get_if<matching::InstrumentStateChanged>(&event)) {
+      std::lock_guard lock(mutex_);
+      listings_[s->instrument].state = s->state;
+    } else if (std::get_if<matching::InstrumentListed>(&event) && listing != nullptr) {
+      std::lock_guard lock(mutex_);
+      listings_[listing->spec->id].spec = *listing->spec;
+      new_listings_.push_back(listing->spec->id);
+      wake = true;
+    } else if (const auto* c = std::get_if<matching::ChallengeScheduled>(&event)) {
+      std::lock_guard lock(mutex_);
+      const bool registered =
+          std::any_of(registry_.providers().begin(), registry_.providers().end(),
+                      [&](const auto& p) { return p.participant() == c->provider; });
+      if (!registered) continue;  // gpuxd's own simulation, or nobody: it times out
+      auto& queue = due_[c->provider];
+      const Challenge challenge{c->at, c->trade, c->index, listings_[c->instrument].spec.gpu_class};
+      queue.insert(std::upper_bound(queue.begin(), queue.end(), challenge,
+                                    [](auto& a, auto& b) { return a.at < b.at; }),
+                   challenge);
+      wake = true;
+    }
+  }
+  if (wake) changed_.notify_all();
+}
+
+void ProviderService::accept_loop() {
+  for (;;) {
+    // A blocking accept() does not return when the acceptor closes; waiting
+    // in poll() with a short timeout lets stop() end this loop.
+    pollfd ready{acceptor_.native_handle(), POLLIN, 0};
+    if (::poll(&ready, 1, 200) <= 0) {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      continue;
+    }
+    auto connection = std::make_unique<Connection>(io_);
+    boost::system::error_code error;
+    acceptor_.accept(connection->socket, error);
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    // Reap connections that ended.
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      if ((*it)->finished) {
+        (*it)->thread.join();
+        it = connections_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (error) continue;
+    boost::system::error_code ignored;
+    const auto remote = connection->socket.remote_endpoint(ignored);
+    connection->peer = remote.address().to_string() + ":" + std::to_string(remote.port());
+    connection->socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+    if (connections_.size() >= config_.max_connections) {
+      std::fprintf(stderr, "gpuxd: provider API: refused %s: %zu connections already\n",
+                   connection->peer.c_str(), connections_.size());
+      try {
+        provider::write_frame(connection->socket,
+                              error_frame("too many connections (limit " +
+                                          std::to_string(config_.max_connections) + ")"));
+      } catch (const WireError&) {
+      }
+      continue;
+    }
+    Connection& c = *connections_.emplace_back(std::move(connection));
+    c.thread = std::thread([this, &c] {
+      serve(c);
+      boost::system::error_code ignored;
+      c.socket.close(ignored);
+      std::lock_guard lock(mutex_);
+      c.finished = true;
+    });
+  }
+}
+
+void ProviderService::serve(Connection& c) {
+  const std::chrono::milliseconds timeout(config_.timeout_ms);
+  try {
+    const Frame hello = provider::read_frame(c.socket, config_.max_frame_bytes, timeout);
+    if (hello.body_case() != Frame::kHello)
+      throw WireError("the first message must be hello, not " + provider::frame_type(hello));
+    if (!config_.operator_token.empty() && hello.hello().token() == config_.operator_token) {
+      Frame welcome;
+      welcome.mutable_welcome()->set_operator_(true);
+      provider::write_frame(c.socket, welcome);
+      serve_operator(c);
+      return;
+    }
+    const auto participant = authenticate(hello.hello().token());
+    if (!participant) {
+      std::fprintf(stderr, "gpuxd: provider API: %s presented an unknown token; closed\n",
+                   c.peer.c_str());
+      provider::write_frame(c.socket, error_frame("unknown token"));
+      return;
+    }
+    Frame welcome;
+    welcome.mutable_welcome()->set_participant(*participant);
+    provider::write_frame(c.socket, welcome);
+    serve_provider(c, *participant);
+  } catch (const provider::ConnectionClosed&) {
+    // The client is done; nothing to tell it.
+  } catch (const WireError& e) {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    std::fprintf(stderr, "gpuxd: provider API: %s: %s; closed\n", c.peer.c_str(), e.what());
+    try {
+      provider::write_frame(c.socket, error_frame(e.what()));
+    } catch (const WireError&) {
+    }
+  }
+}
+
+void ProviderService::serve_operator(Connection& c) {
+  const std::chrono::milliseconds timeout(config_.timeout_ms);
+  for (;;) {
+    const Frame request = provider::read_frame(c.socket, config_.max_frame_bytes, timeout);
+    switch (request.body_case()) {
+      case Frame::kRegisterProvider:
+        provider::write_frame(c.socket, register_provider(request.register_provider()));
+        break;
+      case Frame::kHeartbeat:
+        provider::write_frame(c.socket, request);
+        break;
+      default:
+        throw WireError(provider::frame_type(request) + " is not an operator call");
+    }
+  }
+}
+
+void ProviderService::serve_provider(Connection& c, ParticipantId participant) {
+  const std::chrono::milliseconds timeout(config_.timeout_ms);
+  std::map<std::string, std::uint32_t> qualified;  // on this connection, by class
+  for (;;) {
+    const Frame request = provider::read_frame(c.socket, config_.max_frame_bytes, timeout);
+    switch (request.body_case()) {
+      case Frame::kQualify:
+        provider::write_frame(c.socket, qualify(c, participant, request.qualify(), qualified));
+        break;
+      case Frame::kRegisterGpus:
+        provider::write_frame(c.socket,
+                              register_gpus(participant, request.register_gpus(), qualified));
+        break;
+      case Frame::kDeregister:
+        provider::write_frame(c.socket, deregister(participant));
+        return;
+      case Frame::kAgentReady:
+        serve_agent(c, participant);
+        return;
+      case Frame::kHeartbeat:
+        provider::write_frame(c.socket, request);
+        break;
+      default:
+        throw WireError(provider::frame_type(request) + " is not a provider call");
+    }
+  }
+}
+
+std::optional<ParticipantId> ProviderService::authenticate(const std::string& token) {
+  if (token.empty()) return std::nullopt;
+  const std::string hash = token_hash(token);
+  std::lock_guard lock(mutex_);
+  for (const auto& p : registry_.providers())
+    if (p.token_hash() == hash) return p.participant();
+  return std::nullopt;
+}
+
+const verify::ClassProfile* ProviderService::profile_for(const std::string& gpu_class) const {
+  if (!config_.profile_override.empty()) return verify::find_class(config_.profile_override);
+  std::string name = gpu_class;
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return verify::find_class(name);
+}
+
+Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
+  if (request.name().empty() || request.region().empty())
+    return error_frame("register_provider needs a name and a region");
+  if (request.cash() < 0 || request.collateral() < 0 || request.collateral() > request.cash())
+    return error_frame(
+        "cash and collateral must not be negative, and collateral comes out of cash");
+  ParticipantId participant = 0;
+  {
+    std::lock_guard lock(mutex_);
+    participant = registry_.next_participant();
+  }
+  // Skip ids the market already has (bootstrap participants, say).
+  for (int tries = 0;; ++tries) {
+    const auto events = pipeline_->execute(matching::AddParticipant{participant}).get();
+    if (rejection(events) == nullptr) break;
+    if (tries == 1000) return error_frame("no free participant id");
+    ++participant;
+  }
+  if (request.cash() > 0) {
+    if (const char* r =
+            rejection(pipeline_->execute(matching::AdjustCash{participant, request.cash()}).get()))
+      return error_frame(std::string("deposit refused: ") + r);
+  }
+  if (request.collateral() > 0) {
+    if (const char* r = rejection(
+            pipeline_->execute(matching::PostCollateral{participant, request.collateral()}).get()))
+      return error_frame(std::string("collateral refused: ") + r);
+  }
+  const std::string token = verify::to_hex(random_nonce());
+  Frame reply;
+  auto* registered = reply.mutable_provider_registered();
+  registered->set_participant(participant);
+  registered->set_token(token);
+  for (const auto& [sender, client] : fix_.clients)
+    if (client.participant == participant) registered->set_fix_sender_comp_id(sender);
+  registered->set_fix_target_comp_id(fix_.comp_id);
+  registered->set_fix_port(static_cast<std::uint32_t>(fix_.port));
+  {
+    std::lock_guard lock(mutex_);
+    auto* p = registry_.add_providers();
+    p->set_participant(participant);
+    p->set_name(request.name());
+    p->set_region(request.region());
+    p->set_token_hash(token_hash(token));
+    registry_.set_next_participant(participant + 1);
+    save_registry();
+  }
+  std::fprintf(stderr, "gpuxd: provider API: registered provider %s (%s) as participant %u\n",
+               request.name().c_str(), request.region().c_str(), participant);
+  return reply;
+}
+
+Frame ProviderService::qualify(Connection& c, ParticipantId participant, const pb::Qualify& request,
+                               std::map<std::string, std::uint32_t>& qualified) {
+  const verify::ClassProfile* profile = profile_for(request.gpu_class());
+  if (profile == nullptr)
+    return error_frame("no verification profile for GPU class '" + request.gpu_class() + "'");
+  const verify::Nonce nonce = random_nonce();
+  const std::int64_t work_ns = config_.qualification_ms * 1'000'000;
+  Frame start;
+  auto* s = start.mutable_challenge_start();
+  s->set_profile(std::string(profile->name));
+  s->set_nonce(std::string(reinterpret_cast<const char*>(nonce.bytes.data()), nonce.bytes.size()));
+  s->set_work_ns(work_ns);
+  provider::write_frame(c.socket, start);
+  verify::SteadyClock clock;
+  verify::Verifier verifier(verify::make_challenge(*profile, nonce, work_ns), secret_ ^ participant,
+                            clock);
+  provider::RemoteProver remote(c.socket, config_.max_frame_bytes,
+                                std::chrono::milliseconds(config_.timeout_ms));
+  const verify::Verdict verdict = verify::run_challenge(remote, verifier);
+  if (verdict.passed()) ++qualified[request.gpu_class()];
+  std::fprintf(stderr, "gpuxd: provider API: participant %u qualification of a %s (%s): %s%s\n",
+               participant, request.gpu_class().c_str(), request.gpu_name().c_str(),
+               verdict.passed() ? "passed" : "failed, ", verdict.detail.c_str());
+  Frame reply;
+  auto* result = reply.mutable_qualification_result();
+  result->set_passed(verdict.passed());
+  result->set_failure(static_cast<std::uint32_t>(verdict.failure));
+  result->set_detail(verdict.passed()
+                         ? ""
+                         : std::string(verify::to_string(verdict.failure)) + ": " + verdict.detail);
+  result->set_qualified(qualified[request.gpu_class()]);
+  return reply;
+}
+
+Frame ProviderService::register_gpus(ParticipantId participant, const pb::RegisterGpus& request,
+                                     const std::map<std::string, std::uint32_t>& qualified) {
+  const auto it = qualified.find(request.gpu_class());
+  const std::uint32_t proven = it == qualified.end() ? 0 : it->second;
+  if (request.count() > proven)
+    return error_frame("register_gpus: " + std::to_string(request.count()) + " " +
+                       request.gpu_class() + " GPUs, but " + std::to_string(proven) +
+                       " qualified on this connection");
+  if (request.region().empty()) return error_frame("register_gpus needs a region");
+  std::vector<matching::InstrumentId> instruments;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& p : *registry_.mutable_providers()) {
+      if (p.participant() != participant) continue;
+      auto* capacity = p.mutable_capacity();
+      auto found = std::find_if(capacity->begin(), capacity->end(), [&](const auto& c) {
+        return c.gpu_class() == request.gpu_class() && c.region() == request.region();
+      });
+      auto* entry = found != capacity->end() ? &*found : p.add_capacity();
+      entry->set_gpu_class(request.gpu_class());
+      entry->set_region(request.region());
+      entry->set_count(request.count());
+    }
+    save_registry();
+    for (const auto& [id, listing] : listings_)
+      instruments.push_back(id);
+  }
+  Frame reply;
+  reply.mutable_gpus_registered()->set_count(request.count());
+  reply.mutable_gpus_registered()->set_instruments(apply_capacity(participant, instruments));
+  return reply;
+}
+
+std::uint32_t ProviderService::apply_capacity(
+    ParticipantId participant, const std::vector<matching::InstrumentId>& instruments) {
+  std::vector<matching::SetSellCapacity> commands;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& p : registry_.providers()) {
+      if (p.participant() != participant) continue;
+      for (const auto id : instruments) {
+        const Listing& l = listings_[id];
+        if (!sells_now(l.state)) continue;
+        for (const auto& c : p.capacity())
+          if (c.gpu_class() == l.spec.gpu_class && c.region() == l.spec.region)
+            commands.push_back({participant, id,
+                                static_cast<matching::Quantity>(
+                                    c.count() / std::max<std::uint32_t>(1, l.spec.gpus_per_unit))});
+      }
+    }
+  }
+  std::uint32_t set = 0;
+  for (const auto& command : commands) {
+    if (const char* r = rejection(pipeline_->execute(command).get()))
+      std::fprintf(stderr, "gpuxd: provider API: capacity of participant %u on instrument %u: %s\n",
+                   participant, command.instrument, r);
+    else
+      ++set;
+  }
+  return set;
+}
+
+Frame ProviderService::deregister(ParticipantId participant) {
+  std::vector<matching::InstrumentId> instruments;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, listing] : listings_)
+      if (sells_now(listing.state)) instruments.push_back(id);
+  }
+  Frame reply;
+  auto* done = reply.mutable_deregistered();
+  for (const auto id : instruments) {
+    const auto events = pipeline_->execute(matching::SetSellCapacity{participant, id, 0}).get();
+    if (rejection(events)) {
+      std::lock_guard lock(mutex_);
+      done->add_still_committed(listings_[id].spec.symbol);
+    } else {
+      done->set_instruments(done->instruments() + 1);
+    }
+  }
+  std::lock_guard lock(mutex_);
+  auto* providers = registry_.mutable_providers();
+  providers->erase(std::remove_if(providers->begin(), providers->end(),
+                                  [&](const auto& p) { return p.participant() == participant; }),
+                   providers->end());
+  save_registry();
+  std::fprintf(stderr, "gpuxd: provider API: participant %u deregistered\n", participant);
+  return reply;
+}
+
+void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
+  const std::chrono::milliseconds timeout(config_.timeout_ms);
+  {
+    std::lock_guard lock(mutex_);
+    if (agents_.contains(participant))
+      throw WireError("an agent of participant " + std::to_string(participant) +
+                      " is already connected");
+    agents_[participant] = &c;
+  }
+  std::fprintf(stderr, "gpuxd: provider API: agent of participant %u connected from %s\n",
+               participant, c.peer.c_str());
+  struct Leave {
+    ProviderService& s;
+    ParticipantId p;
+    ~Leave() {
+      std::lock_guard lock(s.mutex_);
+      s.agents_.erase(p);
+    }
+  } leave{*this, participant};
+
+  auto next_heartbeat =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.heartbeat_ms);
+  for (;;) {
+    std::optional<Challenge> challenge;
+    {
+      std::unique_lock lock(mutex_);
+      for (;;) {
+        if (stopping_) return;
+        auto& queue = due_[participant];
+        if (!queue.empty() && queue.front().at <= unix_now()) {
+          challenge = queue.front();
+          queue.pop_front();
+          break;
+        }
+        if (std::chrono::steady_clock::now() >= next_heartbeat) break;
+        auto wake = next_heartbeat;
+        if (!queue.empty()) {
+          const auto due = std::chrono::steady_clock::now() +
+                           std::chrono::seconds(queue.front().at - unix_now());
+          wake = std::min(wake, due);
+        }
+        changed_.wait_until(lock, wake);
+      }
+    }
+    if (!challenge) {
+      Frame ping;
+      ping.mutable_heartbeat();
+      provider::write_frame(c.socket, ping);
+      const Frame pong = provider::read_frame(c.socket, config_.max_frame_bytes, timeout);
+      if (pong.body_case() != Frame::kHeartbeat)
+        throw WireError("heartbeat answered with " + provider::frame_type(pong));
+      next_heartbeat =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.heartbeat_ms);
+      continue;
+    }
+
+    // A delivery challenge: the agent proves, the verifier here judges, the
+    // outcome becomes a command.
+    const verify::ClassProfile* profile = profile_for(challenge->gpu_class);
+    verify::Verdict verdict;
+    if (profile == nullptr) {
+      verdict.failure = verify::Failure::malformed;
+      verdict.detail = "no verification profile for class " + challenge->gpu_class;
+    } else {
+      const verify::Nonce nonce = random_nonce();
+      const std::int64_t work_ns = challenge_ms_ * 1'000'000;
+      Frame start;
+      auto* s = start.mutable_challenge_start();
+      s->set_trade(challenge->trade);
+      s->set_index(challenge->index);
+      s->set_profile(std::string(profile->name));
+      s->set_nonce(
+          std::string(reinterpret_cast<const char*>(nonce.bytes.data()), nonce.bytes.size()));
+      s->set_work_ns(work_ns);
+      verify::SteadyClock clock;
+      verify::Verifier verifier(verify::make_challenge(*profile, nonce, work_ns),
+                                secret_ ^ (challenge->trade << 8) ^ challenge->index, clock);
+      try {
+        provider::write_frame(c.socket, start);
+        provider::RemoteProver remote(c.socket, config_.max_frame_bytes, timeout);
+        verdict = verify::run_challenge(remote, verifier);
+      } catch (const WireError& e) {
+        // Gone mid-proof: the challenge is not answered. Put back, it may
+        // still be answered by a reconnecting agent; unanswered, it times out.
+        std::lock_guard lock(mutex_);
+        due_[participant].push_front(*challenge);
+        throw;
+      }
+    }
+    matching::RecordChallengeOutcome outcome;
+    outcome.trade = challenge->trade;
+    outcome.index = challenge->index;
+    outcome.outcome =
+        verdict.passed() ? matching::ChallengeOutcome::passed : matching::ChallengeOutcome::failed;
+    outcome.failure = static_cast<std::uint32_t>(verdict.failure);
+    const char* refused = rejection(pipeline_->execute(outcome).get());
+    const std::string detail =
+        verdict.passed() ? ""
+                         : std::string(verify::to_string(verdict.failure)) + ": " + verdict.detail;
+    std::fprintf(
+        stderr, "gpuxd: challenge %u of trade %llu (provider %u) %s%s%s%s\n", challenge->index + 1,
+        static_cast<unsigned long long>(challenge->trade), participant,
+        verdict.passed() ? "passed" : "failed (", detail.c_str(), verdict.passed() ? "" : ")",
+        refused ? (std::string("; outcome refused: ") + refused).c_str() : " and recorded");
+    Frame result;
+    auto* r = result.mutable_challenge_result();
+    r->set_trade(challenge->trade);
+    r->set_index(challenge->index);
+    r->set_passed(verdict.passed() && refused == nullptr);
+    r->set_failure(outcome.failure);
+    r->set_detail(refused ? std::string("outcome refused: ") + refused : detail);
+    provider::write_frame(c.socket, result);
+  }
+}
+
+void ProviderService::capacity_loop() {
+  for (;;) {
+    std::vector<matching::InstrumentId> listed;
+    std::vector<ParticipantId> providers;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || !new_listings_.empty(); });
+      if (stopping_) return;
+      listed.assign(new_listings_.begin(), new_listings_.end());
+      new_listings_.clear();
+      for (const auto& p : registry_.providers())
+        if (p.capacity_size() > 0) providers.push_back(p.participant());
+    }
+    for (const ParticipantId p : providers)
+      apply_capacity(p, listed);
+  }
+}
+
+void ProviderService::save_registry() {
+  const std::filesystem::path partial = registry_path_.string() + ".partial";
+  {
+    const std::string bytes = registry_.SerializeAsString();
+    const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot write " + partial.string());
+    const bool written =
+        ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
+        ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written) throw std::runtime_error("cannot write " + partial.string());
+  }
+  std::filesystem::rename(partial, registry_path_);
+  const int dir = ::open(registry_path_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+}  // namespace gpux::gateway

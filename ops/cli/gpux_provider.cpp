@@ -1,0 +1,536 @@
+// gpux provider: what a GPU provider runs. `onboard` detects (or simulates)
+// GPUs, has the operator register the provider, proves each GPU with a
+// qualification challenge, registers the qualified capacity and writes the
+// agent's configuration; `qualify` proves and registers more GPUs later;
+// `deregister` withdraws; `agent` answers delivery challenges for as long as
+// it runs.
+#include <dlfcn.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gpux/gateway/provider_wire.h"
+#include "gpux/verify/verifier.h"
+
+namespace {
+
+using namespace gpux;
+using gateway::provider::Frame;
+using gateway::provider::WireError;
+namespace wire = gateway::provider;
+namespace pb = proto::provider;
+
+constexpr std::chrono::milliseconds kTimeout{120'000};
+
+const char* const kUsage =
+    "usage: gpux provider COMMAND [OPTIONS]\n"
+    "\n"
+    "  onboard     register with the exchange, qualify each GPU with a proof, offer\n"
+    "              the qualified capacity, and write the agent's configuration\n"
+    "  qualify     prove and register GPUs again (more GPUs, or after a change)\n"
+    "  deregister  withdraw all capacity and revoke the provider's token\n"
+    "  agent       stay connected and answer delivery challenges\n"
+    "\n"
+    "onboard --exchange HOST:PORT --name NAME --region REGION [--simulate CLASS,COUNT]\n"
+    "        [--cash USD] [--collateral USD] [--out DIR] [--cheat-skip-per-mille N]\n"
+    "    The operator's token is read from $GPUX_OPERATOR_TOKEN. Without --simulate\n"
+    "    the CUDA driver is asked for GPUs. Writes DIR/agent.conf (the agent's\n"
+    "    configuration, with the provider's token: keep it private) and DIR/fix.env\n"
+    "    (the FIX seat for `gpux trade`, when the exchange has one for the provider).\n"
+    "    --cheat-skip-per-mille makes the agent skip that share of its work: a\n"
+    "    dishonest provider, for demos. Default DIR: provider-NAME.\n"
+    "qualify --config DIR/agent.conf [--simulate CLASS,COUNT]\n"
+    "deregister --config DIR/agent.conf\n"
+    "agent --config DIR/agent.conf\n"
+    "    Reconnects with back-off when the connection drops; logs every challenge.\n"
+    "\n"
+    "Exit status: 0 done, 1 refused or failed (the message says why), 2 usage,\n"
+    "3 cannot reach the exchange.\n";
+
+struct Usage : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct Refused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Gpus {
+  std::string gpu_class;
+  std::vector<std::string> names;  // one per GPU
+  bool simulated = false;
+};
+
+struct AgentConfig {
+  std::string exchange;
+  std::uint32_t participant = 0;
+  std::string token;
+  std::string name;
+  std::string region;
+  std::string gpu_class;
+  std::uint32_t gpus = 0;
+  bool simulated = false;
+  std::uint32_t cheat_skip_per_mille = 0;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// "12.5" USD -> micro-USD, exactly; no floating point.
+std::int64_t parse_usd(const std::string& option, const std::string& text) {
+  const auto point = text.find('.');
+  const std::string whole = text.substr(0, point);
+  std::string fraction = point == std::string::npos ? "" : text.substr(point + 1);
+  const auto digits = [](const std::string& s) {
+    return s.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (whole.empty() || !digits(whole) || !digits(fraction) || fraction.size() > 6 ||
+      whole.size() > 12)
+    throw Usage(option + " takes an amount in USD with up to 6 decimals, not '" + text + "'");
+  fraction.resize(6, '0');
+  return std::stoll(whole) * 1'000'000 + std::stoll(fraction);
+}
+
+Gpus parse_simulate(const std::string& text) {
+  const auto comma = text.find(',');
+  Gpus gpus;
+  gpus.simulated = true;
+  gpus.gpu_class = text.substr(0, comma);
+  const std::string count = comma == std::string::npos ? "" : text.substr(comma + 1);
+  if (gpus.gpu_class.empty() || count.empty() ||
+      count.find_first_not_of("0123456789") != std::string::npos || count.size() > 4 ||
+      std::stoi(count) < 1)
+    throw Usage("--simulate takes CLASS,COUNT (e.g. H100-SXM,4), not '" + text + "'");
+  for (int i = 0; i < std::stoi(count); ++i)
+    gpus.names.push_back("simulated " + gpus.gpu_class + " #" + std::to_string(i + 1));
+  return gpus;
+}
+
+// The CUDA driver API, loaded at run time: this build needs no CUDA to ask.
+std::vector<std::string> cuda_devices() {
+  void* cuda = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (cuda == nullptr) return {};
+  using Init = int (*)(unsigned);
+  using Count = int (*)(int*);
+  using Get = int (*)(int*, int);
+  using Name = int (*)(char*, int, int);
+  auto init = reinterpret_cast<Init>(dlsym(cuda, "cuInit"));
+  auto count = reinterpret_cast<Count>(dlsym(cuda, "cuDeviceGetCount"));
+  auto get = reinterpret_cast<Get>(dlsym(cuda, "cuDeviceGet"));
+  auto name = reinterpret_cast<Name>(dlsym(cuda, "cuDeviceGetName"));
+  std::vector<std::string> names;
+  int n = 0;
+  if (init && count && get && name && init(0) == 0 && count(&n) == 0) {
+    for (int i = 0; i < n; ++i) {
+      int device = 0;
+      char text[256] = {};
+      if (get(&device, i) == 0 && name(text, sizeof text, device) == 0) names.push_back(text);
+    }
+  }
+  dlclose(cuda);
+  return names;
+}
+
+Gpus detect_gpus() {
+  const auto devices = cuda_devices();
+  if (devices.empty())
+    throw Refused(
+        "no CUDA GPU found (the CUDA driver, libcuda.so.1, is not installed or sees no device); "
+        "to try the exchange without one, use --simulate CLASS,COUNT");
+  std::string list;
+  for (const auto& d : devices)
+    list += (list.empty() ? "" : ", ") + d;
+  throw Refused("found " + std::to_string(devices.size()) + " CUDA GPU(s) (" + list +
+                "), but this build of gpux proves on the CPU only; build verify/ with CUDA "
+                "(ops/gpu-check) for the GPU prover, or use --simulate CLASS,COUNT");
+}
+
+class Session {
+ public:
+  Session(const std::string& exchange, const std::string& token) : socket_(io_) {
+    try {
+      wire::connect(socket_, exchange);
+    } catch (const WireError& e) {
+      throw std::system_error(std::make_error_code(std::errc::host_unreachable), e.what());
+    }
+    Frame hello;
+    hello.mutable_hello()->set_token(token);
+    hello.mutable_hello()->set_client("gpux provider");
+    welcome_ = call(hello, Frame::kWelcome).welcome();
+  }
+
+  // Sends `request`; the answer must be of type `expected` (an Error is
+  // refused with its reason).
+  Frame call(const Frame& request, Frame::BodyCase expected) {
+    wire::write_frame(socket_, request);
+    return expect(wire::read_frame(socket_, wire::kDefaultMaxFrameBytes, kTimeout), expected);
+  }
+
+  Frame expect(const Frame& reply, Frame::BodyCase expected) {
+    if (reply.body_case() == Frame::kError) throw Refused(reply.error().reason());
+    if (reply.body_case() != expected)
+      throw WireError("unexpected " + wire::frame_type(reply) + " from the exchange");
+    return reply;
+  }
+
+  // Qualifies one GPU: the exchange challenges, the CPU prover answers.
+  pb::QualificationResult qualify(const std::string& gpu_class, const std::string& gpu_name) {
+    Frame request;
+    request.mutable_qualify()->set_gpu_class(gpu_class);
+    request.mutable_qualify()->set_gpu_name(gpu_name);
+    const Frame start = call(request, Frame::kChallengeStart);
+    auto prover = verify::make_cpu_prover(wire::challenge_of(start.challenge_start()));
+    const Frame result =
+        wire::answer_proof_requests(socket_, *prover, wire::kDefaultMaxFrameBytes, kTimeout);
+    return expect(result, Frame::kQualificationResult).qualification_result();
+  }
+
+  wire::Socket& socket() { return socket_; }
+  const pb::Welcome& welcome() const { return welcome_; }
+
+ private:
+  boost::asio::io_context io_;
+  wire::Socket socket_;
+  pb::Welcome welcome_;
+};
+
+void write_agent_config(const std::filesystem::path& file, const AgentConfig& c) {
+  std::filesystem::create_directories(file.parent_path());
+  const std::filesystem::path partial = file.string() + ".partial";
+  {
+    std::ofstream out(partial);
+    out << "# gpux provider agent --config " << file.string() << "\n"
+        << "# Holds the provider's token: keep this file private.\n"
+        << "exchange = " << c.exchange << "\n"
+        << "participant = " << c.participant << "\n"
+        << "token = " << c.token << "\n"
+        << "name = " << c.name << "\n"
+        << "region = " << c.region << "\n"
+        << "gpu_class = " << c.gpu_class << "\n"
+        << "gpus = " << c.gpus << "\n"
+        << "simulated = " << (c.simulated ? "true" : "false") << "\n"
+        << "cheat_skip_per_mille = " << c.cheat_skip_per_mille << "\n";
+    if (!out) throw Refused("cannot write " + partial.string());
+  }
+  std::filesystem::permissions(
+      partial, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::rename(partial, file);
+}
+
+AgentConfig read_agent_config(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw Usage("cannot read --config " + file);
+  AgentConfig c;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    line = line.substr(0, line.find('#'));
+    const auto eq = line.find('=');
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    const auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t"));
+      s.erase(s.find_last_not_of(" \t") + 1);
+      return s;
+    };
+    if (eq == std::string::npos)
+      throw Usage(file + ":" + std::to_string(number) + ": expected key = value");
+    const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    const auto number_of = [&](const std::string& v) {
+      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)
+        throw Usage(file + ":" + std::to_string(number) + ": " + key + " must be a whole number");
+      return static_cast<std::uint32_t>(std::stoul(v));
+    };
+    if (key == "exchange")
+      c.exchange = value;
+    else if (key == "participant")
+      c.participant = number_of(value);
+    else if (key == "token")
+      c.token = value;
+    else if (key == "name")
+      c.name = value;
+    else if (key == "region")
+      c.region = value;
+    else if (key == "gpu_class")
+      c.gpu_class = value;
+    else if (key == "gpus")
+      c.gpus = number_of(value);
+    else if (key == "simulated")
+      c.simulated = value == "true";
+    else if (key == "cheat_skip_per_mille")
+      c.cheat_skip_per_mille = std::min(1000u, number_of(value));
+    else
+      throw Usage(file + ":" + std::to_string(number) + ": unknown key '" + key + "'");
+  }
+  if (c.exchange.empty() || c.token.empty())
+    throw Usage(file + ": needs exchange and token (written by gpux provider onboard)");
+  return c;
+}
+
+// Proves each GPU, then registers those that passed; prints progress and a
+// summary table. Returns how many qualified.
+std::uint32_t qualify_and_register(Session& session, const Gpus& gpus, const std::string& region) {
+  struct Row {
+    std::string name;
+    bool passed = false;
+    double seconds = 0;
+    std::string detail;
+  };
+  std::vector<Row> rows;
+  std::uint32_t qualified = 0;
+  for (std::size_t i = 0; i < gpus.names.size(); ++i) {
+    std::printf("  qualifying GPU %zu/%zu: %s ... ", i + 1, gpus.names.size(),
+                gpus.names[i].c_str());
+    std::fflush(stdout);
+    const auto started = std::chrono::steady_clock::now();
+    const pb::QualificationResult result = session.qualify(gpus.gpu_class, gpus.names[i]);
+    rows.push_back({gpus.names[i], result.passed(), seconds_since(started), result.detail()});
+    std::printf("%s in %.2f s%s%s\n", result.passed() ? "passed" : "FAILED", rows.back().seconds,
+                result.passed() ? "" : ": ", result.detail().c_str());
+    qualified = result.qualified();
+  }
+  std::uint32_t instruments = 0;
+  if (qualified > 0) {
+    Frame request;
+    request.mutable_register_gpus()->set_gpu_class(gpus.gpu_class);
+    request.mutable_register_gpus()->set_region(region);
+    request.mutable_register_gpus()->set_count(qualified);
+    instruments = session.call(request, Frame::kGpusRegistered).gpus_registered().instruments();
+  }
+  std::printf("\n  %-32s %-10s %8s  %s\n", "GPU", "result", "seconds", "why not");
+  for (const Row& r : rows)
+    std::printf("  %-32s %-10s %8.2f  %s\n", r.name.c_str(), r.passed ? "qualified" : "refused",
+                r.seconds, r.detail.c_str());
+  std::printf("\n  %u of %zu %s GPUs qualified and offered in %s (%u listed products)\n", qualified,
+              gpus.names.size(), gpus.gpu_class.c_str(), region.c_str(), instruments);
+  return qualified;
+}
+
+int onboard(std::vector<std::string> args) {
+  AgentConfig c;
+  std::optional<Gpus> gpus;
+  std::int64_t cash = 0, collateral = 0;
+  std::string out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw Usage(args[i] + " needs a value");
+      return args[++i];
+    };
+    if (args[i] == "--exchange")
+      c.exchange = value();
+    else if (args[i] == "--name")
+      c.name = value();
+    else if (args[i] == "--region")
+      c.region = value();
+    else if (args[i] == "--simulate")
+      gpus = parse_simulate(value());
+    else if (args[i] == "--cash")
+      cash = parse_usd("--cash", value());
+    else if (args[i] == "--collateral")
+      collateral = parse_usd("--collateral", value());
+    else if (args[i] == "--out")
+      out = value();
+    else if (args[i] == "--cheat-skip-per-mille") {
+      const std::string v = value();
+      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 4 ||
+          std::stoi(v) > 1000)
+        throw Usage("--cheat-skip-per-mille takes 0..1000, not '" + v + "'");
+      c.cheat_skip_per_mille = static_cast<std::uint32_t>(std::stoi(v));
+    } else {
+      throw Usage("unknown argument '" + args[i] + "'");
+    }
+  }
+  for (const auto& [option, v] :
+       {std::pair{"--exchange", &c.exchange}, {"--name", &c.name}, {"--region", &c.region}})
+    if (v->empty()) throw Usage(std::string(option) + " is required");
+  const char* operator_token = std::getenv("GPUX_OPERATOR_TOKEN");
+  if (operator_token == nullptr || *operator_token == '\0')
+    throw Usage("set GPUX_OPERATOR_TOKEN to the exchange operator's token");
+  if (!gpus) gpus = detect_gpus();
+  if (out.empty()) out = "provider-" + c.name;
+
+  std::printf("gpux provider onboard: %s in %s, %zu x %s%s\n", c.name.c_str(), c.region.c_str(),
+              gpus->names.size(), gpus->gpu_class.c_str(), gpus->simulated ? " (simulated)" : "");
+  pb::ProviderRegistered registered;
+  {
+    Session admin(c.exchange, operator_token);
+    Frame request;
+    auto* r = request.mutable_register_provider();
+    r->set_name(c.name);
+    r->set_region(c.region);
+    r->set_cash(cash);
+    r->set_collateral(collateral);
+    registered = admin.call(request, Frame::kProviderRegistered).provider_registered();
+  }
+  std::printf("  registered as participant %u\n", registered.participant());
+  c.participant = registered.participant();
+  c.token = registered.token();
+  c.gpu_class = gpus->gpu_class;
+  c.simulated = gpus->simulated;
+
+  Session session(c.exchange, c.token);
+  c.gpus = qualify_and_register(session, *gpus, c.region);
+  const std::filesystem::path config = std::filesystem::path(out) / "agent.conf";
+  write_agent_config(config, c);
+  std::printf("  wrote %s\n", config.c_str());
+  if (!registered.fix_sender_comp_id().empty()) {
+    const std::filesystem::path fix = std::filesystem::path(out) / "fix.env";
+    std::ofstream(fix) << "# source this, then: gpux trade ...\n"
+                       << "export GPUX_FIX_HOST=" << c.exchange.substr(0, c.exchange.rfind(':'))
+                       << "\nexport GPUX_FIX_PORT=" << registered.fix_port()
+                       << "\nexport GPUX_FIX_SENDER=" << registered.fix_sender_comp_id()
+                       << "\nexport GPUX_FIX_TARGET=" << registered.fix_target_comp_id() << "\n";
+    std::printf("  wrote %s (FIX seat %s)\n", fix.c_str(), registered.fix_sender_comp_id().c_str());
+  } else {
+    std::printf(
+        "  no FIX seat yet: ask the operator to add `fix_client = SENDERCOMPID "
+        "participant=%u` to gpuxd's configuration\n",
+        c.participant);
+  }
+  if (c.gpus == 0) {
+    std::printf("no GPU qualified: nothing is offered\n");
+    return 1;
+  }
+  std::printf("next: gpux provider agent --config %s\n", config.c_str());
+  return 0;
+}
+
+int qualify(std::vector<std::string> args) {
+  std::string file;
+  std::optional<Gpus> gpus;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (i + 1 >= args.size()) throw Usage(args[i] + " needs a value");
+    if (args[i] == "--config")
+      file = args[++i];
+    else if (args[i] == "--simulate")
+      gpus = parse_simulate(args[++i]);
+    else
+      throw Usage("unknown argument '" + args[i] + "'");
+  }
+  if (file.empty()) throw Usage("--config is required");
+  AgentConfig c = read_agent_config(file);
+  if (!gpus) gpus = detect_gpus();
+  Session session(c.exchange, c.token);
+  std::printf("gpux provider qualify: participant %u, %zu x %s\n", c.participant,
+              gpus->names.size(), gpus->gpu_class.c_str());
+  c.gpus = qualify_and_register(session, *gpus, c.region);
+  c.gpu_class = gpus->gpu_class;
+  c.simulated = gpus->simulated;
+  write_agent_config(file, c);
+  return c.gpus > 0 ? 0 : 1;
+}
+
+int deregister(std::vector<std::string> args) {
+  if (args.size() != 2 || args[0] != "--config") throw Usage("deregister takes --config FILE");
+  const AgentConfig c = read_agent_config(args[1]);
+  Session session(c.exchange, c.token);
+  Frame request;
+  request.mutable_deregister();
+  const pb::Deregistered done = session.call(request, Frame::kDeregistered).deregistered();
+  std::printf(
+      "gpux provider deregister: participant %u withdrawn from %u products; token revoked\n",
+      c.participant, done.instruments());
+  for (const std::string& symbol : done.still_committed())
+    std::printf("  %s: hours already offered or sold stay to be delivered\n", symbol.c_str());
+  return 0;
+}
+
+int agent(std::vector<std::string> args) {
+  if (args.size() != 2 || args[0] != "--config") throw Usage("agent takes --config FILE");
+  const AgentConfig c = read_agent_config(args[1]);
+  std::printf("gpux provider agent: participant %u (%s), %u x %s, exchange %s%s\n", c.participant,
+              c.name.c_str(), c.gpus, c.gpu_class.c_str(), c.exchange.c_str(),
+              c.cheat_skip_per_mille ? " -- DISHONEST: skips work" : "");
+  std::fflush(stdout);
+  auto backoff = std::chrono::milliseconds(250);
+  for (std::uint64_t answered = 0;;) {
+    try {
+      Session session(c.exchange, c.token);
+      Frame ready;
+      ready.mutable_agent_ready();
+      wire::write_frame(session.socket(), ready);
+      std::printf("agent: connected; waiting for challenges\n");
+      std::fflush(stdout);
+      backoff = std::chrono::milliseconds(250);
+      for (;;) {
+        // Idle, the exchange sends heartbeats; silence this long means it is gone.
+        const Frame frame =
+            wire::read_frame(session.socket(), wire::kDefaultMaxFrameBytes, kTimeout);
+        if (frame.body_case() == Frame::kHeartbeat) {
+          wire::write_frame(session.socket(), frame);
+          continue;
+        }
+        const pb::ChallengeStart start =
+            session.expect(frame, Frame::kChallengeStart).challenge_start();
+        verify::Cheats cheats;
+        cheats.skip_tiles_per_mille = c.cheat_skip_per_mille;
+        cheats.seed = start.trade() * 131 + start.index() + 1;
+        const auto started = std::chrono::steady_clock::now();
+        auto prover = verify::make_cpu_prover(wire::challenge_of(start), cheats);
+        const Frame result = wire::answer_proof_requests(session.socket(), *prover,
+                                                         wire::kDefaultMaxFrameBytes, kTimeout);
+        const pb::ChallengeResult r =
+            session.expect(result, Frame::kChallengeResult).challenge_result();
+        ++answered;
+        std::printf("agent: challenge %u of trade %llu: %s in %.2f s%s%s (%llu answered)\n",
+                    r.index() + 1, static_cast<unsigned long long>(r.trade()),
+                    r.passed() ? "passed" : "FAILED", seconds_since(started),
+                    r.passed() ? "" : ": ", r.detail().c_str(),
+                    static_cast<unsigned long long>(answered));
+        std::fflush(stdout);
+      }
+    } catch (const Refused& e) {
+      std::fprintf(stderr, "agent: the exchange refused: %s\n", e.what());
+      if (std::string(e.what()) == "unknown token") return 1;  // deregistered: retrying is useless
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "agent: %s; reconnecting in %lld ms\n", e.what(),
+                   static_cast<long long>(backoff.count()));
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
+  }
+}
+
+}  // namespace
+
+int gpux_provider(int argc, char** argv) {
+  if (argc < 1 || std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h") {
+    std::printf("%s", kUsage);
+    return argc < 1 ? 2 : 0;
+  }
+  const std::string command = argv[0];
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      std::printf("%s", kUsage);
+      return 0;
+    }
+  try {
+    if (command == "onboard") return onboard(args);
+    if (command == "qualify") return qualify(args);
+    if (command == "deregister") return deregister(args);
+    if (command == "agent") return agent(args);
+    throw Usage("unknown command '" + command + "'");
+  } catch (const Usage& e) {
+    std::fprintf(stderr, "gpux provider: %s\n\n%s", e.what(), kUsage);
+    return 2;
+  } catch (const Refused& e) {
+    std::fprintf(stderr, "gpux provider %s: %s\n", command.c_str(), e.what());
+    return 1;
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "gpux provider %s: %s\n", command.c_str(), e.what());
+    return 3;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpux provider %s: %s\n", command.c_str(), e.what());
+    return 1;
+  }
+}
