@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "bench/arguments.h"
+#include "cli/journal_replay.h"
 #include "gpux/gateway/config.h"
 #include "report/report.h"
 
@@ -31,6 +32,56 @@ void usage(const char*) {
       "gives byte-identical files. gpuxd must not be running on DIR.\n"
       "Exit status: 0 written, 1 a report's balances do not reconcile, 2 usage,\n"
       "3 cannot read DIR or write OUT.\n");
+}
+
+// Who delivered: one line per provider over the days reported, on stdout.
+void print_provider_summary(const report::History& history, const std::vector<std::int64_t>& days,
+                            const std::map<matching::ParticipantId, std::string>& names) {
+  struct Totals {
+    std::uint64_t obligations = 0, recorded = 0, passed = 0;
+    std::int64_t units = 0, verified = 0, unverified = 0;
+    matching::Money paid = 0, refunded = 0, penalties = 0;
+  };
+  std::map<matching::ParticipantId, Totals> providers;
+  for (const std::int64_t day : days) {
+    const auto it = history.days.find(day);
+    if (it == history.days.end()) continue;
+    for (const auto& s : it->second.settlements) {
+      Totals& t = providers[s.provider];
+      ++t.obligations;
+      t.units += s.quantity;
+      t.verified += s.figures.verified;
+      t.unverified += s.figures.unverified;
+      t.paid += s.figures.paid_to_provider;
+      t.refunded += s.figures.refund;
+      t.penalties += s.figures.penalty;
+    }
+    for (const auto& c : it->second.challenges) {
+      const auto o = history.obligations.find(c.trade);
+      if (o == history.obligations.end()) continue;
+      Totals& t = providers[o->second.provider];
+      ++t.recorded;
+      t.passed += c.outcome == matching::ChallengeOutcome::passed;
+    }
+  }
+  if (providers.empty()) return;
+  std::printf("\nSettlement by provider\n  %-28s %11s %6s %9s %11s %10s %16s %16s %14s\n",
+              "provider", "obligations", "units", "verified", "unverified", "pass rate",
+              "paid (USD)", "refunded (USD)", "penalty (USD)");
+  for (const auto& [id, t] : providers) {
+    const auto name = names.find(id);
+    const std::string label =
+        std::to_string(id) + (name == names.end() ? "" : " (" + name->second + ")");
+    const std::string rate =
+        t.recorded == 0 ? "n/a"
+                        : std::to_string(t.passed * 100 / t.recorded) + "." +
+                              std::to_string(t.passed * 1000 / t.recorded % 10) + "%";
+    std::printf("  %-28s %11llu %6lld %9lld %11lld %10s %16s %16s %14s\n", label.c_str(),
+                static_cast<unsigned long long>(t.obligations), static_cast<long long>(t.units),
+                static_cast<long long>(t.verified), static_cast<long long>(t.unverified),
+                rate.c_str(), ops::usd(t.paid).c_str(), ops::usd(t.refunded).c_str(),
+                ops::usd(t.penalties).c_str());
+  }
 }
 
 }  // namespace
@@ -126,6 +177,7 @@ int gpux_report(int argc, char** argv) {
     std::fprintf(stderr, "gpux report: cannot write under %s: %s\n", out_dir.c_str(), e.what());
     return 3;
   }
+  print_provider_summary(history, days, names);
   if (unreconciled > 0) {
     std::fprintf(stderr, "gpux report: %d report(s) do not reconcile; run gpux audit on %s\n",
                  unreconciled, data_dir.c_str());

@@ -122,7 +122,10 @@ class Client : public FIX::Application {
   void onCreate(const FIX::SessionID&) override {}
   void onLogon(const FIX::SessionID&) override { set_state(1); }
   void onLogout(const FIX::SessionID&) override {
-    if (state_ == 0) set_state(2);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_ == 0) state_ = 2;
+    logged_out_ = true;
+    changed_.notify_all();
   }
   void toAdmin(FIX::Message& message, const FIX::SessionID&) override {
     if (get(message.getHeader(), FIX::FIELD::MsgType) == "A" && !password_.empty())
@@ -155,6 +158,12 @@ class Client : public FIX::Application {
     changed_.wait_for(lock, std::chrono::seconds(seconds), [&] { return state_ != 0; });
     return state_;
   }
+  // After our Logout: true once the exchange answered it.
+  bool wait_logout(int milliseconds) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::milliseconds(milliseconds),
+                             [&] { return logged_out_; });
+  }
   std::string logout_text() {
     std::lock_guard<std::mutex> lock(mutex_);
     return logout_text_;
@@ -180,6 +189,7 @@ class Client : public FIX::Application {
   std::mutex mutex_;
   std::condition_variable changed_;
   int state_ = 0;
+  bool logged_out_ = false;
   std::string logout_text_;
   std::deque<FIX::Message> received_;
 };
@@ -471,6 +481,16 @@ int gpux_trade(int argc, char** argv) {
   ::signal(SIGINT, [](int) { interrupted = true; });
   FIX::Session::sendToTarget(message, session);
   const int status = converse(request, client, Printer(json), timeout);
-  initiator->stop();
+  // Send the Logout now and stop once it is answered: stop() and
+  // Session::logout() act on the session's one-second timer, which would
+  // dominate every short command.
+  FIX::Message logout;
+  logout.getHeader().setField(FIX::MsgType("5"));
+  try {
+    FIX::Session::sendToTarget(logout, session);
+    client.wait_logout(2000);
+  } catch (const FIX::SessionNotFound&) {
+  }
+  initiator->stop(true);
   return status;
 }
