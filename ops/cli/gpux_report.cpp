@@ -72,10 +72,10 @@ void print_provider_summary(const report::History& history, const std::vector<st
     const auto name = names.find(id);
     const std::string label =
         std::to_string(id) + (name == names.end() ? "" : " (" + name->second + ")");
-    const std::string rate =
-        t.recorded == 0 ? "n/a"
-                        : std::to_string(t.passed * 100 / t.recorded) + "." +
-                              std::to_string(t.passed * 1000 / t.recorded % 10) + "%";
+    const std::string rate = t.recorded == 0
+                                 ? "n/a"
+                                 : std::to_string(t.passed * 100 / t.recorded) + "." +
+                                       std::to_string(t.passed * 1000 / t.recorded % 10) + "%";
     std::printf("  %-28s %11llu %6lld %9lld %11lld %10s %16s %16s %14s\n", label.c_str(),
                 static_cast<unsigned long long>(t.obligations), static_cast<long long>(t.units),
                 static_cast<long long>(t.verified), static_cast<long long>(t.unverified),

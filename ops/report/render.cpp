@@ -24,8 +24,10 @@ std::string csv_field(const std::string& field) {
 
 std::string csv_line(const std::vector<std::string>& fields) {
   std::string line;
-  for (std::size_t i = 0; i < fields.size(); ++i)
-    line += (i ? "," : "") + csv_field(fields[i]);
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) line += ',';
+    line += csv_field(fields[i]);
+  }
   return line + "\n";
 }
 
@@ -75,6 +77,10 @@ std::string svg_rect(std::int64_t x, std::int64_t y, std::int64_t w, std::int64_
          num(h) + "\" class=\"" + css + "\"/>";
 }
 
+constexpr const char* kHours[24] = {"00", "01", "02", "03", "04", "05", "06", "07",
+                                    "08", "09", "10", "11", "12", "13", "14", "15",
+                                    "16", "17", "18", "19", "20", "21", "22", "23"};
+
 // Bars of volume per hour and the VWAP as a line over them, for one product.
 std::string hourly_chart(const ProductHours& p) {
   constexpr std::int64_t kLeft = 70, kSlot = 25, kTop = 24, kHeight = 150;
@@ -100,8 +106,7 @@ std::string hourly_chart(const ProductHours& p) {
   std::string line;
   for (std::size_t h = 0; h < 24; ++h) {
     const std::int64_t x = kLeft + static_cast<std::int64_t>(h) * kSlot;
-    if (h % 3 == 0)
-      svg += svg_text(x + kSlot / 2, kBottom + 16, (h < 10 ? "0" : "") + num(h), "middle");
+    if (h % 3 == 0) svg += svg_text(x + kSlot / 2, kBottom + 16, kHours[h], "middle");
     if (p.volume[h] == 0) continue;
     const std::int64_t bar = std::max<std::int64_t>(1, scale(p.volume[h], max_volume, kHeight));
     svg += svg_rect(x + 3, kBottom - bar, kSlot - 6, bar, "volume");

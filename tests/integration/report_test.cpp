@@ -210,10 +210,11 @@ std::map<std::string, std::string> read_summary(const fs::path& csv) {
 }
 
 std::string usd(Money m) {
-  const std::string digits = std::to_string(m < 0 ? -m : m);
-  const std::string padded = std::string(digits.size() < 7 ? 7 - digits.size() : 0, '0') + digits;
-  return (m < 0 ? "-" : "") + padded.substr(0, padded.size() - 6) + "." +
-         padded.substr(padded.size() - 6);
+  char text[48];
+  std::snprintf(text, sizeof text, "%s%lld.%06lld", m < 0 ? "-" : "",
+                static_cast<long long>((m < 0 ? -m : m) / 1'000'000),
+                static_cast<long long>((m < 0 ? -m : m) % 1'000'000));
+  return text;
 }
 
 Money micro_usd(const std::string& text) {

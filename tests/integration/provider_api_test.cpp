@@ -1,0 +1,262 @@
+// The provider API of a real gpuxd over loopback: registration, qualification
+// proofs (honest and cheating), capacity registration, the refusals (unknown
+// token, wrong role, more GPUs than qualified), and hostile input (oversized
+// frames, garbage, unknown message types, too many connections), each
+// answered with an Error and a closed connection while gpuxd lives on. The
+// registry survives a SIGKILL.
+#include <doctest/doctest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/write.hpp>
+#include <fstream>
+#include <thread>
+
+#include "gpux/gateway/provider_wire.h"
+#include "gpux/verify/prover.h"
+#include "local_daemon.h"
+#include "temp_dir.h"
+
+namespace fs = std::filesystem;
+namespace wire = gpux::gateway::provider;
+namespace pb = gpux::proto::provider;
+using wire::Frame;
+
+namespace {
+
+constexpr const char* kOperator = "operator-token-for-tests";
+constexpr std::chrono::milliseconds kTimeout{60'000};
+
+class Exchange {
+ public:
+  Exchange() : port(gpux::local::free_port()) {
+    std::ofstream(dir.path() / "gpuxd.conf")
+        << "data_dir = " << (dir.path() / "data").string() << "\n"
+        << "provider_port = " << port << "\n"
+        << "provider_operator_token = " << kOperator << "\n"
+        << "provider_max_connections = 3\n"
+        << "provider_max_frame_bytes = 1048576\n"
+        << "verification_profile = cpu-sim\n"
+        << "qualification_challenge_ms = 300\n"
+        << "participant = 1 cash=1000000000\n"
+        << "fix_client = SEAT-1000 participant=1000\n"
+        // Delivery in 2100: listed and open for the whole test.
+        << "instrument = 1 symbol=H100-SXM.us-east.21000101T00 class=H100-SXM region=us-east "
+           "start=4102444800 tick=1000 max=100 reference=2000000 band=1000000\n"
+        << "instrument = 2 symbol=H100-SXM.eu-west.21000101T00 class=H100-SXM region=eu-west "
+           "start=4102444800 tick=1000 max=100 reference=2000000 band=1000000\n";
+    start();
+  }
+  ~Exchange() {
+    if (pid > 0) gpux::local::stop_daemon(pid, SIGKILL);
+  }
+
+  void start() {
+    pid = gpux::local::spawn_daemon(GPUXD_PATH, (dir.path() / "gpuxd.conf").string(),
+                                    (dir.path() / "gpuxd.log").string());
+    REQUIRE(pid > 0);
+    for (int i = 0; i < 600 && !gpux::local::accepts_connections(port); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE_MESSAGE(gpux::local::accepts_connections(port), log());
+  }
+  void kill() {
+    gpux::local::stop_daemon(pid, SIGKILL);
+    pid = -1;
+  }
+  bool alive() const { return ::kill(pid, 0) == 0; }
+  std::string log() const {
+    std::ifstream in(dir.path() / "gpuxd.log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  gpux::test::TempDir dir;
+  int port;
+  pid_t pid = -1;
+};
+
+struct Client {
+  explicit Client(int port) : socket(io) {
+    wire::connect(socket, "127.0.0.1:" + std::to_string(port));
+  }
+  Frame call(const Frame& request) {
+    wire::write_frame(socket, request);
+    return read();
+  }
+  Frame read() { return wire::read_frame(socket, wire::kDefaultMaxFrameBytes, kTimeout); }
+  Frame hello(const std::string& token) {
+    Frame f;
+    f.mutable_hello()->set_token(token);
+    return call(f);
+  }
+  // The connection was closed: the next read finds its end.
+  bool closed() {
+    try {
+      read();
+      return false;
+    } catch (const wire::ConnectionClosed&) {
+      return true;
+    } catch (const wire::WireError&) {
+      return true;
+    }
+  }
+  boost::asio::io_context io;
+  wire::Socket socket;
+};
+
+pb::ProviderRegistered register_provider(int port) {
+  Client admin(port);
+  REQUIRE(admin.hello(kOperator).welcome().operator_());
+  Frame request;
+  request.mutable_register_provider()->set_name("prov");
+  request.mutable_register_provider()->set_region("us-east");
+  request.mutable_register_provider()->set_cash(10'000'000'000);
+  request.mutable_register_provider()->set_collateral(1'000'000'000);
+  const Frame reply = admin.call(request);
+  REQUIRE_MESSAGE(reply.has_provider_registered(), wire::frame_type(reply));
+  return reply.provider_registered();
+}
+
+pb::QualificationResult qualify(Client& c, const gpux::verify::Cheats& cheats = {}) {
+  Frame request;
+  request.mutable_qualify()->set_gpu_class("H100-SXM");
+  const Frame start = c.call(request);
+  REQUIRE_MESSAGE(start.has_challenge_start(), wire::frame_type(start));
+  auto prover = gpux::verify::make_cpu_prover(wire::challenge_of(start.challenge_start()), cheats);
+  const Frame result =
+      wire::answer_proof_requests(c.socket, *prover, wire::kDefaultMaxFrameBytes, kTimeout);
+  REQUIRE(result.has_qualification_result());
+  return result.qualification_result();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "provider API: register, qualify, offer qualified capacity; the registry survives SIGKILL") {
+  Exchange exchange;
+  const pb::ProviderRegistered registered = register_provider(exchange.port);
+  CHECK(registered.participant() == 1000);
+  CHECK(registered.token().size() == 64);
+  CHECK(registered.fix_sender_comp_id() == "SEAT-1000");
+
+  {
+    Client provider(exchange.port);
+    CHECK(provider.hello(registered.token()).welcome().participant() == 1000);
+    CHECK(qualify(provider).passed());
+    const pb::QualificationResult second = qualify(provider);
+    CHECK(second.passed());
+    CHECK(second.qualified() == 2);
+    // A GPU that skips work fails its qualification and does not count.
+    gpux::verify::Cheats cheats;
+    cheats.skip_tiles_per_mille = 500;
+    const pb::QualificationResult cheat = qualify(provider, cheats);
+    CHECK(!cheat.passed());
+    CHECK(cheat.detail().find("tile_mismatch") != std::string::npos);
+    CHECK(cheat.qualified() == 2);
+
+    Frame too_many;
+    too_many.mutable_register_gpus()->set_gpu_class("H100-SXM");
+    too_many.mutable_register_gpus()->set_region("us-east");
+    too_many.mutable_register_gpus()->set_count(3);
+    const Frame refused = provider.call(too_many);
+    REQUIRE(refused.has_error());
+    CHECK(refused.error().reason().find("2 qualified") != std::string::npos);
+  }
+  {
+    // A fresh connection has qualified nothing yet: registering needs proofs on it.
+    Client provider(exchange.port);
+    provider.hello(registered.token());
+    CHECK(qualify(provider).passed());
+    Frame gpus;
+    gpus.mutable_register_gpus()->set_gpu_class("H100-SXM");
+    gpus.mutable_register_gpus()->set_region("us-east");
+    gpus.mutable_register_gpus()->set_count(1);
+    const Frame reply = provider.call(gpus);
+    REQUIRE_MESSAGE(reply.has_gpus_registered(), wire::frame_type(reply));
+    CHECK(reply.gpus_registered().instruments() == 1);  // us-east only, not eu-west
+  }
+  CHECK(exchange.log().find("registered provider prov") != std::string::npos);
+
+  exchange.kill();
+  exchange.start();
+  Client again(exchange.port);
+  CHECK(again.hello(registered.token()).welcome().participant() == 1000);
+  // The next provider gets the next id: the registry kept its counter.
+  CHECK(register_provider(exchange.port).participant() == 1001);
+}
+
+TEST_CASE("provider API: refusals and hostile input get an Error and a closed connection") {
+  Exchange exchange;
+  const pb::ProviderRegistered registered = register_provider(exchange.port);
+
+  SUBCASE("unknown token") {
+    Client c(exchange.port);
+    const Frame reply = c.hello("not-a-token");
+    REQUIRE(reply.has_error());
+    CHECK(reply.error().reason() == "unknown token");
+    CHECK(c.closed());
+  }
+  SUBCASE("a provider may not make operator calls") {
+    Client c(exchange.port);
+    c.hello(registered.token());
+    Frame request;
+    request.mutable_register_provider()->set_name("x");
+    const Frame reply = c.call(request);
+    REQUIRE(reply.has_error());
+    CHECK(reply.error().reason() == "register_provider is not a provider call");
+    CHECK(c.closed());
+  }
+  SUBCASE("the first message must be a hello") {
+    Client c(exchange.port);
+    Frame request;
+    request.mutable_agent_ready();
+    const Frame reply = c.call(request);
+    REQUIRE(reply.has_error());
+    CHECK(reply.error().reason().find("must be hello") != std::string::npos);
+  }
+  SUBCASE("an oversized frame") {
+    Client c(exchange.port);
+    const unsigned char header[4] = {0x10, 0, 0, 0};  // 256 MiB
+    boost::asio::write(c.socket, boost::asio::buffer(header));
+    const Frame reply = c.read();
+    REQUIRE(reply.has_error());
+    CHECK(reply.error().reason().find("the limit is 1048576") != std::string::npos);
+    CHECK(c.closed());
+  }
+  SUBCASE("garbage and unknown message types") {
+    for (const std::string& body : {std::string("\xff\xff\xff\xff\xff\xff", 6),
+                                    std::string("\xf8\x06\x01", 3) /* field 111, unknown */}) {
+      Client c(exchange.port);
+      const unsigned char header[4] = {0, 0, 0, static_cast<unsigned char>(body.size())};
+      boost::asio::write(c.socket, boost::asio::buffer(header));
+      boost::asio::write(c.socket, boost::asio::buffer(body));
+      const Frame reply = c.read();
+      REQUIRE(reply.has_error());
+      CHECK((reply.error().reason().find("not a ProviderFrame") != std::string::npos ||
+             reply.error().reason().find("unknown or missing message type") != std::string::npos));
+      CHECK(c.closed());
+    }
+  }
+  SUBCASE("more connections than allowed") {
+    // Connections that just ended may still count for a moment: the limit
+    // must refuse by the fourth open one at the latest, and not before the
+    // second.
+    std::vector<std::unique_ptr<Client>> open;
+    std::string refusal;
+    while (refusal.empty() && open.size() < 4) {
+      open.push_back(std::make_unique<Client>(exchange.port));
+      const Frame reply = open.back()->hello(kOperator);
+      if (reply.has_error()) refusal = reply.error().reason();
+    }
+    CHECK(refusal == "too many connections (limit 3)");
+    CHECK(open.size() >= 2);
+  }
+  // Whatever came before, gpuxd still serves (once closed connections are
+  // let go).
+  CHECK(exchange.alive());
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    Client after(exchange.port);
+    served = after.hello(kOperator).has_welcome();
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(served);
+}
