@@ -103,7 +103,7 @@ std::string hourly_chart(const ProductHours& p) {
                     ": volume and VWAP by hour</title>";
   svg += svg_text(kLeft, 14, p.product, "start", "heading");
   svg += svg_rect(kLeft, kTop, 24 * kSlot, kHeight, "plot");
-  std::string line;
+  std::string line, dots;  // the VWAP: a line through a dot per traded hour
   for (std::size_t h = 0; h < 24; ++h) {
     const std::int64_t x = kLeft + static_cast<std::int64_t>(h) * kSlot;
     if (h % 3 == 0) svg += svg_text(x + kSlot / 2, kBottom + 16, kHours[h], "middle");
@@ -111,10 +111,12 @@ std::string hourly_chart(const ProductHours& p) {
     const std::int64_t bar = std::max<std::int64_t>(1, scale(p.volume[h], max_volume, kHeight));
     svg += svg_rect(x + 3, kBottom - bar, kSlot - 6, bar, "volume");
     line += num(x + kSlot / 2) + "," + num(vwap_y(p.vwap[h])) + " ";
+    dots += "<circle class=\"vwap-dot\" cx=\"" + num(x + kSlot / 2) + "\" cy=\"" +
+            num(vwap_y(p.vwap[h])) + "\" r=\"4\"/>";
   }
   if (!line.empty()) {
     line.pop_back();
-    svg += "<polyline class=\"vwap\" points=\"" + line + "\"/>";
+    svg += "<polyline class=\"vwap\" points=\"" + line + "\"/>" + dots;
   }
   svg += svg_text(kLeft - 6, kTop + 10, num(max_volume), "end");
   svg += svg_text(kLeft - 6, kBottom, "0", "end");
@@ -195,7 +197,7 @@ const char* const kStyle =
     ".chart text{font-size:12px;fill:#1d2733}.chart text.heading{font-weight:bold}"
     ".chart text.axis,.chart text.vwap-label{fill:#52606d}"
     ".plot{fill:#f4f6f8;stroke:#d5dbe1}.volume{fill:#3b82c4}"
-    ".vwap{fill:none;stroke:#e07b00;stroke-width:2}"
+    ".vwap{fill:none;stroke:#e07b00;stroke-width:2}.vwap-dot{fill:#e07b00}"
     ".passed{fill:#2e9e5b}.inflow{fill:#2e9e5b}.outflow{fill:#c94c4c}"
     ".ok{color:#2e9e5b;font-weight:bold}.bad{color:#c94c4c;font-weight:bold}";
 
