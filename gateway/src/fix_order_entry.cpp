@@ -89,6 +89,57 @@ std::string identity(const fix::Report& r) {
 FixOrderEntry::FixOrderEntry(const FixConfig& config, FixStateStore& store)
     : config_(config), store_(store) {
   if (const auto bytes = store_.checkpoint()) load_checkpoint(*bytes);
+  sender_ = std::thread([this] { run_sender(); });
+}
+
+FixOrderEntry::~FixOrderEntry() {
+  {
+    std::lock_guard lock(outbox_mutex_);
+    sender_stopping_ = true;
+  }
+  outbox_changed_.notify_one();
+  if (sender_.joinable()) sender_.join();
+}
+
+void FixOrderEntry::stop_sending() {
+  {
+    std::lock_guard lock(outbox_mutex_);
+    sender_stopping_ = true;
+    drain_before_stop_ = true;
+  }
+  outbox_changed_.notify_one();
+  if (sender_.joinable()) sender_.join();
+}
+
+void FixOrderEntry::send(Outgoing message) {
+  {
+    std::lock_guard lock(outbox_mutex_);
+    outbox_.push_back(std::move(message));
+  }
+  outbox_changed_.notify_one();
+}
+
+void FixOrderEntry::run_sender() {
+  std::deque<Outgoing> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(outbox_mutex_);
+      outbox_changed_.wait(lock, [&] { return sender_stopping_ || !outbox_.empty(); });
+      if (sender_stopping_ && (!drain_before_stop_ || outbox_.empty())) return;
+      batch.swap(outbox_);
+    }
+    // sink_ is set once, before the acceptor starts and anything is queued.
+    for (const Outgoing& message : batch)
+      std::visit(
+          [this](const auto& m) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(m)>, CheckpointBytes>)
+              store_.write_checkpoint(m.bytes);
+            else
+              sink_->send(m);
+          },
+          message);
+    batch.clear();
+  }
 }
 
 void FixOrderEntry::start(Pipeline& pipeline, const std::vector<InstrumentSpec>& specs,
@@ -131,7 +182,7 @@ void FixOrderEntry::set_sink(fix::ReportSink& sink) {
 void FixOrderEntry::deliver(const fix::Report& report) {
   assert(sink_ != nullptr);
   if (recovering_ && store_.was_sent(report.session, identity(report))) return;
-  sink_->send(report);
+  send(report);
 }
 
 void FixOrderEntry::reject(const fix::OrderRequest& request, int reason, const std::string& text) {
@@ -220,6 +271,13 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
           request, 99,
           "OrderQty(38) must exceed the " + std::to_string(o.cum_qty) + " units already filled");
     const Quantity remaining = request.quantity - o.cum_qty;
+    if (const auto symbol = symbols_.find(o.symbol); symbol != symbols_.end()) {
+      const InstrumentSpec& spec = instruments_.at(symbol->second).spec;
+      if (auto reason = invalid_quantity(spec, remaining))
+        return refuse(request, ord_rej_reason(*reason), to_string(*reason));
+      if (auto reason = invalid_price(spec, request.price))
+        return refuse(request, ord_rej_reason(*reason), to_string(*reason));
+    }
     lock.unlock();
     submit_with_origin(ReplaceOrder{participant, order, request.price, remaining}, request,
                        request.quantity);
@@ -229,6 +287,16 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   if (symbol == symbols_.end()) return refuse(request, 1, "unknown symbol " + request.symbol);
   if (by_cl_ord_id_.contains({request.session, request.cl_ord_id}))
     return refuse(request, 6, "duplicate ClOrdID " + request.cl_ord_id);
+  // The order's own terms, checked here so that nothing invalid is journaled.
+  const Instrument& instrument = instruments_.at(symbol->second);
+  if (instrument.state != InstrumentState::open)
+    return refuse(request, ord_rej_reason(RejectReason::instrument_not_open),
+                  to_string(RejectReason::instrument_not_open));
+  const bool protection_price = request.ord_type == '1' && request.price == 0;
+  if (auto reason = invalid_quantity(instrument.spec, request.quantity))
+    return refuse(request, ord_rej_reason(*reason), to_string(*reason));
+  if (auto reason = protection_price ? std::nullopt : invalid_price(instrument.spec, request.price))
+    return refuse(request, ord_rej_reason(*reason), to_string(*reason));
   NewOrder order;
   order.participant = participant;
   order.instrument = symbol->second;
@@ -256,7 +324,7 @@ void FixOrderEntry::list_instruments(const std::string& session, const std::stri
                                 s.gate_closure, s.tick_size, s.lot_size, s.min_quantity,
                                 s.max_quantity, to_string(instrument.state)});
   }
-  sink_->send(list);
+  send(list);
 }
 
 void FixOrderEntry::request_market_data(const fix::MarketDataRequest& request) {
@@ -273,7 +341,7 @@ void FixOrderEntry::request_market_data(const fix::MarketDataRequest& request) {
   if (request.subscription == '1' && request.depth != 0) {
     answer.reject_reason = '5';
     answer.text = "subscriptions are to the full book: MarketDepth(264) must be 0";
-    return sink_->send(answer);
+    return send(answer);
   }
   std::vector<InstrumentId> ids;
   for (const std::string& symbol : request.symbols) {
@@ -281,7 +349,7 @@ void FixOrderEntry::request_market_data(const fix::MarketDataRequest& request) {
     if (found == symbols_.end()) {
       answer.reject_reason = '0';
       answer.text = "unknown symbol " + symbol;
-      return sink_->send(answer);
+      return send(answer);
     }
     ids.push_back(found->second);
   }
@@ -289,7 +357,7 @@ void FixOrderEntry::request_market_data(const fix::MarketDataRequest& request) {
   for (const InstrumentId id : ids) {
     answer.symbol = instruments_.at(id).spec.symbol;
     answer.entries = snapshot_entries(id, request.depth);
-    sink_->send(answer);
+    send(answer);
     if (request.subscription == '1')
       subscribers_[id].emplace_back(request.session, request.request_id);
   }
@@ -363,7 +431,7 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
   publish_changes(events);
   observed_ = command.stamp.sequence;
   if (observed_ - checkpoint_sequence_ >= config_.checkpoint_every) {
-    store_.write_checkpoint(encode_checkpoint());
+    send(CheckpointBytes{encode_checkpoint()});
     checkpoint_sequence_ = observed_;
   }
 }
@@ -541,7 +609,7 @@ void FixOrderEntry::publish_changes(std::span<const Event> events) {
     for (const auto& [session, request_id] : subscribers->second) {
       update.session = session;
       update.request_id = request_id;
-      sink_->send(update);
+      send(update);
     }
   }
 }

@@ -7,14 +7,18 @@
 // sent again.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "fix/order_entry.h"
@@ -28,6 +32,15 @@ class FixOrderEntry final : public fix::OrderEntry {
  public:
   // `clients`: by SenderCompID, as configured.
   FixOrderEntry(const FixConfig& config, FixStateStore& store);
+  // Stops the sender, dropping what it has not sent (call stop_sending()
+  // first to send it): the sink may be gone by then.
+  ~FixOrderEntry() override;
+  FixOrderEntry(const FixOrderEntry&) = delete;
+  FixOrderEntry& operator=(const FixOrderEntry&) = delete;
+
+  // Sends everything queued so far, then stops sending (at a clean stop,
+  // before the acceptor goes).
+  void stop_sending();
 
   // The sequence its checkpoint was taken at (0: none): the pipeline's
   // observe_after, so that everything since is observed again.
@@ -105,6 +118,20 @@ class FixOrderEntry final : public fix::OrderEntry {
   std::string encode_checkpoint() const;
   void load_checkpoint(const std::string& bytes);
 
+  // Everything for the sessions leaves through one sender thread, in the
+  // order it was queued, and never from under mutex_: a QuickFIX thread
+  // holding its session's lock may be waiting for mutex_ (a logout calls
+  // disconnected()), so sending to that session under mutex_ deadlocks.
+  // A checkpoint travels the same queue: written once every report before it
+  // is in the sessions' stores, so a restart from it loses none.
+  struct CheckpointBytes {
+    std::string bytes;
+  };
+  using Outgoing =
+      std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport, CheckpointBytes>;
+  void send(Outgoing message);
+  void run_sender();
+
   std::mutex mutex_;
   FixConfig config_;
   FixStateStore& store_;
@@ -125,6 +152,13 @@ class FixOrderEntry final : public fix::OrderEntry {
   std::map<std::pair<std::string, std::string>, matching::OrderId> by_cl_ord_id_;
   // Subscribers by instrument: (session, MDReqID).
   std::map<matching::InstrumentId, std::vector<std::pair<std::string, std::string>>> subscribers_;
+
+  std::mutex outbox_mutex_;  // the outbox only; never held while sending
+  std::condition_variable outbox_changed_;
+  std::deque<Outgoing> outbox_;
+  bool sender_stopping_ = false;
+  bool drain_before_stop_ = false;
+  std::thread sender_;
 };
 
 }  // namespace gpux::gateway

@@ -419,7 +419,10 @@ int main(int argc, char** argv) {
   if (providers) providers->stop();
   try {
     pipeline->stop();
-    if (fix_entry) fix_entry->checkpoint();  // at the engine's snapshot: nothing to replay
+    if (fix_entry) {
+      fix_entry->stop_sending();  // every report in the sessions' stores first
+      fix_entry->checkpoint();    // at the engine's snapshot: nothing to replay
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpuxd: journal failure: %s\n", e.what());
     return 1;

@@ -493,21 +493,6 @@ class EngineCore final : public Engine {
 
   // ---- orders --------------------------------------------------------------
 
-  static std::optional<RejectReason> invalid_quantity(const InstrumentSpec& spec, Quantity q) {
-    if (q <= 0) return RejectReason::invalid_quantity;
-    if (q % spec.lot_size != 0) return RejectReason::lot_size_violation;
-    if (q < spec.min_quantity) return RejectReason::quantity_below_minimum;
-    if (q > spec.max_quantity) return RejectReason::quantity_above_maximum;
-    return std::nullopt;
-  }
-
-  static std::optional<RejectReason> invalid_price(const Instrument& instrument, Price p) {
-    if (p % instrument.spec.tick_size != 0) return RejectReason::tick_size_violation;
-    if (p < instrument.min_price || p > instrument.max_price)
-      return RejectReason::price_outside_band;
-    return std::nullopt;
-  }
-
   static bool crosses(Side taker_side, Price taker_limit, Price resting_price) {
     return taker_side == Side::buy ? resting_price <= taker_limit : resting_price >= taker_limit;
   }
@@ -590,7 +575,7 @@ class EngineCore final : public Engine {
     Price price = c.price;
     if (c.type == OrderType::market && price == 0)
       price = c.side == Side::buy ? instrument->max_price : instrument->min_price;
-    if (auto reason = invalid_price(*instrument, price)) return refuse(*reason);
+    if (auto reason = invalid_price(instrument->spec, price)) return refuse(*reason);
     if (!affordable(c.participant, *instrument, c.side, 0, 0, price, c.quantity))
       return refuse(c.side == Side::buy ? RejectReason::insufficient_cash
                                         : RejectReason::insufficient_capacity);
@@ -794,7 +779,7 @@ class EngineCore final : public Engine {
     Instrument& instrument = *find_instrument(o.instrument);
     const auto refuse = [&](RejectReason reason) { reject(reason, c.participant, 0, c.order); };
     if (auto reason = invalid_quantity(instrument.spec, c.quantity)) return refuse(*reason);
-    if (auto reason = invalid_price(instrument, c.price)) return refuse(*reason);
+    if (auto reason = invalid_price(instrument.spec, c.price)) return refuse(*reason);
     if (!affordable(o.participant, instrument, o.side, o.price, o.remaining, c.price, c.quantity))
       return refuse(o.side == Side::buy ? RejectReason::insufficient_cash
                                         : RejectReason::insufficient_capacity);
@@ -978,7 +963,7 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
         if (o.side != side || o.instrument != instrument->spec.id) fail(order() + ": misfiled");
         if (o.remaining <= 0 || o.remaining % instrument->spec.lot_size != 0)
           fail(order() + ": bad remaining quantity");
-        if (invalid_price(*instrument, o.price)) fail(order() + ": bad price");
+        if (invalid_price(instrument->spec, o.price)) fail(order() + ": bad price");
         if (o.type != OrderType::limit && o.type != OrderType::post_only)
           fail(order() + ": type that cannot rest");
         Order* const* indexed = orders_.find(o.id);
@@ -1111,7 +1096,8 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
     for (const auto* side : {&i.bids, &i.asks}) {
       for (const OrderView& v : *side) {
         if (v.instrument != i.spec.id || orders_.find(v.order) || v.order >= next_order_id_ ||
-            !find_account(v.participant) || invalid_price(instrument, v.price) || v.remaining <= 0)
+            !find_account(v.participant) || invalid_price(instrument.spec, v.price) ||
+            v.remaining <= 0)
           return refuse("order " + std::to_string(v.order) + ": invalid or repeated");
         Order& o = *pool_.allocate();
         o = Order{v.order,       v.price,      v.remaining, nullptr, nullptr, nullptr,     nullptr,

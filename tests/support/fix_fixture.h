@@ -339,6 +339,9 @@ class RawFix {
     REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
             static_cast<ssize_t>(bytes.size()));
   }
+  // The exchange dropped the last message unread (garbled): the sequence
+  // number it carried is still the one expected next.
+  void reuse_sequence_number() { --next_seq_; }
   void logon() {
     send(frame("A",
                "98=0\x01"

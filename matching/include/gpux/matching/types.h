@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace gpux::matching {
@@ -118,6 +119,25 @@ struct InstrumentSpec {
   std::uint32_t taker_fee_ppm = 0;
   bool operator==(const InstrumentSpec&) const = default;
 };
+
+// The rules an order's own terms must meet on an instrument, whatever the
+// book and the accounts hold. The engine applies them; gateways check them
+// first, so that nothing invalid reaches the journal.
+// Inline: the engine calls them on every order.
+inline std::optional<RejectReason> invalid_quantity(const InstrumentSpec& spec, Quantity q) {
+  if (q <= 0) return RejectReason::invalid_quantity;
+  if (q % spec.lot_size != 0) return RejectReason::lot_size_violation;
+  if (q < spec.min_quantity) return RejectReason::quantity_below_minimum;
+  if (q > spec.max_quantity) return RejectReason::quantity_above_maximum;
+  return std::nullopt;
+}
+
+inline std::optional<RejectReason> invalid_price(const InstrumentSpec& spec, Price p) {
+  if (p % spec.tick_size != 0) return RejectReason::tick_size_violation;
+  if (p < spec.reference_price - spec.band_width || p > spec.reference_price + spec.band_width)
+    return RejectReason::price_outside_band;
+  return std::nullopt;
+}
 
 const char* to_string(Side);
 const char* to_string(OrderType);
