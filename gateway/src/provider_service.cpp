@@ -29,14 +29,6 @@ struct ProviderService::Connection {
 
 namespace {
 
-verify::Nonce random_nonce() {
-  std::random_device entropy;
-  verify::Nonce nonce;
-  for (auto& byte : nonce.bytes)
-    byte = static_cast<std::uint8_t>(entropy());
-  return nonce;
-}
-
 std::string token_hash(const std::string& token) {
   verify::Sha256 h;
   h.update(token.data(), token.size());
@@ -349,7 +341,7 @@ Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
             pipeline_->execute(matching::PostCollateral{participant, request.collateral()}).get()))
       return error_frame(std::string("collateral refused: ") + r);
   }
-  const std::string token = verify::to_hex(random_nonce());
+  const std::string token = verify::to_hex(verify::random_nonce());
   Frame reply;
   auto* registered = reply.mutable_provider_registered();
   registered->set_participant(participant);
@@ -378,7 +370,7 @@ Frame ProviderService::qualify(Connection& c, ParticipantId participant, const p
   const verify::ClassProfile* profile = profile_for(request.gpu_class());
   if (profile == nullptr)
     return error_frame("no verification profile for GPU class '" + request.gpu_class() + "'");
-  const verify::Nonce nonce = random_nonce();
+  const verify::Nonce nonce = verify::random_nonce();
   const std::int64_t work_ns = config_.qualification_ms * 1'000'000;
   Frame start;
   auto* s = start.mutable_challenge_start();
@@ -561,7 +553,7 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
       verdict.failure = verify::Failure::malformed;
       verdict.detail = "no verification profile for class " + challenge->gpu_class;
     } else {
-      const verify::Nonce nonce = random_nonce();
+      const verify::Nonce nonce = verify::random_nonce();
       const std::int64_t work_ns = challenge_ms_ * 1'000'000;
       Frame start;
       auto* s = start.mutable_challenge_start();

@@ -7,17 +7,6 @@
 #include "gpux/verify/verifier.h"
 
 namespace gpux::gateway {
-namespace {
-
-verify::Nonce fresh_nonce() {
-  std::random_device entropy;
-  verify::Nonce nonce;
-  for (auto& byte : nonce.bytes)
-    byte = static_cast<std::uint8_t>(entropy());
-  return nonce;
-}
-
-}  // namespace
 
 VerificationDriver::VerificationDriver(VerificationConfig config, Pipeline& pipeline)
     : config_(std::move(config)), pipeline_(pipeline) {
@@ -77,7 +66,7 @@ void VerificationDriver::run() {
 void VerificationDriver::prove(const Job& job, const SimulatedProvider& provider) {
   const verify::ClassProfile& profile = *verify::find_class("cpu-sim");
   const verify::Challenge challenge =
-      verify::make_challenge(profile, fresh_nonce(), config_.challenge_ms * 1'000'000);
+      verify::make_challenge(profile, verify::random_nonce(), config_.challenge_ms * 1'000'000);
   verify::Cheats cheats;
   cheats.skip_tiles_per_mille = provider.skip_per_mille;
   if (provider.memory_per_mille < 1000)

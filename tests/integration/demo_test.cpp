@@ -5,29 +5,18 @@
 // caught: its challenges failed, its buyers refunded, its collateral
 // penalised.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "local_daemon.h"
+#include "run_command.h"
 #include "temp_dir.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-int run(const std::string& command, std::string& output) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-    output.append(buffer, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 std::map<std::string, std::string> summary(const fs::path& reports, const std::string& scope) {
   std::map<std::string, std::string> metrics;
@@ -50,23 +39,22 @@ TEST_CASE("ops/demo --quick: the market runs, the audit passes, the dishonest pr
   int provider_port = gpux::local::free_port();
   while (provider_port == fix_port)
     provider_port = gpux::local::free_port();
-  std::string output;
   const std::string command =
       "cd " GPUX_SOURCE_DIR " && GPUX_DEMO_BIN=" GPUX_BUILD_RELATIVE " GPUX_DEMO_DIR=" +
       dir.path().string() + " GPUX_DEMO_FIX_PORT=" + std::to_string(fix_port) +
-      " GPUX_DEMO_PROVIDER_PORT=" + std::to_string(provider_port) + " ops/demo --quick";
-  const int status = run(command, output);
+      " GPUX_DEMO_PROVIDER_PORT=" + std::to_string(provider_port) + " timeout 600 ops/demo --quick";
+  const auto demo = gpux::test::run_command(command);
+  const std::string& output = demo.output;
   INFO(output);  // the demo's whole story, on any failure below
-  REQUIRE(status == 0);
+  REQUIRE(demo.status == 0);
   CHECK(output.find("reconciled: ledger, balances, trades and settlements agree") !=
         std::string::npos);
 
   // The audit again, on its own, against the journal the demo left.
-  std::string audit;
-  CHECK_MESSAGE(run(std::string(GPUX_PATH) + " audit --data-dir " + (dir.path() / "data").string() +
-                        " --config " + (dir.path() / "gpuxd.conf").string(),
-                    audit) == 0,
-                audit);
+  const auto audit = gpux::test::run_command(std::string(GPUX_PATH) + " audit --data-dir " +
+                                             (dir.path() / "data").string() + " --config " +
+                                             (dir.path() / "gpuxd.conf").string());
+  CHECK_MESSAGE(audit.status == 0, audit.output);
 
   const auto exchange = summary(dir.path() / "reports", "exchange");
   REQUIRE(!exchange.empty());

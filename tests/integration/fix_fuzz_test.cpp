@@ -30,8 +30,8 @@ std::string body_of(const std::vector<Field>& fields) {
 }
 
 std::vector<Field> order_fields(const std::string& id) {
-  return {{"11", id},    {"55", kSymbol}, {"54", "1"}, {"60", RawFix::now()},
-          {"38", "1"},   {"40", "2"},     {"44", "2"}};
+  return {{"11", id},  {"55", kSymbol}, {"54", "1"}, {"60", RawFix::now()},
+          {"38", "1"}, {"40", "2"},     {"44", "2"}};
 }
 
 // A malformed message: its type, body, and whether the exchange discards it

@@ -5,7 +5,6 @@
 // files; and headless Chromium must render the page to a screenshot with
 // charts on it and show exactly the totals the CSV holds.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 #include <zlib.h>
 
 #include <fstream>
@@ -15,6 +14,7 @@
 
 #include "gpux/storage/journal.h"
 #include "market.h"
+#include "run_command.h"
 #include "temp_dir.h"
 
 using namespace gpux::test;
@@ -176,18 +176,6 @@ class JournaledMarket : public EventListener {
   std::vector<ChallengeScheduled> scheduled_;
 };
 
-// Runs a command line; returns its exit status and output.
-int run(const std::string& command, std::string& output) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-    output.append(buffer, n);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
@@ -340,8 +328,8 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
   REQUIRE(day_two.penalties > 0);
   REQUIRE(day_two.recorded > day_two.passed);
 
-  std::string output;
-  REQUIRE_MESSAGE(run(report_command(data, config, dir.path() / "first"), output) == 0, output);
+  const auto first = gpux::test::run_command(report_command(data, config, dir.path() / "first"));
+  REQUIRE_MESSAGE(first.status == 0, first.output);
   const fs::path one = dir.path() / "first" / "2025-11-30",
                  two = dir.path() / "first" / "2025-12-01";
 
@@ -399,8 +387,8 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
   }
 
   SUBCASE("byte-identical on a second run") {
-    std::string again;
-    REQUIRE(run(report_command(data, config, dir.path() / "second"), again) == 0);
+    REQUIRE(gpux::test::run_command(report_command(data, config, dir.path() / "second")).status ==
+            0);
     const auto count_files = [](const fs::path& root) {
       return std::count_if(fs::recursive_directory_iterator(root), {},
                            [](const fs::directory_entry& e) { return e.is_regular_file(); });
@@ -433,12 +421,10 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
     const auto render = [&](const fs::path& folder) {
       CAPTURE(folder);
       const fs::path png = dir.path() / "page.png";
-      std::string log;
-      REQUIRE_MESSAGE(
-          run(chromium + "--screenshot=" + png.string() + " --window-size=1280,1600 file://" +
-                  (folder / "report.html").string(),
-              log) == 0,
-          log);
+      const auto shot = gpux::test::run_command(chromium + "--screenshot=" + png.string() +
+                                                " --window-size=1280,1600 file://" +
+                                                (folder / "report.html").string());
+      REQUIRE_MESSAGE(shot.status == 0, shot.output);
       Image image = decode_png(read_file(png));
       REQUIRE(image.width == 1280);
       REQUIRE(image.height == 1600);
@@ -448,10 +434,11 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
       CHECK(inked > 50'000);  // text, tables and charts: not a blank page
 
       // --dump-dom prints the DOM as rendered; Chromium logs to stderr.
-      std::string dom;
-      REQUIRE(
-          run(chromium + "--dump-dom file://" + (folder / "report.html").string() + " 2>/dev/null",
-              dom) == 0);
+      const auto dumped =
+          gpux::test::run_command("(" + chromium + "--dump-dom file://" +
+                                  (folder / "report.html").string() + " 2>/dev/null)");
+      REQUIRE(dumped.status == 0);
+      const std::string& dom = dumped.output;
       REQUIRE(dom.find("<html") != std::string::npos);
       const auto shown = page_metrics(dom);
       const auto csv = read_summary(folder / "summary.csv");
@@ -470,20 +457,19 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
 
 TEST_CASE("gpux report: clear errors for bad arguments and unreadable data") {
   TempDir dir;
-  std::string output;
-  CHECK(run(std::string(GPUX_PATH) + " report --data-dir " + dir.path().string() +
-                " --out x --day 2026-02-30",
-            output) == 2);
-  CHECK(output.find("--day takes a date as YYYY-MM-DD, not '2026-02-30'") != std::string::npos);
-  output.clear();
-  CHECK(run(std::string(GPUX_PATH) + " report --out x", output) == 2);
-  CHECK(output.find("--data-dir is required") != std::string::npos);
-  output.clear();
+  const std::string gpux = GPUX_PATH;
+  auto r = gpux::test::run_command(gpux + " report --data-dir " + dir.path().string() +
+                                   " --out x --day 2026-02-30");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--day takes a date as YYYY-MM-DD, not '2026-02-30'") != std::string::npos);
+  r = gpux::test::run_command(gpux + " report --out x");
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--data-dir is required") != std::string::npos);
   std::ofstream(dir.path() / "not-a-database") << "x";
-  CHECK(run(std::string(GPUX_PATH) + " report --data-dir " +
-                (dir.path() / "not-a-database").string() + " --out " +
-                (dir.path() / "out").string(),
-            output) == 3);
-  CHECK(output.find("cannot read") != std::string::npos);
+  r = gpux::test::run_command(gpux + " report --data-dir " +
+                              (dir.path() / "not-a-database").string() + " --out " +
+                              (dir.path() / "out").string());
+  CHECK(r.status == 3);
+  CHECK(r.output.find("cannot read") != std::string::npos);
   CHECK(!fs::exists(dir.path() / "out"));
 }

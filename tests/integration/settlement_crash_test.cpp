@@ -19,6 +19,7 @@
 #include "gpuxd_process.h"
 #include "market.h"
 #include "raw_journal.h"
+#include "run_command.h"
 #include "temp_dir.h"
 
 using namespace gpux::test;
@@ -57,15 +58,10 @@ std::vector<proto::Event> execute(GpuxdProcess& daemon, const CommandBody& body)
 
 int run_audit(const std::filesystem::path& data, const std::filesystem::path& config,
               std::string& output) {
-  const std::string command = std::string(GPUX_PATH) + " audit --data-dir " + data.string() +
-                              " --config " + config.string() + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof buffer, pipe))
-    output += buffer;
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto result = run_command(std::string(GPUX_PATH) + " audit --data-dir " + data.string() +
+                            " --config " + config.string());
+  output += result.output;
+  return result.status;
 }
 
 }  // namespace

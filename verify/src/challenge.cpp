@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <random>
 
 #include "gpux/verify/philox.h"
 #include "gpux/verify/proof.h"
@@ -73,6 +74,14 @@ std::optional<Nonce> nonce_from_hex(std::string_view hex) {
     if (hi < 0 || lo < 0) return std::nullopt;
     nonce.bytes[i] = static_cast<std::uint8_t>(hi * 16 + lo);
   }
+  return nonce;
+}
+
+Nonce random_nonce() {
+  std::random_device entropy;
+  Nonce nonce;
+  for (auto& byte : nonce.bytes)
+    byte = static_cast<std::uint8_t>(entropy());
   return nonce;
 }
 

@@ -21,6 +21,9 @@ std::optional<Nonce> nonce_from_hex(std::string_view hex);
 // A reproducible nonce for tests, benchmarks and examples (the exchange draws
 // fresh randomness for real challenges).
 Nonce nonce_from_seed(std::uint64_t seed);
+// A fresh nonce from the operating system's entropy: what every real
+// challenge uses, so that no prover can compute it ahead.
+Nonce random_nonce();
 
 // A GPU class as the exchange sells it. Rates are sustained int8 tensor
 // operations per second (2 per multiply-add): `nominal` is what the class
