@@ -1,0 +1,163 @@
+// A provider's agent (`gpux provider agent`, a real process) answers delivery
+// challenges over the provider API, and keeps doing so across a SIGKILL and
+// restart of gpuxd: it reconnects with back-off, the restarted exchange still
+// knows its token and re-queues the challenges nobody answered, and
+// settlement pays for what the agent proved.
+#include <doctest/doctest.h>
+#include <spawn.h>
+
+#include <boost/asio/io_context.hpp>
+#include <fstream>
+#include <thread>
+
+#include "gpux/gateway/provider_wire.h"
+#include "gpux/storage/codec.h"
+#include "gpux/storage/journal.h"
+#include "gpuxd_process.h"
+#include "local_daemon.h"
+#include "market.h"
+#include "temp_dir.h"
+
+using namespace gpux::test;
+namespace wire = gpux::gateway::provider;
+namespace storage = gpux::storage;
+namespace proto = gpux::proto;
+
+namespace {
+
+constexpr const char* kOperator = "operator-token-for-agent-tests";
+
+std::vector<proto::Event> execute(GpuxdProcess& daemon, const CommandBody& body) {
+  REQUIRE(daemon.send(storage::encode(Command{{0, 0}, body})));
+  const auto ack = daemon.read();
+  REQUIRE(ack);
+  REQUIRE(ack->has_acknowledgement());
+  return {ack->acknowledgement().events().begin(), ack->acknowledgement().events().end()};
+}
+
+std::size_t count_lines(const std::filesystem::path& file, const std::string& needle) {
+  std::ifstream in(file);
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+// Waits up to 60 s for `needle` to appear `count` times in `file`.
+bool wait_for_lines(const std::filesystem::path& file, const std::string& needle,
+                    std::size_t count) {
+  for (int i = 0; i < 1200 && count_lines(file, needle) < count; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return count_lines(file, needle) >= count;
+}
+
+pid_t spawn_agent(const std::filesystem::path& config, const std::filesystem::path& log) {
+  std::vector<std::string> args = {GPUX_PATH, "provider", "agent", "--config", config.string()};
+  std::vector<char*> argv;
+  for (std::string& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = -1;
+  const int error = posix_spawn(&pid, GPUX_PATH, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(error == 0);
+  return pid;
+}
+
+}  // namespace
+
+TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKILL and restart") {
+  TempDir dir;
+  const int port = gpux::local::free_port();
+  const auto config = dir.path() / "gpux.conf";
+  std::ofstream(config) << "challenges_per_obligation = 2\n"
+                           "penalty_ppm = 500000\n"
+                           "verification_challenge_ms = 100\n"
+                           "verification_profile = cpu-sim\n"
+                           "provider_port = "
+                        << port << "\nprovider_operator_token = " << kOperator
+                        << "\nparticipant = 1 cash=1000000000000\n";
+  const auto data = dir.path() / "data";
+  const auto log = dir.path() / "gpuxd.log";
+  const auto agent_log = dir.path() / "agent.log";
+
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  InstrumentSpec spec = standard_spec(1);
+  spec.gpu_class = "H100-SXM";
+  spec.delivery_start = now + 8;  // after the kill and the restart
+  spec.delivery_end = spec.delivery_start + 3;
+  spec.gate_closure = now;
+
+  GpuxdProcess daemon(GPUXD_PATH, data, log, config);
+  REQUIRE(daemon.read()->has_ready());
+
+  // The operator registers the provider; its agent connects with the token.
+  proto::provider::ProviderRegistered registered;
+  {
+    boost::asio::io_context io;
+    wire::Socket socket(io);
+    wire::connect(socket, "127.0.0.1:" + std::to_string(port));
+    wire::Frame hello;
+    hello.mutable_hello()->set_token(kOperator);
+    wire::write_frame(socket, hello);
+    REQUIRE(wire::read_frame(socket, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30))
+                .has_welcome());
+    wire::Frame request;
+    request.mutable_register_provider()->set_name("agent-test");
+    request.mutable_register_provider()->set_region("us-east");
+    request.mutable_register_provider()->set_cash(1'000'000'000);
+    request.mutable_register_provider()->set_collateral(500'000'000);
+    wire::write_frame(socket, request);
+    const wire::Frame reply =
+        wire::read_frame(socket, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30));
+    REQUIRE(reply.has_provider_registered());
+    registered = reply.provider_registered();
+  }
+  const ParticipantId provider = registered.participant();
+  std::ofstream(dir.path() / "agent.conf")
+      << "exchange = 127.0.0.1:" << port << "\nparticipant = " << provider
+      << "\ntoken = " << registered.token() << "\ngpu_class = H100-SXM\ngpus = 4\n";
+  const pid_t agent = spawn_agent(dir.path() / "agent.conf", agent_log);
+  REQUIRE(wait_for_lines(agent_log, "agent: connected", 1));
+
+  // One trade of 5 units, its two challenges due after the restart.
+  execute(daemon, ListInstrument{spec});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
+  execute(daemon, SetSellCapacity{provider, 1, 100});
+  execute(daemon, NewOrder{1, provider, 1, Side::sell, OrderType::limit,
+                           SelfTradePrevention::cancel_incoming, 2'000'000, 5});
+  execute(daemon, NewOrder{2, 1, 1, Side::buy, OrderType::limit,
+                           SelfTradePrevention::cancel_incoming, 2'000'000, 5});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
+  std::size_t scheduled = 0;
+  for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering}))
+    scheduled += e.has_challenge_scheduled();
+  REQUIRE(scheduled == 2);
+
+  daemon.kill_hard();
+  daemon.wait();
+  GpuxdProcess restarted(GPUXD_PATH, data, log, config);
+  REQUIRE(restarted.read()->has_ready());
+  // The agent finds the exchange again, and proves both challenges.
+  CHECK(wait_for_lines(agent_log, "agent: connected", 2));
+  CHECK(wait_for_lines(log, " passed and recorded", 2));
+  CHECK(count_lines(agent_log, ": passed in") == 2);
+
+  std::size_t settled = 0;
+  for (const auto& e : execute(restarted, ChangeInstrumentState{1, InstrumentState::settled})) {
+    if (!e.has_obligation_settled()) continue;
+    ++settled;
+    CHECK(e.obligation_settled().passed() == 2);
+    CHECK(e.obligation_settled().verified() == 5);
+    CHECK(e.obligation_settled().penalty() == 0);
+  }
+  CHECK(settled == 1);
+  gpux::local::stop_daemon(agent, SIGTERM);
+}
