@@ -233,6 +233,9 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     config.provider.qualification_ms = line.number<std::int64_t>(value, key);
     if (config.provider.qualification_ms < 1 || config.provider.qualification_ms > 3'600'000)
       line.fail("must be between 1 and 3600000");
+  } else if (key == "provider_tls_certificate" || key == "provider_tls_key") {
+    if (value.empty()) line.fail("must name a PEM file");
+    (key == "provider_tls_key" ? config.provider.tls_key : config.provider.tls_certificate) = value;
   } else if (key == "verification_profile") {
     if (value.empty()) line.fail("must name a profile (gpux-verify classes)");
     config.provider.profile_override = value;
@@ -330,6 +333,10 @@ Provider API (onboarding and agents: gpux provider --help):
   provider_max_connections = 64 more are refused with an Error frame
   provider_max_frame_bytes = 67108864
                                 a larger frame closes its connection
+  provider_tls_certificate = FILE
+  provider_tls_key = FILE       with both (PEM), every connection is TLS (1.2 or
+                                later); clients verify the certificate with
+                                gpux provider --tls-ca
   provider_timeout_ms = 30000   a peer silent this long is dropped
   provider_heartbeat_ms = 5000  an idle agent is asked for a heartbeat this often
   qualification_challenge_ms = 3000

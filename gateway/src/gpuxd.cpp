@@ -270,6 +270,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gpuxd: provider_port needs a provider_operator_token\n");
     return 2;
   }
+  if (config.provider.tls_certificate.empty() != config.provider.tls_key.empty()) {
+    std::fprintf(stderr, "gpuxd: provider_tls_certificate and provider_tls_key go together\n");
+    return 2;
+  }
   if (const std::string problem = check_bootstrap(config); !problem.empty()) {
     std::fprintf(stderr, "gpuxd: %s\n", problem.c_str());
     return 2;
@@ -371,7 +375,8 @@ int main(int argc, char** argv) {
     }
     provider_observer = providers.get();
     providers->start(*pipeline);
-    std::fprintf(stderr, "gpuxd: provider API on port %d\n", providers->port());
+    std::fprintf(stderr, "gpuxd: provider API on port %d (%s)\n", providers->port(),
+                 config.provider.tls_certificate.empty() ? "plain TCP" : "TLS");
   }
   CalendarKeeper calendar(config.calendar, recovered.instruments);
   if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {

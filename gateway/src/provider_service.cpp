@@ -20,8 +20,7 @@ using provider::Frame;
 using provider::WireError;
 
 struct ProviderService::Connection {
-  explicit Connection(boost::asio::io_context& io) : socket(io) {}
-  provider::Socket socket;
+  std::unique_ptr<provider::Transport> transport;
   std::string peer;
   std::thread thread;
   bool finished = false;  // under mutex_: the thread is done and may be joined
@@ -70,6 +69,8 @@ ProviderService::ProviderService(ProviderApiConfig config, const FixConfig& fix,
       challenge_ms_(challenge_ms),
       registry_path_(data_directory / "providers.registry"),
       acceptor_(io_) {
+  if (!config_.tls_certificate.empty())
+    tls_ = std::make_unique<provider::TlsServer>(config_.tls_certificate, config_.tls_key);
   std::random_device entropy;
   secret_ = (std::uint64_t{entropy()} << 32) | entropy();
   registry_.set_next_participant(config_.first_participant);
@@ -117,7 +118,7 @@ void ProviderService::stop() {
     boost::system::error_code ignored;
     // Unblocks every connection thread in its read.
     for (auto& c : connections_)
-      c->socket.shutdown(boost::asio::socket_base::shutdown_both, ignored);
+      if (!c->finished) c->transport->shut_down();
   }
   changed_.notify_all();
   if (accept_thread_.joinable()) accept_thread_.join();
@@ -173,9 +174,10 @@ void ProviderService::accept_loop() {
       if (stopping_) return;
       continue;
     }
-    auto connection = std::make_unique<Connection>(io_);
+    auto connection = std::make_unique<Connection>();
+    connection->transport = provider::Transport::for_server(tls_.get());
     boost::system::error_code error;
-    acceptor_.accept(connection->socket, error);
+    acceptor_.accept(connection->transport->socket(), error);
     std::lock_guard lock(mutex_);
     if (stopping_) return;
     // Reap connections that ended.
@@ -189,14 +191,15 @@ void ProviderService::accept_loop() {
     }
     if (error) continue;
     boost::system::error_code ignored;
-    const auto remote = connection->socket.remote_endpoint(ignored);
+    const auto remote = connection->transport->socket().remote_endpoint(ignored);
     connection->peer = remote.address().to_string() + ":" + std::to_string(remote.port());
-    connection->socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+    connection->transport->socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
     if (connections_.size() >= config_.max_connections) {
       std::fprintf(stderr, "gpuxd: provider API: refused %s: %zu connections already\n",
                    connection->peer.c_str(), connections_.size());
-      try {
-        provider::write_frame(connection->socket,
+      try {  // briefly: this thread accepts for everyone
+        connection->transport->handshake(std::chrono::milliseconds(2000));
+        provider::write_frame(*connection->transport,
                               error_frame("too many connections (limit " +
                                           std::to_string(config_.max_connections) + ")"));
       } catch (const WireError&) {
@@ -206,9 +209,11 @@ void ProviderService::accept_loop() {
     Connection& c = *connections_.emplace_back(std::move(connection));
     c.thread = std::thread([this, &c] {
       serve(c);
-      boost::system::error_code ignored;
-      c.socket.close(ignored);
+      // Closed under the lock, so that stop() never shuts down a closed
+      // (and perhaps reused) descriptor.
       std::lock_guard lock(mutex_);
+      boost::system::error_code ignored;
+      c.transport->socket().close(ignored);
       c.finished = true;
     });
   }
@@ -217,13 +222,14 @@ void ProviderService::accept_loop() {
 void ProviderService::serve(Connection& c) {
   const std::chrono::milliseconds timeout(config_.timeout_ms);
   try {
-    const Frame hello = provider::read_frame(c.socket, config_.max_frame_bytes, timeout);
+    c.transport->handshake(timeout);
+    const Frame hello = provider::read_frame(*c.transport, config_.max_frame_bytes, timeout);
     if (hello.body_case() != Frame::kHello)
       throw WireError("the first message must be hello, not " + provider::frame_type(hello));
     if (!config_.operator_token.empty() && hello.hello().token() == config_.operator_token) {
       Frame welcome;
       welcome.mutable_welcome()->set_operator_(true);
-      provider::write_frame(c.socket, welcome);
+      provider::write_frame(*c.transport, welcome);
       serve_operator(c);
       return;
     }
@@ -231,12 +237,12 @@ void ProviderService::serve(Connection& c) {
     if (!participant) {
       std::fprintf(stderr, "gpuxd: provider API: %s presented an unknown token; closed\n",
                    c.peer.c_str());
-      provider::write_frame(c.socket, error_frame("unknown token"));
+      provider::write_frame(*c.transport, error_frame("unknown token"));
       return;
     }
     Frame welcome;
     welcome.mutable_welcome()->set_participant(*participant);
-    provider::write_frame(c.socket, welcome);
+    provider::write_frame(*c.transport, welcome);
     serve_provider(c, *participant);
   } catch (const provider::ConnectionClosed&) {
     // The client is done; nothing to tell it.
@@ -245,7 +251,7 @@ void ProviderService::serve(Connection& c) {
     if (stopping_) return;
     std::fprintf(stderr, "gpuxd: provider API: %s: %s; closed\n", c.peer.c_str(), e.what());
     try {
-      provider::write_frame(c.socket, error_frame(e.what()));
+      provider::write_frame(*c.transport, error_frame(e.what()));
     } catch (const WireError&) {
     }
   }
@@ -254,13 +260,13 @@ void ProviderService::serve(Connection& c) {
 void ProviderService::serve_operator(Connection& c) {
   const std::chrono::milliseconds timeout(config_.timeout_ms);
   for (;;) {
-    const Frame request = provider::read_frame(c.socket, config_.max_frame_bytes, timeout);
+    const Frame request = provider::read_frame(*c.transport, config_.max_frame_bytes, timeout);
     switch (request.body_case()) {
       case Frame::kRegisterProvider:
-        provider::write_frame(c.socket, register_provider(request.register_provider()));
+        provider::write_frame(*c.transport, register_provider(request.register_provider()));
         break;
       case Frame::kHeartbeat:
-        provider::write_frame(c.socket, request);
+        provider::write_frame(*c.transport, request);
         break;
       default:
         throw WireError(provider::frame_type(request) + " is not an operator call");
@@ -272,23 +278,23 @@ void ProviderService::serve_provider(Connection& c, ParticipantId participant) {
   const std::chrono::milliseconds timeout(config_.timeout_ms);
   std::map<std::string, std::uint32_t> qualified;  // on this connection, by class
   for (;;) {
-    const Frame request = provider::read_frame(c.socket, config_.max_frame_bytes, timeout);
+    const Frame request = provider::read_frame(*c.transport, config_.max_frame_bytes, timeout);
     switch (request.body_case()) {
       case Frame::kQualify:
-        provider::write_frame(c.socket, qualify(c, participant, request.qualify(), qualified));
+        provider::write_frame(*c.transport, qualify(c, participant, request.qualify(), qualified));
         break;
       case Frame::kRegisterGpus:
-        provider::write_frame(c.socket,
+        provider::write_frame(*c.transport,
                               register_gpus(participant, request.register_gpus(), qualified));
         break;
       case Frame::kDeregister:
-        provider::write_frame(c.socket, deregister(participant));
+        provider::write_frame(*c.transport, deregister(participant));
         return;
       case Frame::kAgentReady:
         serve_agent(c, participant);
         return;
       case Frame::kHeartbeat:
-        provider::write_frame(c.socket, request);
+        provider::write_frame(*c.transport, request);
         break;
       default:
         throw WireError(provider::frame_type(request) + " is not a provider call");
@@ -377,11 +383,11 @@ Frame ProviderService::qualify(Connection& c, ParticipantId participant, const p
   s->set_profile(std::string(profile->name));
   s->set_nonce(std::string(reinterpret_cast<const char*>(nonce.bytes.data()), nonce.bytes.size()));
   s->set_work_ns(work_ns);
-  provider::write_frame(c.socket, start);
+  provider::write_frame(*c.transport, start);
   verify::SteadyClock clock;
   verify::Verifier verifier(verify::make_challenge(*profile, nonce, work_ns), secret_ ^ participant,
                             clock);
-  provider::RemoteProver remote(c.socket, config_.max_frame_bytes,
+  provider::RemoteProver remote(*c.transport, config_.max_frame_bytes,
                                 std::chrono::milliseconds(config_.timeout_ms));
   const verify::Verdict verdict = verify::run_challenge(remote, verifier);
   if (verdict.passed()) ++qualified[request.gpu_class()];
@@ -536,8 +542,8 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
     if (!challenge) {
       Frame ping;
       ping.mutable_heartbeat();
-      provider::write_frame(c.socket, ping);
-      const Frame pong = provider::read_frame(c.socket, config_.max_frame_bytes, timeout);
+      provider::write_frame(*c.transport, ping);
+      const Frame pong = provider::read_frame(*c.transport, config_.max_frame_bytes, timeout);
       if (pong.body_case() != Frame::kHeartbeat)
         throw WireError("heartbeat answered with " + provider::frame_type(pong));
       next_heartbeat =
@@ -567,8 +573,8 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
       verify::Verifier verifier(verify::make_challenge(*profile, nonce, work_ns),
                                 secret_ ^ (challenge->trade << 8) ^ challenge->index, clock);
       try {
-        provider::write_frame(c.socket, start);
-        provider::RemoteProver remote(c.socket, config_.max_frame_bytes, timeout);
+        provider::write_frame(*c.transport, start);
+        provider::RemoteProver remote(*c.transport, config_.max_frame_bytes, timeout);
         verdict = verify::run_challenge(remote, verifier);
       } catch (const WireError& e) {
         // Gone mid-proof: the challenge is not answered. Put back, it may
@@ -600,7 +606,7 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
     r->set_passed(verdict.passed() && refused == nullptr);
     r->set_failure(outcome.failure);
     r->set_detail(refused ? std::string("outcome refused: ") + refused : detail);
-    provider::write_frame(c.socket, result);
+    provider::write_frame(*c.transport, result);
   }
 }
 

@@ -3,7 +3,8 @@
 // token), providers qualify their GPUs with a proof and register qualified
 // capacity, and provider agents answer delivery challenges. One thread per
 // connection (at most max_connections), blocking frames with deadlines
-// (provider_wire.h); the verifier runs here, the prover at the provider.
+// (provider_wire.h), over TLS when a certificate is configured; the verifier
+// runs here, the prover at the provider.
 //
 // What changes the market goes through the pipeline as commands (participant,
 // cash, collateral, sell capacity, challenge outcomes), so it is journaled and
@@ -94,6 +95,7 @@ class ProviderService {
   Pipeline* pipeline_ = nullptr;
   std::uint64_t secret_;
 
+  std::unique_ptr<provider::TlsServer> tls_;  // null: plain TCP
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   int port_ = 0;

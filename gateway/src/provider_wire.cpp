@@ -1,10 +1,5 @@
 #include "gpux/gateway/provider_wire.h"
 
-#include <poll.h>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/write.hpp>
 #include <cstring>
 
 #include "gpux/verify/challenge.h"
@@ -14,29 +9,6 @@ namespace gpux::gateway::provider {
 namespace pb = proto::provider;
 
 namespace {
-
-// Blocking Asio reads cannot time out, so each read waits for readability
-// with poll() first: a stalled peer costs its own connection, not a thread
-// forever.
-void read_exactly(Socket& socket, char* out, std::size_t size, std::chrono::milliseconds timeout,
-                  bool frame_start = false) {
-  const std::size_t wanted = size;
-  while (size > 0) {
-    pollfd fd{socket.native_handle(), POLLIN, 0};
-    const int ready = ::poll(&fd, 1, static_cast<int>(timeout.count()));
-    if (ready == 0) throw WireError("no data for " + std::to_string(timeout.count()) + " ms");
-    if (ready < 0) throw WireError(std::string("poll: ") + std::strerror(errno));
-    boost::system::error_code error;
-    const std::size_t n = socket.read_some(boost::asio::buffer(out, size), error);
-    if (error == boost::asio::error::eof) {
-      if (frame_start && size == wanted) throw ConnectionClosed("connection closed by the peer");
-      throw WireError("connection closed by the peer in the middle of a frame");
-    }
-    if (error) throw WireError(error.message());
-    out += n;
-    size -= n;
-  }
-}
 
 std::string bytes_of(const verify::Digest& d) {
   return std::string(reinterpret_cast<const char*>(d.b), sizeof d.b);
@@ -78,47 +50,47 @@ void put_path(const verify::MerklePath& path, Repeated* out) {
 
 }  // namespace
 
-void write_frame(Socket& socket, const Frame& frame) {
+void write_frame(Transport& transport, const Frame& frame) {
   const std::string body = frame.SerializeAsString();
   const auto size = static_cast<std::uint32_t>(body.size());
-  const char header[4] = {static_cast<char>(size >> 24), static_cast<char>(size >> 16),
-                          static_cast<char>(size >> 8), static_cast<char>(size)};
-  boost::system::error_code error;
-  const std::array<boost::asio::const_buffer, 2> parts{boost::asio::buffer(header),
-                                                       boost::asio::buffer(body)};
-  boost::asio::write(socket, parts, error);
-  if (error) throw WireError("cannot send " + frame_type(frame) + ": " + error.message());
+  std::string bytes = {static_cast<char>(size >> 24), static_cast<char>(size >> 16),
+                       static_cast<char>(size >> 8), static_cast<char>(size)};
+  bytes += body;
+  try {
+    transport.write_all(bytes, kWriteTimeout);
+  } catch (const WireError& e) {
+    throw WireError("cannot send " + frame_type(frame) + ": " + e.what());
+  }
 }
 
-Frame read_frame(Socket& socket, std::size_t max_bytes, std::chrono::milliseconds timeout) {
+Frame read_frame(Transport& transport, std::size_t max_bytes, std::chrono::milliseconds timeout) {
+  const auto read_exactly = [&](char* out, std::size_t size, bool frame_start) {
+    const std::size_t wanted = size;
+    while (size > 0) {
+      try {
+        const std::size_t n = transport.read_some(out, size, timeout);
+        out += n;
+        size -= n;
+      } catch (const ConnectionClosed&) {
+        if (frame_start && size == wanted) throw;
+        throw WireError("connection closed by the peer in the middle of a frame");
+      }
+    }
+  };
   unsigned char header[4];
-  read_exactly(socket, reinterpret_cast<char*>(header), sizeof header, timeout, true);
+  read_exactly(reinterpret_cast<char*>(header), sizeof header, true);
   const std::size_t size = std::size_t{header[0]} << 24 | std::size_t{header[1]} << 16 |
                            std::size_t{header[2]} << 8 | header[3];
   if (size > max_bytes)
     throw WireError("a frame of " + std::to_string(size) + " bytes; the limit is " +
                     std::to_string(max_bytes));
   std::string body(size, '\0');
-  read_exactly(socket, body.data(), size, timeout);
+  read_exactly(body.data(), size, false);
   Frame frame;
   if (!frame.ParseFromString(body)) throw WireError("a frame that is not a ProviderFrame");
   if (frame.body_case() == Frame::BODY_NOT_SET)
     throw WireError("a frame of an unknown or missing message type");
   return frame;
-}
-
-void connect(Socket& socket, const std::string& address) {
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size())
-    throw WireError("address '" + address + "' is not HOST:PORT");
-  boost::asio::ip::tcp::resolver resolver(socket.get_executor());
-  boost::system::error_code error;
-  const auto endpoints =
-      resolver.resolve(address.substr(0, colon), address.substr(colon + 1), error);
-  if (error) throw WireError("cannot resolve " + address + ": " + error.message());
-  boost::asio::connect(socket, endpoints, error);
-  if (error) throw WireError("cannot connect to " + address + ": " + error.message());
-  socket.set_option(boost::asio::ip::tcp::no_delay(true));
 }
 
 std::string frame_type(const Frame& frame) {
@@ -127,8 +99,8 @@ std::string frame_type(const Frame& frame) {
 }
 
 Frame RemoteProver::ask(const Frame& request, Frame::BodyCase answer) {
-  write_frame(socket_, request);
-  Frame reply = read_frame(socket_, max_frame_bytes_, timeout_);
+  write_frame(transport_, request);
+  Frame reply = read_frame(transport_, max_frame_bytes_, timeout_);
   if (reply.body_case() != answer)
     throw WireError("asked " + frame_type(request) + ", answered " + frame_type(reply));
   return reply;
@@ -201,10 +173,10 @@ verify::Challenge challenge_of(const pb::ChallengeStart& start) {
   return verify::make_challenge(*profile, nonce_of(start.nonce()), start.work_ns());
 }
 
-Frame answer_proof_requests(Socket& socket, verify::Prover& prover, std::size_t max_frame_bytes,
-                            std::chrono::milliseconds timeout) {
+Frame answer_proof_requests(Transport& transport, verify::Prover& prover,
+                            std::size_t max_frame_bytes, std::chrono::milliseconds timeout) {
   for (;;) {
-    Frame request = read_frame(socket, max_frame_bytes, timeout);
+    Frame request = read_frame(transport, max_frame_bytes, timeout);
     Frame reply;
     switch (request.body_case()) {
       case Frame::kRunMemoryPhase: {
@@ -257,7 +229,7 @@ Frame answer_proof_requests(Socket& socket, verify::Prover& prover, std::size_t 
       default:
         return request;
     }
-    write_frame(socket, reply);
+    write_frame(transport, reply);
   }
 }
 

@@ -6,7 +6,6 @@
 // it runs.
 #include <dlfcn.h>
 
-#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -42,12 +41,15 @@ const char* const kUsage =
     "\n"
     "onboard --exchange HOST:PORT --name NAME --region REGION [--simulate CLASS,COUNT]\n"
     "        [--cash USD] [--collateral USD] [--out DIR] [--cheat-skip-per-mille N]\n"
+    "        [--tls-ca FILE]\n"
     "    The operator's token is read from $GPUX_OPERATOR_TOKEN. Without --simulate\n"
     "    the CUDA driver is asked for GPUs. Writes DIR/agent.conf (the agent's\n"
     "    configuration, with the provider's token: keep it private) and DIR/fix.env\n"
     "    (the FIX seat for `gpux trade`, when the exchange has one for the provider).\n"
     "    --cheat-skip-per-mille makes the agent skip that share of its work: a\n"
-    "    dishonest provider, for demos. Default DIR: provider-NAME.\n"
+    "    dishonest provider, for demos. Default DIR: provider-NAME. --tls-ca: the\n"
+    "    exchange speaks TLS; verify its certificate with this CA (PEM); kept in\n"
+    "    agent.conf for the other commands.\n"
     "qualify --config DIR/agent.conf [--simulate CLASS,COUNT]\n"
     "deregister --config DIR/agent.conf\n"
     "agent --config DIR/agent.conf\n"
@@ -79,6 +81,7 @@ struct AgentConfig {
   std::uint32_t gpus = 0;
   bool simulated = false;
   std::uint32_t cheat_skip_per_mille = 0;
+  std::string tls_ca;  // the CA file to verify the exchange's certificate; empty: plain TCP
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -156,9 +159,9 @@ Gpus detect_gpus() {
 
 class Session {
  public:
-  Session(const std::string& exchange, const std::string& token) : socket_(io_) {
+  Session(const std::string& exchange, const std::string& token, const std::string& tls_ca) {
     try {
-      wire::connect(socket_, exchange);
+      transport_ = wire::Transport::connect(exchange, tls_ca, kTimeout);
     } catch (const WireError& e) {
       throw std::system_error(std::make_error_code(std::errc::host_unreachable), e.what());
     }
@@ -171,8 +174,8 @@ class Session {
   // Sends `request`; the answer must be of type `expected` (an Error is
   // refused with its reason).
   Frame call(const Frame& request, Frame::BodyCase expected) {
-    wire::write_frame(socket_, request);
-    return expect(wire::read_frame(socket_, wire::kDefaultMaxFrameBytes, kTimeout), expected);
+    wire::write_frame(*transport_, request);
+    return expect(wire::read_frame(*transport_, wire::kDefaultMaxFrameBytes, kTimeout), expected);
   }
 
   Frame expect(const Frame& reply, Frame::BodyCase expected) {
@@ -190,16 +193,15 @@ class Session {
     const Frame start = call(request, Frame::kChallengeStart);
     auto prover = verify::make_cpu_prover(wire::challenge_of(start.challenge_start()));
     const Frame result =
-        wire::answer_proof_requests(socket_, *prover, wire::kDefaultMaxFrameBytes, kTimeout);
+        wire::answer_proof_requests(*transport_, *prover, wire::kDefaultMaxFrameBytes, kTimeout);
     return expect(result, Frame::kQualificationResult).qualification_result();
   }
 
-  wire::Socket& socket() { return socket_; }
+  wire::Transport& transport() { return *transport_; }
   const pb::Welcome& welcome() const { return welcome_; }
 
  private:
-  boost::asio::io_context io_;
-  wire::Socket socket_;
+  std::unique_ptr<wire::Transport> transport_;
   pb::Welcome welcome_;
 };
 
@@ -219,6 +221,7 @@ void write_agent_config(const std::filesystem::path& file, const AgentConfig& c)
         << "gpus = " << c.gpus << "\n"
         << "simulated = " << (c.simulated ? "true" : "false") << "\n"
         << "cheat_skip_per_mille = " << c.cheat_skip_per_mille << "\n";
+    if (!c.tls_ca.empty()) out << "tls_ca = " << c.tls_ca << "\n";
     if (!out) throw Refused("cannot write " + partial.string());
   }
   std::filesystem::permissions(
@@ -268,6 +271,8 @@ AgentConfig read_agent_config(const std::string& file) {
       c.simulated = value == "true";
     else if (key == "cheat_skip_per_mille")
       c.cheat_skip_per_mille = std::min(1000u, number_of(value));
+    else if (key == "tls_ca")
+      c.tls_ca = value;
     else
       throw Usage(file + ":" + std::to_string(number) + ": unknown key '" + key + "'");
   }
@@ -339,6 +344,8 @@ int onboard(std::vector<std::string> args) {
       collateral = parse_usd("--collateral", value());
     else if (args[i] == "--out")
       out = value();
+    else if (args[i] == "--tls-ca")
+      c.tls_ca = std::filesystem::absolute(value()).string();
     else if (args[i] == "--cheat-skip-per-mille") {
       const std::string v = value();
       if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 4 ||
@@ -362,7 +369,7 @@ int onboard(std::vector<std::string> args) {
               gpus->names.size(), gpus->gpu_class.c_str(), gpus->simulated ? " (simulated)" : "");
   pb::ProviderRegistered registered;
   {
-    Session admin(c.exchange, operator_token);
+    Session admin(c.exchange, operator_token, c.tls_ca);
     Frame request;
     auto* r = request.mutable_register_provider();
     r->set_name(c.name);
@@ -377,7 +384,7 @@ int onboard(std::vector<std::string> args) {
   c.gpu_class = gpus->gpu_class;
   c.simulated = gpus->simulated;
 
-  Session session(c.exchange, c.token);
+  Session session(c.exchange, c.token, c.tls_ca);
   c.gpus = qualify_and_register(session, *gpus, c.region);
   const std::filesystem::path config = std::filesystem::path(out) / "agent.conf";
   write_agent_config(config, c);
@@ -419,7 +426,7 @@ int qualify(std::vector<std::string> args) {
   if (file.empty()) throw Usage("--config is required");
   AgentConfig c = read_agent_config(file);
   if (!gpus) gpus = detect_gpus();
-  Session session(c.exchange, c.token);
+  Session session(c.exchange, c.token, c.tls_ca);
   std::printf("gpux provider qualify: participant %u, %zu x %s\n", c.participant,
               gpus->names.size(), gpus->gpu_class.c_str());
   c.gpus = qualify_and_register(session, *gpus, c.region);
@@ -432,7 +439,7 @@ int qualify(std::vector<std::string> args) {
 int deregister(std::vector<std::string> args) {
   if (args.size() != 2 || args[0] != "--config") throw Usage("deregister takes --config FILE");
   const AgentConfig c = read_agent_config(args[1]);
-  Session session(c.exchange, c.token);
+  Session session(c.exchange, c.token, c.tls_ca);
   Frame request;
   request.mutable_deregister();
   const pb::Deregistered done = session.call(request, Frame::kDeregistered).deregistered();
@@ -454,19 +461,19 @@ int agent(std::vector<std::string> args) {
   auto backoff = std::chrono::milliseconds(250);
   for (std::uint64_t answered = 0;;) {
     try {
-      Session session(c.exchange, c.token);
+      Session session(c.exchange, c.token, c.tls_ca);
       Frame ready;
       ready.mutable_agent_ready();
-      wire::write_frame(session.socket(), ready);
+      wire::write_frame(session.transport(), ready);
       std::printf("agent: connected; waiting for challenges\n");
       std::fflush(stdout);
       backoff = std::chrono::milliseconds(250);
       for (;;) {
         // Idle, the exchange sends heartbeats; silence this long means it is gone.
         const Frame frame =
-            wire::read_frame(session.socket(), wire::kDefaultMaxFrameBytes, kTimeout);
+            wire::read_frame(session.transport(), wire::kDefaultMaxFrameBytes, kTimeout);
         if (frame.body_case() == Frame::kHeartbeat) {
-          wire::write_frame(session.socket(), frame);
+          wire::write_frame(session.transport(), frame);
           continue;
         }
         const pb::ChallengeStart start =
@@ -476,7 +483,7 @@ int agent(std::vector<std::string> args) {
         cheats.seed = start.trade() * 131 + start.index() + 1;
         const auto started = std::chrono::steady_clock::now();
         auto prover = verify::make_cpu_prover(wire::challenge_of(start), cheats);
-        const Frame result = wire::answer_proof_requests(session.socket(), *prover,
+        const Frame result = wire::answer_proof_requests(session.transport(), *prover,
                                                          wire::kDefaultMaxFrameBytes, kTimeout);
         const pb::ChallengeResult r =
             session.expect(result, Frame::kChallengeResult).challenge_result();

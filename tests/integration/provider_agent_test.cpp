@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 #include <spawn.h>
 
-#include <boost/asio/io_context.hpp>
 #include <fstream>
 #include <thread>
 
@@ -101,22 +100,21 @@ TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKIL
   // The operator registers the provider; its agent connects with the token.
   proto::provider::ProviderRegistered registered;
   {
-    boost::asio::io_context io;
-    wire::Socket socket(io);
-    wire::connect(socket, "127.0.0.1:" + std::to_string(port));
+    const auto transport =
+        wire::Transport::connect("127.0.0.1:" + std::to_string(port), {}, std::chrono::seconds(30));
     wire::Frame hello;
     hello.mutable_hello()->set_token(kOperator);
-    wire::write_frame(socket, hello);
-    REQUIRE(wire::read_frame(socket, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30))
+    wire::write_frame(*transport, hello);
+    REQUIRE(wire::read_frame(*transport, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30))
                 .has_welcome());
     wire::Frame request;
     request.mutable_register_provider()->set_name("agent-test");
     request.mutable_register_provider()->set_region("us-east");
     request.mutable_register_provider()->set_cash(1'000'000'000);
     request.mutable_register_provider()->set_collateral(500'000'000);
-    wire::write_frame(socket, request);
+    wire::write_frame(*transport, request);
     const wire::Frame reply =
-        wire::read_frame(socket, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30));
+        wire::read_frame(*transport, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30));
     REQUIRE(reply.has_provider_registered());
     registered = reply.provider_registered();
   }

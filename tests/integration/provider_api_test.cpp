@@ -6,8 +6,6 @@
 // registry survives a SIGKILL.
 #include <doctest/doctest.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/write.hpp>
 #include <fstream>
 #include <thread>
 
@@ -28,7 +26,7 @@ constexpr std::chrono::milliseconds kTimeout{60'000};
 
 class Exchange {
  public:
-  Exchange() : port(gpux::local::free_port()) {
+  explicit Exchange(const std::string& extra_config = {}) : port(gpux::local::free_port()) {
     std::ofstream(dir.path() / "gpuxd.conf")
         << "data_dir = " << (dir.path() / "data").string() << "\n"
         << "provider_port = " << port << "\n"
@@ -43,7 +41,8 @@ class Exchange {
         << "instrument = 1 symbol=H100-SXM.us-east.21000101T00 class=H100-SXM region=us-east "
            "start=4102444800 tick=1000 max=100 reference=2000000 band=1000000\n"
         << "instrument = 2 symbol=H100-SXM.eu-west.21000101T00 class=H100-SXM region=eu-west "
-           "start=4102444800 tick=1000 max=100 reference=2000000 band=1000000\n";
+           "start=4102444800 tick=1000 max=100 reference=2000000 band=1000000\n"
+        << extra_config;
     start();
   }
   ~Exchange() {
@@ -74,14 +73,15 @@ class Exchange {
 };
 
 struct Client {
-  explicit Client(int port) : socket(io) {
-    wire::connect(socket, "127.0.0.1:" + std::to_string(port));
+  explicit Client(int port, const std::string& tls_ca = {})
+      : transport(wire::Transport::connect("127.0.0.1:" + std::to_string(port), tls_ca, kTimeout)) {
   }
   Frame call(const Frame& request) {
-    wire::write_frame(socket, request);
+    wire::write_frame(*transport, request);
     return read();
   }
-  Frame read() { return wire::read_frame(socket, wire::kDefaultMaxFrameBytes, kTimeout); }
+  Frame read() { return wire::read_frame(*transport, wire::kDefaultMaxFrameBytes, kTimeout); }
+  void write_raw(const std::string& bytes) { transport->write_all(bytes, kTimeout); }
   Frame hello(const std::string& token) {
     Frame f;
     f.mutable_hello()->set_token(token);
@@ -98,8 +98,7 @@ struct Client {
       return true;
     }
   }
-  boost::asio::io_context io;
-  wire::Socket socket;
+  std::unique_ptr<wire::Transport> transport;
 };
 
 pb::ProviderRegistered register_provider(int port) {
@@ -122,7 +121,7 @@ pb::QualificationResult qualify(Client& c, const gpux::verify::Cheats& cheats = 
   REQUIRE_MESSAGE(start.has_challenge_start(), wire::frame_type(start));
   auto prover = gpux::verify::make_cpu_prover(wire::challenge_of(start.challenge_start()), cheats);
   const Frame result =
-      wire::answer_proof_requests(c.socket, *prover, wire::kDefaultMaxFrameBytes, kTimeout);
+      wire::answer_proof_requests(*c.transport, *prover, wire::kDefaultMaxFrameBytes, kTimeout);
   REQUIRE(result.has_qualification_result());
   return result.qualification_result();
 }
@@ -214,8 +213,7 @@ TEST_CASE("provider API: refusals and hostile input get an Error and a closed co
   }
   SUBCASE("an oversized frame") {
     Client c(exchange.port);
-    const unsigned char header[4] = {0x10, 0, 0, 0};  // 256 MiB
-    boost::asio::write(c.socket, boost::asio::buffer(header));
+    c.write_raw(std::string("\x10\0\0\0", 4));  // 256 MiB
     const Frame reply = c.read();
     REQUIRE(reply.has_error());
     CHECK(reply.error().reason().find("the limit is 1048576") != std::string::npos);
@@ -225,9 +223,7 @@ TEST_CASE("provider API: refusals and hostile input get an Error and a closed co
     for (const std::string& body : {std::string("\xff\xff\xff\xff\xff\xff", 6),
                                     std::string("\xf8\x06\x01", 3) /* field 111, unknown */}) {
       Client c(exchange.port);
-      const unsigned char header[4] = {0, 0, 0, static_cast<unsigned char>(body.size())};
-      boost::asio::write(c.socket, boost::asio::buffer(header));
-      boost::asio::write(c.socket, boost::asio::buffer(body));
+      c.write_raw(std::string("\0\0\0", 3) + static_cast<char>(body.size()) + body);
       const Frame reply = c.read();
       REQUIRE(reply.has_error());
       CHECK((reply.error().reason().find("not a ProviderFrame") != std::string::npos ||
@@ -259,4 +255,56 @@ TEST_CASE("provider API: refusals and hostile input get an Error and a closed co
     if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   CHECK(served);
+}
+
+namespace {
+
+// A self-signed certificate for 127.0.0.1 (its own CA), made with openssl.
+void make_certificate(const fs::path& dir, const std::string& name) {
+  const std::string command =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=gpux-test"
+      " -addext subjectAltName=IP:127.0.0.1 -keyout " +
+      (dir / (name + ".key")).string() + " -out " + (dir / (name + ".pem")).string() +
+      " > /dev/null 2>&1";
+  REQUIRE(std::system(command.c_str()) == 0);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "provider API over TLS: proofs run encrypted; plain clients and unknown CAs are refused") {
+  gpux::test::TempDir certificates;
+  make_certificate(certificates.path(), "exchange");
+  make_certificate(certificates.path(), "impostor");
+  const std::string ca = (certificates.path() / "exchange.pem").string();
+  Exchange exchange("provider_tls_certificate = " + ca + "\nprovider_tls_key = " +
+                    (certificates.path() / "exchange.key").string() + "\n");
+
+  Client admin(exchange.port, ca);
+  REQUIRE(admin.hello(kOperator).welcome().operator_());
+  Frame request;
+  request.mutable_register_provider()->set_name("tls-prov");
+  request.mutable_register_provider()->set_region("us-east");
+  const Frame registered = admin.call(request);
+  REQUIRE(registered.has_provider_registered());
+  Client provider(exchange.port, ca);
+  provider.hello(registered.provider_registered().token());
+  CHECK(qualify(provider).passed());  // a whole proof over TLS
+
+  // A client speaking plain TCP to the TLS port gets no frame, only a close.
+  Client plain(exchange.port);
+  Frame hello;
+  hello.mutable_hello()->set_token(kOperator);
+  wire::write_frame(*plain.transport, hello);
+  CHECK_THROWS_AS(plain.read(), wire::WireError);
+
+  // A certificate the client's CA did not sign: the client refuses to talk.
+  try {
+    Client fooled(exchange.port, (certificates.path() / "impostor.pem").string());
+    FAIL("connected to an exchange whose certificate the CA did not sign");
+  } catch (const wire::WireError& e) {
+    CHECK(std::string(e.what()).find("certificate verify failed") != std::string::npos);
+  }
+  CHECK(exchange.alive());
+  CHECK(exchange.log().find("(TLS)") != std::string::npos);
 }

@@ -59,6 +59,9 @@ struct ProviderApiConfig {
   // Every challenge uses this verify/ profile instead of the GPU class's own:
   // "cpu-sim" lets simulated providers stand in for real GPUs in demos and tests.
   std::string profile_override;
+  // TLS for every connection when both are set (PEM files); plain TCP otherwise.
+  std::string tls_certificate;
+  std::string tls_key;
 };
 
 struct DaemonConfig {
