@@ -174,6 +174,12 @@ std::string FixOrderEntry::authenticate(const std::string& session, const std::s
   return "wrong password for " + session;
 }
 
+void FixOrderEntry::set_password_hash(const std::string& session, const std::string& hash) {
+  std::lock_guard lock(mutex_);
+  if (const auto client = config_.clients.find(session); client != config_.clients.end())
+    client->second.password_hash = hash;
+}
+
 void FixOrderEntry::set_sink(fix::ReportSink& sink) {
   std::lock_guard lock(mutex_);
   sink_ = &sink;

@@ -38,6 +38,10 @@ class FixOrderEntry final : public fix::OrderEntry {
   FixOrderEntry(const FixOrderEntry&) = delete;
   FixOrderEntry& operator=(const FixOrderEntry&) = delete;
 
+  // From now on, `session`'s Logon must carry the password of `hash`
+  // (crypto_pwhash_str); for seats whose password is issued at onboarding.
+  void set_password_hash(const std::string& session, const std::string& hash);
+
   // Sends everything queued so far, then stops sending (at a clean stop,
   // before the acceptor goes).
   void stop_sending();

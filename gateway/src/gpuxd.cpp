@@ -258,6 +258,10 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (sodium_init() < 0) {  // FIX passwords: verified, and issued at onboarding
+    std::fprintf(stderr, "gpuxd: cannot initialise libsodium\n");
+    return 1;
+  }
   gateway::DaemonConfig config;
   try {
     if (!config_file.empty()) config = gateway::load_config(config_file);
@@ -366,7 +370,10 @@ int main(int argc, char** argv) {
     try {
       providers = std::make_unique<gateway::ProviderService>(
           config.provider, config.fix, config.verification.challenge_ms,
-          config.pipeline.data_directory, recovered);
+          config.pipeline.data_directory, recovered,
+          [&fix_entry](const std::string& sender, const std::string& hash) {
+            if (fix_entry) fix_entry->set_password_hash(sender, hash);
+          });
     } catch (const std::exception& e) {
       std::fprintf(stderr, "gpuxd: cannot start the provider API on port %d: %s\n",
                    config.provider.port, e.what());

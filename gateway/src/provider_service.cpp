@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,9 +64,10 @@ bool sells_now(matching::InstrumentState state) {
 ProviderService::ProviderService(ProviderApiConfig config, const FixConfig& fix,
                                  std::int64_t challenge_ms,
                                  const std::filesystem::path& data_directory,
-                                 const RecoveryReport& recovered)
+                                 const RecoveryReport& recovered, SetFixPassword set_fix_password)
     : config_(std::move(config)),
       fix_(fix),
+      set_fix_password_(std::move(set_fix_password)),
       challenge_ms_(challenge_ms),
       registry_path_(data_directory / "providers.registry"),
       acceptor_(io_) {
@@ -78,6 +80,9 @@ ProviderService::ProviderService(ProviderApiConfig config, const FixConfig& fix,
     if (!registry_.ParseFromIstream(&in))
       throw std::runtime_error("cannot read " + registry_path_.string());
   }
+  for (const auto& p : registry_.providers())
+    if (!p.fix_password_hash().empty())
+      set_fix_password_(p.fix_sender_comp_id(), p.fix_password_hash());
   for (const auto& spec : recovered.specs)
     listings_[spec.id].spec = spec;
   for (const auto& status : recovered.instruments)
@@ -352,8 +357,24 @@ Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
   auto* registered = reply.mutable_provider_registered();
   registered->set_participant(participant);
   registered->set_token(token);
-  for (const auto& [sender, client] : fix_.clients)
-    if (client.participant == participant) registered->set_fix_sender_comp_id(sender);
+  // The FIX seat the operator provisioned for this participant, with a
+  // password issued now unless the configuration set one.
+  std::string fix_password_hash;
+  for (const auto& [sender, client] : fix_.clients) {
+    if (client.participant != participant) continue;
+    registered->set_fix_sender_comp_id(sender);
+    if (!client.password_hash.empty()) break;
+    const std::string password = verify::to_hex(verify::random_nonce()).substr(0, 32);
+    // 128 random bits need no key stretching: the cheapest Argon2id keeps
+    // every logon fast.
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(hash, password.c_str(), password.size(), crypto_pwhash_OPSLIMIT_MIN,
+                          crypto_pwhash_MEMLIMIT_MIN) != 0)
+      return error_frame("cannot hash the FIX password (out of memory)");
+    fix_password_hash = hash;
+    registered->set_fix_password(password);
+    break;
+  }
   registered->set_fix_target_comp_id(fix_.comp_id);
   registered->set_fix_port(static_cast<std::uint32_t>(fix_.port));
   {
@@ -363,9 +384,13 @@ Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
     p->set_name(request.name());
     p->set_region(request.region());
     p->set_token_hash(token_hash(token));
+    p->set_fix_sender_comp_id(registered->fix_sender_comp_id());
+    p->set_fix_password_hash(fix_password_hash);
     registry_.set_next_participant(participant + 1);
     save_registry();
   }
+  if (!fix_password_hash.empty())
+    set_fix_password_(registered->fix_sender_comp_id(), fix_password_hash);
   std::fprintf(stderr, "gpuxd: provider API: registered provider %s (%s) as participant %u\n",
                request.name().c_str(), request.region().c_str(), participant);
   return reply;

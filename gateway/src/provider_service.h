@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <list>
 #include <map>
 #include <mutex>
@@ -33,9 +34,14 @@ namespace gpux::gateway {
 
 class ProviderService {
  public:
+  // Gives the FIX gateway a seat's password hash: at registration, and for
+  // every registered provider at start.
+  using SetFixPassword = std::function<void(const std::string& sender, const std::string& hash)>;
+
   // Loads the registry and listens on config.port (throws when it cannot).
   ProviderService(ProviderApiConfig config, const FixConfig& fix, std::int64_t challenge_ms,
-                  const std::filesystem::path& data_directory, const RecoveryReport& recovered);
+                  const std::filesystem::path& data_directory, const RecoveryReport& recovered,
+                  SetFixPassword set_fix_password);
   ~ProviderService();
   ProviderService(const ProviderService&) = delete;
   ProviderService& operator=(const ProviderService&) = delete;
@@ -90,6 +96,7 @@ class ProviderService {
 
   ProviderApiConfig config_;
   const FixConfig& fix_;
+  SetFixPassword set_fix_password_;
   std::int64_t challenge_ms_;
   std::filesystem::path registry_path_;
   Pipeline* pipeline_ = nullptr;

@@ -391,12 +391,23 @@ int onboard(std::vector<std::string> args) {
   std::printf("  wrote %s\n", config.c_str());
   if (!registered.fix_sender_comp_id().empty()) {
     const std::filesystem::path fix = std::filesystem::path(out) / "fix.env";
-    std::ofstream(fix) << "# source this, then: gpux trade ...\n"
-                       << "export GPUX_FIX_HOST=" << c.exchange.substr(0, c.exchange.rfind(':'))
-                       << "\nexport GPUX_FIX_PORT=" << registered.fix_port()
-                       << "\nexport GPUX_FIX_SENDER=" << registered.fix_sender_comp_id()
-                       << "\nexport GPUX_FIX_TARGET=" << registered.fix_target_comp_id() << "\n";
-    std::printf("  wrote %s (FIX seat %s)\n", fix.c_str(), registered.fix_sender_comp_id().c_str());
+    {
+      std::ofstream out(fix);
+      out << "# source this, then: gpux trade"
+          << (registered.fix_password().empty() ? "" : " --password-env GPUX_FIX_PASSWORD")
+          << " ...\n"
+          << "export GPUX_FIX_HOST=" << c.exchange.substr(0, c.exchange.rfind(':'))
+          << "\nexport GPUX_FIX_PORT=" << registered.fix_port()
+          << "\nexport GPUX_FIX_SENDER=" << registered.fix_sender_comp_id()
+          << "\nexport GPUX_FIX_TARGET=" << registered.fix_target_comp_id() << "\n";
+      if (!registered.fix_password().empty())
+        out << "export GPUX_FIX_PASSWORD=" << registered.fix_password() << "\n";
+    }
+    std::filesystem::permissions(
+        fix, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    std::printf("  wrote %s (FIX seat %s%s)\n", fix.c_str(),
+                registered.fix_sender_comp_id().c_str(),
+                registered.fix_password().empty() ? "" : " and its password; keep it private");
   } else {
     std::printf(
         "  no FIX seat yet: ask the operator to add `fix_client = SENDERCOMPID "

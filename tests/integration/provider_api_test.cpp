@@ -12,6 +12,7 @@
 #include "gpux/gateway/provider_wire.h"
 #include "gpux/verify/prover.h"
 #include "local_daemon.h"
+#include "run_command.h"
 #include "temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -26,10 +27,12 @@ constexpr std::chrono::milliseconds kTimeout{60'000};
 
 class Exchange {
  public:
-  explicit Exchange(const std::string& extra_config = {}) : port(gpux::local::free_port()) {
+  explicit Exchange(const std::string& extra_config = {})
+      : port(gpux::local::free_port()), fix_port(gpux::local::free_port()) {
     std::ofstream(dir.path() / "gpuxd.conf")
         << "data_dir = " << (dir.path() / "data").string() << "\n"
         << "provider_port = " << port << "\n"
+        << "fix_port = " << fix_port << "\n"
         << "provider_operator_token = " << kOperator << "\n"
         << "provider_max_connections = 3\n"
         << "provider_max_frame_bytes = 1048576\n"
@@ -67,8 +70,18 @@ class Exchange {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
+  // `gpux trade instruments` on the provider's FIX seat; its exit status.
+  int fix_logon(const std::string& sender, const std::string& password) const {
+    return gpux::test::run_command("GPUX_TEST_PASSWORD=" + password + " " GPUX_PATH +
+                                   " trade --port " + std::to_string(fix_port) + " --sender " +
+                                   sender + " --password-env GPUX_TEST_PASSWORD --dictionary " +
+                                   GPUX_FIX_DICTIONARY + " --timeout 20 instruments")
+        .status;
+  }
+
   gpux::test::TempDir dir;
   int port;
+  int fix_port;
   pid_t pid = -1;
 };
 
@@ -135,6 +148,10 @@ TEST_CASE(
   CHECK(registered.participant() == 1000);
   CHECK(registered.token().size() == 64);
   CHECK(registered.fix_sender_comp_id() == "SEAT-1000");
+  // Its FIX seat now needs the password issued with it.
+  REQUIRE(registered.fix_password().size() == 32);
+  CHECK(exchange.fix_logon("SEAT-1000", registered.fix_password()) == 0);
+  CHECK(exchange.fix_logon("SEAT-1000", "not-the-password") == 3);
 
   {
     Client provider(exchange.port);
@@ -178,6 +195,8 @@ TEST_CASE(
   exchange.start();
   Client again(exchange.port);
   CHECK(again.hello(registered.token()).welcome().participant() == 1000);
+  CHECK(exchange.fix_logon("SEAT-1000", registered.fix_password()) == 0);
+  CHECK(exchange.fix_logon("SEAT-1000", "") == 3);
   // The next provider gets the next id: the registry kept its counter.
   CHECK(register_provider(exchange.port).participant() == 1001);
 }
