@@ -19,6 +19,9 @@
 
 #include "gpux/gateway/provider_wire.h"
 #include "gpux/verify/verifier.h"
+#if GPUX_HAVE_CUDA_PROVER
+#include "gpux/verify/cuda_prover.h"
+#endif
 
 namespace {
 
@@ -143,6 +146,17 @@ std::vector<std::string> cuda_devices() {
   return names;
 }
 
+// The exchange's class for a device name as the CUDA driver reports it
+// ("NVIDIA H100 80GB HBM3" -> H100-SXM); empty when unknown.
+std::string class_of_device(const std::string& name) {
+  static const std::pair<const char*, const char*> kClasses[] = {
+      {"H100 PCIe", "H100-PCIE"}, {"H100", "H100-SXM"}, {"H200", "H200"},
+      {"B200", "B200"},           {"A100", "A100"},     {"L40S", "L40S"}};
+  for (const auto& [part, gpu_class] : kClasses)
+    if (name.find(part) != std::string::npos) return gpu_class;
+  return {};
+}
+
 Gpus detect_gpus() {
   const auto devices = cuda_devices();
   if (devices.empty())
@@ -152,9 +166,33 @@ Gpus detect_gpus() {
   std::string list;
   for (const auto& d : devices)
     list += (list.empty() ? "" : ", ") + d;
+#if !GPUX_HAVE_CUDA_PROVER
   throw Refused("found " + std::to_string(devices.size()) + " CUDA GPU(s) (" + list +
-                "), but this build of gpux proves on the CPU only; build verify/ with CUDA "
-                "(ops/gpu-check) for the GPU prover, or use --simulate CLASS,COUNT");
+                "), but this build of gpux proves on the CPU only: build it where nvcc is "
+                "found (verify/ then builds the CUDA prover), or use --simulate CLASS,COUNT");
+#endif
+  Gpus gpus;
+  gpus.gpu_class = class_of_device(devices.front());
+  for (const auto& d : devices)
+    if (class_of_device(d) != gpus.gpu_class || gpus.gpu_class.empty())
+      throw Refused("cannot tell one GPU class for " + list +
+                    ": the exchange lists products by class (H100-SXM, H100-PCIE, H200, "
+                    "B200, A100, L40S)");
+  gpus.names = devices;
+  return gpus;
+}
+
+// The prover for a challenge: one CPU core for simulated GPUs, the CUDA
+// prover on `device` for real ones.
+std::unique_ptr<verify::Prover> make_prover(const verify::Challenge& challenge, bool simulated,
+                                            int device, const verify::Cheats& cheats = {}) {
+  if (simulated) return verify::make_cpu_prover(challenge, cheats);
+#if GPUX_HAVE_CUDA_PROVER
+  return verify::make_cuda_prover(challenge, device);
+#else
+  (void)device;
+  throw Refused("this build of gpux proves on the CPU only; the agent cannot answer for real GPUs");
+#endif
 }
 
 class Session {
@@ -186,12 +224,13 @@ class Session {
   }
 
   // Qualifies one GPU: the exchange challenges, the CPU prover answers.
-  pb::QualificationResult qualify(const std::string& gpu_class, const std::string& gpu_name) {
+  pb::QualificationResult qualify(const std::string& gpu_class, const std::string& gpu_name,
+                                  bool simulated, int device) {
     Frame request;
     request.mutable_qualify()->set_gpu_class(gpu_class);
     request.mutable_qualify()->set_gpu_name(gpu_name);
     const Frame start = call(request, Frame::kChallengeStart);
-    auto prover = verify::make_cpu_prover(wire::challenge_of(start.challenge_start()));
+    auto prover = make_prover(wire::challenge_of(start.challenge_start()), simulated, device);
     const Frame result =
         wire::answer_proof_requests(*transport_, *prover, wire::kDefaultMaxFrameBytes, kTimeout);
     return expect(result, Frame::kQualificationResult).qualification_result();
@@ -297,7 +336,8 @@ std::uint32_t qualify_and_register(Session& session, const Gpus& gpus, const std
                 gpus.names[i].c_str());
     std::fflush(stdout);
     const auto started = std::chrono::steady_clock::now();
-    const pb::QualificationResult result = session.qualify(gpus.gpu_class, gpus.names[i]);
+    const pb::QualificationResult result =
+        session.qualify(gpus.gpu_class, gpus.names[i], gpus.simulated, static_cast<int>(i));
     rows.push_back({gpus.names[i], result.passed(), seconds_since(started), result.detail()});
     std::printf("%s in %.2f s%s%s\n", result.passed() ? "passed" : "FAILED", rows.back().seconds,
                 result.passed() ? "" : ": ", result.detail().c_str());
@@ -465,6 +505,10 @@ int deregister(std::vector<std::string> args) {
 int agent(std::vector<std::string> args) {
   if (args.size() != 2 || args[0] != "--config") throw Usage("agent takes --config FILE");
   const AgentConfig c = read_agent_config(args[1]);
+#if !GPUX_HAVE_CUDA_PROVER
+  if (!c.simulated)
+    throw Refused(args[1] + " is for real GPUs, and this build of gpux proves on the CPU only");
+#endif
   std::printf("gpux provider agent: participant %u (%s), %u x %s, exchange %s%s\n", c.participant,
               c.name.c_str(), c.gpus, c.gpu_class.c_str(), c.exchange.c_str(),
               c.cheat_skip_per_mille ? " -- DISHONEST: skips work" : "");
@@ -493,7 +537,9 @@ int agent(std::vector<std::string> args) {
         cheats.skip_tiles_per_mille = c.cheat_skip_per_mille;
         cheats.seed = start.trade() * 131 + start.index() + 1;
         const auto started = std::chrono::steady_clock::now();
-        auto prover = verify::make_cpu_prover(wire::challenge_of(start), cheats);
+        // Real GPUs take the challenges in turn.
+        auto prover = make_prover(wire::challenge_of(start), c.simulated,
+                                  static_cast<int>(answered % std::max(1u, c.gpus)), cheats);
         const Frame result = wire::answer_proof_requests(session.transport(), *prover,
                                                          wire::kDefaultMaxFrameBytes, kTimeout);
         const pb::ChallengeResult r =

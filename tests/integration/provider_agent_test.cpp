@@ -121,7 +121,8 @@ TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKIL
   const ParticipantId provider = registered.participant();
   std::ofstream(dir.path() / "agent.conf")
       << "exchange = 127.0.0.1:" << port << "\nparticipant = " << provider
-      << "\ntoken = " << registered.token() << "\ngpu_class = H100-SXM\ngpus = 4\n";
+      << "\ntoken = " << registered.token()
+      << "\ngpu_class = H100-SXM\ngpus = 4\nsimulated = true\n";
   const pid_t agent = spawn_agent(dir.path() / "agent.conf", agent_log);
   REQUIRE(wait_for_lines(agent_log, "agent: connected", 1));
 
