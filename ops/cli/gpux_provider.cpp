@@ -67,6 +67,9 @@ struct Usage : std::runtime_error {
 struct Refused : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+struct Unreachable : std::runtime_error {  // exit 3
+  using std::runtime_error::runtime_error;
+};
 
 struct Gpus {
   std::string gpu_class;
@@ -201,7 +204,7 @@ class Session {
     try {
       transport_ = wire::Transport::connect(exchange, tls_ca, kTimeout);
     } catch (const WireError& e) {
-      throw std::system_error(std::make_error_code(std::errc::host_unreachable), e.what());
+      throw Unreachable(e.what());
     }
     Frame hello;
     hello.mutable_hello()->set_token(token);
@@ -590,7 +593,7 @@ int gpux_provider(int argc, char** argv) {
   } catch (const Refused& e) {
     std::fprintf(stderr, "gpux provider %s: %s\n", command.c_str(), e.what());
     return 1;
-  } catch (const std::system_error& e) {
+  } catch (const Unreachable& e) {
     std::fprintf(stderr, "gpux provider %s: %s\n", command.c_str(), e.what());
     return 3;
   } catch (const std::exception& e) {
