@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "daemon_commands.h"
 #include "gpux/gateway/provider_wire.h"
 #include "gpux/storage/codec.h"
 #include "gpux/storage/journal.h"
@@ -25,22 +26,6 @@ namespace proto = gpux::proto;
 namespace {
 
 constexpr const char* kOperator = "operator-token-for-agent-tests";
-
-std::vector<proto::Event> execute(GpuxdProcess& daemon, const CommandBody& body) {
-  REQUIRE(daemon.send(storage::encode(Command{{0, 0}, body})));
-  const auto ack = daemon.read();
-  REQUIRE(ack);
-  REQUIRE(ack->has_acknowledgement());
-  return {ack->acknowledgement().events().begin(), ack->acknowledgement().events().end()};
-}
-
-std::size_t count_lines(const std::filesystem::path& file, const std::string& needle) {
-  std::ifstream in(file);
-  std::size_t n = 0;
-  for (std::string line; std::getline(in, line);)
-    n += line.find(needle) != std::string::npos;
-  return n;
-}
 
 // Waits up to 60 s for `needle` to appear `count` times in `file`.
 bool wait_for_lines(const std::filesystem::path& file, const std::string& needle,

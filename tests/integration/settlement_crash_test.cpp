@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "daemon_commands.h"
 #include "gpux/storage/codec.h"
 #include "gpux/storage/journal.h"
 #include "gpuxd_process.h"
@@ -27,10 +28,6 @@ namespace storage = gpux::storage;
 namespace proto = gpux::proto;
 
 namespace {
-
-proto::Command command_of(const CommandBody& body) {
-  return storage::encode(Command{{0, 0}, body});
-}
 
 const char* const kConfig =
     "buyer_fee_ppm = 5000\n"
@@ -46,15 +43,6 @@ const char* const kConfig =
     "maker_fee_ppm=1000 taker_fee_ppm=3000\n"
     "capacity = 3 instrument=1 units=100000\n"
     "capacity = 4 instrument=1 units=100000\n";
-
-// Sends and reads one command synchronously; returns its events.
-std::vector<proto::Event> execute(GpuxdProcess& daemon, const CommandBody& body) {
-  REQUIRE(daemon.send(command_of(body)));
-  const auto ack = daemon.read();
-  REQUIRE(ack);
-  REQUIRE(ack->has_acknowledgement());
-  return {ack->acknowledgement().events().begin(), ack->acknowledgement().events().end()};
-}
 
 int run_audit(const std::filesystem::path& data, const std::filesystem::path& config,
               std::string& output) {

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "daemon_commands.h"
 #include "gpux/storage/codec.h"
 #include "gpux/storage/journal.h"
 #include "gpuxd_process.h"
@@ -22,22 +23,6 @@ namespace storage = gpux::storage;
 namespace proto = gpux::proto;
 
 namespace {
-
-std::vector<proto::Event> execute(GpuxdProcess& daemon, const CommandBody& body) {
-  REQUIRE(daemon.send(storage::encode(Command{{0, 0}, body})));
-  const auto ack = daemon.read();
-  REQUIRE(ack);
-  REQUIRE(ack->has_acknowledgement());
-  return {ack->acknowledgement().events().begin(), ack->acknowledgement().events().end()};
-}
-
-std::size_t count_lines(const std::filesystem::path& log, const std::string& needle) {
-  std::ifstream in(log);
-  std::size_t count = 0;
-  for (std::string line; std::getline(in, line);)
-    count += line.find(needle) != std::string::npos;
-  return count;
-}
 
 // The driver logs each outcome once it is durable: waits for all of them
 // (bounded: every challenge falls within the next 9 seconds), then settles.
