@@ -401,20 +401,8 @@ Frame ProviderService::qualify(Connection& c, ParticipantId participant, const p
   const verify::ClassProfile* profile = profile_for(request.gpu_class());
   if (profile == nullptr)
     return error_frame("no verification profile for GPU class '" + request.gpu_class() + "'");
-  const verify::Nonce nonce = verify::random_nonce();
-  const std::int64_t work_ns = config_.qualification_ms * 1'000'000;
-  Frame start;
-  auto* s = start.mutable_challenge_start();
-  s->set_profile(std::string(profile->name));
-  s->set_nonce(std::string(reinterpret_cast<const char*>(nonce.bytes.data()), nonce.bytes.size()));
-  s->set_work_ns(work_ns);
-  provider::write_frame(*c.transport, start);
-  verify::SteadyClock clock;
-  verify::Verifier verifier(verify::make_challenge(*profile, nonce, work_ns), secret_ ^ participant,
-                            clock);
-  provider::RemoteProver remote(*c.transport, config_.max_frame_bytes,
-                                std::chrono::milliseconds(config_.timeout_ms));
-  const verify::Verdict verdict = verify::run_challenge(remote, verifier);
+  const verify::Verdict verdict = prove_remotely(c, *profile, config_.qualification_ms * 1'000'000,
+                                                 0, 0, secret_ ^ participant);
   if (verdict.passed()) ++qualified[request.gpu_class()];
   std::fprintf(stderr, "gpuxd: provider API: participant %u qualification of a %s (%s): %s%s\n",
                participant, request.gpu_class().c_str(), request.gpu_name().c_str(),
@@ -520,6 +508,27 @@ Frame ProviderService::deregister(ParticipantId participant) {
   return reply;
 }
 
+verify::Verdict ProviderService::prove_remotely(Connection& c, const verify::ClassProfile& profile,
+                                                std::int64_t work_ns, matching::TradeId trade,
+                                                std::uint32_t index, std::uint64_t secret) {
+  const verify::Nonce nonce = verify::random_nonce();
+  // The challenge counts as issued before it is sent: the network's time is
+  // the provider's.
+  verify::SteadyClock clock;
+  verify::Verifier verifier(verify::make_challenge(profile, nonce, work_ns), secret, clock);
+  Frame start;
+  auto* s = start.mutable_challenge_start();
+  s->set_trade(trade);
+  s->set_index(index);
+  s->set_profile(std::string(profile.name));
+  s->set_nonce(std::string(reinterpret_cast<const char*>(nonce.bytes.data()), nonce.bytes.size()));
+  s->set_work_ns(work_ns);
+  provider::write_frame(*c.transport, start);
+  provider::RemoteProver remote(*c.transport, config_.max_frame_bytes,
+                                std::chrono::milliseconds(config_.timeout_ms));
+  return verify::run_challenge(remote, verifier);
+}
+
 void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
   const std::chrono::milliseconds timeout(config_.timeout_ms);
   {
@@ -584,24 +593,11 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
       verdict.failure = verify::Failure::malformed;
       verdict.detail = "no verification profile for class " + challenge->gpu_class;
     } else {
-      const verify::Nonce nonce = verify::random_nonce();
-      const std::int64_t work_ns = challenge_ms_ * 1'000'000;
-      Frame start;
-      auto* s = start.mutable_challenge_start();
-      s->set_trade(challenge->trade);
-      s->set_index(challenge->index);
-      s->set_profile(std::string(profile->name));
-      s->set_nonce(
-          std::string(reinterpret_cast<const char*>(nonce.bytes.data()), nonce.bytes.size()));
-      s->set_work_ns(work_ns);
-      verify::SteadyClock clock;
-      verify::Verifier verifier(verify::make_challenge(*profile, nonce, work_ns),
-                                secret_ ^ (challenge->trade << 8) ^ challenge->index, clock);
       try {
-        provider::write_frame(*c.transport, start);
-        provider::RemoteProver remote(*c.transport, config_.max_frame_bytes, timeout);
-        verdict = verify::run_challenge(remote, verifier);
-      } catch (const WireError& e) {
+        verdict =
+            prove_remotely(c, *profile, challenge_ms_ * 1'000'000, challenge->trade,
+                           challenge->index, secret_ ^ (challenge->trade << 8) ^ challenge->index);
+      } catch (const WireError&) {
         // Gone mid-proof: the challenge is not answered. Put back, it may
         // still be answered by a reconnecting agent; unanswered, it times out.
         std::lock_guard lock(mutex_);

@@ -29,6 +29,7 @@
 #include "gpux/gateway/pipeline.h"
 #include "gpux/gateway/provider_wire.h"
 #include "gpux/matching/events.h"
+#include "gpux/verify/verifier.h"
 
 namespace gpux::gateway {
 
@@ -85,6 +86,11 @@ class ProviderService {
                                 const proto::provider::RegisterGpus& request,
                                 const std::map<std::string, std::uint32_t>& qualified);
   provider::Frame deregister(matching::ParticipantId participant);
+  // One challenge of `profile` over the connection: the provider's prover
+  // answers each request, the verifier here judges and times the answers.
+  verify::Verdict prove_remotely(Connection& connection, const verify::ClassProfile& profile,
+                                 std::int64_t work_ns, matching::TradeId trade, std::uint32_t index,
+                                 std::uint64_t secret);
   // Sets `participant`'s sell capacity on every open or listed product of
   // its registered classes and regions; returns how many it set.
   std::uint32_t apply_capacity(matching::ParticipantId participant,
