@@ -386,6 +386,17 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
           std::string::npos);
   }
 
+  SUBCASE("pages need nothing from outside: no scripts, links or network addresses") {
+    for (const fs::path& page : {one / "exchange" / "report.html", two / "exchange" / "report.html",
+                                 two / "participant-7" / "report.html"}) {
+      CAPTURE(page);
+      const std::string html = read_file(page);
+      for (const char* outside :
+           {"http:", "https:", "//", "<script", "src=", "href=", "@import", "url("})
+        CHECK_MESSAGE(html.find(outside) == std::string::npos, outside);
+    }
+  }
+
   SUBCASE("byte-identical on a second run") {
     REQUIRE(gpux::test::run_command(report_command(data, config, dir.path() / "second")).status ==
             0);
