@@ -70,9 +70,7 @@ TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKIL
   const auto log = dir.path() / "gpuxd.log";
   const auto agent_log = dir.path() / "agent.log";
 
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const std::int64_t now = unix_now();
   InstrumentSpec spec = standard_spec(1);
   spec.gpu_class = "H100-SXM";
   spec.delivery_start = now + 8;  // after the kill and the restart

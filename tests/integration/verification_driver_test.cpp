@@ -58,9 +58,7 @@ void run_delivery(bool restart) {
   // Listed over the command stream, not in the configuration, so the
   // calendar leaves its states to the test; its delivery window is now (or,
   // with `restart`, due seconds after the kill).
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const std::int64_t now = unix_now();
   InstrumentSpec spec = standard_spec(1);
   spec.delivery_start = restart ? now + 6 : now;
   spec.delivery_end = spec.delivery_start + 3;

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -25,6 +26,13 @@ inline std::vector<proto::Event> execute(GpuxdProcess& daemon, const matching::C
   REQUIRE(ack);
   REQUIRE(ack->has_acknowledgement());
   return {ack->acknowledgement().events().begin(), ack->acknowledgement().events().end()};
+}
+
+// The wall clock in Unix seconds, as gpuxd's calendar and delivery see it.
+inline std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // Lines of `file` that contain `needle`.
