@@ -133,15 +133,21 @@ int gpux_report(int argc, char** argv) {
     name += (name.empty() ? "" : "/") + comp_id;
   }
 
+  std::unique_ptr<storage::Journal> journal;
+  try {
+    journal = storage::Journal::open(data_dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpux report: cannot open %s (is gpuxd still running on it?): %s\n",
+                 data_dir.c_str(), e.what());
+    return 3;
+  }
   report::History history;
   try {
-    const auto journal = storage::Journal::open(data_dir);
     std::fprintf(stderr, "gpux report: replaying %llu commands from %s\n",
                  static_cast<unsigned long long>(journal->last_sequence()), data_dir.c_str());
     history = report::read_history(*journal, config.pipeline.engine);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "gpux report: cannot read %s (is gpuxd still running on it?): %s\n",
-                 data_dir.c_str(), e.what());
+    std::fprintf(stderr, "gpux report: cannot report on %s: %s\n", data_dir.c_str(), e.what());
     return 3;
   }
 

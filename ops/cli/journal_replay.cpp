@@ -1,6 +1,7 @@
 #include "cli/journal_replay.h"
 
 #include <cstdio>
+#include <map>
 
 namespace gpux::ops {
 
@@ -8,6 +9,20 @@ std::vector<std::string> replay_journal(
     const storage::Journal& journal, matching::Engine& engine,
     const std::function<void(const matching::Command&)>& before) {
   std::vector<std::string> problems;
+  // gpuxd's snapshots hold its engine's state hash: a replay that differs
+  // there was given other fees or delivery terms than gpuxd ran with, and
+  // everything it computes would be quietly wrong.
+  std::map<matching::SequenceNumber, std::uint64_t> snapshot_hashes;
+  for (const storage::StoredSnapshot& snapshot : journal.snapshots())
+    snapshot_hashes[snapshot.sequence] = snapshot.state_hash;
+  const auto compare_with_snapshot = [&](matching::SequenceNumber at) {
+    const auto found = snapshot_hashes.find(at);
+    if (found == snapshot_hashes.end() || engine.state_hash() == found->second) return;
+    problems.push_back("the replay's state after command " + std::to_string(at) +
+                       " differs from gpuxd's snapshot there: give the configuration gpuxd "
+                       "ran with (--config), whose fees and delivery terms decide the replay");
+    snapshot_hashes.clear();  // once is enough
+  };
   std::uint64_t commands = 0;
   try {
     journal.replay(0, 0, [&](const matching::Command& c, std::string_view) {
@@ -16,10 +31,12 @@ std::vector<std::string> replay_journal(
         throw storage::JournalCorrupt(c.stamp.sequence,
                                       "journal does not start at 1 (records "
                                       "discarded after a snapshot?)");
+      compare_with_snapshot(commands);
       before(c);
       engine.apply(c);
       ++commands;
     });
+    compare_with_snapshot(commands);
   } catch (const std::exception& e) {
     problems.push_back(std::string("replay stopped: ") + e.what());
   }

@@ -13,8 +13,9 @@ namespace gpux::ops {
 
 // Applies every journaled command, from sequence 1, to `engine`, calling
 // `before` with each command first. Returns what went wrong (a broken chain,
-// records discarded after a snapshot, a short replay); empty when the whole
-// journal replayed.
+// records discarded after a snapshot, a short replay, a state that differs
+// from one of gpuxd's snapshots: another configuration); empty when the
+// whole journal replayed as gpuxd ran it.
 std::vector<std::string> replay_journal(
     const storage::Journal& journal, matching::Engine& engine,
     const std::function<void(const matching::Command&)>& before);

@@ -56,6 +56,15 @@ TEST_CASE("ops/demo --quick: the market runs, the audit passes, the dishonest pr
                                              (dir.path() / "gpuxd.conf").string());
   CHECK_MESSAGE(audit.status == 0, audit.output);
 
+  // Without gpuxd's configuration the replay differs from its snapshot:
+  // refused, rather than a report with other fees.
+  const auto unconfigured = gpux::test::run_command(std::string(GPUX_PATH) + " report --data-dir " +
+                                                    (dir.path() / "data").string() + " --out " +
+                                                    (dir.path() / "unconfigured").string());
+  CHECK(unconfigured.status == 3);
+  CHECK(unconfigured.output.find("give the configuration gpuxd ran with") != std::string::npos);
+  CHECK(!fs::exists(dir.path() / "unconfigured"));
+
   const auto exchange = summary(dir.path() / "reports", "exchange");
   REQUIRE(!exchange.empty());
   CHECK(std::stoi(exchange.at("trades")) > 0);

@@ -481,6 +481,6 @@ TEST_CASE("gpux report: clear errors for bad arguments and unreadable data") {
                               (dir.path() / "not-a-database").string() + " --out " +
                               (dir.path() / "out").string());
   CHECK(r.status == 3);
-  CHECK(r.output.find("cannot read") != std::string::npos);
+  CHECK(r.output.find("cannot open") != std::string::npos);
   CHECK(!fs::exists(dir.path() / "out"));
 }
