@@ -25,6 +25,11 @@ struct ProviderService::Connection {
   std::string peer;
   std::thread thread;
   bool finished = false;  // under mutex_: the thread is done and may be joined
+  std::size_t max_frame_bytes = 0;
+  std::chrono::milliseconds timeout{0};
+
+  Frame receive() { return provider::read_frame(*transport, max_frame_bytes, timeout); }
+  void send(const Frame& frame) { provider::write_frame(*transport, frame); }
 };
 
 namespace {
@@ -87,13 +92,8 @@ ProviderService::ProviderService(ProviderApiConfig config, const FixConfig& fix,
     listings_[spec.id].spec = spec;
   for (const auto& status : recovered.instruments)
     listings_[status.id].state = status.state;
-  for (const auto& c : recovered.pending_challenges) {
-    const auto listing = listings_.find(c.instrument);
-    due_[c.provider].push_back(
-        {c.at, c.trade, c.index, listing == listings_.end() ? "" : listing->second.spec.gpu_class});
-  }
-  for (auto& [provider, queue] : due_)
-    std::sort(queue.begin(), queue.end(), [](auto& a, auto& b) { return a.at < b.at; });
+  for (const auto& c : recovered.pending_challenges)
+    queue_challenge(c);
 
   using boost::asio::ip::tcp;
   const tcp::endpoint endpoint(boost::asio::ip::make_address("127.0.0.1"),
@@ -120,7 +120,6 @@ void ProviderService::stop() {
     std::lock_guard lock(mutex_);
     if (stopping_) return;
     stopping_ = true;
-    boost::system::error_code ignored;
     // Unblocks every connection thread in its read.
     for (auto& c : connections_)
       if (!c->finished) c->transport->shut_down();
@@ -154,19 +153,28 @@ void ProviderService::observe(const matching::Command& command,
       wake = true;
     } else if (const auto* c = std::get_if<matching::ChallengeScheduled>(&event)) {
       std::lock_guard lock(mutex_);
-      const bool registered =
-          std::any_of(registry_.providers().begin(), registry_.providers().end(),
-                      [&](const auto& p) { return p.participant() == c->provider; });
-      if (!registered) continue;  // gpuxd's own simulation, or nobody: it times out
-      auto& queue = due_[c->provider];
-      const Challenge challenge{c->at, c->trade, c->index, listings_[c->instrument].spec.gpu_class};
-      queue.insert(std::upper_bound(queue.begin(), queue.end(), challenge,
-                                    [](auto& a, auto& b) { return a.at < b.at; }),
-                   challenge);
-      wake = true;
+      wake = queue_challenge(*c) || wake;
     }
   }
   if (wake) changed_.notify_all();
+}
+
+bool ProviderService::queue_challenge(const matching::ChallengeScheduled& c) {
+  if (registered(c.provider) == nullptr) return false;  // simulated by gpuxd, or nobody's
+  const auto listing = listings_.find(c.instrument);
+  const Challenge challenge{c.at, c.trade, c.index,
+                            listing == listings_.end() ? "" : listing->second.spec.gpu_class};
+  auto& queue = due_[c.provider];
+  queue.insert(std::upper_bound(queue.begin(), queue.end(), challenge,
+                                [](const auto& a, const auto& b) { return a.at < b.at; }),
+               challenge);
+  return true;
+}
+
+pb::RegisteredProvider* ProviderService::registered(ParticipantId participant) {
+  for (auto& p : *registry_.mutable_providers())
+    if (p.participant() == participant) return &p;
+  return nullptr;
 }
 
 void ProviderService::accept_loop() {
@@ -181,9 +189,16 @@ void ProviderService::accept_loop() {
     }
     auto connection = std::make_unique<Connection>();
     connection->transport = provider::Transport::for_server(tls_.get());
+    connection->max_frame_bytes = config_.max_frame_bytes;
+    connection->timeout = std::chrono::milliseconds(config_.timeout_ms);
     boost::system::error_code error;
     acceptor_.accept(connection->transport->socket(), error);
-    std::lock_guard lock(mutex_);
+    if (error) continue;
+    boost::system::error_code ignored;
+    const auto remote = connection->transport->socket().remote_endpoint(ignored);
+    connection->peer = remote.address().to_string() + ":" + std::to_string(remote.port());
+    connection->transport->socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+    std::unique_lock lock(mutex_);
     if (stopping_) return;
     // Reap connections that ended.
     for (auto it = connections_.begin(); it != connections_.end();) {
@@ -194,19 +209,15 @@ void ProviderService::accept_loop() {
         ++it;
       }
     }
-    if (error) continue;
-    boost::system::error_code ignored;
-    const auto remote = connection->transport->socket().remote_endpoint(ignored);
-    connection->peer = remote.address().to_string() + ":" + std::to_string(remote.port());
-    connection->transport->socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
     if (connections_.size() >= config_.max_connections) {
+      const std::size_t open = connections_.size();
+      lock.unlock();  // no network under the lock: the publisher's observe() takes it
       std::fprintf(stderr, "gpuxd: provider API: refused %s: %zu connections already\n",
-                   connection->peer.c_str(), connections_.size());
+                   connection->peer.c_str(), open);
       try {  // briefly: this thread accepts for everyone
         connection->transport->handshake(std::chrono::milliseconds(2000));
-        provider::write_frame(*connection->transport,
-                              error_frame("too many connections (limit " +
-                                          std::to_string(config_.max_connections) + ")"));
+        connection->send(error_frame("too many connections (limit " +
+                                     std::to_string(config_.max_connections) + ")"));
       } catch (const WireError&) {
       }
       continue;
@@ -225,16 +236,15 @@ void ProviderService::accept_loop() {
 }
 
 void ProviderService::serve(Connection& c) {
-  const std::chrono::milliseconds timeout(config_.timeout_ms);
   try {
-    c.transport->handshake(timeout);
-    const Frame hello = provider::read_frame(*c.transport, config_.max_frame_bytes, timeout);
+    c.transport->handshake(c.timeout);
+    const Frame hello = c.receive();
     if (hello.body_case() != Frame::kHello)
       throw WireError("the first message must be hello, not " + provider::frame_type(hello));
     if (!config_.operator_token.empty() && hello.hello().token() == config_.operator_token) {
       Frame welcome;
       welcome.mutable_welcome()->set_operator_(true);
-      provider::write_frame(*c.transport, welcome);
+      c.send(welcome);
       serve_operator(c);
       return;
     }
@@ -242,36 +252,37 @@ void ProviderService::serve(Connection& c) {
     if (!participant) {
       std::fprintf(stderr, "gpuxd: provider API: %s presented an unknown token; closed\n",
                    c.peer.c_str());
-      provider::write_frame(*c.transport, error_frame("unknown token"));
+      c.send(error_frame("unknown token"));
       return;
     }
     Frame welcome;
     welcome.mutable_welcome()->set_participant(*participant);
-    provider::write_frame(*c.transport, welcome);
+    c.send(welcome);
     serve_provider(c, *participant);
   } catch (const provider::ConnectionClosed&) {
     // The client is done; nothing to tell it.
   } catch (const WireError& e) {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
     std::fprintf(stderr, "gpuxd: provider API: %s: %s; closed\n", c.peer.c_str(), e.what());
     try {
-      provider::write_frame(*c.transport, error_frame(e.what()));
+      c.send(error_frame(e.what()));
     } catch (const WireError&) {
     }
   }
 }
 
 void ProviderService::serve_operator(Connection& c) {
-  const std::chrono::milliseconds timeout(config_.timeout_ms);
   for (;;) {
-    const Frame request = provider::read_frame(*c.transport, config_.max_frame_bytes, timeout);
+    const Frame request = c.receive();
     switch (request.body_case()) {
       case Frame::kRegisterProvider:
-        provider::write_frame(*c.transport, register_provider(request.register_provider()));
+        c.send(register_provider(request.register_provider()));
         break;
       case Frame::kHeartbeat:
-        provider::write_frame(*c.transport, request);
+        c.send(request);
         break;
       default:
         throw WireError(provider::frame_type(request) + " is not an operator call");
@@ -280,26 +291,25 @@ void ProviderService::serve_operator(Connection& c) {
 }
 
 void ProviderService::serve_provider(Connection& c, ParticipantId participant) {
-  const std::chrono::milliseconds timeout(config_.timeout_ms);
   std::map<std::string, std::uint32_t> qualified;  // on this connection, by class
   for (;;) {
-    const Frame request = provider::read_frame(*c.transport, config_.max_frame_bytes, timeout);
+    const Frame request = c.receive();
     switch (request.body_case()) {
       case Frame::kQualify:
-        provider::write_frame(*c.transport, qualify(c, participant, request.qualify(), qualified));
+        c.send(qualify(c, participant, request.qualify(), qualified));
         break;
       case Frame::kRegisterGpus:
         provider::write_frame(*c.transport,
                               register_gpus(participant, request.register_gpus(), qualified));
         break;
       case Frame::kDeregister:
-        provider::write_frame(*c.transport, deregister(participant));
+        c.send(deregister(participant));
         return;
       case Frame::kAgentReady:
         serve_agent(c, participant);
         return;
       case Frame::kHeartbeat:
-        provider::write_frame(*c.transport, request);
+        c.send(request);
         break;
       default:
         throw WireError(provider::frame_type(request) + " is not a provider call");
@@ -430,17 +440,16 @@ Frame ProviderService::register_gpus(ParticipantId participant, const pb::Regist
   std::vector<matching::InstrumentId> instruments;
   {
     std::lock_guard lock(mutex_);
-    for (auto& p : *registry_.mutable_providers()) {
-      if (p.participant() != participant) continue;
-      auto* capacity = p.mutable_capacity();
-      auto found = std::find_if(capacity->begin(), capacity->end(), [&](const auto& c) {
-        return c.gpu_class() == request.gpu_class() && c.region() == request.region();
-      });
-      auto* entry = found != capacity->end() ? &*found : p.add_capacity();
-      entry->set_gpu_class(request.gpu_class());
-      entry->set_region(request.region());
-      entry->set_count(request.count());
-    }
+    pb::RegisteredProvider* provider = registered(participant);
+    if (provider == nullptr) return error_frame("this provider is no longer registered");
+    auto* capacity = provider->mutable_capacity();
+    auto found = std::find_if(capacity->begin(), capacity->end(), [&](const auto& c) {
+      return c.gpu_class() == request.gpu_class() && c.region() == request.region();
+    });
+    auto* entry = found != capacity->end() ? &*found : provider->add_capacity();
+    entry->set_gpu_class(request.gpu_class());
+    entry->set_region(request.region());
+    entry->set_count(request.count());
     save_registry();
     for (const auto& [id, listing] : listings_)
       instruments.push_back(id);
@@ -456,17 +465,17 @@ std::uint32_t ProviderService::apply_capacity(
   std::vector<matching::SetSellCapacity> commands;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& p : registry_.providers()) {
-      if (p.participant() != participant) continue;
-      for (const auto id : instruments) {
-        const Listing& l = listings_[id];
-        if (!sells_now(l.state)) continue;
-        for (const auto& c : p.capacity())
-          if (c.gpu_class() == l.spec.gpu_class && c.region() == l.spec.region)
-            commands.push_back({participant, id,
-                                static_cast<matching::Quantity>(
-                                    c.count() / std::max<std::uint32_t>(1, l.spec.gpus_per_unit))});
-      }
+    const pb::RegisteredProvider* provider = registered(participant);
+    for (const auto id : instruments) {
+      const auto listing = listings_.find(id);
+      if (provider == nullptr || listing == listings_.end() || !sells_now(listing->second.state))
+        continue;
+      const matching::InstrumentSpec& spec = listing->second.spec;
+      for (const auto& c : provider->capacity())
+        if (c.gpu_class() == spec.gpu_class && c.region() == spec.region)
+          commands.push_back({participant, id,
+                              static_cast<matching::Quantity>(
+                                  c.count() / std::max<std::uint32_t>(1, spec.gpus_per_unit))});
     }
   }
   std::uint32_t set = 0;
@@ -523,14 +532,12 @@ verify::Verdict ProviderService::prove_remotely(Connection& c, const verify::Cla
   s->set_profile(std::string(profile.name));
   s->set_nonce(std::string(reinterpret_cast<const char*>(nonce.bytes.data()), nonce.bytes.size()));
   s->set_work_ns(work_ns);
-  provider::write_frame(*c.transport, start);
-  provider::RemoteProver remote(*c.transport, config_.max_frame_bytes,
-                                std::chrono::milliseconds(config_.timeout_ms));
+  c.send(start);
+  provider::RemoteProver remote(*c.transport, c.max_frame_bytes, c.timeout);
   return verify::run_challenge(remote, verifier);
 }
 
 void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
-  const std::chrono::milliseconds timeout(config_.timeout_ms);
   {
     std::lock_guard lock(mutex_);
     if (agents_.contains(participant))
@@ -576,8 +583,8 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
     if (!challenge) {
       Frame ping;
       ping.mutable_heartbeat();
-      provider::write_frame(*c.transport, ping);
-      const Frame pong = provider::read_frame(*c.transport, config_.max_frame_bytes, timeout);
+      c.send(ping);
+      const Frame pong = c.receive();
       if (pong.body_case() != Frame::kHeartbeat)
         throw WireError("heartbeat answered with " + provider::frame_type(pong));
       next_heartbeat =
@@ -627,7 +634,7 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
     r->set_passed(verdict.passed() && refused == nullptr);
     r->set_failure(outcome.failure);
     r->set_detail(refused ? std::string("outcome refused: ") + refused : detail);
-    provider::write_frame(*c.transport, result);
+    c.send(result);
   }
 }
 

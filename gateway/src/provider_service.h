@@ -96,6 +96,10 @@ class ProviderService {
   std::uint32_t apply_capacity(matching::ParticipantId participant,
                                const std::vector<matching::InstrumentId>& instruments);
   std::optional<matching::ParticipantId> authenticate(const std::string& token);
+  // With mutex_ held: the provider's registry entry (null if none), and its
+  // challenge queued in time order (false for providers not registered).
+  proto::provider::RegisteredProvider* registered(matching::ParticipantId participant);
+  bool queue_challenge(const matching::ChallengeScheduled& challenge);
   // The profile a class is proved with; nullptr if there is none.
   const verify::ClassProfile* profile_for(const std::string& gpu_class) const;
   void save_registry();  // with mutex_ held
