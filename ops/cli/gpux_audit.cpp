@@ -90,24 +90,11 @@ int gpux_audit(int argc, char** argv) {
     usage(nullptr);
     return 2;
   }
-  matching::EngineConfig engine_config;
-  if (!config_file.empty()) {
-    try {
-      engine_config = gateway::load_config(config_file).pipeline.engine;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "gpux audit: %s\n", e.what());
-      return 2;
-    }
-  }
-
-  std::unique_ptr<storage::Journal> journal;
-  try {
-    journal = storage::Journal::open(data_dir);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "gpux audit: cannot open %s (is gpuxd still running on it?): %s\n",
-                 data_dir.c_str(), e.what());
-    return 3;
-  }
+  const auto config = ops::load_daemon_config("gpux audit", config_file);
+  if (!config) return 2;
+  const matching::EngineConfig& engine_config = config->pipeline.engine;
+  const auto journal = ops::open_stopped_journal("gpux audit", data_dir);
+  if (!journal) return 3;
 
   Replay replay;
   auto engine = matching::make_engine(engine_config, replay);

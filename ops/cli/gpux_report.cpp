@@ -72,10 +72,7 @@ void print_provider_summary(const report::History& history, const std::vector<st
     const auto name = names.find(id);
     const std::string label =
         std::to_string(id) + (name == names.end() ? "" : " (" + name->second + ")");
-    const std::string rate = t.recorded == 0
-                                 ? "n/a"
-                                 : std::to_string(t.passed * 100 / t.recorded) + "." +
-                                       std::to_string(t.passed * 1000 / t.recorded % 10) + "%";
+    const std::string rate = t.recorded == 0 ? "n/a" : report::percent(t.passed, t.recorded) + "%";
     std::printf("  %-28s %11llu %6lld %9lld %11lld %10s %16s %16s %14s\n", label.c_str(),
                 static_cast<unsigned long long>(t.obligations), static_cast<long long>(t.units),
                 static_cast<long long>(t.verified), static_cast<long long>(t.unverified),
@@ -118,34 +115,21 @@ int gpux_report(int argc, char** argv) {
     usage(nullptr);
     return 2;
   }
-  gateway::DaemonConfig config;
-  if (!config_file.empty()) {
-    try {
-      config = gateway::load_config(config_file);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "gpux report: %s\n", e.what());
-      return 2;
-    }
-  }
+  const auto config = ops::load_daemon_config("gpux report", config_file);
+  if (!config) return 2;
   std::map<matching::ParticipantId, std::string> names;
-  for (const auto& [comp_id, client] : config.fix.clients) {
+  for (const auto& [comp_id, client] : config->fix.clients) {
     std::string& name = names[client.participant];
     name += (name.empty() ? "" : "/") + comp_id;
   }
 
-  std::unique_ptr<storage::Journal> journal;
-  try {
-    journal = storage::Journal::open(data_dir);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "gpux report: cannot open %s (is gpuxd still running on it?): %s\n",
-                 data_dir.c_str(), e.what());
-    return 3;
-  }
+  const auto journal = ops::open_stopped_journal("gpux report", data_dir);
+  if (!journal) return 3;
   report::History history;
   try {
     std::fprintf(stderr, "gpux report: replaying %llu commands from %s\n",
                  static_cast<unsigned long long>(journal->last_sequence()), data_dir.c_str());
-    history = report::read_history(*journal, config.pipeline.engine);
+    history = report::read_history(*journal, config->pipeline.engine);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpux report: cannot report on %s: %s\n", data_dir.c_str(), e.what());
     return 3;

@@ -5,6 +5,27 @@
 
 namespace gpux::ops {
 
+std::optional<gateway::DaemonConfig> load_daemon_config(const char* tool, const std::string& file) {
+  if (file.empty()) return gateway::DaemonConfig{};
+  try {
+    return gateway::load_config(file);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", tool, e.what());
+    return std::nullopt;
+  }
+}
+
+std::unique_ptr<storage::Journal> open_stopped_journal(const char* tool,
+                                                       const std::string& directory) {
+  try {
+    return storage::Journal::open(directory);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: cannot open %s (is gpuxd still running on it?): %s\n", tool,
+                 directory.c_str(), e.what());
+    return nullptr;
+  }
+}
+
 std::vector<std::string> replay_journal(
     const storage::Journal& journal, matching::Engine& engine,
     const std::function<void(const matching::Command&)>& before) {

@@ -1,15 +1,26 @@
-// What gpux's operator subcommands share: reading a stopped gpuxd's journal
-// from its first command through a fresh engine, and printing money.
+// What gpux's operator subcommands share: opening a stopped gpuxd's
+// configuration and journal, reading the journal from its first command
+// through a fresh engine, and printing money.
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "gpux/gateway/config.h"
 #include "gpux/matching/engine.h"
 #include "gpux/storage/journal.h"
 
 namespace gpux::ops {
+
+// gpuxd's configuration from `file` (the defaults when empty), and its
+// journal, opened alone. On failure each prints why, after `tool`, and
+// returns nothing: exit 2 for the configuration, 3 for the journal.
+std::optional<gateway::DaemonConfig> load_daemon_config(const char* tool, const std::string& file);
+std::unique_ptr<storage::Journal> open_stopped_journal(const char* tool,
+                                                       const std::string& directory);
 
 // Applies every journaled command, from sequence 1, to `engine`, calling
 // `before` with each command first. Returns what went wrong (a broken chain,

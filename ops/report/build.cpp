@@ -20,11 +20,15 @@ using settlement::AccountRef;
 
 constexpr std::int64_t kNanosecondsPerSecond = 1'000'000'000;
 
+constexpr std::int64_t kNanosecondsPerDay = 86'400 * kNanosecondsPerSecond;
+
+Nanoseconds since_midnight(Nanoseconds time) {
+  return (time % kNanosecondsPerDay + kNanosecondsPerDay) % kNanosecondsPerDay;
+}
+
 // "15:04:05.123" UTC: every row of a report lies within its day.
 std::string time_of_day(Nanoseconds time) {
-  const std::int64_t in_day =
-      ((time % (86'400 * kNanosecondsPerSecond)) + 86'400 * kNanosecondsPerSecond) %
-      (86'400 * kNanosecondsPerSecond);
+  const Nanoseconds in_day = since_midnight(time);
   const std::int64_t seconds = in_day / kNanosecondsPerSecond;
   char text[32];
   std::snprintf(text, sizeof text, "%02lld:%02lld:%02lld.%03lld",
@@ -34,16 +38,8 @@ std::string time_of_day(Nanoseconds time) {
   return text;
 }
 
-std::string hour_of_day(Nanoseconds time) {
-  return time_of_day(time).substr(0, 2);
-}
-
-// Passed per total as a percentage with one decimal, rounded down; "n/a" when
-// nothing was recorded.
-std::string percent(std::uint64_t part, std::uint64_t whole) {
-  if (whole == 0) return "n/a";
-  const std::uint64_t per_mille = part * 1000 / whole;
-  return std::to_string(per_mille / 10) + "." + std::to_string(per_mille % 10);
+std::size_t hour_of_day(Nanoseconds time) {
+  return static_cast<std::size_t>(since_midnight(time) / (3600 * kNanosecondsPerSecond));
 }
 
 std::string n(std::int64_t value) {
@@ -113,7 +109,7 @@ class Builder {
                             ops::usd(t.price), ops::usd(t.price * t.quantity)});
       volume += t.quantity;
       notional += t.price * t.quantity;
-      Hour& hour = hours[product(t.instrument)][std::stoi(hour_of_day(t.stamp.time))];
+      Hour& hour = hours[product(t.instrument)][hour_of_day(t.stamp.time)];
       hour.volume += t.quantity;
       hour.notional += static_cast<__int128>(t.price) * t.quantity;
       ++hour.trades;
@@ -362,6 +358,12 @@ class Builder {
 };
 
 }  // namespace
+
+std::string percent(std::uint64_t part, std::uint64_t whole) {
+  if (whole == 0) return "n/a";
+  const std::uint64_t per_mille = part * 1000 / whole;
+  return std::to_string(per_mille / 10) + "." + std::to_string(per_mille % 10);
+}
 
 Report build_report(const History& history, std::int64_t day,
                     std::optional<ParticipantId> participant,

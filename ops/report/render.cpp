@@ -161,10 +161,9 @@ std::string bar_chart(const std::string& title, const std::vector<BarRow>& rows,
 std::string pass_rate_chart(const std::vector<PassRate>& rates) {
   std::vector<BarRow> rows;
   for (const PassRate& r : rates) {
-    const std::uint64_t per_mille = r.recorded ? r.passed * 1000 / r.recorded : 0;
-    rows.push_back({r.label, static_cast<std::int64_t>(per_mille), 0,
-                    num(static_cast<std::int64_t>(per_mille / 10)) + "." +
-                        num(static_cast<std::int64_t>(per_mille % 10)) + "% (" +
+    // Groups exist only for challenges recorded: `recorded` is never 0.
+    rows.push_back({r.label, static_cast<std::int64_t>(r.passed * 1000 / r.recorded), 0,
+                    percent(r.passed, r.recorded) + "% (" +
                         num(static_cast<std::int64_t>(r.passed)) + " of " +
                         num(static_cast<std::int64_t>(r.recorded)) + ")"});
   }

@@ -53,6 +53,10 @@ History read_history(const storage::Journal& journal, const matching::EngineConf
 std::string format_day(std::int64_t day);
 std::optional<std::int64_t> parse_day(const std::string& text);
 
+// `part` of `whole` as a percentage with one decimal, rounded down ("97.5");
+// "n/a" when `whole` is 0.
+std::string percent(std::uint64_t part, std::uint64_t whole);
+
 // Participants with any trade, challenge, settlement or posting that day.
 std::set<ParticipantId> active_participants(const History& history, const Day& day);
 
