@@ -93,19 +93,18 @@ FixOrderEntry::FixOrderEntry(const FixConfig& config, FixStateStore& store)
 }
 
 FixOrderEntry::~FixOrderEntry() {
-  {
-    std::lock_guard lock(outbox_mutex_);
-    sender_stopping_ = true;
-  }
-  outbox_changed_.notify_one();
-  if (sender_.joinable()) sender_.join();
+  stop_sender(false);
 }
 
 void FixOrderEntry::stop_sending() {
+  stop_sender(true);
+}
+
+void FixOrderEntry::stop_sender(bool drain) {
   {
     std::lock_guard lock(outbox_mutex_);
     sender_stopping_ = true;
-    drain_before_stop_ = true;
+    drain_before_stop_ = drain_before_stop_ || drain;
   }
   outbox_changed_.notify_one();
   if (sender_.joinable()) sender_.join();
@@ -196,6 +195,10 @@ void FixOrderEntry::reject(const fix::OrderRequest& request, int reason, const s
   refuse(request, reason, text);
 }
 
+void FixOrderEntry::refuse(const fix::OrderRequest& request, RejectReason reason) {
+  refuse(request, ord_rej_reason(reason), to_string(reason));
+}
+
 void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const std::string& text) {
   using Kind = fix::OrderRequest::Kind;
   fix::Report r;
@@ -279,10 +282,8 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
     const Quantity remaining = request.quantity - o.cum_qty;
     if (const auto symbol = symbols_.find(o.symbol); symbol != symbols_.end()) {
       const InstrumentSpec& spec = instruments_.at(symbol->second).spec;
-      if (auto reason = invalid_quantity(spec, remaining))
-        return refuse(request, ord_rej_reason(*reason), to_string(*reason));
-      if (auto reason = invalid_price(spec, request.price))
-        return refuse(request, ord_rej_reason(*reason), to_string(*reason));
+      if (auto reason = invalid_quantity(spec, remaining)) return refuse(request, *reason);
+      if (auto reason = invalid_price(spec, request.price)) return refuse(request, *reason);
     }
     lock.unlock();
     submit_with_origin(ReplaceOrder{participant, order, request.price, remaining}, request,
@@ -296,13 +297,12 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   // The order's own terms, checked here so that nothing invalid is journaled.
   const Instrument& instrument = instruments_.at(symbol->second);
   if (instrument.state != InstrumentState::open)
-    return refuse(request, ord_rej_reason(RejectReason::instrument_not_open),
-                  to_string(RejectReason::instrument_not_open));
+    return refuse(request, RejectReason::instrument_not_open);
   const bool protection_price = request.ord_type == '1' && request.price == 0;
   if (auto reason = invalid_quantity(instrument.spec, request.quantity))
-    return refuse(request, ord_rej_reason(*reason), to_string(*reason));
+    return refuse(request, *reason);
   if (auto reason = protection_price ? std::nullopt : invalid_price(instrument.spec, request.price))
-    return refuse(request, ord_rej_reason(*reason), to_string(*reason));
+    return refuse(request, *reason);
   NewOrder order;
   order.participant = participant;
   order.instrument = symbol->second;
@@ -466,7 +466,7 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
   } else if (const auto* r = std::get_if<CommandRejected>(&event)) {
     if (origin == nullptr) return;
     if (origin->kind == fix::OrderRequest::new_order) {
-      refuse(*origin, ord_rej_reason(r->reason), to_string(r->reason));
+      refuse(*origin, r->reason);
     } else if (origin->kind == fix::OrderRequest::mass_cancel) {
       if (!origin->cl_ord_id.empty()) refuse(*origin, 99, to_string(r->reason));
     } else {

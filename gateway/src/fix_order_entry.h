@@ -102,6 +102,8 @@ class FixOrderEntry final : public fix::OrderEntry {
   void reject(const fix::OrderRequest& request, int reason, const std::string& text) override;
   // reject() with the lock held.
   void refuse(const fix::OrderRequest& request, int reason, const std::string& text);
+  // The engine's reason, as the engine itself would refuse the order.
+  void refuse(const fix::OrderRequest& request, matching::RejectReason reason);
   void submit_with_origin(matching::CommandBody body, const fix::OrderRequest& request,
                           std::int64_t order_qty);
   // Sends unless recovery finds the session already had it.
@@ -135,6 +137,7 @@ class FixOrderEntry final : public fix::OrderEntry {
       std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport, CheckpointBytes>;
   void send(Outgoing message);
   void run_sender();
+  void stop_sender(bool drain);
 
   std::mutex mutex_;
   FixConfig config_;
