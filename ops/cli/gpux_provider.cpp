@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -94,15 +95,25 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+bool all_digits(const std::string& text) {
+  return text.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// A whole number in [minimum, maximum], or nothing.
+std::optional<std::uint32_t> whole_number(const std::string& text, std::uint32_t minimum,
+                                          std::uint32_t maximum) {
+  if (text.empty() || text.size() > 9 || !all_digits(text)) return std::nullopt;
+  const auto n = static_cast<std::uint32_t>(std::stoul(text));
+  if (n < minimum || n > maximum) return std::nullopt;
+  return n;
+}
+
 // "12.5" USD -> micro-USD, exactly; no floating point.
 std::int64_t parse_usd(const std::string& option, const std::string& text) {
   const auto point = text.find('.');
   const std::string whole = text.substr(0, point);
   std::string fraction = point == std::string::npos ? "" : text.substr(point + 1);
-  const auto digits = [](const std::string& s) {
-    return s.find_first_not_of("0123456789") == std::string::npos;
-  };
-  if (whole.empty() || !digits(whole) || !digits(fraction) || fraction.size() > 6 ||
+  if (whole.empty() || !all_digits(whole) || !all_digits(fraction) || fraction.size() > 6 ||
       whole.size() > 12)
     throw Usage(option + " takes an amount in USD with up to 6 decimals, not '" + text + "'");
   fraction.resize(6, '0');
@@ -114,12 +125,11 @@ Gpus parse_simulate(const std::string& text) {
   Gpus gpus;
   gpus.simulated = true;
   gpus.gpu_class = text.substr(0, comma);
-  const std::string count = comma == std::string::npos ? "" : text.substr(comma + 1);
-  if (gpus.gpu_class.empty() || count.empty() ||
-      count.find_first_not_of("0123456789") != std::string::npos || count.size() > 4 ||
-      std::stoi(count) < 1)
+  const auto count =
+      whole_number(comma == std::string::npos ? "" : text.substr(comma + 1), 1, 9999);
+  if (gpus.gpu_class.empty() || !count)
     throw Usage("--simulate takes CLASS,COUNT (e.g. H100-SXM,4), not '" + text + "'");
-  for (int i = 0; i < std::stoi(count); ++i)
+  for (std::uint32_t i = 0; i < *count; ++i)
     gpus.names.push_back("simulated " + gpus.gpu_class + " #" + std::to_string(i + 1));
   return gpus;
 }
@@ -291,9 +301,10 @@ AgentConfig read_agent_config(const std::string& file) {
       throw Usage(file + ":" + std::to_string(number) + ": expected key = value");
     const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
     const auto number_of = [&](const std::string& v) {
-      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)
+      const auto n = whole_number(v, 0, 999'999'999);
+      if (!n)
         throw Usage(file + ":" + std::to_string(number) + ": " + key + " must be a whole number");
-      return static_cast<std::uint32_t>(std::stoul(v));
+      return *n;
     };
     if (key == "exchange")
       c.exchange = value;
@@ -391,10 +402,9 @@ int onboard(std::vector<std::string> args) {
       c.tls_ca = std::filesystem::absolute(value()).string();
     else if (args[i] == "--cheat-skip-per-mille") {
       const std::string v = value();
-      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 4 ||
-          std::stoi(v) > 1000)
-        throw Usage("--cheat-skip-per-mille takes 0..1000, not '" + v + "'");
-      c.cheat_skip_per_mille = static_cast<std::uint32_t>(std::stoi(v));
+      const auto per_mille = whole_number(v, 0, 1000);
+      if (!per_mille) throw Usage("--cheat-skip-per-mille takes 0..1000, not '" + v + "'");
+      c.cheat_skip_per_mille = *per_mille;
     } else {
       throw Usage("unknown argument '" + args[i] + "'");
     }
