@@ -57,6 +57,8 @@ std::optional<fix::OrderRequest> decode_origin(const CommandBody& body, std::str
   r.orig_cl_ord_id = origin.orig_cl_ord_id();
   r.symbol = origin.symbol();
   r.quantity = origin.order_qty();
+  r.msg_seq_num = static_cast<int>(origin.msg_seq_num());
+  r.generation = origin.generation();
   if (const auto* order = std::get_if<NewOrder>(&body)) {
     r.kind = fix::OrderRequest::new_order;
     r.side = order->side == Side::buy ? '1' : '2';
@@ -236,6 +238,8 @@ void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest
       request.kind == fix::OrderRequest::mass_cancel)
     origin.set_symbol(request.symbol);
   origin.set_order_qty(order_qty);
+  origin.set_msg_seq_num(static_cast<std::uint32_t>(request.msg_seq_num));
+  origin.set_generation(request.generation);
   pipeline_->submit(std::move(body), {}, origin.SerializeAsString());
 }
 
@@ -425,6 +429,8 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
     symbols_[listing->spec->symbol] = listing->spec->id;
   }
   const auto origin = decode_origin(command.body, origin_bytes);
+  if (origin && origin->msg_seq_num > 0)
+    inputs_[origin->session] = {origin->generation, origin->msg_seq_num};
   for (std::size_t i = 0; i < events.size(); ++i) {
     const Event& event = events[i];
     if (const auto* changed = std::get_if<InstrumentStateChanged>(&event)) {
@@ -637,6 +643,11 @@ std::vector<fix::BookEntry> FixOrderEntry::snapshot_entries(InstrumentId instrum
   return entries;
 }
 
+std::map<std::string, FixOrderEntry::JournaledInput> FixOrderEntry::journaled_inputs() const {
+  std::lock_guard lock(mutex_);
+  return inputs_;
+}
+
 void FixOrderEntry::checkpoint() {
   std::lock_guard lock(mutex_);
   store_.write_checkpoint(encode_checkpoint());
@@ -663,6 +674,12 @@ std::string FixOrderEntry::encode_checkpoint() const {
     o.set_cum_qty(w.cum_qty);
     o.set_cum_notional(w.cum_notional);
   }
+  for (const auto& [session, input] : inputs_) {
+    proto::JournaledInput& i = *checkpoint.add_inputs();
+    i.set_session(session);
+    i.set_generation(input.generation);
+    i.set_msg_seq_num(static_cast<std::uint32_t>(input.msg_seq_num));
+  }
   return checkpoint.SerializeAsString();
 }
 
@@ -679,6 +696,8 @@ void FixOrderEntry::load_checkpoint(const std::string& bytes) {
                            o.order_qty(), o.price(),     o.cum_qty(), o.cum_notional()};
     by_cl_ord_id_[{o.session(), o.cl_ord_id()}] = o.order();
   }
+  for (const proto::JournaledInput& i : checkpoint.inputs())
+    inputs_[i.session()] = {i.generation(), static_cast<int>(i.msg_seq_num())};
   touched_.clear();
 }
 

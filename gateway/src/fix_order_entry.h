@@ -46,6 +46,14 @@ class FixOrderEntry final : public fix::OrderEntry {
   // before the acceptor goes).
   void stop_sending();
 
+  // Each session's last MsgSeqNum the journal holds, by generation: after
+  // recovery, what its session must not ask the client for again.
+  struct JournaledInput {
+    std::int64_t generation = 0;
+    int msg_seq_num = 0;
+  };
+  std::map<std::string, JournaledInput> journaled_inputs() const;
+
   // The sequence its checkpoint was taken at (0: none): the pipeline's
   // observe_after, so that everything since is observed again.
   matching::SequenceNumber checkpoint_sequence() const { return checkpoint_sequence_; }
@@ -139,7 +147,7 @@ class FixOrderEntry final : public fix::OrderEntry {
   void run_sender();
   void stop_sender(bool drain);
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   FixConfig config_;
   FixStateStore& store_;
   fix::ReportSink* sink_ = nullptr;
@@ -157,6 +165,7 @@ class FixOrderEntry final : public fix::OrderEntry {
   std::map<LevelKey, matching::Quantity> touched_;  // level -> quantity before this command
   std::unordered_map<matching::OrderId, Working> working_;
   std::map<std::pair<std::string, std::string>, matching::OrderId> by_cl_ord_id_;
+  std::map<std::string, JournaledInput> inputs_;  // by session
   // Subscribers by instrument: (session, MDReqID).
   std::map<matching::InstrumentId, std::vector<std::pair<std::string, std::string>>> subscribers_;
 

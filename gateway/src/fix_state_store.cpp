@@ -47,8 +47,8 @@ void check(const rocksdb::Status& status, const char* doing) {
 }
 
 std::string encode(const fix::SessionState& s) {
-  std::string bytes(24, '\0');
-  const std::int64_t fields[3] = {s.next_sender, s.next_target, s.creation_time};
+  std::string bytes(32, '\0');
+  const std::int64_t fields[4] = {s.next_sender, s.next_target, s.creation_time, s.generation};
   std::memcpy(bytes.data(), fields, sizeof fields);
   return bytes;
 }
@@ -92,12 +92,15 @@ fix::SessionState FixStateStore::load(const std::string& session) {
   const auto status = db_->Get({}, state_key(session), &bytes);
   if (status.IsNotFound()) return state;
   check(status, "reading session state");
-  if (bytes.size() != 24) throw storage::StorageError("FIX state store: bad state for " + session);
-  std::int64_t fields[3];
-  std::memcpy(fields, bytes.data(), sizeof fields);
+  // 24 bytes: written before generations were kept (generation 0).
+  if (bytes.size() != 24 && bytes.size() != 32)
+    throw storage::StorageError("FIX state store: bad state for " + session);
+  std::int64_t fields[4] = {};
+  std::memcpy(fields, bytes.data(), bytes.size());
   state.next_sender = static_cast<int>(fields[0]);
   state.next_target = static_cast<int>(fields[1]);
   state.creation_time = fields[2];
+  state.generation = fields[3];
   return state;
 }
 
@@ -128,11 +131,11 @@ void FixStateStore::save(const std::string& session, const fix::SessionState& st
   put(state_key(session), encode(state));
 }
 
-void FixStateStore::reset(const std::string& session, std::int64_t creation_time) {
+void FixStateStore::reset(const std::string& session, const fix::SessionState& fresh) {
   rocksdb::WriteBatch batch;
   batch.DeleteRange(db_->DefaultColumnFamily(), message_key(session, 0),
                     message_key(session, -1));  // -1 is the largest be32 key
-  batch.Put(state_key(session), encode({1, 1, creation_time}));
+  batch.Put(state_key(session), encode(fresh));
   check(db_->Write({}, &batch), "resetting a session");
 }
 

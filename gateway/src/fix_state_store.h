@@ -31,7 +31,7 @@ class FixStateStore final : public fix::SessionStore {
                   const fix::SessionState& after) override;
   std::vector<std::string> sent(const std::string& session, int begin, int end) override;
   void save(const std::string& session, const fix::SessionState& state) override;
-  void reset(const std::string& session, std::int64_t creation_time) override;
+  void reset(const std::string& session, const fix::SessionState& fresh) override;
 
   // Whether a report with this identity (see report_identity) was ever sent
   // to the session: how a replay after a crash avoids sending one twice.

@@ -396,6 +396,8 @@ int main(int argc, char** argv) {
 
   if (acceptor) {
     fix_entry->start(*pipeline, recovered.specs, recovered.instruments);
+    for (const auto& [client, input] : fix_entry->journaled_inputs())
+      acceptor->expect_after(client, input.generation, input.msg_seq_num);
     try {
       acceptor->start();
     } catch (const std::exception& e) {

@@ -499,6 +499,46 @@ TEST_CASE(
   CHECK(acknowledged > 2 * 260);
 }
 
+TEST_CASE(
+    "FIX after a crash that lost the incoming sequence numbers: what the journal holds is not "
+    "asked for again, what it does not is") {
+  Exchange exchange("fix_client = ALICE participant=1\n");
+  Client& client = exchange.client;
+  REQUIRE(client.wait_logons(2));
+  // Alice's buys each trade in full against Bob's ask: none stays live, so
+  // one resent would be a second order, not a duplicate-ClOrdID reject.
+  FIX::Message ask = new_order("ask", kSymbol, '2', "2", "30");
+  FIX::Session::sendToTarget(ask, exchange.bob);
+  CHECK(field(client.next("BOB"), FIX::FIELD::ExecType) == "0");
+  for (int i = 0; i < 20; ++i) {
+    FIX::Message buy = new_order("early-" + std::to_string(i), kSymbol, '1', "2", "1");
+    FIX::Session::sendToTarget(buy, exchange.alice);
+    client.next_matching("ALICE", [](const FIX::Message& m) {
+      return of_type(m, "8") && field(m, FIX::FIELD::ExecType) == "F";
+    });
+  }
+  exchange.daemon->kill_hard();
+  // The worst such a crash can do: no number since the Logon (1) was written.
+  gpux::test::rewind_incoming_number(exchange.dir.path + "/data", "ALICE", 2);
+  for (int i = 0; i < 5; ++i) {  // while it is down: queued, then resent
+    FIX::Message buy = new_order("late-" + std::to_string(i), kSymbol, '1', "2", "1");
+    FIX::Session::sendToTarget(buy, exchange.alice);
+  }
+  exchange.start_daemon();
+  REQUIRE(client.wait_logons(4));
+  barrier(exchange, exchange.alice, "end");
+  REQUIRE(exchange.daemon->stop() == 0);
+
+  std::map<std::string, int> journaled;
+  for (const auto& order : gpux::test::journaled_orders(exchange.dir.path + "/data"))
+    if (order.session == "ALICE") ++journaled[order.cl_ord_id];
+  CHECK(journaled.size() == 25);  // all 20 early orders and the 5 sent while down
+  for (const auto& entry : journaled) {
+    CAPTURE(entry.first);
+    CHECK(entry.second == 1);
+  }
+}
+
 namespace {
 
 // Runs `gpux trade ARGS` against the exchange on `port`; its exit status and output.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "fix_state_store.h"
 #include "gpux.pb.h"
 #include "gpux/storage/journal.h"
 
@@ -41,6 +42,14 @@ std::vector<std::string> fill_exec_ids(const std::string& data_directory,
   }
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+void rewind_incoming_number(const std::string& data_directory, const std::string& session,
+                            int next_target) {
+  gateway::FixStateStore store(std::filesystem::path(data_directory) / "fix-state");
+  fix::SessionState state = store.load(session);
+  state.next_target = next_target;
+  store.save(session, state);
 }
 
 }  // namespace gpux::test

@@ -4,16 +4,28 @@
 
 namespace gpux {
 namespace fix {
-namespace {
 
-// The sequence numbers are cached; every change is written through before
-// QuickFIX goes on, so the store never lags what was sent or accepted.
+// The sequence numbers are cached. The outgoing number is written with each
+// sent message, before QuickFIX sends it, so it never lags what was sent.
+// The incoming number is not written per message: it travels with the next
+// write (every application message is answered), and the journal holds the
+// number of each order it accepted, from which a restart expects the rest
+// (expect_after). A number lost in a crash only makes gpuxd ask the client to
+// resend what never reached the journal: nothing is lost, nothing doubled.
 class DurableMessageStore : public FIX::MessageStore {
  public:
   DurableMessageStore(SessionStore& store, std::string session)
       : store_(store), session_(std::move(session)), state_(store_.load(session_)) {
-    durable_next_sender_ = state_.next_sender;
+    durable_ = state_;
     if (state_.creation_time == 0) reset();
+  }
+  // A clean stop keeps the incoming number.
+  ~DurableMessageStore() override {
+    try {
+      if (state_.next_target != durable_.next_target) save();
+    } catch (...) {
+      // A destructor cannot report it; the client resends what is missing.
+    }
   }
 
   // QuickFIX then counts the message with incrNextSenderMsgSeqNum(), which
@@ -22,7 +34,7 @@ class DurableMessageStore : public FIX::MessageStore {
     SessionState after = state_;
     after.next_sender = sequence + 1;
     guard([&] { store_.store_sent(session_, sequence, message, after); });
-    durable_next_sender_ = after.next_sender;
+    durable_ = after;
     return true;
   }
   void get(int begin, int end, std::vector<std::string>& out) const
@@ -40,30 +52,37 @@ class DurableMessageStore : public FIX::MessageStore {
     save();
   }
   void incrNextSenderMsgSeqNum() throw(FIX::IOException) override {
-    if (++state_.next_sender != durable_next_sender_) save();
+    if (++state_.next_sender != durable_.next_sender) save();
   }
-  void incrNextTargetMsgSeqNum() throw(FIX::IOException) override {
-    ++state_.next_target;
-    save();
-  }
+  void incrNextTargetMsgSeqNum() throw(FIX::IOException) override { ++state_.next_target; }
   FIX::UtcTimeStamp getCreationTime() const throw(FIX::IOException) override {
     return FIX::UtcTimeStamp(static_cast<time_t>(state_.creation_time));
   }
   void reset() throw(FIX::IOException) override {
+    const std::int64_t generation = state_.generation + 1;
     state_ = SessionState();
     state_.creation_time = static_cast<std::int64_t>(std::time(nullptr));
-    guard([&] { store_.reset(session_, state_.creation_time); });
-    durable_next_sender_ = state_.next_sender;
+    state_.generation = generation;
+    guard([&] { store_.reset(session_, state_); });
+    durable_ = state_;
   }
   void refresh() throw(FIX::IOException) override {
     guard([&] { state_ = store_.load(session_); });
-    durable_next_sender_ = state_.next_sender;
+    durable_ = state_;
+  }
+
+  // Written only on the session's own thread (a reset), and read there.
+  std::int64_t generation() const { return state_.generation; }
+  void expect_after(std::int64_t generation, int last) {
+    if (generation != state_.generation || state_.next_target > last) return;
+    state_.next_target = last + 1;
+    save();
   }
 
  private:
   void save() {
     guard([&] { store_.save(session_, state_); });
-    durable_next_sender_ = state_.next_sender;
+    durable_ = state_;
   }
   // QuickFIX expects its own exception type for storage failures.
   template <typename F>
@@ -78,17 +97,40 @@ class DurableMessageStore : public FIX::MessageStore {
   SessionStore& store_;
   std::string session_;
   SessionState state_;
-  int durable_next_sender_ = 1;  // what the store holds
+  SessionState durable_;  // what the store holds
 };
 
-}  // namespace
-
 FIX::MessageStore* DurableMessageStoreFactory::create(const FIX::SessionID& id) {
-  return new DurableMessageStore(store_, id.getTargetCompID().getValue());
+  const std::string client = id.getTargetCompID().getValue();
+  auto* store = new DurableMessageStore(store_, client);
+  FIX::Locker lock(mutex_);
+  live_[client] = store;
+  return store;
 }
 
 void DurableMessageStoreFactory::destroy(FIX::MessageStore* store) {
+  {
+    FIX::Locker lock(mutex_);
+    for (auto it = live_.begin(); it != live_.end(); ++it)
+      if (it->second == store) {
+        live_.erase(it);
+        break;
+      }
+  }
   delete store;
+}
+
+std::int64_t DurableMessageStoreFactory::generation(const std::string& client) {
+  FIX::Locker lock(mutex_);
+  const auto found = live_.find(client);
+  return found == live_.end() ? 0 : found->second->generation();
+}
+
+void DurableMessageStoreFactory::expect_after(const std::string& client, std::int64_t generation,
+                                              int last) {
+  FIX::Locker lock(mutex_);
+  const auto found = live_.find(client);
+  if (found != live_.end()) found->second->expect_after(generation, last);
 }
 
 }  // namespace fix

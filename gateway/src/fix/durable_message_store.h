@@ -3,11 +3,18 @@
 #pragma once
 
 #include <quickfix/MessageStore.h>
+#include <quickfix/Mutex.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
 
 #include "session_store.h"
 
 namespace gpux {
 namespace fix {
+
+class DurableMessageStore;
 
 class DurableMessageStoreFactory : public FIX::MessageStoreFactory {
  public:
@@ -15,8 +22,17 @@ class DurableMessageStoreFactory : public FIX::MessageStoreFactory {
   FIX::MessageStore* create(const FIX::SessionID& id) override;
   void destroy(FIX::MessageStore* store) override;
 
+  // The numbering generation of the client's session (0 if it has none).
+  std::int64_t generation(const std::string& client);
+  // After a restart, before connections: if the client's session still
+  // numbers as `generation`, its messages up to `last` are journaled and must
+  // not be asked for again (a resend would submit them twice).
+  void expect_after(const std::string& client, std::int64_t generation, int last);
+
  private:
   SessionStore& store_;
+  FIX::Mutex mutex_;
+  std::map<std::string, DurableMessageStore*> live_;  // by client CompID
 };
 
 }  // namespace fix

@@ -9,6 +9,7 @@
 #include <quickfix/ThreadedSocketAcceptor.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -126,6 +127,8 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
     OrderRequest request;
     request.session = session.getTargetCompID().getValue();
+    request.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
+    request.generation = store_factory.generation(request.session);
     if (type == "x" || type == "V") {
       if (!within_rate(request.session)) {
         // No order to reject: a BusinessMessageReject names the throttle.
@@ -392,6 +395,11 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
 
 Acceptor::~Acceptor() {
   stop();
+}
+
+void Acceptor::expect_after(const std::string& client, std::int64_t generation,
+                            int last_journaled) {
+  impl_->store_factory.expect_after(client, generation, last_journaled);
 }
 
 void Acceptor::start() {

@@ -4,6 +4,7 @@
 // for resend before start() accepts connections.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ class Acceptor {
  public:
   Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionStore& store);
   ~Acceptor();
+  // After a restart, before start(): the client's messages up to
+  // `last_journaled` in numbering `generation` reached the journal, so
+  // they are never asked for again (see DurableMessageStore).
+  void expect_after(const std::string& client, std::int64_t generation, int last_journaled);
   void start();
   void stop();
 

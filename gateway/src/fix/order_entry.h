@@ -23,6 +23,10 @@ struct OrderRequest {
   bool post_only = false;      // ExecInst(18) contains 6
   std::int64_t price = 0;      // micro-USD per unit; market orders: protection, 0 = band edge
   std::int64_t quantity = 0;   // whole units; for a replace the new total OrderQty
+  // Where the message stands in its session's numbering: MsgSeqNum(34) and
+  // the session's generation (see SessionState), journaled with the order.
+  int msg_seq_num = 0;
+  std::int64_t generation = 0;
 };
 
 // An ExecutionReport(8), OrderCancelReject(9) or OrderMassCancelReport(r)

@@ -13,6 +13,10 @@ struct SessionState {
   int next_sender = 1;
   int next_target = 1;
   std::int64_t creation_time = 0;  // Unix seconds; 0 when the session is new
+  // How many times the numbering restarted at 1: journaled with each order,
+  // so that after a crash the journal's sequence numbers are only trusted
+  // while the session still numbers the same way.
+  std::int64_t generation = 0;
 };
 
 class SessionStore {
@@ -27,8 +31,8 @@ class SessionStore {
   // Messages [begin, end] that are still kept, in order.
   virtual std::vector<std::string> sent(const std::string& session, int begin, int end) = 0;
   virtual void save(const std::string& session, const SessionState& state) = 0;
-  // A new FIX session day: numbers back to 1, kept messages dropped.
-  virtual void reset(const std::string& session, std::int64_t creation_time) = 0;
+  // A new FIX session day: numbers back to 1 (`fresh`), kept messages dropped.
+  virtual void reset(const std::string& session, const SessionState& fresh) = 0;
 };
 
 }  // namespace gpux::fix
