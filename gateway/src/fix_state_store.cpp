@@ -12,7 +12,8 @@ namespace gpux::gateway {
 namespace {
 
 // Keys: "s" session -> state; "m" session \0 be32(seq) -> message;
-// "x" session \0 identity -> ""; "checkpoint".
+// "x" session \0 identity -> "" (reports sent since the checkpoint, kept when
+// a reset drops the messages that showed them); "checkpoint"; "marks".
 // Built by appending (GCC 12's -Wrestrict misfires on `"m" + s + '\0'` at -O3).
 std::string prefixed(char kind, const std::string& session, bool separator) {
   std::string key;
@@ -33,6 +34,8 @@ std::string message_key(const std::string& session, int sequence) {
     key.push_back(static_cast<char>((static_cast<std::uint32_t>(sequence) >> shift) & 0xff));
   return key;
 }
+
+constexpr int kLastSequence = -1;  // the largest be32 key
 
 std::string sent_key(const std::string& session, std::string_view identity) {
   std::string key = prefixed('x', session, true);
@@ -64,6 +67,52 @@ std::string_view field(std::string_view message, std::string_view tag) {
   return message.substr(from, message.find('\x01', from) - from);
 }
 
+// The report a raw message is (see report_identity), or nothing for others.
+std::optional<std::string> report_in(std::string_view message) {
+  const std::string_view type = field(message, "35");
+  if (type == "8") return FixStateStore::report_identity('8', field(message, "17"));
+  if (type == "9" || type == "r")
+    return FixStateStore::report_identity(type[0], field(message, "11"));
+  return std::nullopt;
+}
+
+int sequence_in(std::string_view message_key) {
+  std::uint32_t sequence = 0;
+  for (std::size_t i = message_key.size() - 4; i < message_key.size(); ++i)
+    sequence = sequence << 8 | static_cast<unsigned char>(message_key[i]);
+  return static_cast<int>(sequence);
+}
+
+// "marks": per session, u32 name length, the name, u32 last sequence.
+std::string encode_marks(const std::map<std::string, int>& marks) {
+  std::string bytes;
+  const auto u32 = [&](std::uint32_t v) { bytes.append(reinterpret_cast<const char*>(&v), 4); };
+  for (const auto& [session, sequence] : marks) {
+    u32(static_cast<std::uint32_t>(session.size()));
+    bytes.append(session);
+    u32(static_cast<std::uint32_t>(sequence));
+  }
+  return bytes;
+}
+
+std::map<std::string, int> decode_marks(std::string_view bytes) {
+  std::map<std::string, int> marks;
+  const auto u32 = [&](std::uint32_t& v) {
+    if (bytes.size() < 4) return false;
+    std::memcpy(&v, bytes.data(), 4);
+    bytes.remove_prefix(4);
+    return true;
+  };
+  std::uint32_t length = 0, sequence = 0;
+  while (u32(length) && bytes.size() >= length) {
+    const std::string session(bytes.substr(0, length));
+    bytes.remove_prefix(length);
+    if (!u32(sequence)) break;
+    marks[session] = static_cast<int>(sequence);
+  }
+  return marks;
+}
+
 }  // namespace
 
 FixStateStore::FixStateStore(const std::filesystem::path& directory) {
@@ -78,6 +127,10 @@ FixStateStore::FixStateStore(const std::filesystem::path& directory) {
   rocksdb::DB* raw = nullptr;
   check(rocksdb::DB::Open(options, directory.string(), &raw), "opening");
   db_.reset(raw);
+  std::string marks;
+  const auto status = db_->Get({}, "marks", &marks);
+  if (!status.IsNotFound()) check(status, "reading the checkpoint's marks");
+  at_checkpoint_ = recovery_marks_ = decode_marks(marks);
 }
 
 FixStateStore::~FixStateStore() = default;
@@ -89,8 +142,16 @@ void FixStateStore::put(const std::string& key, const std::string& value) {
 fix::SessionState FixStateStore::load(const std::string& session) {
   std::string bytes;
   fix::SessionState state;
+  const int last = last_stored(session);
+  {
+    std::lock_guard lock(mutex_);
+    stored_[session] = last;
+  }
   const auto status = db_->Get({}, state_key(session), &bytes);
-  if (status.IsNotFound()) return state;
+  if (status.IsNotFound()) {
+    state.next_sender = last + 1;
+    return state;
+  }
   check(status, "reading session state");
   // 24 bytes: written before generations were kept (generation 0).
   if (bytes.size() != 24 && bytes.size() != 32)
@@ -101,19 +162,25 @@ fix::SessionState FixStateStore::load(const std::string& session) {
   state.next_target = static_cast<int>(fields[1]);
   state.creation_time = fields[2];
   state.generation = fields[3];
+  state.next_sender = std::max(state.next_sender, last + 1);
   return state;
 }
 
-void FixStateStore::store_sent(const std::string& session, int sequence, const std::string& message,
-                               const fix::SessionState& after) {
-  rocksdb::WriteBatch batch;
-  batch.Put(message_key(session, sequence), message);
-  batch.Put(state_key(session), encode(after));
-  const std::string_view type = field(message, "35");
-  if (type == "8") batch.Put(sent_key(session, report_identity('8', field(message, "17"))), "");
-  if (type == "9" || type == "r")
-    batch.Put(sent_key(session, report_identity(type[0], field(message, "11"))), "");
-  check(db_->Write({}, &batch), "storing a sent message");
+int FixStateStore::last_stored(const std::string& session) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}));
+  const std::string prefix = prefixed('m', session, true);
+  it->SeekForPrev(message_key(session, kLastSequence));
+  check(it->status(), "finding the last sent message");
+  if (!it->Valid() || !it->key().starts_with(prefix)) return 0;
+  return sequence_in(it->key().ToStringView());
+}
+
+void FixStateStore::store_sent(const std::string& session, int sequence,
+                               const std::string& message) {
+  check(db_->Put({}, message_key(session, sequence), message), "storing a sent message");
+  std::lock_guard lock(mutex_);
+  int& last = stored_[session];
+  last = std::max(last, sequence);
 }
 
 std::vector<std::string> FixStateStore::sent(const std::string& session, int begin, int end) {
@@ -132,14 +199,51 @@ void FixStateStore::save(const std::string& session, const fix::SessionState& st
 }
 
 void FixStateStore::reset(const std::string& session, const fix::SessionState& fresh) {
+  int mark = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto found = at_checkpoint_.find(session); found != at_checkpoint_.end())
+      mark = found->second;
+  }
   rocksdb::WriteBatch batch;
+  // The reports since the checkpoint outlive their messages: a replay from
+  // that checkpoint must still find them sent.
+  for (const std::string& identity : reports_after(session, mark))
+    batch.Put(sent_key(session, identity), "");
   batch.DeleteRange(db_->DefaultColumnFamily(), message_key(session, 0),
-                    message_key(session, -1));  // -1 is the largest be32 key
+                    message_key(session, kLastSequence));
   batch.Put(state_key(session), encode(fresh));
   check(db_->Write({}, &batch), "resetting a session");
+  std::lock_guard lock(mutex_);
+  stored_[session] = 0;
+  at_checkpoint_[session] = 0;
+}
+
+std::set<std::string> FixStateStore::reports_after(const std::string& session, int after) {
+  std::set<std::string> reports;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}));
+  const std::string last = message_key(session, kLastSequence);
+  for (it->Seek(message_key(session, after + 1)); it->Valid() && it->key().compare(last) <= 0;
+       it->Next())
+    if (auto report = report_in(it->value().ToStringView())) reports.insert(std::move(*report));
+  check(it->status(), "reading sent messages");
+  return reports;
 }
 
 bool FixStateStore::was_sent(const std::string& session, std::string_view identity) {
+  {
+    std::unique_lock lock(mutex_);
+    auto found = sent_since_recovery_mark_.find(session);
+    if (found == sent_since_recovery_mark_.end()) {
+      const auto mark = recovery_marks_.find(session);
+      const int after = mark == recovery_marks_.end() ? 0 : mark->second;
+      lock.unlock();
+      auto reports = reports_after(session, after);
+      lock.lock();
+      found = sent_since_recovery_mark_.emplace(session, std::move(reports)).first;
+    }
+    if (found->second.contains(std::string(identity))) return true;
+  }
   std::string ignored;
   const auto status = db_->Get({}, sent_key(session, identity), &ignored);
   if (status.IsNotFound()) return false;
@@ -154,7 +258,14 @@ std::string FixStateStore::report_identity(char msg_type, std::string_view id) {
 }
 
 void FixStateStore::write_checkpoint(const std::string& bytes) {
-  put("checkpoint", bytes);
+  rocksdb::WriteBatch batch;
+  batch.Put("checkpoint", bytes);
+  std::lock_guard lock(mutex_);
+  batch.Put("marks", encode_marks(stored_));
+  // What resets kept is covered by the marks from here on.
+  batch.DeleteRange(db_->DefaultColumnFamily(), "x", "y");
+  check(db_->Write({}, &batch), "writing the checkpoint");
+  at_checkpoint_ = stored_;
 }
 
 std::optional<std::string> FixStateStore::checkpoint() {

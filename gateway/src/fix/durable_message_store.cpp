@@ -5,13 +5,14 @@
 namespace gpux {
 namespace fix {
 
-// The sequence numbers are cached. The outgoing number is written with each
-// sent message, before QuickFIX sends it, so it never lags what was sent.
-// The incoming number is not written per message: it travels with the next
-// write (every application message is answered), and the journal holds the
-// number of each order it accepted, from which a restart expects the rest
+// The sequence numbers are cached. The outgoing number is kept by the sent
+// message itself, stored before QuickFIX sends it, so it never lags what was
+// sent. The incoming number is not written per message (it would be a write
+// on every order's path): it is written when QuickFIX sets it (Logon,
+// SequenceReset) and at a clean stop, and the journal holds the number of
+// each instruction it accepted, from which a restart expects the rest
 // (expect_after). A number lost in a crash only makes gpuxd ask the client to
-// resend what never reached the journal: nothing is lost, nothing doubled.
+// resend what never reached the journal: no instruction is lost or doubled.
 class DurableMessageStore : public FIX::MessageStore {
  public:
   DurableMessageStore(SessionStore& store, std::string session)
@@ -31,10 +32,8 @@ class DurableMessageStore : public FIX::MessageStore {
   // QuickFIX then counts the message with incrNextSenderMsgSeqNum(), which
   // finds the number already durable and writes nothing.
   bool set(int sequence, const std::string& message) throw(FIX::IOException) override {
-    SessionState after = state_;
-    after.next_sender = sequence + 1;
-    guard([&] { store_.store_sent(session_, sequence, message, after); });
-    durable_ = after;
+    guard([&] { store_.store_sent(session_, sequence, message); });
+    durable_.next_sender = sequence + 1;
     return true;
   }
   void get(int begin, int end, std::vector<std::string>& out) const
