@@ -42,20 +42,22 @@ struct Options {
   double seconds = 10;
   int resting = 200;                      // per session; older orders are cancelled
   std::vector<std::string> daemon_lines;  // appended to gpuxd's config (experiments)
+  bool timeline = false;
 };
 
 void usage(const char*) {
   std::printf(
       "usage: gpux-bench-fix [--quick] [--sessions N] [--rates R1,R2,...] [--seconds S]\n"
       "                      [--gpuxd PATH] [--dictionary PATH] [--json FILE]\n"
-      "                      [--daemon-config 'KEY = VALUE']...\n"
+      "                      [--daemon-config 'KEY = VALUE']... [--timeline]\n"
       "\n"
       "For each offered rate (orders/s, all sessions together): a fresh gpuxd, N FIX\n"
       "sessions, open-loop NewOrderSingles plus cancels for S seconds. Reports the\n"
       "durable round-trip throughput and NOS -> ExecutionReport latency.\n"
       "  --quick           rates 1000,20000 for 3 s each\n"
       "  --daemon-config   a line for gpuxd's configuration, e.g. 'sync = false' to see\n"
-      "                    what the fsync costs (then nothing is durable)\n");
+      "                    what the fsync costs (then nothing is durable)\n"
+      "  --timeline        each rate's p50 and max latency by 200 ms of the schedule\n");
 }
 
 // Receives ExecutionReports and records each order's latency.
@@ -244,6 +246,20 @@ Result run(const Options& o, int rate) {
   r.rejected = client.rejected_.load();
   r.throughput = static_cast<double>(r.answered) /
                  std::chrono::duration<double>(client.last_ack_ - start).count();
+  if (o.timeline) {
+    // Where in the run the slow orders were: queueing after a stall shows as
+    // a run of windows, not as a few orders.
+    std::printf("  %d/s, by 200 ms of schedule: p50 / max latency (ms)\n   ", rate);
+    const std::size_t window = std::max<std::size_t>(1, static_cast<std::size_t>(rate / 5));
+    for (std::size_t from = 0; from < orders; from += window) {
+      std::vector<long long> in(
+          client.latency_ns_.begin() + static_cast<long>(from),
+          client.latency_ns_.begin() + static_cast<long>(std::min(orders, from + window)));
+      std::sort(in.begin(), in.end());
+      std::printf(" %.1f/%.1f", in[in.size() / 2] / 1e6, in.back() / 1e6);
+    }
+    std::printf("\n");
+  }
   std::vector<long long> latencies;
   for (long long l : client.latency_ns_)
     if (l >= 0) latencies.push_back(l);
@@ -311,6 +327,8 @@ int main(int argc, char** argv) {
       o.gpuxd = args.value();
     } else if (args.is("--dictionary")) {
       o.dictionary = args.value();
+    } else if (args.is("--timeline")) {
+      o.timeline = true;
     } else if (args.is("--daemon-config")) {
       o.daemon_lines.push_back(args.value());
     } else if (args.is("--json")) {

@@ -1,8 +1,9 @@
 // The sequenced, durable pipeline of one gpuxd process:
 //
-//   submit() ──► sequencer + engine thread ──► journal thread ──► publisher thread
-//   (any thread)  stamps, applies, collects    group commit,      hands each command's
-//                 events; snapshots by count   fsync, snapshots   events to its callback
+//   submit() ──────────────────────────► journal thread ──► publisher thread
+//   (any thread, under one lock: the       group commit,      hands each command's
+//   sequencer stamps, the engine applies,  fsync, snapshots   events to its callback
+//   events are collected; snapshots by count)
 //
 // A command's events are published only after the command is durable, so
 // nothing a client was told can be lost by a crash. Recovery (newest snapshot
@@ -29,7 +30,7 @@ namespace gpux::gateway {
 struct PipelineOptions {
   std::filesystem::path data_directory = "data";
   matching::EngineConfig engine;
-  std::size_t queue_capacity = 1u << 16;     // commands waiting per stage before submit() blocks
+  std::size_t queue_capacity = 1u << 16;     // commands waiting per queue before submit() blocks
   std::size_t max_batch = 1u << 13;          // commands per group commit at most
   std::uint64_t snapshot_every = 1'000'000;  // commands between snapshots; 0 = none by count
   bool snapshot_on_stop = true;
@@ -83,9 +84,9 @@ class Pipeline {
 
   const RecoveryReport& recovery() const;
 
-  // Queues a command for sequencing; blocks while the pipeline is full.
-  // Returns false after stop(). `origin` is journaled with the command and
-  // handed to the observer (see PipelineOptions::observer).
+  // Sequences and applies a command; blocks while the journal is full.
+  // Returns false after stop() or a journal failure. `origin` is journaled
+  // with the command and handed to the observer (PipelineOptions::observer).
   bool submit(matching::CommandBody body, Done done, std::string origin = {});
 
   // The in-process client API: the command's events once durable.
