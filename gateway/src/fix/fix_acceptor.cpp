@@ -3,7 +3,6 @@
 #include "fix_acceptor.h"
 
 #include <quickfix/Application.h>
-#include <quickfix/FileLog.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/ThreadedSocketAcceptor.h>
@@ -16,6 +15,7 @@
 #include <stdexcept>
 
 #include "durable_message_store.h"
+#include "session_log.h"
 
 namespace gpux {
 namespace fix {
@@ -364,7 +364,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
   std::map<std::string, Window> windows;
   DurableMessageStoreFactory store_factory;
   std::unique_ptr<FIX::SessionSettings> settings;
-  std::unique_ptr<FIX::FileLogFactory> log;  // every session's messages and events
+  std::unique_ptr<BufferedLogFactory> log;  // every session's messages and events
   std::unique_ptr<FIX::ThreadedSocketAcceptor> acceptor;
 };
 
@@ -379,7 +379,6 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   defaults.setString("EndTime", "00:00:00");
   defaults.setString("UseDataDictionary", "Y");
   defaults.setString("DataDictionary", options.data_dictionary);
-  defaults.setString("FileLogPath", options.log_directory);
   defaults.setInt("HeartBtInt", 30);
   i.settings.reset(new FIX::SessionSettings());
   i.settings->set(defaults);
@@ -388,7 +387,7 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   for (const std::string& client : options.clients)
     i.settings->set(FIX::SessionID(kBeginString, options.target_comp_id, client),
                     FIX::Dictionary());
-  i.log.reset(new FIX::FileLogFactory(*i.settings));
+  i.log.reset(new BufferedLogFactory(options.log_directory));
   i.acceptor.reset(new FIX::ThreadedSocketAcceptor(i, i.store_factory, *i.settings, *i.log));
   entry.set_sink(i);
 }
