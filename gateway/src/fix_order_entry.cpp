@@ -156,6 +156,9 @@ void FixOrderEntry::start(Pipeline& pipeline, const std::vector<InstrumentSpec>&
 
 std::string FixOrderEntry::authenticate(const std::string& session, const std::string& password) {
   std::string hash;
+  Digest digest;
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(password.data()),
+                     password.size());
   {
     std::lock_guard lock(mutex_);
     const auto client = config_.clients.find(session);
@@ -165,11 +168,21 @@ std::string FixOrderEntry::authenticate(const std::string& session, const std::s
     if (when != minute) failed = 0, when = minute;
     if (failed >= 5) return "too many failed logons; try again in a minute";
     hash = client->second.password_hash;
+    const auto known = verified_.find(session);
+    if (known != verified_.end() &&
+        sodium_memcmp(known->second.data(), digest.data(), digest.size()) == 0)
+      return {};
   }
-  // Verification is deliberately slow (Argon2id): done outside the lock.
-  if (hash.empty() ||
-      crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0)
+  // Verification is deliberately slow (Argon2id, ~60 ms here) and the
+  // acceptor's one thread waits for it: a session's password, once it
+  // passed, is known by its SHA-256 until it changes, so a reconnect costs
+  // microseconds. Done outside the lock.
+  if (hash.empty()) return {};
+  if (crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0) {
+    std::lock_guard lock(mutex_);
+    if (config_.clients.at(session).password_hash == hash) verified_[session] = digest;
     return {};
+  }
   std::lock_guard lock(mutex_);
   ++failures_[session].first;
   return "wrong password for " + session;
@@ -179,6 +192,7 @@ void FixOrderEntry::set_password_hash(const std::string& session, const std::str
   std::lock_guard lock(mutex_);
   if (const auto client = config_.clients.find(session); client != config_.clients.end())
     client->second.password_hash = hash;
+  verified_.erase(session);
 }
 
 void FixOrderEntry::set_sink(fix::ReportSink& sink) {

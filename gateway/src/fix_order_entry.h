@@ -7,6 +7,7 @@
 // sent again.
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -158,6 +159,9 @@ class FixOrderEntry final : public fix::OrderEntry {
   // Failed logons per session in the current minute: after five, refused
   // without checking, so passwords cannot be guessed at speed.
   std::map<std::string, std::pair<int, long>> failures_;
+  // SHA-256 of the password each session last logged on with (see authenticate).
+  using Digest = std::array<unsigned char, 32>;
+  std::map<std::string, Digest> verified_;
   std::map<matching::InstrumentId, Instrument> instruments_;
   std::map<std::string, matching::InstrumentId> symbols_;
   std::unordered_map<matching::OrderId, Live> live_;

@@ -589,6 +589,25 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
   CHECK(result.second.find("side must be buy or sell") != std::string::npos);
 }
 
+TEST_CASE("FIX logon: a password that passed once is not a key for other passwords") {
+  Exchange exchange(
+      "fix_client = ALICE participant=1\nfix_client = CLI participant=1 password_hash=" +
+      hash_of("p4ss") + "\n");
+  REQUIRE(exchange.client.wait_logons(2));
+  const auto logon = [&](const char* password) {
+    ::setenv("GPUX_TEST_FIX_PASSWORD", password, 1);
+    return gpux_trade(exchange.port,
+                      "--sender CLI --password-env GPUX_TEST_FIX_PASSWORD --timeout 5 instruments");
+  };
+  CHECK(logon("p4ss").first == 0);  // checked with Argon2id, then remembered
+  CHECK(logon("p4ss").first == 0);  // remembered
+  const auto wrong = logon("p4ss-not");
+  CHECK(wrong.first == 3);
+  CHECK(wrong.second.find("wrong password for CLI") != std::string::npos);
+  CHECK(logon("").first == 3);
+  CHECK(logon("p4ss").first == 0);
+}
+
 TEST_CASE("gpux trade: a clear message and exit 3 when there is no exchange") {
   const auto result = gpux_trade(free_port(), "--timeout 1 --sender CLI instruments");
   CHECK(result.second.find("no FIX session with 127.0.0.1") != std::string::npos);
