@@ -11,7 +11,8 @@ namespace gpux::gateway {
 
 namespace {
 
-// Keys: "s" session -> state; "m" session \0 be32(seq) -> message;
+// Keys: "s" session -> state; "m" session \0 be32(seq) -> message \0
+// be32(next incoming number when it was sent);
 // "x" session \0 identity -> "" (reports sent since the checkpoint, kept when
 // a reset drops the messages that showed them); "checkpoint"; "marks".
 // Built by appending (GCC 12's -Wrestrict misfires on `"m" + s + '\0'` at -O3).
@@ -76,11 +77,30 @@ std::optional<std::string> report_in(std::string_view message) {
   return std::nullopt;
 }
 
-int sequence_in(std::string_view message_key) {
-  std::uint32_t sequence = 0;
-  for (std::size_t i = message_key.size() - 4; i < message_key.size(); ++i)
-    sequence = sequence << 8 | static_cast<unsigned char>(message_key[i]);
-  return static_cast<int>(sequence);
+int be32_at_end(std::string_view bytes) {
+  std::uint32_t value = 0;
+  for (std::size_t i = bytes.size() - 4; i < bytes.size(); ++i)
+    value = value << 8 | static_cast<unsigned char>(bytes[i]);
+  return static_cast<int>(value);
+}
+
+std::string stored_value(const std::string& message, int next_target) {
+  std::string value;
+  value.reserve(message.size() + 5);
+  value.append(message);
+  value.push_back('\0');  // never in a FIX message, which ends with SOH
+  for (int shift = 24; shift >= 0; shift -= 8)
+    value.push_back(static_cast<char>((static_cast<std::uint32_t>(next_target) >> shift) & 0xff));
+  return value;
+}
+
+// Values stored before the incoming number was recorded are the bare message.
+bool has_record(std::string_view value) {
+  return value.size() >= 5 && value[value.size() - 5] == '\0';
+}
+
+std::string_view message_in(std::string_view value) {
+  return has_record(value) ? value.substr(0, value.size() - 5) : value;
 }
 
 // "marks": per session, u32 name length, the name, u32 last sequence.
@@ -142,14 +162,15 @@ void FixStateStore::put(const std::string& key, const std::string& value) {
 fix::SessionState FixStateStore::load(const std::string& session) {
   std::string bytes;
   fix::SessionState state;
-  const int last = last_stored(session);
+  const LastSent last = last_stored(session);
   {
     std::lock_guard lock(mutex_);
-    stored_[session] = last;
+    stored_[session] = last.sequence;
   }
   const auto status = db_->Get({}, state_key(session), &bytes);
   if (status.IsNotFound()) {
-    state.next_sender = last + 1;
+    state.next_sender = last.sequence + 1;
+    state.next_target = std::max(state.next_target, last.next_target);
     return state;
   }
   check(status, "reading session state");
@@ -162,22 +183,25 @@ fix::SessionState FixStateStore::load(const std::string& session) {
   state.next_target = static_cast<int>(fields[1]);
   state.creation_time = fields[2];
   state.generation = fields[3];
-  state.next_sender = std::max(state.next_sender, last + 1);
+  state.next_sender = std::max(state.next_sender, last.sequence + 1);
+  state.next_target = std::max(state.next_target, last.next_target);
   return state;
 }
 
-int FixStateStore::last_stored(const std::string& session) {
+FixStateStore::LastSent FixStateStore::last_stored(const std::string& session) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}));
   const std::string prefix = prefixed('m', session, true);
   it->SeekForPrev(message_key(session, kLastSequence));
   check(it->status(), "finding the last sent message");
-  if (!it->Valid() || !it->key().starts_with(prefix)) return 0;
-  return sequence_in(it->key().ToStringView());
+  if (!it->Valid() || !it->key().starts_with(prefix)) return {};
+  const std::string_view value = it->value().ToStringView();
+  return {be32_at_end(it->key().ToStringView()), has_record(value) ? be32_at_end(value) : 0};
 }
 
-void FixStateStore::store_sent(const std::string& session, int sequence,
-                               const std::string& message) {
-  check(db_->Put({}, message_key(session, sequence), message), "storing a sent message");
+void FixStateStore::store_sent(const std::string& session, int sequence, const std::string& message,
+                               int next_target) {
+  check(db_->Put({}, message_key(session, sequence), stored_value(message, next_target)),
+        "storing a sent message");
   std::lock_guard lock(mutex_);
   int& last = stored_[session];
   last = std::max(last, sequence);
@@ -189,7 +213,7 @@ std::vector<std::string> FixStateStore::sent(const std::string& session, int beg
   const std::string last = message_key(session, end);
   for (it->Seek(message_key(session, begin)); it->Valid() && it->key().compare(last) <= 0;
        it->Next())
-    messages.push_back(it->value().ToString());
+    messages.emplace_back(message_in(it->value().ToStringView()));
   check(it->status(), "reading sent messages");
   return messages;
 }
@@ -225,7 +249,8 @@ std::set<std::string> FixStateStore::reports_after(const std::string& session, i
   const std::string last = message_key(session, kLastSequence);
   for (it->Seek(message_key(session, after + 1)); it->Valid() && it->key().compare(last) <= 0;
        it->Next())
-    if (auto report = report_in(it->value().ToStringView())) reports.insert(std::move(*report));
+    if (auto report = report_in(message_in(it->value().ToStringView())))
+      reports.insert(std::move(*report));
   check(it->status(), "reading sent messages");
   return reports;
 }

@@ -7,9 +7,10 @@
 //
 // One key per sent message, nothing else, because that write is on every
 // report's path: a session's next outgoing number is found from its last
-// stored message, and which reports a session was sent is read back from the
-// messages stored since the gateway's checkpoint (each checkpoint notes how
-// far every session's messages went).
+// stored message (which also records the incoming number then), and which
+// reports a session was sent is read back from the messages stored since the
+// gateway's checkpoint (each checkpoint notes how far every session's
+// messages went).
 #pragma once
 
 #include <filesystem>
@@ -36,7 +37,8 @@ class FixStateStore final : public fix::SessionStore {
   ~FixStateStore() override;
 
   fix::SessionState load(const std::string& session) override;
-  void store_sent(const std::string& session, int sequence, const std::string& message) override;
+  void store_sent(const std::string& session, int sequence, const std::string& message,
+                  int next_target) override;
   std::vector<std::string> sent(const std::string& session, int begin, int end) override;
   void save(const std::string& session, const fix::SessionState& state) override;
   void reset(const std::string& session, const fix::SessionState& fresh) override;
@@ -56,7 +58,11 @@ class FixStateStore final : public fix::SessionStore {
  private:
   using Marks = std::map<std::string, int>;  // session -> last sequence stored
   void put(const std::string& key, const std::string& value);
-  int last_stored(const std::string& session);
+  struct LastSent {
+    int sequence = 0;
+    int next_target = 0;  // as that message recorded it; 0 if it did not
+  };
+  LastSent last_stored(const std::string& session);
   // The identities of the reports in the session's messages after `after`.
   std::set<std::string> reports_after(const std::string& session, int after);
 

@@ -50,6 +50,9 @@ void rewind_incoming_number(const std::string& data_directory, const std::string
   fix::SessionState state = store.load(session);
   state.next_target = next_target;
   store.save(session, state);
+  for (int sequence = 1; sequence < state.next_sender; ++sequence)
+    for (const std::string& message : store.sent(session, sequence, sequence))
+      store.store_sent(session, sequence, message, next_target);
 }
 
 }  // namespace gpux::test

@@ -25,8 +25,9 @@ std::vector<JournaledOrder> journaled_orders(const std::string& data_directory);
 std::vector<std::string> fill_exec_ids(const std::string& data_directory,
                                        std::uint32_t participant);
 
-// Sets a stopped gpuxd's stored next incoming MsgSeqNum of `session`, as a
-// crash between a message and the write of its number leaves it.
+// Sets a stopped gpuxd's stored next incoming MsgSeqNum of `session`, in its
+// state and in every message it was sent, as a crash leaves it when that
+// many of the client's messages were answered and the rest were journaled.
 void rewind_incoming_number(const std::string& data_directory, const std::string& session,
                             int next_target);
 

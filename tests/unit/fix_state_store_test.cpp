@@ -48,17 +48,22 @@ TEST_CASE("FIX state store: the next outgoing number is past the last stored mes
     state.generation = 3;
     store.save("A", state);
     for (int sequence = 1; sequence <= 5; ++sequence)
-      store.store_sent("A", sequence, heartbeat());
-    store.store_sent("B", 1, heartbeat());
+      store.store_sent("A", sequence, heartbeat(), 7);
+    store.store_sent("B", 1, heartbeat(), 1);
+    store.store_sent("B", 2, heartbeat(), 9);  // answered client messages up to 8
   }
   FixStateStore store(dir.path());
   const auto a = store.load("A");
   CHECK(a.next_sender == 6);  // from the messages: the state said 1
   CHECK(a.next_target == 7);
   CHECK(a.generation == 3);
-  CHECK(store.load("B").next_sender == 2);
+  const auto b = store.load("B");
+  CHECK(b.next_sender == 3);
+  CHECK(b.next_target == 9);                 // recorded by its last message; no state written
   CHECK(store.load("AB").next_sender == 1);  // a name that extends another's
-  CHECK(store.sent("A", 2, 3).size() == 2);
+  const auto kept = store.sent("A", 2, 3);
+  REQUIRE(kept.size() == 2);
+  CHECK(kept[0] == heartbeat());  // as sent, without the record
 }
 
 TEST_CASE("FIX state store: reports are known as sent from the checkpoint on, across a reset") {
@@ -66,11 +71,11 @@ TEST_CASE("FIX state store: reports are known as sent from the checkpoint on, ac
   {
     FixStateStore store(dir.path());
     store.load("A");
-    store.store_sent("A", 1, report("before"));
+    store.store_sent("A", 1, report("before"), 1);
     store.write_checkpoint("c1");
-    store.store_sent("A", 2, report("after-1"));
-    store.store_sent("A", 3, heartbeat());
-    store.store_sent("A", 4, report("after-2"));
+    store.store_sent("A", 2, report("after-1"), 1);
+    store.store_sent("A", 3, heartbeat(), 1);
+    store.store_sent("A", 4, report("after-2"), 1);
   }
   {
     // A restart from checkpoint c1: only reports for later commands are
@@ -94,7 +99,7 @@ TEST_CASE("FIX state store: reports are known as sent from the checkpoint on, ac
     CHECK(store.was_sent("A", identity("after-1")));
     CHECK(store.was_sent("A", identity("after-2")));
     store.load("A");
-    store.store_sent("A", 1, report("new"));
+    store.store_sent("A", 1, report("new"), 1);
     store.write_checkpoint("c2");  // covers everything so far
   }
   FixStateStore store(dir.path());

@@ -7,12 +7,13 @@ namespace fix {
 
 // The sequence numbers are cached. The outgoing number is kept by the sent
 // message itself, stored before QuickFIX sends it, so it never lags what was
-// sent. The incoming number is not written per message (it would be a write
-// on every order's path): it is written when QuickFIX sets it (Logon,
-// SequenceReset) and at a clean stop, and the journal holds the number of
-// each instruction it accepted, from which a restart expects the rest
-// (expect_after). A number lost in a crash only makes gpuxd ask the client to
-// resend what never reached the journal: no instruction is lost or doubled.
+// sent. The incoming number gets no write of its own (that was a write on
+// every order's path): each sent message records it, so it lags only what is
+// not answered yet; QuickFIX's own changes (Logon, SequenceReset) and a
+// clean stop write it; and the journal holds the number of each instruction
+// it accepted, from which a restart expects the rest (expect_after). A
+// number lost in a crash only makes gpuxd ask the client to resend what never
+// reached the journal and was not answered: no instruction is lost or doubled.
 class DurableMessageStore : public FIX::MessageStore {
  public:
   DurableMessageStore(SessionStore& store, std::string session)
@@ -32,8 +33,9 @@ class DurableMessageStore : public FIX::MessageStore {
   // QuickFIX then counts the message with incrNextSenderMsgSeqNum(), which
   // finds the number already durable and writes nothing.
   bool set(int sequence, const std::string& message) throw(FIX::IOException) override {
-    guard([&] { store_.store_sent(session_, sequence, message); });
+    guard([&] { store_.store_sent(session_, sequence, message, state_.next_target); });
     durable_.next_sender = sequence + 1;
+    durable_.next_target = state_.next_target;
     return true;
   }
   void get(int begin, int end, std::vector<std::string>& out) const

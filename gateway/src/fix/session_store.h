@@ -23,10 +23,13 @@ class SessionStore {
  public:
   virtual ~SessionStore() = default;
   virtual SessionState load(const std::string& session) = 0;
-  // Keeps message `sequence` for resend. It also counts it: load() finds the
-  // next outgoing number past the last message kept, so a crash between
-  // storing and counting cannot send two messages under one number.
-  virtual void store_sent(const std::string& session, int sequence, const std::string& message) = 0;
+  // Keeps message `sequence` for resend, with the number expected next from
+  // the client when it was sent. It also counts it: load() finds the next
+  // outgoing number past the last message kept (so a crash between storing
+  // and counting cannot send two messages under one number), and expects at
+  // least the incoming number that message recorded.
+  virtual void store_sent(const std::string& session, int sequence, const std::string& message,
+                          int next_target) = 0;
   // Messages [begin, end] that are still kept, in order.
   virtual std::vector<std::string> sent(const std::string& session, int begin, int end) = 0;
   virtual void save(const std::string& session, const SessionState& state) = 0;
