@@ -64,9 +64,13 @@ class LogFile {
     write_pending();
   }
 
+  // Empties the file; what waits to be written goes too.
   void truncate() {
     std::lock_guard<std::mutex> lock(file_mutex_);
-    write_pending();
+    {
+      std::lock_guard<std::mutex> buffer(buffer_mutex_);
+      pending_.clear();
+    }
     if (::ftruncate(fd_, 0) != 0) complain("truncating");
   }
 
