@@ -395,9 +395,9 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   // One thread polls every session's socket, not one thread per session:
   // messages that arrive together on several sessions cost one wake-up, and
   // a slow client's reports wait in its own queue instead of blocking the
-  // sender. Measured against QuickFIX's threaded acceptor at 20k orders/s
-  // on 8 sessions: p99 3.0-4.1 ms instead of 7-63 ms, capacity 34k/s
-  // instead of 27-29k (docs/perf-notes.md). The price: callbacks for all
+  // sender. Against QuickFIX's threaded acceptor at 20k orders/s on 8
+  // sessions it roughly halved the p99 and added a tenth to the capacity
+  // (docs/perf-notes.md, FIX gateway, step 7). The price: callbacks for all
   // sessions run on that thread, so none may block for long (a logon's
   // Argon2id check is done once per session per process; see authenticate).
   i.acceptor.reset(new FIX::SocketAcceptor(i, i.store_factory, *i.settings, *i.log));
