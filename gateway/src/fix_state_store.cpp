@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "gpux.pb.h"
 #include "gpux/storage/journal.h"
 
 namespace gpux::gateway {
@@ -29,10 +30,15 @@ std::string state_key(const std::string& session) {
   return prefixed('s', session, false);
 }
 
+// Big-endian, so that keys sort by number.
+void append_be32(std::string& bytes, int value) {
+  for (int shift = 24; shift >= 0; shift -= 8)
+    bytes.push_back(static_cast<char>((static_cast<std::uint32_t>(value) >> shift) & 0xff));
+}
+
 std::string message_key(const std::string& session, int sequence) {
   std::string key = prefixed('m', session, true);
-  for (int shift = 24; shift >= 0; shift -= 8)
-    key.push_back(static_cast<char>((static_cast<std::uint32_t>(sequence) >> shift) & 0xff));
+  append_be32(key, sequence);
   return key;
 }
 
@@ -89,8 +95,7 @@ std::string stored_value(const std::string& message, int next_target) {
   value.reserve(message.size() + 5);
   value.append(message);
   value.push_back('\0');  // never in a FIX message, which ends with SOH
-  for (int shift = 24; shift >= 0; shift -= 8)
-    value.push_back(static_cast<char>((static_cast<std::uint32_t>(next_target) >> shift) & 0xff));
+  append_be32(value, next_target);
   return value;
 }
 
@@ -103,33 +108,19 @@ std::string_view message_in(std::string_view value) {
   return has_record(value) ? value.substr(0, value.size() - 5) : value;
 }
 
-// "marks": per session, u32 name length, the name, u32 last sequence.
 std::string encode_marks(const std::map<std::string, int>& marks) {
-  std::string bytes;
-  const auto u32 = [&](std::uint32_t v) { bytes.append(reinterpret_cast<const char*>(&v), 4); };
-  for (const auto& [session, sequence] : marks) {
-    u32(static_cast<std::uint32_t>(session.size()));
-    bytes.append(session);
-    u32(static_cast<std::uint32_t>(sequence));
-  }
-  return bytes;
+  proto::FixSessionMarks message;
+  for (const auto& [session, sequence] : marks)
+    (*message.mutable_last_stored())[session] = static_cast<std::uint32_t>(sequence);
+  return message.SerializeAsString();
 }
 
-std::map<std::string, int> decode_marks(std::string_view bytes) {
+std::map<std::string, int> decode_marks(const std::string& bytes) {
+  proto::FixSessionMarks message;
   std::map<std::string, int> marks;
-  const auto u32 = [&](std::uint32_t& v) {
-    if (bytes.size() < 4) return false;
-    std::memcpy(&v, bytes.data(), 4);
-    bytes.remove_prefix(4);
-    return true;
-  };
-  std::uint32_t length = 0, sequence = 0;
-  while (u32(length) && bytes.size() >= length) {
-    const std::string session(bytes.substr(0, length));
-    bytes.remove_prefix(length);
-    if (!u32(sequence)) break;
+  if (!message.ParseFromString(bytes)) return marks;  // every session scanned from its start
+  for (const auto& [session, sequence] : message.last_stored())
     marks[session] = static_cast<int>(sequence);
-  }
   return marks;
 }
 

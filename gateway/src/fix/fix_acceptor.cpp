@@ -16,6 +16,7 @@
 
 #include "durable_message_store.h"
 #include "session_log.h"
+#include "utc_time.h"
 
 namespace gpux {
 namespace fix {
@@ -74,16 +75,6 @@ std::string field_or(const FIX::FieldMap& map, int tag, const std::string& fallb
   return map.isSetField(tag) ? map.getField(tag) : fallback;
 }
 
-// UTCTimestamp(52 style): "20261123-15:00:00".
-std::string utc(std::int64_t unix_seconds) {
-  const time_t t = static_cast<time_t>(unix_seconds);
-  std::tm parts;
-  gmtime_r(&t, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%d-%H:%M:%S", &parts);
-  return text;
-}
-
 // Custom tags (docs/fix-spec.md): the GPU-hour terms FIX has no field for.
 enum CustomTag {
   kGpuClass = 20001,
@@ -127,8 +118,6 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
     OrderRequest request;
     request.session = session.getTargetCompID().getValue();
-    request.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
-    request.generation = store_factory.generation(request.session);
     if (type == "x" || type == "V") {
       if (!within_rate(request.session)) {
         // No order to reject: a BusinessMessageReject names the throttle.
@@ -151,6 +140,9 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     }
     if (type != "D" && type != "F" && type != "G" && type != "H" && type != "q")
       throw FIX::UnsupportedMessageType();
+    // Where it stands in the session's numbering, journaled with the order.
+    request.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
+    request.generation = store_factory.generation(request.session);
     request.cl_ord_id = message.getField(FIX::FIELD::ClOrdID);
     if (!within_rate(request.session)) {
       request.symbol = field_or(message, FIX::FIELD::Symbol, "");
@@ -275,9 +267,9 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       group.setField(FIX::FIELD::MinPriceIncrement, decimal(i.tick));
       group.setField(kGpuClass, i.gpu_class);
       group.setField(kRegion, i.region);
-      group.setField(kDeliveryStart, utc(i.delivery_start));
-      group.setField(kDeliveryEnd, utc(i.delivery_end));
-      group.setField(kGateClosure, utc(i.gate_closure));
+      group.setField(kDeliveryStart, utc_seconds(i.delivery_start));
+      group.setField(kDeliveryEnd, utc_seconds(i.delivery_end));
+      group.setField(kGateClosure, utc_seconds(i.gate_closure));
       group.setField(kInstrumentState, i.state);
       group.setField(kMaxOrderQty, std::to_string(i.max_quantity));
       message.addGroup(group);

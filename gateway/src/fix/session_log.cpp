@@ -15,6 +15,8 @@
 #include <set>
 #include <thread>
 
+#include "utc_time.h"
+
 namespace gpux {
 namespace fix {
 namespace {
@@ -27,11 +29,9 @@ void stamp(std::string& out) {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
   thread_local time_t cached_second = -1;
-  thread_local char cached[24];
+  thread_local std::string cached;
   if (now.tv_sec != cached_second) {
-    tm utc{};
-    ::gmtime_r(&now.tv_sec, &utc);
-    std::strftime(cached, sizeof cached, "%Y%m%d-%H:%M:%S", &utc);
+    cached = utc_seconds(now.tv_sec);
     cached_second = now.tv_sec;
   }
   char nanos[16];
