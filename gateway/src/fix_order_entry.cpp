@@ -139,6 +139,7 @@ void FixOrderEntry::run_sender() {
               sink_->send(m);
           },
           message);
+    sink_->end_of_batch();
     batch.clear();
   }
 }

@@ -5,7 +5,6 @@
 #include <quickfix/Application.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
-#include <quickfix/SocketAcceptor.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +13,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "batching_acceptor.h"
 #include "durable_message_store.h"
 #include "session_log.h"
 #include "utc_time.h"
@@ -304,7 +304,9 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
   }
 
   // A session that is not logged on gets it on resend after its next logon.
+  // Held back until end_of_batch(), or until the polling thread's batch ends.
   void to(const std::string& session, FIX::Message& message) {
+    BatchingAcceptor::begin_batch();
     FIX::Session::sendToTarget(message,
                                FIX::SessionID(kBeginString, options.target_comp_id, session));
   }
@@ -349,6 +351,8 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     to(r.session, message);
   }
 
+  void end_of_batch() override { BatchingAcceptor::end_batch(); }
+
   AcceptorOptions options;
   OrderEntry& entry;
   typedef std::pair<int, long> Window;  // messages counted, second they belong to
@@ -357,7 +361,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
   DurableMessageStoreFactory store_factory;
   std::unique_ptr<FIX::SessionSettings> settings;
   std::unique_ptr<BufferedLogFactory> log;  // every session's messages and events
-  std::unique_ptr<FIX::SocketAcceptor> acceptor;
+  std::unique_ptr<BatchingAcceptor> acceptor;
 };
 
 Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionStore& store)
@@ -365,12 +369,6 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   Impl& i = *impl_;
   FIX::Dictionary defaults;
   defaults.setString("ConnectionType", "acceptor");
-  defaults.setInt("SocketAcceptPort", options.port);
-  defaults.setString("SocketReuseAddress", "Y");
-  // Each report leaves at once. With Nagle's algorithm a report sent while
-  // the previous one is unacknowledged waits for the client's delayed ACK:
-  // 40 ms here, for the second fill of a quiet client.
-  defaults.setString("SocketNodelay", "Y");
   defaults.setString("StartTime", "00:00:00");
   defaults.setString("EndTime", "00:00:00");
   defaults.setString("UseDataDictionary", "Y");
@@ -385,14 +383,13 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
                     FIX::Dictionary());
   i.log.reset(new BufferedLogFactory(options.log_directory));
   // One thread polls every session's socket, not one thread per session:
-  // messages that arrive together on several sessions cost one wake-up, and
-  // a slow client's reports wait in its own queue instead of blocking the
-  // sender. Against QuickFIX's threaded acceptor at 20k orders/s on 8
-  // sessions it roughly halved the p99 and added a tenth to the capacity
-  // (docs/perf-notes.md, FIX gateway, step 7). The price: callbacks for all
-  // sessions run on that thread, so none may block for long (a logon's
+  // messages that arrive together on several sessions cost one wake-up
+  // (docs/perf-notes.md, FIX gateway, step 7), and each batch of reports
+  // leaves in one write per connection (session 7). The price: callbacks for
+  // all sessions run on that thread, so none may block for long (a logon's
   // Argon2id check is done once per session per process; see authenticate).
-  i.acceptor.reset(new FIX::SocketAcceptor(i, i.store_factory, *i.settings, *i.log));
+  i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.port,
+                                        options.max_unsent_bytes));
   entry.set_sink(i);
 }
 

@@ -4,6 +4,7 @@
 // for resend before start() accepts connections.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,6 +22,9 @@ struct AcceptorOptions {
   std::string log_directory;            // every session's messages and events
   std::vector<std::string> clients;     // SenderCompIDs that have a session
   int max_messages_per_second = 1000;   // per session; more are rejected, not queued
+  // Per connection: a client that leaves more unread is disconnected (its
+  // messages stay in the session store for the resend after its next logon).
+  std::size_t max_unsent_bytes = 16u << 20;
 };
 
 class Acceptor {

@@ -109,13 +109,16 @@ struct MarketDataReport {
   std::string text;
 };
 
-// Where the exchange's answers go: the acceptor, which sends them.
+// Where the exchange's answers go: the acceptor, which sends them. It may
+// hold them back to write them together until end_of_batch().
 class ReportSink {
  public:
   virtual ~ReportSink() = default;
   virtual void send(const Report& report) = 0;
   virtual void send(const SecurityListReport& report) = 0;
   virtual void send(const MarketDataReport& report) = 0;
+  // The sender has nothing more for now: what send() held back goes out.
+  virtual void end_of_batch() = 0;
 };
 
 // What the acceptor needs from the exchange.

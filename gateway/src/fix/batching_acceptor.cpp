@@ -1,0 +1,411 @@
+#include "batching_acceptor.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <quickfix/Parser.h>
+#include <quickfix/Session.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace gpux {
+namespace fix {
+namespace {
+
+struct Connection;
+
+// The calling thread's batch: connections with bytes its sends left waiting.
+thread_local bool t_batching = false;
+thread_local std::vector<std::shared_ptr<Connection>> t_waiting;
+
+// What a connection needs from the thread that polls it.
+struct Poller {
+  explicit Poller(std::size_t max_unsent) : max_unsent_bytes(max_unsent) {}
+  void wake();
+  void watch(int fd, std::uint32_t events, int op);
+
+  const std::size_t max_unsent_bytes;
+  int epoll_fd = -1;
+  int wake_fd = -1;
+  // Connections whose session (or a full buffer) asked to close them.
+  std::mutex requests_mutex;
+  std::vector<std::shared_ptr<Connection>> close_requests;
+};
+
+std::string system_error(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
+
+struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
+  Connection(int socket, Poller& o) : fd(socket), owner(o) {}
+
+  // Called by sessions, from any thread, with the session's lock held.
+  bool send(const std::string& message) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (closed || close_requested) return false;
+    if (unsent.size() + message.size() > owner.max_unsent_bytes) {
+      // The session store keeps the message; the client asks for it again
+      // after its next logon. Never grow without bound for one slow reader.
+      overflowed = true;
+      request_close_locked();
+      return false;
+    }
+    unsent += message;
+    if (!t_batching) {
+      write_locked();
+    } else if (!waiting) {
+      waiting = true;
+      t_waiting.push_back(shared_from_this());
+    }
+    return true;
+  }
+
+  void disconnect() override {
+    std::lock_guard<std::mutex> lock(mutex);
+    request_close_locked();
+  }
+
+  void request_close_locked() {
+    if (close_requested) return;
+    close_requested = true;
+    {
+      std::lock_guard<std::mutex> requests(owner.requests_mutex);
+      owner.close_requests.push_back(shared_from_this());
+    }
+    owner.wake();
+  }
+
+  // Writes what the socket takes; the rest waits for EPOLLOUT.
+  void write_locked() {
+    waiting = false;
+    std::size_t written = 0;
+    while (!closed && written < unsent.size()) {
+      const ssize_t n =
+          ::send(fd, unsent.data() + written, unsent.size() - written, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        written += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        // EAGAIN: the socket is full. Anything else: the poller sees the
+        // error on the socket and closes the connection.
+        break;
+      }
+    }
+    unsent.erase(0, written);
+    const bool need_write = !unsent.empty() && !closed;
+    if (need_write != write_watched && !closed) {
+      write_watched = need_write;
+      owner.watch(fd, need_write ? EPOLLIN | EPOLLOUT : EPOLLIN, EPOLL_CTL_MOD);
+    }
+  }
+
+  const int fd;
+  Poller& owner;
+  // The polling thread's own.
+  FIX::Parser parser;
+  FIX::Session* session = nullptr;
+  // Shared with the threads that send.
+  std::mutex mutex;
+  std::string unsent;
+  bool waiting = false;  // in some thread's t_waiting
+  bool write_watched = false;
+  bool close_requested = false;
+  bool overflowed = false;
+  bool closed = false;
+};
+
+}  // namespace
+
+struct BatchingAcceptor::Impl : Poller {
+  Impl(BatchingAcceptor& a, int p, std::size_t max_unsent)
+      : Poller(max_unsent), acceptor(a), port(p) {}
+  ~Impl();
+
+  void poll_once(int timeout_ms);
+  void accept_all();
+  void read(const std::shared_ptr<Connection>& connection);
+  bool identify(const std::shared_ptr<Connection>& connection, const std::string& message);
+  void close(const std::shared_ptr<Connection>& connection, const std::string& why);
+  void close_requested();
+  void tick_sessions();
+
+  BatchingAcceptor& acceptor;
+  const int port;
+  int listen_fd = -1;
+  // The polling thread's own: connections by socket.
+  std::map<int, std::shared_ptr<Connection>> connections;
+  std::chrono::steady_clock::time_point last_tick;
+};
+
+BatchingAcceptor::Impl::~Impl() {
+  for (auto& entry : connections) {
+    std::lock_guard<std::mutex> lock(entry.second->mutex);
+    entry.second->closed = true;
+    ::close(entry.first);
+  }
+  for (int fd : {listen_fd, epoll_fd, wake_fd})
+    if (fd >= 0) ::close(fd);
+}
+
+void Poller::wake() {
+  const std::uint64_t one = 1;
+  if (::write(wake_fd, &one, sizeof one) < 0) {
+    // Only fails when the counter is saturated: the poller is awake anyway.
+  }
+}
+
+void Poller::watch(int fd, std::uint32_t events, int op) {
+  epoll_event event{};
+  event.events = events;
+  event.data.fd = fd;
+  ::epoll_ctl(epoll_fd, op, fd, &event);
+}
+
+void BatchingAcceptor::Impl::accept_all() {
+  for (;;) {
+    sockaddr_in peer{};
+    socklen_t length = sizeof peer;
+    const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or a connection that went away meanwhile
+    // Batches already coalesce; a report must not wait for an ACK.
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    connections[fd] = std::make_shared<Connection>(fd, *this);
+    watch(fd, EPOLLIN, EPOLL_CTL_ADD);
+    char address[INET_ADDRSTRLEN] = "?";
+    ::inet_ntop(AF_INET, &peer.sin_addr, address, sizeof address);
+    acceptor.getLog()->onEvent("Accepted connection from " + std::string(address) + " on port " +
+                               std::to_string(port));
+  }
+}
+
+// The first message of a connection names its session, which must be one of
+// ours, not connected already, and begin with a Logon (as QuickFIX's own
+// acceptor requires).
+bool BatchingAcceptor::Impl::identify(const std::shared_ptr<Connection>& connection,
+                                      const std::string& message) {
+  FIX::Session* session = FIX::Session::lookupSession(message, true);
+  if (session == nullptr || FIX::Session::isSessionRegistered(session->getSessionID()) ||
+      !acceptor.has(session->getSessionID())) {
+    acceptor.getLog()->onEvent("Session not found for incoming message: " + message);
+    acceptor.getLog()->onIncoming(message);
+    return false;
+  }
+  session = acceptor.getSession(message, *connection);  // null unless a Logon
+  if (session == nullptr) return false;
+  connection->session = session;
+  try {
+    session->next(message, FIX::UtcTimeStamp());
+  } catch (FIX::InvalidMessage&) {
+    return false;
+  }
+  FIX::Session::registerSession(session->getSessionID());
+  return true;
+}
+
+void BatchingAcceptor::Impl::read(const std::shared_ptr<Connection>& connection) {
+  char buffer[64 * 1024];
+  const ssize_t n = ::recv(connection->fd, buffer, sizeof buffer, 0);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    close(connection, n == 0 ? "Connection closed by the client" : system_error("Socket error"));
+    return;
+  }
+  connection->parser.addToStream(buffer, static_cast<std::size_t>(n));
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(connection->mutex);
+      if (connection->close_requested) return;
+    }
+    std::string message;
+    try {
+      if (!connection->parser.readFixMessage(message)) return;
+    } catch (FIX::MessageParseError&) {
+      // The parser has dropped the garbled bytes; what follows may be whole.
+      if (connection->session != nullptr)
+        connection->session->getLog()->onEvent("Dropped bytes that do not frame a FIX message");
+      continue;
+    }
+    if (connection->session == nullptr) {
+      if (!identify(connection, message)) {
+        close(connection, "");
+        return;
+      }
+      continue;
+    }
+    try {
+      connection->session->next(message, FIX::UtcTimeStamp());
+    } catch (FIX::InvalidMessage&) {
+      if (!connection->session->isLoggedOn()) {
+        close(connection, "");
+        return;
+      }
+    }
+  }
+}
+
+void BatchingAcceptor::Impl::close(const std::shared_ptr<Connection>& connection,
+                                   const std::string& why) {
+  if (connections.erase(connection->fd) == 0) return;  // closed already
+  FIX::Session* session = connection->session;
+  connection->session = nullptr;
+  bool overflowed = false;
+  std::size_t unsent = 0;
+  {
+    std::lock_guard<std::mutex> lock(connection->mutex);
+    overflowed = connection->overflowed;
+    if (!overflowed) connection->write_locked();  // a Logout's reason, say
+    unsent = connection->unsent.size();
+    connection->closed = true;
+    connection->close_requested = true;
+    ::close(connection->fd);  // also leaves the epoll set
+  }
+  if (session == nullptr) return;
+  if (overflowed)
+    session->getLog()->onEvent("Disconnecting: more than " + std::to_string(max_unsent_bytes) +
+                               " bytes unsent; the client is not reading (messages are kept "
+                               "for resend)");
+  else if (!why.empty())
+    session->getLog()->onEvent(why);
+  if (unsent != 0 && !overflowed)
+    session->getLog()->onEvent(std::to_string(unsent) + " bytes unsent at disconnect");
+  session->disconnect();
+  FIX::Session::unregisterSession(session->getSessionID());
+}
+
+void BatchingAcceptor::Impl::close_requested() {
+  std::vector<std::shared_ptr<Connection>> requests;
+  {
+    std::lock_guard<std::mutex> lock(requests_mutex);
+    requests.swap(close_requests);
+  }
+  for (const auto& connection : requests)
+    close(connection, "");
+}
+
+// Heartbeats, test requests and logon timeouts: QuickFIX's session timer,
+// about once a second as its own acceptor runs it.
+void BatchingAcceptor::Impl::tick_sessions() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_tick < std::chrono::seconds(1)) return;
+  last_tick = now;
+  std::vector<std::shared_ptr<Connection>> all;
+  for (const auto& entry : connections)
+    all.push_back(entry.second);
+  for (const auto& connection : all)
+    if (connection->session != nullptr) connection->session->next(FIX::UtcTimeStamp());
+}
+
+void BatchingAcceptor::Impl::poll_once(int timeout_ms) {
+  epoll_event events[64];
+  const int ready = ::epoll_wait(epoll_fd, events, 64, timeout_ms);
+  BatchingAcceptor::begin_batch();  // replies to all that arrived leave together
+  for (int i = 0; i < ready; ++i) {
+    const int fd = events[i].data.fd;
+    if (fd == listen_fd) {
+      accept_all();
+    } else if (fd == wake_fd) {
+      std::uint64_t count = 0;
+      if (::read(wake_fd, &count, sizeof count) < 0) {
+        // Nothing to drain: another wake-up was read first.
+      }
+    } else {
+      auto found = connections.find(fd);
+      if (found == connections.end()) continue;
+      const std::shared_ptr<Connection> connection = found->second;
+      if (events[i].events & EPOLLOUT) {
+        std::lock_guard<std::mutex> lock(connection->mutex);
+        connection->write_locked();
+      }
+      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read(connection);
+    }
+  }
+  tick_sessions();
+  BatchingAcceptor::end_batch();
+  close_requested();
+}
+
+BatchingAcceptor::BatchingAcceptor(FIX::Application& application, FIX::MessageStoreFactory& stores,
+                                   const FIX::SessionSettings& settings, FIX::LogFactory& logs,
+                                   int port, std::size_t max_unsent_bytes)
+    : FIX::Acceptor(application, stores, settings, logs),
+      impl_(new Impl(*this, port, max_unsent_bytes)) {}
+
+BatchingAcceptor::~BatchingAcceptor() {
+  stop();
+}
+
+void BatchingAcceptor::begin_batch() {
+  t_batching = true;
+}
+
+void BatchingAcceptor::end_batch() {
+  t_batching = false;
+  std::vector<std::shared_ptr<Connection>> waiting;
+  waiting.swap(t_waiting);
+  for (const auto& connection : waiting) {
+    std::lock_guard<std::mutex> lock(connection->mutex);
+    if (connection->waiting) connection->write_locked();
+  }
+}
+
+void BatchingAcceptor::onInitialize(const FIX::SessionSettings&) throw(FIX::RuntimeError) {
+  Impl& i = *impl_;
+  const auto fail = [&](const std::string& what) {
+    throw FIX::RuntimeError("Unable to create, bind, or listen to port " + std::to_string(i.port) +
+                            " (" + system_error(what) + ")");
+  };
+  i.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  i.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  i.listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (i.epoll_fd < 0 || i.wake_fd < 0 || i.listen_fd < 0) fail("socket");
+  const int one = 1;
+  ::setsockopt(i.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_ANY);
+  address.sin_port = htons(static_cast<std::uint16_t>(i.port));
+  if (::bind(i.listen_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) fail("bind");
+  if (::listen(i.listen_fd, SOMAXCONN) < 0) fail("listen");
+  i.watch(i.listen_fd, EPOLLIN, EPOLL_CTL_ADD);
+  i.watch(i.wake_fd, EPOLLIN, EPOLL_CTL_ADD);
+  i.last_tick = std::chrono::steady_clock::now();
+}
+
+void BatchingAcceptor::onStart() {
+  while (!isStopped())
+    impl_->poll_once(1000);
+  // stop() has logged every session out; what is still queued goes now.
+  impl_->poll_once(0);
+  std::vector<std::shared_ptr<Connection>> all;
+  for (const auto& entry : impl_->connections)
+    all.push_back(entry.second);
+  for (const auto& connection : all)
+    impl_->close(connection, "");
+}
+
+bool BatchingAcceptor::onPoll(double timeout) {
+  if (isStopped()) return false;
+  impl_->poll_once(static_cast<int>(timeout * 1000));
+  return true;
+}
+
+void BatchingAcceptor::onStop() {
+  impl_->wake();
+}
+
+}  // namespace fix
+}  // namespace gpux

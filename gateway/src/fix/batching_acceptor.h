@@ -1,0 +1,48 @@
+// A QuickFIX acceptor whose sockets write in batches. QuickFIX's own
+// SocketAcceptor sends every message with its own select() and send(); with
+// TCP_NODELAY that is one TCP segment per report, and without it Nagle's
+// algorithm holds a report for the client's delayed ACK (40 ms). Here the
+// thread that sends a batch of reports says where the batch ends, and each
+// connection's messages of the batch leave in one send(). Sessions, their
+// stores, logs and rules are QuickFIX's, unchanged: only the socket layer is
+// ours (QuickFIX allows that through FIX::Acceptor and FIX::Responder).
+//
+// A client that stops reading is disconnected once `max_unsent_bytes` wait
+// for it; its messages stay in its session store for the resend after it
+// logs on again.
+#pragma once
+
+#include <quickfix/Acceptor.h>
+
+#include <cstddef>
+#include <memory>
+
+namespace gpux {
+namespace fix {
+
+class BatchingAcceptor : public FIX::Acceptor {
+ public:
+  BatchingAcceptor(FIX::Application& application, FIX::MessageStoreFactory& stores,
+                   const FIX::SessionSettings& settings, FIX::LogFactory& logs, int port,
+                   std::size_t max_unsent_bytes);
+  ~BatchingAcceptor();
+
+  // Messages sent by the calling thread from here until end_batch() wait in
+  // their connections' buffers; end_batch() writes each connection's at once.
+  // Messages sent outside a batch leave immediately.
+  static void begin_batch();
+  static void end_batch();
+
+ private:
+  void onConfigure(const FIX::SessionSettings&) throw(FIX::ConfigError) override {}
+  void onInitialize(const FIX::SessionSettings&) throw(FIX::RuntimeError) override;
+  void onStart() override;
+  bool onPoll(double timeout) override;
+  void onStop() override;
+
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fix
+}  // namespace gpux
