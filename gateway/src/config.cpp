@@ -193,6 +193,9 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
   } else if (key == "fix_max_messages_per_second") {
     config.fix.max_messages_per_second = line.number<int>(value, key);
     if (config.fix.max_messages_per_second < 1) line.fail("must be at least 1");
+  } else if (key == "fix_max_unsent_bytes") {
+    config.fix.max_unsent_bytes = line.number<std::uint64_t>(value, key);
+    if (config.fix.max_unsent_bytes < 4096) line.fail("must be at least 4096");
   } else if (key == "simulate_provider") {
     std::uint32_t id = 0;
     auto f = line.fields(value, id);
@@ -314,6 +317,9 @@ FIX 4.4 order entry (docs: gateway/fix/gpux-FIX44.xml is the data dictionary):
   fix_comp_id = GPUX            the exchange's CompID (clients' TargetCompID)
   fix_max_messages_per_second = 1000
                                 per session; more are rejected with a reason
+  fix_max_unsent_bytes = 16777216
+                                per connection: a client that leaves more unread
+                                is disconnected (its messages are kept for resend)
   fix_client = SENDERCOMPID participant=ID [password_hash=HASH]
                [cancel_on_disconnect=false]
                                 a client that may log on, and whose orders it is;

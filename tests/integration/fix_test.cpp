@@ -608,6 +608,38 @@ TEST_CASE("FIX logon: a password that passed once is not a key for other passwor
   CHECK(logon("p4ss").first == 0);
 }
 
+TEST_CASE("FIX: a client that stops reading is disconnected, and the others are still served") {
+  Exchange exchange(
+      "fix_client = ALICE participant=1\nfix_client = CAROL participant=3\n"
+      "fix_max_messages_per_second = 1000000\nfix_max_unsent_bytes = 65536\n");
+  REQUIRE(exchange.client.wait_logons(2));
+  RawFix carol(exchange.port, "CAROL");
+  carol.limit_receive_buffer(64 * 1024);
+  carol.logon();
+  // Security lists asked for and never read: far more than the kernel's
+  // socket buffers and the exchange's 64 KiB limit together hold.
+  const int kRequests = 100000;
+  std::string requests;
+  for (int i = 0; i < kRequests; ++i)
+    requests += carol.frame("x", "320=r" + std::to_string(i) + "\x01" + "559=4\x01");
+  carol.try_send(requests);  // false once the exchange has closed the connection
+
+  // Another session is still served while CAROL is not reading.
+  FIX::Message order = new_order("alive", kSymbol, '2', "2.4", "1");
+  FIX::Session::sendToTarget(order, exchange.bob);
+  CHECK(field(exchange.client.next("BOB"), FIX::FIELD::OrdStatus) == "0");
+
+  // CAROL's connection ends before all the answers reached it.
+  int lists = 0;
+  for (std::string m = carol.read(); !m.empty(); m = carol.read())
+    lists += RawFix::type_of(m) == "y";
+  CHECK(lists > 0);
+  CHECK(lists < kRequests);
+  std::ifstream events(exchange.dir.path + "/data/fix-log/FIX.4.4-GPUX-CAROL.event.current.log");
+  const std::string log((std::istreambuf_iterator<char>(events)), std::istreambuf_iterator<char>());
+  CHECK(log.find("left more than 65536 bytes unread") != std::string::npos);
+}
+
 TEST_CASE("gpux trade: a clear message and exit 3 when there is no exchange") {
   const auto result = gpux_trade(free_port(), "--timeout 1 --sender CLI instruments");
   CHECK(result.second.find("no FIX session with 127.0.0.1") != std::string::npos);

@@ -339,6 +339,16 @@ class RawFix {
     REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
             static_cast<ssize_t>(bytes.size()));
   }
+  // Stops the kernel growing the socket's receive buffer (up to 32 MiB here)
+  // for a client that does not read.
+  void limit_receive_buffer(int bytes) {
+    REQUIRE(::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) == 0);
+  }
+  // False where the exchange closed the connection part-way.
+  bool try_send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+  }
   // The exchange dropped the last message unread (garbled): the sequence
   // number it carried is still the one expected next.
   void reuse_sequence_number() { --next_seq_; }

@@ -25,6 +25,10 @@ namespace {
 
 struct Connection;
 
+// A batch writes early once this much waits for one connection, so that the
+// unsent limit counts what the client has not read, not the batch's size.
+const std::size_t kWriteAtBytes = 64 * 1024;
+
 // The calling thread's batch: connections with bytes its sends left waiting.
 thread_local bool t_batching = false;
 thread_local std::vector<std::shared_ptr<Connection>> t_waiting;
@@ -54,19 +58,20 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
   bool send(const std::string& message) override {
     std::lock_guard<std::mutex> lock(mutex);
     if (closed || close_requested) return false;
-    if (unsent.size() + message.size() > owner.max_unsent_bytes) {
-      // The session store keeps the message; the client asks for it again
-      // after its next logon. Never grow without bound for one slow reader.
-      overflowed = true;
-      request_close_locked();
-      return false;
-    }
     unsent += message;
-    if (!t_batching) {
+    if (!t_batching || unsent.size() >= kWriteAtBytes) {
       write_locked();
     } else if (!waiting) {
       waiting = true;
       t_waiting.push_back(shared_from_this());
+    }
+    if (unsent.size() > owner.max_unsent_bytes) {
+      // The session store keeps the message; the client asks for it again
+      // after its next logon. Never grow without bound for one slow reader.
+      overflowed = true;
+      unsent.clear();
+      request_close_locked();
+      return false;
     }
     return true;
   }
@@ -267,21 +272,27 @@ void BatchingAcceptor::Impl::close(const std::shared_ptr<Connection>& connection
   {
     std::lock_guard<std::mutex> lock(connection->mutex);
     overflowed = connection->overflowed;
-    if (!overflowed) connection->write_locked();  // a Logout's reason, say
+    connection->write_locked();  // a Logout and its reason, say
     unsent = connection->unsent.size();
-    connection->closed = true;
     connection->close_requested = true;
+  }
+  // Logged before the socket closes: a client that sees the close can read why.
+  if (session != nullptr) {
+    if (overflowed)
+      session->getLog()->onEvent("Disconnecting: the client left more than " +
+                                 std::to_string(max_unsent_bytes) +
+                                 " bytes unread (its messages are kept for resend)");
+    else if (!why.empty())
+      session->getLog()->onEvent(why);
+    if (unsent != 0)
+      session->getLog()->onEvent(std::to_string(unsent) + " bytes unsent at disconnect");
+  }
+  {
+    std::lock_guard<std::mutex> lock(connection->mutex);
+    connection->closed = true;
     ::close(connection->fd);  // also leaves the epoll set
   }
   if (session == nullptr) return;
-  if (overflowed)
-    session->getLog()->onEvent("Disconnecting: more than " + std::to_string(max_unsent_bytes) +
-                               " bytes unsent; the client is not reading (messages are kept "
-                               "for resend)");
-  else if (!why.empty())
-    session->getLog()->onEvent(why);
-  if (unsent != 0 && !overflowed)
-    session->getLog()->onEvent(std::to_string(unsent) + " bytes unsent at disconnect");
   session->disconnect();
   FIX::Session::unregisterSession(session->getSessionID());
 }

@@ -30,6 +30,8 @@ struct FixConfig {
   int port = 0;                  // 0: no FIX acceptor
   std::string comp_id = "GPUX";  // the exchange's CompID
   int max_messages_per_second = 1000;
+  // Per connection: more left unread by the client, and it is disconnected.
+  std::uint64_t max_unsent_bytes = 16u << 20;
   std::uint64_t checkpoint_every = 100'000;  // durable commands between gateway checkpoints
   std::map<std::string, FixClient> clients;  // by SenderCompID
 };
