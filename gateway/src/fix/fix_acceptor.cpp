@@ -376,7 +376,7 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   defaults.setInt("HeartBtInt", 30);
   i.settings.reset(new FIX::SessionSettings());
   i.settings->set(defaults);
-  // One session per configured client (QuickFIX 1.15's threaded acceptor has
+  // One session per configured client (QuickFIX 1.15's acceptors have
   // no dynamic sessions); a connection from anyone else is dropped and logged.
   for (const std::string& client : options.clients)
     i.settings->set(FIX::SessionID(kBeginString, options.target_comp_id, client),
