@@ -608,6 +608,53 @@ TEST_CASE("FIX logon: a password that passed once is not a key for other passwor
   CHECK(logon("p4ss").first == 0);
 }
 
+TEST_CASE(
+    "FIX connections: a stranger, a second connection and a first message that is not a "
+    "Logon are closed; the live session is unaffected") {
+  Exchange exchange("fix_client = CAROL participant=3\nfix_client = DAVE participant=1\n");
+  RawFix carol(exchange.port, "CAROL");
+  carol.logon();
+
+  RawFix stranger(exchange.port, "MALLORY");
+  stranger.send(stranger.frame("A",
+                               "98=0\x01"
+                               "108=30\x01"));
+  CHECK(stranger.read().empty());  // closed without an answer
+
+  RawFix second(exchange.port, "CAROL");
+  second.send(second.frame("A",
+                           "98=0\x01"
+                           "108=30\x01"));
+  CHECK(second.read().empty());
+
+  RawFix dave(exchange.port, "DAVE");
+  dave.send(dave.frame("x",
+                       "320=early\x01"
+                       "559=4\x01"));
+  CHECK(dave.read().empty());
+
+  // Bytes that frame no FIX message are dropped (with whatever arrived with
+  // them, so the next message goes once the drop is logged); what follows is
+  // served.
+  carol.send(
+      "8=FIX.4.4\x01"
+      "9=x\x01"
+      "garbage");
+  const std::string carol_events =
+      exchange.dir.path + "/data/fix-log/FIX.4.4-GPUX-CAROL.event.current.log";
+  CHECK(wait_for_line(carol_events, "Dropped bytes that do not frame a FIX message"));
+  carol.send(carol.frame("x",
+                         "320=after\x01"
+                         "559=4\x01"));
+  const std::string list = carol.read();
+  CHECK(RawFix::type_of(list) == "y");
+  CHECK(RawFix::value(list, "320") == "after");
+
+  const std::string global = exchange.dir.path + "/data/fix-log/GLOBAL.event.current.log";
+  CHECK(wait_for_line(global, "Session not found for incoming message: 8=FIX.4.4"));
+  CHECK(file_text(global).find("49=MALLORY") != std::string::npos);
+}
+
 TEST_CASE("FIX: a client that stops reading is disconnected, and the others are still served") {
   Exchange exchange(
       "fix_client = ALICE participant=1\nfix_client = CAROL participant=3\n"
@@ -635,9 +682,8 @@ TEST_CASE("FIX: a client that stops reading is disconnected, and the others are 
     lists += RawFix::type_of(m) == "y";
   CHECK(lists > 0);
   CHECK(lists < kRequests);
-  std::ifstream events(exchange.dir.path + "/data/fix-log/FIX.4.4-GPUX-CAROL.event.current.log");
-  const std::string log((std::istreambuf_iterator<char>(events)), std::istreambuf_iterator<char>());
-  CHECK(log.find("left more than 65536 bytes unread") != std::string::npos);
+  CHECK(file_text(exchange.dir.path + "/data/fix-log/FIX.4.4-GPUX-CAROL.event.current.log")
+            .find("left more than 65536 bytes unread") != std::string::npos);
 }
 
 TEST_CASE("gpux trade: a clear message and exit 3 when there is no exchange") {

@@ -22,6 +22,7 @@
 #include <deque>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -220,6 +221,21 @@ inline FIX::Message replace(const std::string& id, const std::string& original, 
 
 inline std::string field(const FIX::Message& m, int tag) {
   return m.isSetField(tag) ? m.getField(tag) : std::string("<absent>");
+}
+
+inline std::string file_text(const std::string& path) {
+  std::ifstream in(path.c_str());
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Until `path` holds `text` (a log line another process writes), up to 30 s.
+inline bool wait_for_line(const std::string& path, const std::string& text) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (file_text(path).find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    ::poll(nullptr, 0, 10);
+  }
+  return true;
 }
 
 // gpuxd with two FIX clients (ALICE, BOB) and one instrument, and a QuickFIX
