@@ -155,11 +155,26 @@ void FixOrderEntry::start(Pipeline& pipeline, const std::vector<InstrumentSpec>&
   recovering_ = false;
 }
 
+namespace {
+
+using Sha256 = std::array<unsigned char, 32>;  // FixOrderEntry::Digest
+
+Sha256 sha256(const std::string& text) {
+  Sha256 digest;
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                     text.size());
+  return digest;
+}
+
+bool same(const Sha256& a, const Sha256& b) {
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
 std::string FixOrderEntry::authenticate(const std::string& session, const std::string& password) {
   std::string hash;
-  Digest digest;
-  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(password.data()),
-                     password.size());
+  const Digest digest = sha256(password);
   {
     std::lock_guard lock(mutex_);
     const auto client = config_.clients.find(session);
@@ -169,16 +184,16 @@ std::string FixOrderEntry::authenticate(const std::string& session, const std::s
     if (when != minute) failed = 0, when = minute;
     if (failed >= 5) return "too many failed logons; try again in a minute";
     hash = client->second.password_hash;
+    if (hash.empty()) return {};
     const auto known = verified_.find(session);
-    if (known != verified_.end() &&
-        sodium_memcmp(known->second.data(), digest.data(), digest.size()) == 0)
-      return {};
+    if (known != verified_.end() && same(known->second, digest)) return {};
+    const auto wrong = refused_.find(session);
+    if (wrong != refused_.end() && same(wrong->second, digest)) {
+      ++failed;
+      return "wrong password for " + session;
+    }
   }
-  // Verification is deliberately slow (Argon2id, ~60 ms here) and the
-  // acceptor's one thread waits for it: a session's password, once it
-  // passed, is known by its SHA-256 until it changes, so a reconnect costs
-  // microseconds. Done outside the lock.
-  if (hash.empty()) return {};
+  // Not vetted: verified here, slowly (Argon2id, ~60 ms), outside the lock.
   if (crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0) {
     std::lock_guard lock(mutex_);
     if (config_.clients.at(session).password_hash == hash) verified_[session] = digest;
@@ -189,11 +204,38 @@ std::string FixOrderEntry::authenticate(const std::string& session, const std::s
   return "wrong password for " + session;
 }
 
+// Verification is deliberately slow, and the acceptor's one thread serves
+// every session: it vets a Logon's password on another thread first, and a
+// password's verdict is then known by its SHA-256 (the right one until it
+// changes, the last wrong one until another is tried). Failures are counted
+// by authenticate alone, once per Logon.
+void FixOrderEntry::vet_password(const std::string& session, const std::string& password) {
+  std::string hash;
+  const Digest digest = sha256(password);
+  {
+    std::lock_guard lock(mutex_);
+    const auto client = config_.clients.find(session);
+    if (client == config_.clients.end() || client->second.password_hash.empty()) return;
+    const auto failures = failures_.find(session);
+    if (failures != failures_.end() && failures->second.first >= 5 &&
+        failures->second.second == static_cast<long>(std::time(nullptr) / 60))
+      return;  // refused without checking anyway
+    const auto known = verified_.find(session);
+    if (known != verified_.end() && same(known->second, digest)) return;
+    hash = client->second.password_hash;
+  }
+  const bool right = crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0;
+  std::lock_guard lock(mutex_);
+  if (config_.clients.at(session).password_hash != hash) return;  // changed meanwhile
+  (right ? verified_ : refused_)[session] = digest;
+}
+
 void FixOrderEntry::set_password_hash(const std::string& session, const std::string& hash) {
   std::lock_guard lock(mutex_);
   if (const auto client = config_.clients.find(session); client != config_.clients.end())
     client->second.password_hash = hash;
   verified_.erase(session);
+  refused_.erase(session);
 }
 
 void FixOrderEntry::set_sink(fix::ReportSink& sink) {

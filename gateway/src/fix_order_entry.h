@@ -67,6 +67,7 @@ class FixOrderEntry final : public fix::OrderEntry {
   void checkpoint();
 
   std::string authenticate(const std::string& session, const std::string& password) override;
+  void vet_password(const std::string& session, const std::string& password) override;
   void submit(const fix::OrderRequest& request) override;
   void set_sink(fix::ReportSink& sink) override;
   void list_instruments(const std::string& session, const std::string& request_id) override;
@@ -159,9 +160,11 @@ class FixOrderEntry final : public fix::OrderEntry {
   // Failed logons per session in the current minute: after five, refused
   // without checking, so passwords cannot be guessed at speed.
   std::map<std::string, std::pair<int, long>> failures_;
-  // SHA-256 of the password each session last logged on with (see authenticate).
+  // SHA-256 of the password each session last logged on with, and of the
+  // last wrong one vetted (see authenticate and vet_password).
   using Digest = std::array<unsigned char, 32>;
   std::map<std::string, Digest> verified_;
+  std::map<std::string, Digest> refused_;
   std::map<matching::InstrumentId, Instrument> instruments_;
   std::map<std::string, matching::InstrumentId> symbols_;
   std::unordered_map<matching::OrderId, Live> live_;

@@ -655,6 +655,36 @@ TEST_CASE(
   CHECK(file_text(global).find("49=MALLORY") != std::string::npos);
 }
 
+TEST_CASE("FIX logon: five wrong passwords in a minute, and the sixth Logon is refused unchecked") {
+  const std::string hash = hash_of("p4ss");
+  Exchange exchange(
+      "fix_client = ALICE participant=1\nfix_client = CLI participant=1 password_hash=" + hash +
+      "\nfix_client = CLI2 participant=1 password_hash=" + hash + "\n");
+  REQUIRE(exchange.client.wait_logons(2));
+  const auto logon = [&](const std::string& sender, const std::string& password) {
+    ::setenv("GPUX_TEST_FIX_PASSWORD", password.c_str(), 1);
+    return gpux_trade(exchange.port, "--sender " + sender +
+                                         " --password-env GPUX_TEST_FIX_PASSWORD --timeout 5 "
+                                         "instruments");
+  };
+  // Failures count in clock minutes: a run that straddles one is repeated
+  // with a seat that has none.
+  for (const std::string sender : {"CLI", "CLI2"}) {
+    const long minute = static_cast<long>(std::time(nullptr) / 60);
+    std::vector<std::string> answers;
+    for (int i = 0; i < 5; ++i)
+      answers.push_back(logon(sender, "wrong-" + std::to_string(i)).second);
+    const auto sixth = logon(sender, "p4ss");  // right, but after five failures
+    if (static_cast<long>(std::time(nullptr) / 60) != minute) continue;
+    for (const std::string& answer : answers)  // each failure counted once
+      CHECK(answer.find("wrong password for " + sender) != std::string::npos);
+    CHECK(sixth.first == 3);
+    CHECK(sixth.second.find("too many failed logons; try again in a minute") != std::string::npos);
+    return;
+  }
+  FAIL("both runs straddled a minute");
+}
+
 TEST_CASE("FIX: a client that stops reading is disconnected, and the others are still served") {
   Exchange exchange(
       "fix_client = ALICE participant=1\nfix_client = CAROL participant=3\n"

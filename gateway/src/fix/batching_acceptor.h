@@ -9,12 +9,15 @@
 //
 // A client that stops reading is disconnected once `max_unsent_bytes` wait
 // for it; its messages stay in its session store for the resend after it
-// logs on again.
+// logs on again. A connection's first message goes to `vet_logon` on a
+// thread of its own before its session sees it: for checks too slow for the
+// one thread that serves every session (a password hash).
 #pragma once
 
 #include <quickfix/Acceptor.h>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 namespace gpux {
@@ -24,7 +27,8 @@ class BatchingAcceptor : public FIX::Acceptor {
  public:
   BatchingAcceptor(FIX::Application& application, FIX::MessageStoreFactory& stores,
                    const FIX::SessionSettings& settings, FIX::LogFactory& logs, int port,
-                   std::size_t max_unsent_bytes);
+                   std::size_t max_unsent_bytes,
+                   std::function<void(const std::string& first_message)> vet_logon);
   ~BatchingAcceptor();
 
   // Messages sent by the calling thread from here until end_batch() wait in

@@ -386,10 +386,17 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   // messages that arrive together on several sessions cost one wake-up
   // (docs/perf-notes.md, FIX gateway, step 7), and each batch of reports
   // leaves in one write per connection (session 7). The price: callbacks for
-  // all sessions run on that thread, so none may block for long (a logon's
-  // Argon2id check is done once per session per process; see authenticate).
+  // all sessions run on that thread, so none may block for long. A Logon's
+  // password (Argon2id, ~60 ms) is therefore checked on the acceptor's
+  // vetting thread before the session sees the Logon (see vet_password).
+  const auto vet_logon = [&i](const std::string& first_message) {
+    const FIX::Message logon(first_message, false);  // the session validates it later
+    if (field_or(logon.getHeader(), FIX::FIELD::MsgType, "") != "A") return;
+    i.entry.vet_password(field_or(logon.getHeader(), FIX::FIELD::SenderCompID, ""),
+                         field_or(logon, FIX::FIELD::Password, ""));
+  };
   i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.port,
-                                        options.max_unsent_bytes));
+                                        options.max_unsent_bytes, vet_logon));
   entry.set_sink(i);
 }
 

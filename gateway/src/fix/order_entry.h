@@ -129,6 +129,9 @@ class OrderEntry {
   // and the password (when one is set for it) matches. Empty when it may;
   // otherwise the reason, which goes back in the Logout.
   virtual std::string authenticate(const std::string& session, const std::string& password) = 0;
+  // The slow part of authenticate (the password hash), done ahead of it on
+  // a thread that may wait, so that authenticate answers at once.
+  virtual void vet_password(const std::string& session, const std::string& password) = 0;
   // Reports for the request arrive through the sink once durable (or at
   // once for requests refused before reaching the engine).
   virtual void submit(const OrderRequest& request) = 0;
