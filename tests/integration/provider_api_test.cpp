@@ -228,7 +228,8 @@ TEST_CASE("provider API: refusals and hostile input get an Error and a closed co
     request.mutable_agent_ready();
     const Frame reply = c.call(request);
     REQUIRE(reply.has_error());
-    CHECK(reply.error().reason().find("must be hello") != std::string::npos);
+    CHECK_MESSAGE(reply.error().reason().find("must be hello") != std::string::npos,
+                  reply.error().reason());
   }
   SUBCASE("an oversized frame") {
     Client c(exchange.port);
