@@ -606,6 +606,16 @@ TEST_CASE("FIX logon: a password that passed once is not a key for other passwor
   CHECK(wrong.second.find("wrong password for CLI") != std::string::npos);
   CHECK(logon("").first == 3);
   CHECK(logon("p4ss").first == 0);
+
+  // No log holds a password: the Logons are there, their passwords masked.
+  const std::string messages =
+      exchange.dir.path + "/data/fix-log/FIX.4.4-GPUX-CLI.messages.current.log";
+  CHECK(wait_for_line(messages,
+                      "\x01"
+                      "554=***\x01"));
+  for (const char* log : {"FIX.4.4-GPUX-CLI.messages.current.log",
+                          "FIX.4.4-GPUX-CLI.event.current.log", "GLOBAL.event.current.log"})
+    CHECK(file_text(exchange.dir.path + "/data/fix-log/" + log).find("p4ss") == std::string::npos);
 }
 
 TEST_CASE(

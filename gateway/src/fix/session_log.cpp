@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -38,6 +40,27 @@ void stamp(std::string& out) {
   std::snprintf(nanos, sizeof nanos, ".%09ld : ", static_cast<long>(now.tv_nsec));
   out.append(cached);
   out.append(nanos);
+}
+
+// Passwords never reach a log file: the values of Password(554) and
+// NewPassword(925) are written as "***". Null when `text` holds neither.
+std::unique_ptr<std::string> without_passwords(const std::string& text) {
+  std::unique_ptr<std::string> redacted;
+  for (const char* tag : {"\001"
+                          "554=",
+                          "\001"
+                          "925="}) {
+    const std::string& current = redacted ? *redacted : text;
+    std::size_t at = current.find(tag);
+    if (at == std::string::npos) continue;
+    if (!redacted) redacted.reset(new std::string(text));
+    for (; at != std::string::npos; at = redacted->find(tag, at + 1)) {
+      const std::size_t value = at + 5;
+      const std::size_t end = std::min(redacted->find('\001', value), redacted->size());
+      redacted->replace(value, end - value, "***");
+    }
+  }
+  return redacted;
 }
 
 // One log file: lines are appended to a buffer under a short lock and
@@ -197,13 +220,15 @@ class SessionLog : public FIX::Log {
   void onIncoming(const std::string& message) override { message_line(message); }
   void onOutgoing(const std::string& message) override { message_line(message); }
   void onEvent(const std::string& event) override {
-    events_.append(event);
+    const std::unique_ptr<std::string> redacted = without_passwords(event);
+    events_.append(redacted ? *redacted : event);
     events_.flush();
   }
 
  private:
   void message_line(const std::string& message) {
-    if (messages_.append(message) >= kWriteNowBytes) writer_.write_soon();
+    const std::unique_ptr<std::string> redacted = without_passwords(message);
+    if (messages_.append(redacted ? *redacted : message) >= kWriteNowBytes) writer_.write_soon();
   }
 
   LogWriter& writer_;

@@ -5,7 +5,8 @@
 // FileLog wrote and flushed every message in and out: 5% of the machine at
 // 20k orders/s. Events (logons, logouts, rejects, errors) are written at
 // once. Killed, gpuxd loses at most the last 100 ms of message lines; the
-// journal and the session store, not this log, are the record.
+// journal and the session store, not this log, are the record. Passwords
+// in Logons are written as "***".
 #pragma once
 
 #include <quickfix/Log.h>
