@@ -170,38 +170,63 @@ bool same(const Sha256& a, const Sha256& b) {
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+long this_minute() {
+  return static_cast<long>(std::time(nullptr) / 60);
+}
+
 }  // namespace
+
+FixOrderEntry::Verdict FixOrderEntry::known_verdict(const std::string& session,
+                                                    const Digest& digest, std::string& hash) const {
+  const auto client = config_.clients.find(session);
+  if (client == config_.clients.end()) return Verdict::unknown_client;
+  const auto failures = failures_.find(session);
+  if (failures != failures_.end() && failures->second.second == this_minute() &&
+      failures->second.first >= 5)
+    return Verdict::rate_limited;
+  hash = client->second.password_hash;
+  if (hash.empty()) return Verdict::accepted;
+  const auto known = verified_.find(session);
+  if (known != verified_.end() && same(known->second, digest)) return Verdict::accepted;
+  const auto wrong = refused_.find(session);
+  if (wrong != refused_.end() && same(wrong->second, digest)) return Verdict::refused;
+  return Verdict::unchecked;
+}
+
+void FixOrderEntry::count_failure(const std::string& session) {
+  auto& [failed, when] = failures_[session];
+  if (when != this_minute()) failed = 0, when = this_minute();
+  ++failed;
+}
 
 std::string FixOrderEntry::authenticate(const std::string& session, const std::string& password) {
   std::string hash;
   const Digest digest = sha256(password);
   {
     std::lock_guard lock(mutex_);
-    const auto client = config_.clients.find(session);
-    if (client == config_.clients.end()) return "unknown SenderCompID " + session;
-    const long minute = static_cast<long>(std::time(nullptr) / 60);
-    auto& [failed, when] = failures_[session];
-    if (when != minute) failed = 0, when = minute;
-    if (failed >= 5) return "too many failed logons; try again in a minute";
-    hash = client->second.password_hash;
-    if (hash.empty()) return {};
-    const auto known = verified_.find(session);
-    if (known != verified_.end() && same(known->second, digest)) return {};
-    const auto wrong = refused_.find(session);
-    if (wrong != refused_.end() && same(wrong->second, digest)) {
-      ++failed;
-      return "wrong password for " + session;
+    switch (known_verdict(session, digest, hash)) {
+      case Verdict::unknown_client:
+        return "unknown SenderCompID " + session;
+      case Verdict::rate_limited:
+        return "too many failed logons; try again in a minute";
+      case Verdict::accepted:
+        return {};
+      case Verdict::refused:
+        count_failure(session);
+        return "wrong password for " + session;
+      case Verdict::unchecked:
+        break;
     }
   }
   // Not vetted: verified here, slowly (Argon2id, ~60 ms), outside the lock.
-  if (crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0) {
-    std::lock_guard lock(mutex_);
-    if (config_.clients.at(session).password_hash == hash) verified_[session] = digest;
-    return {};
-  }
+  const bool right = crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0;
   std::lock_guard lock(mutex_);
-  ++failures_[session].first;
-  return "wrong password for " + session;
+  if (!right) {
+    count_failure(session);
+    return "wrong password for " + session;
+  }
+  if (config_.clients.at(session).password_hash == hash) verified_[session] = digest;
+  return {};
 }
 
 // Verification is deliberately slow, and the acceptor's one thread serves
@@ -214,15 +239,7 @@ void FixOrderEntry::vet_password(const std::string& session, const std::string& 
   const Digest digest = sha256(password);
   {
     std::lock_guard lock(mutex_);
-    const auto client = config_.clients.find(session);
-    if (client == config_.clients.end() || client->second.password_hash.empty()) return;
-    const auto failures = failures_.find(session);
-    if (failures != failures_.end() && failures->second.first >= 5 &&
-        failures->second.second == static_cast<long>(std::time(nullptr) / 60))
-      return;  // refused without checking anyway
-    const auto known = verified_.find(session);
-    if (known != verified_.end() && same(known->second, digest)) return;
-    hash = client->second.password_hash;
+    if (known_verdict(session, digest, hash) != Verdict::unchecked) return;
   }
   const bool right = crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0;
   std::lock_guard lock(mutex_);

@@ -165,6 +165,11 @@ class FixOrderEntry final : public fix::OrderEntry {
   using Digest = std::array<unsigned char, 32>;
   std::map<std::string, Digest> verified_;
   std::map<std::string, Digest> refused_;
+  // What is known of a password without hashing it (mutex_ held); `hash` is
+  // set to the session's stored hash.
+  enum class Verdict { unknown_client, rate_limited, accepted, refused, unchecked };
+  Verdict known_verdict(const std::string& session, const Digest& digest, std::string& hash) const;
+  void count_failure(const std::string& session);  // mutex_ held
   std::map<matching::InstrumentId, Instrument> instruments_;
   std::map<std::string, matching::InstrumentId> symbols_;
   std::unordered_map<matching::OrderId, Live> live_;
