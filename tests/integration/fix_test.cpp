@@ -554,6 +554,15 @@ std::pair<int, std::string> gpux_trade(int port, const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
+// A Logon as `sender` with `password` (`gpux trade instruments`, which logs
+// on, asks and logs out); its exit status and output.
+std::pair<int, std::string> trade_logon(int port, const std::string& sender,
+                                        const std::string& password) {
+  ::setenv("GPUX_TEST_FIX_PASSWORD", password.c_str(), 1);
+  return gpux_trade(port, "--sender " + sender +
+                              " --password-env GPUX_TEST_FIX_PASSWORD --timeout 5 instruments");
+}
+
 }  // namespace
 
 TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason on a reject") {
@@ -595,9 +604,7 @@ TEST_CASE("FIX logon: a password that passed once is not a key for other passwor
       hash_of("p4ss") + "\n");
   REQUIRE(exchange.client.wait_logons(2));
   const auto logon = [&](const char* password) {
-    ::setenv("GPUX_TEST_FIX_PASSWORD", password, 1);
-    return gpux_trade(exchange.port,
-                      "--sender CLI --password-env GPUX_TEST_FIX_PASSWORD --timeout 5 instruments");
+    return trade_logon(exchange.port, "CLI", password);
   };
   CHECK(logon("p4ss").first == 0);  // checked with Argon2id, then remembered
   CHECK(logon("p4ss").first == 0);  // remembered
@@ -671,20 +678,15 @@ TEST_CASE("FIX logon: five wrong passwords in a minute, and the sixth Logon is r
       "fix_client = ALICE participant=1\nfix_client = CLI participant=1 password_hash=" + hash +
       "\nfix_client = CLI2 participant=1 password_hash=" + hash + "\n");
   REQUIRE(exchange.client.wait_logons(2));
-  const auto logon = [&](const std::string& sender, const std::string& password) {
-    ::setenv("GPUX_TEST_FIX_PASSWORD", password.c_str(), 1);
-    return gpux_trade(exchange.port, "--sender " + sender +
-                                         " --password-env GPUX_TEST_FIX_PASSWORD --timeout 5 "
-                                         "instruments");
-  };
   // Failures count in clock minutes: a run that straddles one is repeated
   // with a seat that has none.
   for (const std::string sender : {"CLI", "CLI2"}) {
     const long minute = static_cast<long>(std::time(nullptr) / 60);
     std::vector<std::string> answers;
     for (int i = 0; i < 5; ++i)
-      answers.push_back(logon(sender, "wrong-" + std::to_string(i)).second);
-    const auto sixth = logon(sender, "p4ss");  // right, but after five failures
+      answers.push_back(trade_logon(exchange.port, sender, "wrong-" + std::to_string(i)).second);
+    const auto sixth =
+        trade_logon(exchange.port, sender, "p4ss");  // right, but after five failures
     if (static_cast<long>(std::time(nullptr) / 60) != minute) continue;
     for (const std::string& answer : answers)  // each failure counted once
       CHECK(answer.find("wrong password for " + sender) != std::string::npos);

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -155,6 +156,8 @@ struct BatchingAcceptor::Impl : Poller {
   void close(const std::shared_ptr<Connection>& connection, const std::string& why);
   void close_requested();
   void tick_sessions();
+  // A copy: what is done to each may close it.
+  std::vector<std::shared_ptr<Connection>> all_connections() const;
 
   BatchingAcceptor& acceptor;
   const int port;
@@ -174,11 +177,7 @@ struct BatchingAcceptor::Impl : Poller {
 
 BatchingAcceptor::Impl::~Impl() {
   stop_vetting();
-  for (auto& entry : connections) {
-    std::lock_guard<std::mutex> lock(entry.second->mutex);
-    entry.second->closed = true;
-    ::close(entry.first);
-  }
+  assert(connections.empty());  // onStart closes them all when it ends
   for (int fd : {listen_fd, epoll_fd, wake_fd})
     if (fd >= 0) ::close(fd);
 }
@@ -394,11 +393,15 @@ void BatchingAcceptor::Impl::tick_sessions() {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_tick < std::chrono::seconds(1)) return;
   last_tick = now;
+  for (const auto& connection : all_connections())
+    if (connection->session != nullptr) connection->session->next(FIX::UtcTimeStamp());
+}
+
+std::vector<std::shared_ptr<Connection>> BatchingAcceptor::Impl::all_connections() const {
   std::vector<std::shared_ptr<Connection>> all;
   for (const auto& entry : connections)
     all.push_back(entry.second);
-  for (const auto& connection : all)
-    if (connection->session != nullptr) connection->session->next(FIX::UtcTimeStamp());
+  return all;
 }
 
 void BatchingAcceptor::Impl::poll_once(int timeout_ms) {
@@ -488,10 +491,7 @@ void BatchingAcceptor::onStart() {
     impl_->poll_once(1000);
   // stop() has logged every session out; what is still queued goes now.
   impl_->poll_once(0);
-  std::vector<std::shared_ptr<Connection>> all;
-  for (const auto& entry : impl_->connections)
-    all.push_back(entry.second);
-  for (const auto& connection : all)
+  for (const auto& connection : impl_->all_connections())
     impl_->close(connection, "");
   impl_->stop_vetting();
 }

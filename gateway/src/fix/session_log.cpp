@@ -217,7 +217,11 @@ class SessionLog : public FIX::Log {
       return;
     }
   }
-  void onIncoming(const std::string& message) override { message_line(message); }
+  // Only clients send passwords: what the exchange sends is written as is.
+  void onIncoming(const std::string& message) override {
+    const std::unique_ptr<std::string> redacted = without_passwords(message);
+    message_line(redacted ? *redacted : message);
+  }
   void onOutgoing(const std::string& message) override { message_line(message); }
   void onEvent(const std::string& event) override {
     const std::unique_ptr<std::string> redacted = without_passwords(event);
@@ -227,8 +231,7 @@ class SessionLog : public FIX::Log {
 
  private:
   void message_line(const std::string& message) {
-    const std::unique_ptr<std::string> redacted = without_passwords(message);
-    if (messages_.append(redacted ? *redacted : message) >= kWriteNowBytes) writer_.write_soon();
+    if (messages_.append(message) >= kWriteNowBytes) writer_.write_soon();
   }
 
   LogWriter& writer_;
