@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -328,10 +327,7 @@ std::optional<ParticipantId> ProviderService::authenticate(const std::string& to
 
 const verify::ClassProfile* ProviderService::profile_for(const std::string& gpu_class) const {
   if (!config_.profile_override.empty()) return verify::find_class(config_.profile_override);
-  std::string name = gpu_class;
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return verify::find_class(name);
+  return verify::find_class(gpu_class);
 }
 
 Frame ProviderService::register_provider(const pb::RegisterProvider& request) {

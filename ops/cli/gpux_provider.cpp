@@ -6,6 +6,7 @@
 // it runs.
 #include <dlfcn.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "gpux/gateway/provider_wire.h"
+#include "gpux/verify/challenge.h"
 #include "gpux/verify/verifier.h"
 #if GPUX_HAVE_CUDA_PROVER
 #include "gpux/verify/cuda_prover.h"
@@ -159,15 +161,27 @@ std::vector<std::string> cuda_devices() {
   return names;
 }
 
+// A profile's name upper-cased is the exchange's class (h100-sxm: H100-SXM).
+std::string exchange_class(const verify::ClassProfile& profile) {
+  std::string name(profile.name);
+  for (char& ch : name)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return name;
+}
+
 // The exchange's class for a device name as the CUDA driver reports it
-// ("NVIDIA H100 80GB HBM3" -> H100-SXM); empty when unknown.
+// ("NVIDIA H100 80GB HBM3" -> H100-SXM); empty when the exchange lists none.
 std::string class_of_device(const std::string& name) {
-  static const std::pair<const char*, const char*> kClasses[] = {
-      {"H100 PCIe", "H100-PCIE"}, {"H100", "H100-SXM"}, {"H200", "H200"},
-      {"B200", "B200"},           {"A100", "A100"},     {"L40S", "L40S"}};
-  for (const auto& [part, gpu_class] : kClasses)
-    if (name.find(part) != std::string::npos) return gpu_class;
-  return {};
+  const verify::ClassProfile* profile = verify::class_of_device(name);
+  return profile ? exchange_class(*profile) : std::string{};
+}
+
+// The classes a real GPU can be listed as, for messages.
+std::string listed_classes() {
+  std::string list;
+  for (const auto& profile : verify::class_profiles())
+    if (profile.name != "cpu-sim") list += (list.empty() ? "" : ", ") + exchange_class(profile);
+  return list;
 }
 
 Gpus detect_gpus() {
@@ -189,8 +203,7 @@ Gpus detect_gpus() {
   for (const auto& d : devices)
     if (class_of_device(d) != gpus.gpu_class || gpus.gpu_class.empty())
       throw Refused("cannot tell one GPU class for " + list +
-                    ": the exchange lists products by class (H100-SXM, H100-PCIE, H200, "
-                    "B200, A100, L40S)");
+                    ": the exchange lists products by class (" + listed_classes() + ")");
   gpus.names = devices;
   return gpus;
 }

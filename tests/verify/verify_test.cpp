@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <utility>
 
 #include "gpux/verify/philox.h"
 #include "gpux/verify/sha256.h"
@@ -142,6 +143,27 @@ TEST_CASE("challenges are validated field by field") {
     CHECK_FALSE(validate(make_challenge(profile, nonce_from_seed(3), 30'000'000'000)).has_value());
   }
   CHECK(openings_for(100, 10'000) == 88);  // 0.9^88 = 9.4e-5 <= 1e-4 < 0.9^87
+}
+
+TEST_CASE("a device's CUDA name selects its class; the exchange's class names find profiles") {
+  const std::pair<const char*, const char*> devices[] = {{"NVIDIA H100 80GB HBM3", "h100-sxm"},
+                                                         {"NVIDIA H100 PCIe", "h100-pcie"},
+                                                         {"NVIDIA H200", "h200"},
+                                                         {"NVIDIA A100-SXM4-80GB", "a100"},
+                                                         {"NVIDIA L40S", "l40s"},
+                                                         {"NVIDIA GeForce RTX 4090", "rtx-4090"},
+                                                         {"NVIDIA B200", "b200"}};
+  for (auto [device, name] : devices) {
+    INFO(device);
+    const ClassProfile* profile = class_of_device(device);
+    REQUIRE(profile != nullptr);
+    CHECK(profile->name == name);
+  }
+  CHECK(class_of_device("Tesla T4") == nullptr);
+  // Products are listed as H100-SXM, A100, ...: every profile is found by that name.
+  for (const char* product : {"H100-SXM", "H100-PCIE", "H200", "A100", "L40S", "RTX-4090", "B200"})
+    CHECK_MESSAGE(find_class(product) != nullptr, product);
+  CHECK(find_class("H100") == nullptr);
 }
 
 TEST_CASE("an honest prover passes, on every seed") {

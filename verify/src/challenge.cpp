@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cmath>
 #include <random>
+#include <utility>
 
 #include "gpux/verify/philox.h"
 #include "gpux/verify/proof.h"
@@ -23,7 +25,7 @@ constexpr ClassProfile kProfiles[] = {
      5 * second, false},
     {"h200", "NVIDIA H200 141GB", 143'771 * MiB, 1'245 * T, 1'058 * T, 16384, 32, 32, 1 << 22,
      6 * second, false},
-    {"a100-80gb", "NVIDIA A100 SXM4 80GB", 81'920 * MiB, 393 * T, 334 * T, 16384, 32, 32, 1 << 22,
+    {"a100", "NVIDIA A100 SXM4 80GB", 81'920 * MiB, 393 * T, 334 * T, 16384, 32, 32, 1 << 22,
      6 * second, false},
     {"l40s", "NVIDIA L40S 48GB", 46'068 * MiB, 462 * T, 393 * T, 16384, 32, 32, 1 << 22, 6 * second,
      false},
@@ -100,8 +102,24 @@ std::span<const ClassProfile> class_profiles() {
 }
 
 const ClassProfile* find_class(std::string_view name) {
+  const auto same_letters = [](std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+      return std::tolower(static_cast<unsigned char>(x)) ==
+             std::tolower(static_cast<unsigned char>(y));
+    });
+  };
   for (const auto& profile : kProfiles)
-    if (profile.name == name) return &profile;
+    if (same_letters(profile.name, name)) return &profile;
+  return nullptr;
+}
+
+const ClassProfile* class_of_device(std::string_view cuda_device_name) {
+  // The more specific names first: "H100 PCIe" before "H100".
+  static constexpr std::pair<std::string_view, std::string_view> kParts[] = {
+      {"H100 PCIe", "h100-pcie"}, {"H100", "h100-sxm"}, {"H200", "h200"}, {"A100", "a100"},
+      {"L40S", "l40s"},           {"4090", "rtx-4090"}, {"B200", "b200"}};
+  for (const auto& [part, name] : kParts)
+    if (cuda_device_name.find(part) != std::string_view::npos) return find_class(name);
   return nullptr;
 }
 

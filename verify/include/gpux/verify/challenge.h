@@ -46,7 +46,12 @@ struct ClassProfile {
 };
 
 std::span<const ClassProfile> class_profiles();
+// By name, in any case: a profile's name upper-cased is the exchange's GPU
+// class of the products it verifies (h100-sxm for H100-SXM hours).
 const ClassProfile* find_class(std::string_view name);
+// The class a device sells as, from the name CUDA reports for it ("NVIDIA
+// H100 80GB HBM3" is h100-sxm); null for a GPU the exchange does not list.
+const ClassProfile* class_of_device(std::string_view cuda_device_name);
 
 struct Challenge {
   Nonce nonce;
