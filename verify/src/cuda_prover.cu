@@ -51,6 +51,22 @@ class DeviceBuffer {
   std::size_t count_ = 0;
 };
 
+// A CUDA stream on `device`, which becomes this thread's current device.
+class Stream {
+ public:
+  explicit Stream(int device) {
+    check(cudaSetDevice(device), "cudaSetDevice");
+    check(cudaStreamCreate(&stream_), "cudaStreamCreate");
+  }
+  ~Stream() { cudaStreamDestroy(stream_); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  operator cudaStream_t() const { return stream_; }
+
+ private:
+  cudaStream_t stream_{};
+};
+
 unsigned blocks_for(std::size_t threads, unsigned per_block) {
   return static_cast<unsigned>((threads + per_block - 1) / per_block);
 }
@@ -105,6 +121,22 @@ __global__ void merkle_level(const Digest* below, Digest* level, std::size_t cou
   if (i < count) level[i] = work::merkle_parent(below[2 * i], below[2 * i + 1]);
 }
 
+// The launches, shared by the prover and the timings.
+void launch_fill_matrix(int8_t* out, PhiloxKey key, std::uint32_t tag, std::uint32_t n,
+                        cudaStream_t stream) {
+  fill_matrix<<<blocks_for(std::size_t{n} * n / 16, 256), 256, 0, stream>>>(out, key, tag, n);
+}
+void launch_mix_transpose(const std::int32_t* c, int8_t* mixed, int8_t* next_a, std::uint32_t n,
+                          cudaStream_t stream) {
+  const dim3 block(kTranspose, 8), grid(n / kTranspose, n / kTranspose);
+  mix_transpose<<<grid, block, 0, stream>>>(c, mixed, next_a, n);
+}
+void launch_tile_leaves(const int8_t* mixed, Digest* leaves, std::uint32_t step, std::uint32_t n,
+                        std::uint32_t t, cudaStream_t stream) {
+  const std::size_t tiles = std::size_t{n / t} * (n / t);
+  tile_leaves<<<blocks_for(tiles, 64), 64, 0, stream>>>(mixed, leaves, step, n, t);
+}
+
 __global__ void make_cache(Philox4* cache, PhiloxKey key) {
   const std::uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < work::kCacheItems) cache[i] = work::cache_item(key, i);
@@ -136,7 +168,8 @@ class DeviceTree {
       : leaves_(leaves), nodes_(2 * leaves - 1, "merkle tree") {}
   Digest* leaves() const { return nodes_.get(); }
 
-  Digest build(cudaStream_t stream) {
+  // Enqueues the levels above the leaves.
+  void reduce(cudaStream_t stream) {
     std::size_t offset = 0;
     for (std::size_t count = leaves_; count > 1; count /= 2) {
       merkle_level<<<blocks_for(count / 2, 128), 128, 0, stream>>>(
@@ -144,10 +177,14 @@ class DeviceTree {
       offset += count;
     }
     check(cudaGetLastError(), "merkle kernel");
+  }
+
+  Digest build(cudaStream_t stream) {
+    reduce(stream);
     Digest root;
-    check(
-        cudaMemcpyAsync(&root, nodes_.get() + offset, sizeof root, cudaMemcpyDeviceToHost, stream),
-        "copy root");
+    check(cudaMemcpyAsync(&root, nodes_.get() + nodes_.size() - 1, sizeof root,
+                          cudaMemcpyDeviceToHost, stream),
+          "copy root");
     check(cudaStreamSynchronize(stream), "merkle tree");
     return root;
   }
@@ -258,14 +295,11 @@ class Int8Gemm {
 class CudaProver final : public Prover {
  public:
   CudaProver(const Challenge& challenge, int device)
-      : c_(challenge), n_(challenge.matrix_size), t_(challenge.tile_size), tiles_(n_ / t_) {
-    check(cudaSetDevice(device), "cudaSetDevice");
-    check(cudaStreamCreate(&stream_), "cudaStreamCreate");
-  }
-  ~CudaProver() override {
-    gemm_.reset();
-    cudaStreamDestroy(stream_);
-  }
+      : c_(provable(challenge)),
+        n_(challenge.matrix_size),
+        t_(challenge.tile_size),
+        tiles_(n_ / t_),
+        stream_(device) {}
 
   MemoryCommitment run_memory_phase() override {
     const auto keys = protocol::memory_keys(c_.nonce);
@@ -304,10 +338,8 @@ class CudaProver final : public Prover {
     std::swap(mixed_, previous_mixed_);
     std::swap(tree_, previous_tree_);
     gemm_->run(bt_.get(), a_.get(), c32_.get());
-    const dim3 block(kTranspose, 8), grid(n_ / kTranspose, n_ / kTranspose);
-    mix_transpose<<<grid, block, 0, stream_>>>(c32_.get(), mixed_.get(), a_.get(), n_);
-    tile_leaves<<<blocks_for(std::size_t{tiles_} * tiles_, 64), 64, 0, stream_>>>(
-        mixed_.get(), tree_.leaves(), step, n_, t_);
+    launch_mix_transpose(c32_.get(), mixed_.get(), a_.get(), n_, stream_);
+    launch_tile_leaves(mixed_.get(), tree_.leaves(), step, n_, t_, stream_);
     check(cudaGetLastError(), "step kernels");
     return {c_.nonce, step, tree_.build(stream_)};
   }
@@ -340,6 +372,15 @@ class CudaProver final : public Prover {
   }
 
  private:
+  // Before any member is derived from it (tiles_ divides by the tile size).
+  static const Challenge& provable(const Challenge& challenge) {
+    if (auto error = validate(challenge)) throw std::invalid_argument(*error);
+    // The transposing kernel works in 32 x 32 blocks (validate() admits 16).
+    if (challenge.matrix_size % kTranspose != 0)
+      throw std::invalid_argument("the CUDA prover needs matrix_size of at least 32");
+    return challenge;
+  }
+
   void start_chain(const Digest& memory_root) {
     const auto keys = protocol::chain_keys(c_.nonce, memory_root);
     const std::size_t elements = std::size_t{n_} * n_;
@@ -353,16 +394,14 @@ class CudaProver final : public Prover {
     gemm_ = std::make_unique<Int8Gemm>(n_, stream_);
     // Autotune on scratch inputs, then generate the real ones.
     gemm_->autotune(bt_.get(), a_.get(), c32_.get());
-    fill_matrix<<<blocks_for(elements / 16, 256), 256, 0, stream_>>>(a_.get(), keys.a, work::kTagA,
-                                                                     n_);
-    fill_matrix<<<blocks_for(elements / 16, 256), 256, 0, stream_>>>(bt_.get(), keys.b, work::kTagB,
-                                                                     n_);
+    launch_fill_matrix(a_.get(), keys.a, work::kTagA, n_, stream_);
+    launch_fill_matrix(bt_.get(), keys.b, work::kTagB, n_, stream_);
     check(cudaGetLastError(), "fill kernels");
   }
 
   Challenge c_;
   std::uint32_t n_, t_, tiles_;
-  cudaStream_t stream_{};
+  Stream stream_;
   DeviceBuffer<Philox4> lane_results_;
   DeviceTree lane_tree_;
   DeviceBuffer<int8_t> a_, bt_, mixed_, previous_mixed_;
@@ -384,36 +423,86 @@ std::string cuda_device_name(int device) {
   return properties.name;
 }
 
-double raw_gemm_ops_per_s(std::uint32_t n, double seconds, int device) {
-  check(cudaSetDevice(device), "cudaSetDevice");
-  cudaStream_t stream;
-  check(cudaStreamCreate(&stream), "cudaStreamCreate");
-  double rate = 0;
-  {
+namespace {
+
+// Generated inputs and a tuned GEMM of the prover's shape on a stream of
+// their own: the setting of both timings below.
+class GemmBench {
+ public:
+  GemmBench(std::uint32_t n, int device) : stream_(device) {
     const std::size_t elements = std::size_t{n} * n;
-    DeviceBuffer<int8_t> a(elements, "matrix A"), bt(elements, "matrix B");
-    DeviceBuffer<std::int32_t> c(elements, "int32 product");
-    fill_matrix<<<blocks_for(elements / 16, 256), 256, 0, stream>>>(a.get(), philox_key(1),
-                                                                    work::kTagA, n);
-    fill_matrix<<<blocks_for(elements / 16, 256), 256, 0, stream>>>(bt.get(), philox_key(2),
-                                                                    work::kTagB, n);
-    Int8Gemm gemm(n, stream);
-    gemm.autotune(bt.get(), a.get(), c.get());
-    check(cudaStreamSynchronize(stream), "raw gemm setup");
-    const auto start = std::chrono::steady_clock::now();
-    std::uint64_t runs = 0;
-    double elapsed = 0;
-    while (elapsed < seconds) {
-      for (int i = 0; i < 8; ++i)
-        gemm.run(bt.get(), a.get(), c.get());
-      check(cudaStreamSynchronize(stream), "raw gemm");
-      runs += 8;
-      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    }
-    rate = 2.0 * n * n * static_cast<double>(n) * static_cast<double>(runs) / elapsed;
+    a_ = DeviceBuffer<int8_t>(elements, "matrix A");
+    bt_ = DeviceBuffer<int8_t>(elements, "matrix B");
+    c_ = DeviceBuffer<std::int32_t>(elements, "int32 product");
+    launch_fill_matrix(a_.get(), philox_key(1), work::kTagA, n, stream_);
+    launch_fill_matrix(bt_.get(), philox_key(2), work::kTagB, n, stream_);
+    gemm_ = std::make_unique<Int8Gemm>(n, stream_);
+    gemm_->autotune(bt_.get(), a_.get(), c_.get());
+    check(cudaStreamSynchronize(stream_), "GEMM setup");
   }
-  cudaStreamDestroy(stream);
-  return rate;
+
+  void run_gemm() { gemm_->run(bt_.get(), a_.get(), c_.get()); }
+  cudaStream_t stream() const { return stream_; }
+  std::int32_t* product() const { return c_.get(); }
+  int8_t* a() const { return a_.get(); }
+
+ private:
+  Stream stream_;
+  DeviceBuffer<int8_t> a_, bt_;
+  DeviceBuffer<std::int32_t> c_;
+  std::unique_ptr<Int8Gemm> gemm_;
+};
+
+}  // namespace
+
+double raw_gemm_ops_per_s(std::uint32_t n, double seconds, int device) {
+  GemmBench bench(n, device);
+  const auto start = std::chrono::steady_clock::now();
+  std::uint64_t runs = 0;
+  double elapsed = 0;
+  while (elapsed < seconds) {
+    for (int i = 0; i < 8; ++i)
+      bench.run_gemm();
+    check(cudaStreamSynchronize(bench.stream()), "raw gemm");
+    runs += 8;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  return 2.0 * n * n * static_cast<double>(n) * static_cast<double>(runs) / elapsed;
+}
+
+StepKernelTimes step_kernel_times(std::uint32_t n, std::uint32_t tile, int repeats, int device) {
+  GemmBench bench(n, device);
+  DeviceBuffer<int8_t> mixed(std::size_t{n} * n, "mixed output");
+  DeviceTree tree(std::size_t{n / tile} * (n / tile));
+  const cudaStream_t stream = bench.stream();
+  cudaEvent_t marks[5];
+  for (auto& mark : marks)
+    check(cudaEventCreate(&mark), "event");
+  std::vector<float> times[4];
+  for (int r = 0; r < std::max(repeats, 1); ++r) {
+    check(cudaEventRecord(marks[0], stream), "event");
+    bench.run_gemm();
+    check(cudaEventRecord(marks[1], stream), "event");
+    launch_mix_transpose(bench.product(), mixed.get(), bench.a(), n, stream);
+    check(cudaEventRecord(marks[2], stream), "event");
+    launch_tile_leaves(mixed.get(), tree.leaves(), 0, n, tile, stream);
+    check(cudaEventRecord(marks[3], stream), "event");
+    tree.reduce(stream);
+    check(cudaEventRecord(marks[4], stream), "event");
+    check(cudaEventSynchronize(marks[4]), "step kernels");
+    for (int k = 0; k < 4; ++k) {
+      float ms = 0;
+      check(cudaEventElapsedTime(&ms, marks[k], marks[k + 1]), "event time");
+      times[k].push_back(ms);
+    }
+  }
+  for (auto& mark : marks)
+    cudaEventDestroy(mark);
+  const auto median = [](std::vector<float>& v) {
+    std::sort(v.begin(), v.end());
+    return double{v[v.size() / 2]};
+  };
+  return {median(times[0]), median(times[1]), median(times[2]), median(times[3])};
 }
 
 }  // namespace gpux::verify

@@ -22,4 +22,16 @@ std::string cuda_device_name(int device = 0);
 // baseline the prover's sustained rate is compared with. Operations per second.
 double raw_gemm_ops_per_s(std::uint32_t n, double seconds, int device = 0);
 
+// Where one step's GPU time goes: each of its kernels timed alone with CUDA
+// events on the prover's shape, medians of `repeats` (at least 1), in ms. It
+// attributes the gap between the prover and raw cuBLASLt before anyone
+// optimises it.
+struct StepKernelTimes {
+  double gemm_ms = 0;
+  double mix_transpose_ms = 0;  // int32 -> int8 mix, and the next step's transposed input
+  double tile_leaves_ms = 0;    // one SHA-256 per committed tile
+  double merkle_ms = 0;         // the levels above the leaves
+};
+StepKernelTimes step_kernel_times(std::uint32_t n, std::uint32_t tile, int repeats, int device = 0);
+
 }  // namespace gpux::verify
