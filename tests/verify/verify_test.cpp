@@ -11,6 +11,7 @@
 #include "gpux/verify/sha256.h"
 #include "gpux/verify/verifier.h"
 #include "protocol.h"
+#include "run_command.h"
 
 using namespace gpux::verify;
 namespace work = gpux::verify::work;
@@ -336,4 +337,31 @@ TEST_CASE("a proof that stops early is incomplete") {
   const Verdict verdict = verifier.finish();
   CHECK(verdict.failure == Failure::incomplete);
   CHECK(verdict.detail == "1 of 5 steps committed");
+}
+
+TEST_CASE("gpux-verify: exit 0 for a passing proof, 1 for a failing one, 2 naming bad input") {
+  using gpux::test::run_command;
+  const std::string tool = GPUX_VERIFY_PATH;
+  auto passing = run_command(tool + " prove --class cpu-sim");
+  CHECK_MESSAGE(passing.status == 0, passing.output);
+  CHECK(passing.output.find("PASSED") != std::string::npos);
+  auto cheating = run_command(tool + " prove --class cpu-sim --skip-per-mille 100 --seed 7");
+  CHECK_MESSAGE(cheating.status == 1, cheating.output);
+  CHECK(cheating.output.find("tile_mismatch") != std::string::npos);
+  // Each refusal names what is wrong; none may crash (a GPU class on the CPU
+  // prover used to abort with std::bad_alloc for its 72 GiB memory phase).
+  const std::pair<const char*, const char*> refusals[] = {
+      {"prove --class h100-sxm", "GPU class"},
+      {"prove --class nope", "--class 'nope' is not a class"},
+      {"prove --class cpu-sim --seconds 99999999999", "--seconds"},
+      {"prove --class cpu-sim --seconds x", "--seconds must be a non-negative integer"},
+      {"prove --class cpu-sim --memory-items 99999999999", "--memory-items 99999999999"},
+      {"prove --class cpu-sim --seed", "--seed needs a value"},
+      {"frobnicate", "unknown command"}};
+  for (auto [args, expected] : refusals) {
+    INFO(args);
+    const auto refused = run_command(tool + " " + args);
+    CHECK_MESSAGE(refused.status == 2, refused.output);
+    CHECK_MESSAGE(refused.output.find(expected) != std::string::npos, refused.output);
+  }
 }

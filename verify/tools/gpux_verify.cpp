@@ -18,13 +18,16 @@ constexpr const char* kUsage = R"(usage: gpux-verify COMMAND [options]
 Commands:
   classes                 the GPU class profiles a challenge can claim
   prove --class NAME      run one challenge on the CPU prover against the verifier
-      --seconds S         honest work to ask for (default 1)
+                          (cpu-sim: GPU classes need the CUDA prover)
+      --seconds S         honest work to ask for, at most 3600 (default 1)
       --seed N            derives the nonce and the verifier's secret (default 1)
       --skip-per-mille P  cheat: leave P per mille of the tiles uncomputed
-      --memory-items N    cheat: build a dataset of N items instead of the challenge's
+      --memory-items N    cheat: build a dataset of N items, fewer than the challenge's
 
 Exit status: 0 the proof passed, 1 it failed, 2 usage error.
 )";
+
+constexpr std::uint64_t kCpuProverOpsPerSecond = 100'000'000'000;
 
 bool parse_u64(std::string_view text, std::uint64_t& out) {
   const auto* end = text.data() + text.size();
@@ -66,7 +69,7 @@ int prove(int argc, char** argv) {
       std::fprintf(stderr, "gpux-verify: %s must be a non-negative integer, got '%s'\n",
                    std::string(arg).c_str(), std::string(value).c_str());
       return 2;
-    } else if (arg == "--seconds") {
+    } else if (arg == "--seconds" && number <= 3600) {
       seconds = number;
     } else if (arg == "--seed") {
       seed = number;
@@ -86,9 +89,31 @@ int prove(int argc, char** argv) {
                  class_name.c_str());
     return 2;
   }
+  // One core does about 10^10 int8 ops/s (ops/bench-verify): a class whose
+  // floor is far above that could only fail, after hours, and a GPU class's
+  // memory phase alone is tens of GiB.
+  if (profile->minimum_ops_per_s > kCpuProverOpsPerSecond) {
+    std::fprintf(stderr,
+                 "gpux-verify: --class %s is a GPU class: its steps must run at %llu TOPS or "
+                 "more and its memory phase fills %.1f GiB, which one CPU core cannot prove; "
+                 "the CPU prover takes --class cpu-sim (GPU classes are proven by the CUDA "
+                 "prover: gpux provider, ops/gpu-check)\n",
+                 class_name.c_str(),
+                 static_cast<unsigned long long>(profile->minimum_ops_per_s / 1'000'000'000'000),
+                 profile->memory_bytes * 0.9 / 1073741824.0);
+    return 2;
+  }
   const Nonce nonce = nonce_from_seed(seed);
   const Challenge challenge =
       make_challenge(*profile, nonce, static_cast<std::int64_t>(seconds) * 1'000'000'000);
+  if (cheats.memory_items > challenge.memory_items) {
+    std::fprintf(stderr,
+                 "gpux-verify: --memory-items %llu is more than the challenge's %llu: the cheat "
+                 "builds a smaller dataset\n",
+                 static_cast<unsigned long long>(cheats.memory_items),
+                 static_cast<unsigned long long>(challenge.memory_items));
+    return 2;
+  }
   std::printf(
       "challenge %s: class %s, %u steps of %ux%ux%u int8, memory %llu items, %u tile and %u "
       "lane openings\n",
