@@ -1,6 +1,7 @@
 #include "cli/journal_replay.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
 namespace gpux::ops {
@@ -17,6 +18,14 @@ std::optional<gateway::DaemonConfig> load_daemon_config(const char* tool, const 
 
 std::unique_ptr<storage::Journal> open_stopped_journal(const char* tool,
                                                        const std::string& directory) {
+  // Opening creates a journal where there is none: a mistyped path would be
+  // audited as an empty exchange, and "reconciled".
+  std::error_code error;
+  if (!std::filesystem::exists(std::filesystem::path(directory) / "CURRENT", error)) {
+    std::fprintf(stderr, "%s: cannot open %s: no gpux journal there (give gpuxd's data_dir)\n",
+                 tool, directory.c_str());
+    return nullptr;
+  }
   try {
     return storage::Journal::open(directory);
   } catch (const std::exception& e) {

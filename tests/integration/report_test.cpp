@@ -483,4 +483,16 @@ TEST_CASE("gpux report: clear errors for bad arguments and unreadable data") {
   CHECK(r.status == 3);
   CHECK(r.output.find("cannot open") != std::string::npos);
   CHECK(!fs::exists(dir.path() / "out"));
+  // A mistyped data directory is an error, not an empty exchange, for report
+  // and audit alike, and no journal is created there.
+  const std::string missing = (dir.path() / "no-such-dir").string();
+  for (const std::string& command :
+       {gpux + " report --data-dir " + missing + " --out " + (dir.path() / "out").string(),
+        gpux + " audit --data-dir " + missing}) {
+    INFO(command);
+    r = gpux::test::run_command(command);
+    CHECK(r.status == 3);
+    CHECK(r.output.find("cannot open " + missing + ": no gpux journal there") != std::string::npos);
+    CHECK(!fs::exists(missing));
+  }
 }
