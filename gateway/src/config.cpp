@@ -274,6 +274,10 @@ DaemonConfig parse_config(const std::string& text, const std::string& origin) {
 }
 
 DaemonConfig load_config(const std::filesystem::path& file) {
+  // A directory opens as an empty stream: it would read as "all defaults".
+  std::error_code error;
+  if (std::filesystem::is_directory(file, error))
+    throw ConfigError(file.string() + ": is a directory, not a configuration file");
   std::ifstream in(file);
   if (!in) throw ConfigError(file.string() + ": cannot read the configuration file");
   std::stringstream text;

@@ -85,6 +85,15 @@ product = H200 region=eu-west tick=1000 lot=8 max=64 reference=3000000 band=1000
                        "c:1: listing_horizon_hours: must be between 0 and 336", ConfigError);
 }
 
+TEST_CASE("a configuration path that is a directory or missing is refused, not read as empty") {
+  CHECK_THROWS_WITH_AS(gpux::gateway::load_config(GPUX_SOURCE_DIR "/ops"),
+                       GPUX_SOURCE_DIR "/ops: is a directory, not a configuration file",
+                       ConfigError);
+  CHECK_THROWS_WITH_AS(gpux::gateway::load_config(GPUX_SOURCE_DIR "/no-such.conf"),
+                       GPUX_SOURCE_DIR "/no-such.conf: cannot read the configuration file",
+                       ConfigError);
+}
+
 TEST_CASE("the shipped example configuration parses") {
   const auto config = gpux::gateway::load_config(GPUX_SOURCE_DIR "/ops/gpuxd.example.conf");
   CHECK(config.calendar.horizon_hours == 48);
