@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -41,7 +42,8 @@ const char* const kUsage =
     "  --sender COMPID    (required)         GPUX_FIX_SENDER\n"
     "  --target COMPID    [GPUX]             GPUX_FIX_TARGET\n"
     "  --password-env VAR the password is in environment variable VAR\n"
-    "  --dictionary PATH  [gateway/fix/gpux-FIX44.xml]  GPUX_FIX_DICTIONARY\n"
+    "  --dictionary PATH  [this source tree's gateway/fix/gpux-FIX44.xml]\n"
+    "                                        GPUX_FIX_DICTIONARY\n"
     "  --timeout SECONDS  [10]               for the logon and each answer\n"
     "  --json             one JSON object per answer, for scripts\n"
     "\n"
@@ -384,7 +386,7 @@ int gpux_trade(int argc, char** argv) {
   std::string port = env_or("GPUX_FIX_PORT", "9878");
   std::string sender = env_or("GPUX_FIX_SENDER", "");
   std::string target = env_or("GPUX_FIX_TARGET", "GPUX");
-  std::string dictionary = env_or("GPUX_FIX_DICTIONARY", "gateway/fix/gpux-FIX44.xml");
+  std::string dictionary = env_or("GPUX_FIX_DICTIONARY", GPUX_FIX_DICTIONARY);
   std::string password;
   int timeout = 10;
   bool json = false;
@@ -444,6 +446,13 @@ int gpux_trade(int argc, char** argv) {
     return 2;
   }
 
+  if (!std::ifstream(dictionary)) {
+    std::fprintf(stderr,
+                 "gpux trade: cannot read the FIX dictionary %s (--dictionary or "
+                 "GPUX_FIX_DICTIONARY)\n",
+                 dictionary.c_str());
+    return 2;
+  }
   Client client(password);
   FIX::SessionSettings settings;
   FIX::Dictionary defaults;
