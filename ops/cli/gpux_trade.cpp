@@ -211,9 +211,17 @@ std::string new_id(const char* prefix) {
                                        .count()));
 }
 
+// The answer to a status request about an order the exchange does not know.
+bool unknown_order(const FIX::Message& m) {
+  return get(m, FIX::FIELD::ExecType) == "I" && get(m, FIX::FIELD::OrdStatus) == "8";
+}
+
 void print_report(const Printer& out, const FIX::Message& m) {
   const std::string type = get(m.getHeader(), FIX::FIELD::MsgType);
-  if (type == "8") {
+  if (type == "8" && unknown_order(m)) {
+    out.print("unknown",
+              {{"cl_ord_id", get(m, FIX::FIELD::ClOrdID)}, {"reason", get(m, FIX::FIELD::Text)}});
+  } else if (type == "8") {
     out.print(exec_type_name(get(m, FIX::FIELD::ExecType)),
               {{"symbol", get(m, FIX::FIELD::Symbol)},
                {"side", get(m, FIX::FIELD::Side) == "1" ? "buy" : "sell"},
@@ -232,14 +240,15 @@ void print_report(const Printer& out, const FIX::Message& m) {
                                 {"orig_cl_ord_id", get(m, FIX::FIELD::OrigClOrdID)},
                                 {"reason", get(m, FIX::FIELD::Text)}});
   } else if (type == "3" || type == "j" || type == "Y") {
-    out.print("rejected", {{"reason", get(m, FIX::FIELD::Text)}});
+    // A session-level reject names the field only by RefTagID(371).
+    out.print("rejected", {{"reason", get(m, FIX::FIELD::Text)}, {"tag", get(m, 371)}});
   }
 }
 
 bool is_refusal(const FIX::Message& m) {
   const std::string type = get(m.getHeader(), FIX::FIELD::MsgType);
   return type == "3" || type == "j" || type == "Y" || type == "9" ||
-         (type == "8" && get(m, FIX::FIELD::ExecType) == "8");
+         (type == "8" && (get(m, FIX::FIELD::ExecType) == "8" || unknown_order(m)));
 }
 
 void print_book(const Printer& out, const FIX::Message& m) {

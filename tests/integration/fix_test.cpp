@@ -588,9 +588,28 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
   CHECK(result.first == 1);
   CHECK(result.second.find("reason=price_outside_band") != std::string::npos);
 
+  result = gpux_trade(exchange.port, "--sender CLI place buy " + std::string(kSymbol) + " 1 abc");
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(
+      result.second.find("reason=Incorrect data format for value tag=44") != std::string::npos,
+      result.second);
+
   result = gpux_trade(exchange.port, "--sender CLI cancel no-such-order");
   CHECK(result.first == 1);
   CHECK(result.second.find("cancel-reject") != std::string::npos);
+
+  result = gpux_trade(exchange.port, "--sender CLI status cli-1");
+  CHECK(result.first == 0);
+  CHECK(result.second.find("leaves=2") != std::string::npos);
+  // The CLI's status names no Symbol: the unknown-order answer must still be
+  // a valid ExecutionReport (it had an empty Symbol(55), which the client's
+  // QuickFIX rejected, and the CLI waited out its timeout).
+  result = gpux_trade(exchange.port, "--sender CLI --timeout 5 status no-such-order");
+  CHECK_MESSAGE(result.first == 1, result.second);
+  CHECK_MESSAGE(
+      result.second.find("unknown        cl_ord_id=no-such-order reason=unknown order: no "
+                         "working order with ClOrdID no-such-order") != std::string::npos,
+      result.second);
 
   result =
       gpux_trade(exchange.port, "--sender CLI place sideways " + std::string(kSymbol) + " 1 2");

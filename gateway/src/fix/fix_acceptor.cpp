@@ -334,7 +334,9 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     } else {
       message.setField(FIX::FIELD::ExecID, r.exec_id);
       message.setField(FIX::FIELD::ExecType, std::string(1, r.exec_type));
-      message.setField(FIX::FIELD::Symbol, r.symbol);
+      // Required, and never empty: a status request for an unknown order
+      // may name no Symbol ("[N/A]" is FIX's word for none).
+      message.setField(FIX::FIELD::Symbol, r.symbol.empty() ? "[N/A]" : r.symbol);
       message.setField(FIX::FIELD::Side, std::string(1, r.side));
       message.setField(FIX::FIELD::OrderQty, std::to_string(r.order_qty));
       if (r.price != 0) message.setField(FIX::FIELD::Price, decimal(r.price));
