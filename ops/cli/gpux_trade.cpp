@@ -9,6 +9,7 @@
 #include <quickfix/SocketInitiator.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -18,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -275,16 +277,68 @@ void print_book(const Printer& out, const FIX::Message& m) {
   }
 }
 
+bool whole_number(const std::string& s) {
+  return !s.empty() && s.size() <= 18 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// USD with at most 6 decimals, as the exchange takes it: "2", "2.45", "0.000001".
+bool usd_price(const std::string& s) {
+  const std::size_t dot = s.find('.');
+  if (dot == std::string::npos) return whole_number(s);
+  const std::string whole = s.substr(0, dot), fraction = s.substr(dot + 1);
+  return whole_number(whole) && whole.size() <= 12 && whole_number(fraction) &&
+         fraction.size() <= 6;
+}
+
+// Checked here, so that a typo is named before any session starts (the
+// exchange would refuse it too, with only a tag number).
+void check_order_terms(const std::string& quantity, const std::string& price, bool market_allowed) {
+  if (!whole_number(quantity) || quantity.find_first_not_of('0') == std::string::npos)
+    throw Usage("QUANTITY must be a whole number of units, at least 1, not '" + quantity + "'");
+  if (!usd_price(price) && !(market_allowed && price == "market"))
+    throw Usage(std::string("PRICE must be USD with at most 6 decimals") +
+                (market_allowed ? " or 'market'" : "") + ", not '" + price + "'");
+}
+
+// Each option applies to some commands only: one given elsewhere is a mistake.
+void check_flags(const Request& r) {
+  static const std::map<std::string, std::set<std::string>> applies = {
+      {"id", {"place", "cancel", "replace"}},
+      {"depth", {"book"}},
+      {"count", {"watch"}},
+      {"ioc", {"place"}},
+      {"fok", {"place"}},
+      {"post-only", {"place"}}};
+  for (const auto& flag : r.flags) {
+    const auto& commands = applies.at(flag.first);
+    if (!commands.count(r.command))
+      throw Usage("--" + flag.first + " does not apply to " + r.command);
+  }
+  if (r.flags.count("ioc") + r.flags.count("fok") + r.flags.count("post-only") > 1)
+    throw Usage("give at most one of --ioc, --fok and --post-only");
+  if (r.flags.count("depth") && !whole_number(r.flags.at("depth")))
+    throw Usage("--depth must be a whole number of levels (0: all), not '" + r.flags.at("depth") +
+                "'");
+  if (r.flags.count("count") &&
+      (!whole_number(r.flags.at("count")) || std::atoll(r.flags.at("count").c_str()) < 1))
+    throw Usage("--count must be a whole number of updates, at least 1, not '" +
+                r.flags.at("count") + "'");
+}
+
 FIX::Message build(const Request& r, std::string& id) {
   FIX::Message m;
   const auto need = [&](std::size_t n) {
     if (r.args.size() != n)
-      throw Usage(r.command + " takes " + std::to_string(n) + " arguments (see gpux trade --help)");
+      throw Usage(r.command + " takes " + std::to_string(n) +
+                  (n == 1 ? " argument" : " arguments") + " (see gpux trade --help)");
   };
+  check_flags(r);
   id = r.flags.count("id") ? r.flags.at("id") : new_id("cli-");
   if (r.command == "place") {
     need(4);
     if (r.args[0] != "buy" && r.args[0] != "sell") throw Usage("side must be buy or sell");
+    check_order_terms(r.args[2], r.args[3], true);
     m.getHeader().setField(FIX::FIELD::MsgType, "D");
     m.setField(FIX::FIELD::ClOrdID, id);
     m.setField(FIX::FIELD::Symbol, r.args[1]);
@@ -307,6 +361,7 @@ FIX::Message build(const Request& r, std::string& id) {
     m.setField(FIX::FIELD::ClOrdID, id);
     m.setField(FIX::TransactTime());
     if (r.command == "replace") {
+      check_order_terms(r.args[1], r.args[2], false);
       m.setField(FIX::FIELD::OrderQty, r.args[1]);
       m.setField(FIX::FIELD::OrdType, "2");
       m.setField(FIX::FIELD::Price, r.args[2]);
@@ -421,7 +476,12 @@ int gpux_trade(int argc, char** argv) {
       } else if (arg == "--dictionary") {
         dictionary = value();
       } else if (arg == "--password-env") {
-        password = env_or(value().c_str(), "");
+        const std::string variable = value();
+        // Unset is a mistake; set but empty logs on without a password.
+        const char* secret = std::getenv(variable.c_str());
+        if (secret == nullptr)
+          throw Usage("--password-env: environment variable " + variable + " is not set");
+        password = secret;
       } else if (arg == "--timeout") {
         timeout = std::atoi(value().c_str());
       } else if (arg == "--json") {
@@ -441,6 +501,8 @@ int gpux_trade(int argc, char** argv) {
     if (request.command.empty()) throw Usage("no command given");
     if (sender.empty()) throw Usage("--sender (or GPUX_FIX_SENDER) is required");
     if (timeout < 1) throw Usage("--timeout must be at least 1 second");
+    if (!whole_number(port) || std::atol(port.c_str()) < 1 || std::atol(port.c_str()) > 65535)
+      throw Usage("--port (or GPUX_FIX_PORT) must be a TCP port, 1 to 65535, not '" + port + "'");
   } catch (const Usage& e) {
     std::fprintf(stderr, "gpux trade: %s\n\n%s", e.what(), kUsage);
     return 2;

@@ -588,11 +588,24 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
   CHECK(result.first == 1);
   CHECK(result.second.find("reason=price_outside_band") != std::string::npos);
 
-  result = gpux_trade(exchange.port, "--sender CLI place buy " + std::string(kSymbol) + " 1 abc");
-  CHECK(result.first == 1);
-  CHECK_MESSAGE(
-      result.second.find("reason=Incorrect data format for value tag=44") != std::string::npos,
-      result.second);
+  // Malformed terms and misplaced options are named before any session starts.
+  const std::string symbol = kSymbol;
+  const std::pair<std::string, std::string> usage_errors[] = {
+      {"place buy " + symbol + " 1 abc", "PRICE must be USD with at most 6 decimals"},
+      {"place buy " + symbol + " 1.5 2", "QUANTITY must be a whole number"},
+      {"replace cli-1 0 2", "QUANTITY must be a whole number of units, at least 1, not '0'"},
+      {"place buy " + symbol + " 1 2 --ioc --fok", "at most one of --ioc, --fok"},
+      {"book " + symbol + " --count 3", "--count does not apply to book"},
+      {"watch " + symbol + " --count x", "--count must be a whole number"},
+      {"--password-env GPUX_TEST_UNSET_VARIABLE instruments",
+       "GPUX_TEST_UNSET_VARIABLE is not set"},
+      {"--port 70000 instruments", "must be a TCP port, 1 to 65535, not '70000'"}};
+  for (const auto& error : usage_errors) {
+    INFO(error.first);
+    result = gpux_trade(exchange.port, "--sender CLI " + error.first);
+    CHECK(result.first == 2);
+    CHECK_MESSAGE(result.second.find(error.second) != std::string::npos, result.second);
+  }
 
   result = gpux_trade(exchange.port, "--sender CLI cancel no-such-order");
   CHECK(result.first == 1);
