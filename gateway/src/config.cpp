@@ -5,6 +5,8 @@
 #include <map>
 #include <sstream>
 
+#include "gpux/verify/challenge.h"
+
 namespace gpux::gateway {
 namespace {
 
@@ -240,7 +242,9 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     if (value.empty()) line.fail("must name a PEM file");
     (key == "provider_tls_key" ? config.provider.tls_key : config.provider.tls_certificate) = value;
   } else if (key == "verification_profile") {
-    if (value.empty()) line.fail("must name a profile (gpux-verify classes)");
+    // An unknown name would fail every proof, and penalise every provider.
+    if (verify::find_class(value) == nullptr)
+      line.fail("no profile '" + value + "' (gpux-verify classes lists them)");
     config.provider.profile_override = value;
   } else if (key == "capacity") {
     std::uint32_t id = 0;

@@ -83,6 +83,11 @@ product = H200 region=eu-west tick=1000 lot=8 max=64 reference=3000000 band=1000
                        "c:1: product: missing tick=", ConfigError);
   CHECK_THROWS_WITH_AS(parse_config("listing_horizon_hours = 1000\n", "c"),
                        "c:1: listing_horizon_hours: must be between 0 and 336", ConfigError);
+  CHECK_THROWS_WITH_AS(
+      parse_config("verification_profile = h100\n", "c"),
+      "c:1: verification_profile: no profile 'h100' (gpux-verify classes lists them)", ConfigError);
+  CHECK(parse_config("verification_profile = cpu-sim\n", "c").provider.profile_override ==
+        "cpu-sim");
 }
 
 TEST_CASE("a configuration path that is a directory or missing is refused, not read as empty") {
