@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -330,9 +331,35 @@ const verify::ClassProfile* ProviderService::profile_for(const std::string& gpu_
   return verify::find_class(gpu_class);
 }
 
+namespace {
+
+// Names and regions become directory names, log words and report columns.
+bool plain_word(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::isalnum(static_cast<unsigned char>(s[0])) &&
+         std::all_of(s.begin(), s.end(), [](unsigned char ch) {
+           return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+         });
+}
+
+}  // namespace
+
 Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
-  if (request.name().empty() || request.region().empty())
-    return error_frame("register_provider needs a name and a region");
+  for (const auto& [field, value] :
+       {std::pair{"name", &request.name()}, {"region", &request.region()}})
+    if (!plain_word(*value))
+      return error_frame(std::string("register_provider: ") + field + " '" + *value +
+                         "' must be 1 to 64 letters, digits, '-', '_' or '.', starting with a "
+                         "letter or digit");
+  // One registration at a time, so that two of one name cannot both pass.
+  std::lock_guard registering(registration_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& p : registry_.providers())
+      if (p.name() == request.name())
+        return error_frame("register_provider: a provider named '" + request.name() +
+                           "' is registered already (participant " +
+                           std::to_string(p.participant()) + ")");
+  }
   if (request.cash() < 0 || request.collateral() < 0 || request.collateral() > request.cash())
     return error_frame(
         "cash and collateral must not be negative, and collateral comes out of cash");

@@ -119,7 +119,8 @@ class ProviderService {
   std::thread accept_thread_;
   std::thread capacity_thread_;
 
-  std::mutex mutex_;  // everything below
+  std::mutex registration_mutex_;  // held through one register_provider
+  std::mutex mutex_;               // everything below
   std::condition_variable changed_;
   bool stopping_ = false;
   proto::provider::ProviderRegistry registry_;

@@ -428,8 +428,15 @@ int onboard(std::vector<std::string> args) {
   const char* operator_token = std::getenv("GPUX_OPERATOR_TOKEN");
   if (operator_token == nullptr || *operator_token == '\0')
     throw Usage("set GPUX_OPERATOR_TOKEN to the exchange operator's token");
-  if (!gpus) gpus = detect_gpus();
   if (out.empty()) out = "provider-" + c.name;
+  // Before registering: another registration must not overwrite the token
+  // kept there, and a refusal after it would leave a participant unused.
+  if (std::filesystem::exists(std::filesystem::path(out) / "agent.conf"))
+    throw Refused(out +
+                  "/agent.conf exists: that provider is onboarded already (use `gpux "
+                  "provider qualify --config " +
+                  out + "/agent.conf`), or give another --out");
+  if (!gpus) gpus = detect_gpus();
 
   std::printf("gpux provider onboard: %s in %s, %zu x %s%s\n", c.name.c_str(), c.region.c_str(),
               gpus->names.size(), gpus->gpu_class.c_str(), gpus->simulated ? " (simulated)" : "");

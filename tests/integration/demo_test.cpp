@@ -65,6 +65,26 @@ TEST_CASE("ops/demo --quick: the market runs, the audit passes, the dishonest pr
   CHECK(unconfigured.output.find("give the configuration gpuxd ran with") != std::string::npos);
   CHECK(!fs::exists(dir.path() / "unconfigured"));
 
+  // Onboarding again into a provider's folder would overwrite its token:
+  // refused before the exchange is asked (it is not even running now).
+  const fs::path agent = dir.path() / "providers" / "prov-a" / "agent.conf";
+  const auto text_of = [](const fs::path& file) {
+    std::ifstream in(file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string before = text_of(agent);
+  REQUIRE(before.find("token = ") != std::string::npos);
+  const auto again = gpux::test::run_command(
+      "GPUX_OPERATOR_TOKEN=x " + std::string(GPUX_PATH) +
+      " provider onboard --exchange 127.0.0.1:1 --name prov-a --region us-east --simulate "
+      "H100-SXM,1 --out " +
+      (dir.path() / "providers" / "prov-a").string());
+  CHECK(again.status == 1);
+  CHECK_MESSAGE(again.output.find("agent.conf exists: that provider is onboarded already") !=
+                    std::string::npos,
+                again.output);
+  CHECK(text_of(agent) == before);
+
   const auto exchange = summary(dir.path() / "reports", "exchange");
   REQUIRE(!exchange.empty());
   CHECK(std::stoi(exchange.at("trades")) > 0);

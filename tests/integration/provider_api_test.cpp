@@ -114,15 +114,19 @@ struct Client {
   std::unique_ptr<wire::Transport> transport;
 };
 
-pb::ProviderRegistered register_provider(int port) {
+Frame try_register(int port, const std::string& name, const std::string& region = "us-east") {
   Client admin(port);
   REQUIRE(admin.hello(kOperator).welcome().operator_());
   Frame request;
-  request.mutable_register_provider()->set_name("prov");
-  request.mutable_register_provider()->set_region("us-east");
+  request.mutable_register_provider()->set_name(name);
+  request.mutable_register_provider()->set_region(region);
   request.mutable_register_provider()->set_cash(10'000'000'000);
   request.mutable_register_provider()->set_collateral(1'000'000'000);
-  const Frame reply = admin.call(request);
+  return admin.call(request);
+}
+
+pb::ProviderRegistered register_provider(int port, const std::string& name = "prov") {
+  const Frame reply = try_register(port, name);
   REQUIRE_MESSAGE(reply.has_provider_registered(), wire::frame_type(reply));
   return reply.provider_registered();
 }
@@ -198,7 +202,7 @@ TEST_CASE(
   CHECK(exchange.fix_logon("SEAT-1000", registered.fix_password()) == 0);
   CHECK(exchange.fix_logon("SEAT-1000", "") == 3);
   // The next provider gets the next id: the registry kept its counter.
-  CHECK(register_provider(exchange.port).participant() == 1001);
+  CHECK(register_provider(exchange.port, "prov-2").participant() == 1001);
 }
 
 TEST_CASE("provider API: refusals and hostile input get an Error and a closed connection") {
@@ -221,6 +225,25 @@ TEST_CASE("provider API: refusals and hostile input get an Error and a closed co
     REQUIRE(reply.has_error());
     CHECK(reply.error().reason() == "register_provider is not a provider call");
     CHECK(c.closed());
+  }
+  SUBCASE("a name already registered, or not a plain word, is refused") {
+    Frame reply = try_register(exchange.port, "prov");
+    REQUIRE(reply.has_error());
+    CHECK(reply.error().reason() ==
+          "register_provider: a provider named 'prov' is registered already (participant 1000)");
+    for (const std::string& name : {std::string(), std::string("a/b"), std::string("x y"),
+                                    std::string("-dash"), std::string(65, 'n')}) {
+      INFO(name);
+      reply = try_register(exchange.port, name);
+      REQUIRE(reply.has_error());
+      CHECK(reply.error().reason().find("name '" + name + "' must be 1 to 64 letters") !=
+            std::string::npos);
+    }
+    reply = try_register(exchange.port, "prov-3", "us east");
+    REQUIRE(reply.has_error());
+    CHECK(reply.error().reason().find("region 'us east' must be") != std::string::npos);
+    // None of them became a participant: the next one gets the next id.
+    CHECK(register_provider(exchange.port, "prov-3").participant() == 1001);
   }
   SUBCASE("the first message must be a hello") {
     Client c(exchange.port);
