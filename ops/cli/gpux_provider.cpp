@@ -47,7 +47,7 @@ const char* const kUsage =
     "\n"
     "onboard --exchange HOST:PORT --name NAME --region REGION [--simulate CLASS,COUNT]\n"
     "        [--cash USD] [--collateral USD] [--out DIR] [--cheat-skip-per-mille N]\n"
-    "        [--tls-ca FILE]\n"
+    "        [--tls-ca FILE] [--node-gpus N]\n"
     "    The operator's token is read from $GPUX_OPERATOR_TOKEN. Without --simulate\n"
     "    the CUDA driver is asked for GPUs. Writes DIR/agent.conf (the agent's\n"
     "    configuration, with the provider's token: keep it private) and DIR/fix.env\n"
@@ -55,8 +55,9 @@ const char* const kUsage =
     "    --cheat-skip-per-mille makes the agent skip that share of its work: a\n"
     "    dishonest provider, for demos. Default DIR: provider-NAME. --tls-ca: the\n"
     "    exchange speaks TLS; verify its certificate with this CA (PEM); kept in\n"
-    "    agent.conf for the other commands.\n"
-    "qualify --config DIR/agent.conf [--simulate CLASS,COUNT]\n"
+    "    agent.conf for the other commands. --node-gpus N: offer the GPUs as\n"
+    "    N-GPU nodes (the node class, e.g. H100-SXM-8x), not one by one.\n"
+    "qualify --config DIR/agent.conf [--simulate CLASS,COUNT] [--node-gpus N]\n"
     "deregister --config DIR/agent.conf\n"
     "agent --config DIR/agent.conf\n"
     "    Reconnects with back-off when the connection drops; logs every challenge.\n"
@@ -134,6 +135,21 @@ Gpus parse_simulate(const std::string& text) {
   for (std::uint32_t i = 0; i < *count; ++i)
     gpus.names.push_back("simulated " + gpus.gpu_class + " #" + std::to_string(i + 1));
   return gpus;
+}
+
+// --node-gpus N: the GPUs are offered as N-GPU nodes (products of the node
+// class, e.g. H100-SXM-8x), each GPU still proven on its own.
+std::uint32_t parse_node_gpus(const std::string& text) {
+  const auto n = whole_number(text, 2, 64);
+  if (!n) throw Usage("--node-gpus takes a node's GPU count, 2 to 64, not '" + text + "'");
+  return *n;
+}
+
+void offer_as_nodes(Gpus& gpus, std::uint32_t per_node) {
+  if (gpus.names.size() % per_node != 0)
+    throw Usage("--node-gpus " + std::to_string(per_node) + ": " +
+                std::to_string(gpus.names.size()) + " GPUs do not make whole nodes");
+  gpus.gpu_class = wire::node_class(gpus.gpu_class, per_node);
 }
 
 // The CUDA driver API, loaded at run time: this build needs no CUDA to ask.
@@ -392,6 +408,7 @@ int onboard(std::vector<std::string> args) {
   std::optional<Gpus> gpus;
   std::int64_t cash = 0, collateral = 0;
   std::string out;
+  std::uint32_t node_gpus = 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto value = [&]() -> std::string {
       if (i + 1 >= args.size()) throw Usage(args[i] + " needs a value");
@@ -411,6 +428,8 @@ int onboard(std::vector<std::string> args) {
       collateral = parse_usd("--collateral", value());
     else if (args[i] == "--out")
       out = value();
+    else if (args[i] == "--node-gpus")
+      node_gpus = parse_node_gpus(value());
     else if (args[i] == "--tls-ca")
       c.tls_ca = std::filesystem::absolute(value()).string();
     else if (args[i] == "--cheat-skip-per-mille") {
@@ -437,6 +456,7 @@ int onboard(std::vector<std::string> args) {
                   "provider qualify --config " +
                   out + "/agent.conf`), or give another --out");
   if (!gpus) gpus = detect_gpus();
+  if (node_gpus != 0) offer_as_nodes(*gpus, node_gpus);
 
   std::printf("gpux provider onboard: %s in %s, %zu x %s%s\n", c.name.c_str(), c.region.c_str(),
               gpus->names.size(), gpus->gpu_class.c_str(), gpus->simulated ? " (simulated)" : "");
@@ -498,18 +518,22 @@ int onboard(std::vector<std::string> args) {
 int qualify(std::vector<std::string> args) {
   std::string file;
   std::optional<Gpus> gpus;
+  std::uint32_t node_gpus = 0;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (i + 1 >= args.size()) throw Usage(args[i] + " needs a value");
     if (args[i] == "--config")
       file = args[++i];
     else if (args[i] == "--simulate")
       gpus = parse_simulate(args[++i]);
+    else if (args[i] == "--node-gpus")
+      node_gpus = parse_node_gpus(args[++i]);
     else
       throw Usage("unknown argument '" + args[i] + "'");
   }
   if (file.empty()) throw Usage("--config is required");
   AgentConfig c = read_agent_config(file);
   if (!gpus) gpus = detect_gpus();
+  if (node_gpus != 0) offer_as_nodes(*gpus, node_gpus);
   Session session(c.exchange, c.token, c.tls_ca);
   std::printf("gpux provider qualify: participant %u, %zu x %s\n", c.participant,
               gpus->names.size(), gpus->gpu_class.c_str());

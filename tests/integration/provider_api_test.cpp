@@ -351,3 +351,37 @@ TEST_CASE(
   CHECK(exchange.alive());
   CHECK(exchange.log().find("(TLS)") != std::string::npos);
 }
+
+TEST_CASE("gpux provider onboard --node-gpus: GPUs offered as whole nodes of the node class") {
+  Exchange exchange(
+      "instrument = 3 symbol=H100-SXM-8x.us-east.21000101T00 class=H100-SXM-8x region=us-east "
+      "start=4102444800 tick=1000 max=100 reference=16000000 band=8000000 gpus_per_unit=8\n");
+  gpux::test::TempDir out;
+  const auto onboard = [&](const std::string& name, const std::string& gpus) {
+    return gpux::test::run_command(
+        "GPUX_OPERATOR_TOKEN=" + std::string(kOperator) + " " GPUX_PATH +
+        " provider onboard --exchange 127.0.0.1:" + std::to_string(exchange.port) + " --name " +
+        name + " --region us-east --simulate " + gpus + " --out " + (out.path() / name).string());
+  };
+  auto refused = onboard("odd", "H100-SXM,12 --node-gpus 8");
+  CHECK(refused.status == 2);
+  CHECK(refused.output.find("--node-gpus 8: 12 GPUs do not make whole nodes") != std::string::npos);
+
+  // 16 GPUs, two nodes: each GPU proves itself; only the node product (not
+  // the per-GPU ones of the same region) gets them, two units.
+  const auto nodes = onboard("nodes", "H100-SXM,16 --node-gpus 8");
+  INFO(nodes.output);
+  REQUIRE(nodes.status == 0);
+  CHECK(nodes.output.find("16 of 16 H100-SXM-8x GPUs qualified and offered in us-east (1 listed "
+                          "products)") != std::string::npos);
+  CHECK(exchange.log().find("qualification of a H100-SXM-8x") != std::string::npos);
+
+  // The same provider's GPUs offered one by one as well would be sold twice.
+  const auto singles = gpux::test::run_command(
+      std::string(GPUX_PATH) + " provider qualify --config " +
+      (out.path() / "nodes" / "agent.conf").string() + " --simulate H100-SXM,8");
+  CHECK(singles.status == 1);
+  CHECK_MESSAGE(singles.output.find("offers its H100-SXM GPUs in us-east as H100-SXM-8x "
+                                    "already") != std::string::npos,
+                singles.output);
+}
