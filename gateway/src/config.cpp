@@ -5,6 +5,7 @@
 #include <map>
 #include <sstream>
 
+#include "gpux/gateway/node_class.h"
 #include "gpux/verify/challenge.h"
 
 namespace gpux::gateway {
@@ -87,6 +88,19 @@ class Line {
   std::string key_;
 };
 
+// A node class trades whole nodes of its size, and only a node class does:
+// capacity is registered per class, so per-GPU and node products of one GPU
+// class must not share one.
+void check_node_terms(const Line& line, const std::string& gpu_class, std::uint32_t gpus_per_unit) {
+  const std::uint32_t node = gpus_per_node(gpu_class);
+  if (node != gpus_per_unit)
+    line.fail(node > 1 ? gpu_class + " names " + std::to_string(node) +
+                             "-GPU nodes: gpus_per_unit must be " + std::to_string(node)
+                       : "gpus_per_unit=" + std::to_string(gpus_per_unit) +
+                             " needs a node class named after it (" +
+                             node_class(gpu_class, gpus_per_unit) + ")");
+}
+
 // The trading terms shared by instrument and product lines.
 InstrumentSpec take_terms(const Line& line, std::map<std::string, std::string>& f) {
   InstrumentSpec spec;
@@ -151,6 +165,7 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     spec.id = id;
     spec.symbol = line.take(f, "symbol");
     spec.gpu_class = line.take(f, "class");
+    check_node_terms(line, spec.gpu_class, spec.gpus_per_unit);
     spec.region = line.take(f, "region");
     spec.delivery_start = line.take_number<std::int64_t>(f, "start");
     // Shorter windows than the hour are for demos and tests.
@@ -165,6 +180,7 @@ void apply_line(DaemonConfig& config, const Line& line, const std::string& key,
     Product product;
     auto f = line.fields(value, product.gpu_class);
     product.terms = take_terms(line, f);
+    check_node_terms(line, product.gpu_class, product.terms.gpus_per_unit);
     product.region = line.take(f, "region");
     product.gate_lead = line.take_number<std::int64_t>(f, "gate_lead", 300);
     line.no_more(f);
@@ -375,6 +391,8 @@ delivery starts on the hour. Symbols read CLASS.REGION.YYYYMMDDTHH (UTC).
   product = GPU_CLASS region=R tick=T max=Q reference=PRICE band=WIDTH
             [lot=1] [min=LOT] [gpus_per_unit=1] [gate_lead=300]
             [maker_fee_ppm=0] [taker_fee_ppm=0]
+  A product of whole N-GPU nodes is a node class named after its GPU's:
+  product = H100-SXM-8x ... gpus_per_unit=8 (instrument lines alike).
 )";
 }
 

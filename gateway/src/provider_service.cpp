@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 
+#include "gpux/gateway/node_class.h"
 #include "gpux/verify/verifier.h"
 
 namespace gpux::gateway {
@@ -328,7 +329,7 @@ std::optional<ParticipantId> ProviderService::authenticate(const std::string& to
 
 const verify::ClassProfile* ProviderService::profile_for(const std::string& gpu_class) const {
   if (!config_.profile_override.empty()) return verify::find_class(config_.profile_override);
-  return verify::find_class(provider::gpu_class_of(gpu_class));
+  return verify::find_class(gpu_class_of(gpu_class));
 }
 
 namespace {
@@ -467,9 +468,9 @@ Frame ProviderService::register_gpus(ParticipantId participant, const pb::Regist
     if (provider == nullptr) return error_frame("this provider is no longer registered");
     auto* capacity = provider->mutable_capacity();
     // The same GPUs one by one and as nodes would be sold twice.
-    const std::string gpu = provider::gpu_class_of(request.gpu_class());
+    const std::string gpu = gpu_class_of(request.gpu_class());
     for (const auto& c : *capacity)
-      if (c.gpu_class() != request.gpu_class() && provider::gpu_class_of(c.gpu_class()) == gpu &&
+      if (c.gpu_class() != request.gpu_class() && gpu_class_of(c.gpu_class()) == gpu &&
           c.region() == request.region() && c.count() > 0)
         return error_frame("register_gpus: this provider offers its " + gpu + " GPUs in " +
                            c.region() + " as " + c.gpu_class() + " already; a provider offers " +

@@ -1,6 +1,5 @@
 #include "gpux/gateway/provider_wire.h"
 
-#include <algorithm>
 #include <cstring>
 
 #include "gpux/verify/challenge.h"
@@ -165,24 +164,6 @@ verify::StepOpening RemoteProver::open_tiles(std::span<const verify::TilePositio
     opening.tiles.push_back(std::move(o));
   }
   return opening;
-}
-
-std::string node_class(const std::string& gpu_class, std::uint32_t gpus_per_node) {
-  return gpu_class + "-" + std::to_string(gpus_per_node) + "x";
-}
-
-std::string gpu_class_of(const std::string& product_class) {
-  // A suffix "-Nx", N a whole number above 1, after a non-empty class.
-  if (product_class.size() < 4 || product_class.back() != 'x') return product_class;
-  const std::size_t dash = product_class.rfind('-');
-  if (dash == std::string::npos || dash == 0 || dash + 2 >= product_class.size())
-    return product_class;
-  const std::string count = product_class.substr(dash + 1, product_class.size() - dash - 2);
-  if (count.size() > 4 ||
-      !std::all_of(count.begin(), count.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-      std::stoi(count) < 2)
-    return product_class;
-  return product_class.substr(0, dash);
 }
 
 verify::Challenge challenge_of(const pb::ChallengeStart& start) {

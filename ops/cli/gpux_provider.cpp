@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "gpux/gateway/node_class.h"
 #include "gpux/gateway/provider_wire.h"
 #include "gpux/verify/challenge.h"
 #include "gpux/verify/verifier.h"
@@ -149,7 +150,7 @@ void offer_as_nodes(Gpus& gpus, std::uint32_t per_node) {
   if (gpus.names.size() % per_node != 0)
     throw Usage("--node-gpus " + std::to_string(per_node) + ": " +
                 std::to_string(gpus.names.size()) + " GPUs do not make whole nodes");
-  gpus.gpu_class = wire::node_class(gpus.gpu_class, per_node);
+  gpus.gpu_class = gateway::node_class(gpus.gpu_class, per_node);
 }
 
 // The CUDA driver API, loaded at run time: this build needs no CUDA to ask.

@@ -69,7 +69,7 @@ TEST_CASE("product calendar lines") {
   const auto config = parse_config(R"(
 listing_horizon_hours = 48
 product = H100-SXM region=us-east tick=1000 max=64 reference=2000000 band=1000000 gate_lead=600
-product = H200 region=eu-west tick=1000 lot=8 max=64 reference=3000000 band=1000000 gpus_per_unit=8
+product = H200-8x region=eu-west tick=1000 lot=8 max=64 reference=3000000 band=1000000 gpus_per_unit=8
 )",
                                    "calendar.conf");
   CHECK(config.calendar.horizon_hours == 48);
@@ -79,6 +79,20 @@ product = H200 region=eu-west tick=1000 lot=8 max=64 reference=3000000 band=1000
   CHECK(config.calendar.products[1].terms.lot_size == 8);
   CHECK(config.calendar.products[1].terms.min_quantity == 8);
   CHECK(config.calendar.products[1].terms.gpus_per_unit == 8);
+  // Node products are node classes of their size, and only they trade nodes.
+  CHECK_THROWS_WITH_AS(
+      parse_config("product = H200 region=x tick=1 max=8 reference=2 band=0 gpus_per_unit=8\n",
+                   "c"),
+      "c:1: product: gpus_per_unit=8 needs a node class named after it (H200-8x)", ConfigError);
+  CHECK_THROWS_WITH_AS(
+      parse_config("product = H200-8x region=x tick=1 max=8 reference=2 band=0 gpus_per_unit=4\n",
+                   "c"),
+      "c:1: product: H200-8x names 8-GPU nodes: gpus_per_unit must be 8", ConfigError);
+  CHECK_THROWS_WITH_AS(
+      parse_config("instrument = 1 symbol=S class=H200-8x region=x start=0 tick=1 max=8 "
+                   "reference=2 band=0\n",
+                   "c"),
+      "c:1: instrument: H200-8x names 8-GPU nodes: gpus_per_unit must be 8", ConfigError);
   CHECK_THROWS_WITH_AS(parse_config("product = H100 region=x max=1 reference=2 band=0\n", "c"),
                        "c:1: product: missing tick=", ConfigError);
   CHECK_THROWS_WITH_AS(parse_config("listing_horizon_hours = 1000\n", "c"),

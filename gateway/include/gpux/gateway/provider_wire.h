@@ -101,15 +101,6 @@ class RemoteProver final : public verify::Prover {
   std::chrono::milliseconds timeout_;
 };
 
-// An N-GPU node class is named after its GPU's class ("H100-SXM-8x"): its
-// products trade whole nodes (gpus_per_unit = N), and its GPUs qualify and
-// answer challenges one by one as their own class. Providers register GPUs
-// under the node class to sell them as nodes, under their class to sell
-// them one by one; never both, so no GPU is sold twice.
-std::string node_class(const std::string& gpu_class, std::uint32_t gpus_per_node);
-// "H100-SXM-8x" -> "H100-SXM"; a class that names no node, unchanged.
-std::string gpu_class_of(const std::string& product_class);
-
 // The ChallengeStart's challenge; throws WireError for an unknown profile or
 // a malformed nonce.
 verify::Challenge challenge_of(const proto::provider::ChallengeStart& start);
