@@ -483,8 +483,10 @@ Frame ProviderService::register_gpus(ParticipantId participant, const pb::Regist
     entry->set_region(request.region());
     entry->set_count(request.count());
     save_registry();
+    // This class's products here: the reply counts what this registration offers.
     for (const auto& [id, listing] : listings_)
-      instruments.push_back(id);
+      if (listing.spec.gpu_class == request.gpu_class() && listing.spec.region == request.region())
+        instruments.push_back(id);
   }
   Frame reply;
   reply.mutable_gpus_registered()->set_count(request.count());

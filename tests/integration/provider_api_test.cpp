@@ -384,4 +384,13 @@ TEST_CASE("gpux provider onboard --node-gpus: GPUs offered as whole nodes of the
   CHECK_MESSAGE(singles.output.find("offers its H100-SXM GPUs in us-east as H100-SXM-8x "
                                     "already") != std::string::npos,
                 singles.output);
+  // Another class: the reply counts its products (none listed), not the
+  // provider's whole offer.
+  const auto other = gpux::test::run_command(
+      std::string(GPUX_PATH) + " provider qualify --config " +
+      (out.path() / "nodes" / "agent.conf").string() + " --simulate H200,1");
+  CHECK(other.status == 0);
+  CHECK_MESSAGE(other.output.find("1 of 1 H200 GPUs qualified and offered in us-east (0 listed "
+                                  "products)") != std::string::npos,
+                other.output);
 }
