@@ -376,19 +376,20 @@ TEST_CASE("gpux provider onboard --node-gpus: GPUs offered as whole nodes of the
                           "products)") != std::string::npos);
   CHECK(exchange.log().find("qualification of a H100-SXM-8x") != std::string::npos);
 
+  const auto qualify_again = [&](const std::string& gpus) {
+    return gpux::test::run_command(std::string(GPUX_PATH) + " provider qualify --config " +
+                                   (out.path() / "nodes" / "agent.conf").string() + " --simulate " +
+                                   gpus);
+  };
   // The same provider's GPUs offered one by one as well would be sold twice.
-  const auto singles = gpux::test::run_command(
-      std::string(GPUX_PATH) + " provider qualify --config " +
-      (out.path() / "nodes" / "agent.conf").string() + " --simulate H100-SXM,8");
+  const auto singles = qualify_again("H100-SXM,8");
   CHECK(singles.status == 1);
   CHECK_MESSAGE(singles.output.find("offers its H100-SXM GPUs in us-east as H100-SXM-8x "
                                     "already") != std::string::npos,
                 singles.output);
   // Another class: the reply counts its products (none listed), not the
   // provider's whole offer.
-  const auto other = gpux::test::run_command(
-      std::string(GPUX_PATH) + " provider qualify --config " +
-      (out.path() / "nodes" / "agent.conf").string() + " --simulate H200,1");
+  const auto other = qualify_again("H200,1");
   CHECK(other.status == 0);
   CHECK_MESSAGE(other.output.find("1 of 1 H200 GPUs qualified and offered in us-east (0 listed "
                                   "products)") != std::string::npos,
