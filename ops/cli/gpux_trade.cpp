@@ -110,6 +110,14 @@ std::string get(const FIX::FieldMap& m, int tag) {
   return m.isSetField(tag) ? m.getField(tag) : std::string();
 }
 
+const char* ord_status_name(const std::string& s) {
+  static const std::map<std::string, const char*> names = {
+      {"0", "new"},      {"1", "partially-filled"}, {"2", "filled"}, {"4", "canceled"},
+      {"5", "replaced"}, {"8", "rejected"},         {"C", "expired"}};
+  const auto found = names.find(s);
+  return found == names.end() ? "" : found->second;
+}
+
 const char* exec_type_name(const std::string& t) {
   static const std::map<std::string, const char*> names = {
       {"0", "new"},     {"4", "canceled"}, {"5", "replaced"}, {"8", "rejected"},
@@ -236,6 +244,7 @@ void print_report(const Printer& out, const FIX::Message& m) {
                {"filled", get(m, FIX::FIELD::CumQty)},
                {"leaves", get(m, FIX::FIELD::LeavesQty)},
                {"avg_px", get(m, FIX::FIELD::AvgPx)},
+               {"state", ord_status_name(get(m, FIX::FIELD::OrdStatus))},
                {"reason", get(m, FIX::FIELD::Text)}});
   } else if (type == "9") {
     out.print("cancel-reject", {{"cl_ord_id", get(m, FIX::FIELD::ClOrdID)},

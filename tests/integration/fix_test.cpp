@@ -614,6 +614,7 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
   result = gpux_trade(exchange.port, "--sender CLI status cli-1");
   CHECK(result.first == 0);
   CHECK(result.second.find("leaves=2") != std::string::npos);
+  CHECK(result.second.find("state=new") != std::string::npos);
   // The CLI's status names no Symbol: the unknown-order answer must still be
   // a valid ExecutionReport (it had an empty Symbol(55), which the client's
   // QuickFIX rejected, and the CLI waited out its timeout).
