@@ -91,6 +91,12 @@ std::string identity(const fix::Report& r) {
 FixOrderEntry::FixOrderEntry(const FixConfig& config, FixStateStore& store)
     : config_(config), store_(store) {
   if (const auto bytes = store_.checkpoint()) load_checkpoint(*bytes);
+  for (const std::string& bytes : store_.ended()) {
+    proto::GatewayOrder o;
+    if (o.ParseFromString(bytes))
+      ended_[{o.session(), o.cl_ord_id()}] = {working_of(o), o.order(),
+                                              static_cast<char>(o.ord_status())};
+  }
   sender_ = std::thread([this] { run_sender(); });
 }
 
@@ -122,6 +128,7 @@ void FixOrderEntry::send(Outgoing message) {
 
 void FixOrderEntry::run_sender() {
   std::deque<Outgoing> batch;
+  std::vector<EndedRecord> ended;
   for (;;) {
     {
       std::unique_lock lock(outbox_mutex_);
@@ -129,16 +136,31 @@ void FixOrderEntry::run_sender() {
       if (sender_stopping_ && (!drain_before_stop_ || outbox_.empty())) return;
       batch.swap(outbox_);
     }
+    // Ended orders are written together, one write a batch, but always
+    // before what follows them in the store: a checkpoint or a forgetting.
+    const auto write_ended = [&] {
+      if (!ended.empty()) store_.remember_ended(ended);
+      ended.clear();
+    };
     // sink_ is set once, before the acceptor starts and anything is queued.
-    for (const Outgoing& message : batch)
+    for (Outgoing& message : batch)
       std::visit(
-          [this](const auto& m) {
-            if constexpr (std::is_same_v<std::decay_t<decltype(m)>, CheckpointBytes>)
+          [&](auto& m) {
+            using Message = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<Message, EndedRecord>) {
+              ended.push_back(std::move(m));
+            } else if constexpr (std::is_same_v<Message, CheckpointBytes>) {
+              write_ended();
               store_.write_checkpoint(m.bytes);
-            else
+            } else if constexpr (std::is_same_v<Message, ForgetEnded>) {
+              write_ended();
+              store_.forget_ended(m.symbol);
+            } else {
               sink_->send(m);
+            }
           },
           message);
+    write_ended();
     sink_->end_of_batch();
     batch.clear();
   }
@@ -151,6 +173,7 @@ void FixOrderEntry::start(Pipeline& pipeline, const std::vector<InstrumentSpec>&
   for (std::size_t i = 0; i < specs.size(); ++i) {
     instruments_[specs[i].id] = {specs[i], states[i].state};
     symbols_[specs[i].symbol] = specs[i].id;
+    if (states[i].state != InstrumentState::open) forget_ended(specs[i].symbol);
   }
   recovering_ = false;
 }
@@ -323,9 +346,14 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   using Kind = fix::OrderRequest::Kind;
   if (request.kind == Kind::status) {
     const auto found = by_cl_ord_id_.find({request.session, request.cl_ord_id});
-    if (found == by_cl_ord_id_.end())
-      return refuse(request, 5,
-                    "unknown order: no working order with ClOrdID " + request.cl_ord_id);
+    if (found == by_cl_ord_id_.end()) {
+      const auto ended = ended_.find({request.session, request.cl_ord_id});
+      if (ended != ended_.end())
+        return report(ended->second.order, ended->second.id,
+                      "S-" + std::to_string(ended->second.id), 'I', 0, 0, 0, {},
+                      ended->second.ord_status);
+      return refuse(request, 5, "unknown order: no order with ClOrdID " + request.cl_ord_id);
+    }
     const Working& o = working_.at(found->second);
     return report(o, found->second, "S-" + std::to_string(found->second), 'I',
                   o.order_qty - o.cum_qty);
@@ -370,7 +398,8 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   }
   const auto symbol = symbols_.find(request.symbol);
   if (symbol == symbols_.end()) return refuse(request, 1, "unknown symbol " + request.symbol);
-  if (by_cl_ord_id_.contains({request.session, request.cl_ord_id}))
+  if (by_cl_ord_id_.contains({request.session, request.cl_ord_id}) ||
+      ended_.contains({request.session, request.cl_ord_id}))
     return refuse(request, 6, "duplicate ClOrdID " + request.cl_ord_id);
   // The order's own terms, checked here so that nothing invalid is journaled.
   const Instrument& instrument = instruments_.at(symbol->second);
@@ -462,7 +491,7 @@ void FixOrderEntry::disconnected(const std::string& session) {
 
 void FixOrderEntry::report(const Working& o, OrderId id, const std::string& exec, char exec_type,
                            Quantity leaves, Quantity last_qty, Price last_px,
-                           const std::string& orig_cl_ord_id) {
+                           const std::string& orig_cl_ord_id, char ord_status) {
   fix::Report r;
   r.session = o.session;
   r.order_id = std::to_string(id);
@@ -483,6 +512,7 @@ void FixOrderEntry::report(const Working& o, OrderId id, const std::string& exec
     default:
       r.ord_status = exec_type;  // 4 canceled, C expired
   }
+  if (ord_status != 0) r.ord_status = ord_status;
   r.symbol = o.symbol;
   r.side = o.side;
   r.order_qty = o.order_qty;
@@ -508,8 +538,12 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
   for (std::size_t i = 0; i < events.size(); ++i) {
     const Event& event = events[i];
     if (const auto* changed = std::get_if<InstrumentStateChanged>(&event)) {
-      if (const auto found = instruments_.find(changed->instrument); found != instruments_.end())
+      if (const auto found = instruments_.find(changed->instrument); found != instruments_.end()) {
         found->second.state = changed->state;
+        // No new order can trade there any more: its ended orders are let go.
+        // (Instruments are not known while recovering: start() does it then.)
+        if (changed->state != InstrumentState::open) forget_ended(found->second.spec.symbol);
+      }
     }
     report_on_fix_order(event, exec_id(command.stamp, i), origin ? &*origin : nullptr);
     track_live(event);
@@ -522,12 +556,32 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
   }
 }
 
+void FixOrderEntry::remember_ended(const Working& order, OrderId id, char ord_status) {
+  ended_[{order.session, order.cl_ord_id}] = {order, id, ord_status};
+  proto::GatewayOrder record;
+  record.set_order(id);
+  record.set_sell(order.side == '2');
+  record.set_price(order.price);
+  record.set_ord_status(static_cast<std::uint32_t>(ord_status));
+  set_working(record, order);
+  // Through the sender, in order with the checkpoints: every order that
+  // ended before a checkpoint is stored when that checkpoint is; those after
+  // it are found again by the replay from it.
+  send(EndedRecord{record.SerializeAsString(), order.symbol, order.session, order.cl_ord_id});
+}
+
+void FixOrderEntry::forget_ended(const std::string& symbol) {
+  if (std::erase_if(ended_, [&](const auto& e) { return e.second.order.symbol == symbol; }) > 0)
+    send(ForgetEnded{symbol});
+}
+
 void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& exec,
                                         const fix::OrderRequest* origin) {
-  const auto finish = [this](OrderId id) {
+  const auto finish = [this](OrderId id, char ord_status) {
     const auto found = working_.find(id);
     if (found == working_.end()) return;
     by_cl_ord_id_.erase({found->second.session, found->second.cl_ord_id});
+    remember_ended(found->second, id, ord_status);
     working_.erase(found);
   };
   if (const auto* a = std::get_if<OrderAccepted>(&event)) {
@@ -569,6 +623,7 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
     if (found == working_.end() || origin == nullptr) return;
     Working& o = found->second;
     by_cl_ord_id_.erase({o.session, o.cl_ord_id});
+    remember_ended(o, replaced->order, '5');  // its old ClOrdID, as FIX's "replaced"
     o.cl_ord_id = origin->cl_ord_id;
     by_cl_ord_id_[{o.session, o.cl_ord_id}] = replaced->order;
     o.price = replaced->price;
@@ -583,7 +638,7 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
       found->second.cum_notional += t->quantity * t->price;
       report(found->second, id, trade_exec_id(t->trade, id == t->maker_order), 'F', remaining,
              t->quantity, t->price);
-      if (remaining == 0) finish(id);
+      if (remaining == 0) finish(id, '2');
     }
   } else if (const auto* c = std::get_if<OrderCanceled>(&event)) {
     const auto found = working_.find(c->order);
@@ -597,12 +652,12 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
       orig = origin->orig_cl_ord_id;
     }
     report(o, c->order, exec, c->remaining == 0 ? '4' : 'D', c->remaining, 0, 0, orig);
-    if (c->remaining == 0) finish(c->order);
+    if (c->remaining == 0) finish(c->order, '4');
   } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
     const auto found = working_.find(e->order);
     if (found == working_.end()) return;
     report(found->second, e->order, exec, 'C', 0);
-    finish(e->order);
+    finish(e->order, 'C');
   }
 }
 
@@ -728,6 +783,20 @@ void FixOrderEntry::checkpoint() {
   checkpoint_sequence_ = observed_;
 }
 
+void FixOrderEntry::set_working(proto::GatewayOrder& o, const Working& w) {
+  o.set_session(w.session);
+  o.set_cl_ord_id(w.cl_ord_id);
+  o.set_symbol(w.symbol);
+  o.set_order_qty(w.order_qty);
+  o.set_cum_qty(w.cum_qty);
+  o.set_cum_notional(w.cum_notional);
+}
+
+FixOrderEntry::Working FixOrderEntry::working_of(const proto::GatewayOrder& o) {
+  return {o.session(),   o.cl_ord_id(), o.symbol(),  o.sell() ? '2' : '1',
+          o.order_qty(), o.price(),     o.cum_qty(), o.cum_notional()};
+}
+
 std::string FixOrderEntry::encode_checkpoint() const {
   proto::GatewayCheckpoint checkpoint;
   checkpoint.set_sequence(observed_);
@@ -740,13 +809,7 @@ std::string FixOrderEntry::encode_checkpoint() const {
     o.set_remaining(live.remaining);
     const auto fix = working_.find(id);
     if (fix == working_.end()) continue;
-    const Working& w = fix->second;
-    o.set_session(w.session);
-    o.set_cl_ord_id(w.cl_ord_id);
-    o.set_symbol(w.symbol);
-    o.set_order_qty(w.order_qty);
-    o.set_cum_qty(w.cum_qty);
-    o.set_cum_notional(w.cum_notional);
+    set_working(o, fix->second);
   }
   for (const auto& [session, input] : inputs_) {
     proto::JournaledInput& i = *checkpoint.add_inputs();
@@ -766,8 +829,7 @@ void FixOrderEntry::load_checkpoint(const std::string& bytes) {
     live_[o.order()] = {o.instrument(), side, o.price(), o.remaining()};
     adjust_level(o.instrument(), side, o.price(), o.remaining());
     if (o.session().empty()) continue;
-    working_[o.order()] = {o.session(),   o.cl_ord_id(), o.symbol(),  o.sell() ? '2' : '1',
-                           o.order_qty(), o.price(),     o.cum_qty(), o.cum_notional()};
+    working_[o.order()] = working_of(o);
     by_cl_ord_id_[{o.session(), o.cl_ord_id()}] = o.order();
   }
   for (const proto::JournaledInput& i : checkpoint.inputs())

@@ -27,6 +27,10 @@
 #include "gpux/gateway/config.h"
 #include "gpux/gateway/pipeline.h"
 
+namespace gpux::proto {
+class GatewayOrder;
+}
+
 namespace gpux::gateway {
 
 class FixOrderEntry final : public fix::OrderEntry {
@@ -98,6 +102,9 @@ class FixOrderEntry final : public fix::OrderEntry {
     std::int64_t cum_qty = 0;
     std::int64_t cum_notional = 0;
   };
+  // A FIX order in a stored record, both ways.
+  static void set_working(proto::GatewayOrder& record, const Working& order);
+  static Working working_of(const proto::GatewayOrder& record);
   struct Instrument {
     matching::InstrumentSpec spec;
     matching::InstrumentState state = matching::InstrumentState::listed;
@@ -118,9 +125,11 @@ class FixOrderEntry final : public fix::OrderEntry {
                           std::int64_t order_qty);
   // Sends unless recovery finds the session already had it.
   void deliver(const fix::Report& report);
+  // `ord_status` 0: derived from the report; an ended order's status given.
   void report(const Working& order, matching::OrderId id, const std::string& exec_id,
               char exec_type, std::int64_t leaves, std::int64_t last_qty = 0,
-              std::int64_t last_px = 0, const std::string& orig_cl_ord_id = {});
+              std::int64_t last_px = 0, const std::string& orig_cl_ord_id = {},
+              char ord_status = 0);
   void report_on_fix_order(const matching::Event& event, const std::string& exec,
                            const fix::OrderRequest* origin);
   // Market data: moves `quantity` at a level, remembering its value before
@@ -143,8 +152,12 @@ class FixOrderEntry final : public fix::OrderEntry {
   struct CheckpointBytes {
     std::string bytes;
   };
-  using Outgoing =
-      std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport, CheckpointBytes>;
+  using EndedRecord = FixStateStore::EndedOrder;  // see ended_
+  struct ForgetEnded {
+    std::string symbol;
+  };
+  using Outgoing = std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport,
+                                CheckpointBytes, EndedRecord, ForgetEnded>;
   void send(Outgoing message);
   void run_sender();
   void stop_sender(bool drain);
@@ -177,6 +190,20 @@ class FixOrderEntry final : public fix::OrderEntry {
   std::map<LevelKey, matching::Quantity> touched_;  // level -> quantity before this command
   std::unordered_map<matching::OrderId, Working> working_;
   std::map<std::pair<std::string, std::string>, matching::OrderId> by_cl_ord_id_;
+  // Orders that ended (filled, canceled, expired) and ClOrdIDs a replace
+  // took over, by (session, ClOrdID), until their instrument's gate closes:
+  // a status request finds them, and a new order cannot take their ClOrdID,
+  // so a client that resends after a lost answer does not trade twice. Kept
+  // in the FIX state store one record at a time (never in the checkpoint,
+  // whose cost must stay that of the live orders: docs/perf-notes.md).
+  struct Ended {
+    Working order;
+    matching::OrderId id = 0;
+    char ord_status = '2';  // 2 filled, 4 canceled, C expired, 5 replaced (an old ClOrdID)
+  };
+  std::map<std::pair<std::string, std::string>, Ended> ended_;
+  void remember_ended(const Working& order, matching::OrderId id, char ord_status);
+  void forget_ended(const std::string& symbol);   // its gate closed
   std::map<std::string, JournaledInput> inputs_;  // by session
   // Subscribers by instrument: (session, MDReqID).
   std::map<matching::InstrumentId, std::vector<std::pair<std::string, std::string>>> subscribers_;

@@ -15,7 +15,8 @@ namespace {
 // Keys: "s" session -> state; "m" session \0 be32(seq) -> message \0
 // be32(next incoming number when it was sent);
 // "x" session \0 identity -> "" (reports sent since the checkpoint, kept when
-// a reset drops the messages that showed them); "checkpoint"; "marks".
+// a reset drops the messages that showed them); "checkpoint"; "marks";
+// "e" symbol \0 session \0 ClOrdID -> an ended order (see remember_ended).
 // Built by appending (GCC 12's -Wrestrict misfires on `"m" + s + '\0'` at -O3).
 std::string prefixed(char kind, const std::string& session, bool separator) {
   std::string key;
@@ -290,6 +291,42 @@ std::optional<std::string> FixStateStore::checkpoint() {
   if (status.IsNotFound()) return std::nullopt;
   check(status, "reading the checkpoint");
   return bytes;
+}
+
+namespace {
+
+std::string ended_prefix(const std::string& symbol) {
+  return prefixed('e', symbol, true);
+}
+
+}  // namespace
+
+void FixStateStore::remember_ended(std::span<const EndedOrder> orders) {
+  rocksdb::WriteBatch batch;
+  for (const EndedOrder& o : orders) {
+    std::string key = ended_prefix(o.symbol);
+    key += o.session;
+    key += '\0';
+    key += o.cl_ord_id;
+    batch.Put(key, o.bytes);
+  }
+  check(db_->Write({}, &batch), "writing ended orders");
+}
+
+void FixStateStore::forget_ended(const std::string& symbol) {
+  std::string end = ended_prefix(symbol);
+  end.back() = '\1';  // just past every key under the symbol
+  check(db_->DeleteRange({}, db_->DefaultColumnFamily(), ended_prefix(symbol), end),
+        "forgetting ended orders");
+}
+
+std::vector<std::string> FixStateStore::ended() {
+  std::vector<std::string> records;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}));
+  for (it->Seek("e"); it->Valid() && it->key().starts_with("e"); it->Next())
+    records.push_back(it->value().ToString());
+  check(it->status(), "reading ended orders");
+  return records;
 }
 
 }  // namespace gpux::gateway

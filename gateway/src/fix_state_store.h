@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,16 @@ class FixStateStore final : public fix::SessionStore {
   // Written once every report before it is stored (see FixOrderEntry).
   void write_checkpoint(const std::string& bytes);
   std::optional<std::string> checkpoint();
+
+  // Orders that ended, by instrument, until its gate closes (FixOrderEntry's
+  // ended_): one record each, replaced when written again; many in one write.
+  struct EndedOrder {
+    std::string bytes;  // the gateway's record of it
+    std::string symbol, session, cl_ord_id;
+  };
+  void remember_ended(std::span<const EndedOrder> orders);
+  void forget_ended(const std::string& symbol);
+  std::vector<std::string> ended();
 
  private:
   using Marks = std::map<std::string, int>;  // session -> last sequence stored

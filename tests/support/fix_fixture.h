@@ -204,6 +204,14 @@ inline FIX::Message cancel(const std::string& id, const std::string& original, c
   return m;
 }
 
+// OrderStatusRequest by ClOrdID alone, as gpux trade sends it.
+inline FIX::Message status_request(const std::string& id) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "H");
+  m.setField(FIX::FIELD::ClOrdID, id);
+  return m;
+}
+
 inline FIX::Message replace(const std::string& id, const std::string& original, const char* price,
                             const char* quantity) {
   FIX::Message m;

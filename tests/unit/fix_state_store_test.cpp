@@ -5,8 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "temp_dir.h"
 
@@ -106,4 +108,26 @@ TEST_CASE("FIX state store: reports are known as sent from the checkpoint on, ac
   CHECK(store.checkpoint() == std::optional<std::string>("c2"));
   CHECK_FALSE(store.was_sent("A", identity("after-1")));
   CHECK_FALSE(store.was_sent("A", identity("new")));
+}
+
+TEST_CASE("FIX state store: ended orders are kept per instrument, replaced, and forgotten") {
+  TempDir dir;
+  {
+    FixStateStore store(dir.path() / "fix-state");
+    using Ended = FixStateStore::EndedOrder;
+    store.remember_ended(std::vector<Ended>{{"first", "H100.A", "ALICE", "a1"}});
+    store.remember_ended(
+        std::vector<Ended>{{"again", "H100.A", "ALICE", "a1"},  // the same order: replaced
+                           {"bob", "H100.A", "BOB", "b1"},
+                           {"other instrument", "H100.AB", "ALICE", "a2"},
+                           {"a prefix of no other", "H100.A", "ALICE", "a1x"}});
+    CHECK(store.ended().size() == 4);
+  }
+  FixStateStore store(dir.path() / "fix-state");  // across a reopen
+  auto records = store.ended();
+  std::sort(records.begin(), records.end());
+  CHECK(records ==
+        std::vector<std::string>{"a prefix of no other", "again", "bob", "other instrument"});
+  store.forget_ended("H100.A");  // its gate closed; H100.AB's are not touched
+  CHECK(store.ended() == std::vector<std::string>{"other instrument"});
 }
