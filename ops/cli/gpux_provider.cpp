@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "decimal_text.h"
 #include "gpux/gateway/node_class.h"
 #include "gpux/gateway/provider_wire.h"
 #include "gpux/verify/challenge.h"
@@ -112,16 +113,12 @@ std::optional<std::uint32_t> whole_number(const std::string& text, std::uint32_t
   return n;
 }
 
-// "12.5" USD -> micro-USD, exactly; no floating point.
+// "12.5" USD -> micro-USD, read as the exchange reads prices.
 std::int64_t parse_usd(const std::string& option, const std::string& text) {
-  const auto point = text.find('.');
-  const std::string whole = text.substr(0, point);
-  std::string fraction = point == std::string::npos ? "" : text.substr(point + 1);
-  if (whole.empty() || !all_digits(whole) || !all_digits(fraction) || fraction.size() > 6 ||
-      whole.size() > 12)
+  std::int64_t micro = 0;
+  if (!gpux::fix::parse_micro(text, micro))
     throw Usage(option + " takes an amount in USD with up to 6 decimals, not '" + text + "'");
-  fraction.resize(6, '0');
-  return std::stoll(whole) * 1'000'000 + std::stoll(fraction);
+  return micro;
 }
 
 Gpus parse_simulate(const std::string& text) {

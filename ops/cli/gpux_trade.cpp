@@ -23,6 +23,10 @@
 #include <string>
 #include <vector>
 
+#include "decimal_text.h"
+
+namespace fix = gpux::fix;
+
 namespace {
 
 const char* const kUsage =
@@ -291,21 +295,14 @@ bool whole_number(const std::string& s) {
          std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// USD with at most 6 decimals, as the exchange takes it: "2", "2.45", "0.000001".
-bool usd_price(const std::string& s) {
-  const std::size_t dot = s.find('.');
-  if (dot == std::string::npos) return whole_number(s);
-  const std::string whole = s.substr(0, dot), fraction = s.substr(dot + 1);
-  return whole_number(whole) && whole.size() <= 12 && whole_number(fraction) &&
-         fraction.size() <= 6;
-}
-
-// Checked here, so that a typo is named before any session starts (the
-// exchange would refuse it too, with only a tag number).
+// Checked here with the exchange's own reading of decimals, so that a typo
+// is named before any session starts (the exchange would refuse it too,
+// with only a tag number).
 void check_order_terms(const std::string& quantity, const std::string& price, bool market_allowed) {
-  if (!whole_number(quantity) || quantity.find_first_not_of('0') == std::string::npos)
+  std::int64_t units = 0, micro = 0;
+  if (!fix::parse_quantity(quantity, units) || units < 1)
     throw Usage("QUANTITY must be a whole number of units, at least 1, not '" + quantity + "'");
-  if (!usd_price(price) && !(market_allowed && price == "market"))
+  if (!fix::parse_micro(price, micro) && !(market_allowed && price == "market"))
     throw Usage(std::string("PRICE must be USD with at most 6 decimals") +
                 (market_allowed ? " or 'market'" : "") + ", not '" + price + "'");
 }

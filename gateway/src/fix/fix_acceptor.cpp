@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "batching_acceptor.h"
+#include "decimal_text.h"
 #include "durable_message_store.h"
 #include "session_log.h"
 #include "utc_time.h"
@@ -23,53 +24,6 @@ namespace fix {
 namespace {
 
 const char* const kBeginString = "FIX.4.4";
-
-// "12.345678" -> 12345678 micro-units. No floating point: FIX prices travel
-// as text and are read digit by digit. False for anything else.
-bool parse_micro(const std::string& text, std::int64_t& out) {
-  std::int64_t whole = 0;
-  std::int64_t fraction = 0;
-  int fraction_digits = 0;
-  bool seen_point = false;
-  bool seen_digit = false;
-  for (char c : text) {
-    if (c == '.' && !seen_point) {
-      seen_point = true;
-    } else if (c >= '0' && c <= '9') {
-      seen_digit = true;
-      if (seen_point) {
-        if (++fraction_digits > 6) return false;
-        fraction = fraction * 10 + (c - '0');
-      } else {
-        if (whole > 1000000000000LL) return false;  // beyond any band
-        whole = whole * 10 + (c - '0');
-      }
-    } else {
-      return false;
-    }
-  }
-  if (!seen_digit) return false;
-  while (fraction_digits++ < 6)
-    fraction *= 10;
-  out = whole * 1000000 + fraction;
-  return true;
-}
-
-// Whole units: "5" or "5.0"; not "5.5", not negative.
-bool parse_quantity(const std::string& text, std::int64_t& out) {
-  std::int64_t micro = 0;
-  if (!parse_micro(text, micro) || micro % 1000000 != 0) return false;
-  out = micro / 1000000;
-  return true;
-}
-
-std::string decimal(std::int64_t micro) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%s%lld.%06lld", micro < 0 ? "-" : "",
-                static_cast<long long>((micro < 0 ? -micro : micro) / 1000000),
-                static_cast<long long>((micro < 0 ? -micro : micro) % 1000000));
-  return buffer;
-}
 
 std::string field_or(const FIX::FieldMap& map, int tag, const std::string& fallback) {
   return map.isSetField(tag) ? map.getField(tag) : fallback;
