@@ -93,9 +93,10 @@ FixOrderEntry::FixOrderEntry(const FixConfig& config, FixStateStore& store)
   if (const auto bytes = store_.checkpoint()) load_checkpoint(*bytes);
   for (const std::string& bytes : store_.ended()) {
     proto::GatewayOrder o;
-    if (o.ParseFromString(bytes))
-      ended_[{o.session(), o.cl_ord_id()}] = {working_of(o), o.order(),
-                                              static_cast<char>(o.ord_status())};
+    if (!o.ParseFromString(bytes)) continue;
+    const OrderKey key{o.session(), o.cl_ord_id()};
+    ended_[key] = ended_of(o);
+    ended_by_symbol_[o.symbol()].push_back(key);
   }
   sender_ = std::thread([this] { run_sender(); });
 }
@@ -128,7 +129,7 @@ void FixOrderEntry::send(Outgoing message) {
 
 void FixOrderEntry::run_sender() {
   std::deque<Outgoing> batch;
-  std::vector<EndedRecord> ended;
+  std::vector<FixStateStore::EndedOrder> ended;
   for (;;) {
     {
       std::unique_lock lock(outbox_mutex_);
@@ -147,8 +148,9 @@ void FixOrderEntry::run_sender() {
       std::visit(
           [&](auto& m) {
             using Message = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<Message, EndedRecord>) {
-              ended.push_back(std::move(m));
+            if constexpr (std::is_same_v<Message, Ended>) {
+              // Encoded here, off the gateway's lock.
+              ended.push_back({record_of(m), m.order.symbol, m.order.session, m.order.cl_ord_id});
             } else if constexpr (std::is_same_v<Message, CheckpointBytes>) {
               write_ended();
               store_.write_checkpoint(m.bytes);
@@ -557,22 +559,27 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
 }
 
 void FixOrderEntry::remember_ended(const Working& order, OrderId id, char ord_status) {
-  ended_[{order.session, order.cl_ord_id}] = {order, id, ord_status};
-  proto::GatewayOrder record;
-  record.set_order(id);
-  record.set_sell(order.side == '2');
-  record.set_price(order.price);
-  record.set_ord_status(static_cast<std::uint32_t>(ord_status));
-  set_working(record, order);
+  const OrderKey key{order.session, order.cl_ord_id};
+  const Ended ended{order, id, ord_status};
+  ended_[key] = ended;
+  ended_by_symbol_[order.symbol].push_back(key);
   // Through the sender, in order with the checkpoints: every order that
   // ended before a checkpoint is stored when that checkpoint is; those after
   // it are found again by the replay from it.
-  send(EndedRecord{record.SerializeAsString(), order.symbol, order.session, order.cl_ord_id});
+  send(ended);
 }
 
 void FixOrderEntry::forget_ended(const std::string& symbol) {
-  if (std::erase_if(ended_, [&](const auto& e) { return e.second.order.symbol == symbol; }) > 0)
-    send(ForgetEnded{symbol});
+  const auto keys = ended_by_symbol_.find(symbol);
+  if (keys == ended_by_symbol_.end()) return;
+  // A key is listed once per remembering (a replay remembers again); its
+  // entry may since be another symbol's, and then stays.
+  for (const OrderKey& key : keys->second)
+    if (const auto found = ended_.find(key);
+        found != ended_.end() && found->second.order.symbol == symbol)
+      ended_.erase(found);
+  ended_by_symbol_.erase(keys);
+  send(ForgetEnded{symbol});
 }
 
 void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& exec,
@@ -790,6 +797,20 @@ void FixOrderEntry::set_working(proto::GatewayOrder& o, const Working& w) {
   o.set_order_qty(w.order_qty);
   o.set_cum_qty(w.cum_qty);
   o.set_cum_notional(w.cum_notional);
+}
+
+std::string FixOrderEntry::record_of(const Ended& e) {
+  proto::GatewayOrder record;
+  record.set_order(e.id);
+  record.set_sell(e.order.side == '2');
+  record.set_price(e.order.price);
+  record.set_ord_status(static_cast<std::uint32_t>(e.ord_status));
+  set_working(record, e.order);
+  return record.SerializeAsString();
+}
+
+FixOrderEntry::Ended FixOrderEntry::ended_of(const proto::GatewayOrder& o) {
+  return {working_of(o), o.order(), static_cast<char>(o.ord_status())};
 }
 
 FixOrderEntry::Working FixOrderEntry::working_of(const proto::GatewayOrder& o) {

@@ -102,9 +102,17 @@ class FixOrderEntry final : public fix::OrderEntry {
     std::int64_t cum_qty = 0;
     std::int64_t cum_notional = 0;
   };
+  // A FIX order that ended (see ended_).
+  struct Ended {
+    Working order;
+    matching::OrderId id = 0;
+    char ord_status = '2';  // 2 filled, 4 canceled, C expired, 5 replaced (an old ClOrdID)
+  };
   // A FIX order in a stored record, both ways.
   static void set_working(proto::GatewayOrder& record, const Working& order);
   static Working working_of(const proto::GatewayOrder& record);
+  static std::string record_of(const Ended& ended);
+  static Ended ended_of(const proto::GatewayOrder& record);
   struct Instrument {
     matching::InstrumentSpec spec;
     matching::InstrumentState state = matching::InstrumentState::listed;
@@ -152,12 +160,11 @@ class FixOrderEntry final : public fix::OrderEntry {
   struct CheckpointBytes {
     std::string bytes;
   };
-  using EndedRecord = FixStateStore::EndedOrder;  // see ended_
   struct ForgetEnded {
     std::string symbol;
   };
   using Outgoing = std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport,
-                                CheckpointBytes, EndedRecord, ForgetEnded>;
+                                CheckpointBytes, Ended, ForgetEnded>;
   void send(Outgoing message);
   void run_sender();
   void stop_sender(bool drain);
@@ -196,12 +203,9 @@ class FixOrderEntry final : public fix::OrderEntry {
   // so a client that resends after a lost answer does not trade twice. Kept
   // in the FIX state store one record at a time (never in the checkpoint,
   // whose cost must stay that of the live orders: docs/perf-notes.md).
-  struct Ended {
-    Working order;
-    matching::OrderId id = 0;
-    char ord_status = '2';  // 2 filled, 4 canceled, C expired, 5 replaced (an old ClOrdID)
-  };
-  std::map<std::pair<std::string, std::string>, Ended> ended_;
+  using OrderKey = std::pair<std::string, std::string>;  // session, ClOrdID
+  std::map<OrderKey, Ended> ended_;
+  std::map<std::string, std::vector<OrderKey>> ended_by_symbol_;  // what a gate closure forgets
   void remember_ended(const Working& order, matching::OrderId id, char ord_status);
   void forget_ended(const std::string& symbol);   // its gate closed
   std::map<std::string, JournaledInput> inputs_;  // by session
