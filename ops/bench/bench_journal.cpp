@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "arguments.h"
-#include "gpux/gateway/pipeline.h"
+#include "gpux/sequencer/pipeline.h"
 #include "latency_histogram.h"
 #include "workloads.h"
 
@@ -22,8 +22,8 @@ namespace {
 
 using namespace gpux::matching;
 using gpux::bench::LatencyHistogram;
-using gpux::gateway::Pipeline;
-using gpux::gateway::PipelineOptions;
+using gpux::sequencer::Pipeline;
+using gpux::sequencer::PipelineOptions;
 using Clock = std::chrono::steady_clock;
 
 struct Options {

@@ -1,11 +1,14 @@
 // gpux: the command-line tool for traders, providers and operators. One
-// binary, one subcommand per job.
+// subcommand per job, each its own executable beside this one (gpux-trade,
+// gpux-audit, gpux-report, gpux-provider), run the way git runs its own.
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
-
-#include "operator_tools.h"
-
-int gpux_trade(int argc, char** argv);
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -21,6 +24,17 @@ const char* const kUsage =
     "  provider onboard a GPU provider, qualify its GPUs, run its challenge agent\n"
     "           (gpux provider --help)\n";
 
+const char* const kSubcommands[] = {"trade", "audit", "report", "provider"};
+
+// The folder this executable was started from, where its subcommands are.
+std::string own_directory() {
+  char path[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) return ".";
+  const std::string self(path, static_cast<std::size_t>(n));
+  return self.substr(0, self.rfind('/'));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -28,10 +42,16 @@ int main(int argc, char** argv) {
     std::printf("%s", kUsage);
     return argc < 2 ? 2 : 0;
   }
-  if (std::strcmp(argv[1], "trade") == 0) return gpux_trade(argc - 2, argv + 2);
-  if (std::strcmp(argv[1], "audit") == 0) return gpux_audit(argc - 2, argv + 2);
-  if (std::strcmp(argv[1], "report") == 0) return gpux_report(argc - 2, argv + 2);
-  if (std::strcmp(argv[1], "provider") == 0) return gpux_provider(argc - 2, argv + 2);
+  for (const char* name : kSubcommands) {
+    if (std::strcmp(argv[1], name) != 0) continue;
+    const std::string program = own_directory() + "/gpux-" + name;
+    std::vector<char*> args{const_cast<char*>(program.c_str())};
+    args.insert(args.end(), argv + 2, argv + argc);
+    args.push_back(nullptr);
+    ::execv(program.c_str(), args.data());
+    std::fprintf(stderr, "gpux: cannot run %s: %s\n", program.c_str(), std::strerror(errno));
+    return 127;
+  }
   std::fprintf(stderr, "gpux: unknown command '%s'\n\n%s", argv[1], kUsage);
   return 2;
 }

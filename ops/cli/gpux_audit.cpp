@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "bench/arguments.h"
-#include "cli/journal_replay.h"
-#include "gpux/gateway/config.h"
+#include "gpux/daemon/config.h"
 #include "gpux/matching/engine.h"
 #include "gpux/storage/journal.h"
+#include "report/journal_replay.h"
 
 namespace {
 

@@ -19,9 +19,9 @@
 #include <thread>
 #include <vector>
 
-#include "decimal_text.h"
-#include "gpux/gateway/node_class.h"
-#include "gpux/gateway/provider_wire.h"
+#include "gpux/fix/decimal_text.h"
+#include "gpux/provider/node_class.h"
+#include "gpux/provider/wire.h"
 #include "gpux/verify/challenge.h"
 #include "gpux/verify/verifier.h"
 #if GPUX_HAVE_CUDA_PROVER
@@ -31,9 +31,9 @@
 namespace {
 
 using namespace gpux;
-using gateway::provider::Frame;
-using gateway::provider::WireError;
-namespace wire = gateway::provider;
+using provider::Frame;
+using provider::WireError;
+namespace wire = provider;
 namespace pb = proto::provider;
 
 constexpr std::chrono::milliseconds kTimeout{120'000};
@@ -147,7 +147,7 @@ void offer_as_nodes(Gpus& gpus, std::uint32_t per_node) {
   if (gpus.names.size() % per_node != 0)
     throw Usage("--node-gpus " + std::to_string(per_node) + ": " +
                 std::to_string(gpus.names.size()) + " GPUs do not make whole nodes");
-  gpus.gpu_class = gateway::node_class(gpus.gpu_class, per_node);
+  gpus.gpu_class = provider::node_class(gpus.gpu_class, per_node);
 }
 
 // The CUDA driver API, loaded at run time: this build needs no CUDA to ask.

@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "bench/arguments.h"
-#include "cli/journal_replay.h"
-#include "gpux/gateway/config.h"
+#include "gpux/daemon/config.h"
+#include "report/journal_replay.h"
 #include "report/report.h"
 
 namespace {

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "decimal_text.h"
+#include "gpux/fix/decimal_text.h"
 
 namespace fix = gpux::fix;
 

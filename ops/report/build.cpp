@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <iterator>
 
-#include "cli/journal_replay.h"
 #include "gpux/verify/verifier.h"
+#include "report/journal_replay.h"
 #include "report/report.h"
 
 namespace gpux::report {

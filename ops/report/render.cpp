@@ -4,7 +4,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "cli/journal_replay.h"
+#include "report/journal_replay.h"
 #include "report/report.h"
 
 namespace gpux::report {

@@ -8,8 +8,8 @@
 
 #include <type_traits>
 
-#include "gpux.pb.h"
 #include "gpux/storage/codec.h"
+#include "journal.pb.h"
 
 namespace gpux::storage {
 namespace {

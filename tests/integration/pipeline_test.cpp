@@ -1,6 +1,6 @@
 // The gpuxd pipeline in-process: sequencing, group commit, publication after
 // durability, snapshots by count, and restart on the same data directory.
-#include "gpux/gateway/pipeline.h"
+#include "gpux/sequencer/pipeline.h"
 
 #include <doctest/doctest.h>
 
@@ -14,8 +14,8 @@
 #include "temp_dir.h"
 
 using namespace gpux::test;
-using gpux::gateway::Pipeline;
-using gpux::gateway::PipelineOptions;
+using gpux::sequencer::Pipeline;
+using gpux::sequencer::PipelineOptions;
 
 namespace {
 

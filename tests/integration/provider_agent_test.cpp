@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "daemon_commands.h"
-#include "gpux/gateway/provider_wire.h"
+#include "gpux/provider/wire.h"
 #include "gpux/storage/codec.h"
 #include "gpux/storage/journal.h"
 #include "gpuxd_process.h"
@@ -19,7 +19,7 @@
 #include "temp_dir.h"
 
 using namespace gpux::test;
-namespace wire = gpux::gateway::provider;
+namespace wire = gpux::provider;
 namespace storage = gpux::storage;
 namespace proto = gpux::proto;
 

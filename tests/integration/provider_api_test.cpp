@@ -9,14 +9,14 @@
 #include <fstream>
 #include <thread>
 
-#include "gpux/gateway/provider_wire.h"
+#include "gpux/provider/wire.h"
 #include "gpux/verify/prover.h"
 #include "local_daemon.h"
 #include "run_command.h"
 #include "temp_dir.h"
 
 namespace fs = std::filesystem;
-namespace wire = gpux::gateway::provider;
+namespace wire = gpux::provider;
 namespace pb = gpux::proto::provider;
 using wire::Frame;
 

@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "gpux/gateway/command_stream.h"
+#include "gpux/daemon/command_stream.h"
 
 extern char** environ;
 
@@ -53,14 +53,14 @@ GpuxdProcess::~GpuxdProcess() {
 }
 
 bool GpuxdProcess::send(const proto::Command& command) {
-  return gateway::write_all(to_child_, gateway::frame(command));
+  return daemon::write_all(to_child_, daemon::frame(command));
 }
 
 std::optional<proto::StreamMessage> GpuxdProcess::read() {
   char header[4];
-  if (!gateway::read_exact(from_child_, header, 4)) return std::nullopt;
-  std::string body(gateway::frame_length(std::string_view(header, 4)), '\0');
-  if (!gateway::read_exact(from_child_, body.data(), body.size())) return std::nullopt;
+  if (!daemon::read_exact(from_child_, header, 4)) return std::nullopt;
+  std::string body(daemon::frame_length(std::string_view(header, 4)), '\0');
+  if (!daemon::read_exact(from_child_, body.data(), body.size())) return std::nullopt;
   proto::StreamMessage message;
   if (!message.ParseFromString(body)) throw std::runtime_error("gpuxd wrote an unreadable frame");
   return message;

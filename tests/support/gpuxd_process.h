@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "gpux.pb.h"
+#include "command_stream.pb.h"
 
 namespace gpux::test {
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "fix_state_store.h"
-#include "gpux.pb.h"
+#include "fix_gateway.pb.h"
+#include "gpux/fix/state_store.h"
 #include "gpux/storage/journal.h"
 
 namespace gpux::test {
@@ -46,7 +46,7 @@ std::vector<std::string> fill_exec_ids(const std::string& data_directory,
 
 void rewind_incoming_number(const std::string& data_directory, const std::string& session,
                             int next_target) {
-  gateway::FixStateStore store(std::filesystem::path(data_directory) / "fix-state");
+  fix::FixStateStore store(std::filesystem::path(data_directory) / "fix-state");
   fix::SessionState state = store.load(session);
   state.next_target = next_target;
   store.save(session, state);

@@ -1,5 +1,5 @@
 // The product calendar: rolling listings and clock-driven state changes.
-#include "gpux/gateway/calendar.h"
+#include "gpux/daemon/calendar.h"
 
 #include <doctest/doctest.h>
 
@@ -8,10 +8,10 @@
 #include "market.h"
 
 using namespace gpux::test;
-using gpux::gateway::Calendar;
-using gpux::gateway::calendar_due;
-using gpux::gateway::InstrumentStatus;
-using gpux::gateway::Product;
+using gpux::daemon::Calendar;
+using gpux::daemon::calendar_due;
+using gpux::daemon::InstrumentStatus;
+using gpux::daemon::Product;
 
 namespace {
 

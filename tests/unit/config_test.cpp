@@ -1,14 +1,18 @@
 // gpuxd's configuration: defaults, settings, bootstrap, and errors that name
 // the file, line and field.
-#include "gpux/gateway/config.h"
+#include "gpux/daemon/config.h"
 
 #include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "market.h"
 
 using namespace gpux::test;
-using gpux::gateway::ConfigError;
-using gpux::gateway::parse_config;
+using gpux::daemon::ConfigError;
+using gpux::daemon::parse_config;
 
 TEST_CASE("an empty configuration gives the documented defaults") {
   const auto config = parse_config("# nothing\n\n", "empty.conf");
@@ -105,16 +109,16 @@ product = H200-8x region=eu-west tick=1000 lot=8 max=64 reference=3000000 band=1
 }
 
 TEST_CASE("a configuration path that is a directory or missing is refused, not read as empty") {
-  CHECK_THROWS_WITH_AS(gpux::gateway::load_config(GPUX_SOURCE_DIR "/ops"),
+  CHECK_THROWS_WITH_AS(gpux::daemon::load_config(GPUX_SOURCE_DIR "/ops"),
                        GPUX_SOURCE_DIR "/ops: is a directory, not a configuration file",
                        ConfigError);
-  CHECK_THROWS_WITH_AS(gpux::gateway::load_config(GPUX_SOURCE_DIR "/no-such.conf"),
+  CHECK_THROWS_WITH_AS(gpux::daemon::load_config(GPUX_SOURCE_DIR "/no-such.conf"),
                        GPUX_SOURCE_DIR "/no-such.conf: cannot read the configuration file",
                        ConfigError);
 }
 
 TEST_CASE("the shipped example configuration parses") {
-  const auto config = gpux::gateway::load_config(GPUX_SOURCE_DIR "/ops/gpuxd.example.conf");
+  const auto config = gpux::daemon::load_config(GPUX_SOURCE_DIR "/ops/gpuxd.example.conf");
   CHECK(config.calendar.horizon_hours == 48);
   CHECK(config.calendar.products.size() == 4);
   CHECK(config.bootstrap.size() == 5);
@@ -158,4 +162,34 @@ TEST_CASE("FIX settings") {
                        "c:1: fix_port: must be a TCP port, or 0 for none", ConfigError);
   CHECK_THROWS_WITH_AS(parse_config("fix_client = ALICE\n", "c"),
                        "c:1: fix_client: missing participant=", ConfigError);
+}
+
+TEST_CASE("every default in the configuration reference reads back as a valid setting") {
+  // The reference is generated from the same table that parses: a default
+  // outside its own key's rules would show here.
+  std::istringstream reference(gpux::daemon::config_reference());
+  int plain_keys = 0;
+  for (std::string line; std::getline(reference, line);) {
+    const auto eq = line.find(" = ");
+    if (line.rfind("  ", 0) != 0 || line[2] == ' ' || eq == std::string::npos) continue;
+    const std::string key = line.substr(2, eq - 2);
+    std::string value = line.substr(eq + 3);
+    value = value.substr(0, value.find(' '));
+    const bool plain = value.find_first_of("[]=ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string::npos ||
+                       value == "GPUX";
+    if (!plain || value == "\"\"") continue;
+    ++plain_keys;
+    CAPTURE(line);
+    CHECK_NOTHROW(parse_config(key + " = " + value + "\n", "reference"));
+  }
+  CHECK(plain_keys >= 25);
+}
+
+TEST_CASE("docs/configuration.md holds gpuxd's configuration reference as generated") {
+  std::ifstream in(GPUX_SOURCE_DIR "/docs/configuration.md");
+  REQUIRE(in);
+  std::stringstream text;
+  text << in.rdbuf();
+  // Regenerate with: build/release/gateway/gpuxd --config-reference
+  CHECK(text.str().find(gpux::daemon::config_reference()) != std::string::npos);
 }

@@ -1,8 +1,6 @@
 // The FIX gateway's state store on a real RocksDB: the outgoing number found
 // from the last stored message, and which reports a session was sent, found
 // from the messages stored since the checkpoint.
-#include "fix_state_store.h"
-
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -10,9 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "gpux/fix/state_store.h"
 #include "temp_dir.h"
 
-using gpux::gateway::FixStateStore;
+using gpux::fix::FixStateStore;
 using gpux::test::TempDir;
 
 namespace {

@@ -1,11 +1,11 @@
 // Node classes: how an 8-GPU node product finds the profile its GPUs prove with.
-#include "gpux/gateway/node_class.h"
+#include "gpux/provider/node_class.h"
 
 #include <doctest/doctest.h>
 
-using gpux::gateway::gpu_class_of;
-using gpux::gateway::gpus_per_node;
-using gpux::gateway::node_class;
+using gpux::provider::gpu_class_of;
+using gpux::provider::gpus_per_node;
+using gpux::provider::node_class;
 
 TEST_CASE("a node class is its GPU's class with -Nx, and maps back") {
   CHECK(node_class("H100-SXM", 8) == "H100-SXM-8x");

@@ -6,10 +6,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "gpux.pb.h"
+#include "engine.pb.h"
 #include "gpux/matching/commands.h"
 #include "gpux/matching/engine.h"
 #include "gpux/matching/events.h"
+#include "journal.pb.h"
 
 namespace gpux::storage {
 

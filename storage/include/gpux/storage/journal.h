@@ -70,7 +70,7 @@ class Journal {
   // and indexes their `events` into the order and trade stores, all in one
   // write batch; returns once it is durable (fsync'd when options.sync).
   // `origins`, when given, holds one opaque origin per command (see
-  // JournalRecord.origin in gpux.proto).
+  // JournalRecord.origin in proto/journal.proto).
   void append(std::span<const matching::Command> commands,
               std::span<const matching::Event> events = {},
               std::span<const std::string> origins = {});

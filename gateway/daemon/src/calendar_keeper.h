@@ -1,0 +1,42 @@
+// Keeps the rolling listings of the product calendar up to date: looks at the
+// wall clock and submits, like any client, the listings, gate closures,
+// deliveries and settlements that are due (daemon/calendar.h decides which).
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include "gpux/daemon/calendar.h"
+#include "gpux/matching/engine.h"
+#include "gpux/sequencer/pipeline.h"
+
+namespace gpux::daemon {
+
+// How often the product calendar looks at the clock.
+constexpr int kCalendarTickMs = 1000;
+
+// The instruments of a recovered engine, as the calendar tracks them.
+std::vector<InstrumentStatus> instrument_statuses(const matching::EngineSnapshot& state);
+
+class CalendarKeeper {
+ public:
+  CalendarKeeper(Calendar calendar, std::vector<InstrumentStatus> existing)
+      : calendar_(std::move(calendar)), instruments_(std::move(existing)) {}
+
+  // Ticks when a second has passed since the last tick, however busy the
+  // command stream keeps the caller.
+  void tick_if_due(sequencer::Pipeline& pipeline);
+
+  // Submits whatever the clock makes due, and learns from the events.
+  void tick(sequencer::Pipeline& pipeline);
+
+  // Instruments listed through bootstrap commands count too.
+  void learn(const matching::CommandBody& body, const matching::Event& event);
+
+ private:
+  Calendar calendar_;
+  std::vector<InstrumentStatus> instruments_;
+  std::chrono::steady_clock::time_point last_tick_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace gpux::daemon

@@ -1,0 +1,330 @@
+// gpuxd: the exchange daemon. Recovers from its data directory, runs the
+// sequenced durable pipeline, and stops cleanly on SIGTERM or SIGINT (drain,
+// snapshot, close). Clients reach it over FIX 4.4 (fix_port, docs/fix-spec.md)
+// or the framed command stream on stdin/stdout (--stdio, proto/command_stream.proto).
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <string>
+
+#include "calendar_keeper.h"
+#include "command_stream.pb.h"
+#include "fix_acceptor.h"
+#include "gpux/daemon/config.h"
+#include "gpux/fix/gateway.h"
+#include "gpux/fix/state_store.h"
+#include "gpux/provider/pending_challenges.h"
+#include "gpux/provider/service.h"
+#include "gpux/provider/verification_driver.h"
+#include "gpux/sequencer/pipeline.h"
+#include "stdio_server.h"
+
+namespace {
+
+using namespace gpux;
+using daemon::kCalendarTickMs;
+using sequencer::Pipeline;
+
+void usage() {
+  std::printf(
+      "usage: gpuxd [--config FILE] [--data-dir DIR] [--stdio]\n"
+      "\n"
+      "The gpux exchange daemon. Recovers the engine from DIR (newest snapshot, then\n"
+      "the journal after it), then sequences, journals (fsync group commit) and applies\n"
+      "commands. SIGTERM or SIGINT: finish what was accepted, write a snapshot, exit 0.\n"
+      "\n"
+      "  --config FILE   settings and bootstrap (see below); without it, the defaults\n"
+      "  --data-dir DIR  overrides data_dir from the configuration\n"
+      "  --stdio         serve the framed command stream on stdin/stdout: 4-byte\n"
+      "                  big-endian length + gpux.proto.Command in; StreamMessage out\n"
+      "                  (Ready, then one Acknowledgement per command once durable).\n"
+      "                  End of input stops the daemon like SIGTERM.\n"
+      "  --hash-password read a password on stdin, print its salted hash for a\n"
+      "                  fix_client line's password_hash=\n"
+      "  --config-reference\n"
+      "                  print the configuration keys below alone (docs/configuration.md)\n"
+      "  --help          this text\n"
+      "\n%s",
+      daemon::config_reference());
+}
+
+int hash_password() {
+  std::string password;
+  std::getline(std::cin, password);
+  if (sodium_init() < 0 || password.empty()) {
+    std::fprintf(stderr, "gpuxd: give a non-empty password on standard input\n");
+    return 2;
+  }
+  char hash[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(hash, password.c_str(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    std::fprintf(stderr, "gpuxd: out of memory while hashing\n");
+    return 1;
+  }
+  std::printf("%s\n", hash);
+  return 0;
+}
+
+// Rejections by a scratch engine, so that a bad bootstrap is refused before
+// anything is journaled.
+std::string check_bootstrap(const daemon::DaemonConfig& config) {
+  struct FirstRejection : matching::EventListener {
+    std::string problem;
+    std::size_t command = 0;
+    void on_event(const matching::Event& e) override {
+      if (const auto* r = std::get_if<matching::CommandRejected>(&e); r && problem.empty())
+        problem = "bootstrap command " + std::to_string(command) +
+                  " rejected: " + matching::to_string(r->reason);
+    }
+  } listener;
+  auto engine = matching::make_engine(config.pipeline.engine, listener);
+  for (const auto& body : config.bootstrap) {
+    ++listener.command;
+    engine->apply({{listener.command, 0}, body});
+  }
+  if (!listener.problem.empty()) return listener.problem;
+  // One listing per product, for an hour far ahead, on fresh ids.
+  daemon::Calendar one_hour = config.calendar;
+  one_hour.horizon_hours = 1;
+  constexpr std::int64_t kFarAhead = 4'102'444'800;  // 2100-01-01
+  const auto listings = daemon::calendar_due(one_hour, {}, kFarAhead - 3600 + 1, 60'000);
+  for (const auto& body : listings) {
+    ++listener.command;
+    engine->apply({{listener.command, 0}, body});
+    if (!listener.problem.empty()) {
+      const auto* listing = std::get_if<matching::ListInstrument>(&body);
+      return "product " + (listing ? listing->spec->gpu_class + "." + listing->spec->region : "") +
+             ": terms rejected (" + listener.problem.substr(listener.problem.find(": ") + 2) + ")";
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_file;
+  std::string data_dir;
+  bool stdio = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--config" || arg == "--data-dir") && i + 1 < argc) {
+      (arg == "--config" ? config_file : data_dir) = argv[++i];
+    } else if (arg == "--stdio") {
+      stdio = true;
+    } else if (arg == "--hash-password") {
+      return hash_password();
+    } else if (arg == "--config-reference") {
+      std::printf("%s", daemon::config_reference());
+      return 0;
+    } else if (arg == "--help" || arg == "-h") {
+      usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "gpuxd: unknown or incomplete argument '%s' (see gpuxd --help)\n",
+                   arg.c_str());
+      return 2;
+    }
+  }
+
+  if (sodium_init() < 0) {  // FIX passwords: verified, and issued at onboarding
+    std::fprintf(stderr, "gpuxd: cannot initialise libsodium\n");
+    return 1;
+  }
+  daemon::DaemonConfig config;
+  try {
+    if (!config_file.empty()) config = daemon::load_config(config_file);
+  } catch (const daemon::ConfigError& e) {
+    std::fprintf(stderr, "gpuxd: %s\n", e.what());
+    return 2;
+  }
+  if (!data_dir.empty()) config.pipeline.data_directory = data_dir;
+  if (config.provider.port > 0 && config.provider.operator_token.empty()) {
+    std::fprintf(stderr, "gpuxd: provider_port needs a provider_operator_token\n");
+    return 2;
+  }
+  if (config.provider.tls_certificate.empty() != config.provider.tls_key.empty()) {
+    std::fprintf(stderr, "gpuxd: provider_tls_certificate and provider_tls_key go together\n");
+    return 2;
+  }
+  if (const std::string problem = check_bootstrap(config); !problem.empty()) {
+    std::fprintf(stderr, "gpuxd: %s\n", problem.c_str());
+    return 2;
+  }
+
+  // Signals are taken synchronously through a signalfd; every thread the
+  // pipeline starts inherits the blocked mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  const int signals = signalfd(-1, &mask, SFD_CLOEXEC);
+
+  // The FIX gateway sees every durable command, to report on its orders. It
+  // exists before recovery: the pipeline replays to it what followed its
+  // checkpoint, and the reports that produces are queued in its sessions.
+  std::unique_ptr<fix::FixStateStore> fix_store;
+  std::unique_ptr<fix::FixOrderEntry> fix_entry;
+  std::unique_ptr<fix::Acceptor> acceptor;
+  if (config.fix.port > 0) {
+    try {
+      fix_store =
+          std::make_unique<fix::FixStateStore>(config.pipeline.data_directory / "fix-state");
+      fix_entry = std::make_unique<fix::FixOrderEntry>(config.fix, *fix_store);
+      fix::AcceptorOptions options;
+      options.port = config.fix.port;
+      options.target_comp_id = config.fix.comp_id;
+      options.data_dictionary = GPUX_FIX_DICTIONARY;
+      options.log_directory = (config.pipeline.data_directory / "fix-log").string();
+      options.max_messages_per_second = config.fix.max_messages_per_second;
+      options.max_unsent_bytes = config.fix.max_unsent_bytes;
+      for (const auto& [sender, client] : config.fix.clients)
+        options.clients.push_back(sender);
+      acceptor = std::make_unique<fix::Acceptor>(options, *fix_entry, *fix_store);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpuxd: cannot set up the FIX gateway: %s\n", e.what());
+      return 1;
+    }
+    config.pipeline.observe_after = fix_entry->checkpoint_sequence();
+  }
+  // The verification driver exists only once the pipeline does; until then
+  // (recovery replays) it has nothing to answer.
+  std::unique_ptr<provider::VerificationDriver> verification;
+  std::atomic<provider::VerificationDriver*> verification_observer{nullptr};
+  std::unique_ptr<provider::ProviderService> providers;
+  std::atomic<provider::ProviderService*> provider_observer{nullptr};
+  config.pipeline.observer = [&fix_entry, &verification_observer, &provider_observer](
+                                 const matching::Command& c,
+                                 std::span<const matching::Event> events, std::string_view origin) {
+    if (fix_entry) fix_entry->observe(c, events, origin);
+    if (auto* driver = verification_observer.load()) driver->observe(events);
+    if (auto* service = provider_observer.load()) service->observe(c, events);
+  };
+
+  const auto started = std::chrono::steady_clock::now();
+  std::unique_ptr<Pipeline> pipeline;
+  try {
+    pipeline = std::make_unique<Pipeline>(config.pipeline);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpuxd: cannot start from %s: %s\n",
+                 config.pipeline.data_directory.c_str(), e.what());
+    return 1;
+  }
+  const auto& recovered = pipeline->recovery();
+  const matching::EngineSnapshot recovered_state = pipeline->take_recovered_state();
+  for (const std::string& skipped : recovered.skipped_snapshots)
+    std::fprintf(stderr, "gpuxd: skipped %s\n", skipped.c_str());
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  std::fprintf(stderr,
+               "gpuxd: recovered %s to sequence %llu (snapshot at %llu, %zu replayed) in %lld ms, "
+               "state hash %016llx\n",
+               config.pipeline.data_directory.c_str(),
+               static_cast<unsigned long long>(recovered.last_sequence),
+               static_cast<unsigned long long>(recovered.snapshot_sequence), recovered.replayed,
+               static_cast<long long>(ms), static_cast<unsigned long long>(recovered.state_hash));
+
+  if (!config.verification.simulated.empty()) {
+    verification = std::make_unique<provider::VerificationDriver>(config.verification, *pipeline);
+    verification_observer = verification.get();
+    // Challenges scheduled before a restart and not yet answered.
+    const auto challenges =
+        provider::pending_challenges(recovered_state, config.pipeline.engine.delivery);
+    const std::vector<matching::Event> pending(challenges.begin(), challenges.end());
+    verification->observe(pending);
+    std::fprintf(stderr, "gpuxd: answering the challenges of %zu simulated providers (cpu-sim)\n",
+                 config.verification.simulated.size());
+  }
+  if (config.provider.port > 0) {
+    try {
+      providers = std::make_unique<provider::ProviderService>(
+          config.provider, config.fix, config.verification.challenge_ms,
+          config.pipeline.data_directory, recovered_state, config.pipeline.engine.delivery,
+          [&fix_entry](const std::string& sender, const std::string& hash) {
+            if (fix_entry) fix_entry->set_password_hash(sender, hash);
+          });
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpuxd: cannot start the provider API on port %d: %s\n",
+                   config.provider.port, e.what());
+      pipeline->stop();
+      return 1;
+    }
+    provider_observer = providers.get();
+    providers->start(*pipeline);
+    std::fprintf(stderr, "gpuxd: provider API on port %d (%s)\n", providers->port(),
+                 config.provider.tls_certificate.empty() ? "plain TCP" : "TLS");
+  }
+  daemon::CalendarKeeper calendar(config.calendar, daemon::instrument_statuses(recovered_state));
+  if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {
+    for (const auto& body : config.bootstrap)
+      for (const matching::Event& event : pipeline->execute(body).get())
+        calendar.learn(body, event);
+    std::fprintf(stderr, "gpuxd: bootstrapped %zu commands\n", config.bootstrap.size());
+  }
+  calendar.tick(*pipeline);
+
+  if (acceptor) {
+    fix_entry->start(*pipeline, recovered_state);
+    for (const auto& [client, input] : fix_entry->journaled_inputs())
+      acceptor->expect_after(client, input.generation, input.msg_seq_num);
+    try {
+      acceptor->start();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpuxd: cannot start the FIX acceptor on port %d: %s\n", config.fix.port,
+                   e.what());
+      pipeline->stop();
+      return 1;
+    }
+    std::fprintf(stderr, "gpuxd: FIX 4.4 acceptor on port %d as %s, %zu clients\n", config.fix.port,
+                 config.fix.comp_id.c_str(), config.fix.clients.size());
+  }
+
+  daemon::FrameWriter out(STDOUT_FILENO);
+  if (stdio) {
+    proto::StreamMessage ready;
+    ready.mutable_ready()->set_last_sequence(recovered.last_sequence);
+    ready.mutable_ready()->set_state_hash(recovered.state_hash);
+    ready.mutable_ready()->set_replayed(recovered.replayed);
+    ready.mutable_ready()->set_snapshot_sequence(recovered.snapshot_sequence);
+    out.write(ready);
+    daemon::serve_stdio(*pipeline, signals, out, calendar);
+  } else {
+    std::fprintf(stderr, "gpuxd: ready; stop with SIGTERM or Ctrl-C\n");
+    pollfd fd{signals, POLLIN, 0};
+    while (!(fd.revents & POLLIN)) {
+      ::poll(&fd, 1, kCalendarTickMs);
+      calendar.tick_if_due(*pipeline);
+    }
+  }
+
+  if (acceptor) acceptor->stop();
+  if (verification) verification->stop();
+  if (providers) providers->stop();
+  try {
+    pipeline->stop();
+    if (fix_entry) {
+      fix_entry->stop_sending();  // every report in the sessions' stores first
+      fix_entry->checkpoint();    // at the engine's snapshot: nothing to replay
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpuxd: journal failure: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "gpuxd: stopped cleanly after %llu commands this run\n",
+               static_cast<unsigned long long>(pipeline->stats().commands));
+  return 0;
+}

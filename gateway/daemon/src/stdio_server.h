@@ -1,0 +1,33 @@
+// gpuxd --stdio: the framed command stream on stdin/stdout (command_stream.h).
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "calendar_keeper.h"
+#include "command_stream.pb.h"
+#include "gpux/sequencer/pipeline.h"
+
+namespace gpux::daemon {
+
+// Writes whole frames to a file descriptor; several threads may call it.
+class FrameWriter {
+ public:
+  explicit FrameWriter(int fd) : fd_(fd) {}
+
+  bool write(const proto::StreamMessage& message);
+
+ private:
+  int fd_;
+  std::mutex mutex_;
+};
+
+// An Error frame: what was wrong with the input.
+void write_error(FrameWriter& out, const std::string& message);
+
+// Reads frames from stdin and submits them until end of input or a signal
+// on `signals` (a signalfd).
+void serve_stdio(sequencer::Pipeline& pipeline, int signals, FrameWriter& out,
+                 CalendarKeeper& calendar);
+
+}  // namespace gpux::daemon

@@ -1,0 +1,30 @@
+// The FIX gateway's settings, as gpuxd's configuration file sets them
+// (fix_port, fix_comp_id, fix_client, ...; see gpuxd --help). Plain values:
+// the daemon parses them, the gateway and the provider API read them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "gpux/matching/types.h"
+
+namespace gpux::fix {
+
+struct FixClient {
+  matching::ParticipantId participant = 0;
+  std::string password_hash;          // `gpuxd --hash-password`; empty: no password required
+  bool cancel_on_disconnect = false;  // the participant's orders, when the session ends
+};
+
+struct FixConfig {
+  int port = 0;                  // 0: no FIX acceptor
+  std::string comp_id = "GPUX";  // the exchange's CompID
+  int max_messages_per_second = 1000;
+  // Per connection: more left unread by the client, and it is disconnected.
+  std::uint64_t max_unsent_bytes = 16u << 20;
+  std::uint64_t checkpoint_every = 100'000;  // durable commands between gateway checkpoints
+  std::map<std::string, FixClient> clients;  // by SenderCompID
+};
+
+}  // namespace gpux::fix

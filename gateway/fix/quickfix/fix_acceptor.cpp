@@ -1,0 +1,377 @@
+// QuickFIX acceptor. Compiled as C++14 (QuickFIX's headers do not compile as
+// C++17); talks to the exchange only through order_entry.h.
+#include "fix_acceptor.h"
+
+#include <quickfix/Application.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+#include "batching_acceptor.h"
+#include "durable_message_store.h"
+#include "gpux/fix/decimal_text.h"
+#include "session_log.h"
+#include "utc_time.h"
+
+namespace gpux {
+namespace fix {
+namespace {
+
+const char* const kBeginString = "FIX.4.4";
+
+std::string field_or(const FIX::FieldMap& map, int tag, const std::string& fallback) {
+  return map.isSetField(tag) ? map.getField(tag) : fallback;
+}
+
+// Custom tags (docs/fix-spec.md): the GPU-hour terms FIX has no field for.
+enum CustomTag {
+  kGpuClass = 20001,
+  kRegion = 20002,
+  kDeliveryStart = 20003,
+  kDeliveryEnd = 20004,
+  kGateClosure = 20005,
+  kInstrumentState = 20006,
+  kMaxOrderQty = 20007,
+};
+
+}  // namespace
+
+struct Acceptor::Impl : public FIX::Application, public ReportSink {
+  Impl(const AcceptorOptions& o, OrderEntry& e, SessionStore& s)
+      : options(o), entry(e), store_factory(s) {}
+
+  void onCreate(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID&) override {}
+  // Also on a lost connection: subscriptions end, and cancel-on-disconnect.
+  void onLogout(const FIX::SessionID& session) override {
+    entry.disconnected(session.getTargetCompID().getValue());
+  }
+  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+
+  void fromAdmin(const FIX::Message& message,
+                 const FIX::SessionID& session) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                      FIX::IncorrectTagValue,
+                                                      FIX::RejectLogon) override {
+    if (message.getHeader().getField(FIX::FIELD::MsgType) != "A") return;
+    const std::string problem = entry.authenticate(session.getTargetCompID().getValue(),
+                                                   field_or(message, FIX::FIELD::Password, ""));
+    if (!problem.empty()) throw FIX::RejectLogon(problem);  // Logout with the reason, logged
+  }
+
+  void fromApp(const FIX::Message& message,
+               const FIX::SessionID& session) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
+                                                    FIX::IncorrectTagValue,
+                                                    FIX::UnsupportedMessageType) override {
+    const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
+    OrderRequest request;
+    request.session = session.getTargetCompID().getValue();
+    if (type == "x" || type == "V") {
+      if (!within_rate(request.session)) {
+        // No order to reject: a BusinessMessageReject names the throttle.
+        FIX::Message reject;
+        reject.getHeader().setField(FIX::FIELD::MsgType, "j");
+        reject.setField(FIX::FIELD::RefSeqNum, message.getHeader().getField(FIX::FIELD::MsgSeqNum));
+        reject.setField(FIX::FIELD::RefMsgType, type);
+        reject.setField(FIX::FIELD::BusinessRejectReason, "0");  // other
+        reject.setField(FIX::FIELD::Text, throttle_text());
+        return to(request.session, reject);
+      }
+      if (type == "x") {
+        if (message.getField(FIX::FIELD::SecurityListRequestType) != "4")
+          throw FIX::IncorrectTagValue(FIX::FIELD::SecurityListRequestType);
+        entry.list_instruments(request.session, message.getField(FIX::FIELD::SecurityReqID));
+      } else {
+        entry.request_market_data(market_data_request(message, request.session));
+      }
+      return;
+    }
+    if (type != "D" && type != "F" && type != "G" && type != "H" && type != "q")
+      throw FIX::UnsupportedMessageType();
+    // Where it stands in the session's numbering, journaled with the order.
+    request.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
+    request.generation = store_factory.generation(request.session);
+    request.cl_ord_id = message.getField(FIX::FIELD::ClOrdID);
+    if (!within_rate(request.session)) {
+      request.symbol = field_or(message, FIX::FIELD::Symbol, "");
+      request.side = field_or(message, FIX::FIELD::Side, "1")[0];
+      request.kind = type == "F"   ? OrderRequest::cancel
+                     : type == "G" ? OrderRequest::replace
+                     : type == "q" ? OrderRequest::mass_cancel
+                                   : OrderRequest::new_order;
+      refuse(request, throttle_text());
+      return;
+    }
+    if (type == "q") {
+      request.kind = OrderRequest::mass_cancel;
+      const std::string scope = message.getField(FIX::FIELD::MassCancelRequestType);
+      if (scope == "1") {
+        request.symbol = message.getField(FIX::FIELD::Symbol);
+      } else if (scope != "7") {
+        refuse(request, "MassCancelRequestType(530) must be 1 (by symbol) or 7 (all orders)");
+        return;
+      }
+      entry.submit(request);
+      return;
+    }
+    // Orders are found by (Orig)ClOrdID: cancels, replaces and status
+    // requests need not repeat Symbol and Side.
+    request.symbol = type == "D" ? message.getField(FIX::FIELD::Symbol)
+                                 : field_or(message, FIX::FIELD::Symbol, "");
+    request.side = (type == "D" ? message.getField(FIX::FIELD::Side)
+                                : field_or(message, FIX::FIELD::Side, "1"))[0];
+    if (type == "F" || type == "H") {
+      request.kind = type == "F" ? OrderRequest::cancel : OrderRequest::status;
+      if (type == "F") request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
+      entry.submit(request);
+      return;
+    }
+    if (type == "G") {
+      request.kind = OrderRequest::replace;
+      request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
+    }
+    std::string problem;
+    request.ord_type = message.getField(FIX::FIELD::OrdType)[0];
+    request.time_in_force = field_or(message, FIX::FIELD::TimeInForce, "1")[0];
+    request.post_only = field_or(message, FIX::FIELD::ExecInst, "").find('6') != std::string::npos;
+    if (request.side != '1' && request.side != '2')
+      problem = "Side(54) must be 1 (buy) or 2 (sell)";
+    if (request.ord_type != '1' && request.ord_type != '2')
+      problem = "OrdType(40) must be 1 (market) or 2 (limit)";
+    if (type == "G" && request.ord_type != '2') problem = "only limit orders can be replaced";
+    if (request.time_in_force != '0' && request.time_in_force != '1' &&
+        request.time_in_force != '3' && request.time_in_force != '4')
+      problem = "TimeInForce(59) must be 0 or 1 (rest until gate closure), 3 (IOC) or 4 (FOK)";
+    if (!parse_quantity(message.getField(FIX::FIELD::OrderQty), request.quantity))
+      problem = "OrderQty(38) must be a whole number of units";
+    if (request.ord_type == '2' && !message.isSetField(FIX::FIELD::Price))
+      problem = "Price(44) is required for a limit order";
+    if (message.isSetField(FIX::FIELD::Price) &&
+        !parse_micro(message.getField(FIX::FIELD::Price), request.price))
+      problem = "Price(44) must be a non-negative decimal with at most 6 places (USD)";
+    if (!problem.empty()) {
+      refuse(request, problem);
+      return;
+    }
+    entry.submit(request);
+  }
+
+  static MarketDataRequest market_data_request(const FIX::Message& message,
+                                               const std::string& session) {
+    MarketDataRequest request;
+    request.session = session;
+    request.request_id = message.getField(FIX::FIELD::MDReqID);
+    const std::string subscription = message.getField(FIX::FIELD::SubscriptionRequestType);
+    if (subscription != "0" && subscription != "1" && subscription != "2")
+      throw FIX::IncorrectTagValue(FIX::FIELD::SubscriptionRequestType);
+    request.subscription = subscription[0];
+    const std::string depth = message.getField(FIX::FIELD::MarketDepth);
+    if (depth.empty() || depth.size() > 4 ||
+        depth.find_first_not_of("0123456789") != std::string::npos)
+      throw FIX::IncorrectTagValue(FIX::FIELD::MarketDepth);
+    request.depth = std::stoi(depth);
+    const int symbols = message.groupCount(FIX::FIELD::NoRelatedSym);
+    for (int i = 1; i <= symbols; ++i) {
+      FIX::Group group(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+      message.getGroup(i, group);
+      request.symbols.push_back(group.getField(FIX::FIELD::Symbol));
+    }
+    return request;
+  }
+
+  std::string throttle_text() const {
+    return "throttle: more than " + std::to_string(options.max_messages_per_second) +
+           " messages in one second from this session";
+  }
+
+  // A fixed one-second window per session: simple, and what clients can
+  // reason about. Sessions run on their own threads, hence the lock.
+  bool within_rate(const std::string& session) {
+    const long now = static_cast<long>(std::time(nullptr));
+    std::lock_guard<std::mutex> lock(rate_mutex);
+    Window& w = windows[session];
+    if (w.second != now) w = Window(0, now);
+    return ++w.first <= options.max_messages_per_second;
+  }
+
+  // A request the exchange never sees: rejected with reason Other.
+  void refuse(const OrderRequest& request, const std::string& text) {
+    entry.reject(request, 99, text);
+  }
+
+  void send(const SecurityListReport& list) override {
+    FIX::Message message;
+    message.getHeader().setField(FIX::FIELD::MsgType, "y");
+    message.setField(FIX::FIELD::SecurityReqID, list.request_id);
+    message.setField(FIX::FIELD::SecurityResponseID, list.request_id);
+    message.setField(FIX::FIELD::SecurityRequestResult, list.instruments.empty() ? "2" : "0");
+    message.setField(FIX::FIELD::TotNoRelatedSym, std::to_string(list.instruments.size()));
+    for (const InstrumentInfo& i : list.instruments) {
+      FIX::Group group(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+      group.setField(FIX::FIELD::Symbol, i.symbol);
+      group.setField(FIX::FIELD::Currency, "USD");
+      group.setField(FIX::FIELD::RoundLot, std::to_string(i.lot));
+      group.setField(FIX::FIELD::MinTradeVol, std::to_string(i.min_quantity));
+      group.setField(FIX::FIELD::MinPriceIncrement, decimal(i.tick));
+      group.setField(kGpuClass, i.gpu_class);
+      group.setField(kRegion, i.region);
+      group.setField(kDeliveryStart, utc_seconds(i.delivery_start));
+      group.setField(kDeliveryEnd, utc_seconds(i.delivery_end));
+      group.setField(kGateClosure, utc_seconds(i.gate_closure));
+      group.setField(kInstrumentState, i.state);
+      group.setField(kMaxOrderQty, std::to_string(i.max_quantity));
+      message.addGroup(group);
+    }
+    to(list.session, message);
+  }
+
+  void send(const MarketDataReport& r) override {
+    FIX::Message message;
+    message.setField(FIX::FIELD::MDReqID, r.request_id);
+    if (r.kind == MarketDataReport::reject) {
+      message.getHeader().setField(FIX::FIELD::MsgType, "Y");
+      message.setField(FIX::FIELD::MDReqRejReason, std::string(1, r.reject_reason));
+      message.setField(FIX::FIELD::Text, r.text);
+      return to(r.session, message);
+    }
+    const bool full = r.kind == MarketDataReport::snapshot;
+    message.getHeader().setField(FIX::FIELD::MsgType, full ? "W" : "X");
+    if (full) message.setField(FIX::FIELD::Symbol, r.symbol);
+    message.setField(FIX::FIELD::NoMDEntries, "0");  // required even when the book is empty
+    for (const BookEntry& e : r.entries) {
+      FIX::Group group(FIX::FIELD::NoMDEntries,
+                       full ? FIX::FIELD::MDEntryType : FIX::FIELD::MDUpdateAction);
+      if (!full) group.setField(FIX::FIELD::MDUpdateAction, std::string(1, e.action));
+      group.setField(FIX::FIELD::MDEntryType, std::string(1, e.type));
+      if (!full) group.setField(FIX::FIELD::Symbol, r.symbol);
+      group.setField(FIX::FIELD::MDEntryPx, decimal(e.price));
+      group.setField(FIX::FIELD::MDEntrySize, std::to_string(e.quantity));
+      message.addGroup(group);
+    }
+    to(r.session, message);
+  }
+
+  // A session that is not logged on gets it on resend after its next logon.
+  // Held back until end_of_batch(), or until the polling thread's batch ends.
+  void to(const std::string& session, FIX::Message& message) {
+    BatchingAcceptor::begin_batch();
+    FIX::Session::sendToTarget(message,
+                               FIX::SessionID(kBeginString, options.target_comp_id, session));
+  }
+
+  void send(const Report& r) override {
+    FIX::Message message;
+    message.setField(FIX::FIELD::OrderID, r.order_id);
+    message.setField(FIX::FIELD::ClOrdID, r.cl_ord_id);
+    if (r.kind == Report::mass_cancel_report) {
+      message.getHeader().setField(FIX::FIELD::MsgType, "r");
+      message.setField(FIX::FIELD::MassCancelRequestType, std::string(1, r.mass_type));
+      message.setField(FIX::FIELD::MassCancelResponse, std::string(1, r.mass_response));
+      message.setField(FIX::FIELD::TotalAffectedOrders, std::to_string(r.affected));
+      if (r.mass_response == '0') message.setField(FIX::FIELD::MassCancelRejectReason, "99");
+      if (!r.text.empty()) message.setField(FIX::FIELD::Text, r.text);
+      return to(r.session, message);
+    }
+    message.getHeader().setField(FIX::FIELD::MsgType, r.kind == Report::execution ? "8" : "9");
+    if (!r.orig_cl_ord_id.empty()) message.setField(FIX::FIELD::OrigClOrdID, r.orig_cl_ord_id);
+    message.setField(FIX::FIELD::OrdStatus, std::string(1, r.ord_status));
+    if (!r.text.empty()) message.setField(FIX::FIELD::Text, r.text);
+    if (r.kind == Report::cancel_reject) {
+      message.setField(FIX::FIELD::CxlRejResponseTo, std::string(1, r.response_to));
+      message.setField(FIX::FIELD::CxlRejReason, std::to_string(r.cxl_rej_reason));
+    } else {
+      message.setField(FIX::FIELD::ExecID, r.exec_id);
+      message.setField(FIX::FIELD::ExecType, std::string(1, r.exec_type));
+      // Required, and never empty: a status request for an unknown order
+      // may name no Symbol ("[N/A]" is FIX's word for none).
+      message.setField(FIX::FIELD::Symbol, r.symbol.empty() ? "[N/A]" : r.symbol);
+      message.setField(FIX::FIELD::Side, std::string(1, r.side));
+      message.setField(FIX::FIELD::OrderQty, std::to_string(r.order_qty));
+      if (r.price != 0) message.setField(FIX::FIELD::Price, decimal(r.price));
+      if (r.last_qty != 0) {
+        message.setField(FIX::FIELD::LastQty, std::to_string(r.last_qty));
+        message.setField(FIX::FIELD::LastPx, decimal(r.last_px));
+      }
+      message.setField(FIX::FIELD::LeavesQty, std::to_string(r.leaves_qty));
+      message.setField(FIX::FIELD::CumQty, std::to_string(r.cum_qty));
+      message.setField(FIX::FIELD::AvgPx, decimal(r.avg_px));
+      if (r.ord_rej_reason >= 0)
+        message.setField(FIX::FIELD::OrdRejReason, std::to_string(r.ord_rej_reason));
+    }
+    to(r.session, message);
+  }
+
+  void end_of_batch() override { BatchingAcceptor::end_batch(); }
+
+  AcceptorOptions options;
+  OrderEntry& entry;
+  typedef std::pair<int, long> Window;  // messages counted, second they belong to
+  std::mutex rate_mutex;
+  std::map<std::string, Window> windows;
+  DurableMessageStoreFactory store_factory;
+  std::unique_ptr<FIX::SessionSettings> settings;
+  std::unique_ptr<BufferedLogFactory> log;  // every session's messages and events
+  std::unique_ptr<BatchingAcceptor> acceptor;
+};
+
+Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionStore& store)
+    : impl_(new Impl(options, entry, store)) {
+  Impl& i = *impl_;
+  FIX::Dictionary defaults;
+  defaults.setString("ConnectionType", "acceptor");
+  defaults.setString("StartTime", "00:00:00");
+  defaults.setString("EndTime", "00:00:00");
+  defaults.setString("UseDataDictionary", "Y");
+  defaults.setString("DataDictionary", options.data_dictionary);
+  defaults.setInt("HeartBtInt", 30);
+  i.settings.reset(new FIX::SessionSettings());
+  i.settings->set(defaults);
+  // One session per configured client (QuickFIX 1.15's acceptors have
+  // no dynamic sessions); a connection from anyone else is dropped and logged.
+  for (const std::string& client : options.clients)
+    i.settings->set(FIX::SessionID(kBeginString, options.target_comp_id, client),
+                    FIX::Dictionary());
+  i.log.reset(new BufferedLogFactory(options.log_directory));
+  // One thread polls every session's socket, not one thread per session:
+  // messages that arrive together on several sessions cost one wake-up
+  // (docs/perf-notes.md, FIX gateway, step 7), and each batch of reports
+  // leaves in one write per connection (session 7). The price: callbacks for
+  // all sessions run on that thread, so none may block for long. A Logon's
+  // password (Argon2id, ~60 ms) is therefore checked on the acceptor's
+  // vetting thread before the session sees the Logon (see vet_password).
+  const auto vet_logon = [&i](const std::string& first_message) {
+    const FIX::Message logon(first_message, false);  // the session validates it later
+    if (field_or(logon.getHeader(), FIX::FIELD::MsgType, "") != "A") return;
+    i.entry.vet_password(field_or(logon.getHeader(), FIX::FIELD::SenderCompID, ""),
+                         field_or(logon, FIX::FIELD::Password, ""));
+  };
+  i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.port,
+                                        options.max_unsent_bytes, vet_logon));
+  entry.set_sink(i);
+}
+
+Acceptor::~Acceptor() {
+  stop();
+}
+
+void Acceptor::expect_after(const std::string& client, std::int64_t generation,
+                            int last_journaled) {
+  impl_->store_factory.expect_after(client, generation, last_journaled);
+}
+
+void Acceptor::start() {
+  impl_->acceptor->start();
+}
+
+void Acceptor::stop() {
+  if (impl_->acceptor) impl_->acceptor->stop();
+}
+
+}  // namespace fix
+}  // namespace gpux

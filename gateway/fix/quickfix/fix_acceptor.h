@@ -1,0 +1,48 @@
+// The FIX 4.4 acceptor: QuickFIX sessions in, OrderEntry calls out. This
+// header is plain C++ so that C++20 code can start and stop it. Constructing
+// it creates the sessions (from the SessionStore), so reports can be queued
+// for resend before start() accepts connections.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "order_entry.h"
+#include "session_store.h"
+
+namespace gpux::fix {
+
+// Filled in from the gateway's FixConfig (gpux/fix/config.h), which holds
+// the defaults; none are repeated here.
+struct AcceptorOptions {
+  int port = 0;
+  std::string target_comp_id;        // the exchange's CompID
+  std::string data_dictionary;       // path to gpux-FIX44.xml
+  std::string log_directory;         // every session's messages and events
+  std::vector<std::string> clients;  // SenderCompIDs that have a session
+  int max_messages_per_second = 0;   // per session; more are rejected, not queued
+  // Per connection: a client that leaves more unread is disconnected (its
+  // messages stay in the session store for the resend after its next logon).
+  std::size_t max_unsent_bytes = 0;
+};
+
+class Acceptor {
+ public:
+  Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionStore& store);
+  ~Acceptor();
+  // After a restart, before start(): the client's messages up to
+  // `last_journaled` in numbering `generation` reached the journal, so
+  // they are never asked for again (see DurableMessageStore).
+  void expect_after(const std::string& client, std::int64_t generation, int last_journaled);
+  void start();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gpux::fix

@@ -1,0 +1,45 @@
+// The provider API's and the verification driver's settings, as gpuxd's
+// configuration file sets them (provider_*, simulate_provider, ...; see
+// gpuxd --help). Plain values: the daemon parses them, the services read them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "gpux/matching/types.h"
+
+namespace gpux::provider {
+
+// A provider whose delivery challenges gpuxd answers itself (see
+// verification_driver.h), for the demo and tests until providers run agents.
+struct SimulatedProvider {
+  std::uint32_t skip_per_mille = 0;       // cheat: tiles left uncomputed
+  std::uint32_t memory_per_mille = 1000;  // cheat: dataset kept, of the class's
+};
+
+struct VerificationConfig {
+  std::map<matching::ParticipantId, SimulatedProvider> simulated;
+  std::int64_t challenge_ms = 1000;  // nominal honest work per challenge
+};
+
+// The provider API (provider_service.h): onboarding and provider agents.
+struct ProviderApiConfig {
+  int port = 0;                                      // 0: none
+  std::string operator_token;                        // required with a port: admin calls present it
+  matching::ParticipantId first_participant = 1000;  // registered providers are numbered from here
+  std::size_t max_connections = 64;
+  std::size_t max_frame_bytes = 64u << 20;
+  std::int64_t timeout_ms = 30'000;       // a silent peer is dropped after this
+  std::int64_t heartbeat_ms = 5'000;      // an idle agent is asked for a heartbeat this often
+  std::int64_t qualification_ms = 3'000;  // honest work of a qualification challenge
+  // Every challenge uses this verify/ profile instead of the GPU class's own:
+  // "cpu-sim" lets simulated providers stand in for real GPUs in demos and tests.
+  std::string profile_override;
+  // TLS for every connection when both are set (PEM files); plain TCP otherwise.
+  std::string tls_certificate;
+  std::string tls_key;
+};
+
+}  // namespace gpux::provider

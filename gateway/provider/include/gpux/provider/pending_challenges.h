@@ -1,0 +1,15 @@
+// Challenges of delivering instruments with no outcome yet: after a restart,
+// the verification driver and the provider API answer them again.
+#pragma once
+
+#include <vector>
+
+#include "gpux/matching/engine.h"
+#include "gpux/matching/events.h"
+
+namespace gpux::provider {
+
+std::vector<matching::ChallengeScheduled> pending_challenges(
+    const matching::EngineSnapshot& state, const settlement::DeliveryTerms& delivery);
+
+}  // namespace gpux::provider

@@ -1,0 +1,138 @@
+// The provider API in gpuxd: a Boost.Asio TCP service where the operator
+// registers providers (each gets a participant, cash, collateral and a
+// token), providers qualify their GPUs with a proof and register qualified
+// capacity, and provider agents answer delivery challenges. One thread per
+// connection (at most max_connections), blocking frames with deadlines
+// (provider_wire.h), over TLS when a certificate is configured; the verifier
+// runs here, the prover at the provider.
+//
+// What changes the market goes through the pipeline as commands (participant,
+// cash, collateral, sell capacity, challenge outcomes), so it is journaled and
+// replays. The registry of providers (token hashes, registered capacity)
+// lives beside the journal in DATA/providers.registry, replaced atomically.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <list>
+#include <map>
+#include <mutex>
+#include <set>
+#include <span>
+#include <thread>
+
+#include "gpux/fix/config.h"
+#include "gpux/matching/events.h"
+#include "gpux/provider/config.h"
+#include "gpux/provider/wire.h"
+#include "gpux/sequencer/pipeline.h"
+#include "gpux/verify/verifier.h"
+
+namespace gpux::provider {
+
+class ProviderService {
+ public:
+  // Gives the FIX gateway a seat's password hash: at registration, and for
+  // every registered provider at start.
+  using SetFixPassword = std::function<void(const std::string& sender, const std::string& hash)>;
+
+  // Loads the registry and listens on config.port (throws when it cannot).
+  // `recovered` is the engine's state at start (its instruments, and the
+  // challenges still to answer under `delivery`).
+  ProviderService(ProviderApiConfig config, const fix::FixConfig& fix, std::int64_t challenge_ms,
+                  const std::filesystem::path& data_directory,
+                  const matching::EngineSnapshot& recovered,
+                  const settlement::DeliveryTerms& delivery, SetFixPassword set_fix_password);
+  ~ProviderService();
+  ProviderService(const ProviderService&) = delete;
+  ProviderService& operator=(const ProviderService&) = delete;
+
+  // Starts accepting; commands go to `pipeline`.
+  void start(sequencer::Pipeline& pipeline);
+  // From the pipeline's observer (publisher thread): listings, state changes
+  // and challenges of registered providers.
+  void observe(const matching::Command& command, std::span<const matching::Event> events);
+  // Closes every connection and joins the threads; queued challenges are
+  // left to time out.
+  void stop();
+
+  int port() const { return port_; }
+
+ private:
+  struct Connection;
+  struct Challenge {
+    std::int64_t at = 0;  // Unix seconds
+    matching::TradeId trade = 0;
+    std::uint32_t index = 0;
+    std::string gpu_class;
+  };
+  struct Listing {
+    matching::InstrumentSpec spec;
+    matching::InstrumentState state = matching::InstrumentState::listed;
+  };
+
+  void accept_loop();
+  void serve(Connection& connection);
+  void serve_operator(Connection& connection);
+  void serve_provider(Connection& connection, matching::ParticipantId participant);
+  void serve_agent(Connection& connection, matching::ParticipantId participant);
+  void capacity_loop();
+
+  provider::Frame register_provider(const proto::provider::RegisterProvider& request);
+  provider::Frame qualify(Connection& connection, matching::ParticipantId participant,
+                          const proto::provider::Qualify& request,
+                          std::map<std::string, std::uint32_t>& qualified);
+  provider::Frame register_gpus(matching::ParticipantId participant,
+                                const proto::provider::RegisterGpus& request,
+                                const std::map<std::string, std::uint32_t>& qualified);
+  provider::Frame deregister(matching::ParticipantId participant);
+  // One challenge of `profile` over the connection: the provider's prover
+  // answers each request, the verifier here judges and times the answers.
+  verify::Verdict prove_remotely(Connection& connection, const verify::ClassProfile& profile,
+                                 std::int64_t work_ns, matching::TradeId trade, std::uint32_t index,
+                                 std::uint64_t secret);
+  // Sets `participant`'s sell capacity on every open or listed product of
+  // its registered classes and regions; returns how many it set.
+  std::uint32_t apply_capacity(matching::ParticipantId participant,
+                               const std::vector<matching::InstrumentId>& instruments);
+  std::optional<matching::ParticipantId> authenticate(const std::string& token);
+  // With mutex_ held: the provider's registry entry (null if none), and its
+  // challenge queued in time order (false for providers not registered).
+  proto::provider::RegisteredProvider* registered(matching::ParticipantId participant);
+  bool queue_challenge(const matching::ChallengeScheduled& challenge);
+  // The profile a class is proved with; nullptr if there is none.
+  const verify::ClassProfile* profile_for(const std::string& gpu_class) const;
+  void save_registry();  // with mutex_ held
+
+  ProviderApiConfig config_;
+  const fix::FixConfig& fix_;
+  SetFixPassword set_fix_password_;
+  std::int64_t challenge_ms_;
+  std::filesystem::path registry_path_;
+  sequencer::Pipeline* pipeline_ = nullptr;
+  std::uint64_t secret_;
+
+  std::unique_ptr<provider::TlsServer> tls_;  // null: plain TCP
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  int port_ = 0;
+  std::thread accept_thread_;
+  std::thread capacity_thread_;
+
+  std::mutex registration_mutex_;  // held through one register_provider
+  std::mutex mutex_;               // everything below
+  std::condition_variable changed_;
+  bool stopping_ = false;
+  proto::provider::ProviderRegistry registry_;
+  std::map<matching::InstrumentId, Listing> listings_;
+  std::map<matching::ParticipantId, std::deque<Challenge>> due_;  // by provider, in time order
+  std::map<matching::ParticipantId, Connection*> agents_;
+  std::deque<matching::InstrumentId> new_listings_;  // capacity to set
+  std::list<std::unique_ptr<Connection>> connections_;
+};
+
+}  // namespace gpux::provider

@@ -1,0 +1,113 @@
+// The provider API's wire, shared by gpuxd and the provider tools: frames
+// (4-byte big-endian length + one ProviderFrame) over a Transport (plain TCP
+// or TLS, Boost.Asio, every call with a deadline), and the proof protocol
+// carried on them. During a proof the exchange
+// holds a RemoteProver, a verify::Prover whose every call is a request on the
+// connection; the provider answers each request from its local prover with
+// answer_proof_requests. So the verifier, its timing and its checks are the
+// same code in-process and over the network.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "gpux/verify/prover.h"
+#include "provider.pb.h"
+
+namespace gpux::provider {
+
+using Frame = proto::provider::ProviderFrame;
+
+// The connection closed, stalled past its deadline, or sent what is not a
+// frame; the message says which. The connection is unusable afterwards.
+struct WireError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The peer closed the connection between frames: the normal end of a session.
+struct ConnectionClosed : WireError {
+  using WireError::WireError;
+};
+
+inline constexpr std::size_t kDefaultMaxFrameBytes = 64u << 20;
+
+// The server's certificate chain and private key (PEM), loaded once.
+class TlsServer {
+ public:
+  // Throws WireError naming the file that cannot be used.
+  TlsServer(const std::string& certificate_file, const std::string& key_file);
+  ~TlsServer();
+  struct Impl;
+  std::unique_ptr<Impl> impl;
+};
+
+// One connection's byte stream: plain TCP, or TLS over it. Each transport
+// runs its own io_context, so a blocking call can wait with a deadline;
+// calls on one transport come from one thread, except shut_down().
+class Transport {
+ public:
+  // Not yet connected: accept into socket(), then handshake(). `tls` null:
+  // plain TCP. The TlsServer must outlive the transport.
+  static std::unique_ptr<Transport> for_server(const TlsServer* tls);
+  // "host:port" -> connected (and, with a CA file, TLS with the server's
+  // certificate verified against it for that host). Throws WireError.
+  static std::unique_ptr<Transport> connect(const std::string& address,
+                                            const std::string& tls_ca_file,
+                                            std::chrono::milliseconds timeout);
+  ~Transport();
+
+  boost::asio::ip::tcp::socket& socket();
+  void handshake(std::chrono::milliseconds timeout);  // the server's TLS handshake
+  // At least one byte; ConnectionClosed at a clean end, WireError otherwise.
+  std::size_t read_some(char* out, std::size_t size, std::chrono::milliseconds timeout);
+  void write_all(const std::string& bytes, std::chrono::milliseconds timeout);
+  // From any thread: ends the connection; a call waiting on it fails.
+  void shut_down();
+
+ private:
+  struct Impl;
+  explicit Transport(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+inline constexpr std::chrono::milliseconds kWriteTimeout{30'000};
+
+void write_frame(Transport& transport, const Frame& frame);
+
+// Waits at most `timeout` for the frame to start and for each part of it.
+Frame read_frame(Transport& transport, std::size_t max_bytes, std::chrono::milliseconds timeout);
+
+// The name of a frame's message, for errors and logs: "step_commitment".
+std::string frame_type(const Frame& frame);
+
+class RemoteProver final : public verify::Prover {
+ public:
+  RemoteProver(Transport& transport, std::size_t max_frame_bytes, std::chrono::milliseconds timeout)
+      : transport_(transport), max_frame_bytes_(max_frame_bytes), timeout_(timeout) {}
+
+  verify::MemoryCommitment run_memory_phase() override;
+  std::vector<verify::LaneOpening> open_lanes(std::span<const std::uint32_t> lanes) override;
+  verify::StepCommitment run_step() override;
+  verify::StepOpening open_tiles(std::span<const verify::TilePosition> tiles) override;
+
+ private:
+  Frame ask(const Frame& request, Frame::BodyCase answer);
+  Transport& transport_;
+  std::size_t max_frame_bytes_;
+  std::chrono::milliseconds timeout_;
+};
+
+// The ChallengeStart's challenge; throws WireError for an unknown profile or
+// a malformed nonce.
+verify::Challenge challenge_of(const proto::provider::ChallengeStart& start);
+
+// Answers proof requests with `prover` until a frame that is none arrives,
+// and returns it (a ChallengeResult, QualificationResult or Error).
+Frame answer_proof_requests(Transport& transport, verify::Prover& prover,
+                            std::size_t max_frame_bytes, std::chrono::milliseconds timeout);
+
+}  // namespace gpux::provider

@@ -1,0 +1,26 @@
+#include "gpux/provider/pending_challenges.h"
+
+namespace gpux::provider {
+
+std::vector<matching::ChallengeScheduled> pending_challenges(
+    const matching::EngineSnapshot& state, const settlement::DeliveryTerms& delivery) {
+  using matching::ChallengeOutcome;
+  std::vector<matching::ChallengeScheduled> pending;
+  for (const matching::InstrumentSnapshot& s : state.instruments) {
+    if (s.state != matching::InstrumentState::delivering) continue;
+    for (const auto& obligation : s.obligations)
+      for (std::uint32_t index = 0; index < obligation.outcomes.size(); ++index)
+        if (obligation.outcomes[index] == ChallengeOutcome::pending)
+          pending.push_back(
+              {.stamp = {},
+               .trade = obligation.trade,
+               .index = index,
+               .instrument = s.spec.id,
+               .provider = obligation.provider,
+               .at = settlement::challenge_time(delivery.challenge_seed, obligation.trade, index,
+                                                s.spec.delivery_start, s.spec.delivery_end)});
+  }
+  return pending;
+}
+
+}  // namespace gpux::provider

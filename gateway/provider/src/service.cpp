@@ -1,0 +1,714 @@
+#include "gpux/provider/service.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "gpux/provider/node_class.h"
+#include "gpux/provider/pending_challenges.h"
+#include "gpux/verify/verifier.h"
+
+namespace gpux::provider {
+
+namespace pb = proto::provider;
+using matching::ParticipantId;
+using provider::Frame;
+using provider::WireError;
+
+struct ProviderService::Connection {
+  std::unique_ptr<provider::Transport> transport;
+  std::string peer;
+  std::thread thread;
+  bool finished = false;  // under mutex_: the thread is done and may be joined
+  std::size_t max_frame_bytes = 0;
+  std::chrono::milliseconds timeout{0};
+
+  Frame receive() { return provider::read_frame(*transport, max_frame_bytes, timeout); }
+  void send(const Frame& frame) { provider::write_frame(*transport, frame); }
+};
+
+namespace {
+
+std::string token_hash(const std::string& token) {
+  verify::Sha256 h;
+  h.update(token.data(), token.size());
+  const verify::Digest d = h.finish();
+  return std::string(reinterpret_cast<const char*>(d.b), sizeof d.b);
+}
+
+Frame error_frame(const std::string& reason) {
+  Frame f;
+  f.mutable_error()->set_reason(reason);
+  return f;
+}
+
+// The rejection among a command's events, if any.
+const char* rejection(const std::vector<matching::Event>& events) {
+  for (const auto& e : events)
+    if (const auto* r = std::get_if<matching::CommandRejected>(&e)) return to_string(r->reason);
+  return nullptr;
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool sells_now(matching::InstrumentState state) {
+  return state == matching::InstrumentState::listed || state == matching::InstrumentState::open;
+}
+
+}  // namespace
+
+ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig& fix,
+                                 std::int64_t challenge_ms,
+                                 const std::filesystem::path& data_directory,
+                                 const matching::EngineSnapshot& recovered,
+                                 const settlement::DeliveryTerms& delivery,
+                                 SetFixPassword set_fix_password)
+    : config_(std::move(config)),
+      fix_(fix),
+      set_fix_password_(std::move(set_fix_password)),
+      challenge_ms_(challenge_ms),
+      registry_path_(data_directory / "providers.registry"),
+      acceptor_(io_) {
+  if (!config_.tls_certificate.empty())
+    tls_ = std::make_unique<provider::TlsServer>(config_.tls_certificate, config_.tls_key);
+  std::random_device entropy;
+  secret_ = (std::uint64_t{entropy()} << 32) | entropy();
+  registry_.set_next_participant(config_.first_participant);
+  if (std::ifstream in(registry_path_, std::ios::binary); in) {
+    if (!registry_.ParseFromIstream(&in))
+      throw std::runtime_error("cannot read " + registry_path_.string());
+  }
+  for (const auto& p : registry_.providers())
+    if (!p.fix_password_hash().empty())
+      set_fix_password_(p.fix_sender_comp_id(), p.fix_password_hash());
+  for (const auto& instrument : recovered.instruments)
+    listings_[instrument.spec.id] = {.spec = instrument.spec, .state = instrument.state};
+  for (const auto& c : pending_challenges(recovered, delivery))
+    queue_challenge(c);
+
+  using boost::asio::ip::tcp;
+  const tcp::endpoint endpoint(boost::asio::ip::make_address("127.0.0.1"),
+                               static_cast<unsigned short>(config_.port));
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(tcp::acceptor::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen();
+  port_ = acceptor_.local_endpoint().port();
+}
+
+ProviderService::~ProviderService() {
+  stop();
+}
+
+void ProviderService::start(sequencer::Pipeline& pipeline) {
+  pipeline_ = &pipeline;
+  accept_thread_ = std::thread([this] { accept_loop(); });
+  capacity_thread_ = std::thread([this] { capacity_loop(); });
+}
+
+void ProviderService::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    // Unblocks every connection thread in its read.
+    for (auto& c : connections_)
+      if (!c->finished) c->transport->shut_down();
+  }
+  changed_.notify_all();
+  if (accept_thread_.joinable()) accept_thread_.join();
+  if (capacity_thread_.joinable()) capacity_thread_.join();
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  std::list<std::unique_ptr<Connection>> connections;
+  {
+    std::lock_guard lock(mutex_);
+    connections.swap(connections_);
+  }
+  for (auto& c : connections)
+    if (c->thread.joinable()) c->thread.join();
+}
+
+void ProviderService::observe(const matching::Command& command,
+                              std::span<const matching::Event> events) {
+  const auto* listing = std::get_if<matching::ListInstrument>(&command.body);
+  bool wake = false;
+  for (const auto& event : events) {
+    if (const auto* s = std::get_if<matching::InstrumentStateChanged>(&event)) {
+      std::lock_guard lock(mutex_);
+      listings_[s->instrument].state = s->state;
+    } else if (std::get_if<matching::InstrumentListed>(&event) && listing != nullptr) {
+      std::lock_guard lock(mutex_);
+      listings_[listing->spec->id].spec = *listing->spec;
+      new_listings_.push_back(listing->spec->id);
+      wake = true;
+    } else if (const auto* c = std::get_if<matching::ChallengeScheduled>(&event)) {
+      std::lock_guard lock(mutex_);
+      wake = queue_challenge(*c) || wake;
+    }
+  }
+  if (wake) changed_.notify_all();
+}
+
+bool ProviderService::queue_challenge(const matching::ChallengeScheduled& c) {
+  if (registered(c.provider) == nullptr) return false;  // simulated by gpuxd, or nobody's
+  const auto listing = listings_.find(c.instrument);
+  const Challenge challenge{c.at, c.trade, c.index,
+                            listing == listings_.end() ? "" : listing->second.spec.gpu_class};
+  auto& queue = due_[c.provider];
+  queue.insert(std::upper_bound(queue.begin(), queue.end(), challenge,
+                                [](const auto& a, const auto& b) { return a.at < b.at; }),
+               challenge);
+  return true;
+}
+
+pb::RegisteredProvider* ProviderService::registered(ParticipantId participant) {
+  for (auto& p : *registry_.mutable_providers())
+    if (p.participant() == participant) return &p;
+  return nullptr;
+}
+
+void ProviderService::accept_loop() {
+  for (;;) {
+    // A blocking accept() does not return when the acceptor closes; waiting
+    // in poll() with a short timeout lets stop() end this loop.
+    pollfd ready{acceptor_.native_handle(), POLLIN, 0};
+    if (::poll(&ready, 1, 200) <= 0) {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      continue;
+    }
+    auto connection = std::make_unique<Connection>();
+    connection->transport = provider::Transport::for_server(tls_.get());
+    connection->max_frame_bytes = config_.max_frame_bytes;
+    connection->timeout = std::chrono::milliseconds(config_.timeout_ms);
+    boost::system::error_code error;
+    acceptor_.accept(connection->transport->socket(), error);
+    if (error) continue;
+    boost::system::error_code ignored;
+    const auto remote = connection->transport->socket().remote_endpoint(ignored);
+    connection->peer = remote.address().to_string() + ":" + std::to_string(remote.port());
+    connection->transport->socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+    std::unique_lock lock(mutex_);
+    if (stopping_) return;
+    // Reap connections that ended.
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      if ((*it)->finished) {
+        (*it)->thread.join();
+        it = connections_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (connections_.size() >= config_.max_connections) {
+      const std::size_t open = connections_.size();
+      lock.unlock();  // no network under the lock: the publisher's observe() takes it
+      std::fprintf(stderr, "gpuxd: provider API: refused %s: %zu connections already\n",
+                   connection->peer.c_str(), open);
+      try {  // briefly: this thread accepts for everyone
+        connection->transport->handshake(std::chrono::milliseconds(2000));
+        connection->send(error_frame("too many connections (limit " +
+                                     std::to_string(config_.max_connections) + ")"));
+      } catch (const WireError&) {
+      }
+      continue;
+    }
+    Connection& c = *connections_.emplace_back(std::move(connection));
+    c.thread = std::thread([this, &c] {
+      serve(c);
+      // Closed under the lock, so that stop() never shuts down a closed
+      // (and perhaps reused) descriptor.
+      std::lock_guard lock(mutex_);
+      boost::system::error_code ignored;
+      c.transport->socket().close(ignored);
+      c.finished = true;
+    });
+  }
+}
+
+void ProviderService::serve(Connection& c) {
+  try {
+    c.transport->handshake(c.timeout);
+    const Frame hello = c.receive();
+    if (hello.body_case() != Frame::kHello)
+      throw WireError("the first message must be hello, not " + provider::frame_type(hello));
+    if (!config_.operator_token.empty() && hello.hello().token() == config_.operator_token) {
+      Frame welcome;
+      welcome.mutable_welcome()->set_operator_(true);
+      c.send(welcome);
+      serve_operator(c);
+      return;
+    }
+    const auto participant = authenticate(hello.hello().token());
+    if (!participant) {
+      std::fprintf(stderr, "gpuxd: provider API: %s presented an unknown token; closed\n",
+                   c.peer.c_str());
+      c.send(error_frame("unknown token"));
+      return;
+    }
+    Frame welcome;
+    welcome.mutable_welcome()->set_participant(*participant);
+    c.send(welcome);
+    serve_provider(c, *participant);
+  } catch (const provider::ConnectionClosed&) {
+    // The client is done; nothing to tell it.
+  } catch (const WireError& e) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    std::fprintf(stderr, "gpuxd: provider API: %s: %s; closed\n", c.peer.c_str(), e.what());
+    try {
+      c.send(error_frame(e.what()));
+    } catch (const WireError&) {
+    }
+  }
+}
+
+void ProviderService::serve_operator(Connection& c) {
+  for (;;) {
+    const Frame request = c.receive();
+    switch (request.body_case()) {
+      case Frame::kRegisterProvider:
+        c.send(register_provider(request.register_provider()));
+        break;
+      case Frame::kHeartbeat:
+        c.send(request);
+        break;
+      default:
+        throw WireError(provider::frame_type(request) + " is not an operator call");
+    }
+  }
+}
+
+void ProviderService::serve_provider(Connection& c, ParticipantId participant) {
+  std::map<std::string, std::uint32_t> qualified;  // on this connection, by class
+  for (;;) {
+    const Frame request = c.receive();
+    switch (request.body_case()) {
+      case Frame::kQualify:
+        c.send(qualify(c, participant, request.qualify(), qualified));
+        break;
+      case Frame::kRegisterGpus:
+        provider::write_frame(*c.transport,
+                              register_gpus(participant, request.register_gpus(), qualified));
+        break;
+      case Frame::kDeregister:
+        c.send(deregister(participant));
+        return;
+      case Frame::kAgentReady:
+        serve_agent(c, participant);
+        return;
+      case Frame::kHeartbeat:
+        c.send(request);
+        break;
+      default:
+        throw WireError(provider::frame_type(request) + " is not a provider call");
+    }
+  }
+}
+
+std::optional<ParticipantId> ProviderService::authenticate(const std::string& token) {
+  if (token.empty()) return std::nullopt;
+  const std::string hash = token_hash(token);
+  std::lock_guard lock(mutex_);
+  for (const auto& p : registry_.providers())
+    if (p.token_hash() == hash) return p.participant();
+  return std::nullopt;
+}
+
+const verify::ClassProfile* ProviderService::profile_for(const std::string& gpu_class) const {
+  if (!config_.profile_override.empty()) return verify::find_class(config_.profile_override);
+  return verify::find_class(gpu_class_of(gpu_class));
+}
+
+namespace {
+
+// Names and regions become directory names, log words and report columns.
+bool plain_word(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::isalnum(static_cast<unsigned char>(s[0])) &&
+         std::all_of(s.begin(), s.end(), [](unsigned char ch) {
+           return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
+         });
+}
+
+}  // namespace
+
+Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
+  for (const auto& [field, value] :
+       {std::pair{"name", &request.name()}, {"region", &request.region()}})
+    if (!plain_word(*value))
+      return error_frame(std::string("register_provider: ") + field + " '" + *value +
+                         "' must be 1 to 64 letters, digits, '-', '_' or '.', starting with a "
+                         "letter or digit");
+  // One registration at a time, so that two of one name cannot both pass.
+  std::lock_guard registering(registration_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& p : registry_.providers())
+      if (p.name() == request.name())
+        return error_frame("register_provider: a provider named '" + request.name() +
+                           "' is registered already (participant " +
+                           std::to_string(p.participant()) + ")");
+  }
+  if (request.cash() < 0 || request.collateral() < 0 || request.collateral() > request.cash())
+    return error_frame(
+        "cash and collateral must not be negative, and collateral comes out of cash");
+  ParticipantId participant = 0;
+  {
+    std::lock_guard lock(mutex_);
+    participant = registry_.next_participant();
+  }
+  // Skip ids the market already has (bootstrap participants, say).
+  for (int tries = 0;; ++tries) {
+    const auto events = pipeline_->execute(matching::AddParticipant{participant}).get();
+    if (rejection(events) == nullptr) break;
+    if (tries == 1000) return error_frame("no free participant id");
+    ++participant;
+  }
+  if (request.cash() > 0) {
+    if (const char* r =
+            rejection(pipeline_->execute(matching::AdjustCash{participant, request.cash()}).get()))
+      return error_frame(std::string("deposit refused: ") + r);
+  }
+  if (request.collateral() > 0) {
+    if (const char* r = rejection(
+            pipeline_->execute(matching::PostCollateral{participant, request.collateral()}).get()))
+      return error_frame(std::string("collateral refused: ") + r);
+  }
+  const std::string token = verify::to_hex(verify::random_nonce());
+  Frame reply;
+  auto* registered = reply.mutable_provider_registered();
+  registered->set_participant(participant);
+  registered->set_token(token);
+  // The FIX seat the operator provisioned for this participant, with a
+  // password issued now unless the configuration set one.
+  std::string fix_password_hash;
+  for (const auto& [sender, client] : fix_.clients) {
+    if (client.participant != participant) continue;
+    registered->set_fix_sender_comp_id(sender);
+    if (!client.password_hash.empty()) break;
+    const std::string password = verify::to_hex(verify::random_nonce()).substr(0, 32);
+    // 128 random bits need no key stretching: the cheapest Argon2id keeps
+    // every logon fast.
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(hash, password.c_str(), password.size(), crypto_pwhash_OPSLIMIT_MIN,
+                          crypto_pwhash_MEMLIMIT_MIN) != 0)
+      return error_frame("cannot hash the FIX password (out of memory)");
+    fix_password_hash = hash;
+    registered->set_fix_password(password);
+    break;
+  }
+  registered->set_fix_target_comp_id(fix_.comp_id);
+  registered->set_fix_port(static_cast<std::uint32_t>(fix_.port));
+  {
+    std::lock_guard lock(mutex_);
+    auto* p = registry_.add_providers();
+    p->set_participant(participant);
+    p->set_name(request.name());
+    p->set_region(request.region());
+    p->set_token_hash(token_hash(token));
+    p->set_fix_sender_comp_id(registered->fix_sender_comp_id());
+    p->set_fix_password_hash(fix_password_hash);
+    registry_.set_next_participant(participant + 1);
+    save_registry();
+  }
+  if (!fix_password_hash.empty())
+    set_fix_password_(registered->fix_sender_comp_id(), fix_password_hash);
+  std::fprintf(stderr, "gpuxd: provider API: registered provider %s (%s) as participant %u\n",
+               request.name().c_str(), request.region().c_str(), participant);
+  return reply;
+}
+
+Frame ProviderService::qualify(Connection& c, ParticipantId participant, const pb::Qualify& request,
+                               std::map<std::string, std::uint32_t>& qualified) {
+  const verify::ClassProfile* profile = profile_for(request.gpu_class());
+  if (profile == nullptr)
+    return error_frame("no verification profile for GPU class '" + request.gpu_class() + "'");
+  const verify::Verdict verdict = prove_remotely(c, *profile, config_.qualification_ms * 1'000'000,
+                                                 0, 0, secret_ ^ participant);
+  if (verdict.passed()) ++qualified[request.gpu_class()];
+  std::fprintf(stderr, "gpuxd: provider API: participant %u qualification of a %s (%s): %s%s\n",
+               participant, request.gpu_class().c_str(), request.gpu_name().c_str(),
+               verdict.passed() ? "passed" : "failed, ", verdict.detail.c_str());
+  Frame reply;
+  auto* result = reply.mutable_qualification_result();
+  result->set_passed(verdict.passed());
+  result->set_failure(static_cast<std::uint32_t>(verdict.failure));
+  result->set_detail(verdict.passed()
+                         ? ""
+                         : std::string(verify::to_string(verdict.failure)) + ": " + verdict.detail);
+  result->set_qualified(qualified[request.gpu_class()]);
+  return reply;
+}
+
+Frame ProviderService::register_gpus(ParticipantId participant, const pb::RegisterGpus& request,
+                                     const std::map<std::string, std::uint32_t>& qualified) {
+  const auto it = qualified.find(request.gpu_class());
+  const std::uint32_t proven = it == qualified.end() ? 0 : it->second;
+  if (request.count() > proven)
+    return error_frame("register_gpus: " + std::to_string(request.count()) + " " +
+                       request.gpu_class() + " GPUs, but " + std::to_string(proven) +
+                       " qualified on this connection");
+  if (request.region().empty()) return error_frame("register_gpus needs a region");
+  std::vector<matching::InstrumentId> instruments;
+  {
+    std::lock_guard lock(mutex_);
+    pb::RegisteredProvider* provider = registered(participant);
+    if (provider == nullptr) return error_frame("this provider is no longer registered");
+    auto* capacity = provider->mutable_capacity();
+    // The same GPUs one by one and as nodes would be sold twice.
+    const std::string gpu = gpu_class_of(request.gpu_class());
+    for (const auto& c : *capacity)
+      if (c.gpu_class() != request.gpu_class() && gpu_class_of(c.gpu_class()) == gpu &&
+          c.region() == request.region() && c.count() > 0)
+        return error_frame("register_gpus: this provider offers its " + gpu + " GPUs in " +
+                           c.region() + " as " + c.gpu_class() + " already; a provider offers " +
+                           "them one way (one by one, or as nodes of one size)");
+    auto found = std::find_if(capacity->begin(), capacity->end(), [&](const auto& c) {
+      return c.gpu_class() == request.gpu_class() && c.region() == request.region();
+    });
+    auto* entry = found != capacity->end() ? &*found : provider->add_capacity();
+    entry->set_gpu_class(request.gpu_class());
+    entry->set_region(request.region());
+    entry->set_count(request.count());
+    save_registry();
+    // This class's products here: the reply counts what this registration offers.
+    for (const auto& [id, listing] : listings_)
+      if (listing.spec.gpu_class == request.gpu_class() && listing.spec.region == request.region())
+        instruments.push_back(id);
+  }
+  Frame reply;
+  reply.mutable_gpus_registered()->set_count(request.count());
+  reply.mutable_gpus_registered()->set_instruments(apply_capacity(participant, instruments));
+  return reply;
+}
+
+std::uint32_t ProviderService::apply_capacity(
+    ParticipantId participant, const std::vector<matching::InstrumentId>& instruments) {
+  std::vector<matching::SetSellCapacity> commands;
+  {
+    std::lock_guard lock(mutex_);
+    const pb::RegisteredProvider* provider = registered(participant);
+    for (const auto id : instruments) {
+      const auto listing = listings_.find(id);
+      if (provider == nullptr || listing == listings_.end() || !sells_now(listing->second.state))
+        continue;
+      const matching::InstrumentSpec& spec = listing->second.spec;
+      for (const auto& c : provider->capacity())
+        if (c.gpu_class() == spec.gpu_class && c.region() == spec.region)
+          commands.push_back({participant, id,
+                              static_cast<matching::Quantity>(
+                                  c.count() / std::max<std::uint32_t>(1, spec.gpus_per_unit))});
+    }
+  }
+  std::uint32_t set = 0;
+  for (const auto& command : commands) {
+    if (const char* r = rejection(pipeline_->execute(command).get()))
+      std::fprintf(stderr, "gpuxd: provider API: capacity of participant %u on instrument %u: %s\n",
+                   participant, command.instrument, r);
+    else
+      ++set;
+  }
+  return set;
+}
+
+Frame ProviderService::deregister(ParticipantId participant) {
+  std::vector<matching::InstrumentId> instruments;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, listing] : listings_)
+      if (sells_now(listing.state)) instruments.push_back(id);
+  }
+  Frame reply;
+  auto* done = reply.mutable_deregistered();
+  for (const auto id : instruments) {
+    const auto events = pipeline_->execute(matching::SetSellCapacity{participant, id, 0}).get();
+    if (rejection(events)) {
+      std::lock_guard lock(mutex_);
+      done->add_still_committed(listings_[id].spec.symbol);
+    } else {
+      done->set_instruments(done->instruments() + 1);
+    }
+  }
+  std::lock_guard lock(mutex_);
+  auto* providers = registry_.mutable_providers();
+  providers->erase(std::remove_if(providers->begin(), providers->end(),
+                                  [&](const auto& p) { return p.participant() == participant; }),
+                   providers->end());
+  save_registry();
+  std::fprintf(stderr, "gpuxd: provider API: participant %u deregistered\n", participant);
+  return reply;
+}
+
+verify::Verdict ProviderService::prove_remotely(Connection& c, const verify::ClassProfile& profile,
+                                                std::int64_t work_ns, matching::TradeId trade,
+                                                std::uint32_t index, std::uint64_t secret) {
+  const verify::Nonce nonce = verify::random_nonce();
+  // The challenge counts as issued before it is sent: the network's time is
+  // the provider's.
+  verify::SteadyClock clock;
+  verify::Verifier verifier(verify::make_challenge(profile, nonce, work_ns), secret, clock);
+  Frame start;
+  auto* s = start.mutable_challenge_start();
+  s->set_trade(trade);
+  s->set_index(index);
+  s->set_profile(std::string(profile.name));
+  s->set_nonce(std::string(reinterpret_cast<const char*>(nonce.bytes.data()), nonce.bytes.size()));
+  s->set_work_ns(work_ns);
+  c.send(start);
+  provider::RemoteProver remote(*c.transport, c.max_frame_bytes, c.timeout);
+  return verify::run_challenge(remote, verifier);
+}
+
+void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
+  {
+    std::lock_guard lock(mutex_);
+    if (agents_.contains(participant))
+      throw WireError("an agent of participant " + std::to_string(participant) +
+                      " is already connected");
+    agents_[participant] = &c;
+  }
+  std::fprintf(stderr, "gpuxd: provider API: agent of participant %u connected from %s\n",
+               participant, c.peer.c_str());
+  struct Leave {
+    ProviderService& s;
+    ParticipantId p;
+    ~Leave() {
+      std::lock_guard lock(s.mutex_);
+      s.agents_.erase(p);
+    }
+  } leave{*this, participant};
+
+  auto next_heartbeat =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.heartbeat_ms);
+  for (;;) {
+    std::optional<Challenge> challenge;
+    {
+      std::unique_lock lock(mutex_);
+      for (;;) {
+        if (stopping_) return;
+        auto& queue = due_[participant];
+        if (!queue.empty() && queue.front().at <= unix_now()) {
+          challenge = queue.front();
+          queue.pop_front();
+          break;
+        }
+        if (std::chrono::steady_clock::now() >= next_heartbeat) break;
+        auto wake = next_heartbeat;
+        if (!queue.empty()) {
+          const auto due = std::chrono::steady_clock::now() +
+                           std::chrono::seconds(queue.front().at - unix_now());
+          wake = std::min(wake, due);
+        }
+        changed_.wait_until(lock, wake);
+      }
+    }
+    if (!challenge) {
+      Frame ping;
+      ping.mutable_heartbeat();
+      c.send(ping);
+      const Frame pong = c.receive();
+      if (pong.body_case() != Frame::kHeartbeat)
+        throw WireError("heartbeat answered with " + provider::frame_type(pong));
+      next_heartbeat =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.heartbeat_ms);
+      continue;
+    }
+
+    // A delivery challenge: the agent proves, the verifier here judges, the
+    // outcome becomes a command.
+    const verify::ClassProfile* profile = profile_for(challenge->gpu_class);
+    verify::Verdict verdict;
+    if (profile == nullptr) {
+      verdict.failure = verify::Failure::malformed;
+      verdict.detail = "no verification profile for class " + challenge->gpu_class;
+    } else {
+      try {
+        verdict =
+            prove_remotely(c, *profile, challenge_ms_ * 1'000'000, challenge->trade,
+                           challenge->index, secret_ ^ (challenge->trade << 8) ^ challenge->index);
+      } catch (const WireError&) {
+        // Gone mid-proof: the challenge is not answered. Put back, it may
+        // still be answered by a reconnecting agent; unanswered, it times out.
+        std::lock_guard lock(mutex_);
+        due_[participant].push_front(*challenge);
+        throw;
+      }
+    }
+    matching::RecordChallengeOutcome outcome;
+    outcome.trade = challenge->trade;
+    outcome.index = challenge->index;
+    outcome.outcome =
+        verdict.passed() ? matching::ChallengeOutcome::passed : matching::ChallengeOutcome::failed;
+    outcome.failure = static_cast<std::uint32_t>(verdict.failure);
+    const char* refused = rejection(pipeline_->execute(outcome).get());
+    const std::string detail =
+        verdict.passed() ? ""
+                         : std::string(verify::to_string(verdict.failure)) + ": " + verdict.detail;
+    std::fprintf(
+        stderr, "gpuxd: challenge %u of trade %llu (provider %u) %s%s%s%s\n", challenge->index + 1,
+        static_cast<unsigned long long>(challenge->trade), participant,
+        verdict.passed() ? "passed" : "failed (", detail.c_str(), verdict.passed() ? "" : ")",
+        refused ? (std::string("; outcome refused: ") + refused).c_str() : " and recorded");
+    Frame result;
+    auto* r = result.mutable_challenge_result();
+    r->set_trade(challenge->trade);
+    r->set_index(challenge->index);
+    r->set_passed(verdict.passed() && refused == nullptr);
+    r->set_failure(outcome.failure);
+    r->set_detail(refused ? std::string("outcome refused: ") + refused : detail);
+    c.send(result);
+  }
+}
+
+void ProviderService::capacity_loop() {
+  for (;;) {
+    std::vector<matching::InstrumentId> listed;
+    std::vector<ParticipantId> providers;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return stopping_ || !new_listings_.empty(); });
+      if (stopping_) return;
+      listed.assign(new_listings_.begin(), new_listings_.end());
+      new_listings_.clear();
+      for (const auto& p : registry_.providers())
+        if (p.capacity_size() > 0) providers.push_back(p.participant());
+    }
+    for (const ParticipantId p : providers)
+      apply_capacity(p, listed);
+  }
+}
+
+void ProviderService::save_registry() {
+  const std::filesystem::path partial = registry_path_.string() + ".partial";
+  {
+    const std::string bytes = registry_.SerializeAsString();
+    const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot write " + partial.string());
+    const bool written =
+        ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
+        ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written) throw std::runtime_error("cannot write " + partial.string());
+  }
+  std::filesystem::rename(partial, registry_path_);
+  const int dir = ::open(registry_path_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+}  // namespace gpux::provider
