@@ -1,7 +1,8 @@
 #include "gpux/settlement/delivery.h"
 
 #include <algorithm>
-#include <cassert>
+
+#include "gpux/settlement/assert.h"
 
 namespace gpux::settlement {
 
@@ -11,7 +12,7 @@ Money fee(Money notional, std::uint32_t ppm) {
 
 std::int64_t challenge_time(std::uint64_t seed, std::uint64_t trade, std::uint32_t index,
                             std::int64_t delivery_start, std::int64_t delivery_end) {
-  assert(delivery_end > delivery_start);
+  GPUX_ASSERT(delivery_end > delivery_start);
   // splitmix64 over (seed, trade, index): cheap, keyed, and the same everywhere.
   std::uint64_t z = seed ^ (trade * 0x9E3779B97F4A7C15ull) ^ (std::uint64_t{index} << 48);
   for (int round = 0; round < 2; ++round) {
@@ -25,7 +26,9 @@ std::int64_t challenge_time(std::uint64_t seed, std::uint64_t trade, std::uint32
 }
 
 SettlementFigures settle(const DeliveryInput& in) {
-  assert(in.challenges > 0 && in.passed <= in.challenges && in.quantity > 0);
+  GPUX_ASSERT(in.challenges > 0);
+  GPUX_ASSERT(in.passed <= in.challenges);
+  GPUX_ASSERT(in.quantity > 0);
   SettlementFigures f;
   f.verified = in.quantity * in.passed / in.challenges;
   f.unverified = in.quantity - f.verified;
@@ -37,7 +40,9 @@ SettlementFigures settle(const DeliveryInput& in) {
   const Money penalty = fee(in.price * f.unverified, in.penalty_ppm);
   f.penalty = std::min(penalty, std::max<Money>(in.collateral, 0));
   f.penalty_shortfall = penalty - f.penalty;
-  assert(f.refund >= 0 && f.paid_to_provider >= 0);
+  GPUX_ASSERT_MSG(f.refund >= 0, "the escrow covers the verified notional and the buyer's fee");
+  GPUX_ASSERT(f.paid_to_provider >= 0);
+  GPUX_ASSERT(f.penalty >= 0 && f.penalty_shortfall >= 0);
   return f;
 }
 
