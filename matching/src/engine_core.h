@@ -4,7 +4,6 @@
 #pragma once
 
 #include <algorithm>
-#include <cassert>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +11,7 @@
 
 #include "flat_table.h"
 #include "gpux/matching/engine.h"
+#include "gpux/settlement/assert.h"
 #include "gpux/settlement/delivery.h"
 #include "order.h"
 #include "state_hasher.h"
@@ -243,24 +243,28 @@ class EngineCore final : public Engine {
         break;
       case AccountKind::reserved:
         v.reserved += delta, v.cash += delta;
+        GPUX_ASSERT_MSG(v.reserved >= 0, "released more than the open buys hold");
         break;
       case AccountKind::escrow:
         v.committed += delta, v.cash += delta;
+        GPUX_ASSERT_MSG(v.committed >= 0, "paid out more than the escrow holds");
         break;
       case AccountKind::collateral:
         v.collateral += delta;
+        GPUX_ASSERT(v.collateral >= 0);
         break;
       case AccountKind::receivable:
         v.receivable += delta;
+        GPUX_ASSERT(v.receivable >= 0);
         break;
       default:
-        assert(false && "not a participant account");
+        GPUX_ASSERT_MSG(false, "not a participant account");
     }
   }
 
   void transfer(settlement::AccountRef from, settlement::AccountRef to, Money amount,
                 PostingReason reason) {
-    assert(amount >= 0);
+    GPUX_ASSERT_MSG(amount >= 0, "a posting moves a positive amount from `from` to `to`");
     if (amount == 0) return;
     adjust(from, -amount);
     adjust(to, amount);
@@ -346,7 +350,7 @@ class EngineCore final : public Engine {
 
   void schedule_challenges(Instrument& instrument) {
     const settlement::DeliveryTerms& terms = config_.delivery;
-    assert(terms.challenges_per_obligation > 0);
+    GPUX_ASSERT(terms.challenges_per_obligation > 0);
     const InstrumentSpec& spec = instrument.spec;
     for (ObligationView& o : instrument.obligations) {
       o.outcomes.assign(terms.challenges_per_obligation, ChallengeOutcome::pending);
@@ -533,11 +537,14 @@ class EngineCore final : public Engine {
                own(o.participant, AccountKind::available), released_hold(o, quantity),
                PostingReason::release);
     } else {
-      capacity_slot(o.participant, o.instrument).view.offered -= quantity;
+      CapacityView& capacity = capacity_slot(o.participant, o.instrument).view;
+      capacity.offered -= quantity;
+      GPUX_ASSERT_MSG(capacity.offered >= 0, "released more than the open sells offer");
     }
   }
 
   Money released_hold(const Order& buy, Quantity quantity) const {
+    GPUX_ASSERT(quantity > 0 && quantity <= buy.remaining);
     return buy_reservation(buy.price, buy.remaining, config_.buyer_fee_ppm) -
            buy_reservation(buy.price, buy.remaining - quantity, config_.buyer_fee_ppm);
   }
@@ -639,6 +646,7 @@ class EngineCore final : public Engine {
         continue;
       }
       const Quantity quantity = std::min(taker.remaining, maker->remaining);
+      GPUX_ASSERT_MSG(quantity > 0, "only orders with a positive remainder rest or take");
       const TradeId trade = next_trade_id_++;
       emit(Trade{{},
                  trade,

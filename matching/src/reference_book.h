@@ -9,6 +9,7 @@
 #include <map>
 
 #include "gpux/matching/engine.h"
+#include "gpux/settlement/assert.h"
 #include "order.h"
 
 namespace gpux::matching {
@@ -26,7 +27,10 @@ class ReferenceBook {
     if (level->second.empty()) levels.erase(level);
   }
 
-  void reduce(Order& order, Quantity by) { order.remaining -= by; }
+  void reduce(Order& order, Quantity by) {
+    GPUX_ASSERT(by > 0 && by <= order.remaining);
+    order.remaining -= by;
+  }
 
   Order* best(Side s) const {
     const auto& levels = side(s);
