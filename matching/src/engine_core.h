@@ -94,9 +94,7 @@ class EngineCore final : public Engine {
   std::optional<OrderView> order(OrderId id) const override {
     Order* const* slot = orders_.find(id);
     if (slot == nullptr) return std::nullopt;
-    const Order& o = **slot;
-    return OrderView{o.id,   o.participant, o.instrument, o.side,
-                     o.type, o.self_trade,  o.price,      o.remaining};
+    return view_of(**slot);
   }
 
   TopOfBook top_of_book(InstrumentId id) const override {
@@ -123,7 +121,9 @@ class EngineCore final : public Engine {
   }
 
   MemoryUsage memory_usage() const override {
-    MemoryUsage usage{pool_.bytes(), orders_.bytes(), 0, orders_.size()};
+    MemoryUsage usage{.order_pool_bytes = pool_.bytes(),
+                      .order_index_bytes = orders_.bytes(),
+                      .resting_orders = orders_.size()};
     for (const auto& instrument : instruments_)
       if (instrument) usage.book_bytes += instrument->book->bytes();
     return usage;
@@ -169,6 +169,17 @@ class EngineCore final : public Engine {
     static bool empty(const CapacitySlot& s) { return s.key == 0; }
   };
 
+  static OrderView view_of(const Order& o) {
+    return OrderView{.order = o.id,
+                     .participant = o.participant,
+                     .instrument = o.instrument,
+                     .side = o.side,
+                     .type = o.type,
+                     .self_trade = o.self_trade,
+                     .price = o.price,
+                     .remaining = o.remaining};
+  }
+
   static std::uint64_t capacity_key(ParticipantId participant, InstrumentId instrument) {
     return (std::uint64_t{participant} + 1) << 32 | instrument;
   }
@@ -190,7 +201,7 @@ class EngineCore final : public Engine {
   CapacitySlot& capacity_slot(ParticipantId participant, InstrumentId instrument) {
     const std::uint64_t key = capacity_key(participant, instrument);
     if (CapacitySlot* slot = capacities_.find(key)) return *slot;
-    return capacities_.insert(CapacitySlot{key, {}});
+    return capacities_.insert(CapacitySlot{.key = key, .view = {}});
   }
 
   template <class E>
@@ -201,7 +212,10 @@ class EngineCore final : public Engine {
 
   void reject(RejectReason reason, ParticipantId participant, ClientOrderId client_order_id = 0,
               OrderId order = 0) {
-    emit(CommandRejected{{}, reason, participant, client_order_id, order});
+    emit(CommandRejected{.reason = reason,
+                         .participant = participant,
+                         .client_order_id = client_order_id,
+                         .order = order});
   }
 
   // ---- the ledger ----------------------------------------------------------
@@ -268,7 +282,7 @@ class EngineCore final : public Engine {
     if (amount == 0) return;
     adjust(from, -amount);
     adjust(to, amount);
-    emit(LedgerPosting{{}, {from, to, amount, reason}});
+    emit(LedgerPosting{.posting = {.from = from, .to = to, .amount = amount, .reason = reason}});
   }
 
   // ---- admin commands ------------------------------------------------------
@@ -298,7 +312,7 @@ class EngineCore final : public Engine {
     const InstrumentSpec& spec = *c.spec;
     if (auto reason = invalid_spec(spec)) return reject(*reason, 0);
     list(spec);
-    emit(InstrumentListed{{}, spec.id});
+    emit(InstrumentListed{.instrument = spec.id});
   }
 
   // The spec must be valid and its id free.
@@ -324,12 +338,15 @@ class EngineCore final : public Engine {
     if (static_cast<int>(c.state) != static_cast<int>(instrument->state) + 1)
       return reject(RejectReason::invalid_state_transition, 0);
     instrument->state = c.state;
-    emit(InstrumentStateChanged{{}, c.instrument, c.state});
+    emit(InstrumentStateChanged{.instrument = c.instrument, .state = c.state});
     if (c.state == InstrumentState::gate_closed) {
       for (Side side : {Side::buy, Side::sell}) {
         while (Order* o = instrument->book->best(side)) {
-          emit(OrderExpired{
-              {}, o->id, o->participant, o->instrument, o->remaining, ExpireReason::gate_closure});
+          emit(OrderExpired{.order = o->id,
+                            .participant = o->participant,
+                            .instrument = o->instrument,
+                            .expired = o->remaining,
+                            .reason = ExpireReason::gate_closure});
           release(*o, o->remaining);
           remove_resting(*instrument, *o);
         }
@@ -337,8 +354,12 @@ class EngineCore final : public Engine {
       // No order can rest here again: give the price ladder's memory back.
       instrument->book = empty_book(*instrument);
       for (const ObligationView& o : instrument->obligations)
-        emit(
-            ObligationCreated{{}, o.trade, c.instrument, o.buyer, o.provider, o.price, o.quantity});
+        emit(ObligationCreated{.trade = o.trade,
+                               .instrument = c.instrument,
+                               .buyer = o.buyer,
+                               .provider = o.provider,
+                               .price = o.price,
+                               .quantity = o.quantity});
     } else if (c.state == InstrumentState::delivering) {
       schedule_challenges(*instrument);
     } else if (c.state == InstrumentState::settled) {
@@ -355,14 +376,13 @@ class EngineCore final : public Engine {
     for (ObligationView& o : instrument.obligations) {
       o.outcomes.assign(terms.challenges_per_obligation, ChallengeOutcome::pending);
       for (std::uint32_t i = 0; i < terms.challenges_per_obligation; ++i)
-        emit(
-            ChallengeScheduled{{},
-                               o.trade,
-                               i,
-                               spec.id,
-                               o.provider,
-                               settlement::challenge_time(terms.challenge_seed, o.trade, i,
-                                                          spec.delivery_start, spec.delivery_end)});
+        emit(ChallengeScheduled{
+            .trade = o.trade,
+            .index = i,
+            .instrument = spec.id,
+            .provider = o.provider,
+            .at = settlement::challenge_time(terms.challenge_seed, o.trade, i, spec.delivery_start,
+                                             spec.delivery_end)});
     }
   }
 
@@ -374,7 +394,8 @@ class EngineCore final : public Engine {
       for (std::uint32_t i = 0; i < o.outcomes.size(); ++i) {
         if (o.outcomes[i] == ChallengeOutcome::pending) {
           o.outcomes[i] = ChallengeOutcome::timed_out;
-          emit(ChallengeRecorded{{}, o.trade, i, ChallengeOutcome::timed_out, 0});
+          emit(ChallengeRecorded{
+              .trade = o.trade, .index = i, .outcome = ChallengeOutcome::timed_out, .failure = 0});
         }
         passed += o.outcomes[i] == ChallengeOutcome::passed;
       }
@@ -390,16 +411,15 @@ class EngineCore final : public Engine {
           .collateral = provider.view.collateral,
           .penalty_ppm = config_.delivery.penalty_ppm,
       });
-      emit(ObligationSettled{{},
-                             o.trade,
-                             spec.id,
-                             o.buyer,
-                             o.provider,
-                             o.price,
-                             o.quantity,
-                             static_cast<std::uint32_t>(o.outcomes.size()),
-                             passed,
-                             f});
+      emit(ObligationSettled{.trade = o.trade,
+                             .instrument = spec.id,
+                             .buyer = o.buyer,
+                             .provider = o.provider,
+                             .price = o.price,
+                             .quantity = o.quantity,
+                             .challenges = static_cast<std::uint32_t>(o.outcomes.size()),
+                             .passed = passed,
+                             .figures = f});
       const auto escrow = own(o.buyer, AccountKind::escrow);
       transfer(escrow, own(o.provider, AccountKind::available), f.paid_to_provider,
                PostingReason::payout);
@@ -427,7 +447,8 @@ class EngineCore final : public Engine {
     if (o.outcomes[c.index] != ChallengeOutcome::pending)
       return reject(RejectReason::challenge_already_recorded, o.provider);
     o.outcomes[c.index] = c.outcome;
-    emit(ChallengeRecorded{{}, c.trade, c.index, c.outcome, c.failure});
+    emit(ChallengeRecorded{
+        .trade = c.trade, .index = c.index, .outcome = c.outcome, .failure = c.failure});
   }
 
   void handle(const PostCollateral& c) {
@@ -440,7 +461,8 @@ class EngineCore final : public Engine {
       return reject(RejectReason::insufficient_collateral, c.participant);
     if (c.amount < 0 && account->open_obligations > 0)
       return reject(RejectReason::collateral_locked, c.participant);
-    emit(CollateralChanged{{}, c.participant, c.amount, v.collateral + c.amount});
+    emit(CollateralChanged{
+        .participant = c.participant, .amount = c.amount, .balance = v.collateral + c.amount});
     const auto available = own(c.participant, AccountKind::available);
     const auto collateral = own(c.participant, AccountKind::collateral);
     if (c.amount > 0) {
@@ -456,7 +478,7 @@ class EngineCore final : public Engine {
     if (find_account(c.participant) != nullptr)
       return reject(RejectReason::participant_exists, c.participant);
     add_account(c.participant);
-    emit(ParticipantAdded{{}, c.participant});
+    emit(ParticipantAdded{.participant = c.participant});
   }
 
   Account& add_account(ParticipantId participant) {
@@ -472,7 +494,7 @@ class EngineCore final : public Engine {
       return reject(RejectReason::invalid_amount, c.participant);
     if (c.amount < 0 && c.amount < -account->view.available())
       return reject(RejectReason::insufficient_cash, c.participant);
-    emit(CashAdjusted{{}, c.participant, c.amount, balance});
+    emit(CashAdjusted{.participant = c.participant, .amount = c.amount, .balance = balance});
     const auto external = exchange(AccountKind::external);
     const auto available = own(c.participant, AccountKind::available);
     if (c.amount > 0) {
@@ -492,7 +514,8 @@ class EngineCore final : public Engine {
     if (c.capacity < slot.view.offered + slot.view.sold)
       return reject(RejectReason::insufficient_capacity, c.participant);
     slot.view.capacity = c.capacity;
-    emit(SellCapacitySet{{}, c.participant, c.instrument, c.capacity});
+    emit(SellCapacitySet{
+        .participant = c.participant, .instrument = c.instrument, .capacity = c.capacity});
   }
 
   // ---- orders --------------------------------------------------------------
@@ -590,20 +613,28 @@ class EngineCore final : public Engine {
       return refuse(RejectReason::post_only_would_take);
 
     Order& o = *pool_.allocate();
-    o = Order{next_order_id_++, price,        c.quantity, nullptr, nullptr, nullptr,     nullptr,
-              c.participant,    c.instrument, 0,          c.side,  c.type,  c.self_trade};
-    emit(OrderAccepted{{},
-                       o.id,
-                       c.client_order_id,
-                       c.participant,
-                       c.instrument,
-                       c.side,
-                       c.type,
-                       price,
-                       c.quantity});
+    o = Order{.id = next_order_id_++,
+              .price = price,
+              .remaining = c.quantity,
+              .participant = c.participant,
+              .instrument = c.instrument,
+              .side = c.side,
+              .type = c.type,
+              .self_trade = c.self_trade};
+    emit(OrderAccepted{.order = o.id,
+                       .client_order_id = c.client_order_id,
+                       .participant = c.participant,
+                       .instrument = c.instrument,
+                       .side = c.side,
+                       .type = c.type,
+                       .price = price,
+                       .quantity = c.quantity});
     if (c.type == OrderType::fill_or_kill && !can_fill_completely(*instrument, o)) {
-      emit(OrderExpired{
-          {}, o.id, o.participant, o.instrument, o.remaining, ExpireReason::fill_or_kill});
+      emit(OrderExpired{.order = o.id,
+                        .participant = o.participant,
+                        .instrument = o.instrument,
+                        .expired = o.remaining,
+                        .reason = ExpireReason::fill_or_kill});
       pool_.release(&o);
       return;
     }
@@ -614,8 +645,11 @@ class EngineCore final : public Engine {
     } else if (c.type == OrderType::limit || c.type == OrderType::post_only) {
       add_resting(*instrument, o);
     } else {
-      emit(OrderExpired{
-          {}, o.id, o.participant, o.instrument, o.remaining, ExpireReason::unfilled_remainder});
+      emit(OrderExpired{.order = o.id,
+                        .participant = o.participant,
+                        .instrument = o.instrument,
+                        .expired = o.remaining,
+                        .reason = ExpireReason::unfilled_remainder});
       release(o, o.remaining);
       pool_.release(&o);
     }
@@ -648,18 +682,17 @@ class EngineCore final : public Engine {
       const Quantity quantity = std::min(taker.remaining, maker->remaining);
       GPUX_ASSERT_MSG(quantity > 0, "only orders with a positive remainder rest or take");
       const TradeId trade = next_trade_id_++;
-      emit(Trade{{},
-                 trade,
-                 instrument.spec.id,
-                 maker->price,
-                 quantity,
-                 taker.side,
-                 maker->id,
-                 maker->participant,
-                 maker->remaining - quantity,
-                 taker.id,
-                 taker.participant,
-                 taker.remaining - quantity});
+      emit(Trade{.trade = trade,
+                 .instrument = instrument.spec.id,
+                 .price = maker->price,
+                 .quantity = quantity,
+                 .aggressor = taker.side,
+                 .maker_order = maker->id,
+                 .maker = maker->participant,
+                 .maker_remaining = maker->remaining - quantity,
+                 .taker_order = taker.id,
+                 .taker = taker.participant,
+                 .taker_remaining = taker.remaining - quantity});
       commit_fill(*maker, quantity, maker->price);
       commit_fill(taker, quantity, maker->price);
       book.reduce(*maker, quantity);
@@ -668,14 +701,14 @@ class EngineCore final : public Engine {
       const ParticipantId buyer = buyer_is_taker ? taker.participant : maker->participant;
       const ParticipantId provider = buyer_is_taker ? maker->participant : taker.participant;
       const Money notional = maker->price * quantity;
-      add_obligation(instrument, {trade,
-                                  buyer,
-                                  provider,
-                                  maker->price,
-                                  quantity,
-                                  notional + buyer_fee(notional, config_.buyer_fee_ppm),
-                                  buyer_is_taker,
-                                  {}});
+      add_obligation(instrument, {.trade = trade,
+                                  .buyer = buyer,
+                                  .provider = provider,
+                                  .price = maker->price,
+                                  .quantity = quantity,
+                                  .escrow = notional + buyer_fee(notional, config_.buyer_fee_ppm),
+                                  .buyer_is_taker = buyer_is_taker,
+                                  .outcomes = {}});
       if (maker->remaining == 0) remove_resting(instrument, *maker);
     }
   }
@@ -699,31 +732,30 @@ class EngineCore final : public Engine {
     if (maker_cut > 0) {
       release(maker, maker_cut);
       instrument.book->reduce(maker, maker_cut);
-      emit(OrderCanceled{{},
-                         maker.id,
-                         maker.participant,
-                         maker.instrument,
-                         maker_cut,
-                         maker.remaining,
-                         CancelReason::self_trade});
+      emit(OrderCanceled{.order = maker.id,
+                         .participant = maker.participant,
+                         .instrument = maker.instrument,
+                         .canceled = maker_cut,
+                         .remaining = maker.remaining,
+                         .reason = CancelReason::self_trade});
       if (maker.remaining == 0) remove_resting(instrument, maker);
     }
     if (taker_cut > 0) {
       release(taker, taker_cut);
       taker.remaining -= taker_cut;
-      emit(OrderCanceled{{},
-                         taker.id,
-                         taker.participant,
-                         taker.instrument,
-                         taker_cut,
-                         taker.remaining,
-                         CancelReason::self_trade});
+      emit(OrderCanceled{.order = taker.id,
+                         .participant = taker.participant,
+                         .instrument = taker.instrument,
+                         .canceled = taker_cut,
+                         .remaining = taker.remaining,
+                         .reason = CancelReason::self_trade});
     }
   }
 
   void add_obligation(Instrument& instrument, ObligationView obligation) {
-    obligation_index_.insert({obligation.trade, instrument.spec.id,
-                              static_cast<std::uint32_t>(instrument.obligations.size())});
+    obligation_index_.insert({.trade = obligation.trade,
+                              .instrument = instrument.spec.id,
+                              .index = static_cast<std::uint32_t>(instrument.obligations.size())});
     ++find_account(obligation.provider)->open_obligations;
     instrument.obligations.push_back(std::move(obligation));
   }
@@ -756,7 +788,12 @@ class EngineCore final : public Engine {
   }
 
   void cancel_resting(Order& o, CancelReason reason) {
-    emit(OrderCanceled{{}, o.id, o.participant, o.instrument, o.remaining, 0, reason});
+    emit(OrderCanceled{.order = o.id,
+                       .participant = o.participant,
+                       .instrument = o.instrument,
+                       .canceled = o.remaining,
+                       .remaining = 0,
+                       .reason = reason});
     release(o, o.remaining);
     remove_resting(*find_instrument(o.instrument), o);
   }
@@ -799,7 +836,12 @@ class EngineCore final : public Engine {
         release(o, o.remaining - c.quantity);
         instrument.book->reduce(o, o.remaining - c.quantity);
       }
-      emit(OrderReplaced{{}, o.id, o.participant, o.instrument, o.price, o.remaining, true});
+      emit(OrderReplaced{.order = o.id,
+                         .participant = o.participant,
+                         .instrument = o.instrument,
+                         .price = o.price,
+                         .quantity = o.remaining,
+                         .kept_priority = true});
       return;
     }
     instrument.book->erase(o);
@@ -807,7 +849,12 @@ class EngineCore final : public Engine {
     o.price = c.price;
     o.remaining = c.quantity;
     hold(o);
-    emit(OrderReplaced{{}, o.id, o.participant, o.instrument, o.price, o.remaining, false});
+    emit(OrderReplaced{.order = o.id,
+                       .participant = o.participant,
+                       .instrument = o.instrument,
+                       .price = o.price,
+                       .quantity = o.remaining,
+                       .kept_priority = false});
     match(instrument, o);
     if (o.remaining > 0) {
       instrument.book->insert(o);
@@ -830,7 +877,8 @@ class EngineCore final : public Engine {
       }
       o = next;
     }
-    emit(MassCancelDone{{}, c.participant, c.instrument, canceled});
+    emit(MassCancelDone{
+        .participant = c.participant, .instrument = c.instrument, .canceled_orders = canceled});
   }
 
   EngineConfig config_;
@@ -1051,7 +1099,12 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
 
 template <class Book>
 EngineSnapshot EngineCore<Book>::snapshot() const {
-  EngineSnapshot s{next_order_id_, next_trade_id_, {}, {}, {}, exchange_};
+  EngineSnapshot s{.next_order_id = next_order_id_,
+                   .next_trade_id = next_trade_id_,
+                   .instruments = {},
+                   .accounts = {},
+                   .capacities = {},
+                   .exchange = exchange_};
   for (const auto& instrument : instruments_) {
     if (!instrument) continue;
     InstrumentSnapshot& out = s.instruments.emplace_back();
@@ -1060,9 +1113,7 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
     out.obligations = instrument->obligations;
     for (Side side : {Side::buy, Side::sell}) {
       instrument->book->for_each_order(side, [&](const Order& o) {
-        (side == Side::buy ? out.bids : out.asks)
-            .push_back(OrderView{o.id, o.participant, o.instrument, o.side, o.type, o.self_trade,
-                                 o.price, o.remaining});
+        (side == Side::buy ? out.bids : out.asks).push_back(view_of(o));
         return true;
       });
     }
@@ -1108,8 +1159,14 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
             v.remaining <= 0)
           return refuse("order " + std::to_string(v.order) + ": invalid or repeated");
         Order& o = *pool_.allocate();
-        o = Order{v.order,       v.price,      v.remaining, nullptr, nullptr, nullptr,     nullptr,
-                  v.participant, v.instrument, 0,           v.side,  v.type,  v.self_trade};
+        o = Order{.id = v.order,
+                  .price = v.price,
+                  .remaining = v.remaining,
+                  .participant = v.participant,
+                  .instrument = v.instrument,
+                  .side = v.side,
+                  .type = v.type,
+                  .self_trade = v.self_trade};
         instrument.book->insert(o);
         orders_.insert(&o);
       }

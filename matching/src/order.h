@@ -13,19 +13,19 @@
 namespace gpux::matching {
 
 struct Order {
-  OrderId id;
-  Price price;  // limit price; for market orders the effective protection price
-  Quantity remaining;
-  Order* prev_in_level;  // time-priority queue of the order's price level
-  Order* next_in_level;
-  Order* prev_of_owner;  // the participant's resting orders, for mass cancel
-  Order* next_of_owner;
-  ParticipantId participant;
-  InstrumentId instrument;
-  std::uint32_t level;  // book-private position of the price level
-  Side side;
-  OrderType type;
-  SelfTradePrevention self_trade;
+  OrderId id = 0;
+  Price price = 0;  // limit price; for market orders the effective protection price
+  Quantity remaining = 0;
+  Order* prev_in_level = nullptr;  // time-priority queue of the order's price level
+  Order* next_in_level = nullptr;
+  Order* prev_of_owner = nullptr;  // the participant's resting orders, for mass cancel
+  Order* next_of_owner = nullptr;
+  ParticipantId participant = 0;
+  InstrumentId instrument = 0;
+  std::uint32_t level = 0;  // book-private position of the price level
+  Side side = Side::buy;
+  OrderType type = OrderType::limit;
+  SelfTradePrevention self_trade = SelfTradePrevention::cancel_resting;
 };
 
 // Hands out order records from chunks that are never returned to the heap, so

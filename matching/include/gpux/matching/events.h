@@ -12,26 +12,26 @@
 namespace gpux::matching {
 
 struct InstrumentListed {
-  Stamp stamp;
+  Stamp stamp = {};
   InstrumentId instrument = 0;
   bool operator==(const InstrumentListed&) const = default;
 };
 
 struct InstrumentStateChanged {
-  Stamp stamp;
+  Stamp stamp = {};
   InstrumentId instrument = 0;
   InstrumentState state = InstrumentState::listed;
   bool operator==(const InstrumentStateChanged&) const = default;
 };
 
 struct ParticipantAdded {
-  Stamp stamp;
+  Stamp stamp = {};
   ParticipantId participant = 0;
   bool operator==(const ParticipantAdded&) const = default;
 };
 
 struct CashAdjusted {
-  Stamp stamp;
+  Stamp stamp = {};
   ParticipantId participant = 0;
   Money amount = 0;
   Money balance = 0;  // cash after the adjustment
@@ -39,7 +39,7 @@ struct CashAdjusted {
 };
 
 struct SellCapacitySet {
-  Stamp stamp;
+  Stamp stamp = {};
   ParticipantId participant = 0;
   InstrumentId instrument = 0;
   Quantity capacity = 0;
@@ -48,7 +48,7 @@ struct SellCapacitySet {
 
 // Any command the engine refused; nothing changed.
 struct CommandRejected {
-  Stamp stamp;
+  Stamp stamp = {};
   RejectReason reason = RejectReason::unknown_instrument;
   ParticipantId participant = 0;
   ClientOrderId client_order_id = 0;  // NewOrder only
@@ -57,7 +57,7 @@ struct CommandRejected {
 };
 
 struct OrderAccepted {
-  Stamp stamp;
+  Stamp stamp = {};
   OrderId order = 0;
   ClientOrderId client_order_id = 0;
   ParticipantId participant = 0;
@@ -70,7 +70,7 @@ struct OrderAccepted {
 };
 
 struct Trade {
-  Stamp stamp;
+  Stamp stamp = {};
   TradeId trade = 0;
   InstrumentId instrument = 0;
   Price price = 0;  // always the resting (maker) order's price
@@ -89,7 +89,7 @@ struct Trade {
 // prevention (decrement-and-cancel) shrank an order that lives on: a resting
 // order keeping its place, or an incoming order that goes on matching.
 struct OrderCanceled {
-  Stamp stamp;
+  Stamp stamp = {};
   OrderId order = 0;
   ParticipantId participant = 0;
   InstrumentId instrument = 0;
@@ -100,7 +100,7 @@ struct OrderCanceled {
 };
 
 struct OrderReplaced {
-  Stamp stamp;
+  Stamp stamp = {};
   OrderId order = 0;
   ParticipantId participant = 0;
   InstrumentId instrument = 0;
@@ -111,7 +111,7 @@ struct OrderReplaced {
 };
 
 struct OrderExpired {
-  Stamp stamp;
+  Stamp stamp = {};
   OrderId order = 0;
   ParticipantId participant = 0;
   InstrumentId instrument = 0;
@@ -121,7 +121,7 @@ struct OrderExpired {
 };
 
 struct MassCancelDone {
-  Stamp stamp;
+  Stamp stamp = {};
   ParticipantId participant = 0;
   std::optional<InstrumentId> instrument;
   std::uint32_t canceled_orders = 0;
@@ -131,13 +131,13 @@ struct MassCancelDone {
 // Money moved between two ledger accounts. Every change of a balance comes
 // with one, so the postings alone rebuild every balance.
 struct LedgerPosting {
-  Stamp stamp;
+  Stamp stamp = {};
   settlement::Posting posting;
   bool operator==(const LedgerPosting&) const = default;
 };
 
 struct CollateralChanged {
-  Stamp stamp;
+  Stamp stamp = {};
   ParticipantId participant = 0;
   Money amount = 0;
   Money balance = 0;  // collateral after the change
@@ -146,7 +146,7 @@ struct CollateralChanged {
 
 // At gate closure, each trade becomes an obligation to deliver.
 struct ObligationCreated {
-  Stamp stamp;
+  Stamp stamp = {};
   TradeId trade = 0;
   InstrumentId instrument = 0;
   ParticipantId buyer = 0;
@@ -158,7 +158,7 @@ struct ObligationCreated {
 
 // When delivery starts, each obligation's challenges are drawn (seeded).
 struct ChallengeScheduled {
-  Stamp stamp;
+  Stamp stamp = {};
   TradeId trade = 0;
   std::uint32_t index = 0;
   InstrumentId instrument = 0;
@@ -168,7 +168,7 @@ struct ChallengeScheduled {
 };
 
 struct ChallengeRecorded {
-  Stamp stamp;
+  Stamp stamp = {};
   TradeId trade = 0;
   std::uint32_t index = 0;
   ChallengeOutcome outcome = ChallengeOutcome::passed;
@@ -178,7 +178,7 @@ struct ChallengeRecorded {
 
 // An obligation settled after its delivery hour; its postings follow.
 struct ObligationSettled {
-  Stamp stamp;
+  Stamp stamp = {};
   TradeId trade = 0;
   InstrumentId instrument = 0;
   ParticipantId buyer = 0;
