@@ -7,29 +7,309 @@ namespace {
 
 namespace m = gpux::matching;
 
-// The proto enums mirror the engine's, value for value.
+// ---- enums ------------------------------------------------------------------
+// The proto enums mirror the engine's value for value, so that converting is a
+// cast. Mirror<E>::value() names each engine enumerator's proto counterpart,
+// one case each and no default; the static_asserts below then make an
+// enumerator added on one side only a compile error:
+// - engine only: its case is missing (-Wswitch, an error in this file), or
+//   names a proto enumerator that does not exist;
+// - proto only: a value up to the proto enum's _MAX that no engine enumerator
+//   mirrors;
+// - numbered differently: a case whose proto value is not the engine's.
+#pragma GCC diagnostic error "-Wswitch"
+
+template <class E>
+struct Mirror;  // kMax: the proto enum's _MAX; value(e): e's proto counterpart, as int
+
+template <>
+struct Mirror<m::Side> {
+  static constexpr int kMax = proto::Side_MAX;
+  static constexpr int value(m::Side v) {
+    switch (v) {
+      case m::Side::buy:
+        return proto::BUY;
+      case m::Side::sell:
+        return proto::SELL;
+    }
+    return -1;
+  }
+};
+
+template <>
+struct Mirror<m::OrderType> {
+  static constexpr int kMax = proto::OrderType_MAX;
+  static constexpr int value(m::OrderType v) {
+    switch (v) {
+      case m::OrderType::limit:
+        return proto::LIMIT;
+      case m::OrderType::immediate_or_cancel:
+        return proto::IMMEDIATE_OR_CANCEL;
+      case m::OrderType::fill_or_kill:
+        return proto::FILL_OR_KILL;
+      case m::OrderType::post_only:
+        return proto::POST_ONLY;
+      case m::OrderType::market:
+        return proto::MARKET;
+    }
+    return -1;
+  }
+};
+
+template <>
+struct Mirror<m::SelfTradePrevention> {
+  static constexpr int kMax = proto::SelfTradePrevention_MAX;
+  static constexpr int value(m::SelfTradePrevention v) {
+    switch (v) {
+      case m::SelfTradePrevention::cancel_resting:
+        return proto::CANCEL_RESTING;
+      case m::SelfTradePrevention::cancel_incoming:
+        return proto::CANCEL_INCOMING;
+      case m::SelfTradePrevention::cancel_both:
+        return proto::CANCEL_BOTH;
+      case m::SelfTradePrevention::decrement_and_cancel:
+        return proto::DECREMENT_AND_CANCEL;
+    }
+    return -1;
+  }
+};
+
+template <>
+struct Mirror<m::InstrumentState> {
+  static constexpr int kMax = proto::InstrumentState_MAX;
+  static constexpr int value(m::InstrumentState v) {
+    switch (v) {
+      case m::InstrumentState::listed:
+        return proto::LISTED;
+      case m::InstrumentState::open:
+        return proto::OPEN;
+      case m::InstrumentState::gate_closed:
+        return proto::GATE_CLOSED;
+      case m::InstrumentState::delivering:
+        return proto::DELIVERING;
+      case m::InstrumentState::settled:
+        return proto::SETTLED;
+    }
+    return -1;
+  }
+};
+
+template <>
+struct Mirror<m::ChallengeOutcome> {
+  static constexpr int kMax = proto::ChallengeOutcome_MAX;
+  static constexpr int value(m::ChallengeOutcome v) {
+    switch (v) {
+      case m::ChallengeOutcome::pending:
+        return proto::PENDING;
+      case m::ChallengeOutcome::passed:
+        return proto::PASSED;
+      case m::ChallengeOutcome::failed:
+        return proto::FAILED;
+      case m::ChallengeOutcome::timed_out:
+        return proto::TIMED_OUT;
+    }
+    return -1;
+  }
+};
+
+template <>
+struct Mirror<m::RejectReason> {
+  static constexpr int kMax = proto::RejectReason_MAX;
+  static constexpr int value(m::RejectReason v) {
+    switch (v) {
+      case m::RejectReason::unknown_instrument:
+        return proto::UNKNOWN_INSTRUMENT;
+      case m::RejectReason::instrument_exists:
+        return proto::INSTRUMENT_EXISTS;
+      case m::RejectReason::invalid_instrument_spec:
+        return proto::INVALID_INSTRUMENT_SPEC;
+      case m::RejectReason::instrument_not_open:
+        return proto::INSTRUMENT_NOT_OPEN;
+      case m::RejectReason::invalid_state_transition:
+        return proto::INVALID_STATE_TRANSITION;
+      case m::RejectReason::unknown_participant:
+        return proto::UNKNOWN_PARTICIPANT;
+      case m::RejectReason::participant_exists:
+        return proto::PARTICIPANT_EXISTS;
+      case m::RejectReason::invalid_quantity:
+        return proto::INVALID_QUANTITY;
+      case m::RejectReason::quantity_below_minimum:
+        return proto::QUANTITY_BELOW_MINIMUM;
+      case m::RejectReason::quantity_above_maximum:
+        return proto::QUANTITY_ABOVE_MAXIMUM;
+      case m::RejectReason::lot_size_violation:
+        return proto::LOT_SIZE_VIOLATION;
+      case m::RejectReason::tick_size_violation:
+        return proto::TICK_SIZE_VIOLATION;
+      case m::RejectReason::price_outside_band:
+        return proto::PRICE_OUTSIDE_BAND;
+      case m::RejectReason::post_only_would_take:
+        return proto::POST_ONLY_WOULD_TAKE;
+      case m::RejectReason::insufficient_cash:
+        return proto::INSUFFICIENT_CASH;
+      case m::RejectReason::insufficient_capacity:
+        return proto::INSUFFICIENT_CAPACITY;
+      case m::RejectReason::unknown_order:
+        return proto::UNKNOWN_ORDER;
+      case m::RejectReason::not_order_owner:
+        return proto::NOT_ORDER_OWNER;
+      case m::RejectReason::invalid_amount:
+        return proto::INVALID_AMOUNT;
+      case m::RejectReason::insufficient_collateral:
+        return proto::INSUFFICIENT_COLLATERAL;
+      case m::RejectReason::collateral_locked:
+        return proto::COLLATERAL_LOCKED;
+      case m::RejectReason::unknown_obligation:
+        return proto::UNKNOWN_OBLIGATION;
+      case m::RejectReason::invalid_challenge:
+        return proto::INVALID_CHALLENGE;
+      case m::RejectReason::challenge_already_recorded:
+        return proto::CHALLENGE_ALREADY_RECORDED;
+    }
+    return -1;
+  }
+};
+
+template <>
+struct Mirror<m::CancelReason> {
+  static constexpr int kMax = proto::CancelReason_MAX;
+  static constexpr int value(m::CancelReason v) {
+    switch (v) {
+      case m::CancelReason::requested:
+        return proto::REQUESTED;
+      case m::CancelReason::mass_cancel:
+        return proto::MASS_CANCEL;
+      case m::CancelReason::self_trade:
+        return proto::SELF_TRADE;
+    }
+    return -1;
+  }
+};
+
+template <>
+struct Mirror<m::ExpireReason> {
+  static constexpr int kMax = proto::ExpireReason_MAX;
+  static constexpr int value(m::ExpireReason v) {
+    switch (v) {
+      case m::ExpireReason::unfilled_remainder:
+        return proto::UNFILLED_REMAINDER;
+      case m::ExpireReason::fill_or_kill:
+        return proto::FILL_OR_KILL_UNFILLED;
+      case m::ExpireReason::gate_closure:
+        return proto::GATE_CLOSURE;
+    }
+    return -1;
+  }
+};
+
+template <>
+struct Mirror<settlement::AccountKind> {
+  static constexpr int kMax = proto::AccountKind_MAX;
+  static constexpr int value(settlement::AccountKind v) {
+    switch (v) {
+      case settlement::AccountKind::available:
+        return proto::AVAILABLE;
+      case settlement::AccountKind::reserved:
+        return proto::RESERVED;
+      case settlement::AccountKind::escrow:
+        return proto::ESCROW;
+      case settlement::AccountKind::collateral:
+        return proto::COLLATERAL;
+      case settlement::AccountKind::receivable:
+        return proto::RECEIVABLE;
+      case settlement::AccountKind::external:
+        return proto::EXTERNAL;
+      case settlement::AccountKind::fees:
+        return proto::FEES;
+      case settlement::AccountKind::penalties:
+        return proto::PENALTIES;
+      case settlement::AccountKind::clearing:
+        return proto::CLEARING;
+    }
+    return -1;
+  }
+};
+
+template <>
+struct Mirror<settlement::PostingReason> {
+  static constexpr int kMax = proto::PostingReason_MAX;
+  static constexpr int value(settlement::PostingReason v) {
+    switch (v) {
+      case settlement::PostingReason::deposit:
+        return proto::DEPOSIT;
+      case settlement::PostingReason::withdrawal:
+        return proto::WITHDRAWAL;
+      case settlement::PostingReason::reserve:
+        return proto::RESERVE;
+      case settlement::PostingReason::release:
+        return proto::RELEASE;
+      case settlement::PostingReason::trade:
+        return proto::TRADE_ESCROW;
+      case settlement::PostingReason::collateral:
+        return proto::COLLATERAL_MOVED;
+      case settlement::PostingReason::payout:
+        return proto::PAYOUT;
+      case settlement::PostingReason::fee:
+        return proto::FEE;
+      case settlement::PostingReason::refund:
+        return proto::REFUND;
+      case settlement::PostingReason::receivable_due:
+        return proto::RECEIVABLE_DUE;
+      case settlement::PostingReason::penalty:
+        return proto::PENALTY;
+    }
+    return -1;
+  }
+};
+
+// Every value from 0 to the proto enum's _MAX is an engine enumerator whose
+// counterpart has the same value, and the engine has none past it.
+template <class E>
+constexpr bool mirrors() {
+  for (int v = 0; v <= Mirror<E>::kMax; ++v)
+    if (Mirror<E>::value(static_cast<E>(v)) != v) return false;
+  return Mirror<E>::value(static_cast<E>(Mirror<E>::kMax + 1)) == -1;
+}
+static_assert(mirrors<m::Side>(), "m::Side and proto::Side differ");
+static_assert(mirrors<m::OrderType>(), "m::OrderType and proto::OrderType differ");
+static_assert(mirrors<m::SelfTradePrevention>(),
+              "m::SelfTradePrevention and proto::SelfTradePrevention differ");
+static_assert(mirrors<m::InstrumentState>(),
+              "m::InstrumentState and proto::InstrumentState differ");
+static_assert(mirrors<m::ChallengeOutcome>(),
+              "m::ChallengeOutcome and proto::ChallengeOutcome differ");
+static_assert(mirrors<m::RejectReason>(), "m::RejectReason and proto::RejectReason differ");
+static_assert(mirrors<m::CancelReason>(), "m::CancelReason and proto::CancelReason differ");
+static_assert(mirrors<m::ExpireReason>(), "m::ExpireReason and proto::ExpireReason differ");
+static_assert(mirrors<settlement::AccountKind>(),
+              "settlement::AccountKind and proto::AccountKind differ");
+static_assert(mirrors<settlement::PostingReason>(),
+              "settlement::PostingReason and proto::PostingReason differ");
+
+// An engine enum from its proto value; out of range (a newer writer, a damaged
+// record) is a DecodeError.
 template <class To, class From>
-To convert_enum(From value, int last, const char* what) {
+To convert_enum(From value, const char* what) {
   const int v = static_cast<int>(value);
-  if (v < 0 || v > last)
+  if (v < 0 || v > Mirror<To>::kMax)
     throw DecodeError(std::string("invalid ") + what + " " + std::to_string(v));
   return static_cast<To>(v);
 }
 
 m::Side side(proto::Side v) {
-  return convert_enum<m::Side>(v, 1, "side");
+  return convert_enum<m::Side>(v, "side");
 }
 m::OrderType order_type(proto::OrderType v) {
-  return convert_enum<m::OrderType>(v, 4, "order type");
+  return convert_enum<m::OrderType>(v, "order type");
 }
 m::SelfTradePrevention self_trade(proto::SelfTradePrevention v) {
-  return convert_enum<m::SelfTradePrevention>(v, 3, "self-trade prevention");
+  return convert_enum<m::SelfTradePrevention>(v, "self-trade prevention");
 }
 m::InstrumentState state(proto::InstrumentState v) {
-  return convert_enum<m::InstrumentState>(v, 4, "instrument state");
+  return convert_enum<m::InstrumentState>(v, "instrument state");
 }
 m::ChallengeOutcome outcome(int v) {
-  return convert_enum<m::ChallengeOutcome>(v, 3, "challenge outcome");
+  return convert_enum<m::ChallengeOutcome>(v, "challenge outcome");
 }
 
 proto::AccountRef* encode_account(const settlement::AccountRef& a, proto::AccountRef* p) {
@@ -38,7 +318,8 @@ proto::AccountRef* encode_account(const settlement::AccountRef& a, proto::Accoun
   return p;
 }
 settlement::AccountRef decode_account(const proto::AccountRef& p) {
-  return {p.owner(), convert_enum<settlement::AccountKind>(p.kind(), 8, "account kind")};
+  return {.owner = p.owner(),
+          .kind = convert_enum<settlement::AccountKind>(p.kind(), "account kind")};
 }
 
 void encode_spec(const m::InstrumentSpec& s, proto::InstrumentSpec& p) {
@@ -61,11 +342,22 @@ void encode_spec(const m::InstrumentSpec& s, proto::InstrumentSpec& p) {
 }
 
 m::InstrumentSpec decode_spec(const proto::InstrumentSpec& p) {
-  return m::InstrumentSpec{
-      p.id(),           p.symbol(),       p.gpu_class(),       p.region(),     p.delivery_start(),
-      p.delivery_end(), p.gate_closure(), p.gpus_per_unit(),   p.tick_size(),  p.lot_size(),
-      p.min_quantity(), p.max_quantity(), p.reference_price(), p.band_width(), p.maker_fee_ppm(),
-      p.taker_fee_ppm()};
+  return m::InstrumentSpec{.id = p.id(),
+                           .symbol = p.symbol(),
+                           .gpu_class = p.gpu_class(),
+                           .region = p.region(),
+                           .delivery_start = p.delivery_start(),
+                           .delivery_end = p.delivery_end(),
+                           .gate_closure = p.gate_closure(),
+                           .gpus_per_unit = p.gpus_per_unit(),
+                           .tick_size = p.tick_size(),
+                           .lot_size = p.lot_size(),
+                           .min_quantity = p.min_quantity(),
+                           .max_quantity = p.max_quantity(),
+                           .reference_price = p.reference_price(),
+                           .band_width = p.band_width(),
+                           .maker_fee_ppm = p.maker_fee_ppm(),
+                           .taker_fee_ppm = p.taker_fee_ppm()};
 }
 
 void encode_order(const m::OrderView& o, proto::OrderView& p) {
@@ -80,9 +372,14 @@ void encode_order(const m::OrderView& o, proto::OrderView& p) {
 }
 
 m::OrderView decode_order(const proto::OrderView& p) {
-  return m::OrderView{p.order(),      p.participant(),      p.instrument(),
-                      side(p.side()), order_type(p.type()), self_trade(p.self_trade()),
-                      p.price(),      p.remaining()};
+  return m::OrderView{.order = p.order(),
+                      .participant = p.participant(),
+                      .instrument = p.instrument(),
+                      .side = side(p.side()),
+                      .type = order_type(p.type()),
+                      .self_trade = self_trade(p.self_trade()),
+                      .price = p.price(),
+                      .remaining = p.remaining()};
 }
 
 struct BodyEncoder {
@@ -156,40 +453,55 @@ m::CommandBody decode_body(const proto::Command& p) {
   switch (p.body_case()) {
     case proto::Command::kNewOrder: {
       const auto& o = p.new_order();
-      return m::NewOrder{o.client_order_id(), o.participant(),      o.instrument(),
-                         side(o.side()),      order_type(o.type()), self_trade(o.self_trade()),
-                         o.price(),           o.quantity()};
+      return m::NewOrder{.client_order_id = o.client_order_id(),
+                         .participant = o.participant(),
+                         .instrument = o.instrument(),
+                         .side = side(o.side()),
+                         .type = order_type(o.type()),
+                         .self_trade = self_trade(o.self_trade()),
+                         .price = o.price(),
+                         .quantity = o.quantity()};
     }
     case proto::Command::kCancelOrder:
-      return m::CancelOrder{p.cancel_order().participant(), p.cancel_order().order()};
+      return m::CancelOrder{.participant = p.cancel_order().participant(),
+                            .order = p.cancel_order().order()};
     case proto::Command::kReplaceOrder: {
       const auto& o = p.replace_order();
-      return m::ReplaceOrder{o.participant(), o.order(), o.price(), o.quantity()};
+      return m::ReplaceOrder{.participant = o.participant(),
+                             .order = o.order(),
+                             .price = o.price(),
+                             .quantity = o.quantity()};
     }
     case proto::Command::kMassCancel: {
       const auto& o = p.mass_cancel();
       std::optional<m::InstrumentId> instrument;
       if (o.has_instrument()) instrument = o.instrument();
-      return m::MassCancel{o.participant(), instrument};
+      return m::MassCancel{.participant = o.participant(), .instrument = instrument};
     }
     case proto::Command::kListInstrument:
       return m::ListInstrument{decode_spec(p.list_instrument().spec())};
     case proto::Command::kChangeInstrumentState:
-      return m::ChangeInstrumentState{p.change_instrument_state().instrument(),
-                                      state(p.change_instrument_state().state())};
+      return m::ChangeInstrumentState{.instrument = p.change_instrument_state().instrument(),
+                                      .state = state(p.change_instrument_state().state())};
     case proto::Command::kAddParticipant:
-      return m::AddParticipant{p.add_participant().participant()};
+      return m::AddParticipant{.participant = p.add_participant().participant()};
     case proto::Command::kAdjustCash:
-      return m::AdjustCash{p.adjust_cash().participant(), p.adjust_cash().amount()};
+      return m::AdjustCash{.participant = p.adjust_cash().participant(),
+                           .amount = p.adjust_cash().amount()};
     case proto::Command::kSetSellCapacity: {
       const auto& o = p.set_sell_capacity();
-      return m::SetSellCapacity{o.participant(), o.instrument(), o.capacity()};
+      return m::SetSellCapacity{
+          .participant = o.participant(), .instrument = o.instrument(), .capacity = o.capacity()};
     }
     case proto::Command::kPostCollateral:
-      return m::PostCollateral{p.post_collateral().participant(), p.post_collateral().amount()};
+      return m::PostCollateral{.participant = p.post_collateral().participant(),
+                               .amount = p.post_collateral().amount()};
     case proto::Command::kRecordChallengeOutcome: {
       const auto& o = p.record_challenge_outcome();
-      return m::RecordChallengeOutcome{o.trade(), o.index(), outcome(o.outcome()), o.failure()};
+      return m::RecordChallengeOutcome{.trade = o.trade(),
+                                       .index = o.index(),
+                                       .outcome = outcome(o.outcome()),
+                                       .failure = o.failure()};
     }
     case proto::Command::BODY_NOT_SET:
       break;
@@ -369,123 +681,162 @@ struct EventEncoder {
 };
 
 m::Event decode_event_body(const proto::Event& p) {
-  const m::Stamp s{p.sequence(), p.time()};
+  const m::Stamp s{.sequence = p.sequence(), .time = p.time()};
   switch (p.body_case()) {
     case proto::Event::kInstrumentListed:
-      return m::InstrumentListed{s, p.instrument_listed().instrument()};
+      return m::InstrumentListed{.stamp = s, .instrument = p.instrument_listed().instrument()};
     case proto::Event::kInstrumentStateChanged:
-      return m::InstrumentStateChanged{s, p.instrument_state_changed().instrument(),
-                                       state(p.instrument_state_changed().state())};
+      return m::InstrumentStateChanged{.stamp = s,
+                                       .instrument = p.instrument_state_changed().instrument(),
+                                       .state = state(p.instrument_state_changed().state())};
     case proto::Event::kParticipantAdded:
-      return m::ParticipantAdded{s, p.participant_added().participant()};
+      return m::ParticipantAdded{.stamp = s, .participant = p.participant_added().participant()};
     case proto::Event::kCashAdjusted: {
       const auto& o = p.cash_adjusted();
-      return m::CashAdjusted{s, o.participant(), o.amount(), o.balance()};
+      return m::CashAdjusted{
+          .stamp = s, .participant = o.participant(), .amount = o.amount(), .balance = o.balance()};
     }
     case proto::Event::kSellCapacitySet: {
       const auto& o = p.sell_capacity_set();
-      return m::SellCapacitySet{s, o.participant(), o.instrument(), o.capacity()};
+      return m::SellCapacitySet{.stamp = s,
+                                .participant = o.participant(),
+                                .instrument = o.instrument(),
+                                .capacity = o.capacity()};
     }
     case proto::Event::kCommandRejected: {
       const auto& o = p.command_rejected();
-      return m::CommandRejected{s, convert_enum<m::RejectReason>(o.reason(), 23, "reject reason"),
-                                o.participant(), o.client_order_id(), o.order()};
+      return m::CommandRejected{
+          .stamp = s,
+          .reason = convert_enum<m::RejectReason>(o.reason(), "reject reason"),
+          .participant = o.participant(),
+          .client_order_id = o.client_order_id(),
+          .order = o.order()};
     }
     case proto::Event::kOrderAccepted: {
       const auto& o = p.order_accepted();
-      return m::OrderAccepted{s,
-                              o.order(),
-                              o.client_order_id(),
-                              o.participant(),
-                              o.instrument(),
-                              side(o.side()),
-                              order_type(o.type()),
-                              o.price(),
-                              o.quantity()};
+      return m::OrderAccepted{.stamp = s,
+                              .order = o.order(),
+                              .client_order_id = o.client_order_id(),
+                              .participant = o.participant(),
+                              .instrument = o.instrument(),
+                              .side = side(o.side()),
+                              .type = order_type(o.type()),
+                              .price = o.price(),
+                              .quantity = o.quantity()};
     }
     case proto::Event::kTrade: {
       const auto& o = p.trade();
-      return m::Trade{s,
-                      o.trade(),
-                      o.instrument(),
-                      o.price(),
-                      o.quantity(),
-                      side(o.aggressor()),
-                      o.maker_order(),
-                      o.maker(),
-                      o.maker_remaining(),
-                      o.taker_order(),
-                      o.taker(),
-                      o.taker_remaining()};
+      return m::Trade{.stamp = s,
+                      .trade = o.trade(),
+                      .instrument = o.instrument(),
+                      .price = o.price(),
+                      .quantity = o.quantity(),
+                      .aggressor = side(o.aggressor()),
+                      .maker_order = o.maker_order(),
+                      .maker = o.maker(),
+                      .maker_remaining = o.maker_remaining(),
+                      .taker_order = o.taker_order(),
+                      .taker = o.taker(),
+                      .taker_remaining = o.taker_remaining()};
     }
     case proto::Event::kOrderCanceled: {
       const auto& o = p.order_canceled();
-      return m::OrderCanceled{s,
-                              o.order(),
-                              o.participant(),
-                              o.instrument(),
-                              o.canceled(),
-                              o.remaining(),
-                              convert_enum<m::CancelReason>(o.reason(), 2, "cancel reason")};
+      return m::OrderCanceled{.stamp = s,
+                              .order = o.order(),
+                              .participant = o.participant(),
+                              .instrument = o.instrument(),
+                              .canceled = o.canceled(),
+                              .remaining = o.remaining(),
+                              .reason = convert_enum<m::CancelReason>(o.reason(), "cancel reason")};
     }
     case proto::Event::kOrderReplaced: {
       const auto& o = p.order_replaced();
-      return m::OrderReplaced{s,         o.order(),    o.participant(),  o.instrument(),
-                              o.price(), o.quantity(), o.kept_priority()};
+      return m::OrderReplaced{.stamp = s,
+                              .order = o.order(),
+                              .participant = o.participant(),
+                              .instrument = o.instrument(),
+                              .price = o.price(),
+                              .quantity = o.quantity(),
+                              .kept_priority = o.kept_priority()};
     }
     case proto::Event::kOrderExpired: {
       const auto& o = p.order_expired();
-      return m::OrderExpired{s,
-                             o.order(),
-                             o.participant(),
-                             o.instrument(),
-                             o.expired(),
-                             convert_enum<m::ExpireReason>(o.reason(), 2, "expire reason")};
+      return m::OrderExpired{.stamp = s,
+                             .order = o.order(),
+                             .participant = o.participant(),
+                             .instrument = o.instrument(),
+                             .expired = o.expired(),
+                             .reason = convert_enum<m::ExpireReason>(o.reason(), "expire reason")};
     }
     case proto::Event::kMassCancelDone: {
       const auto& o = p.mass_cancel_done();
       std::optional<m::InstrumentId> instrument;
       if (o.has_instrument()) instrument = o.instrument();
-      return m::MassCancelDone{s, o.participant(), instrument, o.canceled_orders()};
+      return m::MassCancelDone{.stamp = s,
+                               .participant = o.participant(),
+                               .instrument = instrument,
+                               .canceled_orders = o.canceled_orders()};
     }
     case proto::Event::kLedgerPosting: {
       const auto& o = p.ledger_posting();
-      return m::LedgerPosting{
-          s,
-          {decode_account(o.from()), decode_account(o.to()), o.amount(),
-           convert_enum<settlement::PostingReason>(o.reason(), 10, "posting reason")}};
+      return m::LedgerPosting{.stamp = s,
+                              .posting = {.from = decode_account(o.from()),
+                                          .to = decode_account(o.to()),
+                                          .amount = o.amount(),
+                                          .reason = convert_enum<settlement::PostingReason>(
+                                              o.reason(), "posting reason")}};
     }
     case proto::Event::kCollateralChanged: {
       const auto& o = p.collateral_changed();
-      return m::CollateralChanged{s, o.participant(), o.amount(), o.balance()};
+      return m::CollateralChanged{
+          .stamp = s, .participant = o.participant(), .amount = o.amount(), .balance = o.balance()};
     }
     case proto::Event::kObligationCreated: {
       const auto& o = p.obligation_created();
-      return m::ObligationCreated{s,         o.trade(),   o.instrument(), o.buyer(), o.provider(),
-                                  o.price(), o.quantity()};
+      return m::ObligationCreated{.stamp = s,
+                                  .trade = o.trade(),
+                                  .instrument = o.instrument(),
+                                  .buyer = o.buyer(),
+                                  .provider = o.provider(),
+                                  .price = o.price(),
+                                  .quantity = o.quantity()};
     }
     case proto::Event::kChallengeScheduled: {
       const auto& o = p.challenge_scheduled();
-      return m::ChallengeScheduled{s, o.trade(), o.index(), o.instrument(), o.provider(), o.at()};
+      return m::ChallengeScheduled{.stamp = s,
+                                   .trade = o.trade(),
+                                   .index = o.index(),
+                                   .instrument = o.instrument(),
+                                   .provider = o.provider(),
+                                   .at = o.at()};
     }
     case proto::Event::kChallengeRecorded: {
       const auto& o = p.challenge_recorded();
-      return m::ChallengeRecorded{s, o.trade(), o.index(), outcome(o.outcome()), o.failure()};
+      return m::ChallengeRecorded{.stamp = s,
+                                  .trade = o.trade(),
+                                  .index = o.index(),
+                                  .outcome = outcome(o.outcome()),
+                                  .failure = o.failure()};
     }
     case proto::Event::kObligationSettled: {
       const auto& o = p.obligation_settled();
-      return m::ObligationSettled{
-          s,
-          o.trade(),
-          o.instrument(),
-          o.buyer(),
-          o.provider(),
-          o.price(),
-          o.quantity(),
-          o.challenges(),
-          o.passed(),
-          {o.verified(), o.unverified(), o.paid_to_provider(), o.buyer_fee(), o.provider_fee(),
-           o.refund(), o.penalty(), o.penalty_shortfall()}};
+      return m::ObligationSettled{.stamp = s,
+                                  .trade = o.trade(),
+                                  .instrument = o.instrument(),
+                                  .buyer = o.buyer(),
+                                  .provider = o.provider(),
+                                  .price = o.price(),
+                                  .quantity = o.quantity(),
+                                  .challenges = o.challenges(),
+                                  .passed = o.passed(),
+                                  .figures = {.verified = o.verified(),
+                                              .unverified = o.unverified(),
+                                              .paid_to_provider = o.paid_to_provider(),
+                                              .buyer_fee = o.buyer_fee(),
+                                              .provider_fee = o.provider_fee(),
+                                              .refund = o.refund(),
+                                              .penalty = o.penalty(),
+                                              .penalty_shortfall = o.penalty_shortfall()}};
     }
     case proto::Event::BODY_NOT_SET:
       break;
@@ -514,7 +865,7 @@ proto::Command encode(const m::Command& command) {
 }
 
 m::Command decode(const proto::Command& p) {
-  return m::Command{{p.sequence(), p.time()}, decode_body(p)};
+  return m::Command{.stamp = {.sequence = p.sequence(), .time = p.time()}, .body = decode_body(p)};
 }
 
 proto::Snapshot encode(const m::EngineSnapshot& s) {
@@ -569,12 +920,15 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
 }
 
 m::EngineSnapshot decode(const proto::Snapshot& p) {
-  m::EngineSnapshot s{p.next_order_id(),
-                      p.next_trade_id(),
-                      {},
-                      {},
-                      {},
-                      {p.external(), p.fees(), p.penalties(), p.clearing()}};
+  m::EngineSnapshot s{.next_order_id = p.next_order_id(),
+                      .next_trade_id = p.next_trade_id(),
+                      .instruments = {},
+                      .accounts = {},
+                      .capacities = {},
+                      .exchange = {.external = p.external(),
+                                   .fees = p.fees(),
+                                   .penalties = p.penalties(),
+                                   .clearing = p.clearing()}};
   for (const auto& i : p.instruments()) {
     m::InstrumentSnapshot& out = s.instruments.emplace_back();
     out.spec = decode_spec(i.spec());
@@ -584,25 +938,32 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
     for (const auto& o : i.asks())
       out.asks.push_back(decode_order(o));
     for (const auto& o : i.obligations()) {
-      m::ObligationView& ob = out.obligations.emplace_back(m::ObligationView{o.trade(),
-                                                                             o.buyer(),
-                                                                             o.provider(),
-                                                                             o.price(),
-                                                                             o.quantity(),
-                                                                             o.escrow(),
-                                                                             o.buyer_is_taker(),
-                                                                             {}});
+      m::ObligationView& ob =
+          out.obligations.emplace_back(m::ObligationView{.trade = o.trade(),
+                                                         .buyer = o.buyer(),
+                                                         .provider = o.provider(),
+                                                         .price = o.price(),
+                                                         .quantity = o.quantity(),
+                                                         .escrow = o.escrow(),
+                                                         .buyer_is_taker = o.buyer_is_taker(),
+                                                         .outcomes = {}});
       for (int v : o.outcomes())
         ob.outcomes.push_back(outcome(v));
     }
   }
   for (const auto& a : p.accounts())
-    s.accounts.push_back({a.participant(),
-                          {a.cash(), a.reserved(), a.committed(), a.collateral(), a.receivable()},
-                          {a.resting().begin(), a.resting().end()}});
+    s.accounts.push_back({.participant = a.participant(),
+                          .view = {.cash = a.cash(),
+                                   .reserved = a.reserved(),
+                                   .committed = a.committed(),
+                                   .collateral = a.collateral(),
+                                   .receivable = a.receivable()},
+                          .resting = {a.resting().begin(), a.resting().end()}});
   for (const auto& c : p.capacities())
     s.capacities.push_back(
-        {c.participant(), c.instrument(), {c.capacity(), c.offered(), c.sold()}});
+        {.participant = c.participant(),
+         .instrument = c.instrument(),
+         .view = {.capacity = c.capacity(), .offered = c.offered(), .sold = c.sold()}});
   return s;
 }
 
