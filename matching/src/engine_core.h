@@ -287,23 +287,36 @@ class EngineCore final : public Engine {
 
   // ---- admin commands ------------------------------------------------------
 
+  // The first rule of the listing that `s` breaks, in the order of the reasons
+  // in types.h; later rules rely on earlier ones (no division by a zero tick or
+  // lot, no overflow past the notional limit).
   std::optional<RejectReason> invalid_spec(const InstrumentSpec& s) const {
-    if (s.id >= config_.max_instruments) return RejectReason::unknown_instrument;
-    if (find_instrument(s.id) != nullptr) return RejectReason::instrument_exists;
-    const bool sane =
-        !s.symbol.empty() && s.delivery_end > s.delivery_start &&
-        s.gate_closure <= s.delivery_start && s.gpus_per_unit >= 1 && s.tick_size > 0 &&
-        s.lot_size > 0 && s.min_quantity > 0 && s.min_quantity % s.lot_size == 0 &&
-        s.max_quantity >= s.min_quantity && s.max_quantity % s.lot_size == 0 &&
-        s.reference_price > 0 && s.reference_price % s.tick_size == 0 && s.band_width >= 0 &&
-        s.band_width % s.tick_size == 0 && s.reference_price - s.band_width >= s.tick_size &&
-        s.reference_price <= kMaxOrderNotional && s.band_width <= kMaxOrderNotional &&
-        2 * (s.band_width / s.tick_size) + 1 <= config_.max_price_levels &&
-        static_cast<__int128>(s.reference_price + s.band_width) * s.max_quantity <=
-            kMaxOrderNotional &&
-        s.maker_fee_ppm <= std::min(config_.buyer_fee_ppm, 1'000'000u) &&
-        s.taker_fee_ppm <= std::min(config_.buyer_fee_ppm, 1'000'000u);
-    if (!sane) return RejectReason::invalid_instrument_spec;
+    using R = RejectReason;
+    if (s.id >= config_.max_instruments) return R::unknown_instrument;
+    if (find_instrument(s.id) != nullptr) return R::instrument_exists;
+    if (s.symbol.empty()) return R::invalid_symbol;
+    if (s.delivery_end <= s.delivery_start) return R::invalid_delivery_window;
+    if (s.gate_closure > s.delivery_start) return R::invalid_gate_closure;
+    if (s.gpus_per_unit < 1) return R::invalid_gpus_per_unit;
+    if (s.tick_size <= 0) return R::invalid_tick_size;
+    if (s.lot_size <= 0) return R::invalid_lot_size;
+    if (s.min_quantity <= 0 || s.min_quantity % s.lot_size != 0) return R::invalid_min_quantity;
+    if (s.max_quantity < s.min_quantity || s.max_quantity % s.lot_size != 0)
+      return R::invalid_max_quantity;
+    if (s.reference_price <= 0 || s.reference_price % s.tick_size != 0 ||
+        s.reference_price > kMaxOrderNotional)
+      return R::invalid_reference_price;
+    if (s.band_width < 0 || s.band_width % s.tick_size != 0 || s.band_width > kMaxOrderNotional ||
+        s.reference_price - s.band_width < s.tick_size)
+      return R::invalid_price_band;
+    if (2 * (s.band_width / s.tick_size) + 1 > config_.max_price_levels)
+      return R::too_many_price_levels;
+    if (static_cast<__int128>(s.reference_price + s.band_width) * s.max_quantity >
+        kMaxOrderNotional)
+      return R::order_notional_too_large;
+    const std::uint32_t max_fee_ppm = std::min(config_.buyer_fee_ppm, 1'000'000u);
+    if (s.maker_fee_ppm > max_fee_ppm) return R::invalid_maker_fee;
+    if (s.taker_fee_ppm > max_fee_ppm) return R::invalid_taker_fee;
     return std::nullopt;
   }
 

@@ -108,6 +108,34 @@ const char* to_string(RejectReason v) {
       return "invalid_challenge";
     case RejectReason::challenge_already_recorded:
       return "challenge_already_recorded";
+    case RejectReason::invalid_symbol:
+      return "invalid_symbol";
+    case RejectReason::invalid_delivery_window:
+      return "invalid_delivery_window";
+    case RejectReason::invalid_gate_closure:
+      return "invalid_gate_closure";
+    case RejectReason::invalid_gpus_per_unit:
+      return "invalid_gpus_per_unit";
+    case RejectReason::invalid_tick_size:
+      return "invalid_tick_size";
+    case RejectReason::invalid_lot_size:
+      return "invalid_lot_size";
+    case RejectReason::invalid_min_quantity:
+      return "invalid_min_quantity";
+    case RejectReason::invalid_max_quantity:
+      return "invalid_max_quantity";
+    case RejectReason::invalid_reference_price:
+      return "invalid_reference_price";
+    case RejectReason::invalid_price_band:
+      return "invalid_price_band";
+    case RejectReason::too_many_price_levels:
+      return "too_many_price_levels";
+    case RejectReason::order_notional_too_large:
+      return "order_notional_too_large";
+    case RejectReason::invalid_maker_fee:
+      return "invalid_maker_fee";
+    case RejectReason::invalid_taker_fee:
+      return "invalid_taker_fee";
   }
   return "?";
 }

@@ -165,6 +165,34 @@ struct Mirror<m::RejectReason> {
         return proto::INVALID_CHALLENGE;
       case m::RejectReason::challenge_already_recorded:
         return proto::CHALLENGE_ALREADY_RECORDED;
+      case m::RejectReason::invalid_symbol:
+        return proto::INVALID_SYMBOL;
+      case m::RejectReason::invalid_delivery_window:
+        return proto::INVALID_DELIVERY_WINDOW;
+      case m::RejectReason::invalid_gate_closure:
+        return proto::INVALID_GATE_CLOSURE;
+      case m::RejectReason::invalid_gpus_per_unit:
+        return proto::INVALID_GPUS_PER_UNIT;
+      case m::RejectReason::invalid_tick_size:
+        return proto::INVALID_TICK_SIZE;
+      case m::RejectReason::invalid_lot_size:
+        return proto::INVALID_LOT_SIZE;
+      case m::RejectReason::invalid_min_quantity:
+        return proto::INVALID_MIN_QUANTITY;
+      case m::RejectReason::invalid_max_quantity:
+        return proto::INVALID_MAX_QUANTITY;
+      case m::RejectReason::invalid_reference_price:
+        return proto::INVALID_REFERENCE_PRICE;
+      case m::RejectReason::invalid_price_band:
+        return proto::INVALID_PRICE_BAND;
+      case m::RejectReason::too_many_price_levels:
+        return proto::TOO_MANY_PRICE_LEVELS;
+      case m::RejectReason::order_notional_too_large:
+        return proto::ORDER_NOTIONAL_TOO_LARGE;
+      case m::RejectReason::invalid_maker_fee:
+        return proto::INVALID_MAKER_FEE;
+      case m::RejectReason::invalid_taker_fee:
+        return proto::INVALID_TAKER_FEE;
     }
     return -1;
   }

@@ -282,5 +282,5 @@ TEST_CASE("gpuxd refuses a bad configuration, naming the line") {
   CHECK(WEXITSTATUS(status) == 2);
   std::ifstream in(log);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  CHECK(text.find("product H100.x: terms rejected (invalid_instrument_spec)") != std::string::npos);
+  CHECK(text.find("product H100.x: terms rejected (invalid_tick_size)") != std::string::npos);
 }

@@ -6,40 +6,69 @@
 
 using namespace gpux::test;
 
-TEST_CASE("instrument specs are validated at listing") {
+TEST_CASE("instrument specs are validated at listing, each rule with its own reason") {
   Market m;
   const auto reason_of = [&](InstrumentSpec spec) {
     m.apply(ListInstrument{spec});
     const auto rejected = only<CommandRejected>(m.last());
     return rejected.empty() ? std::optional<RejectReason>{} : rejected[0].reason;
   };
+  // `change` breaks one rule of an otherwise valid spec (a fresh id each, as
+  // the valid ones list).
+  InstrumentId next_id = 2;
+  const auto breaking = [&](auto change) {
+    InstrumentSpec spec = standard_spec(next_id++);
+    change(spec);
+    return reason_of(spec);
+  };
+  using R = RejectReason;
   InstrumentSpec spec = standard_spec(1);
   CHECK(!reason_of(spec));
-  CHECK(reason_of(spec) == RejectReason::instrument_exists);
+  CHECK(reason_of(spec) == R::instrument_exists);
+  CHECK(reason_of(standard_spec(1u << 20)) == R::unknown_instrument);
 
-  spec = standard_spec(2);
-  spec.tick_size = 0;
-  CHECK(reason_of(spec) == RejectReason::invalid_instrument_spec);
-  spec = standard_spec(2);
-  spec.reference_price = 2'000'050;  // off tick
-  CHECK(reason_of(spec) == RejectReason::invalid_instrument_spec);
-  spec = standard_spec(2);
-  spec.band_width = 2'000'000;  // band reaches zero
-  CHECK(reason_of(spec) == RejectReason::invalid_instrument_spec);
-  spec = standard_spec(2);
-  spec.lot_size = 3;  // min 1 is not a multiple of the lot
-  CHECK(reason_of(spec) == RejectReason::invalid_instrument_spec);
-  spec = standard_spec(2);
-  spec.tick_size = 1;
-  spec.band_width = 1'000'000;  // 2,000,001 levels > the default limit
-  CHECK(reason_of(spec) == RejectReason::invalid_instrument_spec);
-  spec = standard_spec(2);
-  spec.max_quantity = 1'000'000'000'000;  // notional overflow guard
-  CHECK(reason_of(spec) == RejectReason::invalid_instrument_spec);
-  spec = standard_spec(2);
-  spec.delivery_end = spec.delivery_start;
-  CHECK(reason_of(spec) == RejectReason::invalid_instrument_spec);
-  CHECK(reason_of(standard_spec(1u << 20)) == RejectReason::unknown_instrument);
+  CHECK(breaking([](auto& s) { s.symbol.clear(); }) == R::invalid_symbol);
+  CHECK(breaking([](auto& s) { s.delivery_end = s.delivery_start; }) == R::invalid_delivery_window);
+  CHECK(breaking([](auto& s) { s.delivery_end = s.delivery_start - 3600; }) ==
+        R::invalid_delivery_window);
+  CHECK(breaking([](auto& s) { s.gate_closure = s.delivery_start + 1; }) ==
+        R::invalid_gate_closure);
+  CHECK(!breaking([](auto& s) { s.gate_closure = s.delivery_start; }));  // closes as it starts
+  CHECK(breaking([](auto& s) { s.gpus_per_unit = 0; }) == R::invalid_gpus_per_unit);
+  CHECK(breaking([](auto& s) { s.tick_size = 0; }) == R::invalid_tick_size);
+  CHECK(breaking([](auto& s) { s.tick_size = -100; }) == R::invalid_tick_size);
+  CHECK(breaking([](auto& s) { s.lot_size = 0; }) == R::invalid_lot_size);
+  CHECK(breaking([](auto& s) { s.min_quantity = 0; }) == R::invalid_min_quantity);
+  CHECK(breaking([](auto& s) { s.lot_size = 3; }) == R::invalid_min_quantity);      // min 1 off lot
+  CHECK(breaking([](auto& s) { s.max_quantity = 0; }) == R::invalid_max_quantity);  // below min
+  CHECK(breaking([](auto& s) {
+          s.lot_size = 5;
+          s.min_quantity = 10;
+          s.max_quantity = 12;  // off lot
+        }) == R::invalid_max_quantity);
+  CHECK(breaking([](auto& s) { s.reference_price = 0; }) == R::invalid_reference_price);
+  CHECK(breaking([](auto& s) { s.reference_price = 2'000'050; }) ==
+        R::invalid_reference_price);  // off tick
+  CHECK(breaking([](auto& s) { s.reference_price = 1'000'000'000'000'000'100; }) ==
+        R::invalid_reference_price);  // above USD 10^12 per unit
+  CHECK(breaking([](auto& s) { s.band_width = -100; }) == R::invalid_price_band);
+  CHECK(breaking([](auto& s) { s.band_width = 500'050; }) == R::invalid_price_band);  // off tick
+  CHECK(breaking([](auto& s) { s.band_width = 2'000'000; }) ==
+        R::invalid_price_band);                                 // band reaches zero
+  CHECK(!breaking([](auto& s) { s.band_width = 1'999'900; }));  // lowest price: one tick
+  CHECK(breaking([](auto& s) {
+          s.tick_size = 1;
+          s.band_width = 1'000'000;  // 2,000,001 levels > the default limit
+        }) == R::too_many_price_levels);
+  CHECK(breaking([](auto& s) { s.max_quantity = 1'000'000'000'000; }) ==
+        R::order_notional_too_large);  // 2.5 USD x 10^12 units > USD 10^9
+  // Fees may not exceed the buyer's fee hold (0 by default).
+  CHECK(breaking([](auto& s) { s.maker_fee_ppm = 1; }) == R::invalid_maker_fee);
+  CHECK(breaking([](auto& s) { s.taker_fee_ppm = 1; }) == R::invalid_taker_fee);
+
+  // Each reason names its rule.
+  CHECK(std::string(to_string(R::invalid_price_band)) == "invalid_price_band");
+  CHECK(std::string(to_string(R::order_notional_too_large)) == "order_notional_too_large");
 }
 
 TEST_CASE_TEMPLATE("orders are validated against tick, lot, size and band", B, BOTH_BOOKS) {

@@ -186,5 +186,5 @@ TEST_CASE("an instrument's fees may not exceed the buyer's fee hold") {
   spec.taker_fee_ppm = 5'001;
   const auto r = only<CommandRejected>(m.apply(ListInstrument{spec}));
   REQUIRE(r.size() == 1);
-  CHECK(r[0].reason == RejectReason::invalid_instrument_spec);
+  CHECK(r[0].reason == RejectReason::invalid_taker_fee);
 }

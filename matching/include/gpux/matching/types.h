@@ -57,7 +57,7 @@ enum class InstrumentState : std::uint8_t { listed, open, gate_closed, deliverin
 enum class RejectReason : std::uint8_t {
   unknown_instrument,
   instrument_exists,
-  invalid_instrument_spec,
+  invalid_instrument_spec,  // ListInstrument without a spec
   instrument_not_open,
   invalid_state_transition,
   unknown_participant,
@@ -79,6 +79,21 @@ enum class RejectReason : std::uint8_t {
   unknown_obligation,       // no unsettled obligation for that trade
   invalid_challenge,        // index out of range, pending outcome, or not delivering
   challenge_already_recorded,  // that challenge already has its outcome
+  // ListInstrument: which rule of the spec failed (the first, in this order).
+  invalid_symbol,            // the symbol is empty
+  invalid_delivery_window,   // delivery_end is not after delivery_start
+  invalid_gate_closure,      // the gate closes after delivery starts
+  invalid_gpus_per_unit,     // gpus_per_unit is below 1
+  invalid_tick_size,         // tick_size is not positive
+  invalid_lot_size,          // lot_size is not positive
+  invalid_min_quantity,      // min_quantity is not a positive multiple of the lot
+  invalid_max_quantity,      // max_quantity is below min_quantity or not a multiple of the lot
+  invalid_reference_price,   // not positive, off tick, or above the notional limit
+  invalid_price_band,        // band_width negative, off tick, above the limit, or reaching zero
+  too_many_price_levels,     // the band holds more ticks than max_price_levels per side
+  order_notional_too_large,  // the band's top price x max_quantity exceeds USD 10^9
+  invalid_maker_fee,         // maker_fee_ppm above the buyer's fee hold or 100%
+  invalid_taker_fee,         // taker_fee_ppm above the buyer's fee hold or 100%
 };
 
 // A verification challenge's outcome; pending until one is recorded (an
