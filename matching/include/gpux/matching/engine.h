@@ -94,10 +94,6 @@ struct MemoryUsage {
   std::size_t resting_orders = 0;
 };
 
-// Everything the engine knows, as plain values: what a snapshot stores.
-// Orders are listed per side in priority order, and each account lists its
-// resting orders in the engine's own order, so a restored engine replays the
-// same future commands into the same events and the same state hash.
 // A trade awaiting settlement. `outcomes` is empty until delivery starts.
 struct ObligationView {
   TradeId trade = 0;
@@ -143,6 +139,10 @@ struct CapacitySnapshot {
   bool operator==(const CapacitySnapshot&) const = default;
 };
 
+// Everything the engine knows, as plain values: what a snapshot stores.
+// Orders are listed per side in priority order, and each account lists its
+// resting orders in the engine's own order, so a restored engine replays the
+// same future commands into the same events and the same state hash.
 struct EngineSnapshot {
   OrderId next_order_id = 1;
   TradeId next_trade_id = 1;
