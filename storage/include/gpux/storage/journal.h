@@ -1,6 +1,13 @@
 // The durable command journal and snapshot store, in one RocksDB database with
-// column families: journal (key = big-endian sequence number), orders, trades,
-// ledger (reserved for settlement) and meta (snapshots).
+// column families (key layouts in storage/src/journal.cpp):
+// - journal: each command record, keyed by big-endian sequence number;
+// - order_events: each order's events, by order and sequence;
+// - orders: order ids by participant and by instrument and time;
+// - trades: each trade by id, and trade ids by participant and by instrument
+//   and time;
+// - ledger: every posting, and each trade's delivery events (obligation,
+//   challenges, settlement);
+// - meta: snapshots.
 #pragma once
 
 #include <cstdint>
