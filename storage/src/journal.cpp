@@ -99,40 +99,41 @@ void index_event(rocksdb::WriteBatch& batch, const StoreFamilies& cf, const matc
               serialized());
   };
   const auto& [order_events, orders, trades, ledger] = cf;
-  if (const auto* e = std::get_if<matching::LedgerPosting>(&event)) {
-    batch.Put(ledger, Key('l').u64(e->stamp.sequence).u32(position).str(), serialized());
+  if (const auto* posting = std::get_if<matching::LedgerPosting>(&event)) {
+    batch.Put(ledger, Key('l').u64(posting->stamp.sequence).u32(position).str(), serialized());
   } else if (const matching::TradeId trade = delivery_trade(event)) {
-    const auto sequence = std::visit([](const auto& e) { return e.stamp.sequence; }, event);
+    const auto sequence = std::visit([](const auto& any) { return any.stamp.sequence; }, event);
     batch.Put(ledger, Key('d').u64(trade).u64(sequence).u32(position).str(), serialized());
-  } else if (const auto* e = std::get_if<matching::OrderAccepted>(&event)) {
-    order_event(e->order, e->stamp);
-    batch.Put(orders, Key('p').u32(e->participant).u64(e->order).str(), "");
+  } else if (const auto* accepted = std::get_if<matching::OrderAccepted>(&event)) {
+    order_event(accepted->order, accepted->stamp);
+    batch.Put(orders, Key('p').u32(accepted->participant).u64(accepted->order).str(), "");
     batch.Put(orders,
               Key('i')
-                  .u32(e->instrument)
-                  .u64(static_cast<std::uint64_t>(e->stamp.time))
-                  .u64(e->order)
+                  .u32(accepted->instrument)
+                  .u64(static_cast<std::uint64_t>(accepted->stamp.time))
+                  .u64(accepted->order)
                   .str(),
               "");
-  } else if (const auto* e = std::get_if<matching::Trade>(&event)) {
-    order_event(e->maker_order, e->stamp);
-    order_event(e->taker_order, e->stamp);
-    batch.Put(trades, Key('t').u64(e->trade).str(), serialized());
-    batch.Put(trades, Key('p').u32(e->maker).u64(e->trade).str(), "");
-    if (e->taker != e->maker) batch.Put(trades, Key('p').u32(e->taker).u64(e->trade).str(), "");
+  } else if (const auto* fill = std::get_if<matching::Trade>(&event)) {
+    order_event(fill->maker_order, fill->stamp);
+    order_event(fill->taker_order, fill->stamp);
+    batch.Put(trades, Key('t').u64(fill->trade).str(), serialized());
+    batch.Put(trades, Key('p').u32(fill->maker).u64(fill->trade).str(), "");
+    if (fill->taker != fill->maker)
+      batch.Put(trades, Key('p').u32(fill->taker).u64(fill->trade).str(), "");
     batch.Put(trades,
               Key('i')
-                  .u32(e->instrument)
-                  .u64(static_cast<std::uint64_t>(e->stamp.time))
-                  .u64(e->trade)
+                  .u32(fill->instrument)
+                  .u64(static_cast<std::uint64_t>(fill->stamp.time))
+                  .u64(fill->trade)
                   .str(),
               "");
-  } else if (const auto* e = std::get_if<matching::OrderCanceled>(&event)) {
-    order_event(e->order, e->stamp);
-  } else if (const auto* e = std::get_if<matching::OrderReplaced>(&event)) {
-    order_event(e->order, e->stamp);
-  } else if (const auto* e = std::get_if<matching::OrderExpired>(&event)) {
-    order_event(e->order, e->stamp);
+  } else if (const auto* canceled = std::get_if<matching::OrderCanceled>(&event)) {
+    order_event(canceled->order, canceled->stamp);
+  } else if (const auto* replaced = std::get_if<matching::OrderReplaced>(&event)) {
+    order_event(replaced->order, replaced->stamp);
+  } else if (const auto* expired = std::get_if<matching::OrderExpired>(&event)) {
+    order_event(expired->order, expired->stamp);
   }
 }
 
@@ -201,9 +202,9 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& directory,
   for (const char* name : kColumnFamilies)
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions{});
   const auto hash_by_prefix = [&](Family family, std::size_t prefix, std::size_t buckets) {
-    rocksdb::ColumnFamilyOptions& options = descriptors[family].options;
-    options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(prefix));
-    options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(buckets));
+    rocksdb::ColumnFamilyOptions& family_options = descriptors[family].options;
+    family_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(prefix));
+    family_options.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(buckets));
   };
   hash_by_prefix(kOrderEvents, kOrderPrefix, 1u << 20);
   // Index keys only grow within their prefix (ids and times increase), so
@@ -317,23 +318,24 @@ std::optional<OrderRecord> Journal::find_order(matching::OrderId order) const {
     }
     if (!record) break;  // events without an acceptance: not an order we know
     using Status = OrderRecord::Status;
-    if (const auto* e = std::get_if<matching::Trade>(&event)) {
-      record->filled += e->quantity;
-      record->remaining = e->maker_order == order ? e->maker_remaining : e->taker_remaining;
+    if (const auto* fill = std::get_if<matching::Trade>(&event)) {
+      record->filled += fill->quantity;
+      record->remaining =
+          fill->maker_order == order ? fill->maker_remaining : fill->taker_remaining;
       if (record->remaining == 0) record->status = Status::filled;
-      record->updated = e->stamp;
-    } else if (const auto* e = std::get_if<matching::OrderCanceled>(&event)) {
-      record->remaining = e->remaining;
-      if (e->remaining == 0) record->status = Status::canceled;
-      record->updated = e->stamp;
-    } else if (const auto* e = std::get_if<matching::OrderExpired>(&event)) {
+      record->updated = fill->stamp;
+    } else if (const auto* canceled = std::get_if<matching::OrderCanceled>(&event)) {
+      record->remaining = canceled->remaining;
+      if (canceled->remaining == 0) record->status = Status::canceled;
+      record->updated = canceled->stamp;
+    } else if (const auto* expired = std::get_if<matching::OrderExpired>(&event)) {
       record->remaining = 0;
       record->status = Status::expired;
-      record->updated = e->stamp;
-    } else if (const auto* e = std::get_if<matching::OrderReplaced>(&event)) {
-      record->price = e->price;
-      record->remaining = e->quantity;
-      record->updated = e->stamp;
+      record->updated = expired->stamp;
+    } else if (const auto* replaced = std::get_if<matching::OrderReplaced>(&event)) {
+      record->price = replaced->price;
+      record->remaining = replaced->quantity;
+      record->updated = replaced->stamp;
     }
   }
   check(it->status(), "reading the order store");

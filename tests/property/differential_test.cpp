@@ -21,18 +21,21 @@ class QuantityLedger {
  public:
   // Returns a description of the first inconsistency, or empty.
   std::string observe(const Event& event) {
-    if (const auto* e = std::get_if<OrderAccepted>(&event)) {
-      remaining_[e->order] = e->quantity;
-    } else if (const auto* e = std::get_if<Trade>(&event)) {
-      if (take(e->maker_order, e->quantity) != e->maker_remaining) return "maker remaining";
-      if (take(e->taker_order, e->quantity) != e->taker_remaining) return "taker remaining";
-    } else if (const auto* e = std::get_if<OrderCanceled>(&event)) {
-      if (take(e->order, e->canceled) != e->remaining) return "cancel remaining";
-    } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
-      if (take(e->order, e->expired) != 0) return "expiry left a remainder";
-    } else if (const auto* e = std::get_if<OrderReplaced>(&event)) {
-      if (!remaining_.contains(e->order)) return "replace of an unknown order";
-      remaining_[e->order] = e->quantity;
+    if (const auto* accepted = std::get_if<OrderAccepted>(&event)) {
+      remaining_[accepted->order] = accepted->quantity;
+    } else if (const auto* fill = std::get_if<Trade>(&event)) {
+      if (take(fill->maker_order, fill->quantity) != fill->maker_remaining)
+        return "maker remaining";
+      if (take(fill->taker_order, fill->quantity) != fill->taker_remaining)
+        return "taker remaining";
+    } else if (const auto* canceled = std::get_if<OrderCanceled>(&event)) {
+      if (take(canceled->order, canceled->canceled) != canceled->remaining)
+        return "cancel remaining";
+    } else if (const auto* expired = std::get_if<OrderExpired>(&event)) {
+      if (take(expired->order, expired->expired) != 0) return "expiry left a remainder";
+    } else if (const auto* replaced = std::get_if<OrderReplaced>(&event)) {
+      if (!remaining_.contains(replaced->order)) return "replace of an unknown order";
+      remaining_[replaced->order] = replaced->quantity;
     }
     return {};
   }

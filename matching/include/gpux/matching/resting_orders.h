@@ -23,19 +23,20 @@ class RestingOrders {
   };
 
   void observe(const Event& event) {
-    if (const auto* e = std::get_if<OrderAccepted>(&event)) {
-      position_[e->order] = entries_.size();
-      entries_.push_back({e->order, e->participant, e->instrument, e->side, e->price, e->quantity});
-    } else if (const auto* e = std::get_if<Trade>(&event)) {
-      set_remaining(e->maker_order, e->maker_remaining);
-      set_remaining(e->taker_order, e->taker_remaining);
-    } else if (const auto* e = std::get_if<OrderCanceled>(&event)) {
-      set_remaining(e->order, e->remaining);
-    } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
-      set_remaining(e->order, 0);
-    } else if (const auto* e = std::get_if<OrderReplaced>(&event)) {
-      if (Entry* entry = find(e->order)) entry->price = e->price;
-      set_remaining(e->order, e->quantity);
+    if (const auto* accepted = std::get_if<OrderAccepted>(&event)) {
+      position_[accepted->order] = entries_.size();
+      entries_.push_back({accepted->order, accepted->participant, accepted->instrument,
+                          accepted->side, accepted->price, accepted->quantity});
+    } else if (const auto* fill = std::get_if<Trade>(&event)) {
+      set_remaining(fill->maker_order, fill->maker_remaining);
+      set_remaining(fill->taker_order, fill->taker_remaining);
+    } else if (const auto* canceled = std::get_if<OrderCanceled>(&event)) {
+      set_remaining(canceled->order, canceled->remaining);
+    } else if (const auto* expired = std::get_if<OrderExpired>(&event)) {
+      set_remaining(expired->order, 0);
+    } else if (const auto* replaced = std::get_if<OrderReplaced>(&event)) {
+      if (Entry* entry = find(replaced->order)) entry->price = replaced->price;
+      set_remaining(replaced->order, replaced->quantity);
     }
   }
 
