@@ -483,8 +483,8 @@ int onboard(std::vector<std::string> args) {
   if (!registered.fix_sender_comp_id().empty()) {
     const std::filesystem::path fix = std::filesystem::path(out) / "fix.env";
     {
-      std::ofstream out(fix);
-      out << "# source this, then: gpux trade"
+      std::ofstream env(fix);
+      env << "# source this, then: gpux trade"
           << (registered.fix_password().empty() ? "" : " --password-env GPUX_FIX_PASSWORD")
           << " ...\n"
           << "export GPUX_FIX_HOST=" << c.exchange.substr(0, c.exchange.rfind(':'))
@@ -492,7 +492,7 @@ int onboard(std::vector<std::string> args) {
           << "\nexport GPUX_FIX_SENDER=" << registered.fix_sender_comp_id()
           << "\nexport GPUX_FIX_TARGET=" << registered.fix_target_comp_id() << "\n";
       if (!registered.fix_password().empty())
-        out << "export GPUX_FIX_PASSWORD=" << registered.fix_password() << "\n";
+        env << "export GPUX_FIX_PASSWORD=" << registered.fix_password() << "\n";
     }
     std::filesystem::permissions(
         fix, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);

@@ -229,9 +229,9 @@ void ProviderService::accept_loop() {
       serve(c);
       // Closed under the lock, so that stop() never shuts down a closed
       // (and perhaps reused) descriptor.
-      std::lock_guard lock(mutex_);
-      boost::system::error_code ignored;
-      c.transport->socket().close(ignored);
+      std::lock_guard closing(mutex_);
+      boost::system::error_code close_error;  // a socket the peer closed: nothing to do
+      c.transport->socket().close(close_error);
       c.finished = true;
     });
   }
