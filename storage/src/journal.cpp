@@ -8,6 +8,7 @@
 
 #include <type_traits>
 
+#include "gpux/matching/order_updates.h"
 #include "gpux/storage/codec.h"
 #include "journal.pb.h"
 
@@ -301,6 +302,24 @@ void Journal::replay(SequenceNumber after, std::uint64_t chain_at_after, const A
   check(it->status(), "reading the journal");
 }
 
+namespace {
+
+OrderRecord::Status status_of(matching::OrderEnd end) {
+  switch (end) {
+    case matching::OrderEnd::filled:
+      return OrderRecord::Status::filled;
+    case matching::OrderEnd::canceled:
+      return OrderRecord::Status::canceled;
+    case matching::OrderEnd::expired:
+      return OrderRecord::Status::expired;
+    case matching::OrderEnd::none:
+      break;
+  }
+  return OrderRecord::Status::working;
+}
+
+}  // namespace
+
 std::optional<OrderRecord> Journal::find_order(matching::OrderId order) const {
   const std::string prefix = Key('o').u64(order).str();
   rocksdb::ReadOptions read;
@@ -313,30 +332,23 @@ std::optional<OrderRecord> Journal::find_order(matching::OrderId order) const {
       throw StorageError("order store: unreadable event of order " + std::to_string(order));
     const matching::Event event = decode(p);
     if (const auto* e = std::get_if<matching::OrderAccepted>(&event)) {
-      record = OrderRecord{*e, e->price, e->quantity, 0, OrderRecord::Status::working, e->stamp};
+      record = OrderRecord{.accepted = *e,
+                           .price = e->price,
+                           .remaining = e->quantity,
+                           .filled = 0,
+                           .status = OrderRecord::Status::working,
+                           .updated = e->stamp};
       continue;
     }
     if (!record) break;  // events without an acceptance: not an order we know
-    using Status = OrderRecord::Status;
-    if (const auto* fill = std::get_if<matching::Trade>(&event)) {
-      record->filled += fill->quantity;
-      record->remaining =
-          fill->maker_order == order ? fill->maker_remaining : fill->taker_remaining;
-      if (record->remaining == 0) record->status = Status::filled;
-      record->updated = fill->stamp;
-    } else if (const auto* canceled = std::get_if<matching::OrderCanceled>(&event)) {
-      record->remaining = canceled->remaining;
-      if (canceled->remaining == 0) record->status = Status::canceled;
-      record->updated = canceled->stamp;
-    } else if (const auto* expired = std::get_if<matching::OrderExpired>(&event)) {
-      record->remaining = 0;
-      record->status = Status::expired;
-      record->updated = expired->stamp;
-    } else if (const auto* replaced = std::get_if<matching::OrderReplaced>(&event)) {
-      record->price = replaced->price;
-      record->remaining = replaced->quantity;
-      record->updated = replaced->stamp;
-    }
+    matching::for_each_order_update(event, [&](const matching::OrderUpdate& update) {
+      if (update.order != order) return;  // the other side of a trade
+      record->filled += update.traded;
+      record->remaining = update.remaining;
+      if (update.price) record->price = *update.price;
+      if (update.end != matching::OrderEnd::none) record->status = status_of(update.end);
+      record->updated = update.stamp;
+    });
   }
   check(it->status(), "reading the order store");
   return record;

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "fix_gateway.pb.h"
+#include "gpux/matching/order_updates.h"
 
 namespace gpux::fix {
 
@@ -697,34 +698,25 @@ void FixOrderEntry::adjust_level(InstrumentId instrument, Side side, Price price
 }
 
 void FixOrderEntry::track_live(const Event& event) {
-  const auto reduce = [this](OrderId id, Quantity by, Quantity remaining) {
-    const auto found = live_.find(id);
-    if (found == live_.end()) return;
-    Live& o = found->second;
-    adjust_level(o.instrument, o.side, o.price, -by);
-    o.remaining = remaining;
-    if (remaining == 0) live_.erase(found);
-  };
   if (const auto* a = std::get_if<OrderAccepted>(&event)) {
     live_[a->order] = {a->instrument, a->side, a->price, a->quantity};
     adjust_level(a->instrument, a->side, a->price, a->quantity);
-  } else if (const auto* t = std::get_if<Trade>(&event)) {
-    reduce(t->maker_order, t->quantity, t->maker_remaining);
-    reduce(t->taker_order, t->quantity, t->taker_remaining);
-  } else if (const auto* c = std::get_if<OrderCanceled>(&event)) {
-    reduce(c->order, c->canceled, c->remaining);
-  } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
-    if (const auto found = live_.find(e->order); found != live_.end())
-      reduce(e->order, found->second.remaining, 0);
-  } else if (const auto* r = std::get_if<OrderReplaced>(&event)) {
-    const auto found = live_.find(r->order);
+    return;
+  }
+  for_each_order_update(event, [this](const OrderUpdate& update) {
+    const auto found = live_.find(update.order);
     if (found == live_.end()) return;
     Live& o = found->second;
-    adjust_level(o.instrument, o.side, o.price, -o.remaining);
-    o.price = r->price;
-    o.remaining = r->quantity;
-    adjust_level(o.instrument, o.side, o.price, o.remaining);
-  }
+    if (update.price) {  // a replace: the whole order moves
+      adjust_level(o.instrument, o.side, o.price, -o.remaining);
+      o.price = *update.price;
+      adjust_level(o.instrument, o.side, o.price, update.remaining);
+    } else {
+      adjust_level(o.instrument, o.side, o.price, update.remaining - o.remaining);
+    }
+    o.remaining = update.remaining;
+    if (o.remaining == 0) live_.erase(found);
+  });
 }
 
 void FixOrderEntry::publish_changes(std::span<const Event> events) {

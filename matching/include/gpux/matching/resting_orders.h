@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gpux/matching/events.h"
+#include "gpux/matching/order_updates.h"
 
 namespace gpux::matching {
 
@@ -25,19 +26,18 @@ class RestingOrders {
   void observe(const Event& event) {
     if (const auto* accepted = std::get_if<OrderAccepted>(&event)) {
       position_[accepted->order] = entries_.size();
-      entries_.push_back({accepted->order, accepted->participant, accepted->instrument,
-                          accepted->side, accepted->price, accepted->quantity});
-    } else if (const auto* fill = std::get_if<Trade>(&event)) {
-      set_remaining(fill->maker_order, fill->maker_remaining);
-      set_remaining(fill->taker_order, fill->taker_remaining);
-    } else if (const auto* canceled = std::get_if<OrderCanceled>(&event)) {
-      set_remaining(canceled->order, canceled->remaining);
-    } else if (const auto* expired = std::get_if<OrderExpired>(&event)) {
-      set_remaining(expired->order, 0);
-    } else if (const auto* replaced = std::get_if<OrderReplaced>(&event)) {
-      if (Entry* entry = find(replaced->order)) entry->price = replaced->price;
-      set_remaining(replaced->order, replaced->quantity);
+      entries_.push_back({.order = accepted->order,
+                          .participant = accepted->participant,
+                          .instrument = accepted->instrument,
+                          .side = accepted->side,
+                          .price = accepted->price,
+                          .remaining = accepted->quantity});
+      return;
     }
+    for_each_order_update(event, [this](const OrderUpdate& update) {
+      if (Entry* entry = find(update.order); entry && update.price) entry->price = *update.price;
+      set_remaining(update.order, update.remaining);
+    });
   }
 
   std::size_t size() const { return entries_.size(); }
