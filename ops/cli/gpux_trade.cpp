@@ -1,7 +1,8 @@
 // gpux trade: a FIX 4.4 initiator for people and scripts. Logs on, sends one
 // request, prints the exchange's answers (readable, or one JSON object per
 // line with --json), logs out. Exit status: 0 done, 1 rejected, 2 usage,
-// 3 no connection or logon refused, 4 no answer in time. C++14: QuickFIX.
+// 3 no connection, logon refused or session ended unanswered, 4 no answer in
+// time. C++14: QuickFIX.
 #include <quickfix/Application.h>
 #include <quickfix/MessageStore.h>
 #include <quickfix/Session.h>
@@ -56,8 +57,8 @@ const char* const kUsage =
     "Prices are USD with up to 6 decimals, quantities whole units. The session\n"
     "starts from sequence number 1 (ResetSeqNumFlag): give the CLI a SenderCompID\n"
     "of its own rather than one a trading system keeps open.\n"
-    "Exit status: 0 done, 1 rejected, 2 usage, 3 connection or logon failed,\n"
-    "4 no answer in time.\n";
+    "Exit status: 0 done, 1 rejected, 2 usage, 3 connection or logon failed (or the\n"
+    "session ended before the answer came), 4 no answer in time.\n";
 
 struct Usage : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -184,11 +185,18 @@ class Client : public FIX::Application {
     std::lock_guard<std::mutex> lock(mutex_);
     return logout_text_;
   }
-  // The next message, or false after `milliseconds` without one.
+  // The session ended (the exchange logged out or the connection closed).
+  bool disconnected() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return logged_out_;
+  }
+  // The next message, or false after `milliseconds` without one or once
+  // the session has ended (see disconnected()).
   bool next(FIX::Message& out, int milliseconds) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (!changed_.wait_for(lock, std::chrono::milliseconds(milliseconds),
-                           [&] { return !received_.empty(); }))
+                           [&] { return !received_.empty() || logged_out_; }) ||
+        received_.empty())
       return false;
     out = received_.front();
     received_.pop_front();
@@ -407,8 +415,15 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
   for (;;) {
     if (interrupted) return 0;
     if (!client.next(m, placed ? 200 : r.command == "watch" ? 1000 : timeout * 1000)) {
-      if (r.command == "watch") continue;
       if (placed) return 0;  // its immediate fills, if any, came with the acknowledgement
+      if (client.disconnected()) {
+        // An answer will not come on this session: say so now, not after the timeout.
+        const std::string text = client.logout_text();
+        std::fprintf(stderr, "gpux trade: the exchange ended the session before answering%s%s\n",
+                     text.empty() ? "" : ": ", text.c_str());
+        return 3;
+      }
+      if (r.command == "watch") continue;
       std::fprintf(stderr, "gpux trade: no answer within %d s\n", timeout);
       return 4;
     }

@@ -32,9 +32,12 @@ void CalendarKeeper::tick(sequencer::Pipeline& pipeline) {
   matching::InstrumentId next_id = 0;
   for (const auto& s : instruments_)
     next_id = std::max(next_id, s.id + 1);
-  for (const auto& body : calendar_due(calendar_, instruments_, now, next_id)) {
-    for (const matching::Event& event : pipeline.execute(body).get())
-      learn(body, event);
+  try {
+    for (const auto& body : calendar_due(calendar_, instruments_, now, next_id))
+      for (const matching::Event& event : pipeline.execute(body).get())
+        learn(body, event);
+  } catch (const sequencer::PipelineStopped&) {
+    // The journal failed and gpuxd is stopping: what is due stays due.
   }
 }
 

@@ -214,6 +214,18 @@ int main(int argc, char** argv) {
     if (auto* service = provider_observer.load()) service->observe(c, events);
   };
 
+  // A failed journal write or fsync: nothing more can be acknowledged, so
+  // gpuxd stops as on SIGTERM (connections closed, so no client is left
+  // waiting) and exits 1, rather than run on with its sessions unanswered.
+  config.pipeline.on_failure =
+      [directory = config.pipeline.data_directory.string()](const std::string& cause) {
+        std::fprintf(stderr,
+                     "gpuxd: FATAL: the journal in %s failed: %s; stopping (nothing after the last "
+                     "durable command is acknowledged)\n",
+                     directory.c_str(), cause.c_str());
+        ::kill(::getpid(), SIGTERM);
+      };
+
   const auto started = std::chrono::steady_clock::now();
   std::unique_ptr<Pipeline> pipeline;
   try {
@@ -270,10 +282,14 @@ int main(int argc, char** argv) {
   }
   daemon::CalendarKeeper calendar(config.calendar, daemon::instrument_statuses(recovered_state));
   if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {
-    for (const auto& body : config.bootstrap)
-      for (const matching::Event& event : pipeline->execute(body).get())
-        calendar.learn(body, event);
-    std::fprintf(stderr, "gpuxd: bootstrapped %zu commands\n", config.bootstrap.size());
+    try {
+      for (const auto& body : config.bootstrap)
+        for (const matching::Event& event : pipeline->execute(body).get())
+          calendar.learn(body, event);
+      std::fprintf(stderr, "gpuxd: bootstrapped %zu commands\n", config.bootstrap.size());
+    } catch (const sequencer::PipelineStopped&) {
+      // The journal failed: on_failure has said so and asked for the stop below.
+    }
   }
   calendar.tick(*pipeline);
 
@@ -321,7 +337,8 @@ int main(int argc, char** argv) {
       fix_entry->checkpoint();    // at the engine's snapshot: nothing to replay
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "gpuxd: journal failure: %s\n", e.what());
+    std::fprintf(stderr, "gpuxd: stopped after a journal failure in %s: %s\n",
+                 config.pipeline.data_directory.c_str(), e.what());
     return 1;
   }
   std::fprintf(stderr, "gpuxd: stopped cleanly after %llu commands this run\n",

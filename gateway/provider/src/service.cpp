@@ -273,6 +273,13 @@ void ProviderService::serve(Connection& c) {
       c.send(error_frame(e.what()));
     } catch (const WireError&) {
     }
+  } catch (const sequencer::PipelineStopped& e) {
+    // The journal failed and gpuxd is stopping: say so, rather than leave
+    // the client waiting for an answer that will not come.
+    try {
+      c.send(error_frame(e.what()));
+    } catch (const WireError&) {
+    }
   }
 }
 

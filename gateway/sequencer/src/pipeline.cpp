@@ -25,6 +25,9 @@ struct Sequenced {
   std::vector<Event> events;
   Pipeline::Done done;
   std::string origin;
+  // Called instead of `done` when the command will never be durable (the
+  // journal failed): how execute()'s futures learn it. May be empty.
+  std::function<void()> lost;
 };
 
 // Asks the journal thread to store a snapshot once everything before it is durable.
@@ -66,14 +69,16 @@ struct Pipeline::Impl {
   // monotonic, then the engine, all under one lock. A thread of its own
   // would cost a wake-up and two context switches per command; applying
   // takes about a microsecond.
-  bool sequence(CommandBody body, Pipeline::Done done, std::string origin) {
+  bool sequence(CommandBody body, Pipeline::Done done, std::string origin,
+                std::function<void()> lost = {}) {
     std::lock_guard lock(sequencer_mutex);
     if (!accepting) return false;
     last_time = std::max(last_time, wall_clock_ns());
-    Sequenced item{Command{{++last_sequence, last_time}, std::move(body)},
-                   {},
-                   std::move(done),
-                   std::move(origin)};
+    Sequenced item{.command = Command{{++last_sequence, last_time}, std::move(body)},
+                   .events = {},
+                   .done = std::move(done),
+                   .origin = std::move(origin),
+                   .lost = std::move(lost)};
     collector.into = &item.events;
     engine->apply(item.command);
     collector.into = nullptr;
@@ -114,6 +119,7 @@ struct Pipeline::Impl {
             events.insert(events.end(), sequenced->events.begin(), sequenced->events.end());
             origins.push_back(sequenced->origin);
             durable.push_back(std::move(*sequenced));
+            sequenced->lost = nullptr;  // moved: abandon() must not call it twice
           } else {
             flush(commands, events, origins);
             const auto& request = std::get<SnapshotRequest>(item);
@@ -130,11 +136,42 @@ struct Pipeline::Impl {
       }
     } catch (...) {
       // Without a journal nothing may be acknowledged: refuse everything from here on.
-      std::lock_guard lock(failure_mutex);
-      failure = std::current_exception();
+      {
+        std::lock_guard lock(failure_mutex);
+        failure = std::current_exception();
+      }
       to_journal.close();  // and so refuse every later submit()
+      abandon(items, durable);
+      if (options.on_failure) options.on_failure(describe(failure));
     }
     to_publish.close();
+  }
+
+  // After a journal failure: tells the submitters of every command that was
+  // accepted but is not durable (this batch, and what still waits in the
+  // closed queue) that it never will be.
+  void abandon(std::vector<JournalItem>& items, std::vector<Sequenced>& durable) {
+    const auto lose = [](Sequenced& s) {
+      if (s.lost) s.lost();
+    };
+    for (Sequenced& s : durable)
+      lose(s);
+    durable.clear();
+    do {
+      for (JournalItem& item : items)
+        if (auto* sequenced = std::get_if<Sequenced>(&item)) lose(*sequenced);
+      items.clear();
+    } while (to_journal.pop_all(items, options.max_batch));
+  }
+
+  static std::string describe(const std::exception_ptr& failure) {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      return e.what();
+    } catch (...) {
+      return "unknown error";
+    }
   }
 
   void flush(std::vector<Command>& commands, std::vector<Event>& events,
@@ -247,12 +284,17 @@ bool Pipeline::submit(CommandBody body, Done done, std::string origin) {
 std::future<std::vector<Event>> Pipeline::execute(CommandBody body) {
   auto promise = std::make_shared<std::promise<std::vector<Event>>>();
   auto future = promise->get_future();
-  const bool accepted =
-      submit(std::move(body), [promise](const Command&, std::span<const Event> events) {
+  const auto stopped = [promise] {
+    promise->set_exception(std::make_exception_ptr(
+        PipelineStopped("the exchange is stopping: the command was not journaled")));
+  };
+  const bool accepted = impl_->sequence(
+      std::move(body),
+      [promise](const Command&, std::span<const Event> events) {
         promise->set_value({events.begin(), events.end()});
-      });
-  if (!accepted)
-    promise->set_exception(std::make_exception_ptr(std::runtime_error("pipeline stopped")));
+      },
+      {}, stopped);
+  if (!accepted) stopped();
   return future;
 }
 

@@ -17,6 +17,7 @@
 #include <limits>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,17 @@ struct PipelineOptions {
   // default shows none.
   matching::SequenceNumber observe_after = std::numeric_limits<matching::SequenceNumber>::max();
   bool sync = true;  // fsync each group commit
+  // Called once, on the journal thread, when the journal fails (a write, an
+  // fsync, a snapshot), with what failed: no command after the last durable
+  // one will ever be acknowledged, every later submit() is refused, and
+  // execute()'s waiting futures hold PipelineStopped. The owner should stop.
+  std::function<void(const std::string& cause)> on_failure;
+};
+
+// What execute()'s future holds for a command that will never be durable:
+// the pipeline stopped, or its journal failed, first.
+struct PipelineStopped : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 struct RecoveryReport {
@@ -88,7 +100,8 @@ class Pipeline {
   // with the command and handed to the observer (PipelineOptions::observer).
   bool submit(matching::CommandBody body, Done done, std::string origin = {});
 
-  // The in-process client API: the command's events once durable.
+  // The in-process client API: the command's events once durable, or
+  // PipelineStopped when it never will be.
   std::future<std::vector<matching::Event>> execute(matching::CommandBody body);
 
   // Drains everything accepted, writes a snapshot, closes the journal.
