@@ -1,12 +1,14 @@
 #include "gpux/fix/gateway.h"
 
-#include <sodium.h>
+#include <quickfix/FixValues.h>
 
 #include <cassert>
-#include <ctime>
 
 #include "fix_gateway.pb.h"
-#include "gpux/matching/order_updates.h"
+#include "market_data.h"
+#include "order_index.h"
+#include "outbox.h"
+#include "seat_guard.h"
 
 namespace gpux::fix {
 
@@ -14,25 +16,23 @@ using namespace gpux::matching;
 
 namespace {
 
-// OrdRejReason(103) for the engine's reasons: 1 unknown symbol, 2 exchange
-// closed, 3 order exceeds limit, 13 incorrect quantity, 99 other; Text says
-// exactly which rule.
+// OrdRejReason(103) for the engine's reasons; Text says exactly which rule.
 int ord_rej_reason(RejectReason reason) {
   switch (reason) {
     case RejectReason::unknown_instrument:
-      return 1;
+      return FIX::OrdRejReason_UNKNOWN_SYMBOL;
     case RejectReason::instrument_not_open:
-      return 2;
+      return FIX::OrdRejReason_EXCHANGE_CLOSED;
     case RejectReason::insufficient_cash:
     case RejectReason::insufficient_capacity:
-      return 3;
+      return FIX::OrdRejReason_ORDER_EXCEEDS_LIMIT;
     case RejectReason::invalid_quantity:
     case RejectReason::quantity_below_minimum:
     case RejectReason::quantity_above_maximum:
     case RejectReason::lot_size_violation:
-      return 13;
+      return FIX::OrdRejReason_INCORRECT_QUANTITY;
     default:
-      return 99;
+      return FIX::OrdRejReason_OTHER;
   }
 }
 
@@ -62,7 +62,7 @@ std::optional<fix::OrderRequest> decode_origin(const CommandBody& body, std::str
   r.generation = origin.generation();
   if (const auto* order = std::get_if<NewOrder>(&body)) {
     r.kind = fix::OrderRequest::new_order;
-    r.side = order->side == Side::buy ? '1' : '2';
+    r.side = order->side == Side::buy ? FIX::Side_BUY : FIX::Side_SELL;
   } else if (std::holds_alternative<CancelOrder>(body)) {
     r.kind = fix::OrderRequest::cancel;
   } else if (std::holds_alternative<ReplaceOrder>(body)) {
@@ -78,11 +78,11 @@ std::optional<fix::OrderRequest> decode_origin(const CommandBody& body, std::str
 std::string identity(const fix::Report& r) {
   switch (r.kind) {
     case fix::Report::execution:
-      return FixStateStore::report_identity('8', r.exec_id);
+      return FixStateStore::report_identity(FIX::MsgType_ExecutionReport[0], r.exec_id);
     case fix::Report::cancel_reject:
-      return FixStateStore::report_identity('9', r.cl_ord_id);
+      return FixStateStore::report_identity(FIX::MsgType_OrderCancelReject[0], r.cl_ord_id);
     case fix::Report::mass_cancel_report:
-      return FixStateStore::report_identity('r', r.cl_ord_id);
+      return FixStateStore::report_identity(FIX::MsgType_OrderMassCancelReport[0], r.cl_ord_id);
   }
   return {};
 }
@@ -90,83 +90,57 @@ std::string identity(const fix::Report& r) {
 }  // namespace
 
 FixOrderEntry::FixOrderEntry(const FixConfig& config, FixStateStore& store)
-    : config_(config), store_(store) {
+    : config_(config),
+      store_(store),
+      seats_(std::make_unique<SeatGuard>(config.clients)),
+      market_(std::make_unique<MarketData>()),
+      orders_(std::make_unique<OrderIndex>()) {
   if (const auto bytes = store_.checkpoint()) load_checkpoint(*bytes);
-  for (const std::string& bytes : store_.ended()) {
-    proto::GatewayOrder o;
-    if (!o.ParseFromString(bytes)) continue;
-    const OrderKey key{o.session(), o.cl_ord_id()};
-    ended_[key] = ended_of(o);
-    ended_by_symbol_[o.symbol()].push_back(key);
-  }
-  sender_ = std::thread([this] { run_sender(); });
+  for (const std::string& bytes : store_.ended())
+    orders_->load_ended(bytes);
+  outbox_ = std::make_unique<Outbox<Outgoing>>(
+      [this](std::deque<Outgoing>& batch) { send_batch(batch); });
 }
 
-FixOrderEntry::~FixOrderEntry() {
-  stop_sender(false);
-}
+FixOrderEntry::~FixOrderEntry() = default;  // outbox_ goes first, dropping what it holds
 
 void FixOrderEntry::stop_sending() {
-  stop_sender(true);
-}
-
-void FixOrderEntry::stop_sender(bool drain) {
-  {
-    std::lock_guard lock(outbox_mutex_);
-    sender_stopping_ = true;
-    drain_before_stop_ = drain_before_stop_ || drain;
-  }
-  outbox_changed_.notify_one();
-  if (sender_.joinable()) sender_.join();
+  outbox_->stop(true);
 }
 
 void FixOrderEntry::send(Outgoing message) {
-  {
-    std::lock_guard lock(outbox_mutex_);
-    outbox_.push_back(std::move(message));
-  }
-  outbox_changed_.notify_one();
+  outbox_->push(std::move(message));
 }
 
-void FixOrderEntry::run_sender() {
-  std::deque<Outgoing> batch;
+void FixOrderEntry::send_batch(std::deque<Outgoing>& batch) {
   std::vector<FixStateStore::EndedOrder> ended;
-  for (;;) {
-    {
-      std::unique_lock lock(outbox_mutex_);
-      outbox_changed_.wait(lock, [&] { return sender_stopping_ || !outbox_.empty(); });
-      if (sender_stopping_ && (!drain_before_stop_ || outbox_.empty())) return;
-      batch.swap(outbox_);
-    }
-    // Ended orders are written together, one write a batch, but always
-    // before what follows them in the store: a checkpoint or a forgetting.
-    const auto write_ended = [&] {
-      if (!ended.empty()) store_.remember_ended(ended);
-      ended.clear();
-    };
-    // sink_ is set once, before the acceptor starts and anything is queued.
-    for (Outgoing& message : batch)
-      std::visit(
-          [&](auto& m) {
-            using Message = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<Message, Ended>) {
-              // Encoded here, off the gateway's lock.
-              ended.push_back({record_of(m), m.order.symbol, m.order.session, m.order.cl_ord_id});
-            } else if constexpr (std::is_same_v<Message, CheckpointBytes>) {
-              write_ended();
-              store_.write_checkpoint(m.bytes);
-            } else if constexpr (std::is_same_v<Message, ForgetEnded>) {
-              write_ended();
-              store_.forget_ended(m.symbol);
-            } else {
-              sink_->send(m);
-            }
-          },
-          message);
-    write_ended();
-    sink_->end_of_batch();
-    batch.clear();
-  }
+  // Ended orders are written together, one write a batch, but always
+  // before what follows them in the store: a checkpoint or a forgetting.
+  const auto write_ended = [&] {
+    if (!ended.empty()) store_.remember_ended(ended);
+    ended.clear();
+  };
+  // sink_ is set once, before the acceptor starts and anything is queued.
+  for (Outgoing& message : batch)
+    std::visit(
+        [&](auto& m) {
+          using Message = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<Message, Ended>) {
+            // Encoded here, off the gateway's lock.
+            ended.push_back({record_of(m), m.order.symbol, m.order.session, m.order.cl_ord_id});
+          } else if constexpr (std::is_same_v<Message, CheckpointBytes>) {
+            write_ended();
+            store_.write_checkpoint(m.bytes);
+          } else if constexpr (std::is_same_v<Message, ForgetEnded>) {
+            write_ended();
+            store_.forget_ended(m.symbol);
+          } else {
+            sink_->send(m);
+          }
+        },
+        message);
+  write_ended();
+  sink_->end_of_batch();
 }
 
 void FixOrderEntry::start(sequencer::Pipeline& pipeline, const EngineSnapshot& recovered) {
@@ -181,104 +155,16 @@ void FixOrderEntry::start(sequencer::Pipeline& pipeline, const EngineSnapshot& r
   recovering_ = false;
 }
 
-namespace {
-
-using Sha256 = std::array<unsigned char, 32>;  // FixOrderEntry::Digest
-
-Sha256 sha256(const std::string& text) {
-  Sha256 digest;
-  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                     text.size());
-  return digest;
-}
-
-bool same(const Sha256& a, const Sha256& b) {
-  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-long this_minute() {
-  return static_cast<long>(std::time(nullptr) / 60);
-}
-
-}  // namespace
-
-FixOrderEntry::Verdict FixOrderEntry::known_verdict(const std::string& session,
-                                                    const Digest& digest, std::string& hash) const {
-  const auto client = config_.clients.find(session);
-  if (client == config_.clients.end()) return Verdict::unknown_client;
-  const auto failures = failures_.find(session);
-  if (failures != failures_.end() && failures->second.second == this_minute() &&
-      failures->second.first >= 5)
-    return Verdict::rate_limited;
-  hash = client->second.password_hash;
-  if (hash.empty()) return Verdict::accepted;
-  const auto known = verified_.find(session);
-  if (known != verified_.end() && same(known->second, digest)) return Verdict::accepted;
-  const auto wrong = refused_.find(session);
-  if (wrong != refused_.end() && same(wrong->second, digest)) return Verdict::refused;
-  return Verdict::unchecked;
-}
-
-void FixOrderEntry::count_failure(const std::string& session) {
-  auto& [failed, when] = failures_[session];
-  if (when != this_minute()) failed = 0, when = this_minute();
-  ++failed;
-}
-
 std::string FixOrderEntry::authenticate(const std::string& session, const std::string& password) {
-  std::string hash;
-  const Digest digest = sha256(password);
-  {
-    std::lock_guard lock(mutex_);
-    switch (known_verdict(session, digest, hash)) {
-      case Verdict::unknown_client:
-        return "unknown SenderCompID " + session;
-      case Verdict::rate_limited:
-        return "too many failed logons; try again in a minute";
-      case Verdict::accepted:
-        return {};
-      case Verdict::refused:
-        count_failure(session);
-        return "wrong password for " + session;
-      case Verdict::unchecked:
-        break;
-    }
-  }
-  // Not vetted: verified here, slowly (Argon2id, ~60 ms), outside the lock.
-  const bool right = crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0;
-  std::lock_guard lock(mutex_);
-  if (!right) {
-    count_failure(session);
-    return "wrong password for " + session;
-  }
-  if (config_.clients.at(session).password_hash == hash) verified_[session] = digest;
-  return {};
+  return seats_->authenticate(session, password);
 }
 
-// Verification is deliberately slow, and the acceptor's one thread serves
-// every session: it vets a Logon's password on another thread first, and a
-// password's verdict is then known by its SHA-256 (the right one until it
-// changes, the last wrong one until another is tried). Failures are counted
-// by authenticate alone, once per Logon.
 void FixOrderEntry::vet_password(const std::string& session, const std::string& password) {
-  std::string hash;
-  const Digest digest = sha256(password);
-  {
-    std::lock_guard lock(mutex_);
-    if (known_verdict(session, digest, hash) != Verdict::unchecked) return;
-  }
-  const bool right = crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0;
-  std::lock_guard lock(mutex_);
-  if (config_.clients.at(session).password_hash != hash) return;  // changed meanwhile
-  (right ? verified_ : refused_)[session] = digest;
+  seats_->vet_password(session, password);
 }
 
 void FixOrderEntry::set_password_hash(const std::string& session, const std::string& hash) {
-  std::lock_guard lock(mutex_);
-  if (const auto client = config_.clients.find(session); client != config_.clients.end())
-    client->second.password_hash = hash;
-  verified_.erase(session);
-  refused_.erase(session);
+  seats_->set_password_hash(session, hash);
 }
 
 void FixOrderEntry::set_sink(fix::ReportSink& sink) {
@@ -306,18 +192,21 @@ void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const s
   fix::Report r;
   if (request.kind == Kind::cancel || request.kind == Kind::replace) {
     r.kind = fix::Report::cancel_reject;
-    r.response_to = request.kind == Kind::replace ? '2' : '1';
+    r.response_to = request.kind == Kind::replace
+                        ? FIX::CxlRejResponseTo_ORDER_CANCEL_REPLACE_REQUEST
+                        : FIX::CxlRejResponseTo_ORDER_CANCEL_REQUEST;
   } else if (request.kind == Kind::mass_cancel) {
     r.kind = fix::Report::mass_cancel_report;
-    r.mass_type = request.symbol.empty() ? '7' : '1';
+    r.mass_type = request.symbol.empty() ? FIX::MassCancelRequestType_CANCEL_ALL_ORDERS
+                                         : FIX::MassCancelRequestType_CANCEL_ORDERS_FOR_A_SECURITY;
   }
   r.session = request.session;
   r.order_id = "NONE";
   r.cl_ord_id = request.cl_ord_id;
   r.orig_cl_ord_id = request.orig_cl_ord_id;
   r.exec_id = "R-" + request.session + "-" + request.cl_ord_id;
-  r.exec_type = request.kind == Kind::status ? 'I' : '8';
-  r.ord_status = '8';
+  r.exec_type = request.kind == Kind::status ? FIX::ExecType_ORDER_STATUS : FIX::ExecType_REJECTED;
+  r.ord_status = FIX::OrdStatus_REJECTED;
   r.symbol = request.symbol;
   r.side = request.side;
   r.order_qty = request.quantity;
@@ -348,24 +237,25 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   const ParticipantId participant = config_.clients.at(request.session).participant;
   using Kind = fix::OrderRequest::Kind;
   if (request.kind == Kind::status) {
-    const auto found = by_cl_ord_id_.find({request.session, request.cl_ord_id});
-    if (found == by_cl_ord_id_.end()) {
-      const auto ended = ended_.find({request.session, request.cl_ord_id});
-      if (ended != ended_.end())
-        return report(ended->second.order, ended->second.id,
-                      "S-" + std::to_string(ended->second.id), 'I', 0, 0, 0, {},
-                      ended->second.ord_status);
-      return refuse(request, 5, "unknown order: no order with ClOrdID " + request.cl_ord_id);
+    const auto found = orders_->find(request.session, request.cl_ord_id);
+    if (!found) {
+      if (const Ended* ended = orders_->find_ended(request.session, request.cl_ord_id))
+        return report(ended->order, ended->id, "S-" + std::to_string(ended->id),
+                      FIX::ExecType_ORDER_STATUS, 0, 0, 0, {}, ended->ord_status);
+      return refuse(request, FIX::OrdRejReason_UNKNOWN_ORDER,
+                    "unknown order: no order with ClOrdID " + request.cl_ord_id);
     }
-    const Working& o = working_.at(found->second);
-    return report(o, found->second, "S-" + std::to_string(found->second), 'I',
+    const Working& o = *orders_->find(*found);
+    return report(o, *found, "S-" + std::to_string(*found), FIX::ExecType_ORDER_STATUS,
                   o.order_qty - o.cum_qty);
   }
   if (request.kind == Kind::mass_cancel) {
     std::optional<InstrumentId> instrument;
     if (!request.symbol.empty()) {
       const auto symbol = symbols_.find(request.symbol);
-      if (symbol == symbols_.end()) return refuse(request, 1, "unknown symbol " + request.symbol);
+      if (symbol == symbols_.end())
+        return refuse(request, FIX::OrdRejReason_UNKNOWN_SYMBOL,
+                      "unknown symbol " + request.symbol);
       instrument = symbol->second;
     }
     lock.unlock();
@@ -373,12 +263,12 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
     return;
   }
   if (request.kind == Kind::cancel || request.kind == Kind::replace) {
-    const auto found = by_cl_ord_id_.find({request.session, request.orig_cl_ord_id});
-    if (found == by_cl_ord_id_.end())
-      return refuse(request, 1,
+    const auto found = orders_->find(request.session, request.orig_cl_ord_id);
+    if (!found)
+      return refuse(request, FIX::CxlRejReason_UNKNOWN_ORDER,
                     "unknown order: no working order with OrigClOrdID " + request.orig_cl_ord_id);
-    const OrderId order = found->second;
-    const Working& o = working_.at(order);
+    const OrderId order = *found;
+    const Working& o = *orders_->find(order);
     if (request.kind == Kind::cancel) {
       lock.unlock();
       submit_with_origin(CancelOrder{participant, order}, request, 0);
@@ -386,7 +276,7 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
     }
     if (request.quantity <= o.cum_qty)
       return refuse(
-          request, 99,
+          request, FIX::CxlRejReason_OTHER,
           "OrderQty(38) must exceed the " + std::to_string(o.cum_qty) + " units already filled");
     const Quantity remaining = request.quantity - o.cum_qty;
     if (const auto symbol = symbols_.find(o.symbol); symbol != symbols_.end()) {
@@ -400,15 +290,16 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
     return;
   }
   const auto symbol = symbols_.find(request.symbol);
-  if (symbol == symbols_.end()) return refuse(request, 1, "unknown symbol " + request.symbol);
-  if (by_cl_ord_id_.contains({request.session, request.cl_ord_id}) ||
-      ended_.contains({request.session, request.cl_ord_id}))
-    return refuse(request, 6, "duplicate ClOrdID " + request.cl_ord_id);
+  if (symbol == symbols_.end())
+    return refuse(request, FIX::OrdRejReason_UNKNOWN_SYMBOL, "unknown symbol " + request.symbol);
+  if (orders_->taken(request.session, request.cl_ord_id))
+    return refuse(request, FIX::OrdRejReason_DUPLICATE_ORDER,
+                  "duplicate ClOrdID " + request.cl_ord_id);
   // The order's own terms, checked here so that nothing invalid is journaled.
   const Instrument& instrument = instruments_.at(symbol->second);
   if (instrument.state != InstrumentState::open)
     return refuse(request, RejectReason::instrument_not_open);
-  const bool protection_price = request.ord_type == '1' && request.price == 0;
+  const bool protection_price = request.ord_type == FIX::OrdType_MARKET && request.price == 0;
   if (auto reason = invalid_quantity(instrument.spec, request.quantity))
     return refuse(request, *reason);
   if (auto reason = protection_price ? std::nullopt : invalid_price(instrument.spec, request.price))
@@ -416,12 +307,13 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   NewOrder order;
   order.participant = participant;
   order.instrument = symbol->second;
-  order.side = request.side == '1' ? Side::buy : Side::sell;
-  order.type = request.ord_type == '1'        ? OrderType::market
-               : request.time_in_force == '3' ? OrderType::immediate_or_cancel
-               : request.time_in_force == '4' ? OrderType::fill_or_kill
-               : request.post_only            ? OrderType::post_only
-                                              : OrderType::limit;
+  order.side = request.side == FIX::Side_BUY ? Side::buy : Side::sell;
+  order.type = request.ord_type == FIX::OrdType_MARKET ? OrderType::market
+               : request.time_in_force == FIX::TimeInForce_IMMEDIATE_OR_CANCEL
+                   ? OrderType::immediate_or_cancel
+               : request.time_in_force == FIX::TimeInForce_FILL_OR_KILL ? OrderType::fill_or_kill
+               : request.post_only                                      ? OrderType::post_only
+                                                                        : OrderType::limit;
   order.self_trade = SelfTradePrevention::cancel_incoming;
   order.price = request.price;
   order.quantity = request.quantity;
@@ -448,14 +340,16 @@ void FixOrderEntry::request_market_data(const fix::MarketDataRequest& request) {
   fix::MarketDataReport answer;
   answer.session = request.session;
   answer.request_id = request.request_id;
-  if (request.subscription == '2') {
+  if (request.subscription ==
+      FIX::SubscriptionRequestType_DISABLE_PREVIOUS_SNAPSHOT_PLUS_UPDATE_REQUEST) {
     for (auto& [instrument, list] : subscribers_)
       std::erase(list, std::pair{request.session, request.request_id});
     return;
   }
+  const bool subscribe = request.subscription == FIX::SubscriptionRequestType_SNAPSHOT_PLUS_UPDATES;
   answer.kind = fix::MarketDataReport::reject;
-  if (request.subscription == '1' && request.depth != 0) {
-    answer.reject_reason = '5';
+  if (subscribe && request.depth != 0) {
+    answer.reject_reason = FIX::MDReqRejReason_UNSUPPORTED_MARKETDEPTH;
     answer.text = "subscriptions are to the full book: MarketDepth(264) must be 0";
     return send(answer);
   }
@@ -463,7 +357,7 @@ void FixOrderEntry::request_market_data(const fix::MarketDataRequest& request) {
   for (const std::string& symbol : request.symbols) {
     const auto found = symbols_.find(symbol);
     if (found == symbols_.end()) {
-      answer.reject_reason = '0';
+      answer.reject_reason = FIX::MDReqRejReason_UNKNOWN_SYMBOL;
       answer.text = "unknown symbol " + symbol;
       return send(answer);
     }
@@ -472,10 +366,9 @@ void FixOrderEntry::request_market_data(const fix::MarketDataRequest& request) {
   answer.kind = fix::MarketDataReport::snapshot;
   for (const InstrumentId id : ids) {
     answer.symbol = instruments_.at(id).spec.symbol;
-    answer.entries = snapshot_entries(id, request.depth);
+    answer.entries = market_->snapshot(id, request.depth);
     send(answer);
-    if (request.subscription == '1')
-      subscribers_[id].emplace_back(request.session, request.request_id);
+    if (subscribe) subscribers_[id].emplace_back(request.session, request.request_id);
   }
 }
 
@@ -502,18 +395,19 @@ void FixOrderEntry::report(const Working& o, OrderId id, const std::string& exec
   r.orig_cl_ord_id = orig_cl_ord_id;
   r.exec_id = exec;
   r.exec_type = exec_type;
+  const char working = o.cum_qty == 0 ? FIX::OrdStatus_NEW : FIX::OrdStatus_PARTIALLY_FILLED;
   switch (exec_type) {
-    case 'F':
-      r.ord_status = leaves == 0 ? '2' : '1';
+    case FIX::ExecType_TRADE:
+      r.ord_status = leaves == 0 ? FIX::OrdStatus_FILLED : FIX::OrdStatus_PARTIALLY_FILLED;
       break;
-    case '0':
-    case '5':
-    case 'D':
-    case 'I':
-      r.ord_status = o.cum_qty == 0 ? '0' : '1';
+    case FIX::ExecType_NEW:
+    case FIX::ExecType_REPLACED:
+    case FIX::ExecType_RESTATED:
+    case FIX::ExecType_ORDER_STATUS:
+      r.ord_status = working;
       break;
     default:
-      r.ord_status = exec_type;  // 4 canceled, C expired
+      r.ord_status = exec_type;  // canceled and expired: the same value in both fields
   }
   if (ord_status != 0) r.ord_status = ord_status;
   r.symbol = o.symbol;
@@ -549,7 +443,7 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
       }
     }
     report_on_fix_order(event, exec_id(command.stamp, i), origin ? &*origin : nullptr);
-    track_live(event);
+    market_->track(event);
   }
   publish_changes(events);
   observed_ = command.stamp.sequence;
@@ -559,61 +453,36 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
   }
 }
 
-void FixOrderEntry::remember_ended(const Working& order, OrderId id, char ord_status) {
-  const OrderKey key{order.session, order.cl_ord_id};
-  const Ended ended{order, id, ord_status};
-  ended_[key] = ended;
-  ended_by_symbol_[order.symbol].push_back(key);
-  // Through the sender, in order with the checkpoints: every order that
-  // ended before a checkpoint is stored when that checkpoint is; those after
-  // it are found again by the replay from it.
-  send(ended);
+void FixOrderEntry::finish(OrderId id, char ord_status) {
+  if (auto ended = orders_->finish(id, ord_status)) send(std::move(*ended));
 }
 
 void FixOrderEntry::forget_ended(const std::string& symbol) {
-  const auto keys = ended_by_symbol_.find(symbol);
-  if (keys == ended_by_symbol_.end()) return;
-  // A key is listed once per remembering (a replay remembers again); its
-  // entry may since be another symbol's, and then stays.
-  for (const OrderKey& key : keys->second)
-    if (const auto found = ended_.find(key);
-        found != ended_.end() && found->second.order.symbol == symbol)
-      ended_.erase(found);
-  ended_by_symbol_.erase(keys);
-  send(ForgetEnded{symbol});
+  if (orders_->forget(symbol)) send(ForgetEnded{symbol});
 }
 
 void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& exec,
                                         const fix::OrderRequest* origin) {
-  const auto finish = [this](OrderId id, char ord_status) {
-    const auto found = working_.find(id);
-    if (found == working_.end()) return;
-    by_cl_ord_id_.erase({found->second.session, found->second.cl_ord_id});
-    remember_ended(found->second, id, ord_status);
-    working_.erase(found);
-  };
   if (const auto* a = std::get_if<OrderAccepted>(&event)) {
     if (origin == nullptr) return;
-    Working& o = working_[a->order];
-    o = {origin->session,
-         origin->cl_ord_id,
-         origin->symbol,
-         origin->side,
-         a->quantity,
-         a->price,
-         0,
-         0};
-    by_cl_ord_id_[{o.session, o.cl_ord_id}] = a->order;
-    report(o, a->order, exec, '0', a->quantity);
+    const Working& o = orders_->open(a->order, {.session = origin->session,
+                                                .cl_ord_id = origin->cl_ord_id,
+                                                .symbol = origin->symbol,
+                                                .side = origin->side,
+                                                .order_qty = a->quantity,
+                                                .price = a->price});
+    report(o, a->order, exec, FIX::ExecType_NEW, a->quantity);
   } else if (const auto* r = std::get_if<CommandRejected>(&event)) {
     if (origin == nullptr) return;
     if (origin->kind == fix::OrderRequest::new_order) {
       refuse(*origin, r->reason);
     } else if (origin->kind == fix::OrderRequest::mass_cancel) {
-      if (!origin->cl_ord_id.empty()) refuse(*origin, 99, to_string(r->reason));
+      if (!origin->cl_ord_id.empty())
+        refuse(*origin, FIX::OrdRejReason_OTHER, to_string(r->reason));
     } else {
       const bool gone = r->reason == RejectReason::unknown_order;
-      refuse(*origin, gone ? 0 : 99, std::string(gone ? "too late: " : "") + to_string(r->reason));
+      refuse(*origin, gone ? FIX::CxlRejReason_TOO_LATE_TO_CANCEL : FIX::CxlRejReason_OTHER,
+             std::string(gone ? "too late: " : "") + to_string(r->reason));
     }
   } else if (const auto* done = std::get_if<MassCancelDone>(&event)) {
     if (origin == nullptr || origin->cl_ord_id.empty()) return;
@@ -622,36 +491,35 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
     report.session = origin->session;
     report.cl_ord_id = origin->cl_ord_id;
     report.order_id = "MC-" + exec;
-    report.mass_type = origin->symbol.empty() ? '7' : '1';
-    report.mass_response = report.mass_type;
+    report.mass_type = origin->symbol.empty()
+                           ? FIX::MassCancelRequestType_CANCEL_ALL_ORDERS
+                           : FIX::MassCancelRequestType_CANCEL_ORDERS_FOR_A_SECURITY;
+    report.mass_response = report.mass_type;  // MassCancelResponse: done as requested
     report.affected = static_cast<int>(done->canceled_orders);
     deliver(report);
   } else if (const auto* replaced = std::get_if<OrderReplaced>(&event)) {
-    const auto found = working_.find(replaced->order);
-    if (found == working_.end() || origin == nullptr) return;
-    Working& o = found->second;
-    by_cl_ord_id_.erase({o.session, o.cl_ord_id});
-    remember_ended(o, replaced->order, '5');  // its old ClOrdID, as FIX's "replaced"
-    o.cl_ord_id = origin->cl_ord_id;
-    by_cl_ord_id_[{o.session, o.cl_ord_id}] = replaced->order;
+    if (orders_->find(replaced->order) == nullptr || origin == nullptr) return;
+    send(orders_->rename(replaced->order, origin->cl_ord_id));
+    Working& o = *orders_->find(replaced->order);
     o.price = replaced->price;
     o.order_qty = origin->quantity;
-    report(o, replaced->order, exec, '5', replaced->quantity, 0, 0, origin->orig_cl_ord_id);
+    report(o, replaced->order, exec, FIX::ExecType_REPLACED, replaced->quantity, 0, 0,
+           origin->orig_cl_ord_id);
   } else if (const auto* t = std::get_if<Trade>(&event)) {
     for (const auto& [id, remaining] : {std::pair{t->maker_order, t->maker_remaining},
                                         std::pair{t->taker_order, t->taker_remaining}}) {
-      const auto found = working_.find(id);
-      if (found == working_.end()) continue;
-      found->second.cum_qty += t->quantity;
-      found->second.cum_notional += t->quantity * t->price;
-      report(found->second, id, trade_exec_id(t->trade, id == t->maker_order), 'F', remaining,
+      Working* o = orders_->find(id);
+      if (o == nullptr) continue;
+      o->cum_qty += t->quantity;
+      o->cum_notional += t->quantity * t->price;
+      report(*o, id, trade_exec_id(t->trade, id == t->maker_order), FIX::ExecType_TRADE, remaining,
              t->quantity, t->price);
-      if (remaining == 0) finish(id, '2');
+      if (remaining == 0) finish(id, FIX::OrdStatus_FILLED);
     }
   } else if (const auto* c = std::get_if<OrderCanceled>(&event)) {
-    const auto found = working_.find(c->order);
-    if (found == working_.end()) return;
-    Working o = found->second;
+    const Working* found = orders_->find(c->order);
+    if (found == nullptr) return;
+    Working o = *found;
     std::string orig;
     if (c->reason == CancelReason::requested && origin != nullptr &&
         origin->kind == fix::OrderRequest::cancel) {
@@ -659,87 +527,24 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
       o.cl_ord_id = origin->cl_ord_id;
       orig = origin->orig_cl_ord_id;
     }
-    report(o, c->order, exec, c->remaining == 0 ? '4' : 'D', c->remaining, 0, 0, orig);
-    if (c->remaining == 0) finish(c->order, '4');
+    // Decrement-and-cancel leaves a remainder: restated, still working.
+    report(o, c->order, exec, c->remaining == 0 ? FIX::ExecType_CANCELED : FIX::ExecType_RESTATED,
+           c->remaining, 0, 0, orig);
+    if (c->remaining == 0) finish(c->order, FIX::OrdStatus_CANCELED);
   } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
-    const auto found = working_.find(e->order);
-    if (found == working_.end()) return;
-    report(found->second, e->order, exec, 'C', 0);
-    finish(e->order, 'C');
+    const Working* o = orders_->find(e->order);
+    if (o == nullptr) return;
+    report(*o, e->order, exec, FIX::ExecType_EXPIRED, 0);
+    finish(e->order, FIX::OrdStatus_EXPIRED);
   }
-}
-
-Quantity FixOrderEntry::level(const LevelKey& key) const {
-  const auto& [instrument, side, price] = key;
-  const auto depth = depth_.find(instrument);
-  if (depth == depth_.end()) return 0;
-  if (side == Side::buy) {
-    const auto found = depth->second.bids.find(price);
-    return found == depth->second.bids.end() ? 0 : found->second;
-  }
-  const auto found = depth->second.offers.find(price);
-  return found == depth->second.offers.end() ? 0 : found->second;
-}
-
-void FixOrderEntry::adjust_level(InstrumentId instrument, Side side, Price price, Quantity delta) {
-  const LevelKey key{instrument, side, price};
-  touched_.try_emplace(key, level(key));
-  Depth& depth = depth_[instrument];
-  const auto apply = [&](auto& levels) {
-    const Quantity now = (levels[price] += delta);
-    assert(now >= 0);
-    if (now == 0) levels.erase(price);
-  };
-  if (side == Side::buy) {
-    apply(depth.bids);
-  } else {
-    apply(depth.offers);
-  }
-}
-
-void FixOrderEntry::track_live(const Event& event) {
-  if (const auto* a = std::get_if<OrderAccepted>(&event)) {
-    live_[a->order] = {a->instrument, a->side, a->price, a->quantity};
-    adjust_level(a->instrument, a->side, a->price, a->quantity);
-    return;
-  }
-  for_each_order_update(event, [this](const OrderUpdate& update) {
-    const auto found = live_.find(update.order);
-    if (found == live_.end()) return;
-    Live& o = found->second;
-    if (update.price) {  // a replace: the whole order moves
-      adjust_level(o.instrument, o.side, o.price, -o.remaining);
-      o.price = *update.price;
-      adjust_level(o.instrument, o.side, o.price, update.remaining);
-    } else {
-      adjust_level(o.instrument, o.side, o.price, update.remaining - o.remaining);
-    }
-    o.remaining = update.remaining;
-    if (o.remaining == 0) live_.erase(found);
-  });
 }
 
 void FixOrderEntry::publish_changes(std::span<const Event> events) {
   if (subscribers_.empty()) {  // nobody to tell: skip building the updates
-    touched_.clear();
+    market_->discard_changes();
     return;
   }
-  std::map<InstrumentId, std::vector<fix::BookEntry>> changes;
-  for (const auto& [key, before] : touched_) {
-    const Quantity now = level(key);
-    if (now == before) continue;
-    const auto& [instrument, side, price] = key;
-    changes[instrument].push_back({side == Side::buy ? '0' : '1',
-                                   before == 0 ? '0'
-                                   : now == 0  ? '2'
-                                               : '1',
-                                   price, now});
-  }
-  touched_.clear();
-  for (const Event& event : events)
-    if (const auto* t = std::get_if<Trade>(&event))
-      changes[t->instrument].push_back({'2', '0', t->price, t->quantity});
-  for (auto& [instrument, entries] : changes) {
+  for (auto& [instrument, entries] : market_->take_changes(events)) {
     const auto subscribers = subscribers_.find(instrument);
     if (subscribers == subscribers_.end()) continue;
     fix::MarketDataReport update;
@@ -754,23 +559,6 @@ void FixOrderEntry::publish_changes(std::span<const Event> events) {
   }
 }
 
-std::vector<fix::BookEntry> FixOrderEntry::snapshot_entries(InstrumentId instrument,
-                                                            int depth) const {
-  std::vector<fix::BookEntry> entries;
-  const auto found = depth_.find(instrument);
-  if (found == depth_.end()) return entries;
-  const auto take = [&](const auto& levels, char type) {
-    int n = 0;
-    for (const auto& [price, quantity] : levels) {
-      if (depth > 0 && n++ == depth) break;
-      entries.push_back({type, '0', price, quantity});
-    }
-  };
-  take(found->second.bids, '0');
-  take(found->second.offers, '1');
-  return entries;
-}
-
 std::map<std::string, FixOrderEntry::JournaledInput> FixOrderEntry::journaled_inputs() const {
   std::lock_guard lock(mutex_);
   return inputs_;
@@ -782,47 +570,17 @@ void FixOrderEntry::checkpoint() {
   checkpoint_sequence_ = observed_;
 }
 
-void FixOrderEntry::set_working(proto::GatewayOrder& o, const Working& w) {
-  o.set_session(w.session);
-  o.set_cl_ord_id(w.cl_ord_id);
-  o.set_symbol(w.symbol);
-  o.set_order_qty(w.order_qty);
-  o.set_cum_qty(w.cum_qty);
-  o.set_cum_notional(w.cum_notional);
-}
-
-std::string FixOrderEntry::record_of(const Ended& e) {
-  proto::GatewayOrder record;
-  record.set_order(e.id);
-  record.set_sell(e.order.side == '2');
-  record.set_price(e.order.price);
-  record.set_ord_status(static_cast<std::uint32_t>(e.ord_status));
-  set_working(record, e.order);
-  return record.SerializeAsString();
-}
-
-FixOrderEntry::Ended FixOrderEntry::ended_of(const proto::GatewayOrder& o) {
-  return {working_of(o), o.order(), static_cast<char>(o.ord_status())};
-}
-
-FixOrderEntry::Working FixOrderEntry::working_of(const proto::GatewayOrder& o) {
-  return {o.session(),   o.cl_ord_id(), o.symbol(),  o.sell() ? '2' : '1',
-          o.order_qty(), o.price(),     o.cum_qty(), o.cum_notional()};
-}
-
 std::string FixOrderEntry::encode_checkpoint() const {
   proto::GatewayCheckpoint checkpoint;
   checkpoint.set_sequence(observed_);
-  for (const auto& [id, live] : live_) {
+  for (const auto& [id, live] : market_->live()) {
     proto::GatewayOrder& o = *checkpoint.add_orders();
     o.set_order(id);
     o.set_instrument(live.instrument);
     o.set_sell(live.side == Side::sell);
     o.set_price(live.price);
     o.set_remaining(live.remaining);
-    const auto fix = working_.find(id);
-    if (fix == working_.end()) continue;
-    set_working(o, fix->second);
+    if (const Working* fix = orders_->find(id)) set_working(o, *fix);
   }
   for (const auto& [session, input] : inputs_) {
     proto::JournaledInput& i = *checkpoint.add_inputs();
@@ -838,16 +596,12 @@ void FixOrderEntry::load_checkpoint(const std::string& bytes) {
   if (!checkpoint.ParseFromString(bytes)) return;  // rebuilt from the whole journal instead
   checkpoint_sequence_ = observed_ = checkpoint.sequence();
   for (const proto::GatewayOrder& o : checkpoint.orders()) {
-    const Side side = o.sell() ? Side::sell : Side::buy;
-    live_[o.order()] = {o.instrument(), side, o.price(), o.remaining()};
-    adjust_level(o.instrument(), side, o.price(), o.remaining());
-    if (o.session().empty()) continue;
-    working_[o.order()] = working_of(o);
-    by_cl_ord_id_[{o.session(), o.cl_ord_id()}] = o.order();
+    market_->restore(o.order(),
+                     {o.instrument(), o.sell() ? Side::sell : Side::buy, o.price(), o.remaining()});
+    if (!o.session().empty()) orders_->open(o.order(), working_of(o));
   }
   for (const proto::JournaledInput& i : checkpoint.inputs())
     inputs_[i.session()] = {i.generation(), static_cast<int>(i.msg_seq_num())};
-  touched_.clear();
 }
 
 }  // namespace gpux::fix

@@ -56,8 +56,9 @@ class FixStateStore final : public fix::SessionStore {
   void write_checkpoint(const std::string& bytes);
   std::optional<std::string> checkpoint();
 
-  // Orders that ended, by instrument, until its gate closes (FixOrderEntry's
-  // ended_): one record each, replaced when written again; many in one write.
+  // Orders that ended, by instrument, until its gate closes (what
+  // FixOrderEntry's OrderIndex remembers): one record each, replaced when
+  // written again; many in one write.
   struct EndedOrder {
     std::string bytes;  // the gateway's record of it
     std::string symbol, session, cl_ord_id;

@@ -1,0 +1,116 @@
+#include "market_data.h"
+
+#include <quickfix/FixValues.h>
+
+#include <cassert>
+
+#include "gpux/matching/order_updates.h"
+
+namespace gpux::fix {
+
+using namespace gpux::matching;
+
+namespace {
+
+char entry_type(Side side) {
+  return side == Side::buy ? FIX::MDEntryType_BID : FIX::MDEntryType_OFFER;
+}
+
+}  // namespace
+
+Quantity MarketData::level(InstrumentId instrument, Side side, Price price) const {
+  const auto depth = depth_.find(instrument);
+  if (depth == depth_.end()) return 0;
+  if (side == Side::buy) {
+    const auto found = depth->second.bids.find(price);
+    return found == depth->second.bids.end() ? 0 : found->second;
+  }
+  const auto found = depth->second.offers.find(price);
+  return found == depth->second.offers.end() ? 0 : found->second;
+}
+
+void MarketData::move_level(const LevelKey& key, Quantity delta) {
+  const auto& [instrument, side, price] = key;
+  Depth& depth = depth_[instrument];
+  const auto apply = [&](auto& levels) {
+    const Quantity now = (levels[price] += delta);
+    assert(now >= 0);
+    if (now == 0) levels.erase(price);
+  };
+  if (side == Side::buy) {
+    apply(depth.bids);
+  } else {
+    apply(depth.offers);
+  }
+}
+
+void MarketData::adjust_level(InstrumentId instrument, Side side, Price price, Quantity delta) {
+  const LevelKey key{instrument, side, price};
+  touched_.try_emplace(key, level(instrument, side, price));
+  move_level(key, delta);
+}
+
+void MarketData::restore(OrderId id, const Live& order) {
+  live_[id] = order;
+  move_level({order.instrument, order.side, order.price}, order.remaining);
+}
+
+void MarketData::track(const Event& event) {
+  if (const auto* a = std::get_if<OrderAccepted>(&event)) {
+    live_[a->order] = {a->instrument, a->side, a->price, a->quantity};
+    adjust_level(a->instrument, a->side, a->price, a->quantity);
+    return;
+  }
+  for_each_order_update(event, [this](const OrderUpdate& update) {
+    const auto found = live_.find(update.order);
+    if (found == live_.end()) return;
+    Live& o = found->second;
+    if (update.price) {  // a replace: the whole order moves
+      adjust_level(o.instrument, o.side, o.price, -o.remaining);
+      o.price = *update.price;
+      adjust_level(o.instrument, o.side, o.price, update.remaining);
+    } else {
+      adjust_level(o.instrument, o.side, o.price, update.remaining - o.remaining);
+    }
+    o.remaining = update.remaining;
+    if (o.remaining == 0) live_.erase(found);
+  });
+}
+
+MarketData::Changes MarketData::take_changes(std::span<const Event> events) {
+  Changes changes;
+  for (const auto& [key, before] : touched_) {
+    const auto& [instrument, side, price] = key;
+    const Quantity now = level(instrument, side, price);
+    if (now == before) continue;
+    changes[instrument].push_back({entry_type(side),
+                                   before == 0 ? FIX::MDUpdateAction_NEW
+                                   : now == 0  ? FIX::MDUpdateAction_DELETE
+                                               : FIX::MDUpdateAction_CHANGE,
+                                   price, now});
+  }
+  touched_.clear();
+  for (const Event& event : events)
+    if (const auto* t = std::get_if<Trade>(&event))
+      changes[t->instrument].push_back(
+          {FIX::MDEntryType_TRADE, FIX::MDUpdateAction_NEW, t->price, t->quantity});
+  return changes;
+}
+
+std::vector<BookEntry> MarketData::snapshot(InstrumentId instrument, int depth) const {
+  std::vector<BookEntry> entries;
+  const auto found = depth_.find(instrument);
+  if (found == depth_.end()) return entries;
+  const auto take = [&](const auto& levels, char type) {
+    int n = 0;
+    for (const auto& [price, quantity] : levels) {
+      if (depth > 0 && n++ == depth) break;
+      entries.push_back({type, FIX::MDUpdateAction_NEW, price, quantity});
+    }
+  };
+  take(found->second.bids, FIX::MDEntryType_BID);
+  take(found->second.offers, FIX::MDEntryType_OFFER);
+  return entries;
+}
+
+}  // namespace gpux::fix

@@ -1,0 +1,73 @@
+// What FIX market data is made of: every live order, FIX or not, followed
+// through the engine's events; the aggregated depth each instrument's book
+// has by price; and the levels a command changed, for the incremental
+// refresh that follows it. Not thread-safe: the order entry's lock guards it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <span>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "gpux/matching/events.h"
+#include "order_entry.h"
+
+namespace gpux::fix {
+
+class MarketData {
+ public:
+  // A resting or incoming order.
+  struct Live {
+    matching::InstrumentId instrument = 0;
+    matching::Side side = matching::Side::buy;
+    matching::Price price = 0;
+    matching::Quantity remaining = 0;
+  };
+  // Entries by instrument, as an incremental refresh carries them.
+  using Changes = std::map<matching::InstrumentId, std::vector<fix::BookEntry>>;
+
+  // Follows one event: an OrderAccepted adds its order, and each update
+  // for_each_order_update reads from the event moves or shrinks a live order
+  // (gone at 0); events about unknown orders change nothing. Each level it
+  // moves is remembered with its quantity before, until take_changes().
+  void track(const matching::Event& event);
+  // A live order from a checkpoint: in the book, but not a change.
+  void restore(matching::OrderId id, const Live& order);
+
+  // The resting quantity at a price (0: no such level).
+  matching::Quantity level(matching::InstrumentId instrument, matching::Side side,
+                           matching::Price price) const;
+  // What the tracked events changed: per instrument, first each level whose
+  // quantity differs from before (MDUpdateAction new when it was empty,
+  // delete when it is now, change otherwise), then one entry per Trade in
+  // `events`. The remembered levels are forgotten either way.
+  Changes take_changes(std::span<const matching::Event> events);
+  // Forgets the remembered levels, for when nobody subscribes.
+  void discard_changes() { touched_.clear(); }
+  // The book for a snapshot: bids best first, then offers best first, at
+  // most `depth` levels a side (0: all).
+  std::vector<fix::BookEntry> snapshot(matching::InstrumentId instrument, int depth) const;
+  // Every live order, by id: what a checkpoint keeps.
+  const std::unordered_map<matching::OrderId, Live>& live() const { return live_; }
+
+ private:
+  // Aggregated resting quantity by price, per side.
+  struct Depth {
+    std::map<matching::Price, matching::Quantity, std::greater<>> bids;
+    std::map<matching::Price, matching::Quantity> offers;
+  };
+  using LevelKey = std::tuple<matching::InstrumentId, matching::Side, matching::Price>;
+
+  // Moves `delta` at a level, remembering the level's quantity before.
+  void adjust_level(matching::InstrumentId instrument, matching::Side side, matching::Price price,
+                    matching::Quantity delta);
+  void move_level(const LevelKey& key, matching::Quantity delta);  // remembers nothing
+
+  std::unordered_map<matching::OrderId, Live> live_;
+  std::map<matching::InstrumentId, Depth> depth_;
+  std::map<LevelKey, matching::Quantity> touched_;  // level -> quantity before
+};
+
+}  // namespace gpux::fix

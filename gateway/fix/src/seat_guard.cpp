@@ -1,0 +1,115 @@
+#include "seat_guard.h"
+
+#include <sodium.h>
+
+#include <ctime>
+
+namespace gpux::fix {
+
+namespace {
+
+std::array<unsigned char, 32> sha256(const std::string& text) {
+  std::array<unsigned char, 32> digest;
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                     text.size());
+  return digest;
+}
+
+bool same(const std::array<unsigned char, 32>& a, const std::array<unsigned char, 32>& b) {
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool verify(const std::string& hash, const std::string& password) {
+  return crypto_pwhash_str_verify(hash.c_str(), password.c_str(), password.size()) == 0;
+}
+
+}  // namespace
+
+long SeatGuard::wall_minute() {
+  return static_cast<long>(std::time(nullptr) / 60);
+}
+
+SeatGuard::SeatGuard(const std::map<std::string, FixClient>& clients, MinuteClock minute)
+    : minute_(std::move(minute)) {
+  for (const auto& [session, client] : clients)
+    hashes_[session] = client.password_hash;
+}
+
+SeatGuard::Verdict SeatGuard::known_verdict(const std::string& session, const Digest& digest,
+                                            std::string& hash) const {
+  const auto seat = hashes_.find(session);
+  if (seat == hashes_.end()) return Verdict::unknown_client;
+  const auto failures = failures_.find(session);
+  if (failures != failures_.end() && failures->second.second == minute_() &&
+      failures->second.first >= max_failures_per_minute)
+    return Verdict::rate_limited;
+  hash = seat->second;
+  if (hash.empty()) return Verdict::accepted;
+  const auto known = verified_.find(session);
+  if (known != verified_.end() && same(known->second, digest)) return Verdict::accepted;
+  const auto wrong = refused_.find(session);
+  if (wrong != refused_.end() && same(wrong->second, digest)) return Verdict::refused;
+  return Verdict::unchecked;
+}
+
+void SeatGuard::count_failure(const std::string& session) {
+  const long now = minute_();
+  auto& [failed, when] = failures_[session];
+  if (when != now) failed = 0, when = now;
+  ++failed;
+}
+
+std::string SeatGuard::authenticate(const std::string& session, const std::string& password) {
+  std::string hash;
+  const Digest digest = sha256(password);
+  {
+    std::lock_guard lock(mutex_);
+    switch (known_verdict(session, digest, hash)) {
+      case Verdict::unknown_client:
+        return "unknown SenderCompID " + session;
+      case Verdict::rate_limited:
+        return "too many failed logons; try again in a minute";
+      case Verdict::accepted:
+        return {};
+      case Verdict::refused:
+        count_failure(session);
+        return "wrong password for " + session;
+      case Verdict::unchecked:
+        break;
+    }
+  }
+  // Not vetted: verified here, slowly, outside the lock.
+  const bool right = verify(hash, password);
+  std::lock_guard lock(mutex_);
+  if (!right) {
+    count_failure(session);
+    return "wrong password for " + session;
+  }
+  if (hashes_.at(session) == hash) verified_[session] = digest;
+  return {};
+}
+
+// Verification is deliberately slow, and the acceptor's one thread serves
+// every session: it vets a Logon's password on another thread first.
+// Failures are counted by authenticate alone, once per Logon.
+void SeatGuard::vet_password(const std::string& session, const std::string& password) {
+  std::string hash;
+  const Digest digest = sha256(password);
+  {
+    std::lock_guard lock(mutex_);
+    if (known_verdict(session, digest, hash) != Verdict::unchecked) return;
+  }
+  const bool right = verify(hash, password);
+  std::lock_guard lock(mutex_);
+  if (hashes_.at(session) != hash) return;  // changed meanwhile
+  (right ? verified_ : refused_)[session] = digest;
+}
+
+void SeatGuard::set_password_hash(const std::string& session, const std::string& hash) {
+  std::lock_guard lock(mutex_);
+  if (const auto seat = hashes_.find(session); seat != hashes_.end()) seat->second = hash;
+  verified_.erase(session);
+  refused_.erase(session);
+}
+
+}  // namespace gpux::fix
