@@ -29,6 +29,14 @@ std::string field_or(const FIX::FieldMap& map, int tag, const std::string& fallb
   return map.isSetField(tag) ? map.getField(tag) : fallback;
 }
 
+// A field's text as one of FIX's values of it (FixValues.h).
+std::string text(char value) {
+  return std::string(1, value);
+}
+std::string text(int value) {
+  return std::to_string(value);
+}
+
 // Custom tags (docs/fix-spec.md): the GPU-hour terms FIX has no field for.
 enum CustomTag {
   kGpuClass = 20001,
@@ -59,7 +67,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
                  const FIX::SessionID& session) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
                                                       FIX::IncorrectTagValue,
                                                       FIX::RejectLogon) override {
-    if (message.getHeader().getField(FIX::FIELD::MsgType) != "A") return;
+    if (message.getHeader().getField(FIX::FIELD::MsgType) != FIX::MsgType_Logon) return;
     const std::string problem = entry.authenticate(session.getTargetCompID().getValue(),
                                                    field_or(message, FIX::FIELD::Password, ""));
     if (!problem.empty()) throw FIX::RejectLogon(problem);  // Logout with the reason, logged
@@ -72,19 +80,20 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
     OrderRequest request;
     request.session = session.getTargetCompID().getValue();
-    if (type == "x" || type == "V") {
+    if (type == FIX::MsgType_SecurityListRequest || type == FIX::MsgType_MarketDataRequest) {
       if (!within_rate(request.session)) {
         // No order to reject: a BusinessMessageReject names the throttle.
         FIX::Message reject;
-        reject.getHeader().setField(FIX::FIELD::MsgType, "j");
+        reject.getHeader().setField(FIX::FIELD::MsgType, FIX::MsgType_BusinessMessageReject);
         reject.setField(FIX::FIELD::RefSeqNum, message.getHeader().getField(FIX::FIELD::MsgSeqNum));
         reject.setField(FIX::FIELD::RefMsgType, type);
-        reject.setField(FIX::FIELD::BusinessRejectReason, "0");  // other
+        reject.setField(FIX::FIELD::BusinessRejectReason, text(FIX::BusinessRejectReason_OTHER));
         reject.setField(FIX::FIELD::Text, throttle_text());
         return to(request.session, reject);
       }
-      if (type == "x") {
-        if (message.getField(FIX::FIELD::SecurityListRequestType) != "4")
+      if (type == FIX::MsgType_SecurityListRequest) {
+        if (message.getField(FIX::FIELD::SecurityListRequestType) !=
+            text(FIX::SecurityListRequestType_ALL_SECURITIES))
           throw FIX::IncorrectTagValue(FIX::FIELD::SecurityListRequestType);
         entry.list_instruments(request.session, message.getField(FIX::FIELD::SecurityReqID));
       } else {
@@ -92,7 +101,12 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       }
       return;
     }
-    if (type != "D" && type != "F" && type != "G" && type != "H" && type != "q")
+    const bool new_order = type == FIX::MsgType_NewOrderSingle;
+    const bool cancel = type == FIX::MsgType_OrderCancelRequest;
+    const bool replace = type == FIX::MsgType_OrderCancelReplaceRequest;
+    const bool status = type == FIX::MsgType_OrderStatusRequest;
+    const bool mass_cancel = type == FIX::MsgType_OrderMassCancelRequest;
+    if (!new_order && !cancel && !replace && !status && !mass_cancel)
       throw FIX::UnsupportedMessageType();
     // Where it stands in the session's numbering, journaled with the order.
     request.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
@@ -100,20 +114,20 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     request.cl_ord_id = message.getField(FIX::FIELD::ClOrdID);
     if (!within_rate(request.session)) {
       request.symbol = field_or(message, FIX::FIELD::Symbol, "");
-      request.side = field_or(message, FIX::FIELD::Side, "1")[0];
-      request.kind = type == "F"   ? OrderRequest::cancel
-                     : type == "G" ? OrderRequest::replace
-                     : type == "q" ? OrderRequest::mass_cancel
+      request.side = field_or(message, FIX::FIELD::Side, text(FIX::Side_BUY))[0];
+      request.kind = cancel        ? OrderRequest::cancel
+                     : replace     ? OrderRequest::replace
+                     : mass_cancel ? OrderRequest::mass_cancel
                                    : OrderRequest::new_order;
       refuse(request, throttle_text());
       return;
     }
-    if (type == "q") {
+    if (mass_cancel) {
       request.kind = OrderRequest::mass_cancel;
       const std::string scope = message.getField(FIX::FIELD::MassCancelRequestType);
-      if (scope == "1") {
+      if (scope == text(FIX::MassCancelRequestType_CANCEL_ORDERS_FOR_A_SECURITY)) {
         request.symbol = message.getField(FIX::FIELD::Symbol);
-      } else if (scope != "7") {
+      } else if (scope != text(FIX::MassCancelRequestType_CANCEL_ALL_ORDERS)) {
         refuse(request, "MassCancelRequestType(530) must be 1 (by symbol) or 7 (all orders)");
         return;
       }
@@ -122,35 +136,43 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     }
     // Orders are found by (Orig)ClOrdID: cancels, replaces and status
     // requests need not repeat Symbol and Side.
-    request.symbol = type == "D" ? message.getField(FIX::FIELD::Symbol)
-                                 : field_or(message, FIX::FIELD::Symbol, "");
-    request.side = (type == "D" ? message.getField(FIX::FIELD::Side)
-                                : field_or(message, FIX::FIELD::Side, "1"))[0];
-    if (type == "F" || type == "H") {
-      request.kind = type == "F" ? OrderRequest::cancel : OrderRequest::status;
-      if (type == "F") request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
+    request.symbol = new_order ? message.getField(FIX::FIELD::Symbol)
+                               : field_or(message, FIX::FIELD::Symbol, "");
+    request.side = (new_order ? message.getField(FIX::FIELD::Side)
+                              : field_or(message, FIX::FIELD::Side, text(FIX::Side_BUY)))[0];
+    if (cancel || status) {
+      request.kind = cancel ? OrderRequest::cancel : OrderRequest::status;
+      if (cancel) request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
       entry.submit(request);
       return;
     }
-    if (type == "G") {
+    if (replace) {
       request.kind = OrderRequest::replace;
       request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
     }
     std::string problem;
     request.ord_type = message.getField(FIX::FIELD::OrdType)[0];
-    request.time_in_force = field_or(message, FIX::FIELD::TimeInForce, "1")[0];
-    request.post_only = field_or(message, FIX::FIELD::ExecInst, "").find('6') != std::string::npos;
-    if (request.side != '1' && request.side != '2')
+    request.time_in_force =
+        field_or(message, FIX::FIELD::TimeInForce, text(FIX::TimeInForce_GOOD_TILL_CANCEL))[0];
+    // Post only: the order may add liquidity, never take it.
+    request.post_only =
+        field_or(message, FIX::FIELD::ExecInst, "").find(FIX::ExecInst_PARTICIPATE_DONT_INITIATE) !=
+        std::string::npos;
+    if (request.side != FIX::Side_BUY && request.side != FIX::Side_SELL)
       problem = "Side(54) must be 1 (buy) or 2 (sell)";
-    if (request.ord_type != '1' && request.ord_type != '2')
+    if (request.ord_type != FIX::OrdType_MARKET && request.ord_type != FIX::OrdType_LIMIT)
       problem = "OrdType(40) must be 1 (market) or 2 (limit)";
-    if (type == "G" && request.ord_type != '2') problem = "only limit orders can be replaced";
-    if (request.time_in_force != '0' && request.time_in_force != '1' &&
-        request.time_in_force != '3' && request.time_in_force != '4')
+    if (replace && request.ord_type != FIX::OrdType_LIMIT)
+      problem = "only limit orders can be replaced";
+    // DAY and GTC alike rest until the instrument's gate closes.
+    if (request.time_in_force != FIX::TimeInForce_DAY &&
+        request.time_in_force != FIX::TimeInForce_GOOD_TILL_CANCEL &&
+        request.time_in_force != FIX::TimeInForce_IMMEDIATE_OR_CANCEL &&
+        request.time_in_force != FIX::TimeInForce_FILL_OR_KILL)
       problem = "TimeInForce(59) must be 0 or 1 (rest until gate closure), 3 (IOC) or 4 (FOK)";
     if (!parse_quantity(message.getField(FIX::FIELD::OrderQty), request.quantity))
       problem = "OrderQty(38) must be a whole number of units";
-    if (request.ord_type == '2' && !message.isSetField(FIX::FIELD::Price))
+    if (request.ord_type == FIX::OrdType_LIMIT && !message.isSetField(FIX::FIELD::Price))
       problem = "Price(44) is required for a limit order";
     if (message.isSetField(FIX::FIELD::Price) &&
         !parse_micro(message.getField(FIX::FIELD::Price), request.price))
@@ -168,7 +190,10 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     request.session = session;
     request.request_id = message.getField(FIX::FIELD::MDReqID);
     const std::string subscription = message.getField(FIX::FIELD::SubscriptionRequestType);
-    if (subscription != "0" && subscription != "1" && subscription != "2")
+    if (subscription != text(FIX::SubscriptionRequestType_SNAPSHOT) &&
+        subscription != text(FIX::SubscriptionRequestType_SNAPSHOT_PLUS_UPDATES) &&
+        subscription !=
+            text(FIX::SubscriptionRequestType_DISABLE_PREVIOUS_SNAPSHOT_PLUS_UPDATE_REQUEST))
       throw FIX::IncorrectTagValue(FIX::FIELD::SubscriptionRequestType);
     request.subscription = subscription[0];
     const std::string depth = message.getField(FIX::FIELD::MarketDepth);
@@ -202,15 +227,19 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
 
   // A request the exchange never sees: rejected with reason Other.
   void refuse(const OrderRequest& request, const std::string& text) {
-    entry.reject(request, 99, text);
+    entry.reject(request, FIX::OrdRejReason_OTHER, text);
   }
 
   void send(const SecurityListReport& list) override {
     FIX::Message message;
-    message.getHeader().setField(FIX::FIELD::MsgType, "y");
+    message.getHeader().setField(FIX::FIELD::MsgType, FIX::MsgType_SecurityList);
     message.setField(FIX::FIELD::SecurityReqID, list.request_id);
     message.setField(FIX::FIELD::SecurityResponseID, list.request_id);
-    message.setField(FIX::FIELD::SecurityRequestResult, list.instruments.empty() ? "2" : "0");
+    message.setField(
+        FIX::FIELD::SecurityRequestResult,
+        text(list.instruments.empty()
+                 ? FIX::SecurityRequestResult_NO_INSTRUMENTS_FOUND_THAT_MATCH_SELECTION_CRITERIA
+                 : FIX::SecurityRequestResult_VALID_REQUEST));
     message.setField(FIX::FIELD::TotNoRelatedSym, std::to_string(list.instruments.size()));
     for (const InstrumentInfo& i : list.instruments) {
       FIX::Group group(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
@@ -235,20 +264,22 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     FIX::Message message;
     message.setField(FIX::FIELD::MDReqID, r.request_id);
     if (r.kind == MarketDataReport::reject) {
-      message.getHeader().setField(FIX::FIELD::MsgType, "Y");
-      message.setField(FIX::FIELD::MDReqRejReason, std::string(1, r.reject_reason));
+      message.getHeader().setField(FIX::FIELD::MsgType, FIX::MsgType_MarketDataRequestReject);
+      message.setField(FIX::FIELD::MDReqRejReason, text(r.reject_reason));
       message.setField(FIX::FIELD::Text, r.text);
       return to(r.session, message);
     }
     const bool full = r.kind == MarketDataReport::snapshot;
-    message.getHeader().setField(FIX::FIELD::MsgType, full ? "W" : "X");
+    message.getHeader().setField(FIX::FIELD::MsgType,
+                                 full ? FIX::MsgType_MarketDataSnapshotFullRefresh
+                                      : FIX::MsgType_MarketDataIncrementalRefresh);
     if (full) message.setField(FIX::FIELD::Symbol, r.symbol);
     message.setField(FIX::FIELD::NoMDEntries, "0");  // required even when the book is empty
     for (const BookEntry& e : r.entries) {
       FIX::Group group(FIX::FIELD::NoMDEntries,
                        full ? FIX::FIELD::MDEntryType : FIX::FIELD::MDUpdateAction);
-      if (!full) group.setField(FIX::FIELD::MDUpdateAction, std::string(1, e.action));
-      group.setField(FIX::FIELD::MDEntryType, std::string(1, e.type));
+      if (!full) group.setField(FIX::FIELD::MDUpdateAction, text(e.action));
+      group.setField(FIX::FIELD::MDEntryType, text(e.type));
       if (!full) group.setField(FIX::FIELD::Symbol, r.symbol);
       group.setField(FIX::FIELD::MDEntryPx, decimal(e.price));
       group.setField(FIX::FIELD::MDEntrySize, std::to_string(e.quantity));
@@ -270,28 +301,32 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     message.setField(FIX::FIELD::OrderID, r.order_id);
     message.setField(FIX::FIELD::ClOrdID, r.cl_ord_id);
     if (r.kind == Report::mass_cancel_report) {
-      message.getHeader().setField(FIX::FIELD::MsgType, "r");
-      message.setField(FIX::FIELD::MassCancelRequestType, std::string(1, r.mass_type));
-      message.setField(FIX::FIELD::MassCancelResponse, std::string(1, r.mass_response));
+      message.getHeader().setField(FIX::FIELD::MsgType, FIX::MsgType_OrderMassCancelReport);
+      message.setField(FIX::FIELD::MassCancelRequestType, text(r.mass_type));
+      message.setField(FIX::FIELD::MassCancelResponse, text(r.mass_response));
       message.setField(FIX::FIELD::TotalAffectedOrders, std::to_string(r.affected));
-      if (r.mass_response == '0') message.setField(FIX::FIELD::MassCancelRejectReason, "99");
+      if (r.mass_response == FIX::MassCancelResponse_CANCEL_REQUEST_REJECTED)
+        message.setField(FIX::FIELD::MassCancelRejectReason,
+                         text(FIX::MassCancelRejectReason_OTHER));
       if (!r.text.empty()) message.setField(FIX::FIELD::Text, r.text);
       return to(r.session, message);
     }
-    message.getHeader().setField(FIX::FIELD::MsgType, r.kind == Report::execution ? "8" : "9");
+    message.getHeader().setField(FIX::FIELD::MsgType, r.kind == Report::execution
+                                                          ? FIX::MsgType_ExecutionReport
+                                                          : FIX::MsgType_OrderCancelReject);
     if (!r.orig_cl_ord_id.empty()) message.setField(FIX::FIELD::OrigClOrdID, r.orig_cl_ord_id);
-    message.setField(FIX::FIELD::OrdStatus, std::string(1, r.ord_status));
+    message.setField(FIX::FIELD::OrdStatus, text(r.ord_status));
     if (!r.text.empty()) message.setField(FIX::FIELD::Text, r.text);
     if (r.kind == Report::cancel_reject) {
-      message.setField(FIX::FIELD::CxlRejResponseTo, std::string(1, r.response_to));
+      message.setField(FIX::FIELD::CxlRejResponseTo, text(r.response_to));
       message.setField(FIX::FIELD::CxlRejReason, std::to_string(r.cxl_rej_reason));
     } else {
       message.setField(FIX::FIELD::ExecID, r.exec_id);
-      message.setField(FIX::FIELD::ExecType, std::string(1, r.exec_type));
+      message.setField(FIX::FIELD::ExecType, text(r.exec_type));
       // Required, and never empty: a status request for an unknown order
       // may name no Symbol ("[N/A]" is FIX's word for none).
       message.setField(FIX::FIELD::Symbol, r.symbol.empty() ? "[N/A]" : r.symbol);
-      message.setField(FIX::FIELD::Side, std::string(1, r.side));
+      message.setField(FIX::FIELD::Side, text(r.side));
       message.setField(FIX::FIELD::OrderQty, std::to_string(r.order_qty));
       if (r.price != 0) message.setField(FIX::FIELD::Price, decimal(r.price));
       if (r.last_qty != 0) {
@@ -301,7 +336,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       message.setField(FIX::FIELD::LeavesQty, std::to_string(r.leaves_qty));
       message.setField(FIX::FIELD::CumQty, std::to_string(r.cum_qty));
       message.setField(FIX::FIELD::AvgPx, decimal(r.avg_px));
-      if (r.ord_rej_reason >= 0)
+      if (r.ord_rej_reason != Report::no_reason)
         message.setField(FIX::FIELD::OrdRejReason, std::to_string(r.ord_rej_reason));
     }
     to(r.session, message);
@@ -347,7 +382,7 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   // vetting thread before the session sees the Logon (see vet_password).
   const auto vet_logon = [&i](const std::string& first_message) {
     const FIX::Message logon(first_message, false);  // the session validates it later
-    if (field_or(logon.getHeader(), FIX::FIELD::MsgType, "") != "A") return;
+    if (field_or(logon.getHeader(), FIX::FIELD::MsgType, "") != FIX::MsgType_Logon) return;
     i.entry.vet_password(field_or(logon.getHeader(), FIX::FIELD::SenderCompID, ""),
                          field_or(logon, FIX::FIELD::Password, ""));
   };

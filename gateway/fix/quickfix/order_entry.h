@@ -1,7 +1,10 @@
 // The plain boundary between the FIX acceptor (QuickFIX translation units,
 // compiled as C++14) and the exchange (C++20): strings, integers and chars
-// only, so that both sides can include it.
+// only, so that both sides can include it. Enumerated fields hold FIX's own
+// values, named by QuickFIX's FixValues.h (plain constants, fine in both).
 #pragma once
+
+#include <quickfix/FixValues.h>
 
 #include <cstdint>
 #include <string>
@@ -13,16 +16,17 @@ namespace gpux::fix {
 struct OrderRequest {
   enum Kind { new_order, cancel, replace, status, mass_cancel };
   Kind kind = new_order;
-  std::string session;         // the client's SenderCompID
-  std::string cl_ord_id;       // ClOrdID(11)
-  std::string orig_cl_ord_id;  // OrigClOrdID(41): cancel, replace
-  std::string symbol;          // Symbol(55); empty for a mass cancel of all orders
-  char side = '1';             // Side(54): 1 buy, 2 sell
-  char ord_type = '2';         // OrdType(40): 1 market, 2 limit
-  char time_in_force = '1';    // TimeInForce(59): 1 GTC, 3 IOC, 4 FOK
-  bool post_only = false;      // ExecInst(18) contains 6
-  std::int64_t price = 0;      // micro-USD per unit; market orders: protection, 0 = band edge
-  std::int64_t quantity = 0;   // whole units; for a replace the new total OrderQty
+  std::string session;                 // the client's SenderCompID
+  std::string cl_ord_id;               // ClOrdID(11)
+  std::string orig_cl_ord_id;          // OrigClOrdID(41): cancel, replace
+  std::string symbol;                  // Symbol(55); empty for a mass cancel of all orders
+  char side = FIX::Side_BUY;           // Side(54): Side_BUY or Side_SELL
+  char ord_type = FIX::OrdType_LIMIT;  // OrdType(40): OrdType_MARKET or OrdType_LIMIT
+  // TimeInForce(59): GOOD_TILL_CANCEL (or DAY), IMMEDIATE_OR_CANCEL, FILL_OR_KILL
+  char time_in_force = FIX::TimeInForce_GOOD_TILL_CANCEL;
+  bool post_only = false;     // ExecInst(18) contains ExecInst_PARTICIPATE_DONT_INITIATE
+  std::int64_t price = 0;     // micro-USD per unit; market orders: protection, 0 = band edge
+  std::int64_t quantity = 0;  // whole units; for a replace the new total OrderQty
   // Where the message stands in its session's numbering: MsgSeqNum(34) and
   // the session's generation (see SessionState), journaled with the order.
   int msg_seq_num = 0;
@@ -33,30 +37,35 @@ struct OrderRequest {
 // for one session.
 struct Report {
   enum Kind { execution, cancel_reject, mass_cancel_report };
+  // gpux's own: OrdRejReason(103) and CxlRejReason(102) are left out.
+  static const int no_reason = -1;
   Kind kind = execution;
   std::string session;
   std::string order_id;  // OrderID(37), "NONE" when the exchange never accepted it
   std::string cl_ord_id;
   std::string orig_cl_ord_id;
   std::string exec_id;
-  char exec_type = '0';   // ExecType(150)
-  char ord_status = '0';  // OrdStatus(39)
+  char exec_type = FIX::ExecType_NEW;    // ExecType(150)
+  char ord_status = FIX::OrdStatus_NEW;  // OrdStatus(39)
   std::string symbol;
-  char side = '1';
+  char side = FIX::Side_BUY;
   std::int64_t order_qty = 0;
   std::int64_t price = 0;
   std::int64_t last_qty = 0;
   std::int64_t last_px = 0;
   std::int64_t leaves_qty = 0;
   std::int64_t cum_qty = 0;
-  std::int64_t avg_px = 0;   // micro-USD, rounded down
-  int ord_rej_reason = -1;   // OrdRejReason(103) when rejected
-  int cxl_rej_reason = -1;   // CxlRejReason(102) for 9
-  char response_to = '1';    // CxlRejResponseTo(434) for 9: 1 cancel, 2 replace
-  char mass_type = '7';      // MassCancelRequestType(530) for r: 1 symbol, 7 all
-  char mass_response = '0';  // MassCancelResponse(531): 0 rejected, else as requested
-  int affected = 0;          // TotalAffectedOrders(533)
-  std::string text;          // Text(58): the exchange's reason in words
+  std::int64_t avg_px = 0;         // micro-USD, rounded down
+  int ord_rej_reason = no_reason;  // OrdRejReason(103) when rejected
+  int cxl_rej_reason = no_reason;  // CxlRejReason(102) for 9
+  // CxlRejResponseTo(434) for 9: to a cancel or a cancel/replace request.
+  char response_to = FIX::CxlRejResponseTo_ORDER_CANCEL_REQUEST;
+  // MassCancelRequestType(530) for r: CANCEL_ORDERS_FOR_A_SECURITY or CANCEL_ALL_ORDERS.
+  char mass_type = FIX::MassCancelRequestType_CANCEL_ALL_ORDERS;
+  // MassCancelResponse(531): CANCEL_REQUEST_REJECTED, else as requested.
+  char mass_response = FIX::MassCancelResponse_CANCEL_REQUEST_REJECTED;
+  int affected = 0;  // TotalAffectedOrders(533)
+  std::string text;  // Text(58): the exchange's reason in words
 };
 
 // One instrument as SecurityList(y) describes it.
@@ -84,16 +93,19 @@ struct SecurityListReport {
 // refreshes until unsubscribed or logged out.
 struct MarketDataRequest {
   std::string session;
-  std::string request_id;   // MDReqID(262)
-  char subscription = '0';  // SubscriptionRequestType(263): 0 snapshot, 1 subscribe, 2 unsubscribe
-  int depth = 0;            // MarketDepth(264): 0 full book
+  std::string request_id;  // MDReqID(262)
+  // SubscriptionRequestType(263): SNAPSHOT, SNAPSHOT_PLUS_UPDATES (subscribe),
+  // or DISABLE_PREVIOUS_SNAPSHOT_PLUS_UPDATE_REQUEST (unsubscribe).
+  char subscription = FIX::SubscriptionRequestType_SNAPSHOT;
+  int depth = 0;  // MarketDepth(264): 0 full book
   std::vector<std::string> symbols;
 };
 
 // A price level or a trade: one MDEntry.
 struct BookEntry {
-  char type = '0';    // MDEntryType(269): 0 bid, 1 offer, 2 trade
-  char action = '0';  // MDUpdateAction(279), incremental only: 0 new, 1 change, 2 delete
+  char type = FIX::MDEntryType_BID;  // MDEntryType(269): BID, OFFER or TRADE
+  // MDUpdateAction(279), incremental only: NEW, CHANGE or DELETE.
+  char action = FIX::MDUpdateAction_NEW;
   std::int64_t price = 0;
   std::int64_t quantity = 0;  // 0 with action delete
 };
@@ -105,7 +117,7 @@ struct MarketDataReport {
   std::string request_id;
   std::string symbol;
   std::vector<BookEntry> entries;
-  char reject_reason = '0';  // MDReqRejReason(281) for a reject
+  char reject_reason = FIX::MDReqRejReason_UNKNOWN_SYMBOL;  // MDReqRejReason(281) for a reject
   std::string text;
 };
 
