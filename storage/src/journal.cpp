@@ -10,6 +10,7 @@
 
 #include "gpux/matching/order_updates.h"
 #include "gpux/storage/codec.h"
+#include "gpux/storage/info_log.h"
 #include "journal.pb.h"
 
 namespace gpux::storage {
@@ -197,6 +198,7 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& directory,
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
+  db_options.info_log = stderr_info_log("journal");  // not a LOG file on the journal's disk
   // One writer (the journal thread); the hashed memtable below needs this off.
   db_options.allow_concurrent_memtable_write = false;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -138,6 +139,9 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The journal, the stores and the FIX logs hold the whole order flow:
+  // everything gpuxd creates is its owner's alone (folders 0700, files 0600).
+  ::umask(077);
   if (sodium_init() < 0) {  // FIX passwords: verified, and issued at onboarding
     std::fprintf(stderr, "gpuxd: cannot initialise libsodium\n");
     return 1;
@@ -150,6 +154,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!data_dir.empty()) config.pipeline.data_directory = data_dir;
+  if (!config.pipeline.sync)
+    std::fprintf(stderr,
+                 "gpuxd: WARNING: sync = false: group commits are not fsynced, so a power loss "
+                 "or kernel crash loses acknowledged orders; never use it for a real market\n");
   if (config.provider.port > 0 && config.provider.operator_token.empty()) {
     std::fprintf(stderr, "gpuxd: provider_port needs a provider_operator_token\n");
     return 2;

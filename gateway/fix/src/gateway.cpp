@@ -229,7 +229,12 @@ void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest
   origin.set_order_qty(order_qty);
   origin.set_msg_seq_num(static_cast<std::uint32_t>(request.msg_seq_num));
   origin.set_generation(request.generation);
-  pipeline_->submit(std::move(body), {}, origin.SerializeAsString());
+  // Refused only once the journal has failed (gpuxd is stopping): the
+  // client hears so now, rather than wait for an answer that cannot come.
+  if (!pipeline_->submit(std::move(body), {}, origin.SerializeAsString()) &&
+      !request.cl_ord_id.empty())
+    reject(request, FIX::OrdRejReason_OTHER,
+           "the exchange is stopping (journal failure): not accepted, send it again later");
 }
 
 void FixOrderEntry::submit(const fix::OrderRequest& request) {

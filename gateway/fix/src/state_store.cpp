@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "fix_gateway.pb.h"
+#include "gpux/storage/info_log.h"
 #include "gpux/storage/journal.h"
 
 namespace gpux::fix {
@@ -131,6 +132,7 @@ FixStateStore::FixStateStore(const std::filesystem::path& directory) {
   std::filesystem::create_directories(directory);
   rocksdb::Options options;
   options.create_if_missing = true;
+  options.info_log = storage::stderr_info_log("fix-state");  // not a LOG file on its disk
   // Nine threads (each session's and the report sender) write here, one
   // small batch per FIX message. RocksDB's default has a writer that finds
   // another one ahead spin and yield for up to 100 us: on a small machine

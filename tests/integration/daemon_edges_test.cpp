@@ -1,9 +1,13 @@
-// A journal that fails under FIX: gpuxd must stop with the cause named, leave
-// no client waiting, and recover afterwards without losing an acknowledged
-// order. The failure is a real one from the kernel's interface: an
+// gpuxd at its edges, as an unlucky operator meets them: a journal that fails
+// under FIX (gpuxd must stop with the cause named, leave no client waiting,
+// and recover afterwards without losing an acknowledged order), the
+// permissions of what it writes, and settings that lose data.
+//
+// The journal failure is a real one from the kernel's interface: an
 // LD_PRELOAD shim (support/fail_sync_shim.cpp) makes fsync and fdatasync
 // return EIO from a moment the test chooses.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -21,9 +25,9 @@ namespace {
 constexpr const char* kSymbol = "H100-SXM.us-east.21000101T00";
 
 struct Exchange {
-  Exchange() : fix_port(gpux::local::free_port()) {
+  explicit Exchange(const std::string& extra_config = {}) : fix_port(gpux::local::free_port()) {
     std::ofstream(dir.path() / "gpuxd.conf")
-        << "data_dir = " << data().string() << "\n"
+        << extra_config << "data_dir = " << data().string() << "\n"
         << "fix_port = " << fix_port << "\n"
         << "fix_client = TRADER participant=1\n"
         << "participant = 1 cash=1000000000000\n"
@@ -133,4 +137,28 @@ TEST_CASE(
                                              exchange.data().string());
   CAPTURE(audit.output);
   CHECK(audit.status == 0);
+}
+
+TEST_CASE("everything gpuxd writes is its owner's alone") {
+  Exchange exchange;
+  exchange.start(/*shim=*/false);
+  REQUIRE(exchange.trade(std::string("place buy ") + kSymbol + " 1 2.0 --id P1").status == 0);
+  CHECK(gpux::local::stop_daemon(exchange.pid, SIGTERM) == 0);
+  exchange.pid = -1;
+  int checked = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(
+           exchange.data(), std::filesystem::directory_options{})) {
+    struct stat status {};
+    REQUIRE(::stat(entry.path().c_str(), &status) == 0);
+    CAPTURE(entry.path().string());
+    CHECK((status.st_mode & 077) == 0);  // no group or other access
+    ++checked;
+  }
+  CHECK(checked > 10);  // the journal's files, the FIX state store, the FIX logs
+}
+
+TEST_CASE("sync = false is accepted, with a warning that acknowledged orders can be lost") {
+  Exchange exchange("sync = false\n");
+  exchange.start(/*shim=*/false);
+  CHECK(exchange.log().find("WARNING: sync = false") != std::string::npos);
 }
