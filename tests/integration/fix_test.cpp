@@ -47,6 +47,24 @@ TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects
     CHECK(field(canceled, FIX::FIELD::OrderID) == order_id);
     CHECK(field(canceled, FIX::FIELD::LeavesQty) == "0");
   }
+  SUBCASE("one ClOrdID sent twice at once: one order, then duplicate rejects with unique ExecIDs") {
+    // Back to back, so the second arrives while the first is still being
+    // journaled: the duplicate check must count orders in flight.
+    FIX::Message first = new_order("d1", kSymbol, '1', "1.5", "1");
+    FIX::Message second = new_order("d1", kSymbol, '1', "1.5", "1");
+    FIX::Session::sendToTarget(first, alice);
+    FIX::Session::sendToTarget(second, alice);
+    const FIX::Message a = client.next("ALICE");
+    const FIX::Message b = client.next("ALICE");
+    CHECK(field(a, FIX::FIELD::ExecType) == "0");
+    CHECK(field(b, FIX::FIELD::ExecType) == "8");
+    CHECK(field(b, FIX::FIELD::OrdRejReason) == "6");  // duplicate order
+    FIX::Message third = new_order("d1", kSymbol, '1', "1.5", "1");
+    FIX::Session::sendToTarget(third, alice);
+    const FIX::Message c = client.next("ALICE");
+    CHECK(field(c, FIX::FIELD::OrdRejReason) == "6");
+    CHECK(field(b, FIX::FIELD::ExecID) != field(c, FIX::FIELD::ExecID));
+  }
   SUBCASE("replace, status, mass cancel") {
     FIX::Message buy = new_order("r1", kSymbol, '1', "1.9", "5");
     FIX::Session::sendToTarget(buy, alice);

@@ -271,6 +271,22 @@ TEST_CASE("FIX order index: working orders by id and ClOrdID; ended ones until f
   CHECK(!orders.forget("S1"));  // the store has forgotten them already
 }
 
+TEST_CASE("FIX order index: a ClOrdID submitted and not yet journaled is taken") {
+  OrderIndex orders;
+  orders.reserve("A", "c1");
+  CHECK(orders.taken("A", "c1"));  // a second order under it, sent at once, is a duplicate
+  CHECK(!orders.taken("B", "c1"));
+  CHECK(!orders.find("A", "c1"));  // not working: nothing to cancel or ask about yet
+  orders.open(7, order("c1"));     // journaled and accepted
+  orders.release("A", "c1");
+  CHECK(orders.taken("A", "c1"));  // working now
+  orders.reserve("A", "c2");
+  orders.release("A", "c2");  // rejected by the engine, or refused by the sequencer
+  CHECK(!orders.taken("A", "c2"));
+  orders.release("A", "c3");  // never reserved: nothing happens
+  CHECK(!orders.taken("A", "c3"));
+}
+
 TEST_CASE("FIX order index: a replace ends the old ClOrdID and keeps the order working") {
   OrderIndex orders;
   orders.open(7, order("c1"));

@@ -3,6 +3,8 @@
 #include <quickfix/FixValues.h>
 
 #include <cassert>
+#include <cstdio>
+#include <random>
 
 #include "fix_gateway.pb.h"
 #include "market_data.h"
@@ -95,6 +97,10 @@ FixOrderEntry::FixOrderEntry(const FixConfig& config, FixStateStore& store)
       seats_(std::make_unique<SeatGuard>(config.clients)),
       market_(std::make_unique<MarketData>()),
       orders_(std::make_unique<OrderIndex>()) {
+  std::random_device entropy;
+  char prefix[32];
+  std::snprintf(prefix, sizeof prefix, "R%08x%08x-", entropy(), entropy());
+  refusal_prefix_ = prefix;
   if (const auto bytes = store_.checkpoint()) load_checkpoint(*bytes);
   for (const std::string& bytes : store_.ended())
     orders_->load_ended(bytes);
@@ -183,11 +189,13 @@ void FixOrderEntry::reject(const fix::OrderRequest& request, int reason, const s
   refuse(request, reason, text);
 }
 
-void FixOrderEntry::refuse(const fix::OrderRequest& request, RejectReason reason) {
-  refuse(request, ord_rej_reason(reason), to_string(reason));
+void FixOrderEntry::refuse(const fix::OrderRequest& request, RejectReason reason,
+                           const std::string& exec) {
+  refuse(request, ord_rej_reason(reason), to_string(reason), exec);
 }
 
-void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const std::string& text) {
+void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const std::string& text,
+                           const std::string& exec) {
   using Kind = fix::OrderRequest::Kind;
   fix::Report r;
   if (request.kind == Kind::cancel || request.kind == Kind::replace) {
@@ -204,7 +212,11 @@ void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const s
   r.order_id = "NONE";
   r.cl_ord_id = request.cl_ord_id;
   r.orig_cl_ord_id = request.orig_cl_ord_id;
-  r.exec_id = "R-" + request.session + "-" + request.cl_ord_id;
+  // ExecIDs are unique (clients drop PossDup reports whose ExecID they have
+  // seen): a journaled rejection's comes from its command's sequence, so a
+  // replay finds it sent; one refused before the journal never replays, and
+  // takes this run's own prefix and count.
+  r.exec_id = exec.empty() ? refusal_prefix_ + std::to_string(++refusals_) : "R" + exec;
   r.exec_type = request.kind == Kind::status ? FIX::ExecType_ORDER_STATUS : FIX::ExecType_REJECTED;
   r.ord_status = FIX::OrdStatus_REJECTED;
   r.symbol = request.symbol;
@@ -231,9 +243,12 @@ void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest
   origin.set_generation(request.generation);
   // Refused only once the journal has failed (gpuxd is stopping): the
   // client hears so now, rather than wait for an answer that cannot come.
-  if (!pipeline_->submit(std::move(body), {}, origin.SerializeAsString()) &&
-      !request.cl_ord_id.empty())
-    reject(request, FIX::OrdRejReason_OTHER,
+  if (pipeline_->submit(std::move(body), {}, origin.SerializeAsString())) return;
+  std::lock_guard lock(mutex_);
+  if (request.kind == fix::OrderRequest::new_order)
+    orders_->release(request.session, request.cl_ord_id);
+  if (!request.cl_ord_id.empty())
+    refuse(request, FIX::OrdRejReason_OTHER,
            "the exchange is stopping (journal failure): not accepted, send it again later");
 }
 
@@ -322,6 +337,7 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   order.self_trade = SelfTradePrevention::cancel_incoming;
   order.price = request.price;
   order.quantity = request.quantity;
+  orders_->reserve(request.session, request.cl_ord_id);  // until observe() sees it journaled
   lock.unlock();
   submit_with_origin(order, request, request.quantity);
 }
@@ -450,6 +466,9 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
     report_on_fix_order(event, exec_id(command.stamp, i), origin ? &*origin : nullptr);
     market_->track(event);
   }
+  // Journaled: the order now works (or was rejected), its reservation ends.
+  if (origin && origin->kind == fix::OrderRequest::new_order)
+    orders_->release(origin->session, origin->cl_ord_id);
   publish_changes(events);
   observed_ = command.stamp.sequence;
   if (observed_ - checkpoint_sequence_ >= config_.checkpoint_every) {
@@ -480,14 +499,14 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
   } else if (const auto* r = std::get_if<CommandRejected>(&event)) {
     if (origin == nullptr) return;
     if (origin->kind == fix::OrderRequest::new_order) {
-      refuse(*origin, r->reason);
+      refuse(*origin, r->reason, exec);
     } else if (origin->kind == fix::OrderRequest::mass_cancel) {
       if (!origin->cl_ord_id.empty())
-        refuse(*origin, FIX::OrdRejReason_OTHER, to_string(r->reason));
+        refuse(*origin, FIX::OrdRejReason_OTHER, to_string(r->reason), exec);
     } else {
       const bool gone = r->reason == RejectReason::unknown_order;
       refuse(*origin, gone ? FIX::CxlRejReason_TOO_LATE_TO_CANCEL : FIX::CxlRejReason_OTHER,
-             std::string(gone ? "too late: " : "") + to_string(r->reason));
+             std::string(gone ? "too late: " : "") + to_string(r->reason), exec);
     }
   } else if (const auto* done = std::get_if<MassCancelDone>(&event)) {
     if (origin == nullptr || origin->cl_ord_id.empty()) return;

@@ -65,7 +65,16 @@ const Ended* OrderIndex::find_ended(const std::string& session,
 }
 
 bool OrderIndex::taken(const std::string& session, const std::string& cl_ord_id) const {
-  return by_cl_ord_id_.contains({session, cl_ord_id}) || ended_.contains({session, cl_ord_id});
+  const OrderKey key{session, cl_ord_id};
+  return by_cl_ord_id_.contains(key) || ended_.contains(key) || in_flight_.contains(key);
+}
+
+void OrderIndex::reserve(const std::string& session, const std::string& cl_ord_id) {
+  in_flight_.insert({session, cl_ord_id});
+}
+
+void OrderIndex::release(const std::string& session, const std::string& cl_ord_id) {
+  in_flight_.erase({session, cl_ord_id});
 }
 
 void OrderIndex::remember(const Ended& ended) {

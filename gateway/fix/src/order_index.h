@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -70,9 +71,18 @@ class OrderIndex {
                                         const std::string& cl_ord_id) const;
   // The ended order remembered under a session's ClOrdID (nullptr: none).
   const Ended* find_ended(const std::string& session, const std::string& cl_ord_id) const;
-  // Whether a new order may not take this ClOrdID: one works under it, or
-  // ended under it since its instrument's gate last closed.
+  // Whether a new order may not take this ClOrdID: one works under it,
+  // ended under it since its instrument's gate last closed, or was
+  // submitted under it and is not journaled yet (reserve()).
   bool taken(const std::string& session, const std::string& cl_ord_id) const;
+  // A new order under this ClOrdID goes to the sequencer: until release(),
+  // taken() says so, so that two orders sent together under one ClOrdID
+  // cannot both pass the check (the first is not yet working when the
+  // second is checked).
+  void reserve(const std::string& session, const std::string& cl_ord_id);
+  // Its command was journaled (and the order opened, or rejected), or the
+  // sequencer refused it: the reservation ends. Unknown keys are ignored.
+  void release(const std::string& session, const std::string& cl_ord_id);
 
   // The working order `id` ended with `ord_status`: no longer working,
   // remembered as ended. What to store, or nothing when `id` was not working.
@@ -93,6 +103,7 @@ class OrderIndex {
   std::map<OrderKey, matching::OrderId> by_cl_ord_id_;
   std::map<OrderKey, Ended> ended_;
   std::map<std::string, std::vector<OrderKey>> ended_by_symbol_;  // what forget() lets go
+  std::set<OrderKey> in_flight_;                                  // reserve() until release()
 };
 
 }  // namespace gpux::fix

@@ -92,10 +92,13 @@ class FixOrderEntry final : public fix::OrderEntry {
   };
 
   void reject(const fix::OrderRequest& request, int reason, const std::string& text) override;
-  // reject() with the lock held.
-  void refuse(const fix::OrderRequest& request, int reason, const std::string& text);
+  // reject() with the lock held. `exec`: the journaled command's exec_id
+  // for a rejection the engine made (empty: refused before the journal).
+  void refuse(const fix::OrderRequest& request, int reason, const std::string& text,
+              const std::string& exec = {});
   // The engine's reason, as the engine itself would refuse the order.
-  void refuse(const fix::OrderRequest& request, matching::RejectReason reason);
+  void refuse(const fix::OrderRequest& request, matching::RejectReason reason,
+              const std::string& exec = {});
   void submit_with_origin(matching::CommandBody body, const fix::OrderRequest& request,
                           std::int64_t order_qty);
   // Sends unless recovery finds the session already had it.
@@ -143,6 +146,10 @@ class FixOrderEntry final : public fix::OrderEntry {
   bool recovering_ = true;
   matching::SequenceNumber checkpoint_sequence_ = 0;
   matching::SequenceNumber observed_ = 0;
+  // ExecIDs of rejections made before the journal: "R<random>-<n>", the
+  // random part new each run so that no run repeats another's.
+  std::string refusal_prefix_;
+  std::uint64_t refusals_ = 0;
   std::unique_ptr<SeatGuard> seats_;  // its own lock: logons never wait for mutex_
   std::map<matching::InstrumentId, Instrument> instruments_;
   std::map<std::string, matching::InstrumentId> symbols_;
