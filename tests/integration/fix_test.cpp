@@ -130,7 +130,14 @@ TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects
     FIX::Session::sendToTarget(fractional, alice);
     r = client.next("ALICE");
     CHECK(field(r, FIX::FIELD::ExecType) == "8");
-    CHECK(field(r, FIX::FIELD::Text).find("OrderQty(38)") != std::string::npos);
+    CHECK(field(r, FIX::FIELD::Text) == "OrderQty(38) must be a whole number of units");
+
+    // 9.3e12 USD is 9.3e18 micro-USD: past int64 if read naively.
+    FIX::Message huge = new_order("x6", kSymbol, '1', "9300000000000", "1");
+    FIX::Session::sendToTarget(huge, alice);
+    r = client.next("ALICE");
+    CHECK(field(r, FIX::FIELD::ExecType) == "8");
+    CHECK(field(r, FIX::FIELD::Text) == "Price(44) is too large (at most 1000000000000) (USD)");
 
     FIX::Message off_band = new_order("x3", kSymbol, '1', "9", "1");
     FIX::Session::sendToTarget(off_band, alice);

@@ -383,9 +383,12 @@ NewOrder sell(ParticipantId participant, Quantity quantity) {
 }
 
 OrderRequest status(const std::string& cl_ord_id) {
+  // Copied from a string, not assigned from a literal: GCC 12 at -O3 warns
+  // falsely (-Wrestrict, GCC bug 105329) on `session = "A"` here.
+  static const std::string session = "A";
   OrderRequest request;
   request.kind = OrderRequest::status;
-  request.session = "A";
+  request.session = session;
   request.cl_ord_id = cl_ord_id;
   return request;
 }

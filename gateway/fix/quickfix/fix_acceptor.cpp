@@ -170,13 +170,15 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
         request.time_in_force != FIX::TimeInForce_IMMEDIATE_OR_CANCEL &&
         request.time_in_force != FIX::TimeInForce_FILL_OR_KILL)
       problem = "TimeInForce(59) must be 0 or 1 (rest until gate closure), 3 (IOC) or 4 (FOK)";
-    if (!parse_quantity(message.getField(FIX::FIELD::OrderQty), request.quantity))
-      problem = "OrderQty(38) must be a whole number of units";
+    const DecimalText quantity =
+        read_quantity(message.getField(FIX::FIELD::OrderQty), request.quantity);
+    if (quantity != DecimalText::ok) problem = "OrderQty(38) " + explain(quantity);
     if (request.ord_type == FIX::OrdType_LIMIT && !message.isSetField(FIX::FIELD::Price))
       problem = "Price(44) is required for a limit order";
-    if (message.isSetField(FIX::FIELD::Price) &&
-        !parse_micro(message.getField(FIX::FIELD::Price), request.price))
-      problem = "Price(44) must be a non-negative decimal with at most 6 places (USD)";
+    if (message.isSetField(FIX::FIELD::Price)) {
+      const DecimalText price = read_micro(message.getField(FIX::FIELD::Price), request.price);
+      if (price != DecimalText::ok) problem = "Price(44) " + explain(price) + " (USD)";
+    }
     if (!problem.empty()) {
       refuse(request, problem);
       return;
