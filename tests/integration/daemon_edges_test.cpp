@@ -162,3 +162,24 @@ TEST_CASE("sync = false is accepted, with a warning that acknowledged orders can
   exchange.start(/*shim=*/false);
   CHECK(exchange.log().find("WARNING: sync = false") != std::string::npos);
 }
+
+TEST_CASE("too little free disk: gpuxd refuses to start with the figures; a little more warns") {
+  SUBCASE("below min_free_mb") {
+    Exchange exchange("min_free_mb = 1000000000000\n");  // an exabyte: never free here
+    exchange.pid =
+        gpux::local::spawn_daemon(GPUXD_PATH, (exchange.dir.path() / "gpuxd.conf").string(),
+                                  (exchange.dir.path() / "gpuxd.log").string());
+    REQUIRE(exchange.pid > 0);
+    CHECK(exchange.exit_status_within(30) == 1);
+    const std::string log = exchange.log();
+    CAPTURE(log);
+    CHECK(log.find("MiB free on the filesystem of " + exchange.data().string() +
+                   " (min_free_mb = 1000000000000): free some space") != std::string::npos);
+    CHECK(!std::filesystem::exists(exchange.data()));  // nothing was written
+  }
+  SUBCASE("below warn_free_mb") {
+    Exchange exchange("min_free_mb = 1\nwarn_free_mb = 1000000000000\n");
+    exchange.start(/*shim=*/false);
+    CHECK(exchange.log().find("WARNING: only ") != std::string::npos);
+  }
+}

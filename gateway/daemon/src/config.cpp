@@ -324,6 +324,13 @@ const std::vector<Section>& sections() {
                                     "commands per group commit at most", 1),
                       whole<size_t>("queue_capacity", GPUX_FIELD(pipeline.queue_capacity),
                                     "commands queued per pipeline stage before senders wait", 1),
+                      whole<uint64_t>("min_free_mb", GPUX_FIELD(disk.min_free_mb),
+                                      "MiB that must stay free on data_dir's filesystem:\n"
+                                      "below it gpuxd will not start, and stops (exit 1)\n"
+                                      "before RocksDB could meet a full disk"),
+                      whole<uint64_t>("warn_free_mb", GPUX_FIELD(disk.warn_free_mb),
+                                      "below this many free MiB gpuxd warns (checked every\n"
+                                      "10 s)"),
                       whole<uint32_t>("buyer_fee_ppm", GPUX_FIELD(pipeline.engine.buyer_fee_ppm),
                                       "buyers' fee hold, parts per million of notional:\n"
                                       "reserved with every buy, escrowed with every fill;\n"

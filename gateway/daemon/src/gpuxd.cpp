@@ -21,6 +21,7 @@
 
 #include "calendar_keeper.h"
 #include "command_stream.pb.h"
+#include "disk_headroom.h"
 #include "fix_acceptor.h"
 #include "gpux/daemon/config.h"
 #include "gpux/fix/gateway.h"
@@ -34,7 +35,6 @@
 namespace {
 
 using namespace gpux;
-using daemon::kCalendarTickMs;
 using sequencer::Pipeline;
 
 void usage() {
@@ -165,6 +165,11 @@ int main(int argc, char** argv) {
   if (config.provider.tls_certificate.empty() != config.provider.tls_key.empty()) {
     std::fprintf(stderr, "gpuxd: provider_tls_certificate and provider_tls_key go together\n");
     return 2;
+  }
+  daemon::DiskWatch disk(config.pipeline.data_directory, config.disk);
+  if (const std::string problem = disk.check_at_start(); !problem.empty()) {
+    std::fprintf(stderr, "gpuxd: %s\n", problem.c_str());
+    return 1;
   }
   if (const std::string problem = check_bootstrap(config); !problem.empty()) {
     std::fprintf(stderr, "gpuxd: %s\n", problem.c_str());
@@ -317,6 +322,15 @@ int main(int argc, char** argv) {
                  config.fix.comp_id.c_str(), config.fix.clients.size());
   }
 
+  // Below min_free_mb gpuxd stops as on SIGTERM, then exits 1.
+  bool out_of_disk = false;
+  const auto housekeeping = [&] {
+    calendar.tick_if_due(*pipeline);
+    if (!out_of_disk && disk.too_low_now()) {
+      out_of_disk = true;
+      ::kill(::getpid(), SIGTERM);
+    }
+  };
   daemon::FrameWriter out(STDOUT_FILENO);
   if (stdio) {
     proto::StreamMessage ready;
@@ -325,13 +339,13 @@ int main(int argc, char** argv) {
     ready.mutable_ready()->set_replayed(recovered.replayed);
     ready.mutable_ready()->set_snapshot_sequence(recovered.snapshot_sequence);
     out.write(ready);
-    daemon::serve_stdio(*pipeline, signals, out, calendar);
+    daemon::serve_stdio(*pipeline, signals, out, housekeeping);
   } else {
     std::fprintf(stderr, "gpuxd: ready; stop with SIGTERM or Ctrl-C\n");
     pollfd fd{signals, POLLIN, 0};
     while (!(fd.revents & POLLIN)) {
-      ::poll(&fd, 1, kCalendarTickMs);
-      calendar.tick_if_due(*pipeline);
+      ::poll(&fd, 1, daemon::kHousekeepingMs);
+      housekeeping();
     }
   }
 
@@ -351,5 +365,5 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr, "gpuxd: stopped cleanly after %llu commands this run\n",
                static_cast<unsigned long long>(pipeline->stats().commands));
-  return 0;
+  return out_of_disk ? 1 : 0;
 }

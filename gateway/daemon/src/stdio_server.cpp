@@ -23,7 +23,7 @@ void write_error(FrameWriter& out, const std::string& message) {
 }
 
 void serve_stdio(sequencer::Pipeline& pipeline, int signals, FrameWriter& out,
-                 CalendarKeeper& calendar) {
+                 const std::function<void()>& housekeeping) {
   std::string buffer;
   char chunk[1 << 16];
   pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {signals, POLLIN, 0}};
@@ -37,8 +37,8 @@ void serve_stdio(sequencer::Pipeline& pipeline, int signals, FrameWriter& out,
     out.write(m);
   };
   while (true) {
-    const int ready = ::poll(fds, 2, kCalendarTickMs);
-    calendar.tick_if_due(pipeline);
+    const int ready = ::poll(fds, 2, kHousekeepingMs);
+    housekeeping();
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return;
     if (ready == 0) continue;

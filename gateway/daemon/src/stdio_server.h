@@ -1,10 +1,10 @@
 // gpuxd --stdio: the framed command stream on stdin/stdout (command_stream.h).
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <string>
 
-#include "calendar_keeper.h"
 #include "command_stream.pb.h"
 #include "gpux/sequencer/pipeline.h"
 
@@ -26,8 +26,12 @@ class FrameWriter {
 void write_error(FrameWriter& out, const std::string& message);
 
 // Reads frames from stdin and submits them until end of input or a signal
-// on `signals` (a signalfd).
+// on `signals` (a signalfd), calling `housekeeping` (the calendar, the disk
+// watch) at least every kHousekeepingMs however busy the stream is.
 void serve_stdio(sequencer::Pipeline& pipeline, int signals, FrameWriter& out,
-                 CalendarKeeper& calendar);
+                 const std::function<void()>& housekeeping);
+
+// How often gpuxd's main loop looks at the clock and the disk.
+constexpr int kHousekeepingMs = 1000;
 
 }  // namespace gpux::daemon

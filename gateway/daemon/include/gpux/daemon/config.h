@@ -22,8 +22,17 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Free space on the data directory's filesystem, looked at when gpuxd starts
+// and while it runs (daemon/src/disk_headroom.h): RocksDB must never meet a
+// full disk, so gpuxd stops before it would.
+struct DiskHeadroom {
+  std::uint64_t min_free_mb = 256;    // below: refuse to start, or stop
+  std::uint64_t warn_free_mb = 2048;  // below: warn, once each time it is crossed
+};
+
 struct DaemonConfig {
   sequencer::PipelineOptions pipeline;
+  DiskHeadroom disk;
   std::vector<matching::CommandBody> bootstrap;
   Calendar calendar;
   fix::FixConfig fix;
