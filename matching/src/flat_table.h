@@ -5,12 +5,11 @@
 #pragma once
 
 #include <bit>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
-
-#include "gpux/settlement/assert.h"
 
 namespace gpux::matching {
 
@@ -38,7 +37,7 @@ class FlatTable {
   void erase(std::uint64_t key) {
     std::size_t hole = home(key);
     while (Traits::key(slots_[hole]) != key) {
-      GPUX_ASSERT_MSG(!Traits::empty(slots_[hole]), "erased a key that is not present");
+      assert((!Traits::empty(slots_[hole])) && "erased a key that is not present");
       hole = (hole + 1) & mask_;
     }
     // Shift back every later slot of the probe run that may move into the hole.

@@ -3,12 +3,12 @@
 // fill or cancel.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <memory>
 #include <vector>
 
 #include "gpux/matching/types.h"
-#include "gpux/settlement/assert.h"
 
 namespace gpux::matching {
 
@@ -41,7 +41,7 @@ class OrderPool {
   }
 
   void release(Order* order) {
-    GPUX_ASSERT_MSG(in_use_ > 0, "released an order the pool never handed out");
+    assert((in_use_ > 0) && "released an order the pool never handed out");
     order->next_in_level = free_;
     free_ = order;
     --in_use_;

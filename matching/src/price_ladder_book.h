@@ -5,11 +5,11 @@
 // calendar lists ahead cost nothing until they trade.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <vector>
 
 #include "gpux/matching/engine.h"
-#include "gpux/settlement/assert.h"
 #include "level_bitset.h"
 #include "order.h"
 
@@ -46,9 +46,9 @@ class PriceLadderBook {
     (order.prev_in_level ? order.prev_in_level->next_in_level : level.head) = order.next_in_level;
     (order.next_in_level ? order.next_in_level->prev_in_level : level.tail) = order.prev_in_level;
     level.quantity -= order.remaining;
-    GPUX_ASSERT(level.quantity >= 0);
+    assert(level.quantity >= 0);
     if (--level.orders == 0) {
-      GPUX_ASSERT(level.head == nullptr && level.quantity == 0);
+      assert(level.head == nullptr && level.quantity == 0);
       ladder.non_empty.clear(order.level);
       if (ladder.best == order.level)
         ladder.best = order.side == Side::buy ? ladder.non_empty.prev_at_or_before(order.level)
@@ -57,11 +57,11 @@ class PriceLadderBook {
   }
 
   void reduce(Order& order, Quantity by) {
-    GPUX_ASSERT(by > 0 && by <= order.remaining);
+    assert(by > 0 && by <= order.remaining);
     order.remaining -= by;
     Quantity& total = sides_[index(order.side)].levels[order.level].quantity;
     total -= by;
-    GPUX_ASSERT(total >= order.remaining);
+    assert(total >= order.remaining);
   }
 
   Order* best(Side side) const {

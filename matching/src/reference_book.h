@@ -4,12 +4,12 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <list>
 #include <map>
 
 #include "gpux/matching/engine.h"
-#include "gpux/settlement/assert.h"
 #include "order.h"
 
 namespace gpux::matching {
@@ -28,7 +28,7 @@ class ReferenceBook {
   }
 
   void reduce(Order& order, Quantity by) {
-    GPUX_ASSERT(by > 0 && by <= order.remaining);
+    assert(by > 0 && by <= order.remaining);
     order.remaining -= by;
   }
 
