@@ -276,6 +276,18 @@ class EngineCore final : public Engine {
     }
   }
 
+  // `amount` from `from` to `to` when positive (for `in`), or its opposite
+  // back from `to` to `from` when negative (for `out`): deposits and
+  // withdrawals, collateral posted and taken back.
+  void transfer_signed(settlement::AccountRef from, settlement::AccountRef to, Money amount,
+                       PostingReason in, PostingReason out) {
+    if (amount > 0) {
+      transfer(from, to, amount, in);
+    } else {
+      transfer(to, from, -amount, out);
+    }
+  }
+
   void transfer(settlement::AccountRef from, settlement::AccountRef to, Money amount,
                 PostingReason reason) {
     GPUX_ASSERT_MSG(amount >= 0, "a posting moves a positive amount from `from` to `to`");
@@ -476,13 +488,9 @@ class EngineCore final : public Engine {
       return reject(RejectReason::collateral_locked, c.participant);
     emit(CollateralChanged{
         .participant = c.participant, .amount = c.amount, .balance = v.collateral + c.amount});
-    const auto available = own(c.participant, AccountKind::available);
-    const auto collateral = own(c.participant, AccountKind::collateral);
-    if (c.amount > 0) {
-      transfer(available, collateral, c.amount, PostingReason::collateral);
-    } else {
-      transfer(collateral, available, -c.amount, PostingReason::collateral);
-    }
+    transfer_signed(own(c.participant, AccountKind::available),
+                    own(c.participant, AccountKind::collateral), c.amount,
+                    PostingReason::collateral, PostingReason::collateral);
   }
 
   void handle(const AddParticipant& c) {
@@ -508,13 +516,8 @@ class EngineCore final : public Engine {
     if (c.amount < 0 && c.amount < -account->view.available())
       return reject(RejectReason::insufficient_cash, c.participant);
     emit(CashAdjusted{.participant = c.participant, .amount = c.amount, .balance = balance});
-    const auto external = exchange(AccountKind::external);
-    const auto available = own(c.participant, AccountKind::available);
-    if (c.amount > 0) {
-      transfer(external, available, c.amount, PostingReason::deposit);
-    } else {
-      transfer(available, external, -c.amount, PostingReason::withdrawal);
-    }
+    transfer_signed(exchange(AccountKind::external), own(c.participant, AccountKind::available),
+                    c.amount, PostingReason::deposit, PostingReason::withdrawal);
   }
 
   void handle(const SetSellCapacity& c) {

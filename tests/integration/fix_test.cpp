@@ -126,24 +126,19 @@ TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects
     CHECK(field(r, FIX::FIELD::ExecType) == "8");
     CHECK(field(r, FIX::FIELD::OrdRejReason) == "1");
 
-    FIX::Message fractional = new_order("x2", kSymbol, '1', "2", "1.5");
-    FIX::Session::sendToTarget(fractional, alice);
-    r = client.next("ALICE");
-    CHECK(field(r, FIX::FIELD::ExecType) == "8");
-    CHECK(field(r, FIX::FIELD::Text) == "OrderQty(38) must be a whole number of units");
-
+    // A buy of ALICE's, rejected: the reason's text.
+    const auto rejected = [&](const char* id, const char* price, const char* quantity) {
+      FIX::Message order = new_order(id, kSymbol, '1', price, quantity);
+      FIX::Session::sendToTarget(order, alice);
+      const FIX::Message reject = client.next("ALICE");
+      CHECK(field(reject, FIX::FIELD::ExecType) == "8");
+      return field(reject, FIX::FIELD::Text);
+    };
+    CHECK(rejected("x2", "2", "1.5") == "OrderQty(38) must be a whole number of units");
     // 9.3e12 USD is 9.3e18 micro-USD: past int64 if read naively.
-    FIX::Message huge = new_order("x6", kSymbol, '1', "9300000000000", "1");
-    FIX::Session::sendToTarget(huge, alice);
-    r = client.next("ALICE");
-    CHECK(field(r, FIX::FIELD::ExecType) == "8");
-    CHECK(field(r, FIX::FIELD::Text) == "Price(44) is too large (at most 1000000000000) (USD)");
-
-    FIX::Message off_band = new_order("x3", kSymbol, '1', "9", "1");
-    FIX::Session::sendToTarget(off_band, alice);
-    r = client.next("ALICE");
-    CHECK(field(r, FIX::FIELD::ExecType) == "8");
-    CHECK(field(r, FIX::FIELD::Text) == "price_outside_band");
+    CHECK(rejected("x6", "9300000000000", "1") ==
+          "Price(44) is too large (at most 1000000000000) (USD)");
+    CHECK(rejected("x3", "9", "1") == "price_outside_band");
 
     FIX::Message too_poor = new_order("x4", kSymbol, '2', "2", "1");  // ALICE has no capacity
     FIX::Session::sendToTarget(too_poor, alice);

@@ -18,26 +18,21 @@ bool failing() {
 
 using SyncCall = int (*)(int);
 
-SyncCall next(const char* name) {
-  return reinterpret_cast<SyncCall>(::dlsym(RTLD_NEXT, name));
+// The real call named `name`, unless the test has asked for failures.
+int sync_or_fail(const char* name, int fd) {
+  if (failing()) {
+    errno = EIO;
+    return -1;
+  }
+  return reinterpret_cast<SyncCall>(::dlsym(RTLD_NEXT, name))(fd);
 }
 
 }  // namespace
 
 extern "C" int fsync(int fd) {
-  static const SyncCall real = next("fsync");
-  if (failing()) {
-    errno = EIO;
-    return -1;
-  }
-  return real(fd);
+  return sync_or_fail("fsync", fd);
 }
 
 extern "C" int fdatasync(int fd) {
-  static const SyncCall real = next("fdatasync");
-  if (failing()) {
-    errno = EIO;
-    return -1;
-  }
-  return real(fd);
+  return sync_or_fail("fdatasync", fd);
 }
