@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "child_log.h"
 #include "daemon_commands.h"
 #include "gpux/provider/wire.h"
 #include "gpux/storage/codec.h"
@@ -142,4 +143,5 @@ TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKIL
   }
   CHECK(settled == 1);
   gpux::local::stop_daemon(agent, SIGTERM);
+  check_no_sanitizer_report(agent_log.string());
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "child_log.h"
 #include "gpux/provider/wire.h"
 #include "gpux/verify/prover.h"
 #include "local_daemon.h"
@@ -49,10 +50,11 @@ class Exchange {
     start();
   }
   ~Exchange() {
-    if (pid > 0) gpux::local::stop_daemon(pid, SIGKILL);
+    if (pid > 0) kill();
   }
 
   void start() {
+    log_start = gpux::test::log_size((dir.path() / "gpuxd.log").string());
     pid = gpux::local::spawn_daemon(GPUXD_PATH, (dir.path() / "gpuxd.conf").string(),
                                     (dir.path() / "gpuxd.log").string());
     REQUIRE(pid > 0);
@@ -60,9 +62,11 @@ class Exchange {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     REQUIRE_MESSAGE(gpux::local::accepts_connections(port), log());
   }
+  // SIGKILL; what it logged must hold no ThreadSanitizer report.
   void kill() {
     gpux::local::stop_daemon(pid, SIGKILL);
     pid = -1;
+    gpux::test::check_no_sanitizer_report((dir.path() / "gpuxd.log").string(), log_start);
   }
   bool alive() const { return ::kill(pid, 0) == 0; }
   std::string log() const {
@@ -83,6 +87,7 @@ class Exchange {
   int port;
   int fix_port;
   pid_t pid = -1;
+  long log_start = 0;  // where this run's part of gpuxd.log begins
 };
 
 struct Client {

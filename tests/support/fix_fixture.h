@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "child_log.h"
 #include "local_daemon.h"
 
 namespace fixtest {
@@ -49,27 +50,32 @@ class ScratchDir {
   std::string path;
 };
 
+// gpuxd with its stderr appended to `log`, checked for a ThreadSanitizer
+// report once it is stopped.
 class Daemon {
  public:
   Daemon(const std::string& config, const std::string& log)
-      : pid_(gpux::local::spawn_daemon(GPUXD_PATH, config, log)) {
+      : log_(log),
+        log_start_(gpux::test::log_size(log)),
+        pid_(gpux::local::spawn_daemon(GPUXD_PATH, config, log)) {
     REQUIRE(pid_ > 0);
   }
   ~Daemon() {
-    if (pid_ > 0) gpux::local::stop_daemon(pid_, SIGTERM);
+    if (pid_ > 0) stop();
   }
-  void kill_hard() {
-    gpux::local::stop_daemon(pid_, SIGKILL);
-    pid_ = -1;
-  }
+  void kill_hard() { stop(SIGKILL); }
   // Stops it with SIGTERM; its exit status.
-  int stop() {
-    const int status = gpux::local::stop_daemon(pid_, SIGTERM);
+  int stop(int signal = SIGTERM) {
+    if (pid_ <= 0) return 0;  // kill(-1) would signal every process we may
+    const int status = gpux::local::stop_daemon(pid_, signal);
     pid_ = -1;
+    gpux::test::check_no_sanitizer_report(log_, log_start_);
     return status;
   }
 
  private:
+  std::string log_;
+  long log_start_;
   pid_t pid_ = -1;
 };
 

@@ -11,13 +11,15 @@
 #include <stdexcept>
 #include <vector>
 
+#include "child_log.h"
 #include "gpux/daemon/command_stream.h"
 
 extern char** environ;
 
 namespace gpux::test {
 GpuxdProcess::GpuxdProcess(const std::filesystem::path& binary, const std::filesystem::path& data,
-                           const std::filesystem::path& log, const std::filesystem::path& config) {
+                           const std::filesystem::path& log, const std::filesystem::path& config)
+    : log_(log.string()), log_start_(log_size(log_)) {
   ::signal(SIGPIPE, SIG_IGN);  // a killed daemon must not kill the test
   int in[2], out[2];
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
@@ -86,9 +88,11 @@ void GpuxdProcess::terminate() {
 
 int GpuxdProcess::wait() {
   int status = 0;
-  while (pid_ > 0 && ::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  if (pid_ <= 0) return status;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
   pid_ = -1;
+  check_no_sanitizer_report(log_, log_start_);
   return status;
 }
 

@@ -15,7 +15,8 @@ namespace gpux::test {
 class GpuxdProcess {
  public:
   // Starts `binary --stdio --data-dir data [--config config]`; its stderr is
-  // appended to `log`.
+  // appended to `log`, and checked for a ThreadSanitizer report once it is
+  // reaped (wait(), or the destructor).
   GpuxdProcess(const std::filesystem::path& binary, const std::filesystem::path& data,
                const std::filesystem::path& log, const std::filesystem::path& config = {});
   ~GpuxdProcess();  // kills it if it still runs
@@ -35,6 +36,8 @@ class GpuxdProcess {
   int wait();        // exit status as waitpid reports it
 
  private:
+  std::string log_;
+  long log_start_ = 0;  // where this process's part of `log_` begins
   pid_t pid_ = -1;
   int to_child_ = -1;
   int from_child_ = -1;

@@ -1,12 +1,15 @@
 // Runs a shell command line and collects what it prints (stdout and stderr
 // together): for tests of the command-line tools. Plain C++14, so the FIX
-// tests can use it too.
+// tests can use it too. A ThreadSanitizer report in what it prints fails the
+// test (child_log.h).
 #pragma once
 
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <string>
+
+#include "child_log.h"
 
 namespace gpux {
 namespace test {
@@ -26,6 +29,9 @@ inline CommandResult run_command(const std::string& command) {
     result.output.append(buffer, n);
   const int status = ::pclose(pipe);
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  // A test may expect a failing status, which a race's exit (66) would pass.
+  const std::string report = sanitizer_report(result.output);
+  CHECK_MESSAGE(report.empty(), "`" << command << "` reported a data race:\n" << report);
   return result;
 }
 
