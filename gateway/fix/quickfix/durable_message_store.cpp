@@ -1,6 +1,7 @@
 #include "durable_message_store.h"
 
 #include <ctime>
+#include <mutex>
 
 namespace gpux {
 namespace fix {
@@ -14,6 +15,12 @@ namespace fix {
 // it accepted, from which a restart expects the rest (expect_after). A
 // number lost in a crash only makes gpuxd ask the client to resend what never
 // reached the journal and was not answered: no instruction is lost or doubled.
+//
+// QuickFIX calls a store only under its SessionState's lock, but gpuxd's main
+// thread (expect_after) and the poll thread (generation) reach it through the
+// factory, around that lock, while the FIX sender may be sending reports that
+// recovery queued: so the numbers have a lock of their own. It is the
+// innermost lock and uncontended on the order path.
 class DurableMessageStore : public FIX::MessageStore {
  public:
   DurableMessageStore(SessionStore& store, std::string session)
@@ -24,6 +31,7 @@ class DurableMessageStore : public FIX::MessageStore {
   // A clean stop keeps the incoming number.
   ~DurableMessageStore() override {
     try {
+      std::lock_guard<std::mutex> lock(mutex_);
       if (state_.next_target != durable_.next_target) save();
     } catch (...) {
       // A destructor cannot report it; the client resends what is missing.
@@ -33,6 +41,7 @@ class DurableMessageStore : public FIX::MessageStore {
   // QuickFIX then counts the message with incrNextSenderMsgSeqNum(), which
   // finds the number already durable and writes nothing.
   bool set(int sequence, const std::string& message) throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     guard([&] { store_.store_sent(session_, sequence, message, state_.next_target); });
     durable_.next_sender = sequence + 1;
     durable_.next_target = state_.next_target;
@@ -42,24 +51,38 @@ class DurableMessageStore : public FIX::MessageStore {
       throw(FIX::IOException) override {
     guard([&] { out = store_.sent(session_, begin, end); });
   }
-  int getNextSenderMsgSeqNum() const throw(FIX::IOException) override { return state_.next_sender; }
-  int getNextTargetMsgSeqNum() const throw(FIX::IOException) override { return state_.next_target; }
+  int getNextSenderMsgSeqNum() const throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return state_.next_sender;
+  }
+  int getNextTargetMsgSeqNum() const throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return state_.next_target;
+  }
   void setNextSenderMsgSeqNum(int n) throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     state_.next_sender = n;
     save();
   }
   void setNextTargetMsgSeqNum(int n) throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     state_.next_target = n;
     save();
   }
   void incrNextSenderMsgSeqNum() throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     if (++state_.next_sender != durable_.next_sender) save();
   }
-  void incrNextTargetMsgSeqNum() throw(FIX::IOException) override { ++state_.next_target; }
+  void incrNextTargetMsgSeqNum() throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++state_.next_target;
+  }
   FIX::UtcTimeStamp getCreationTime() const throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     return FIX::UtcTimeStamp(static_cast<time_t>(state_.creation_time));
   }
   void reset() throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     const std::int64_t generation = state_.generation + 1;
     state_ = SessionState();
     state_.creation_time = static_cast<std::int64_t>(std::time(nullptr));
@@ -68,20 +91,26 @@ class DurableMessageStore : public FIX::MessageStore {
     durable_ = state_;
   }
   void refresh() throw(FIX::IOException) override {
+    std::lock_guard<std::mutex> lock(mutex_);
     guard([&] { state_ = store_.load(session_); });
     durable_ = state_;
   }
 
-  // Written only on the session's own thread (a reset), and read there.
-  std::int64_t generation() const { return state_.generation; }
+  // Changed only on the session's own thread (a reset), read on the poll thread.
+  std::int64_t generation() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return state_.generation;
+  }
+  // From gpuxd's main thread, while the sender may already send through this store.
   void expect_after(std::int64_t generation, int last) {
+    std::lock_guard<std::mutex> lock(mutex_);
     if (generation != state_.generation || state_.next_target > last) return;
     state_.next_target = last + 1;
     save();
   }
 
  private:
-  void save() {
+  void save() {  // mutex_ held
     guard([&] { store_.save(session_, state_); });
     durable_ = state_;
   }
@@ -97,6 +126,7 @@ class DurableMessageStore : public FIX::MessageStore {
 
   SessionStore& store_;
   std::string session_;
+  mutable std::mutex mutex_;  // state_ and durable_
   SessionState state_;
   SessionState durable_;  // what the store holds
 };
