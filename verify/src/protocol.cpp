@@ -147,15 +147,9 @@ void matrix_row(PhiloxKey key, std::uint32_t tag, std::uint32_t row, std::uint32
 }
 
 // The verifier's hot loop: AVX2 where the CPU has it, chosen at load time.
-// Not under ThreadSanitizer: the clones' ifunc resolver is instrumented too,
-// and the dynamic loader runs it before TSAN's runtime is set up, so every
-// binary linking this crashed before main (ops/test-tsan).
-#if defined(__SANITIZE_THREAD__)
-#define GPUX_DOT_CLONES
-#else
-#define GPUX_DOT_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-GPUX_DOT_CLONES std::int32_t dot(const std::int8_t* a, const std::int8_t* b, std::uint32_t n) {
+__attribute__((target_clones("avx2", "default"))) std::int32_t dot(const std::int8_t* a,
+                                                                   const std::int8_t* b,
+                                                                   std::uint32_t n) {
   std::int32_t sum = 0;
   for (std::uint32_t k = 0; k < n; ++k)
     sum += std::int32_t{a[k]} * std::int32_t{b[k]};
