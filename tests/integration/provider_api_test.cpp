@@ -259,13 +259,22 @@ TEST_CASE("provider API: refusals and hostile input get an Error and a closed co
     CHECK_MESSAGE(reply.error().reason().find("must be hello") != std::string::npos,
                   reply.error().reason());
   }
-  SUBCASE("an oversized frame") {
-    Client c(exchange.port);
-    c.write_raw(std::string("\x10\0\0\0", 4));  // 256 MiB
-    const Frame reply = c.read();
+  SUBCASE("an oversized frame, before and after hello") {
+    Client stranger(exchange.port);
+    // Before hello, a frame may hold a hello and no more: nothing larger is read.
+    stranger.write_raw(std::string("\0\0\x10\x01", 4));  // 4097 bytes
+    Frame reply = stranger.read();
+    REQUIRE(reply.has_error());
+    CHECK(reply.error().reason().find("the limit is 4096") != std::string::npos);
+    CHECK(stranger.closed());
+
+    Client provider(exchange.port);
+    REQUIRE(provider.hello(registered.token()).has_welcome());
+    provider.write_raw(std::string("\x10\0\0\0", 4));  // 256 MiB
+    reply = provider.read();
     REQUIRE(reply.has_error());
     CHECK(reply.error().reason().find("the limit is 1048576") != std::string::npos);
-    CHECK(c.closed());
+    CHECK(provider.closed());
   }
   SUBCASE("garbage and unknown message types") {
     for (const std::string& body : {std::string("\xff\xff\xff\xff\xff\xff", 6),
@@ -399,4 +408,24 @@ TEST_CASE("gpux provider onboard --node-gpus: GPUs offered as whole nodes of the
   CHECK_MESSAGE(other.output.find("1 of 1 H200 GPUs qualified and offered in us-east (0 listed "
                                   "products)") != std::string::npos,
                 other.output);
+}
+
+TEST_CASE("provider API: a peer that trickles a frame is dropped at the frame's deadline") {
+  Exchange exchange("provider_timeout_ms = 600\n");
+  Client c(exchange.port);
+  // A hello's header, then a byte every 200 ms: each read comes well within
+  // the timeout, but the frame does not complete within it. (A per-read
+  // timeout let such a peer hold its connection, and a slot, for ever.)
+  const auto started = std::chrono::steady_clock::now();
+  c.write_raw(std::string("\0\0\0\x40", 4));
+  for (int i = 0; i < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the attacker's pace
+    c.write_raw("x");
+  }
+  const Frame reply = c.read();
+  REQUIRE(reply.has_error());
+  CHECK(reply.error().reason() == "a frame not completed within 600 ms");
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(2500));
+  CHECK(c.closed());
+  CHECK(exchange.alive());
 }

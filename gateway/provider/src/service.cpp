@@ -30,11 +30,18 @@ struct ProviderService::Connection {
   std::size_t max_frame_bytes = 0;
   std::chrono::milliseconds timeout{0};
 
-  Frame receive() { return provider::read_frame(*transport, max_frame_bytes, timeout); }
+  // At most `limit` bytes (0: max_frame_bytes).
+  Frame receive(std::size_t limit = 0) {
+    return provider::read_frame(*transport, limit == 0 ? max_frame_bytes : limit, timeout);
+  }
   void send(const Frame& frame) { provider::write_frame(*transport, frame); }
 };
 
 namespace {
+
+// A Hello carries a token of some dozens of bytes: an unauthenticated peer
+// may not make the exchange read (or hold) more than this.
+constexpr std::size_t kMaxHelloBytes = 4096;
 
 std::string token_hash(const std::string& token) {
   verify::Sha256 h;
@@ -240,7 +247,8 @@ void ProviderService::accept_loop() {
 void ProviderService::serve(Connection& c) {
   try {
     c.transport->handshake(c.timeout);
-    const Frame hello = c.receive();
+    // Before the peer has said who it is, only a hello's worth of bytes.
+    const Frame hello = c.receive(kMaxHelloBytes);
     if (hello.body_case() != Frame::kHello)
       throw WireError("the first message must be hello, not " + provider::frame_type(hello));
     if (!config_.operator_token.empty() && hello.hello().token() == config_.operator_token) {

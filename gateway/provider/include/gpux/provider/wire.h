@@ -78,7 +78,9 @@ inline constexpr std::chrono::milliseconds kWriteTimeout{30'000};
 
 void write_frame(Transport& transport, const Frame& frame);
 
-// Waits at most `timeout` for the frame to start and for each part of it.
+// Waits at most `timeout` for the whole frame, however it trickles in;
+// refuses one announced larger than `max_bytes` before reading it, and
+// allocates only as its bytes arrive.
 Frame read_frame(Transport& transport, std::size_t max_bytes, std::chrono::milliseconds timeout);
 
 // The name of a frame's message, for errors and logs: "step_commitment".
