@@ -429,3 +429,21 @@ TEST_CASE("provider API: a peer that trickles a frame is dropped at the frame's 
   CHECK(c.closed());
   CHECK(exchange.alive());
 }
+
+TEST_CASE("provider API: five unknown tokens in a minute, and the address is refused unchecked") {
+  Exchange exchange;
+  const pb::ProviderRegistered registered = register_provider(exchange.port);
+  for (int i = 0; i < 5; ++i) {
+    Client guesser(exchange.port);
+    const Frame reply = guesser.hello("guess-" + std::to_string(i));
+    REQUIRE(reply.has_error());
+    CHECK(reply.error().reason() == "unknown token");
+  }
+  // Even the right token, from that address, for the rest of the minute.
+  Client c(exchange.port);
+  const Frame reply = c.hello(registered.token());
+  REQUIRE(reply.has_error());
+  CHECK(reply.error().reason() == "too many unknown tokens from 127.0.0.1; try again in a minute");
+  CHECK(c.closed());
+  CHECK(exchange.alive());
+}

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <random>
 
@@ -24,7 +25,8 @@ using provider::WireError;
 
 struct ProviderService::Connection {
   std::unique_ptr<provider::Transport> transport;
-  std::string peer;
+  std::string peer;     // address:port, for logs
+  std::string address;  // the source address alone, for the unknown-token limit
   std::thread thread;
   bool finished = false;  // under mutex_: the thread is done and may be joined
   std::size_t max_frame_bytes = 0;
@@ -205,7 +207,8 @@ void ProviderService::accept_loop() {
     if (error) continue;
     boost::system::error_code ignored;
     const auto remote = connection->transport->socket().remote_endpoint(ignored);
-    connection->peer = remote.address().to_string() + ":" + std::to_string(remote.port());
+    connection->address = remote.address().to_string();
+    connection->peer = connection->address + ":" + std::to_string(remote.port());
     connection->transport->socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
     std::unique_lock lock(mutex_);
     if (stopping_) return;
@@ -251,6 +254,12 @@ void ProviderService::serve(Connection& c) {
     const Frame hello = c.receive(kMaxHelloBytes);
     if (hello.body_case() != Frame::kHello)
       throw WireError("the first message must be hello, not " + provider::frame_type(hello));
+    if (unknown_tokens_exceeded(c.address)) {
+      std::fprintf(stderr, "gpuxd: provider API: %s: too many unknown tokens; refused unchecked\n",
+                   c.peer.c_str());
+      c.send(error_frame("too many unknown tokens from " + c.address + "; try again in a minute"));
+      return;
+    }
     if (!config_.operator_token.empty() && hello.hello().token() == config_.operator_token) {
       Frame welcome;
       welcome.mutable_welcome()->set_operator_(true);
@@ -260,6 +269,7 @@ void ProviderService::serve(Connection& c) {
     }
     const auto participant = authenticate(hello.hello().token());
     if (!participant) {
+      count_unknown_token(c.address);
       std::fprintf(stderr, "gpuxd: provider API: %s presented an unknown token; closed\n",
                    c.peer.c_str());
       c.send(error_frame("unknown token"));
@@ -289,6 +299,31 @@ void ProviderService::serve(Connection& c) {
     } catch (const WireError&) {
     }
   }
+}
+
+namespace {
+
+// Unknown tokens a source address may present in a minute (from its first)
+// before its hellos are refused unchecked: tokens are 256-bit random, so
+// this only slows a guesser, but it also bounds the work and the log lines
+// one peer can cause.
+constexpr int kUnknownTokensPerMinute = 5;
+
+}  // namespace
+
+bool ProviderService::unknown_tokens_exceeded(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  const auto found = unknown_tokens_.find(address);
+  return found != unknown_tokens_.end() && found->second.count >= kUnknownTokensPerMinute &&
+         std::chrono::steady_clock::now() - found->second.since < std::chrono::minutes(1);
+}
+
+void ProviderService::count_unknown_token(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  UnknownTokens& tokens = unknown_tokens_[address];
+  if (now - tokens.since >= std::chrono::minutes(1)) tokens = {.count = 0, .since = now};
+  ++tokens.count;
 }
 
 void ProviderService::serve_operator(Connection& c) {

@@ -14,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -63,6 +64,9 @@ class ProviderService {
   int port() const { return port_; }
 
  private:
+  // Whether `address` presented too many unknown tokens this minute.
+  bool unknown_tokens_exceeded(const std::string& address);
+  void count_unknown_token(const std::string& address);
   struct Connection;
   struct Challenge {
     std::int64_t at = 0;  // Unix seconds
@@ -127,6 +131,12 @@ class ProviderService {
   std::mutex mutex_;               // everything below
   std::condition_variable changed_;
   bool stopping_ = false;
+  // Unknown tokens per source address, counted for a minute from the first.
+  struct UnknownTokens {
+    int count = 0;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::map<std::string, UnknownTokens> unknown_tokens_;
   proto::provider::ProviderRegistry registry_;
   std::map<matching::InstrumentId, Listing> listings_;
   std::map<matching::ParticipantId, std::deque<Challenge>> due_;  // by provider, in time order
