@@ -139,6 +139,8 @@ TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects
     CHECK(rejected("x6", "9300000000000", "1") ==
           "Price(44) is too large (at most 1000000000000) (USD)");
     CHECK(rejected("x3", "9", "1") == "price_outside_band");
+    const std::string long_id(65, 'L');
+    CHECK(rejected(long_id.c_str(), "2", "1") == "ClOrdID(11) is longer than 64 characters");
 
     FIX::Message too_poor = new_order("x4", kSymbol, '2', "2", "1");  // ALICE has no capacity
     FIX::Session::sendToTarget(too_poor, alice);

@@ -6,6 +6,7 @@
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -27,6 +28,27 @@ const char* const kBeginString = "FIX.4.4";
 
 std::string field_or(const FIX::FieldMap& map, int tag, const std::string& fallback) {
   return map.isSetField(tag) ? map.getField(tag) : fallback;
+}
+
+// Identifiers the exchange journals, stores and echoes have a documented
+// maximum (docs/fix-spec.md): a client cannot make it keep megabytes.
+const std::size_t kMaxIdentifier = 64;
+
+// "ClOrdID(11) is longer than 64 characters" for the first identifier of
+// an order request that is too long; empty when none is.
+std::string oversized_identifier(const FIX::Message& message) {
+  const struct {
+    int tag;
+    const char* name;
+  } identifiers[] = {{FIX::FIELD::ClOrdID, "ClOrdID"},
+                     {FIX::FIELD::OrigClOrdID, "OrigClOrdID"},
+                     {FIX::FIELD::Symbol, "Symbol"}};
+  for (const auto& identifier : identifiers)
+    if (message.isSetField(identifier.tag) &&
+        message.getField(identifier.tag).size() > kMaxIdentifier)
+      return std::string(identifier.name) + "(" + std::to_string(identifier.tag) +
+             ") is longer than " + std::to_string(kMaxIdentifier) + " characters";
+  return {};
 }
 
 // A field's text as one of FIX's values of it (FixValues.h).
@@ -112,6 +134,17 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     request.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
     request.generation = store_factory.generation(request.session);
     request.cl_ord_id = message.getField(FIX::FIELD::ClOrdID);
+    const std::string oversized = oversized_identifier(message);
+    if (!oversized.empty()) {
+      request.cl_ord_id.resize(std::min(request.cl_ord_id.size(), kMaxIdentifier));
+      request.kind = cancel        ? OrderRequest::cancel
+                     : replace     ? OrderRequest::replace
+                     : mass_cancel ? OrderRequest::mass_cancel
+                     : status      ? OrderRequest::status
+                                   : OrderRequest::new_order;
+      refuse(request, oversized);  // echoing only the first 64 characters
+      return;
+    }
     if (!within_rate(request.session)) {
       request.symbol = field_or(message, FIX::FIELD::Symbol, "");
       request.side = field_or(message, FIX::FIELD::Side, text(FIX::Side_BUY))[0];
