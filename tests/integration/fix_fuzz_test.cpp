@@ -161,3 +161,22 @@ TEST_CASE("FIX fuzz: malformed messages never crash gpuxd, always draw a reject,
   }
   CHECK(journaled == valid);
 }
+
+TEST_CASE("FIX: an invalid Logon closes its connection and leaves the seat to its owner") {
+  Exchange exchange("fix_client = CAROL participant=1\n");
+  for (const char* body : {"98=0\x01",
+                           "98=0\x01"
+                           "108=abc\x01"}) {
+    CAPTURE(body);
+    RawFix intruder(exchange.port, "CAROL");
+    intruder.send(intruder.frame("A", body));  // no usable HeartBtInt(108)
+    // Whatever it is told first, its connection ends.
+    std::string message;
+    do {
+      message = intruder.read();
+      CHECK(RawFix::type_of(message) != "A");  // never logged on
+    } while (!message.empty());
+  }
+  RawFix owner(exchange.port, "CAROL");
+  owner.logon();  // the seat is free
+}

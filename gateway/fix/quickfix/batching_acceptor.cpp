@@ -235,6 +235,10 @@ bool BatchingAcceptor::Impl::identify(const std::shared_ptr<Connection>& connect
   } catch (FIX::InvalidMessage&) {
     return false;
   }
+  // A Logon the session did not accept (no HeartBtInt(108), a wrong
+  // password, ...) must not leave the seat bound to this connection: the
+  // caller closes it, which frees the session for its owner's next Logon.
+  if (!session->isLoggedOn()) return false;
   FIX::Session::registerSession(session->getSessionID());
   return true;
 }
