@@ -318,6 +318,15 @@ TEST_CASE("FIX security list and market data: snapshot, then every change") {
   REQUIRE(of_type(refused, "Y"));
   CHECK(field(refused, FIX::FIELD::MDReqRejReason) == "0");
   CHECK(field(refused, FIX::FIELD::Text) == "unknown symbol NOPE");
+
+  // A request id longer than 64 characters is not kept: a session Reject names it.
+  FIX::Message long_id = market_data_request(std::string(65, 'm'), '1', 0, kSymbol);
+  FIX::Session::sendToTarget(long_id, exchange.alice);
+  const FIX::Message rejected =
+      client.next_matching("ALICE", [](const FIX::Message& m) { return !of_type(m, "8"); });
+  REQUIRE(of_type(rejected, "3"));
+  CHECK(field(rejected, FIX::FIELD::RefTagID) == "262");
+  CHECK(field(rejected, FIX::FIELD::SessionRejectReason) == "5");
 }
 
 TEST_CASE(

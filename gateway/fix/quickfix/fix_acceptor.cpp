@@ -113,6 +113,11 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
         reject.setField(FIX::FIELD::Text, throttle_text());
         return to(request.session, reject);
       }
+      // Request ids are kept with subscriptions and echoed: bounded like
+      // the order identifiers; a longer one draws a session Reject naming it.
+      for (const int tag : {FIX::FIELD::MDReqID, FIX::FIELD::SecurityReqID})
+        if (message.isSetField(tag) && message.getField(tag).size() > kMaxIdentifier)
+          throw FIX::IncorrectTagValue(tag);
       if (type == FIX::MsgType_SecurityListRequest) {
         if (message.getField(FIX::FIELD::SecurityListRequestType) !=
             text(FIX::SecurityListRequestType_ALL_SECURITIES))
