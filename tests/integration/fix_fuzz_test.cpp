@@ -8,7 +8,9 @@
 // persisted, nothing valid lost. C++14, like all QuickFIX units.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "fix_fixture.h"
 #include "journal_view.h"
@@ -179,4 +181,34 @@ TEST_CASE("FIX: an invalid Logon closes its connection and leaves the seat to it
   }
   RawFix owner(exchange.port, "CAROL");
   owner.logon();  // the seat is free
+}
+
+TEST_CASE("FIX: connections beyond fix_max_connections are closed as they arrive") {
+  Exchange exchange(
+      "fix_client = ALICE participant=1\nfix_client = CAROL participant=3\n"
+      "fix_max_connections = 4\n");
+  REQUIRE(exchange.client.wait_logons(2));  // ALICE and BOB: two connections
+  // Two strangers that never log on take the other two.
+  RawFix idle_1(exchange.port, "X");
+  RawFix idle_2(exchange.port, "Y");
+  {
+    RawFix over(exchange.port, "CAROL");  // the fifth: closed before it is read
+    over.try_send(over.frame("A",
+                             "98=0\x01"
+                             "108=30\x01"));
+    CHECK(over.read().empty());
+  }
+  idle_1.close();
+  idle_2.close();
+  // Once gpuxd has seen them go, CAROL's seat is reachable again.
+  bool logged_on = false;
+  for (int attempt = 0; attempt < 50 && !logged_on; ++attempt) {
+    RawFix carol(exchange.port, "CAROL");
+    carol.try_send(carol.frame("A",
+                               "98=0\x01"
+                               "108=30\x01"));
+    logged_on = RawFix::type_of(carol.read()) == "A";
+    if (!logged_on) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(logged_on);
 }

@@ -375,6 +375,10 @@ const std::vector<Section>& sections() {
                              "per connection: a client that leaves more unread\n"
                              "is disconnected (its messages are kept for resend)",
                              4096),
+             whole<uint64_t>("fix_max_connections", GPUX_FIELD(fix.max_connections),
+                             "connections open at once, logged on or not; more\n"
+                             "are closed as they arrive (logged)",
+                             1),
              record("fix_client",
                     "SENDERCOMPID participant=ID [password_hash=HASH]\n"
                     "[cancel_on_disconnect=false]",

@@ -204,6 +204,7 @@ int main(int argc, char** argv) {
       options.log_directory = (config.pipeline.data_directory / "fix-log").string();
       options.max_messages_per_second = config.fix.max_messages_per_second;
       options.max_unsent_bytes = config.fix.max_unsent_bytes;
+      options.max_connections = config.fix.max_connections;
       for (const auto& [sender, client] : config.fix.clients)
         options.clients.push_back(sender);
       acceptor = std::make_unique<fix::Acceptor>(options, *fix_entry, *fix_store);

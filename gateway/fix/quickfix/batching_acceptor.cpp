@@ -1,6 +1,7 @@
 #include "batching_acceptor.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -140,9 +141,13 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
 }  // namespace
 
 struct BatchingAcceptor::Impl : Poller {
-  Impl(BatchingAcceptor& a, int p, std::size_t max_unsent,
+  Impl(BatchingAcceptor& a, int p, const SocketLimits& limits,
        std::function<void(const std::string&)> vet)
-      : Poller(max_unsent), acceptor(a), port(p), vet_logon(std::move(vet)) {}
+      : Poller(limits.max_unsent_bytes),
+        acceptor(a),
+        port(p),
+        max_connections(limits.max_connections),
+        vet_logon(std::move(vet)) {}
   ~Impl();
 
   void poll_once(int timeout_ms);
@@ -159,10 +164,19 @@ struct BatchingAcceptor::Impl : Poller {
   // A copy: what is done to each may close it.
   std::vector<std::shared_ptr<Connection>> all_connections() const;
 
+  // Refuses (accepts and closes at once) a connection it cannot serve, with
+  // a line in the event log saying why.
+  void refuse(int fd, const char* address, const std::string& why);
+
   BatchingAcceptor& acceptor;
   const int port;
+  const std::size_t max_connections;
   const std::function<void(const std::string&)> vet_logon;
   int listen_fd = -1;
+  // Held open so that, out of descriptors, a pending connection can still
+  // be accepted (and closed) instead of leaving the listener readable, which
+  // would make every poll return at once: 100% CPU, and no logon answered.
+  int spare_fd = -1;
   // The polling thread's own: connections by socket.
   std::map<int, std::shared_ptr<Connection>> connections;
   std::chrono::steady_clock::time_point last_tick;
@@ -178,7 +192,7 @@ struct BatchingAcceptor::Impl : Poller {
 BatchingAcceptor::Impl::~Impl() {
   stop_vetting();
   assert(connections.empty());  // onStart closes them all when it ends
-  for (int fd : {listen_fd, epoll_fd, wake_fd})
+  for (int fd : {listen_fd, epoll_fd, wake_fd, spare_fd})
     if (fd >= 0) ::close(fd);
 }
 
@@ -200,19 +214,38 @@ void BatchingAcceptor::Impl::accept_all() {
   for (;;) {
     sockaddr_in peer{};
     socklen_t length = sizeof peer;
-    const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && spare_fd >= 0) {
+      ::close(spare_fd);
+      fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC);
+      if (fd >= 0) refuse(fd, nullptr, "the process is out of file descriptors");
+      spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      continue;
+    }
     if (fd < 0) return;  // EAGAIN, or a connection that went away meanwhile
+    char address[INET_ADDRSTRLEN] = "?";
+    ::inet_ntop(AF_INET, &peer.sin_addr, address, sizeof address);
+    if (connections.size() >= max_connections) {
+      refuse(fd, address,
+             std::to_string(connections.size()) + " connections already (fix_max_connections)");
+      continue;
+    }
     // Batches already coalesce; a report must not wait for an ACK.
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     connections[fd] = std::make_shared<Connection>(fd, *this);
     watch(fd, EPOLLIN, EPOLL_CTL_ADD);
-    char address[INET_ADDRSTRLEN] = "?";
-    ::inet_ntop(AF_INET, &peer.sin_addr, address, sizeof address);
     acceptor.getLog()->onEvent("Accepted connection from " + std::string(address) + " on port " +
                                std::to_string(port));
   }
+}
+
+void BatchingAcceptor::Impl::refuse(int fd, const char* address, const std::string& why) {
+  ::close(fd);
+  acceptor.getLog()->onEvent("Refused connection" +
+                             (address != nullptr ? " from " + std::string(address) : "") +
+                             " on port " + std::to_string(port) + ": " + why);
 }
 
 // The first message of a connection names its session, which must be one of
@@ -440,10 +473,10 @@ void BatchingAcceptor::Impl::poll_once(int timeout_ms) {
 
 BatchingAcceptor::BatchingAcceptor(FIX::Application& application, FIX::MessageStoreFactory& stores,
                                    const FIX::SessionSettings& settings, FIX::LogFactory& logs,
-                                   int port, std::size_t max_unsent_bytes,
+                                   int port, const SocketLimits& limits,
                                    std::function<void(const std::string&)> vet_logon)
     : FIX::Acceptor(application, stores, settings, logs),
-      impl_(new Impl(*this, port, max_unsent_bytes, std::move(vet_logon))) {}
+      impl_(new Impl(*this, port, limits, std::move(vet_logon))) {}
 
 BatchingAcceptor::~BatchingAcceptor() {
   stop();
@@ -472,7 +505,8 @@ void BatchingAcceptor::onInitialize(const FIX::SessionSettings&) throw(FIX::Runt
   i.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   i.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   i.listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (i.epoll_fd < 0 || i.wake_fd < 0 || i.listen_fd < 0) fail("socket");
+  i.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (i.epoll_fd < 0 || i.wake_fd < 0 || i.listen_fd < 0 || i.spare_fd < 0) fail("socket");
   const int one = 1;
   ::setsockopt(i.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in address{};

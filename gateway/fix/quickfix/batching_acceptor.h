@@ -23,11 +23,19 @@
 namespace gpux {
 namespace fix {
 
+// What one listener allows its connections (gpuxd's fix_* settings).
+struct SocketLimits {
+  // Per connection: a client that leaves more unread is disconnected.
+  std::size_t max_unsent_bytes = 0;
+  // Open connections, logged on or not; more are accepted and closed at once.
+  std::size_t max_connections = 0;
+};
+
 class BatchingAcceptor : public FIX::Acceptor {
  public:
   BatchingAcceptor(FIX::Application& application, FIX::MessageStoreFactory& stores,
                    const FIX::SessionSettings& settings, FIX::LogFactory& logs, int port,
-                   std::size_t max_unsent_bytes,
+                   const SocketLimits& limits,
                    std::function<void(const std::string& first_message)> vet_logon);
   ~BatchingAcceptor();
 

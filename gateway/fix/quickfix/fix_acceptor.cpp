@@ -426,8 +426,11 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
     i.entry.vet_password(field_or(logon.getHeader(), FIX::FIELD::SenderCompID, ""),
                          field_or(logon, FIX::FIELD::Password, ""));
   };
+  SocketLimits limits;
+  limits.max_unsent_bytes = options.max_unsent_bytes;
+  limits.max_connections = options.max_connections;
   i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.port,
-                                        options.max_unsent_bytes, vet_logon));
+                                        limits, vet_logon));
   entry.set_sink(i);
 }
 

@@ -27,6 +27,7 @@ struct AcceptorOptions {
   // Per connection: a client that leaves more unread is disconnected (its
   // messages stay in the session store for the resend after its next logon).
   std::size_t max_unsent_bytes = 0;
+  std::size_t max_connections = 0;  // open at once, logged on or not
 };
 
 class Acceptor {

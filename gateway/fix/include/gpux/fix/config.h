@@ -23,6 +23,8 @@ struct FixConfig {
   int max_messages_per_second = 1000;
   // Per connection: more left unread by the client, and it is disconnected.
   std::uint64_t max_unsent_bytes = 16u << 20;
+  // Connections open at once, logged on or not: more are closed on accept.
+  std::uint64_t max_connections = 256;
   std::uint64_t checkpoint_every = 100'000;  // durable commands between gateway checkpoints
   std::map<std::string, FixClient> clients;  // by SenderCompID
 };
