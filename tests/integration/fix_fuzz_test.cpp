@@ -212,3 +212,21 @@ TEST_CASE("FIX: connections beyond fix_max_connections are closed as they arrive
   }
   CHECK(logged_on);
 }
+
+TEST_CASE("FIX: a connection that does not log on in time, or sends too much first, is closed") {
+  Exchange exchange("fix_client = CAROL participant=3\nfix_logon_timeout_ms = 500\n");
+  const auto started = std::chrono::steady_clock::now();
+  SUBCASE("silent") {
+    RawFix silent(exchange.port, "X");
+    CHECK(silent.read().empty());  // closed, well before read()'s own 30 s
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+  }
+  SUBCASE("70 KiB and no Logon") {
+    RawFix flood(exchange.port, "X");
+    flood.try_send(std::string(70 << 10, 'x'));
+    CHECK(flood.read().empty());
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+  }
+  RawFix carol(exchange.port, "CAROL");  // the seats are not affected
+  carol.logon();
+}

@@ -379,6 +379,10 @@ const std::vector<Section>& sections() {
                              "connections open at once, logged on or not; more\n"
                              "are closed as they arrive (logged)",
                              1),
+             whole<int>("fix_logon_timeout_ms", GPUX_FIELD(fix.logon_timeout_ms),
+                        "a connection that has not logged on by then is\n"
+                        "closed (logged); before its Logon it may send 64 KiB",
+                        100, 600'000),
              record("fix_client",
                     "SENDERCOMPID participant=ID [password_hash=HASH]\n"
                     "[cancel_on_disconnect=false]",

@@ -126,7 +126,9 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
   // The polling thread's own.
   FIX::Parser parser;
   FIX::Session* session = nullptr;
-  std::string first_message;  // read, and with the vetting thread until vetted
+  const std::chrono::steady_clock::time_point accepted_at = std::chrono::steady_clock::now();
+  std::size_t received_before_logon = 0;  // bytes, until a session is identified
+  std::string first_message;              // read, and with the vetting thread until vetted
   bool vetting = false;
   // Shared with the threads that send.
   std::mutex mutex;
@@ -140,6 +142,10 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
 
 }  // namespace
 
+// What a connection may send before its Logon identifies it: a Logon is
+// well under a kilobyte.
+constexpr std::size_t kPreLogonBytes = 64u << 10;
+
 struct BatchingAcceptor::Impl : Poller {
   Impl(BatchingAcceptor& a, int p, const SocketLimits& limits,
        std::function<void(const std::string&)> vet)
@@ -147,6 +153,7 @@ struct BatchingAcceptor::Impl : Poller {
         acceptor(a),
         port(p),
         max_connections(limits.max_connections),
+        logon_timeout(limits.logon_timeout),
         vet_logon(std::move(vet)) {}
   ~Impl();
 
@@ -167,10 +174,13 @@ struct BatchingAcceptor::Impl : Poller {
   // Refuses (accepts and closes at once) a connection it cannot serve, with
   // a line in the event log saying why.
   void refuse(int fd, const char* address, const std::string& why);
+  // Closes a connection that has not logged on, with an event-log line.
+  void refuse_unidentified(const std::shared_ptr<Connection>& connection, const std::string& why);
 
   BatchingAcceptor& acceptor;
   const int port;
   const std::size_t max_connections;
+  const std::chrono::milliseconds logon_timeout;
   const std::function<void(const std::string&)> vet_logon;
   int listen_fd = -1;
   // Held open so that, out of descriptors, a pending connection can still
@@ -241,6 +251,12 @@ void BatchingAcceptor::Impl::accept_all() {
   }
 }
 
+void BatchingAcceptor::Impl::refuse_unidentified(const std::shared_ptr<Connection>& connection,
+                                                 const std::string& why) {
+  acceptor.getLog()->onEvent("Closed a connection on port " + std::to_string(port) + ": " + why);
+  close(connection, "");
+}
+
 void BatchingAcceptor::Impl::refuse(int fd, const char* address, const std::string& why) {
   ::close(fd);
   acceptor.getLog()->onEvent("Refused connection" +
@@ -282,6 +298,14 @@ void BatchingAcceptor::Impl::read(const std::shared_ptr<Connection>& connection)
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
     close(connection, n == 0 ? "Connection closed by the client" : system_error("Socket error"));
+    return;
+  }
+  if (connection->session == nullptr &&
+      (connection->received_before_logon += static_cast<std::size_t>(n)) > kPreLogonBytes) {
+    // A Logon is well under a kilobyte: a stranger may not make the exchange
+    // buffer more before saying who it is.
+    refuse_unidentified(connection,
+                        "more than " + std::to_string(kPreLogonBytes) + " bytes before a Logon");
     return;
   }
   connection->parser.addToStream(buffer, static_cast<std::size_t>(n));
@@ -430,8 +454,14 @@ void BatchingAcceptor::Impl::tick_sessions() {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_tick < std::chrono::seconds(1)) return;
   last_tick = now;
-  for (const auto& connection : all_connections())
-    if (connection->session != nullptr) connection->session->next(FIX::UtcTimeStamp());
+  for (const auto& connection : all_connections()) {
+    if (connection->session != nullptr) {
+      connection->session->next(FIX::UtcTimeStamp());
+    } else if (!connection->vetting && now - connection->accepted_at > logon_timeout) {
+      refuse_unidentified(connection,
+                          "no Logon within " + std::to_string(logon_timeout.count()) + " ms");
+    }
+  }
 }
 
 std::vector<std::shared_ptr<Connection>> BatchingAcceptor::Impl::all_connections() const {

@@ -16,6 +16,7 @@
 
 #include <quickfix/Acceptor.h>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -29,6 +30,8 @@ struct SocketLimits {
   std::size_t max_unsent_bytes = 0;
   // Open connections, logged on or not; more are accepted and closed at once.
   std::size_t max_connections = 0;
+  // A connection that has not logged on by then is closed.
+  std::chrono::milliseconds logon_timeout{0};
 };
 
 class BatchingAcceptor : public FIX::Acceptor {

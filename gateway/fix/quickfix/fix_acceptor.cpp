@@ -429,6 +429,7 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   SocketLimits limits;
   limits.max_unsent_bytes = options.max_unsent_bytes;
   limits.max_connections = options.max_connections;
+  limits.logon_timeout = std::chrono::milliseconds(options.logon_timeout_ms);
   i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.port,
                                         limits, vet_logon));
   entry.set_sink(i);

@@ -28,6 +28,7 @@ struct AcceptorOptions {
   // messages stay in the session store for the resend after its next logon).
   std::size_t max_unsent_bytes = 0;
   std::size_t max_connections = 0;  // open at once, logged on or not
+  int logon_timeout_ms = 0;         // for a connection's Logon
 };
 
 class Acceptor {
