@@ -176,6 +176,7 @@ struct BatchingAcceptor::Impl : Poller {
   void refuse(int fd, const char* address, const std::string& why);
   // Closes a connection that has not logged on, with an event-log line.
   void refuse_unidentified(const std::shared_ptr<Connection>& connection, const std::string& why);
+  void log_refusal(const std::string& line);
 
   BatchingAcceptor& acceptor;
   const int port;
@@ -187,6 +188,9 @@ struct BatchingAcceptor::Impl : Poller {
   // be accepted (and closed) instead of leaving the listener readable, which
   // would make every poll return at once: 100% CPU, and no logon answered.
   int spare_fd = -1;
+  // log_refusal()'s rate: the last line written, and the refusals since.
+  std::chrono::steady_clock::time_point last_refusal_logged{};
+  std::size_t refusals_unlogged = 0;
   // The polling thread's own: connections by socket.
   std::map<int, std::shared_ptr<Connection>> connections;
   std::chrono::steady_clock::time_point last_tick;
@@ -253,15 +257,30 @@ void BatchingAcceptor::Impl::accept_all() {
 
 void BatchingAcceptor::Impl::refuse_unidentified(const std::shared_ptr<Connection>& connection,
                                                  const std::string& why) {
-  acceptor.getLog()->onEvent("Closed a connection on port " + std::to_string(port) + ": " + why);
+  log_refusal("Closed a connection on port " + std::to_string(port) + ": " + why);
   close(connection, "");
 }
 
 void BatchingAcceptor::Impl::refuse(int fd, const char* address, const std::string& why) {
   ::close(fd);
-  acceptor.getLog()->onEvent("Refused connection" +
-                             (address != nullptr ? " from " + std::string(address) : "") +
-                             " on port " + std::to_string(port) + ": " + why);
+  log_refusal("Refused connection" + (address != nullptr ? " from " + std::string(address) : "") +
+              " on port " + std::to_string(port) + ": " + why);
+}
+
+// One line a second at most: a peer that opens connections as fast as it
+// can must not be able to fill the disk with the log of their refusals.
+void BatchingAcceptor::Impl::log_refusal(const std::string& line) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_logged < std::chrono::seconds(1)) {
+    ++refusals_unlogged;
+    return;
+  }
+  last_refusal_logged = now;
+  acceptor.getLog()->onEvent(refusals_unlogged == 0
+                                 ? line
+                                 : line + " (and " + std::to_string(refusals_unlogged) +
+                                       " more refusals unlogged)");
+  refusals_unlogged = 0;
 }
 
 // The first message of a connection names its session, which must be one of

@@ -321,6 +321,12 @@ bool ProviderService::unknown_tokens_exceeded(const std::string& address) {
 void ProviderService::count_unknown_token(const std::string& address) {
   std::lock_guard lock(mutex_);
   const auto now = std::chrono::steady_clock::now();
+  // Counts older than a minute no longer matter: dropped, so that guessers
+  // from ever new addresses cannot grow this map without bound.
+  if (!unknown_tokens_.contains(address))
+    std::erase_if(unknown_tokens_, [&](const auto& entry) {
+      return now - entry.second.since >= std::chrono::minutes(1);
+    });
   UnknownTokens& tokens = unknown_tokens_[address];
   if (now - tokens.since >= std::chrono::minutes(1)) tokens = {.count = 0, .since = now};
   ++tokens.count;
