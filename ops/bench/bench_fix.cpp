@@ -163,11 +163,8 @@ Result run(const Options& o, int rate) {
       config << line << "\n";
   }
   Daemon daemon(o, dir + "/gpux.conf", dir + "/gpuxd.log");
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (!gpux::local::accepts_connections(port)) {
-    if (Clock::now() > deadline) throw std::runtime_error("gpuxd did not listen; see " + dir);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  if (!gpux::local::wait_for_listener(port))
+    throw std::runtime_error("gpuxd did not listen; see " + dir);
 
   const std::size_t orders = static_cast<std::size_t>(rate * o.seconds);
   LoadClient client(orders);

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -51,6 +52,15 @@ inline bool accepts_connections(int port) {
   const int fd = connect_to(port);
   if (fd >= 0) ::close(fd);
   return fd >= 0;
+}
+
+// Whether something listens on `port` within `seconds` (a daemon starting).
+inline bool wait_for_listener(int port, int seconds = 30) {
+  for (int waited_ms = 0; waited_ms < seconds * 1000; waited_ms += 10) {
+    if (accepts_connections(port)) return true;
+    ::poll(nullptr, 0, 10);
+  }
+  return accepts_connections(port);
 }
 
 // Starts `binary --config config` with stdin from /dev/null and stderr

@@ -57,9 +57,7 @@ struct Exchange {
     ::unsetenv("GPUX_FAIL_SYNC_WHEN");
     ::unsetenv("ASAN_OPTIONS");
     REQUIRE(pid > 0);
-    for (int i = 0; i < 600 && !gpux::local::accepts_connections(fix_port); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    REQUIRE_MESSAGE(gpux::local::accepts_connections(fix_port), log());
+    REQUIRE_MESSAGE(gpux::local::wait_for_listener(fix_port), log());
   }
 
   // gpux trade COMMAND on the TRADER seat.

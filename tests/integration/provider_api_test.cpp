@@ -58,9 +58,7 @@ class Exchange {
     pid = gpux::local::spawn_daemon(GPUXD_PATH, (dir.path() / "gpuxd.conf").string(),
                                     (dir.path() / "gpuxd.log").string());
     REQUIRE(pid > 0);
-    for (int i = 0; i < 600 && !gpux::local::accepts_connections(port); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    REQUIRE_MESSAGE(gpux::local::accepts_connections(port), log());
+    REQUIRE_MESSAGE(gpux::local::wait_for_listener(port), log());
   }
   // SIGKILL; what it logged must hold no ThreadSanitizer report.
   void kill() {

@@ -301,12 +301,7 @@ struct Exchange {
   // uses up a sequence number, and the gap-fill that follows would race
   // the first test messages.
   void wait_for_port() const {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (gpux::local::accepts_connections(port)) return;
-      ::poll(nullptr, 0, 10);
-    }
-    FAIL("gpuxd did not listen on port " << port);
+    if (!gpux::local::wait_for_listener(port)) FAIL("gpuxd did not listen on port " << port);
   }
 
   void start_daemon() {
