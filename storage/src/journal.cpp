@@ -100,6 +100,14 @@ void index_event(rocksdb::WriteBatch& batch, const StoreFamilies& cf, const matc
     batch.Put(cf.order_events, Key('o').u64(order).u64(stamp.sequence).u32(position).str(),
               serialized());
   };
+  // 'i' instrument time id: an instrument's orders or trades in time order.
+  const auto instrument_time = [&](rocksdb::ColumnFamilyHandle* family,
+                                   matching::InstrumentId instrument, const matching::Stamp& stamp,
+                                   std::uint64_t id) {
+    batch.Put(family,
+              Key('i').u32(instrument).u64(static_cast<std::uint64_t>(stamp.time)).u64(id).str(),
+              "");
+  };
   const auto& [order_events, orders, trades, ledger] = cf;
   if (const auto* posting = std::get_if<matching::LedgerPosting>(&event)) {
     batch.Put(ledger, Key('l').u64(posting->stamp.sequence).u32(position).str(), serialized());
@@ -109,13 +117,7 @@ void index_event(rocksdb::WriteBatch& batch, const StoreFamilies& cf, const matc
   } else if (const auto* accepted = std::get_if<matching::OrderAccepted>(&event)) {
     order_event(accepted->order, accepted->stamp);
     batch.Put(orders, Key('p').u32(accepted->participant).u64(accepted->order).str(), "");
-    batch.Put(orders,
-              Key('i')
-                  .u32(accepted->instrument)
-                  .u64(static_cast<std::uint64_t>(accepted->stamp.time))
-                  .u64(accepted->order)
-                  .str(),
-              "");
+    instrument_time(orders, accepted->instrument, accepted->stamp, accepted->order);
   } else if (const auto* fill = std::get_if<matching::Trade>(&event)) {
     order_event(fill->maker_order, fill->stamp);
     order_event(fill->taker_order, fill->stamp);
@@ -123,13 +125,7 @@ void index_event(rocksdb::WriteBatch& batch, const StoreFamilies& cf, const matc
     batch.Put(trades, Key('p').u32(fill->maker).u64(fill->trade).str(), "");
     if (fill->taker != fill->maker)
       batch.Put(trades, Key('p').u32(fill->taker).u64(fill->trade).str(), "");
-    batch.Put(trades,
-              Key('i')
-                  .u32(fill->instrument)
-                  .u64(static_cast<std::uint64_t>(fill->stamp.time))
-                  .u64(fill->trade)
-                  .str(),
-              "");
+    instrument_time(trades, fill->instrument, fill->stamp, fill->trade);
   } else if (const auto* canceled = std::get_if<matching::OrderCanceled>(&event)) {
     order_event(canceled->order, canceled->stamp);
   } else if (const auto* replaced = std::get_if<matching::OrderReplaced>(&event)) {
