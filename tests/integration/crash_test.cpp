@@ -83,6 +83,21 @@ JournalView read_journal(const std::filesystem::path& data) {
   return view;
 }
 
+// Starts gpuxd and checks that it refuses to: no Ready, exit status `code`,
+// and `reason` in its log.
+void check_refused_start(const std::filesystem::path& data, const std::filesystem::path& log,
+                         int code, const std::string& reason,
+                         const std::filesystem::path& config = {}) {
+  GpuxdProcess daemon(GPUXD_PATH, data, log, config);
+  CHECK(!daemon.read());  // no Ready: it exits instead
+  const int status = daemon.wait();
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == code);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find(reason) != std::string::npos);
+}
+
 std::size_t kills_wanted() {
   const char* value = std::getenv("GPUX_CRASH_KILLS");
   return value ? std::strtoull(value, nullptr, 10) : 20;
@@ -236,14 +251,7 @@ TEST_CASE("gpuxd refuses to start on a damaged journal and names the sequence nu
     RawJournal raw(data);
     raw.put(37, raw.get(36));
   }
-  GpuxdProcess daemon(GPUXD_PATH, data, log);
-  CHECK(!daemon.read());  // no Ready: it exits instead
-  const int status = daemon.wait();
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
-  std::ifstream in(log);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  CHECK(text.find("journal corrupt at sequence 37") != std::string::npos);
+  check_refused_start(data, log, 1, "journal corrupt at sequence 37");
 }
 
 TEST_CASE("gpuxd lists the product calendar at start and trades on it") {
@@ -274,13 +282,6 @@ TEST_CASE("gpuxd refuses a bad configuration, naming the line") {
   const auto config = dir.path() / "gpux.conf";
   std::ofstream(config) << "snapshot_every = 100\nproduct = H100 region=x tick=0 max=1 "
                            "reference=100 band=0\n";
-  const auto log = dir.path() / "gpuxd.log";
-  GpuxdProcess daemon(GPUXD_PATH, dir.path() / "data", log, config);
-  CHECK(!daemon.read());
-  const int status = daemon.wait();
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 2);
-  std::ifstream in(log);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  CHECK(text.find("product H100.x: terms rejected (invalid_tick_size)") != std::string::npos);
+  check_refused_start(dir.path() / "data", dir.path() / "gpuxd.log", 2,
+                      "product H100.x: terms rejected (invalid_tick_size)", config);
 }
