@@ -70,27 +70,20 @@ class CpuProver final : public Prover {
   }
 
   StepOpening open_tiles(std::span<const TilePosition> tiles) override {
-    StepOpening opening;
-    opening.step = next_step_ - 1;
-    for (const auto& position : tiles) {
-      TileOpening tile;
-      tile.row = position.row;
-      tile.col = position.col;
-      tile.path = current_tree_.path(work::tile_leaf_index(position.row, position.col, tiles_));
-      tile.leaf =
-          work::tile_leaf(opening.step, position.row, position.col,
-                          &current_[(std::size_t{position.row} * n_ + position.col) * t_], n_, t_);
-      if (opening.step > 0) {
+    const std::uint32_t step = next_step_ - 1;
+    return protocol::open_step(step, tiles, [&](TileOpening& tile) {
+      tile.path = current_tree_.path(work::tile_leaf_index(tile.row, tile.col, tiles_));
+      tile.leaf = work::tile_leaf(step, tile.row, tile.col,
+                                  &current_[(std::size_t{tile.row} * n_ + tile.col) * t_], n_, t_);
+      if (step > 0) {
         tile.strip.resize(std::size_t{n_} * t_);
         for (std::uint32_t k = 0; k < n_; ++k)
           for (std::uint32_t r = 0; r < t_; ++r)
             tile.strip[std::size_t{k} * t_ + r] =
-                previous_[std::size_t{k} * n_ + position.row * t_ + r];
-        tile.strip_path = previous_tree_.path(position.row, protocol::path_length(tiles_));
+                previous_[std::size_t{k} * n_ + tile.row * t_ + r];
+        tile.strip_path = previous_tree_.path(tile.row, protocol::path_length(tiles_));
       }
-      opening.tiles.push_back(std::move(tile));
-    }
-    return opening;
+    });
   }
 
  private:

@@ -345,30 +345,24 @@ class CudaProver final : public Prover {
   }
 
   StepOpening open_tiles(std::span<const TilePosition> tiles) override {
-    StepOpening opening;
-    opening.step = next_step_ - 1;
+    const std::uint32_t step = next_step_ - 1;
     const auto tree = tree_.to_host();
     std::optional<protocol::MerkleTree> previous;
-    if (opening.step > 0) previous = previous_tree_.to_host();
-    for (const auto& position : tiles) {
-      TileOpening tile;
-      tile.row = position.row;
-      tile.col = position.col;
-      const std::size_t leaf = work::tile_leaf_index(position.row, position.col, tiles_);
+    if (step > 0) previous = previous_tree_.to_host();
+    return protocol::open_step(step, tiles, [&](TileOpening& tile) {
+      const std::size_t leaf = work::tile_leaf_index(tile.row, tile.col, tiles_);
       check(cudaMemcpy(&tile.leaf, tree_.leaves() + leaf, sizeof tile.leaf, cudaMemcpyDeviceToHost),
             "copy leaf");
       tile.path = tree.path(leaf);
       if (previous) {
         tile.strip.resize(std::size_t{n_} * t_);
-        check(cudaMemcpy2D(tile.strip.data(), t_,
-                           previous_mixed_.get() + std::size_t{position.row} * t_, n_, t_, n_,
-                           cudaMemcpyDeviceToHost),
-              "copy input strip");
-        tile.strip_path = previous->path(position.row, protocol::path_length(tiles_));
+        check(
+            cudaMemcpy2D(tile.strip.data(), t_, previous_mixed_.get() + std::size_t{tile.row} * t_,
+                         n_, t_, n_, cudaMemcpyDeviceToHost),
+            "copy input strip");
+        tile.strip_path = previous->path(tile.row, protocol::path_length(tiles_));
       }
-      opening.tiles.push_back(std::move(tile));
-    }
-    return opening;
+    });
   }
 
  private:

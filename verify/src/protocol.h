@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "gpux/verify/proof.h"
@@ -65,6 +66,23 @@ Philox4 walk_lane(const Challenge& c, const MemoryKeys& keys, const std::vector<
                   std::uint32_t lane);
 
 LaneOpening open_lane(std::uint32_t lane, Philox4 result, MerklePath path);
+
+// Step `step`'s opening of the tiles at `positions`, in their order: each
+// tile's row and column set, then `fill(tile)` adds its leaf and path (and
+// beyond step 0 its strip and strip path) from the prover's own storage.
+template <class Fill>
+StepOpening open_step(std::uint32_t step, std::span<const TilePosition> positions, Fill&& fill) {
+  StepOpening opening;
+  opening.step = step;
+  for (const auto& position : positions) {
+    TileOpening tile;
+    tile.row = position.row;
+    tile.col = position.col;
+    fill(tile);
+    opening.tiles.push_back(std::move(tile));
+  }
+  return opening;
+}
 
 // Tile (row, col) of a step's mixed output (tile x tile, row-major), exactly:
 // A's row panel is regenerated for step 0 and otherwise transposed from

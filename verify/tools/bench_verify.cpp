@@ -113,22 +113,16 @@ class KnowingProver final : public Prover {
   }
 
   StepOpening open_tiles(std::span<const TilePosition> positions) override {
-    StepOpening opening;
-    opening.step = next_step_ - 1;
-    for (const auto& p : positions) {
-      TileOpening tile;
-      tile.row = p.row;
-      tile.col = p.col;
-      const auto& data = current_.at({p.row, p.col});
-      tile.leaf = work::tile_leaf(opening.step, p.row, p.col, data.data(), t_, t_);
-      tile.path = current_tree_->path(work::tile_leaf_index(p.row, p.col, tiles_));
-      if (opening.step > 0) {
-        tile.strip = strip(p.row);
-        tile.strip_path = previous_tree_->path(p.row, protocol::path_length(tiles_));
+    const std::uint32_t step = next_step_ - 1;
+    return protocol::open_step(step, positions, [&](TileOpening& tile) {
+      const auto& data = current_.at({tile.row, tile.col});
+      tile.leaf = work::tile_leaf(step, tile.row, tile.col, data.data(), t_, t_);
+      tile.path = current_tree_->path(work::tile_leaf_index(tile.row, tile.col, tiles_));
+      if (step > 0) {
+        tile.strip = strip(tile.row);
+        tile.strip_path = previous_tree_->path(tile.row, protocol::path_length(tiles_));
       }
-      opening.tiles.push_back(std::move(tile));
-    }
-    return opening;
+    });
   }
 
  private:
