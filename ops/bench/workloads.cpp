@@ -108,6 +108,24 @@ class Generator : EventListener {
     }
   }
 
+  // fill_book() with orders 1..`levels` ticks from the touch.
+  void fill_book_passive(std::size_t target, int levels, int max_quantity) {
+    fill_book(
+        target, [&](Side s) { return passive(s, levels); }, max_quantity);
+  }
+
+  // Starts measuring, then `commands` times draws a roll (0..99) and a side,
+  // in that order, and calls `step(roll, side)`.
+  template <class Step>
+  void measure_rolls(std::size_t commands, Step&& step) {
+    start_measuring();
+    for (std::size_t i = 0; i < commands; ++i) {
+      const int roll = pick(0, 99);
+      const Side s = side();
+      step(roll, s);
+    }
+  }
+
   void cancel_some() {
     const auto& o = some_resting();
     submit(CancelOrder{o.participant, o.order});
@@ -158,12 +176,8 @@ class Generator : EventListener {
 Workload exchange_core_mix(std::size_t commands, std::uint64_t seed) {
   constexpr std::size_t kTargetOrders = 1'000;
   Generator g(seed, 1'000);
-  g.fill_book(
-      kTargetOrders, [&](Side s) { return g.passive(s, 400); }, 100);
-  g.start_measuring();
-  for (std::size_t i = 0; i < commands; ++i) {
-    const int roll = g.pick(0, 99);
-    const Side s = g.side();
+  g.fill_book_passive(kTargetOrders, 400, 100);
+  g.measure_rolls(commands, [&](int roll, Side s) {
     if (roll < 9) {
       // Too many orders: GTC orders lean aggressive and eat into the book.
       const bool cross = g.chance(g.resting().size() > kTargetOrders ? 40 : 5);
@@ -180,7 +194,7 @@ Workload exchange_core_mix(std::size_t commands, std::uint64_t seed) {
       const Price step = g.chance(70) ? toward : -toward;
       g.submit(ReplaceOrder{o.participant, o.order, Generator::clamp(o.price + step), o.remaining});
     }
-  }
+  });
   return g.finish("a: exchange-core mix",
                   "9% GTC, 3% IOC, 6% cancel, 82% move toward last price; 1,000 accounts");
 }
@@ -188,12 +202,8 @@ Workload exchange_core_mix(std::size_t commands, std::uint64_t seed) {
 Workload cancel_heavy(std::size_t commands, std::uint64_t seed) {
   constexpr std::size_t kTargetOrders = 2'000;
   Generator g(seed, 1'000);
-  g.fill_book(
-      kTargetOrders, [&](Side s) { return g.passive(s, 50); }, 20);
-  g.start_measuring();
-  for (std::size_t i = 0; i < commands; ++i) {
-    const int roll = g.pick(0, 99);
-    const Side s = g.side();
+  g.fill_book_passive(kTargetOrders, 50, 20);
+  g.measure_rolls(commands, [&](int roll, Side s) {
     if (roll < 15 || g.resting().empty()) {
       g.new_order(OrderType::immediate_or_cancel, s, g.aggressive(s, 2), g.pick(1, 5));
     } else if (roll < 23) {
@@ -205,7 +215,7 @@ Workload cancel_heavy(std::size_t commands, std::uint64_t seed) {
     } else {
       g.cancel_some();
     }
-  }
+  });
   return g.finish("b: cancel-heavy",
                   "15% IOC, 8% replace, the rest limit or cancel to hold ~2,000 orders");
 }
