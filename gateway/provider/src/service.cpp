@@ -37,6 +37,15 @@ struct ProviderService::Connection {
     return provider::read_frame(*transport, limit == 0 ? max_frame_bytes : limit, timeout);
   }
   void send(const Frame& frame) { provider::write_frame(*transport, frame); }
+  // The next request that is not a heartbeat; each heartbeat before it is
+  // answered with itself.
+  Frame next_call() {
+    for (;;) {
+      Frame request = receive();
+      if (request.body_case() != Frame::kHeartbeat) return request;
+      send(request);
+    }
+  }
 };
 
 namespace {
@@ -334,24 +343,17 @@ void ProviderService::count_unknown_token(const std::string& address) {
 
 void ProviderService::serve_operator(Connection& c) {
   for (;;) {
-    const Frame request = c.receive();
-    switch (request.body_case()) {
-      case Frame::kRegisterProvider:
-        c.send(register_provider(request.register_provider()));
-        break;
-      case Frame::kHeartbeat:
-        c.send(request);
-        break;
-      default:
-        throw WireError(provider::frame_type(request) + " is not an operator call");
-    }
+    const Frame request = c.next_call();
+    if (request.body_case() != Frame::kRegisterProvider)
+      throw WireError(provider::frame_type(request) + " is not an operator call");
+    c.send(register_provider(request.register_provider()));
   }
 }
 
 void ProviderService::serve_provider(Connection& c, ParticipantId participant) {
   std::map<std::string, std::uint32_t> qualified;  // on this connection, by class
   for (;;) {
-    const Frame request = c.receive();
+    const Frame request = c.next_call();
     switch (request.body_case()) {
       case Frame::kQualify:
         c.send(qualify(c, participant, request.qualify(), qualified));
@@ -366,9 +368,6 @@ void ProviderService::serve_provider(Connection& c, ParticipantId participant) {
       case Frame::kAgentReady:
         serve_agent(c, participant);
         return;
-      case Frame::kHeartbeat:
-        c.send(request);
-        break;
       default:
         throw WireError(provider::frame_type(request) + " is not a provider call");
     }
