@@ -4,9 +4,11 @@
 #pragma once
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "flat_table.h"
@@ -348,6 +350,7 @@ class EngineCore final : public Engine {
     instrument.min_price = spec.reference_price - spec.band_width;
     instrument.max_price = spec.reference_price + spec.band_width;
     instrument.book = empty_book(instrument);
+    hours_.emplace(HourKey{spec.gpu_class, spec.region, spec.delivery_start}, spec.id);
     return instrument;
   }
 
@@ -686,6 +689,181 @@ class EngineCore final : public Engine {
     return available >= taker.remaining;
   }
 
+  // ---- block orders --------------------------------------------------------
+  // A block is planned in full without touching any state, then executed;
+  // a plan that fails leaves no trace but the reject.
+
+  struct BlockLeg {
+    Instrument* instrument = nullptr;
+    Order* maker = nullptr;
+    Quantity quantity = 0;
+  };
+
+  struct BlockPlan {
+    std::vector<BlockLeg> legs;  // hour by hour, each hour in its book's priority order
+    Money notional = 0;
+  };
+
+  // The instrument of each hour of the span, or the reason there is none.
+  std::optional<RejectReason> block_span(const NewBlockOrder& c, std::vector<Instrument*>& span) {
+    Instrument* hour = find_instrument(c.first_instrument);
+    if (hour == nullptr) return RejectReason::unknown_instrument;
+    for (std::uint32_t h = 0; h < c.hours; ++h) {
+      if (hour == nullptr || hour->state != InstrumentState::open)
+        return RejectReason::block_hour_not_open;
+      if (auto reason = invalid_quantity(hour->spec, c.units)) return reason;
+      span.push_back(hour);
+      if (h + 1 < c.hours) hour = next_hour(*hour);
+    }
+    return std::nullopt;
+  }
+
+  // The instrument of the same class and region whose delivery starts when
+  // `hour`'s ends, if one is listed.
+  Instrument* next_hour(const Instrument& hour) {
+    const auto it =
+        hours_.find(HourKey{hour.spec.gpu_class, hour.spec.region, hour.spec.delivery_end});
+    return it == hours_.end() ? nullptr : find_instrument(it->second);
+  }
+
+  // Takes up to `units` from the opposite side of `hour`'s book in priority
+  // order, passing over the block owner's orders and, when `only` is set,
+  // every other provider's. Returns what it took.
+  Quantity take_hour(Instrument& hour, const NewBlockOrder& c, std::optional<ParticipantId> only,
+                     BlockPlan& plan) {
+    Quantity taken = 0;
+    hour.book->for_each_order(opposite(c.side), [&](const Order& resting) {
+      if (resting.participant == c.participant || (only && resting.participant != *only))
+        return true;
+      const Quantity quantity = std::min(resting.remaining, c.units - taken);
+      plan.legs.push_back(
+          {.instrument = &hour, .maker = const_cast<Order*>(&resting), .quantity = quantity});
+      plan.notional += resting.price * quantity;
+      taken += quantity;
+      return taken < c.units;
+    });
+    return taken;
+  }
+
+  std::optional<BlockPlan> plan_from(const NewBlockOrder& c, const std::vector<Instrument*>& span,
+                                     std::optional<ParticipantId> only) {
+    BlockPlan plan;
+    for (Instrument* hour : span)
+      if (take_hour(*hour, c, only, plan) < c.units) return std::nullopt;
+    return plan;
+  }
+
+  // The provider a one-provider buy block takes every hour from: of those who
+  // can fill all of it, the cheapest; on a tie, the one whose first offer
+  // stands earliest in the first hour's book.
+  std::optional<ParticipantId> cheapest_provider(const NewBlockOrder& c,
+                                                 const std::vector<Instrument*>& span) {
+    std::vector<ParticipantId> candidates;
+    span.front()->book->for_each_order(Side::sell, [&](const Order& resting) {
+      if (resting.participant != c.participant &&
+          std::find(candidates.begin(), candidates.end(), resting.participant) == candidates.end())
+        candidates.push_back(resting.participant);
+      return true;
+    });
+    std::optional<ParticipantId> best;
+    Money best_notional = 0;
+    for (ParticipantId provider : candidates) {
+      const std::optional<BlockPlan> plan = plan_from(c, span, provider);
+      if (plan && (!best || plan->notional < best_notional)) {
+        best = provider;
+        best_notional = plan->notional;
+      }
+    }
+    return best;
+  }
+
+  std::optional<BlockPlan> plan_block(const NewBlockOrder& c,
+                                      const std::vector<Instrument*>& span) {
+    std::optional<BlockPlan> plan;
+    if (c.side == Side::buy && c.one_provider) {
+      if (const auto provider = cheapest_provider(c, span)) plan = plan_from(c, span, provider);
+    } else {
+      plan = plan_from(c, span, std::nullopt);
+    }
+    if (!plan) return std::nullopt;
+    const Money bound = c.limit * c.units * c.hours;
+    const bool within = c.side == Side::buy ? plan->notional <= bound : plan->notional >= bound;
+    if (!within) return std::nullopt;
+    return plan;
+  }
+
+  void handle(const NewBlockOrder& c) {
+    const auto refuse = [&](RejectReason reason) {
+      reject(reason, c.participant, c.client_order_id);
+    };
+    Account* account = find_account(c.participant);
+    if (account == nullptr) return refuse(RejectReason::unknown_participant);
+    if (c.hours < 1 || c.hours > kMaxBlockHours) return refuse(RejectReason::invalid_block_hours);
+    std::vector<Instrument*> span;
+    if (auto reason = block_span(c, span)) return refuse(*reason);
+    // units <= max_quantity keeps units x hours far inside 64 bits.
+    if (c.limit <= 0 || static_cast<__int128>(c.limit) * c.units * c.hours > kMaxOrderNotional)
+      return refuse(RejectReason::invalid_block_limit);
+    const Money reservation = buy_reservation(c.limit, c.units * c.hours, config_.buyer_fee_ppm);
+    if (c.side == Side::buy && reservation > account->view.available())
+      return refuse(RejectReason::insufficient_cash);
+    if (c.side == Side::sell) {
+      for (const Instrument* hour : span)
+        if (capacity(c.participant, hour->spec.id).free() < c.units)
+          return refuse(RejectReason::insufficient_capacity);
+    }
+    const std::optional<BlockPlan> plan = plan_block(c, span);
+    if (!plan) return refuse(RejectReason::block_not_fillable);
+
+    const OrderId block = next_order_id_++;
+    emit(BlockOrderFilled{.block = block,
+                          .client_order_id = c.client_order_id,
+                          .participant = c.participant,
+                          .first_instrument = c.first_instrument,
+                          .hours = c.hours,
+                          .side = c.side,
+                          .units = c.units,
+                          .limit = c.limit,
+                          .notional = plan->notional,
+                          .legs = static_cast<std::uint32_t>(plan->legs.size())});
+    const auto reserved = own(c.participant, AccountKind::reserved);
+    if (c.side == Side::buy)
+      transfer(own(c.participant, AccountKind::available), reserved, reservation,
+               PostingReason::reserve);
+    Money escrowed = 0;
+    Quantity filled_in_hour = 0;
+    const Instrument* hour = nullptr;
+    for (const BlockLeg& leg : plan->legs) {
+      if (leg.instrument != hour) hour = leg.instrument, filled_in_hour = 0;
+      filled_in_hour += leg.quantity;
+      fill_maker(
+          *leg.instrument, *leg.maker, leg.quantity,
+          {.order = block,
+           .participant = c.participant,
+           .side = c.side,
+           .remaining_after = c.units - filled_in_hour},
+          [&](Price price) {
+            const Money notional = price * leg.quantity;
+            if (c.side == Side::buy) {
+              const Money escrow = notional + buyer_fee(notional, config_.buyer_fee_ppm);
+              transfer(reserved, own(c.participant, AccountKind::escrow), escrow,
+                       PostingReason::trade);
+              escrowed += escrow;
+            } else {
+              capacity_slot(c.participant, leg.instrument->spec.id).view.sold += leg.quantity;
+              transfer(exchange(AccountKind::clearing), own(c.participant, AccountKind::receivable),
+                       notional, PostingReason::trade);
+            }
+          });
+    }
+    // Fees round down per leg, so the legs' escrow never exceeds the hold.
+    if (c.side == Side::buy) {
+      GPUX_ASSERT_MSG(escrowed <= reservation, "a block escrowed more than it reserved");
+      transfer(reserved, own(c.participant, AccountKind::available), reservation - escrowed,
+               PostingReason::release);
+    }
+  }
+
   void match(Instrument& instrument, Order& taker) {
     Book& book = *instrument.book;
     while (taker.remaining > 0) {
@@ -696,37 +874,58 @@ class EngineCore final : public Engine {
         continue;
       }
       const Quantity quantity = std::min(taker.remaining, maker->remaining);
-      GPUX_ASSERT_MSG(quantity > 0, "only orders with a positive remainder rest or take");
-      const TradeId trade = next_trade_id_++;
-      emit(Trade{.trade = trade,
-                 .instrument = instrument.spec.id,
-                 .price = maker->price,
-                 .quantity = quantity,
-                 .aggressor = taker.side,
-                 .maker_order = maker->id,
-                 .maker = maker->participant,
-                 .maker_remaining = maker->remaining - quantity,
-                 .taker_order = taker.id,
-                 .taker = taker.participant,
-                 .taker_remaining = taker.remaining - quantity});
-      commit_fill(*maker, quantity, maker->price);
-      commit_fill(taker, quantity, maker->price);
-      book.reduce(*maker, quantity);
+      fill_maker(instrument, *maker, quantity,
+                 {.order = taker.id,
+                  .participant = taker.participant,
+                  .side = taker.side,
+                  .remaining_after = taker.remaining - quantity},
+                 [&](Price price) { commit_fill(taker, quantity, price); });
       taker.remaining -= quantity;
-      const bool buyer_is_taker = taker.side == Side::buy;
-      const ParticipantId buyer = buyer_is_taker ? taker.participant : maker->participant;
-      const ParticipantId provider = buyer_is_taker ? maker->participant : taker.participant;
-      const Money notional = maker->price * quantity;
-      add_obligation(instrument, {.trade = trade,
-                                  .buyer = buyer,
-                                  .provider = provider,
-                                  .price = maker->price,
-                                  .quantity = quantity,
-                                  .escrow = notional + buyer_fee(notional, config_.buyer_fee_ppm),
-                                  .buyer_is_taker = buyer_is_taker,
-                                  .outcomes = {}});
-      if (maker->remaining == 0) remove_resting(instrument, *maker);
     }
+  }
+
+  struct Taker {
+    OrderId order = 0;
+    ParticipantId participant = 0;
+    Side side = Side::buy;
+    Quantity remaining_after = 0;  // what the taker still wants after this fill
+  };
+
+  // Trades `quantity` of the resting `maker` with a taker: the Trade event,
+  // both sides' money and capacity (the taker's through `commit_taker`, called
+  // with the price), the maker's book entry and the obligation.
+  template <class CommitTaker>
+  void fill_maker(Instrument& instrument, Order& maker, Quantity quantity, const Taker& taker,
+                  CommitTaker&& commit_taker) {
+    GPUX_ASSERT_MSG(quantity > 0 && quantity <= maker.remaining,
+                    "only orders with a positive remainder rest or take");
+    GPUX_ASSERT_MSG(maker.participant != taker.participant, "no trade with oneself");
+    const TradeId trade = next_trade_id_++;
+    emit(Trade{.trade = trade,
+               .instrument = instrument.spec.id,
+               .price = maker.price,
+               .quantity = quantity,
+               .aggressor = taker.side,
+               .maker_order = maker.id,
+               .maker = maker.participant,
+               .maker_remaining = maker.remaining - quantity,
+               .taker_order = taker.order,
+               .taker = taker.participant,
+               .taker_remaining = taker.remaining_after});
+    commit_fill(maker, quantity, maker.price);
+    commit_taker(maker.price);
+    instrument.book->reduce(maker, quantity);
+    const bool buyer_is_taker = taker.side == Side::buy;
+    const Money notional = maker.price * quantity;
+    add_obligation(instrument, {.trade = trade,
+                                .buyer = buyer_is_taker ? taker.participant : maker.participant,
+                                .provider = buyer_is_taker ? maker.participant : taker.participant,
+                                .price = maker.price,
+                                .quantity = quantity,
+                                .escrow = notional + buyer_fee(notional, config_.buyer_fee_ppm),
+                                .buyer_is_taker = buyer_is_taker,
+                                .outcomes = {}});
+    if (maker.remaining == 0) remove_resting(instrument, maker);
   }
 
   void prevent_self_trade(Instrument& instrument, Order& taker, Order& maker) {
@@ -909,6 +1108,11 @@ class EngineCore final : public Engine {
   TradeId next_trade_id_ = 1;
   ExchangeAccounts exchange_;
   FlatTable<ObligationSlot, ObligationSlotTraits> obligation_index_;  // unsettled obligations
+  // Which instrument delivers a class in a region from a start time: how a
+  // block finds its consecutive hours. Derived from the specs (the first
+  // listed wins), so neither hashed nor snapshotted.
+  using HourKey = std::tuple<std::string, std::string, std::int64_t>;
+  std::map<HourKey, InstrumentId> hours_;
 };
 
 template <class Book>

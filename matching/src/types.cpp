@@ -136,6 +136,14 @@ const char* to_string(RejectReason v) {
       return "invalid_maker_fee";
     case RejectReason::invalid_taker_fee:
       return "invalid_taker_fee";
+    case RejectReason::invalid_block_hours:
+      return "invalid_block_hours";
+    case RejectReason::block_hour_not_open:
+      return "block_hour_not_open";
+    case RejectReason::invalid_block_limit:
+      return "invalid_block_limit";
+    case RejectReason::block_not_fillable:
+      return "block_not_fillable";
   }
   return "?";
 }

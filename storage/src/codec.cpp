@@ -193,6 +193,14 @@ struct Mirror<m::RejectReason> {
         return proto::INVALID_MAKER_FEE;
       case m::RejectReason::invalid_taker_fee:
         return proto::INVALID_TAKER_FEE;
+      case m::RejectReason::invalid_block_hours:
+        return proto::INVALID_BLOCK_HOURS;
+      case m::RejectReason::block_hour_not_open:
+        return proto::BLOCK_HOUR_NOT_OPEN;
+      case m::RejectReason::invalid_block_limit:
+        return proto::INVALID_BLOCK_LIMIT;
+      case m::RejectReason::block_not_fillable:
+        return proto::BLOCK_NOT_FILLABLE;
     }
     return -1;
   }
@@ -423,6 +431,17 @@ struct BodyEncoder {
     o.set_price(c.price);
     o.set_quantity(c.quantity);
   }
+  void operator()(const m::NewBlockOrder& c) {
+    auto& o = *p.mutable_new_block_order();
+    o.set_client_order_id(c.client_order_id);
+    o.set_participant(c.participant);
+    o.set_first_instrument(c.first_instrument);
+    o.set_hours(c.hours);
+    o.set_side(static_cast<proto::Side>(c.side));
+    o.set_one_provider(c.one_provider);
+    o.set_units(c.units);
+    o.set_limit(c.limit);
+  }
   void operator()(const m::CancelOrder& c) {
     auto& o = *p.mutable_cancel_order();
     o.set_participant(c.participant);
@@ -489,6 +508,17 @@ m::CommandBody decode_body(const proto::Command& p) {
                          .self_trade = self_trade(o.self_trade()),
                          .price = o.price(),
                          .quantity = o.quantity()};
+    }
+    case proto::Command::kNewBlockOrder: {
+      const auto& o = p.new_block_order();
+      return m::NewBlockOrder{.client_order_id = o.client_order_id(),
+                              .participant = o.participant(),
+                              .first_instrument = o.first_instrument(),
+                              .hours = o.hours(),
+                              .side = side(o.side()),
+                              .one_provider = o.one_provider(),
+                              .units = o.units(),
+                              .limit = o.limit()};
     }
     case proto::Command::kCancelOrder:
       return m::CancelOrder{.participant = p.cancel_order().participant(),
@@ -606,6 +636,20 @@ struct EventEncoder {
     o.set_taker_order(e.taker_order);
     o.set_taker(e.taker);
     o.set_taker_remaining(e.taker_remaining);
+  }
+  void operator()(const m::BlockOrderFilled& e) {
+    stamp(e);
+    auto& o = *p.mutable_block_order_filled();
+    o.set_block(e.block);
+    o.set_client_order_id(e.client_order_id);
+    o.set_participant(e.participant);
+    o.set_first_instrument(e.first_instrument);
+    o.set_hours(e.hours);
+    o.set_side(static_cast<proto::Side>(e.side));
+    o.set_units(e.units);
+    o.set_limit(e.limit);
+    o.set_notional(e.notional);
+    o.set_legs(e.legs);
   }
   void operator()(const m::OrderCanceled& e) {
     stamp(e);
@@ -766,6 +810,20 @@ m::Event decode_event_body(const proto::Event& p) {
                       .taker_order = o.taker_order(),
                       .taker = o.taker(),
                       .taker_remaining = o.taker_remaining()};
+    }
+    case proto::Event::kBlockOrderFilled: {
+      const auto& o = p.block_order_filled();
+      return m::BlockOrderFilled{.stamp = s,
+                                 .block = o.block(),
+                                 .client_order_id = o.client_order_id(),
+                                 .participant = o.participant(),
+                                 .first_instrument = o.first_instrument(),
+                                 .hours = o.hours(),
+                                 .side = side(o.side()),
+                                 .units = o.units(),
+                                 .limit = o.limit(),
+                                 .notional = o.notional(),
+                                 .legs = o.legs()};
     }
     case proto::Event::kOrderCanceled: {
       const auto& o = p.order_canceled();

@@ -31,6 +31,10 @@ InstrumentSpec fuzz_spec(InstrumentId id) {
   spec.lot_size = id == 1 ? 1 : 2;
   spec.min_quantity = spec.lot_size;
   spec.max_quantity = 50 * spec.lot_size;
+  // Instruments 1 and 2 deliver consecutive hours, so blocks can span both.
+  spec.delivery_start += static_cast<std::int64_t>(id - 1) * 3600;
+  spec.delivery_end = spec.delivery_start + 3600;
+  spec.gate_closure = spec.delivery_start - 300;
   return spec;
 }
 
@@ -78,10 +82,21 @@ CommandBody next_command(ByteReader& in, OrderId highest_order) {
       return AdjustCash{participant, (in.signed_byte() - 20) * Money{1'000'000}};
     case 8:
       return SetSellCapacity{participant, instrument, static_cast<Quantity>(in.next()) - 10};
-    default:
+    default: {
+      const std::uint8_t roll = in.next();
+      if (roll < 120) return AdjustCash{participant, 1};
+      if (roll < 240)
+        return NewBlockOrder{.client_order_id = in.next(),
+                             .participant = participant,
+                             .first_instrument = instrument,
+                             .hours = in.next() % 4u,
+                             .side = in.next() % 2 ? Side::buy : Side::sell,
+                             .one_provider = in.next() % 2 == 0,
+                             .units = static_cast<Quantity>(in.next() % 10),
+                             .limit = price_from(in)};
       // Rarely, an instrument moves on (or tries an invalid step).
-      if (in.next() < 240) return AdjustCash{participant, 1};
       return ChangeInstrumentState{instrument, static_cast<InstrumentState>(in.next() % 5)};
+    }
   }
 }
 

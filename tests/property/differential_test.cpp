@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <map>
 #include <random>
 #include <unordered_map>
 
@@ -23,11 +24,12 @@ class QuantityLedger {
   std::string observe(const Event& event) {
     if (const auto* accepted = std::get_if<OrderAccepted>(&event)) {
       remaining_[accepted->order] = accepted->quantity;
+    } else if (const auto* block = std::get_if<BlockOrderFilled>(&event)) {
+      block_units_[block->block] = block->units;
     } else if (const auto* fill = std::get_if<Trade>(&event)) {
       if (take(fill->maker_order, fill->quantity) != fill->maker_remaining)
         return "maker remaining";
-      if (take(fill->taker_order, fill->quantity) != fill->taker_remaining)
-        return "taker remaining";
+      if (take_block_leg(*fill) != fill->taker_remaining) return "taker remaining";
     } else if (const auto* canceled = std::get_if<OrderCanceled>(&event)) {
       if (take(canceled->order, canceled->canceled) != canceled->remaining)
         return "cancel remaining";
@@ -55,6 +57,8 @@ class QuantityLedger {
 
   void forget_finished() {
     std::erase_if(remaining_, [](const auto& entry) { return entry.second == 0; });
+    block_units_.clear();  // a block's legs all follow its BlockOrderFilled at once
+    block_hours_.clear();
   }
 
  private:
@@ -65,7 +69,18 @@ class QuantityLedger {
     return it->second;
   }
 
+  // The taker's remainder after a trade: an order's, or for a block's leg,
+  // what the block still wants in that leg's hour (each hour starts at units).
+  Quantity take_block_leg(const Trade& t) {
+    const auto block = block_units_.find(t.taker_order);
+    if (block == block_units_.end()) return take(t.taker_order, t.quantity);
+    const auto hour = block_hours_.try_emplace({t.taker_order, t.instrument}, block->second).first;
+    return hour->second -= t.quantity;
+  }
+
   std::unordered_map<OrderId, Quantity> remaining_;
+  std::unordered_map<OrderId, Quantity> block_units_;
+  std::map<std::pair<OrderId, InstrumentId>, Quantity> block_hours_;
 };
 
 struct RunSummary {
@@ -73,6 +88,7 @@ struct RunSummary {
   std::size_t trades = 0;
   std::size_t rejects = 0;
   std::size_t self_trade_cancels = 0;
+  std::size_t blocks_filled = 0;
 };
 
 void run_seed(std::uint64_t seed, std::size_t commands, RunSummary& summary) {
@@ -102,6 +118,7 @@ void run_seed(std::uint64_t seed, std::size_t commands, RunSummary& summary) {
       summary.rejects += std::holds_alternative<CommandRejected>(event);
       if (const auto* c = std::get_if<OrderCanceled>(&event))
         summary.self_trade_cancels += c->reason == CancelReason::self_trade;
+      summary.blocks_filled += std::holds_alternative<BlockOrderFilled>(event);
     }
     for (const std::string& problem : fast->check_invariants())
       FAIL(problem);
@@ -137,12 +154,14 @@ TEST_CASE("fast and reference books agree on a million random commands") {
   for (std::uint64_t seed = 1; seed <= seeds; ++seed)
     run_seed(seed, per_seed, summary);
   MESSAGE(summary.commands << " commands, " << summary.trades << " trades, " << summary.rejects
-                           << " rejects, " << summary.self_trade_cancels << " self-trade cancels");
+                           << " rejects, " << summary.self_trade_cancels << " self-trade cancels, "
+                           << summary.blocks_filled << " blocks filled");
   CHECK(summary.commands >= seeds * per_seed);
   // The mix must exercise matching, rejection and self-trade prevention.
   CHECK(summary.trades > summary.commands / 20);
   CHECK(summary.rejects > summary.commands / 50);
   CHECK(summary.self_trade_cancels > summary.commands / 200);
+  CHECK(summary.blocks_filled > summary.commands / 5'000);
 }
 
 TEST_CASE("the same commands give the same state hash, and a different one differs") {

@@ -26,6 +26,10 @@ inline InstrumentSpec small_spec(InstrumentId id) {
   spec.lot_size = id % 2 == 0 ? 1 : 5;
   spec.min_quantity = spec.lot_size;
   spec.max_quantity = 40 * spec.lot_size;
+  // Consecutive ids deliver consecutive hours, so block orders can span them.
+  spec.delivery_start += static_cast<std::int64_t>(id) * 3600;
+  spec.delivery_end = spec.delivery_start + 3600;
+  spec.gate_closure = spec.delivery_start - 300;
   return spec;
 }
 
@@ -47,6 +51,7 @@ class CommandGenerator {
   CommandBody next() {
     if (!pending_.empty()) return advance_instrument();
     const int roll = pick(0, 999);
+    if (roll < 20) return block_order();
     if (roll < 450) return new_order();
     if (roll < 630) {
       const OrderId order = some_order();
@@ -137,6 +142,20 @@ class CommandGenerator {
     order.price = order.type == OrderType::market && pick(0, 1) == 0 ? 0 : price();
     order.quantity = quantity(order.instrument);
     return order;
+  }
+
+  // A block from an open hour: often refused (too long, off lot, beyond the
+  // limit, an hour closed or unlisted, too little liquidity), sometimes filled.
+  CommandBody block_order() {
+    const int hours = pick(0, 19) == 0 ? 0 : pick(1, 3);
+    return NewBlockOrder{.client_order_id = static_cast<ClientOrderId>(pick(1, 1'000'000)),
+                         .participant = participant(),
+                         .first_instrument = some_instrument(),
+                         .hours = static_cast<std::uint32_t>(hours),
+                         .side = pick(0, 1) == 0 ? Side::buy : Side::sell,
+                         .one_provider = pick(0, 1) == 0,
+                         .units = pick(0, 9) == 0 ? pick(0, 3) : 5 * pick(1, 3),
+                         .limit = price()};
   }
 
   // Mostly a scheduled challenge (perhaps already recorded or settled), now

@@ -54,6 +54,29 @@ struct NewOrder {
   Quantity quantity = 0;
 };
 
+// An all-or-none block: `units` units in each of `hours` consecutive delivery
+// hours of one GPU class and region, the first being `first_instrument`'s
+// hour. It trades at once against the hourly books, every hour in full, or is
+// rejected without any effect (block_not_fillable): immediate-or-cancel.
+// `limit` is per unit-hour and binds the block's total, not each leg: a buy
+// pays at most limit x units x hours, a sell receives at least that; each leg
+// trades at its resting order's price. A block never trades with its owner's
+// own resting orders; it passes over them.
+struct NewBlockOrder {
+  ClientOrderId client_order_id = 0;
+  ParticipantId participant = 0;
+  InstrumentId first_instrument = 0;
+  std::uint32_t hours = 1;
+  Side side = Side::buy;
+  // A buy block takes every hour from one provider, the one that fills it for
+  // the least (the earliest in the first hour's book on a tie); false lets
+  // each hour's best offers fill it, whoever they belong to. A sell block has
+  // one provider by nature and ignores it.
+  bool one_provider = true;
+  Quantity units = 0;  // per hour
+  Price limit = 0;     // micro-USD per unit-hour
+};
+
 struct CancelOrder {
   ParticipantId participant = 0;
   OrderId order = 0;
@@ -94,7 +117,7 @@ struct RecordChallengeOutcome {
 
 using CommandBody = std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
                                  ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity,
-                                 PostCollateral, RecordChallengeOutcome>;
+                                 PostCollateral, RecordChallengeOutcome, NewBlockOrder>;
 
 struct Command {
   Stamp stamp;

@@ -85,6 +85,24 @@ struct Trade {
   bool operator==(const Trade&) const = default;
 };
 
+// A block order traded in full. Its legs follow at once as ordinary Trade
+// events, hour by hour in delivery order, each with `taker_order == block`;
+// every leg becomes its own hourly obligation.
+struct BlockOrderFilled {
+  Stamp stamp = {};
+  OrderId block = 0;  // from the same sequence as order ids
+  ClientOrderId client_order_id = 0;
+  ParticipantId participant = 0;
+  InstrumentId first_instrument = 0;
+  std::uint32_t hours = 0;
+  Side side = Side::buy;
+  Quantity units = 0;
+  Price limit = 0;
+  Money notional = 0;      // the legs' price x quantity, summed
+  std::uint32_t legs = 0;  // Trade events that follow
+  bool operator==(const BlockOrderFilled&) const = default;
+};
+
 // All or part of an order was cancelled. remaining > 0 only when self-trade
 // prevention (decrement-and-cancel) shrank an order that lives on: a resting
 // order keeping its place, or an incoming order that goes on matching.
@@ -191,11 +209,11 @@ struct ObligationSettled {
   bool operator==(const ObligationSettled&) const = default;
 };
 
-using Event =
-    std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
-                 SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
-                 OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting, CollateralChanged,
-                 ObligationCreated, ChallengeScheduled, ChallengeRecorded, ObligationSettled>;
+using Event = std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
+                           SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
+                           OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting,
+                           CollateralChanged, ObligationCreated, ChallengeScheduled,
+                           ChallengeRecorded, ObligationSettled, BlockOrderFilled>;
 
 // Receives events synchronously on the engine thread, in order. Kept apart
 // from the book so that market data, journaling and tests plug in alike.

@@ -94,7 +94,15 @@ enum class RejectReason : std::uint8_t {
   order_notional_too_large,  // the band's top price x max_quantity exceeds USD 10^9
   invalid_maker_fee,         // maker_fee_ppm above the buyer's fee hold or 100%
   invalid_taker_fee,         // taker_fee_ppm above the buyer's fee hold or 100%
+  // NewBlockOrder: the block's own terms, then the market.
+  invalid_block_hours,  // hours outside 1..kMaxBlockHours
+  block_hour_not_open,  // an hour of the span is not listed, or its book is not open
+  invalid_block_limit,  // limit not positive, or limit x units x hours above USD 10^9
+  block_not_fillable,   // the hourly books cannot fill every hour within the limit
 };
+
+// The longest block order: one week of consecutive delivery hours.
+inline constexpr std::uint32_t kMaxBlockHours = 168;
 
 // A verification challenge's outcome; pending until one is recorded (an
 // instrument settles its still-pending challenges as timed out).
