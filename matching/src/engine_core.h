@@ -755,26 +755,55 @@ class EngineCore final : public Engine {
 
   // The provider a one-provider buy block takes every hour from: of those who
   // can fill all of it, the cheapest; on a tie, the one whose first offer
-  // stands earliest in the first hour's book.
+  // stands earliest in the first hour's book. One walk of each hour's offers
+  // prices every candidate at once (hours x depth, not candidates x that).
   std::optional<ParticipantId> cheapest_provider(const NewBlockOrder& c,
                                                  const std::vector<Instrument*>& span) {
-    std::vector<ParticipantId> candidates;
+    struct Candidate {
+      ParticipantId provider = 0;
+      std::size_t rank = 0;  // order of first offer in the first hour's book
+      Quantity taken = 0;    // in the hour being walked
+      Money notional = 0;    // over the hours walked so far
+    };
+    std::vector<Candidate> candidates;  // sorted by provider, for lookup
+    const auto place_of = [&](ParticipantId provider) {
+      return std::lower_bound(
+          candidates.begin(), candidates.end(), provider,
+          [](const Candidate& candidate, ParticipantId p) { return candidate.provider < p; });
+    };
+    std::size_t rank = 0;
     span.front()->book->for_each_order(Side::sell, [&](const Order& resting) {
+      const auto at = place_of(resting.participant);
       if (resting.participant != c.participant &&
-          std::find(candidates.begin(), candidates.end(), resting.participant) == candidates.end())
-        candidates.push_back(resting.participant);
+          (at == candidates.end() || at->provider != resting.participant))
+        candidates.insert(at, {.provider = resting.participant, .rank = rank++});
       return true;
     });
-    std::optional<ParticipantId> best;
-    Money best_notional = 0;
-    for (ParticipantId provider : candidates) {
-      const std::optional<BlockPlan> plan = plan_from(c, span, provider);
-      if (plan && (!best || plan->notional < best_notional)) {
-        best = provider;
-        best_notional = plan->notional;
-      }
+    for (const Instrument* hour : span) {
+      std::size_t full = 0;  // candidates that have all of this hour
+      hour->book->for_each_order(Side::sell, [&](const Order& resting) {
+        const auto candidate = place_of(resting.participant);
+        if (candidate == candidates.end() || candidate->provider != resting.participant ||
+            candidate->taken == c.units)
+          return true;
+        const Quantity quantity = std::min(resting.remaining, c.units - candidate->taken);
+        candidate->taken += quantity;
+        candidate->notional += resting.price * quantity;
+        full += candidate->taken == c.units;
+        return full < candidates.size();
+      });
+      // Who cannot fill this hour cannot fill the block.
+      std::erase_if(candidates,
+                    [&](const Candidate& candidate) { return candidate.taken < c.units; });
+      if (candidates.empty()) return std::nullopt;
+      for (Candidate& candidate : candidates)
+        candidate.taken = 0;
     }
-    return best;
+    const auto best = std::min_element(
+        candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+          return a.notional != b.notional ? a.notional < b.notional : a.rank < b.rank;
+        });
+    return best->provider;
   }
 
   std::optional<BlockPlan> plan_block(const NewBlockOrder& c,

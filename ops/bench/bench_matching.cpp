@@ -74,6 +74,17 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// Millions per second, or thousands where that would read 0.00M.
+std::string per_second(double rate) {
+  char text[32];
+  if (rate >= 1e5) {
+    std::snprintf(text, sizeof text, "%.2fM", rate / 1e6);
+  } else {
+    std::snprintf(text, sizeof text, "%.2fk", rate / 1e3);
+  }
+  return text;
+}
+
 struct Prepared {
   CountingListener listener;
   std::unique_ptr<Engine> engine;
@@ -219,17 +230,25 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
+  // Block orders: too slow per command for the open-loop rates, so measured
+  // for throughput and service time only.
+  const Workload blocks = gpux::bench::block_sweep(options.quick ? 200 : 1'000, 42);
+  std::printf("  generated %-22s (%zu setup + %zu measured commands)\n", blocks.name.c_str(),
+              blocks.setup.size(), blocks.measured.size());
+
+  const std::vector<const Workload*> all = {&workloads[0], &workloads[1], &workloads[2], &blocks};
+
   std::vector<ThroughputResult> throughputs;
-  for (const Workload& w : workloads) {
-    std::printf("  throughput  %s ...\n", w.name.c_str());
+  for (const Workload* w : all) {
+    std::printf("  throughput  %s ...\n", w->name.c_str());
     std::fflush(stdout);
-    throughputs.push_back({&w, throughput(w, BookKind::price_ladder, options.runs),
-                           throughput(w, BookKind::reference, options.runs)});
+    throughputs.push_back({w, throughput(*w, BookKind::price_ladder, options.runs),
+                           throughput(*w, BookKind::reference, options.runs)});
   }
   const int runs = options.runs;
   std::vector<LatencySummary> latencies;
-  for (const Workload& w : workloads)
-    latencies.push_back(summarize(runs, [&] { return service_time(w); }));
+  for (const Workload* w : all)
+    latencies.push_back(summarize(runs, [&] { return service_time(*w); }));
   for (double rate : options.rates)
     latencies.push_back(summarize(runs, [&] { return harness_floor(options.commands, rate); }));
   for (const Workload& w : workloads) {
@@ -249,10 +268,11 @@ int main(int argc, char** argv) {
   std::printf("%-22s %7s %7s %6s %6s %14s %14s %8s\n", "workload", "orders", "levels", "cxl%",
               "rpl%", "ladder cmd/s", "reference", "ratio");
   for (const ThroughputResult& t : throughputs)
-    std::printf("%-22s %7.0f %7.0f %6.1f %6.1f %13.2fM %13.2fM %7.1fx\n", t.workload->name.c_str(),
+    std::printf("%-22s %7.0f %7.0f %6.1f %6.1f %14s %14s %7.1fx\n", t.workload->name.c_str(),
                 t.workload->mean_resting_orders, t.workload->mean_price_levels,
-                100 * t.workload->cancelled_share, 100 * t.workload->replaced_share, t.ladder / 1e6,
-                t.reference / 1e6, t.ladder / t.reference);
+                100 * t.workload->cancelled_share, 100 * t.workload->replaced_share,
+                per_second(t.ladder).c_str(), per_second(t.reference).c_str(),
+                t.ladder / t.reference);
   std::printf(
       "(orders, levels: mean resting orders and non-empty price levels; cxl%%: resting "
       "orders ended by cancel; rpl%%: replaces per limit order)\n");
@@ -263,10 +283,11 @@ int main(int argc, char** argv) {
   std::printf("%-22s %8s %9s %7s %7s %8s %8s %9s\n", "workload", "offered", "achieved", "p50",
               "p99", "p99.9", "p99.99", "max");
   for (const LatencySummary& l : latencies)
-    std::printf("%-22s %7.0fM %8.2fM %7llu %7llu %8llu %8llu %9llu\n", l.workload.c_str(),
-                l.offered / 1e6, l.achieved / 1e6, static_cast<unsigned long long>(l.p50),
-                static_cast<unsigned long long>(l.p99), static_cast<unsigned long long>(l.p99_9),
-                static_cast<unsigned long long>(l.p99_99), static_cast<unsigned long long>(l.max));
+    std::printf("%-22s %7.0fM %9s %7llu %7llu %8llu %8llu %9llu\n", l.workload.c_str(),
+                l.offered / 1e6, per_second(l.achieved).c_str(),
+                static_cast<unsigned long long>(l.p50), static_cast<unsigned long long>(l.p99),
+                static_cast<unsigned long long>(l.p99_9), static_cast<unsigned long long>(l.p99_99),
+                static_cast<unsigned long long>(l.max));
 
   std::printf(
       "\nMemory (deep book, %zu resting orders): %.1f bytes per resting order "

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <memory>
 #include <random>
+#include <stdexcept>
+#include <string>
 
 #include "gpux/matching/engine.h"
 #include "gpux/matching/resting_orders.h"
@@ -17,24 +19,30 @@ constexpr Price kTick = 100;
 constexpr Price kReference = 2'000'000;  // USD 2.00 per GPU-hour
 constexpr Price kBand = 2'000 * kTick;   // 4,001 price levels per side
 
+// The benchmark's product: H100-SXM in us-east, delivering `hour` hours
+// after 2026-11-22T15:00Z.
+InstrumentSpec product(InstrumentId id, std::int64_t hour) {
+  InstrumentSpec spec;
+  spec.id = id;
+  spec.symbol = "H100-SXM.us-east.20261122T15+" + std::to_string(hour);
+  spec.gpu_class = "H100-SXM";
+  spec.region = "us-east";
+  spec.delivery_start = 1'795'446'000 + hour * 3600;
+  spec.delivery_end = spec.delivery_start + 3600;
+  spec.gate_closure = spec.delivery_start - 300;
+  spec.tick_size = kTick;
+  spec.max_quantity = 1'000'000;
+  spec.reference_price = kReference;
+  spec.band_width = kBand;
+  return spec;
+}
+
 // Runs a real engine while generating, to learn which orders rest.
 class Generator : EventListener {
  public:
   Generator(std::uint64_t seed, ParticipantId accounts) : random_(seed), accounts_(accounts) {
     engine_ = make_engine({}, *this);
-    InstrumentSpec spec;
-    spec.id = kInstrument;
-    spec.symbol = "H100-SXM.us-east.20261122T15";
-    spec.gpu_class = "H100-SXM";
-    spec.region = "us-east";
-    spec.delivery_start = 1'795'446'000;
-    spec.delivery_end = spec.delivery_start + 3600;
-    spec.gate_closure = spec.delivery_start - 300;
-    spec.tick_size = kTick;
-    spec.max_quantity = 1'000'000;
-    spec.reference_price = kReference;
-    spec.band_width = kBand;
-    submit(ListInstrument{spec});
+    submit(ListInstrument{product(kInstrument, 0)});
     submit(ChangeInstrumentState{kInstrument, InstrumentState::open});
     for (ParticipantId p = 0; p < accounts; ++p) {
       submit(AddParticipant{p});
@@ -171,7 +179,74 @@ class Generator : EventListener {
   std::size_t replaces_ = 0;
 };
 
+// Counts what a block sweep did, and the book it swept.
+struct SweepListener : EventListener {
+  std::size_t trades = 0;
+  std::size_t blocks_filled = 0;
+  void on_event(const Event& event) override {
+    trades += std::holds_alternative<Trade>(event);
+    blocks_filled += std::holds_alternative<BlockOrderFilled>(event);
+  }
+};
+
 }  // namespace
+
+Workload block_sweep(std::size_t blocks, std::uint64_t seed) {
+  constexpr auto kHours = static_cast<InstrumentId>(kMaxBlockHours);
+  constexpr ParticipantId kProviders = 24;
+  constexpr ParticipantId kBuyer = kProviders;
+  constexpr int kOffersPerHour = 4;  // per provider
+  constexpr Quantity kUnits = 8;
+  // Enough that the last block still finds one provider able to fill it.
+  const auto offer_size = static_cast<Quantity>(2 * blocks * kUnits / kProviders + kUnits);
+  std::mt19937_64 random(seed);
+  SweepListener counts;
+  auto engine = make_engine({}, counts);
+  Workload w;
+  w.name = "d: 168h block sweep";
+  w.description = "buy blocks of 8 units x 168 hours against 168 books of " +
+                  std::to_string(kProviders * kOffersPerHour) +
+                  " offers; half one-provider, half any";
+  SequenceNumber sequence = 0;
+  const auto add = [&](std::vector<Command>& to, const CommandBody& body) {
+    ++sequence;
+    to.push_back(Command{{sequence, static_cast<Nanoseconds>(sequence)}, body});
+    engine->apply(to.back());
+  };
+  for (InstrumentId hour = 0; hour < kHours; ++hour) {
+    add(w.setup, ListInstrument{product(hour, hour)});
+    add(w.setup, ChangeInstrumentState{hour, InstrumentState::open});
+  }
+  for (ParticipantId p = 0; p <= kBuyer; ++p) {
+    add(w.setup, AddParticipant{p});
+    add(w.setup, AdjustCash{p, 1'000'000'000'000'000});
+    for (InstrumentId hour = 0; hour < kHours && p != kBuyer; ++hour)
+      add(w.setup, SetSellCapacity{p, hour, 1'000'000'000});
+  }
+  for (InstrumentId hour = 0; hour < kHours; ++hour)
+    for (int offer = 0; offer < kOffersPerHour; ++offer)
+      for (ParticipantId p = 0; p < kProviders; ++p) {
+        const auto ticks = static_cast<Price>(random() % 100);
+        add(w.setup, NewOrder{.participant = p,
+                              .instrument = hour,
+                              .side = Side::sell,
+                              .price = kReference + ticks * kTick,
+                              .quantity = offer_size});
+      }
+  w.mean_resting_orders = kHours * kProviders * kOffersPerHour;
+  for (std::size_t b = 0; b < blocks; ++b)
+    add(w.measured, NewBlockOrder{.client_order_id = b + 1,
+                                  .participant = kBuyer,
+                                  .first_instrument = 0,
+                                  .hours = kMaxBlockHours,
+                                  .side = Side::buy,
+                                  .one_provider = b % 2 == 0,
+                                  .units = kUnits,
+                                  .limit = kReference + kBand});
+  w.trades = counts.trades;
+  if (counts.blocks_filled != blocks) throw std::logic_error("a benchmark block did not fill");
+  return w;
+}
 
 Workload exchange_core_mix(std::size_t commands, std::uint64_t seed) {
   constexpr std::size_t kTargetOrders = 1'000;

@@ -34,4 +34,9 @@ Workload cancel_heavy(std::size_t commands, std::uint64_t seed);
 // 20,000+ resting orders on 60 levels; cancels hit random queue positions.
 Workload deep_book(std::size_t commands, std::uint64_t seed);
 
+// `blocks` buy blocks of 8 units over 168 consecutive hours (the longest a
+// block may be) against 168 books of 96 offers from 24 providers; every other
+// block wants one provider, so the engine plans it against every candidate.
+Workload block_sweep(std::size_t blocks, std::uint64_t seed);
+
 }  // namespace gpux::bench

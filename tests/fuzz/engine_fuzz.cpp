@@ -32,10 +32,7 @@ InstrumentSpec fuzz_spec(InstrumentId id) {
   spec.min_quantity = spec.lot_size;
   spec.max_quantity = 50 * spec.lot_size;
   // Instruments 1 and 2 deliver consecutive hours, so blocks can span both.
-  spec.delivery_start += static_cast<std::int64_t>(id - 1) * 3600;
-  spec.delivery_end = spec.delivery_start + 3600;
-  spec.gate_closure = spec.delivery_start - 300;
-  return spec;
+  return hours_later(spec, id - 1);
 }
 
 // Prices mostly inside the 21-tick band, sometimes off tick or outside it.

@@ -6,6 +6,7 @@
 //   - every trade the client was told about is in the journal's replay,
 //     identical, and no trade id repeats,
 //   - the restarted daemon's recovered state hash equals a clean replay.
+// Blocks (all-or-none over three hours) are part of the load.
 // GPUX_CRASH_KILLS sets the number of kills (default 20).
 #include <doctest/doctest.h>
 #include <sys/wait.h>
@@ -31,20 +32,36 @@ namespace proto = gpux::proto;
 namespace {
 
 constexpr ParticipantId kParticipants = 20;
+constexpr InstrumentId kHours = 3;  // consecutive delivery hours, instruments 1..3
 
 proto::Command command_of(const CommandBody& body) {
   return storage::encode(Command{{0, 0}, body});
 }
 
-// A random order with a unique client id, around the reference price.
+// A random order with a unique client id, around the reference price; one in
+// fifty a block order over some of the hours from a random one.
 proto::Command random_order(std::mt19937_64& random, ClientOrderId id) {
   const int roll = static_cast<int>(random() % 100);
-  if (roll == 0)
-    return command_of(MassCancel{static_cast<ParticipantId>(1 + random() % kParticipants), 1u});
+  const auto participant = static_cast<ParticipantId>(1 + random() % kParticipants);
+  const auto instrument = static_cast<InstrumentId>(1 + random() % kHours);
+  if (roll == 0) return command_of(MassCancel{participant, instrument});
+  if (roll <= 2) {
+    // Limits at the edge of the order prices, so that most blocks fill.
+    const Side side = random() % 2 ? Side::buy : Side::sell;
+    return command_of(
+        NewBlockOrder{.client_order_id = id,
+                      .participant = participant,
+                      .first_instrument = instrument,
+                      .hours = static_cast<std::uint32_t>(1 + random() % (kHours - instrument + 1)),
+                      .side = side,
+                      .one_provider = random() % 4 == 0,
+                      .units = 1 + static_cast<Quantity>(random() % 4),
+                      .limit = side == Side::buy ? 2'002'000 : 1'998'000});
+  }
   NewOrder order;
   order.client_order_id = id;
-  order.participant = static_cast<ParticipantId>(1 + random() % kParticipants);
-  order.instrument = 1;
+  order.participant = participant;
+  order.instrument = instrument;
   order.side = random() % 2 ? Side::buy : Side::sell;
   order.type = roll < 50 ? OrderType::limit : OrderType::immediate_or_cancel;
   order.self_trade = SelfTradePrevention::cancel_resting;
@@ -69,6 +86,8 @@ JournalView read_journal(const std::filesystem::path& data) {
   journal->replay(0, 0, [&](const Command& c, std::string_view) {
     if (const auto* order = std::get_if<NewOrder>(&c.body))
       ++view.client_ids[order->client_order_id];
+    if (const auto* block = std::get_if<NewBlockOrder>(&c.body))
+      ++view.client_ids[block->client_order_id];
     events.events.clear();
     engine->apply(c);
     for (const Event& e : events.events) {
@@ -115,6 +134,7 @@ TEST_CASE("gpuxd loses nothing it acknowledged when killed at random moments") {
   ClientOrderId next_id = 1;
   std::optional<JournalView> journal;
   std::size_t kills = 0;
+  std::size_t blocks_filled = 0;  // acknowledged block fills, legs among `told`
   const std::size_t wanted = kills_wanted();
 
   for (std::size_t run = 0; run <= wanted; ++run) {
@@ -125,12 +145,16 @@ TEST_CASE("gpuxd loses nothing it acknowledged when killed at random moments") {
     REQUIRE(ready->has_ready());
     if (!journal) {
       REQUIRE(ready->ready().last_sequence() == 0);
-      std::vector<CommandBody> setup = {ListInstrument{standard_spec(1)},
-                                        ChangeInstrumentState{1, InstrumentState::open}};
+      std::vector<CommandBody> setup;
+      for (InstrumentId hour = 1; hour <= kHours; ++hour) {
+        setup.push_back(ListInstrument{hours_later(standard_spec(hour), hour - 1)});
+        setup.push_back(ChangeInstrumentState{hour, InstrumentState::open});
+      }
       for (ParticipantId p = 1; p <= kParticipants; ++p) {
         setup.push_back(AddParticipant{p});
         setup.push_back(AdjustCash{p, 1'000'000'000'000'000});
-        setup.push_back(SetSellCapacity{p, 1, 1'000'000'000});
+        for (InstrumentId hour = 1; hour <= kHours; ++hour)
+          setup.push_back(SetSellCapacity{p, hour, 1'000'000'000});
       }
       for (const CommandBody& body : setup)
         REQUIRE(daemon.send(command_of(body)));
@@ -174,6 +198,10 @@ TEST_CASE("gpuxd loses nothing it acknowledged when killed at random moments") {
       for (const proto::Event& p : message->acknowledgement().events()) {
         const Event e = storage::decode(p);
         if (const auto* a = std::get_if<OrderAccepted>(&e)) ++acknowledged[a->client_order_id];
+        if (const auto* b = std::get_if<BlockOrderFilled>(&e)) {
+          ++acknowledged[b->client_order_id];
+          ++blocks_filled;
+        }
         if (const auto* r = std::get_if<CommandRejected>(&e); r && r->client_order_id != 0)
           ++acknowledged[r->client_order_id];
         if (const auto* t = std::get_if<Trade>(&e)) told[t->trade] = *t;
@@ -200,8 +228,10 @@ TEST_CASE("gpuxd loses nothing it acknowledged when killed at random moments") {
   }
   CHECK(kills == wanted);
   CHECK(acknowledged.size() > wanted * 200);
-  MESSAGE(kills << " kills, " << acknowledged.size() << " acknowledged orders, " << told.size()
-                << " acknowledged trades, journal at " << journal->last_sequence);
+  CHECK(blocks_filled > wanted / 2);  // blocks were part of what survived the kills
+  MESSAGE(kills << " kills, " << acknowledged.size() << " acknowledged orders, " << blocks_filled
+                << " block fills, " << told.size() << " acknowledged trades, journal at "
+                << journal->last_sequence);
 }
 
 TEST_CASE("gpuxd stops cleanly on SIGTERM and on end of input: drained and snapshotted") {

@@ -27,10 +27,7 @@ inline InstrumentSpec small_spec(InstrumentId id) {
   spec.min_quantity = spec.lot_size;
   spec.max_quantity = 40 * spec.lot_size;
   // Consecutive ids deliver consecutive hours, so block orders can span them.
-  spec.delivery_start += static_cast<std::int64_t>(id) * 3600;
-  spec.delivery_end = spec.delivery_start + 3600;
-  spec.gate_closure = spec.delivery_start - 300;
-  return spec;
+  return hours_later(spec, id);
 }
 
 class CommandGenerator {

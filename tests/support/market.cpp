@@ -28,6 +28,13 @@ InstrumentSpec standard_spec(InstrumentId id) {
   return spec;
 }
 
+InstrumentSpec hours_later(InstrumentSpec spec, std::int64_t hours) {
+  spec.delivery_start += hours * 3600;
+  spec.delivery_end += hours * 3600;
+  spec.gate_closure += hours * 3600;
+  return spec;
+}
+
 Market::Market(BookKind kind, EngineConfig config)
     : engine_(make_engine(config, recorder_, kind)) {}
 

@@ -34,6 +34,10 @@ std::vector<T> only(const std::vector<Event>& events) {
 // Tick 100, lots of 1, 1..1000 units, reference 2,000,000 +- 500,000.
 InstrumentSpec standard_spec(InstrumentId id = 1);
 
+// `spec` moved `hours` delivery hours later: specs moved by 0, 1, 2, ... are
+// consecutive hours of one class in one region, as block orders need.
+InstrumentSpec hours_later(InstrumentSpec spec, std::int64_t hours);
+
 // Book implementations as types, for TEST_CASE_TEMPLATE.
 struct LadderBook {
   static constexpr BookKind kind = BookKind::price_ladder;

@@ -19,11 +19,7 @@ constexpr Price kTick = 100;
 // Instrument `id` delivers hour id-1 after the standard hour: consecutive ids
 // are consecutive hours of one class in one region.
 InstrumentSpec hour_spec(InstrumentId id) {
-  InstrumentSpec spec = standard_spec(id);
-  spec.delivery_start += static_cast<std::int64_t>(id - 1) * 3600;
-  spec.delivery_end = spec.delivery_start + 3600;
-  spec.gate_closure = spec.delivery_start - 300;
-  return spec;
+  return hours_later(standard_spec(id), id - 1);
 }
 
 // `hours` open consecutive hours (instruments 1..hours) and participants
