@@ -42,6 +42,8 @@ struct Collector : matching::EventListener {
   void on_event(const matching::Event& event) override {
     if (const auto* t = std::get_if<matching::Trade>(&event)) {
       today->trades.push_back(*t);
+    } else if (const auto* b = std::get_if<matching::BlockOrderFilled>(&event)) {
+      today->blocks.push_back(*b);
     } else if (const auto* c = std::get_if<matching::ChallengeRecorded>(&event)) {
       today->challenges.push_back(*c);
     } else if (const auto* s = std::get_if<matching::ObligationSettled>(&event)) {
@@ -112,6 +114,8 @@ std::set<ParticipantId> active_participants(const History& history, const Day& d
       active.insert({it->second.buyer, it->second.provider});
   for (const auto& t : day.trades)
     active.insert({t.maker, t.taker});
+  for (const auto& b : day.blocks)
+    active.insert(b.participant);
   for (const auto& s : day.settlements)
     active.insert({s.buyer, s.provider});
   for (const auto& p : day.postings)

@@ -2,7 +2,7 @@
 // held for the whole exchange or for one participant, as CSV tables for
 // machines and one self-contained HTML page for people.
 //
-//   History   the journal replayed once: every day's trades, challenge
+//   History   the journal replayed once: every day's trades, filled blocks, challenge
 //             outcomes, settlements and postings, and the ledger at each
 //             day's open and close
 //   Report    one (day, scope): summary figures, tables, chart series
@@ -29,7 +29,8 @@ using matching::Money;
 using matching::ParticipantId;
 
 struct Day {
-  std::vector<matching::Trade> trades;
+  std::vector<matching::Trade> trades;  // a block's legs among them (taker_order = block)
+  std::vector<matching::BlockOrderFilled> blocks;
   std::vector<matching::ChallengeRecorded> challenges;
   std::vector<matching::ObligationSettled> settlements;
   std::vector<matching::LedgerPosting> postings;

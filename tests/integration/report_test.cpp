@@ -47,6 +47,7 @@ EngineConfig engine_config() {
 // What the test expects of a day's exchange report, from the events.
 struct Expected {
   std::uint64_t trades = 0;
+  std::uint64_t blocks = 0, block_legs = 0;
   Quantity volume = 0;
   Money notional = 0;
   std::uint64_t recorded = 0, passed = 0;
@@ -55,8 +56,8 @@ struct Expected {
 };
 
 // A seeded market written to a real journal with controlled sequencer times:
-// buyers 1..4 and providers 5..7 trade two delivery hours on day one; day two
-// delivers and settles them.
+// buyers 1..4 and providers 5..7 trade two consecutive delivery hours on day
+// one, now and then as a block over both; day two delivers and settles them.
 class JournaledMarket : public EventListener {
  public:
   explicit JournaledMarket(const fs::path& data)
@@ -75,7 +76,7 @@ class JournaledMarket : public EventListener {
       apply(AdjustCash{p, 500'000'000 + 1'000'000 * pick(0, 300)});
     }
     for (InstrumentId i = 1; i <= 2; ++i) {
-      InstrumentSpec s = standard_spec(i);
+      InstrumentSpec s = hours_later(standard_spec(i), i - 1);
       s.symbol = "H100-SXM.us-east.20251201T1" + std::to_string(i);
       s.tick_size = 10'000;
       s.band_width = 200'000;
@@ -98,6 +99,17 @@ class JournaledMarket : public EventListener {
         continue;
       }
       const bool buy = pick(0, 1) == 0;
+      if (pick(0, 99) < 4) {  // a block over both hours, within the price band's middle
+        apply(
+            NewBlockOrder{.participant = static_cast<ParticipantId>(buy ? pick(1, 4) : pick(5, 7)),
+                          .first_instrument = 1,
+                          .hours = 2,
+                          .side = buy ? Side::buy : Side::sell,
+                          .one_provider = pick(0, 1) == 0,
+                          .units = pick(1, 3),
+                          .limit = buy ? 2'040'000 : 1'960'000});
+        continue;
+      }
       apply(NewOrder{0, static_cast<ParticipantId>(buy ? pick(1, 4) : pick(5, 7)), instrument,
                      buy ? Side::buy : Side::sell, OrderType::limit,
                      SelfTradePrevention::cancel_incoming, 2'000'000 + 10'000 * pick(-6, 6),
@@ -140,7 +152,10 @@ class JournaledMarket : public EventListener {
   void on_event(const Event& event) override {
     events_.push_back(event);
     Expected& day = expected[time_ / (86'400 * kSecond)];
-    if (const auto* t = std::get_if<Trade>(&event)) {
+    if (const auto* b = std::get_if<BlockOrderFilled>(&event)) {
+      ++day.blocks;
+      day.block_legs += b->legs;
+    } else if (const auto* t = std::get_if<Trade>(&event)) {
       ++day.trades;
       day.volume += t->quantity;
       day.notional += t->price * t->quantity;
@@ -324,6 +339,7 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
   market.run();
   const Expected day_one = market.expected[kDayOne], day_two = market.expected[kDayOne + 1];
   REQUIRE(day_one.trades > 50);
+  REQUIRE(day_one.blocks > 3);
   REQUIRE(day_two.settled > 20);
   REQUIRE(day_two.penalties > 0);
   REQUIRE(day_two.recorded > day_two.passed);
@@ -338,6 +354,7 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
       CAPTURE(folder);
       const auto m = read_summary(folder / "exchange" / "summary.csv");
       CHECK(m.at("trades") == std::to_string(e.trades));
+      CHECK(m.at("blocks_filled") == std::to_string(e.blocks));
       CHECK(m.at("volume_units") == std::to_string(e.volume));
       CHECK(m.at("notional_usd") == usd(e.notional));
       CHECK(m.at("challenges_recorded") == std::to_string(e.recorded));
@@ -359,6 +376,17 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
     CHECK(std::count(challenges.begin(), challenges.end(), '\n') == 1 + int(day_two.recorded));
     const std::string trades = read_file(one / "exchange" / "trades.csv");
     CHECK(std::count(trades.begin(), trades.end(), '\n') == 1 + int(day_one.trades));
+    // Each filled block is a row, and each of its legs names it in the trades.
+    const std::string blocks = read_file(one / "exchange" / "blocks.csv");
+    CHECK(std::count(blocks.begin(), blocks.end(), '\n') == 1 + int(day_one.blocks));
+    std::uint64_t legs = 0;
+    std::istringstream rows(trades);
+    std::string row;
+    std::getline(rows, row);
+    CHECK(split(row).back() == "block");
+    while (std::getline(rows, row))
+      legs += !split(row).back().empty();
+    CHECK(legs == day_one.block_legs);
   }
 
   SUBCASE("participant reports: own volume, own fees, closing balances of the journal") {
@@ -453,7 +481,7 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
       REQUIRE(dom.find("<html") != std::string::npos);
       const auto shown = page_metrics(dom);
       const auto csv = read_summary(folder / "summary.csv");
-      CHECK(csv.size() == 20);
+      CHECK(csv.size() == 21);
       CHECK(shown == csv);
       return image;
     };
