@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "gpux/fix/decimal_text.h"
+#include "order_entry.h"  // the block tags and their bounds
 
 namespace fix = gpux::fix;
 
@@ -36,6 +37,11 @@ const char* const kUsage =
     "Commands:\n"
     "  place buy|sell SYMBOL QUANTITY PRICE [--ioc|--fok|--post-only] [--id CLORDID]\n"
     "  place buy|sell SYMBOL QUANTITY market [--id CLORDID]\n"
+    "  place buy|sell SYMBOL QUANTITY PRICE --hours K [--any-provider] [--id CLORDID]\n"
+    "                                 a block: QUANTITY units in each of K consecutive\n"
+    "                                 hours from SYMBOL's, all or none, at once; PRICE\n"
+    "                                 per unit-hour binds the total; one provider for\n"
+    "                                 every hour unless --any-provider\n"
     "  cancel CLORDID                 cancel a working order\n"
     "  replace CLORDID QUANTITY PRICE new total quantity and price\n"
     "  status CLORDID                 the order's state now\n"
@@ -323,7 +329,9 @@ void check_flags(const Request& r) {
       {"count", {"watch"}},
       {"ioc", {"place"}},
       {"fok", {"place"}},
-      {"post-only", {"place"}}};
+      {"post-only", {"place"}},
+      {"hours", {"place"}},
+      {"any-provider", {"place"}}};
   for (const auto& flag : r.flags) {
     const auto& commands = applies.at(flag.first);
     if (!commands.count(r.command))
@@ -331,6 +339,17 @@ void check_flags(const Request& r) {
   }
   if (r.flags.count("ioc") + r.flags.count("fok") + r.flags.count("post-only") > 1)
     throw Usage("give at most one of --ioc, --fok and --post-only");
+  if (r.flags.count("hours")) {
+    const std::string& hours = r.flags.at("hours");
+    if (!whole_number(hours) || std::atoll(hours.c_str()) < 1 ||
+        std::atoll(hours.c_str()) > fix::kMaxBlockHours)
+      throw Usage("--hours must be a whole number of hours from 1 to " +
+                  std::to_string(fix::kMaxBlockHours) + ", not '" + hours + "'");
+    if (r.flags.count("ioc") + r.flags.count("fok") + r.flags.count("post-only"))
+      throw Usage("a block (--hours) fills at once or not at all: no --ioc, --fok or --post-only");
+  } else if (r.flags.count("any-provider")) {
+    throw Usage("--any-provider goes with --hours");
+  }
   if (r.flags.count("depth") && !whole_number(r.flags.at("depth")))
     throw Usage("--depth must be a whole number of levels (0: all), not '" + r.flags.at("depth") +
                 "'");
@@ -352,8 +371,13 @@ FIX::Message build(const Request& r, std::string& id) {
   if (r.command == "place") {
     need(4);
     if (r.args[0] != "buy" && r.args[0] != "sell") throw Usage("side must be buy or sell");
-    check_order_terms(r.args[2], r.args[3], true);
-    m.getHeader().setField(FIX::FIELD::MsgType, "D");
+    const bool block = r.flags.count("hours") != 0;
+    check_order_terms(r.args[2], r.args[3], !block);
+    m.getHeader().setField(FIX::FIELD::MsgType, block ? "AB" : "D");
+    if (block) {
+      m.setField(fix::kBlockHours, r.flags.at("hours"));
+      if (r.flags.count("any-provider")) m.setField(fix::kSingleProvider, "N");
+    }
     m.setField(FIX::FIELD::ClOrdID, id);
     m.setField(FIX::FIELD::Symbol, r.args[1]);
     m.setField(FIX::FIELD::Side, r.args[0] == "buy" ? "1" : "2");
@@ -507,9 +531,10 @@ int gpux_trade(int argc, char** argv) {
         timeout = std::atoi(value().c_str());
       } else if (arg == "--json") {
         json = true;
-      } else if (arg == "--id" || arg == "--depth" || arg == "--count") {
+      } else if (arg == "--id" || arg == "--depth" || arg == "--count" || arg == "--hours") {
         request.flags[arg.substr(2)] = value();
-      } else if (arg == "--ioc" || arg == "--fok" || arg == "--post-only") {
+      } else if (arg == "--ioc" || arg == "--fok" || arg == "--post-only" ||
+                 arg == "--any-provider") {
         request.flags[arg.substr(2)] = "";
       } else if (arg.size() > 1 && arg[0] == '-' && arg[1] == '-') {
         throw Usage("unknown option " + arg);

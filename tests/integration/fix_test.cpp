@@ -164,6 +164,99 @@ TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects
   }
 }
 
+// Three consecutive hours: kSymbol's and the two after it.
+const char* const kHour2 = "H100-SXM.us-east.21000101T01";
+const char* const kHour3 = "H100-SXM.us-east.21000101T02";
+
+FIX::Message block_order(const std::string& id, char side, const char* limit, const char* units,
+                         const char* hours) {
+  FIX::Message m = new_order(id, kSymbol, side, limit, units);
+  m.getHeader().setField(FIX::FIELD::MsgType, "AB");  // NewOrderMultileg
+  m.setField(20010, hours);                           // BlockHours
+  return m;
+}
+
+TEST_CASE("FIX block orders: every hour filled, legs reported as fills, or none") {
+  Exchange exchange(
+      "fix_client = ALICE participant=1\n"
+      "instrument = 2 symbol=H100-SXM.us-east.21000101T01 class=H100-SXM region=us-east "
+      "start=4102448400 tick=100 max=1000 reference=2000000 band=500000\n"
+      "instrument = 3 symbol=H100-SXM.us-east.21000101T02 class=H100-SXM region=us-east "
+      "start=4102452000 tick=100 max=1000 reference=2000000 band=500000\n"
+      "capacity = 2 instrument=2 units=100\ncapacity = 2 instrument=3 units=100\n");
+  Client& client = exchange.client;
+  REQUIRE(client.wait_logons(2));
+  // BOB offers 5 in each hour, dearer in the last.
+  const char* const hours[] = {kSymbol, kHour2, kHour3};
+  const char* const prices[] = {"2", "2", "2.3"};
+  for (int h = 0; h < 3; ++h) {
+    FIX::Message offer = new_order("o" + std::to_string(h), hours[h], '2', prices[h], "5");
+    FIX::Session::sendToTarget(offer, exchange.bob);
+    CHECK(field(client.next("BOB"), FIX::FIELD::ExecType) == "0");
+  }
+
+  SUBCASE("filled: an acknowledgement, then one fill per hour under the block's ClOrdID") {
+    // 4 x (2 + 2 + 2.3) = 25.2 USD <= 3 hours x 4 units x 2.1 USD.
+    FIX::Message block = block_order("blk1", '1', "2.1", "4", "3");
+    FIX::Session::sendToTarget(block, exchange.alice);
+    const FIX::Message ack = client.next("ALICE");
+    CHECK(field(ack, FIX::FIELD::ExecType) == "0");
+    CHECK(field(ack, FIX::FIELD::ClOrdID) == "blk1");
+    CHECK(field(ack, FIX::FIELD::OrderQty) == "12");
+    for (int h = 0; h < 3; ++h) {
+      CAPTURE(h);
+      const FIX::Message leg = client.next("ALICE");
+      CHECK(field(leg, FIX::FIELD::ExecType) == "F");
+      CHECK(field(leg, FIX::FIELD::ClOrdID) == "blk1");
+      CHECK(field(leg, FIX::FIELD::OrderID) == field(ack, FIX::FIELD::OrderID));
+      CHECK(field(leg, FIX::FIELD::Symbol) == hours[h]);
+      CHECK(field(leg, FIX::FIELD::LastQty) == "4");
+      CHECK(field(leg, FIX::FIELD::LastPx) == (h < 2 ? "2.000000" : "2.300000"));
+      CHECK(field(leg, FIX::FIELD::CumQty) == std::to_string(4 * (h + 1)));
+      CHECK(field(leg, FIX::FIELD::LeavesQty) == std::to_string(12 - 4 * (h + 1)));
+      CHECK(field(leg, FIX::FIELD::OrdStatus) == (h < 2 ? "1" : "2"));
+    }
+    // BOB's offers were filled as any hourly order is.
+    for (int h = 0; h < 3; ++h)
+      CHECK(field(client.next("BOB"), FIX::FIELD::LastQty) == "4");
+    // The block has ended filled: its status says so, and its ClOrdID is taken.
+    FIX::Message status;
+    status.getHeader().setField(FIX::FIELD::MsgType, "H");
+    status.setField(FIX::FIELD::ClOrdID, "blk1");
+    status.setField(FIX::FIELD::Side, "1");
+    FIX::Session::sendToTarget(status, exchange.alice);
+    CHECK(field(client.next("ALICE"), FIX::FIELD::OrdStatus) == "2");
+    FIX::Message again = block_order("blk1", '1', "2.1", "1", "1");
+    FIX::Session::sendToTarget(again, exchange.alice);
+    CHECK(field(client.next("ALICE"), FIX::FIELD::OrdRejReason) == "6");  // duplicate order
+  }
+  SUBCASE("the total above the limit: rejected whole, nothing traded") {
+    FIX::Message block = block_order("blk2", '1', "2.09", "4", "3");
+    FIX::Session::sendToTarget(block, exchange.alice);
+    const FIX::Message rejected = client.next("ALICE");
+    CHECK(field(rejected, FIX::FIELD::ExecType) == "8");
+    CHECK(field(rejected, FIX::FIELD::Text) == "block_not_fillable");
+    FIX::Message cheap = new_order("a1", kHour3, '1', "2.3", "5");  // all 5 still there
+    FIX::Session::sendToTarget(cheap, exchange.alice);
+    CHECK(field(client.next("ALICE"), FIX::FIELD::ExecType) == "0");
+    CHECK(field(client.next("ALICE"), FIX::FIELD::CumQty) == "5");
+  }
+  SUBCASE("a span past the listed hours, and terms the acceptor refuses, each named") {
+    FIX::Message long_block = block_order("blk3", '1', "2.5", "1", "4");
+    FIX::Session::sendToTarget(long_block, exchange.alice);
+    CHECK(field(client.next("ALICE"), FIX::FIELD::Text) == "block_hour_not_open");
+    FIX::Message no_hours = block_order("blk4", '1', "2.5", "1", "0");
+    FIX::Session::sendToTarget(no_hours, exchange.alice);
+    CHECK(field(client.next("ALICE"), FIX::FIELD::Text) ==
+          "BlockHours(20010) must be a whole number of hours from 1 to 168");
+    FIX::Message resting = block_order("blk5", '1', "2.5", "1", "2");
+    resting.setField(FIX::FIELD::TimeInForce, "1");
+    FIX::Session::sendToTarget(resting, exchange.alice);
+    CHECK(field(client.next("ALICE"), FIX::FIELD::Text) ==
+          "TimeInForce(59) must be 3 (IOC): a block fills at once or not at all");
+  }
+}
+
 TEST_CASE("FIX throttle") {
   Exchange exchange("fix_client = ALICE participant=1\nfix_max_messages_per_second = 5\n");
   Client& client = exchange.client;

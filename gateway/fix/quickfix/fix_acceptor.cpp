@@ -128,7 +128,8 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       }
       return;
     }
-    const bool new_order = type == FIX::MsgType_NewOrderSingle;
+    const bool block = type == FIX::MsgType_NewOrderMultileg;
+    const bool new_order = type == FIX::MsgType_NewOrderSingle || block;
     const bool cancel = type == FIX::MsgType_OrderCancelRequest;
     const bool replace = type == FIX::MsgType_OrderCancelReplaceRequest;
     const bool status = type == FIX::MsgType_OrderStatusRequest;
@@ -146,6 +147,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
                      : replace     ? OrderRequest::replace
                      : mass_cancel ? OrderRequest::mass_cancel
                      : status      ? OrderRequest::status
+                     : block       ? OrderRequest::new_block
                                    : OrderRequest::new_order;
       refuse(request, oversized);  // echoing only the first 64 characters
       return;
@@ -156,6 +158,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       request.kind = cancel        ? OrderRequest::cancel
                      : replace     ? OrderRequest::replace
                      : mass_cancel ? OrderRequest::mass_cancel
+                     : block       ? OrderRequest::new_block
                                    : OrderRequest::new_order;
       refuse(request, throttle_text());
       return;
@@ -190,8 +193,23 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     }
     std::string problem;
     request.ord_type = message.getField(FIX::FIELD::OrdType)[0];
-    request.time_in_force =
-        field_or(message, FIX::FIELD::TimeInForce, text(FIX::TimeInForce_GOOD_TILL_CANCEL))[0];
+    // A block does not rest: immediate-or-cancel, said or not.
+    request.time_in_force = field_or(
+        message, FIX::FIELD::TimeInForce,
+        text(block ? FIX::TimeInForce_IMMEDIATE_OR_CANCEL : FIX::TimeInForce_GOOD_TILL_CANCEL))[0];
+    if (block) {
+      request.kind = OrderRequest::new_block;
+      const std::string hours = message.getField(kBlockHours);
+      request.block_hours = hours.size() <= 3 ? std::atoi(hours.c_str()) : 0;
+      request.single_provider = field_or(message, kSingleProvider, "Y") == "Y";
+      if (request.block_hours < 1 || request.block_hours > kMaxBlockHours)
+        problem = "BlockHours(20010) must be a whole number of hours from 1 to " +
+                  std::to_string(kMaxBlockHours);
+      if (request.time_in_force != FIX::TimeInForce_IMMEDIATE_OR_CANCEL)
+        problem = "TimeInForce(59) must be 3 (IOC): a block fills at once or not at all";
+      if (request.ord_type != FIX::OrdType_LIMIT)
+        problem = "OrdType(40) must be 2 (limit): a block's Price(44) is its limit per unit-hour";
+    }
     // Post only: the order may add liquidity, never take it.
     request.post_only =
         field_or(message, FIX::FIELD::ExecInst, "").find(FIX::ExecInst_PARTICIPATE_DONT_INITIATE) !=

@@ -12,9 +12,15 @@
 
 namespace gpux::fix {
 
+// gpux's own tags on NewOrderMultileg(AB), in the dictionary's user range.
+const int kBlockHours = 20010;      // INT: consecutive delivery hours
+const int kSingleProvider = 20011;  // BOOLEAN: Y (default) one provider, N any
+// The longest block (matching::kMaxBlockHours, checked where both are seen).
+const int kMaxBlockHours = 168;
+
 // A client's order instruction, already checked for form by the acceptor.
 struct OrderRequest {
-  enum Kind { new_order, cancel, replace, status, mass_cancel };
+  enum Kind { new_order, cancel, replace, status, mass_cancel, new_block };
   Kind kind = new_order;
   std::string session;                 // the client's SenderCompID
   std::string cl_ord_id;               // ClOrdID(11)
@@ -27,6 +33,11 @@ struct OrderRequest {
   bool post_only = false;     // ExecInst(18) contains ExecInst_PARTICIPATE_DONT_INITIATE
   std::int64_t price = 0;     // micro-USD per unit; market orders: protection, 0 = band edge
   std::int64_t quantity = 0;  // whole units; for a replace the new total OrderQty
+  // A block (NewOrderMultileg): `quantity` units in each of BlockHours(20010)
+  // consecutive hours from `symbol`'s, all or none, at most `price` per
+  // unit-hour on average; from one provider unless SingleProvider(20011)=N.
+  int block_hours = 0;
+  bool single_provider = true;
   // Where the message stands in its session's numbering: MsgSeqNum(34) and
   // the session's generation (see SessionState), journaled with the order.
   int msg_seq_num = 0;

@@ -16,6 +16,8 @@ namespace gpux::fix {
 
 using namespace gpux::matching;
 
+static_assert(fix::kMaxBlockHours == kMaxBlockHours, "the acceptor checks BlockHours(20010)");
+
 namespace {
 
 // OrdRejReason(103) for the engine's reasons; Text says exactly which rule.
@@ -65,6 +67,9 @@ std::optional<fix::OrderRequest> decode_origin(const CommandBody& body, std::str
   if (const auto* order = std::get_if<NewOrder>(&body)) {
     r.kind = fix::OrderRequest::new_order;
     r.side = order->side == Side::buy ? FIX::Side_BUY : FIX::Side_SELL;
+  } else if (const auto* block = std::get_if<NewBlockOrder>(&body)) {
+    r.kind = fix::OrderRequest::new_block;
+    r.side = block->side == Side::buy ? FIX::Side_BUY : FIX::Side_SELL;
   } else if (std::holds_alternative<CancelOrder>(body)) {
     r.kind = fix::OrderRequest::cancel;
   } else if (std::holds_alternative<ReplaceOrder>(body)) {
@@ -322,6 +327,21 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   const bool protection_price = request.ord_type == FIX::OrdType_MARKET && request.price == 0;
   if (auto reason = invalid_quantity(instrument.spec, request.quantity))
     return refuse(request, *reason);
+  if (request.kind == Kind::new_block) {
+    // The later hours, the limit and the money are the engine's to check:
+    // it knows the span, and refuses with the rule's name.
+    const NewBlockOrder block{.participant = participant,
+                              .first_instrument = symbol->second,
+                              .hours = static_cast<std::uint32_t>(request.block_hours),
+                              .side = request.side == FIX::Side_BUY ? Side::buy : Side::sell,
+                              .one_provider = request.single_provider,
+                              .units = request.quantity,
+                              .limit = request.price};
+    orders_->reserve(request.session, request.cl_ord_id);  // until observe() sees it journaled
+    lock.unlock();
+    submit_with_origin(block, request, request.quantity * request.block_hours);
+    return;
+  }
   if (auto reason = protection_price ? std::nullopt : invalid_price(instrument.spec, request.price))
     return refuse(request, *reason);
   NewOrder order;
@@ -467,7 +487,8 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
     market_->track(event);
   }
   // Journaled: the order now works (or was rejected), its reservation ends.
-  if (origin && origin->kind == fix::OrderRequest::new_order)
+  if (origin && (origin->kind == fix::OrderRequest::new_order ||
+                 origin->kind == fix::OrderRequest::new_block))
     orders_->release(origin->session, origin->cl_ord_id);
   publish_changes(events);
   observed_ = command.stamp.sequence;
@@ -496,9 +517,22 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
                                                 .order_qty = a->quantity,
                                                 .price = a->price});
     report(o, a->order, exec, FIX::ExecType_NEW, a->quantity);
+  } else if (const auto* b = std::get_if<BlockOrderFilled>(&event)) {
+    if (origin == nullptr) return;
+    // One FIX order of units x hours; its legs follow as its fills.
+    const Quantity total = b->units * b->hours;
+    const Working& o = orders_->open(b->block, {.session = origin->session,
+                                                .cl_ord_id = origin->cl_ord_id,
+                                                .symbol = origin->symbol,
+                                                .side = origin->side,
+                                                .order_qty = total,
+                                                .price = b->limit});
+    report(o, b->block, exec, FIX::ExecType_NEW, total);
+    block_ = b->block;
   } else if (const auto* r = std::get_if<CommandRejected>(&event)) {
     if (origin == nullptr) return;
-    if (origin->kind == fix::OrderRequest::new_order) {
+    if (origin->kind == fix::OrderRequest::new_order ||
+        origin->kind == fix::OrderRequest::new_block) {
       refuse(*origin, r->reason, exec);
     } else if (origin->kind == fix::OrderRequest::mass_cancel) {
       if (!origin->cl_ord_id.empty())
@@ -536,8 +570,17 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
       if (o == nullptr) continue;
       o->cum_qty += t->quantity;
       o->cum_notional += t->quantity * t->price;
-      report(*o, id, trade_exec_id(t->trade, id == t->maker_order), FIX::ExecType_TRADE, remaining,
-             t->quantity, t->price);
+      const std::string exec_id = trade_exec_id(t->trade, id == t->maker_order);
+      if (id == block_) {
+        // A block's leg: its hour's Symbol, and what the whole block still wants.
+        Working leg = *o;
+        leg.symbol = instruments_.at(t->instrument).spec.symbol;
+        const Quantity leaves = o->order_qty - o->cum_qty;
+        report(leg, id, exec_id, FIX::ExecType_TRADE, leaves, t->quantity, t->price);
+        if (leaves == 0) finish(id, FIX::OrdStatus_FILLED);
+        continue;
+      }
+      report(*o, id, exec_id, FIX::ExecType_TRADE, remaining, t->quantity, t->price);
       if (remaining == 0) finish(id, FIX::OrdStatus_FILLED);
     }
   } else if (const auto* c = std::get_if<OrderCanceled>(&event)) {
