@@ -1,6 +1,6 @@
 // The README's demo, shortened (ops/demo --quick), end to end on this build:
 // real gpuxd, real provider agents proving over the provider API, real FIX
-// sessions. Afterwards the ledger audit must pass on the demo's journal, the
+// sessions, one block order over three hours. Afterwards the ledger audit must pass on the demo's journal, the
 // honest providers must have delivered, and the dishonest one must have been
 // caught: its challenges failed, its buyers refunded, its collateral
 // penalised.
@@ -90,6 +90,7 @@ TEST_CASE("ops/demo --quick: the market runs, the audit passes, the dishonest pr
   CHECK(std::stoi(exchange.at("trades")) > 0);
   CHECK(std::stoi(exchange.at("obligations_settled")) > 0);
   CHECK(exchange.at("balances_reconcile") == "yes");
+  CHECK(exchange.at("blocks_filled") == "1");  // BUYER1's three-hour block
 
   // Honest providers prove what they sold; the dishonest one, skipping 30% of
   // its tiles, fails nearly every challenge (0.7^8 per challenge at most).
