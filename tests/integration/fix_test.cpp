@@ -777,6 +777,13 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
   CHECK(result.first == 1);
   CHECK(result.second.find("reason=price_outside_band") != std::string::npos);
 
+  // A block over one hour the books cannot fill: refused whole, with the rule.
+  result = gpux_trade(exchange.port,
+                      "--sender CLI place buy " + std::string(kSymbol) + " 5 2.2 --hours 1");
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(result.second.find("reason=block_not_fillable") != std::string::npos,
+                result.second);
+
   // Malformed terms and misplaced options are named before any session starts.
   const std::string symbol = kSymbol;
   const std::pair<std::string, std::string> usage_errors[] = {
@@ -788,7 +795,11 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
       {"watch " + symbol + " --count x", "--count must be a whole number"},
       {"--password-env GPUX_TEST_UNSET_VARIABLE instruments",
        "GPUX_TEST_UNSET_VARIABLE is not set"},
-      {"--port 70000 instruments", "must be a TCP port, 1 to 65535, not '70000'"}};
+      {"--port 70000 instruments", "must be a TCP port, 1 to 65535, not '70000'"},
+      {"place buy " + symbol + " 1 2 --hours 169", "--hours must be a whole number of hours"},
+      {"place buy " + symbol + " 1 market --hours 2", "PRICE must be USD with at most 6 decimals"},
+      {"place buy " + symbol + " 1 2 --hours 2 --ioc", "a block (--hours) fills at once"},
+      {"place buy " + symbol + " 1 2 --any-provider", "--any-provider goes with --hours"}};
   for (const auto& error : usage_errors) {
     INFO(error.first);
     result = gpux_trade(exchange.port, "--sender CLI " + error.first);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 #include <random>
+#include <set>
 
 #include "market.h"
 
@@ -359,10 +360,13 @@ TEST_CASE("property: blocks fill as the oracle says, or leave the state as it wa
         CHECK(done[0].notional == expected->notional);
         CHECK(done[0].legs == expected->legs.size());
         CHECK(legs_of(events) == expected->legs);
+        std::set<ParticipantId> sellers;
         for (const Trade& t : only<Trade>(events)) {
           CHECK(t.taker_order == done[0].block);
           CHECK(t.maker != block.participant);
+          sellers.insert(t.maker);
         }
+        if (block.side == Side::buy && block.one_provider) CHECK(sellers.size() == 1);
       } else {
         ++refused;
         CHECK(refusal(events) == RejectReason::block_not_fillable);
