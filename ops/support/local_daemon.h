@@ -3,6 +3,7 @@
 // tests; plain POSIX and C++14, so QuickFIX units can include it.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -39,9 +40,19 @@ inline int free_port() {
   return ntohs(address.sin_port);
 }
 
-// A connected socket, or -1.
-inline int connect_to(int port) {
+// A connected socket, or -1. `source`, when given, is the local IPv4
+// address to connect from (any of 127.0.0.0/8 reaches loopback).
+inline int connect_to(int port, const char* source = nullptr) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (source != nullptr) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source, &from.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<const sockaddr*>(&from), sizeof from) != 0) {
+      ::close(fd);
+      return -1;
+    }
+  }
   const sockaddr_in address = loopback(port);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) return fd;
   ::close(fd);

@@ -299,6 +299,36 @@ TEST_CASE("FIX logon accepts the right password") {
   REQUIRE(exchange.client.wait_logons(2));  // BOB has no password set: any Logon is his
 }
 
+TEST_CASE("FIX logon lockout is per address: a stranger's guesses do not lock the owner out") {
+  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CAROL participant=3 " +
+                    std::string("password_hash=") + hash_of("s3cret") + "\n");
+  REQUIRE(exchange.client.wait_logons(2));
+  // A Logon for CAROL from `source`, starting its numbering afresh; the answer.
+  const auto logon = [&](const char* source, const std::string& password) {
+    RawFix raw(exchange.port, "CAROL", source);
+    raw.send(raw.frame("A",
+                       "98=0\x01"
+                       "108=30\x01"
+                       "141=Y\x01"
+                       "554=" +
+                           password + "\x01"));
+    return raw.read();
+  };
+  // From 127.0.0.2, wrong guesses until that address is locked out (the
+  // count restarts if a minute turns meanwhile: two minutes' worth at most).
+  std::string answer;
+  for (int i = 0; i < 11; ++i) {
+    answer = logon("127.0.0.2", "guess");
+    REQUIRE(RawFix::type_of(answer) == "5");
+    if (RawFix::value(answer, "58").find("too many failed logons") != std::string::npos) break;
+    CHECK(RawFix::value(answer, "58") == "Rejected Logon Attempt: wrong password for CAROL");
+  }
+  CHECK(RawFix::value(answer, "58") ==
+        "Rejected Logon Attempt: too many failed logons; try again in a minute");
+  // The owner, from 127.0.0.1, logs on.
+  CHECK(RawFix::type_of(logon("127.0.0.1", "s3cret")) == "A");
+}
+
 TEST_CASE("FIX logon refuses a wrong password with the reason") {
   Exchange exchange("fix_client = ALICE participant=1 password_hash=" + hash_of("s3cret") + "\n",
                     {{"ALICE", "not-it"}});

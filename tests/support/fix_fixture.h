@@ -325,8 +325,9 @@ struct Exchange {
 // dropping a connection without a Logout.
 class RawFix {
  public:
-  RawFix(int port, const std::string& sender)
-      : fd_(gpux::local::connect_to(port)), sender_(sender) {
+  // `source`: the local address to connect from (default: the kernel's).
+  RawFix(int port, const std::string& sender, const char* source = nullptr)
+      : fd_(gpux::local::connect_to(port, source)), sender_(sender) {
     REQUIRE(fd_ >= 0);
   }
   ~RawFix() { close(); }

@@ -102,49 +102,65 @@ TEST_CASE("FIX outbox: a drain hands over everything pushed before it, from any 
     CHECK(handled[static_cast<std::size_t>(i)] == i);
 }
 
-TEST_CASE("FIX seats: passwords checked; five failures in a minute lock the seat out") {
+// Where the logons of these tests come from.
+const std::string kPeer = "192.0.2.1";
+
+TEST_CASE("FIX seats: passwords checked; five failures in a minute lock an address out") {
   long minute = 1000;
   const std::map<std::string, FixClient> clients{
       {"A", seat(1, password_hash("right"))},
       {"OPEN", seat(2)},
   };
   SeatGuard seats(clients, [&] { return minute; });
-  CHECK(seats.authenticate("NOBODY", "x") == "unknown SenderCompID NOBODY");
-  CHECK(seats.authenticate("OPEN", "anything") == "");
-  CHECK(seats.authenticate("A", "right") == "");
+  CHECK(seats.authenticate("NOBODY", "x", kPeer) == "unknown SenderCompID NOBODY");
+  CHECK(seats.authenticate("OPEN", "anything", kPeer) == "");
+  CHECK(seats.authenticate("A", "right", kPeer) == "");
   for (int i = 0; i < SeatGuard::max_failures_per_minute; ++i)
-    CHECK(seats.authenticate("A", "wrong") == "wrong password for A");
-  CHECK(seats.authenticate("A", "right") == "too many failed logons; try again in a minute");
+    CHECK(seats.authenticate("A", "wrong", kPeer) == "wrong password for A");
+  CHECK(seats.authenticate("A", "right", kPeer) == "too many failed logons; try again in a minute");
   ++minute;  // the lockout lasts until the minute changes
-  CHECK(seats.authenticate("A", "right") == "");
+  CHECK(seats.authenticate("A", "right", kPeer) == "");
 }
 
 TEST_CASE("FIX seats: failures count per minute, and vetting counts none") {
   long minute = 7;
   SeatGuard seats({{"A", seat(1, password_hash("right"))}}, [&] { return minute; });
   for (int i = 0; i < SeatGuard::max_failures_per_minute - 1; ++i)
-    CHECK(seats.authenticate("A", "wrong") == "wrong password for A");
+    CHECK(seats.authenticate("A", "wrong", kPeer) == "wrong password for A");
   ++minute;
   for (int i = 0; i < SeatGuard::max_failures_per_minute - 1; ++i)
-    CHECK(seats.authenticate("A", "wrong") == "wrong password for A");
+    CHECK(seats.authenticate("A", "wrong", kPeer) == "wrong password for A");
   for (int i = 0; i < 10; ++i)
-    seats.vet_password("A", "wrong");
-  CHECK(seats.authenticate("A", "right") == "");
+    seats.vet_password("A", "wrong", kPeer);
+  CHECK(seats.authenticate("A", "right", kPeer) == "");
   // A password vetted wrong is refused without hashing, and counted.
-  seats.vet_password("A", "guess");
-  CHECK(seats.authenticate("A", "guess") == "wrong password for A");
-  CHECK(seats.authenticate("A", "right") == "too many failed logons; try again in a minute");
+  seats.vet_password("A", "guess", kPeer);
+  CHECK(seats.authenticate("A", "guess", kPeer) == "wrong password for A");
+  CHECK(seats.authenticate("A", "right", kPeer) == "too many failed logons; try again in a minute");
 }
 
 TEST_CASE("FIX seats: a new password hash replaces the old one, vetted or not") {
   SeatGuard seats({{"A", seat(1, password_hash("old"))}}, [] { return 0L; });
-  seats.vet_password("A", "old");
-  CHECK(seats.authenticate("A", "old") == "");
+  seats.vet_password("A", "old", kPeer);
+  CHECK(seats.authenticate("A", "old", kPeer) == "");
   seats.set_password_hash("A", password_hash("new"));
-  CHECK(seats.authenticate("A", "old") == "wrong password for A");
-  CHECK(seats.authenticate("A", "new") == "");
+  CHECK(seats.authenticate("A", "old", kPeer) == "wrong password for A");
+  CHECK(seats.authenticate("A", "new", kPeer) == "");
   seats.set_password_hash("B", password_hash("b"));  // not a seat: stays unknown
-  CHECK(seats.authenticate("B", "b") == "unknown SenderCompID B");
+  CHECK(seats.authenticate("B", "b", kPeer) == "unknown SenderCompID B");
+}
+
+TEST_CASE("FIX seats: a stranger locked out of a seat does not lock out its owner") {
+  long minute = 3;
+  SeatGuard seats({{"A", seat(1, password_hash("right"))}}, [&] { return minute; });
+  const std::string stranger = "198.51.100.7";
+  for (int i = 0; i < SeatGuard::max_failures_per_minute; ++i)
+    CHECK(seats.authenticate("A", "guess", stranger) == "wrong password for A");
+  CHECK(seats.authenticate("A", "right", stranger) ==
+        "too many failed logons; try again in a minute");
+  seats.vet_password("A", "right", stranger);            // locked out: vetting does nothing for it
+  CHECK(seats.authenticate("A", "right", kPeer) == "");  // the owner, from its own address
+  CHECK(seats.authenticate("A", "guess", kPeer) == "wrong password for A");
 }
 
 namespace {

@@ -36,6 +36,8 @@ const std::size_t kWriteAtBytes = 64 * 1024;
 
 // The calling thread's batch: connections with bytes its sends left waiting.
 thread_local bool t_batching = false;
+// The peer of the connection whose Logon the poll thread is processing.
+thread_local std::string t_logon_peer;
 thread_local std::vector<std::shared_ptr<Connection>> t_waiting;
 
 // What a connection needs from the thread that polls it.
@@ -57,7 +59,8 @@ std::string system_error(const std::string& what) {
 }
 
 struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
-  Connection(int socket, Poller& o) : fd(socket), owner(o) {}
+  Connection(int socket, Poller& o, std::string peer)
+      : fd(socket), owner(o), address(std::move(peer)) {}
 
   // Called by sessions, from any thread, with the session's lock held.
   bool send(const std::string& message) override {
@@ -123,6 +126,7 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
 
   const int fd;
   Poller& owner;
+  const std::string address;  // the peer's, for logon checks by source
   // The polling thread's own.
   FIX::Parser parser;
   FIX::Session* session = nullptr;
@@ -148,7 +152,7 @@ constexpr std::size_t kPreLogonBytes = 64u << 10;
 
 struct BatchingAcceptor::Impl : Poller {
   Impl(BatchingAcceptor& a, int p, const SocketLimits& limits,
-       std::function<void(const std::string&)> vet)
+       std::function<void(const std::string&, const std::string&)> vet)
       : Poller(limits.max_unsent_bytes),
         acceptor(a),
         port(p),
@@ -182,7 +186,7 @@ struct BatchingAcceptor::Impl : Poller {
   const int port;
   const std::size_t max_connections;
   const std::chrono::milliseconds logon_timeout;
-  const std::function<void(const std::string&)> vet_logon;
+  const std::function<void(const std::string&, const std::string&)> vet_logon;
   int listen_fd = -1;
   // Held open so that, out of descriptors, a pending connection can still
   // be accepted (and closed) instead of leaving the listener readable, which
@@ -248,7 +252,7 @@ void BatchingAcceptor::Impl::accept_all() {
     // Batches already coalesce; a report must not wait for an ACK.
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    connections[fd] = std::make_shared<Connection>(fd, *this);
+    connections[fd] = std::make_shared<Connection>(fd, *this, address);
     watch(fd, EPOLLIN, EPOLL_CTL_ADD);
     acceptor.getLog()->onEvent("Accepted connection from " + std::string(address) + " on port " +
                                std::to_string(port));
@@ -298,11 +302,14 @@ bool BatchingAcceptor::Impl::identify(const std::shared_ptr<Connection>& connect
   session = acceptor.getSession(message, *connection);  // null unless a Logon
   if (session == nullptr) return false;
   connection->session = session;
+  t_logon_peer = connection->address;  // for the Logon's checks, by source address
   try {
     session->next(message, FIX::UtcTimeStamp());
   } catch (FIX::InvalidMessage&) {
+    t_logon_peer.clear();
     return false;
   }
+  t_logon_peer.clear();
   // A Logon the session did not accept (no HeartBtInt(108), a wrong
   // password, ...) must not leave the seat bound to this connection: the
   // caller closes it, which frees the session for its owner's next Logon.
@@ -382,7 +389,7 @@ void BatchingAcceptor::Impl::run_vetting() {
       to_vet.pop_front();
     }
     try {
-      vet_logon(connection->first_message);
+      vet_logon(connection->first_message, connection->address);
     } catch (...) {
       // Vetting only prepares: the session's own checks still run.
     }
@@ -520,10 +527,11 @@ void BatchingAcceptor::Impl::poll_once(int timeout_ms) {
   close_requested();
 }
 
-BatchingAcceptor::BatchingAcceptor(FIX::Application& application, FIX::MessageStoreFactory& stores,
-                                   const FIX::SessionSettings& settings, FIX::LogFactory& logs,
-                                   int port, const SocketLimits& limits,
-                                   std::function<void(const std::string&)> vet_logon)
+BatchingAcceptor::BatchingAcceptor(
+    FIX::Application& application, FIX::MessageStoreFactory& stores,
+    const FIX::SessionSettings& settings, FIX::LogFactory& logs, int port,
+    const SocketLimits& limits,
+    std::function<void(const std::string&, const std::string&)> vet_logon)
     : FIX::Acceptor(application, stores, settings, logs),
       impl_(new Impl(*this, port, limits, std::move(vet_logon))) {}
 
@@ -591,6 +599,10 @@ bool BatchingAcceptor::onPoll(double timeout) {
 
 void BatchingAcceptor::onStop() {
   impl_->wake();
+}
+
+const std::string& BatchingAcceptor::logon_peer() {
+  return t_logon_peer;
 }
 
 }  // namespace fix

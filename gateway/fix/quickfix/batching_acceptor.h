@@ -36,10 +36,12 @@ struct SocketLimits {
 
 class BatchingAcceptor : public FIX::Acceptor {
  public:
-  BatchingAcceptor(FIX::Application& application, FIX::MessageStoreFactory& stores,
-                   const FIX::SessionSettings& settings, FIX::LogFactory& logs, int port,
-                   const SocketLimits& limits,
-                   std::function<void(const std::string& first_message)> vet_logon);
+  BatchingAcceptor(
+      FIX::Application& application, FIX::MessageStoreFactory& stores,
+      const FIX::SessionSettings& settings, FIX::LogFactory& logs, int port,
+      const SocketLimits& limits,
+      std::function<void(const std::string& first_message, const std::string& peer_address)>
+          vet_logon);
   ~BatchingAcceptor();
 
   // Messages sent by the calling thread from here until end_batch() wait in
@@ -47,6 +49,10 @@ class BatchingAcceptor : public FIX::Acceptor {
   // Messages sent outside a batch leave immediately.
   static void begin_batch();
   static void end_batch();
+
+  // While a connection's Logon is processed (the Application's fromAdmin),
+  // its peer's IPv4 address; empty anywhere else.
+  static const std::string& logon_peer();
 
  private:
   void onConfigure(const FIX::SessionSettings&) throw(FIX::ConfigError) override {}

@@ -91,7 +91,8 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
                                                       FIX::RejectLogon) override {
     if (message.getHeader().getField(FIX::FIELD::MsgType) != FIX::MsgType_Logon) return;
     const std::string problem = entry.authenticate(session.getTargetCompID().getValue(),
-                                                   field_or(message, FIX::FIELD::Password, ""));
+                                                   field_or(message, FIX::FIELD::Password, ""),
+                                                   BatchingAcceptor::logon_peer());
     if (!problem.empty()) throw FIX::RejectLogon(problem);  // Logout with the reason, logged
   }
 
@@ -438,11 +439,11 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   // all sessions run on that thread, so none may block for long. A Logon's
   // password (Argon2id, ~60 ms) is therefore checked on the acceptor's
   // vetting thread before the session sees the Logon (see vet_password).
-  const auto vet_logon = [&i](const std::string& first_message) {
+  const auto vet_logon = [&i](const std::string& first_message, const std::string& peer) {
     const FIX::Message logon(first_message, false);  // the session validates it later
     if (field_or(logon.getHeader(), FIX::FIELD::MsgType, "") != FIX::MsgType_Logon) return;
     i.entry.vet_password(field_or(logon.getHeader(), FIX::FIELD::SenderCompID, ""),
-                         field_or(logon, FIX::FIELD::Password, ""));
+                         field_or(logon, FIX::FIELD::Password, ""), peer);
   };
   SocketLimits limits;
   limits.max_unsent_bytes = options.max_unsent_bytes;

@@ -148,13 +148,16 @@ class ReportSink {
 class OrderEntry {
  public:
   virtual ~OrderEntry() = default;
-  // Whether a Logon may proceed: the SenderCompID is bound to a participant
-  // and the password (when one is set for it) matches. Empty when it may;
-  // otherwise the reason, which goes back in the Logout.
-  virtual std::string authenticate(const std::string& session, const std::string& password) = 0;
+  // Whether a Logon from `peer` (its source address) may proceed: the
+  // SenderCompID is bound to a participant, the password (when one is set
+  // for it) matches, and that address has not failed too often for it.
+  // Empty when it may; otherwise the reason, which goes back in the Logout.
+  virtual std::string authenticate(const std::string& session, const std::string& password,
+                                   const std::string& peer) = 0;
   // The slow part of authenticate (the password hash), done ahead of it on
   // a thread that may wait, so that authenticate answers at once.
-  virtual void vet_password(const std::string& session, const std::string& password) = 0;
+  virtual void vet_password(const std::string& session, const std::string& password,
+                            const std::string& peer) = 0;
   // Reports for the request arrive through the sink once durable (or at
   // once for requests refused before reaching the engine).
   virtual void submit(const OrderRequest& request) = 0;

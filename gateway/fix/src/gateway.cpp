@@ -166,12 +166,14 @@ void FixOrderEntry::start(sequencer::Pipeline& pipeline, const EngineSnapshot& r
   recovering_ = false;
 }
 
-std::string FixOrderEntry::authenticate(const std::string& session, const std::string& password) {
-  return seats_->authenticate(session, password);
+std::string FixOrderEntry::authenticate(const std::string& session, const std::string& password,
+                                        const std::string& peer) {
+  return seats_->authenticate(session, password, peer);
 }
 
-void FixOrderEntry::vet_password(const std::string& session, const std::string& password) {
-  seats_->vet_password(session, password);
+void FixOrderEntry::vet_password(const std::string& session, const std::string& password,
+                                 const std::string& peer) {
+  seats_->vet_password(session, password, peer);
 }
 
 void FixOrderEntry::set_password_hash(const std::string& session, const std::string& hash) {

@@ -35,11 +35,12 @@ SeatGuard::SeatGuard(const std::map<std::string, FixClient>& clients, MinuteCloc
     hashes_[session] = client.password_hash;
 }
 
-SeatGuard::Verdict SeatGuard::known_verdict(const std::string& session, const Digest& digest,
+SeatGuard::Verdict SeatGuard::known_verdict(const Source& source, const Digest& digest,
                                             std::string& hash) const {
+  const std::string& session = source.first;
   const auto seat = hashes_.find(session);
   if (seat == hashes_.end()) return Verdict::unknown_client;
-  const auto failures = failures_.find(session);
+  const auto failures = failures_.find(source);
   if (failures != failures_.end() && failures->second.second == minute_() &&
       failures->second.first >= max_failures_per_minute)
     return Verdict::rate_limited;
@@ -52,19 +53,24 @@ SeatGuard::Verdict SeatGuard::known_verdict(const std::string& session, const Di
   return Verdict::unchecked;
 }
 
-void SeatGuard::count_failure(const std::string& session) {
+void SeatGuard::count_failure(const Source& source) {
   const long now = minute_();
-  auto& [failed, when] = failures_[session];
+  // Many addresses failing: what earlier minutes counted locks nothing out.
+  if (failures_.size() >= max_remembered_failures)
+    std::erase_if(failures_, [&](const auto& entry) { return entry.second.second != now; });
+  auto& [failed, when] = failures_[source];
   if (when != now) failed = 0, when = now;
   ++failed;
 }
 
-std::string SeatGuard::authenticate(const std::string& session, const std::string& password) {
+std::string SeatGuard::authenticate(const std::string& session, const std::string& password,
+                                    const std::string& peer) {
+  const Source source{session, peer};
   std::string hash;
   const Digest digest = sha256(password);
   {
     std::lock_guard lock(mutex_);
-    switch (known_verdict(session, digest, hash)) {
+    switch (known_verdict(source, digest, hash)) {
       case Verdict::unknown_client:
         return "unknown SenderCompID " + session;
       case Verdict::rate_limited:
@@ -72,7 +78,7 @@ std::string SeatGuard::authenticate(const std::string& session, const std::strin
       case Verdict::accepted:
         return {};
       case Verdict::refused:
-        count_failure(session);
+        count_failure(source);
         return "wrong password for " + session;
       case Verdict::unchecked:
         break;
@@ -82,7 +88,7 @@ std::string SeatGuard::authenticate(const std::string& session, const std::strin
   const bool right = verify(hash, password);
   std::lock_guard lock(mutex_);
   if (!right) {
-    count_failure(session);
+    count_failure(source);
     return "wrong password for " + session;
   }
   if (hashes_.at(session) == hash) verified_[session] = digest;
@@ -92,12 +98,13 @@ std::string SeatGuard::authenticate(const std::string& session, const std::strin
 // Verification is deliberately slow, and the acceptor's one thread serves
 // every session: it vets a Logon's password on another thread first.
 // Failures are counted by authenticate alone, once per Logon.
-void SeatGuard::vet_password(const std::string& session, const std::string& password) {
+void SeatGuard::vet_password(const std::string& session, const std::string& password,
+                             const std::string& peer) {
   std::string hash;
   const Digest digest = sha256(password);
   {
     std::lock_guard lock(mutex_);
-    if (known_verdict(session, digest, hash) != Verdict::unchecked) return;
+    if (known_verdict({session, peer}, digest, hash) != Verdict::unchecked) return;
   }
   const bool right = verify(hash, password);
   std::lock_guard lock(mutex_);

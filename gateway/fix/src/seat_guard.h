@@ -1,6 +1,8 @@
 // Who may log on as which seat (SenderCompID): each configured seat's
 // password hash, checked with Argon2id, and a lockout after too many failed
-// logons in one minute, so that passwords cannot be guessed at speed. It
+// logons in one minute, so that passwords cannot be guessed at speed. The
+// lockout is per seat and source address: a stranger who guesses wrong
+// locks out only itself, never the seat's owner logging on from elsewhere. It
 // has its own lock, held only briefly: no password is ever hashed under it,
 // nor under the order entry's.
 #pragma once
@@ -17,8 +19,12 @@ namespace gpux::fix {
 
 class SeatGuard {
  public:
-  // Failed logons a seat may have in one minute; past them, refused unchecked.
+  // Failed logons a seat may have from one address in one minute; past
+  // them, that address is refused for that seat unchecked.
   static constexpr int max_failures_per_minute = 5;
+  // Addresses remembered with failures; past this, failures of earlier
+  // minutes are let go (they no longer lock anything out).
+  static constexpr std::size_t max_remembered_failures = 4096;
   // The current minute, counted from any fixed point.
   using MinuteClock = std::function<long()>;
   static long wall_minute();  // Unix time, in minutes
@@ -28,19 +34,23 @@ class SeatGuard {
   explicit SeatGuard(const std::map<std::string, FixClient>& clients,
                      MinuteClock minute = wall_minute);
 
-  // Empty when `session` may log on with `password`; otherwise why not, in
-  // words for the Logout. A wrong password counts as a failure; so does one
-  // known wrong from vet_password. Once a seat has max_failures_per_minute
-  // failures in the clock's current minute, every logon is refused until the
-  // minute changes, the right password too. Hashes (~60 ms) only when
+  // Empty when `session` may log on with `password` from `peer` (a source
+  // address); otherwise why not, in words for the Logout. A wrong password
+  // counts as a failure of (session, peer); so does one known wrong from
+  // vet_password. Once (session, peer) has max_failures_per_minute failures
+  // in the clock's current minute, every logon of that seat from that
+  // address is refused until the minute changes, the right password too;
+  // other addresses are not affected. Hashes (~60 ms) only when
   // vet_password has not already judged this password.
-  std::string authenticate(const std::string& session, const std::string& password);
+  std::string authenticate(const std::string& session, const std::string& password,
+                           const std::string& peer);
   // Judges `password` ahead of authenticate, on a thread that may wait:
   // afterwards authenticate knows it by its SHA-256 without hashing (the
   // right one until the seat's hash changes, the last wrong one until
   // another is vetted). Counts no failure; does nothing for an unknown seat,
-  // while locked out, or when the hash changes meanwhile.
-  void vet_password(const std::string& session, const std::string& password);
+  // while `peer` is locked out of it, or when the hash changes meanwhile.
+  void vet_password(const std::string& session, const std::string& password,
+                    const std::string& peer);
   // From now on `session`'s password is the one of `hash` (a configured seat
   // only); what was vetted or verified under the old hash is forgotten.
   void set_password_hash(const std::string& session, const std::string& hash);
@@ -50,14 +60,15 @@ class SeatGuard {
   enum class Verdict { unknown_client, rate_limited, accepted, refused, unchecked };
   // What is known of a password without hashing it (mutex_ held); `hash` is
   // set to the seat's stored hash.
-  Verdict known_verdict(const std::string& session, const Digest& digest, std::string& hash) const;
-  void count_failure(const std::string& session);  // mutex_ held
+  using Source = std::pair<std::string, std::string>;  // seat, peer address
+  Verdict known_verdict(const Source& source, const Digest& digest, std::string& hash) const;
+  void count_failure(const Source& source);  // mutex_ held
 
   const MinuteClock minute_;
   mutable std::mutex mutex_;
   std::map<std::string, std::string> hashes_;  // by seat; every configured seat
-  // Failed logons per seat, and the minute they were counted in.
-  std::map<std::string, std::pair<int, long>> failures_;
+  // Failed logons per seat and address, and the minute they were counted in.
+  std::map<Source, std::pair<int, long>> failures_;
   // SHA-256 of the password each seat last logged on with, and of the last
   // wrong one vetted.
   std::map<std::string, Digest> verified_;

@@ -72,8 +72,10 @@ class FixOrderEntry final : public fix::OrderEntry {
   // Writes a checkpoint of everything observed so far (at a clean stop).
   void checkpoint();
 
-  std::string authenticate(const std::string& session, const std::string& password) override;
-  void vet_password(const std::string& session, const std::string& password) override;
+  std::string authenticate(const std::string& session, const std::string& password,
+                           const std::string& peer) override;
+  void vet_password(const std::string& session, const std::string& password,
+                    const std::string& peer) override;
   void submit(const fix::OrderRequest& request) override;
   void set_sink(fix::ReportSink& sink) override;
   void list_instruments(const std::string& session, const std::string& request_id) override;
