@@ -213,6 +213,26 @@ TEST_CASE("FIX: connections beyond fix_max_connections are closed as they arrive
   CHECK(logged_on);
 }
 
+TEST_CASE("FIX: one source address cannot take every connection") {
+  Exchange exchange(
+      "fix_client = ALICE participant=1\nfix_client = CAROL participant=3\n"
+      "fix_max_connections_per_address = 2\n");
+  REQUIRE(exchange.client.wait_logons(2));  // ALICE and BOB, from 127.0.0.1
+  // Two idle strangers from 127.0.0.2 take that address's share...
+  RawFix idle_1(exchange.port, "X", "127.0.0.2");
+  RawFix idle_2(exchange.port, "Y", "127.0.0.2");
+  {
+    RawFix third(exchange.port, "CAROL", "127.0.0.2");  // ...a third is closed unread
+    third.try_send(third.frame("A",
+                               "98=0\x01"
+                               "108=30\x01"));
+    CHECK(third.read().empty());
+  }
+  // ...while another address still gets in.
+  RawFix carol(exchange.port, "CAROL", "127.0.0.3");
+  carol.logon();
+}
+
 TEST_CASE("FIX: a connection that does not log on in time, or sends too much first, is closed") {
   Exchange exchange("fix_client = CAROL participant=3\nfix_logon_timeout_ms = 500\n");
   const auto started = std::chrono::steady_clock::now();

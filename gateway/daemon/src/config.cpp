@@ -379,6 +379,11 @@ const std::vector<Section>& sections() {
                              "connections open at once, logged on or not; more\n"
                              "are closed as they arrive (logged)",
                              1),
+             whole<uint64_t>("fix_max_connections_per_address",
+                             GPUX_FIELD(fix.max_connections_per_address),
+                             "the same from one source address, so that one\n"
+                             "peer cannot take every connection",
+                             1),
              whole<int>("fix_logon_timeout_ms", GPUX_FIELD(fix.logon_timeout_ms),
                         "a connection that has not logged on by then is\n"
                         "closed (logged); before its Logon it may send 64 KiB",

@@ -205,6 +205,7 @@ int main(int argc, char** argv) {
       options.max_messages_per_second = config.fix.max_messages_per_second;
       options.max_unsent_bytes = config.fix.max_unsent_bytes;
       options.max_connections = config.fix.max_connections;
+      options.max_connections_per_address = config.fix.max_connections_per_address;
       options.logon_timeout_ms = config.fix.logon_timeout_ms;
       for (const auto& [sender, client] : config.fix.clients)
         options.clients.push_back(sender);

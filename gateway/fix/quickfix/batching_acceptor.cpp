@@ -157,6 +157,7 @@ struct BatchingAcceptor::Impl : Poller {
         acceptor(a),
         port(p),
         max_connections(limits.max_connections),
+        max_per_address(limits.max_connections_per_address),
         logon_timeout(limits.logon_timeout),
         vet_logon(std::move(vet)) {}
   ~Impl();
@@ -185,6 +186,7 @@ struct BatchingAcceptor::Impl : Poller {
   BatchingAcceptor& acceptor;
   const int port;
   const std::size_t max_connections;
+  const std::size_t max_per_address;
   const std::chrono::milliseconds logon_timeout;
   const std::function<void(const std::string&, const std::string&)> vet_logon;
   int listen_fd = -1;
@@ -197,6 +199,7 @@ struct BatchingAcceptor::Impl : Poller {
   std::size_t refusals_unlogged = 0;
   // The polling thread's own: connections by socket.
   std::map<int, std::shared_ptr<Connection>> connections;
+  std::map<std::string, std::size_t> connections_from;  // open connections by peer address
   std::chrono::steady_clock::time_point last_tick;
   // First messages waiting for vet_logon, and those it is done with.
   std::thread vetter;
@@ -249,6 +252,14 @@ void BatchingAcceptor::Impl::accept_all() {
              std::to_string(connections.size()) + " connections already (fix_max_connections)");
       continue;
     }
+    std::size_t& from_peer = connections_from[address];
+    if (from_peer >= max_per_address) {
+      refuse(fd, address,
+             std::to_string(from_peer) +
+                 " connections from that address already (fix_max_connections_per_address)");
+      continue;
+    }
+    ++from_peer;
     // Batches already coalesce; a report must not wait for an ACK.
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -432,6 +443,9 @@ void BatchingAcceptor::Impl::admit_vetted() {
 void BatchingAcceptor::Impl::close(const std::shared_ptr<Connection>& connection,
                                    const std::string& why) {
   if (connections.erase(connection->fd) == 0) return;  // closed already
+  const auto from_peer = connections_from.find(connection->address);
+  if (from_peer != connections_from.end() && --from_peer->second == 0)
+    connections_from.erase(from_peer);
   FIX::Session* session = connection->session;
   connection->session = nullptr;
   bool overflowed = false;

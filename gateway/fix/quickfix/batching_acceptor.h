@@ -30,6 +30,8 @@ struct SocketLimits {
   std::size_t max_unsent_bytes = 0;
   // Open connections, logged on or not; more are accepted and closed at once.
   std::size_t max_connections = 0;
+  // The same, from one source address: one peer cannot take every slot.
+  std::size_t max_connections_per_address = 0;
   // A connection that has not logged on by then is closed.
   std::chrono::milliseconds logon_timeout{0};
 };

@@ -448,6 +448,7 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   SocketLimits limits;
   limits.max_unsent_bytes = options.max_unsent_bytes;
   limits.max_connections = options.max_connections;
+  limits.max_connections_per_address = options.max_connections_per_address;
   limits.logon_timeout = std::chrono::milliseconds(options.logon_timeout_ms);
   i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.port,
                                         limits, vet_logon));

@@ -27,8 +27,9 @@ struct AcceptorOptions {
   // Per connection: a client that leaves more unread is disconnected (its
   // messages stay in the session store for the resend after its next logon).
   std::size_t max_unsent_bytes = 0;
-  std::size_t max_connections = 0;  // open at once, logged on or not
-  int logon_timeout_ms = 0;         // for a connection's Logon
+  std::size_t max_connections = 0;              // open at once, logged on or not
+  std::size_t max_connections_per_address = 0;  // the same, from one source address
+  int logon_timeout_ms = 0;                     // for a connection's Logon
 };
 
 class Acceptor {

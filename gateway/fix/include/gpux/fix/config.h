@@ -25,6 +25,8 @@ struct FixConfig {
   std::uint64_t max_unsent_bytes = 16u << 20;
   // Connections open at once, logged on or not: more are closed on accept.
   std::uint64_t max_connections = 256;
+  // The same from one source address, so that one peer cannot take them all.
+  std::uint64_t max_connections_per_address = 32;
   // A connection that has not logged on by then is closed.
   int logon_timeout_ms = 10'000;
   std::uint64_t checkpoint_every = 100'000;  // durable commands between gateway checkpoints
