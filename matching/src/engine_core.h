@@ -350,7 +350,11 @@ class EngineCore final : public Engine {
     instrument.min_price = spec.reference_price - spec.band_width;
     instrument.max_price = spec.reference_price + spec.band_width;
     instrument.book = empty_book(instrument);
-    hours_.emplace(HourKey{spec.gpu_class, spec.region, spec.delivery_start}, spec.id);
+    // The lowest id of a (class, region, start): the same however the specs
+    // come, listed one by one or restored from a snapshot in id order.
+    const auto [hour, first] =
+        hours_.emplace(HourKey{spec.gpu_class, spec.region, spec.delivery_start}, spec.id);
+    if (!first && spec.id < hour->second) hour->second = spec.id;
     return instrument;
   }
 
@@ -1138,8 +1142,8 @@ class EngineCore final : public Engine {
   ExchangeAccounts exchange_;
   FlatTable<ObligationSlot, ObligationSlotTraits> obligation_index_;  // unsettled obligations
   // Which instrument delivers a class in a region from a start time: how a
-  // block finds its consecutive hours. Derived from the specs (the first
-  // listed wins), so neither hashed nor snapshotted.
+  // block finds its consecutive hours. Derived from the specs (the lowest id
+  // wins), so neither hashed nor snapshotted.
   using HourKey = std::tuple<std::string, std::string, std::int64_t>;
   std::map<HourKey, InstrumentId> hours_;
 };

@@ -203,6 +203,7 @@ TEST_CASE("FIX block orders: every hour filled, legs reported as fills, or none"
     CHECK(field(ack, FIX::FIELD::ExecType) == "0");
     CHECK(field(ack, FIX::FIELD::ClOrdID) == "blk1");
     CHECK(field(ack, FIX::FIELD::OrderQty) == "12");
+    CHECK(field(ack, FIX::FIELD::Symbol) == kSymbol);  // the span's first hour
     for (int h = 0; h < 3; ++h) {
       CAPTURE(h);
       const FIX::Message leg = client.next("ALICE");

@@ -313,14 +313,16 @@ bool BatchingAcceptor::Impl::identify(const std::shared_ptr<Connection>& connect
   session = acceptor.getSession(message, *connection);  // null unless a Logon
   if (session == nullptr) return false;
   connection->session = session;
-  t_logon_peer = connection->address;  // for the Logon's checks, by source address
+  // For the Logon's checks, by source address; cleared however next() ends.
+  struct LogonPeer {
+    explicit LogonPeer(const std::string& address) { t_logon_peer = address; }
+    ~LogonPeer() { t_logon_peer.clear(); }
+  } peer(connection->address);
   try {
     session->next(message, FIX::UtcTimeStamp());
   } catch (FIX::InvalidMessage&) {
-    t_logon_peer.clear();
     return false;
   }
-  t_logon_peer.clear();
   // A Logon the session did not accept (no HeartBtInt(108), a wrong
   // password, ...) must not leave the seat bound to this connection: the
   // caller closes it, which frees the session for its owner's next Logon.

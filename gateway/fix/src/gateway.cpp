@@ -241,10 +241,11 @@ void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest
   origin.set_session(request.session);
   origin.set_cl_ord_id(request.cl_ord_id);
   origin.set_orig_cl_ord_id(request.orig_cl_ord_id);
-  // New orders report it; a mass cancel's scope (empty: all orders) too.
-  if (request.kind == fix::OrderRequest::new_order ||
-      request.kind == fix::OrderRequest::mass_cancel)
-    origin.set_symbol(request.symbol);
+  // New orders and blocks report it (and their ended records are let go
+  // when its gate closes); a mass cancel's scope (empty: all orders) too.
+  const bool opens =
+      request.kind == fix::OrderRequest::new_order || request.kind == fix::OrderRequest::new_block;
+  if (opens || request.kind == fix::OrderRequest::mass_cancel) origin.set_symbol(request.symbol);
   origin.set_order_qty(order_qty);
   origin.set_msg_seq_num(static_cast<std::uint32_t>(request.msg_seq_num));
   origin.set_generation(request.generation);
@@ -252,8 +253,7 @@ void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest
   // client hears so now, rather than wait for an answer that cannot come.
   if (pipeline_->submit(std::move(body), {}, origin.SerializeAsString())) return;
   std::lock_guard lock(mutex_);
-  if (request.kind == fix::OrderRequest::new_order)
-    orders_->release(request.session, request.cl_ord_id);
+  if (opens) orders_->release(request.session, request.cl_ord_id);
   if (!request.cl_ord_id.empty())
     refuse(request, FIX::OrdRejReason_OTHER,
            "the exchange is stopping (journal failure): not accepted, send it again later");
@@ -492,6 +492,7 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
   if (origin && (origin->kind == fix::OrderRequest::new_order ||
                  origin->kind == fix::OrderRequest::new_block))
     orders_->release(origin->session, origin->cl_ord_id);
+  block_ = 0;  // a block's legs all follow it within its command
   publish_changes(events);
   observed_ = command.stamp.sequence;
   if (observed_ - checkpoint_sequence_ >= config_.checkpoint_every) {
@@ -573,10 +574,13 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
       o->cum_qty += t->quantity;
       o->cum_notional += t->quantity * t->price;
       const std::string exec_id = trade_exec_id(t->trade, id == t->maker_order);
-      if (id == block_) {
+      if (id == t->taker_order && id == block_) {
         // A block's leg: its hour's Symbol, and what the whole block still wants.
+        // (While recovering, instruments listed before the checkpoint are
+        // not known yet; those reports are not sent again anyway.)
         Working leg = *o;
-        leg.symbol = instruments_.at(t->instrument).spec.symbol;
+        if (const auto hour = instruments_.find(t->instrument); hour != instruments_.end())
+          leg.symbol = hour->second.spec.symbol;
         const Quantity leaves = o->order_qty - o->cum_qty;
         report(leg, id, exec_id, FIX::ExecType_TRADE, leaves, t->quantity, t->price);
         if (leaves == 0) finish(id, FIX::OrdStatus_FILLED);

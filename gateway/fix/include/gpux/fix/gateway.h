@@ -161,8 +161,9 @@ class FixOrderEntry final : public fix::OrderEntry {
   // (docs/perf-notes.md).
   std::unique_ptr<OrderIndex> orders_;
   std::map<std::string, JournaledInput> inputs_;  // by session
-  // The last FIX block filled: its legs (the Trades right after its
-  // BlockOrderFilled, taker_order = block) are reported as its fills.
+  // The FIX block the command being observed filled (0: none): its legs, the
+  // Trades right after its BlockOrderFilled with taker_order = block, are
+  // reported as its fills.
   matching::OrderId block_ = 0;
   // Subscribers by instrument: (session, MDReqID).
   std::map<matching::InstrumentId, std::vector<std::pair<std::string, std::string>>> subscribers_;
