@@ -163,6 +163,22 @@ TEST_CASE("FIX seats: a stranger locked out of a seat does not lock out its owne
   CHECK(seats.authenticate("A", "guess", kPeer) == "wrong password for A");
 }
 
+TEST_CASE("FIX seats: guesses from many addresses stop being checked; the owner's are") {
+  long minute = 9;
+  SeatGuard seats({{"A", seat(1, password_hash("right"))}}, [&] { return minute; });
+  CHECK(seats.authenticate("A", "right", kPeer) == "");  // the owner's address, known now
+  for (int i = 0; i < SeatGuard::max_seat_failures_per_minute; ++i)
+    CHECK(seats.authenticate("A", "guess", "203.0.113." + std::to_string(i)) ==
+          "wrong password for A");
+  // Past the seat's ceiling, an address it never logged on from is refused
+  // unchecked, even with the right password; the owner's still gets in.
+  CHECK(seats.authenticate("A", "right", "198.51.100.99") ==
+        "too many failed logons; try again in a minute");
+  CHECK(seats.authenticate("A", "right", kPeer) == "");
+  ++minute;
+  CHECK(seats.authenticate("A", "right", "198.51.100.99") == "");
+}
+
 namespace {
 
 OrderAccepted accepted(OrderId order, Side side, Price price, Quantity quantity) {

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <ctime>
 
 namespace gpux::fix {
@@ -40,10 +41,19 @@ SeatGuard::Verdict SeatGuard::known_verdict(const Source& source, const Digest& 
   const std::string& session = source.first;
   const auto seat = hashes_.find(session);
   if (seat == hashes_.end()) return Verdict::unknown_client;
+  const long now = minute_();
   const auto failures = failures_.find(source);
-  if (failures != failures_.end() && failures->second.second == minute_() &&
+  if (failures != failures_.end() && failures->second.second == now &&
       failures->second.first >= max_failures_per_minute)
     return Verdict::rate_limited;
+  const auto seat_failures = seat_failures_.find(session);
+  if (seat_failures != seat_failures_.end() && seat_failures->second.second == now &&
+      seat_failures->second.first >= max_seat_failures_per_minute) {
+    const auto known = known_peers_.find(session);
+    if (known == known_peers_.end() ||
+        std::find(known->second.begin(), known->second.end(), source.second) == known->second.end())
+      return Verdict::rate_limited;
+  }
   hash = seat->second;
   if (hash.empty()) return Verdict::accepted;
   const auto known = verified_.find(session);
@@ -58,9 +68,22 @@ void SeatGuard::count_failure(const Source& source) {
   // Many addresses failing: what earlier minutes counted locks nothing out.
   if (failures_.size() >= max_remembered_failures)
     std::erase_if(failures_, [&](const auto& entry) { return entry.second.second != now; });
-  auto& [failed, when] = failures_[source];
-  if (when != now) failed = 0, when = now;
-  ++failed;
+  const auto count = [&](std::pair<int, long>& failures) {
+    auto& [failed, when] = failures;
+    if (when != now) failed = 0, when = now;
+    ++failed;
+  };
+  // Still full, of this minute's: the seat's own count bounds the guesses.
+  if (failures_.size() < max_remembered_failures || failures_.contains(source))
+    count(failures_[source]);
+  count(seat_failures_[source.first]);  // configured seats only: bounded
+}
+
+void SeatGuard::logged_on(const Source& source) {
+  std::vector<std::string>& peers = known_peers_[source.first];
+  std::erase(peers, source.second);
+  if (peers.size() >= max_known_peers) peers.erase(peers.begin());
+  peers.push_back(source.second);
 }
 
 std::string SeatGuard::authenticate(const std::string& session, const std::string& password,
@@ -76,6 +99,7 @@ std::string SeatGuard::authenticate(const std::string& session, const std::strin
       case Verdict::rate_limited:
         return "too many failed logons; try again in a minute";
       case Verdict::accepted:
+        logged_on(source);
         return {};
       case Verdict::refused:
         count_failure(source);
@@ -92,6 +116,7 @@ std::string SeatGuard::authenticate(const std::string& session, const std::strin
     return "wrong password for " + session;
   }
   if (hashes_.at(session) == hash) verified_[session] = digest;
+  logged_on(source);
   return {};
 }
 

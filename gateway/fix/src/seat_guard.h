@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "gpux/fix/config.h"
 
@@ -22,9 +23,16 @@ class SeatGuard {
   // Failed logons a seat may have from one address in one minute; past
   // them, that address is refused for that seat unchecked.
   static constexpr int max_failures_per_minute = 5;
+  // Failed logons a seat may have from all addresses in one minute; past
+  // them, only addresses it has logged on from before are checked, so that
+  // guesses from many addresses can neither queue password hashes without
+  // end nor lock out an owner logging on from where it did before.
+  static constexpr int max_seat_failures_per_minute = 50;
   // Addresses remembered with failures; past this, failures of earlier
   // minutes are let go (they no longer lock anything out).
   static constexpr std::size_t max_remembered_failures = 4096;
+  // Addresses remembered per seat as ones it logged on from.
+  static constexpr std::size_t max_known_peers = 16;
   // The current minute, counted from any fixed point.
   using MinuteClock = std::function<long()>;
   static long wall_minute();  // Unix time, in minutes
@@ -40,7 +48,9 @@ class SeatGuard {
   // vet_password. Once (session, peer) has max_failures_per_minute failures
   // in the clock's current minute, every logon of that seat from that
   // address is refused until the minute changes, the right password too;
-  // other addresses are not affected. Hashes (~60 ms) only when
+  // other addresses are not affected, unless the seat has had
+  // max_seat_failures_per_minute from all of them: then only addresses it
+  // logged on from before are checked. Hashes (~60 ms) only when
   // vet_password has not already judged this password.
   std::string authenticate(const std::string& session, const std::string& password,
                            const std::string& peer);
@@ -63,12 +73,17 @@ class SeatGuard {
   using Source = std::pair<std::string, std::string>;  // seat, peer address
   Verdict known_verdict(const Source& source, const Digest& digest, std::string& hash) const;
   void count_failure(const Source& source);  // mutex_ held
+  void logged_on(const Source& source);      // mutex_ held
 
   const MinuteClock minute_;
   mutable std::mutex mutex_;
   std::map<std::string, std::string> hashes_;  // by seat; every configured seat
-  // Failed logons per seat and address, and the minute they were counted in.
+  // Failed logons per seat and address, and per seat, with the minute they
+  // were counted in.
   std::map<Source, std::pair<int, long>> failures_;
+  std::map<std::string, std::pair<int, long>> seat_failures_;
+  // Where each seat logged on from, most recent last.
+  std::map<std::string, std::vector<std::string>> known_peers_;
   // SHA-256 of the password each seat last logged on with, and of the last
   // wrong one vetted.
   std::map<std::string, Digest> verified_;
