@@ -176,24 +176,32 @@ FIX::Message block_order(const std::string& id, char side, const char* limit, co
   return m;
 }
 
-TEST_CASE("FIX block orders: every hour filled, legs reported as fills, or none") {
-  Exchange exchange(
-      "fix_client = ALICE participant=1\n"
-      "instrument = 2 symbol=H100-SXM.us-east.21000101T01 class=H100-SXM region=us-east "
-      "start=4102448400 tick=100 max=1000 reference=2000000 band=500000\n"
-      "instrument = 3 symbol=H100-SXM.us-east.21000101T02 class=H100-SXM region=us-east "
-      "start=4102452000 tick=100 max=1000 reference=2000000 band=500000\n"
-      "capacity = 2 instrument=2 units=100\ncapacity = 2 instrument=3 units=100\n");
-  Client& client = exchange.client;
-  REQUIRE(client.wait_logons(2));
-  // BOB offers 5 in each hour, dearer in the last.
+// ALICE and BOB, kSymbol's hour and the two after it; BOB may sell 100 in each.
+const char* const kThreeHours =
+    "fix_client = ALICE participant=1\n"
+    "instrument = 2 symbol=H100-SXM.us-east.21000101T01 class=H100-SXM region=us-east "
+    "start=4102448400 tick=100 max=1000 reference=2000000 band=500000\n"
+    "instrument = 3 symbol=H100-SXM.us-east.21000101T02 class=H100-SXM region=us-east "
+    "start=4102452000 tick=100 max=1000 reference=2000000 band=500000\n"
+    "capacity = 2 instrument=2 units=100\ncapacity = 2 instrument=3 units=100\n";
+
+// BOB offers 5 in each hour, dearer in the last.
+void offer_three_hours(Exchange& exchange) {
   const char* const hours[] = {kSymbol, kHour2, kHour3};
   const char* const prices[] = {"2", "2", "2.3"};
   for (int h = 0; h < 3; ++h) {
     FIX::Message offer = new_order("o" + std::to_string(h), hours[h], '2', prices[h], "5");
     FIX::Session::sendToTarget(offer, exchange.bob);
-    CHECK(field(client.next("BOB"), FIX::FIELD::ExecType) == "0");
+    CHECK(field(exchange.client.next("BOB"), FIX::FIELD::ExecType) == "0");
   }
+}
+
+TEST_CASE("FIX block orders: every hour filled, legs reported as fills, or none") {
+  Exchange exchange(kThreeHours);
+  Client& client = exchange.client;
+  REQUIRE(client.wait_logons(2));
+  offer_three_hours(exchange);
+  const char* const hours[] = {kSymbol, kHour2, kHour3};
 
   SUBCASE("filled: an acknowledgement, then one fill per hour under the block's ClOrdID") {
     // 4 x (2 + 2 + 2.3) = 25.2 USD <= 3 hours x 4 units x 2.1 USD.
@@ -256,6 +264,34 @@ TEST_CASE("FIX block orders: every hour filled, legs reported as fills, or none"
     CHECK(field(client.next("ALICE"), FIX::FIELD::Text) ==
           "TimeInForce(59) must be 3 (IOC): a block fills at once or not at all");
   }
+}
+
+TEST_CASE("FIX block orders: a block after the gateway's checkpoint survives a SIGKILL") {
+  Exchange exchange(kThreeHours);
+  Client& client = exchange.client;
+  REQUIRE(client.wait_logons(2));
+  // A clean stop checkpoints the gateway: the hours are listed before it.
+  REQUIRE(exchange.daemon->stop() == 0);
+  exchange.start_daemon();
+  REQUIRE(client.wait_logons(4));
+  offer_three_hours(exchange);
+  FIX::Message block = block_order("blk1", '1', "2.1", "4", "3");
+  FIX::Session::sendToTarget(block, exchange.alice);
+  for (int report = 0; report < 4; ++report)  // New, then three legs
+    CHECK(field(client.next("ALICE"), FIX::FIELD::ClOrdID) == "blk1");
+  // Killed: the restart replays the block's legs past the checkpoint.
+  exchange.daemon->kill_hard();
+  exchange.start_daemon();
+  REQUIRE(client.wait_logons(6));
+  FIX::Message status;
+  status.getHeader().setField(FIX::FIELD::MsgType, "H");
+  status.setField(FIX::FIELD::ClOrdID, "blk1");
+  status.setField(FIX::FIELD::Side, "1");
+  FIX::Session::sendToTarget(status, exchange.alice);
+  const FIX::Message known = client.next_matching(
+      "ALICE", [](const FIX::Message& m) { return field(m, FIX::FIELD::ExecType) == "I"; });
+  CHECK(field(known, FIX::FIELD::OrdStatus) == "2");
+  CHECK(field(known, FIX::FIELD::CumQty) == "12");
 }
 
 TEST_CASE("FIX throttle") {
