@@ -1,9 +1,9 @@
 // The README's demo, shortened (ops/demo --quick), end to end on this build:
 // real gpuxd, real provider agents proving over the provider API, real FIX
-// sessions, one block order over three hours. Afterwards the ledger audit must pass on the demo's journal, the
-// honest providers must have delivered, and the dishonest one must have been
-// caught: its challenges failed, its buyers refunded, its collateral
-// penalised.
+// sessions, one block order over three hours. Afterwards the ledger audit
+// must pass on the demo's journal, the honest providers must have delivered,
+// and the dishonest one must have been caught: its challenges failed, its
+// buyers refunded, its collateral penalised.
 #include <doctest/doctest.h>
 
 #include <fstream>
