@@ -229,10 +229,7 @@ TEST_CASE("FIX block orders: every hour filled, legs reported as fills, or none"
     for (int h = 0; h < 3; ++h)
       CHECK(field(client.next("BOB"), FIX::FIELD::LastQty) == "4");
     // The block has ended filled: its status says so, and its ClOrdID is taken.
-    FIX::Message status;
-    status.getHeader().setField(FIX::FIELD::MsgType, "H");
-    status.setField(FIX::FIELD::ClOrdID, "blk1");
-    status.setField(FIX::FIELD::Side, "1");
+    FIX::Message status = status_request("blk1");
     FIX::Session::sendToTarget(status, exchange.alice);
     CHECK(field(client.next("ALICE"), FIX::FIELD::OrdStatus) == "2");
     FIX::Message again = block_order("blk1", '1', "2.1", "1", "1");
@@ -283,10 +280,7 @@ TEST_CASE("FIX block orders: a block after the gateway's checkpoint survives a S
   exchange.daemon->kill_hard();
   exchange.start_daemon();
   REQUIRE(client.wait_logons(6));
-  FIX::Message status;
-  status.getHeader().setField(FIX::FIELD::MsgType, "H");
-  status.setField(FIX::FIELD::ClOrdID, "blk1");
-  status.setField(FIX::FIELD::Side, "1");
+  FIX::Message status = status_request("blk1");
   FIX::Session::sendToTarget(status, exchange.alice);
   const FIX::Message known = client.next_matching(
       "ALICE", [](const FIX::Message& m) { return field(m, FIX::FIELD::ExecType) == "I"; });
@@ -311,6 +305,13 @@ TEST_CASE("FIX throttle") {
     }
     CHECK(throttled >= 2);
     CHECK(throttled <= 7);
+  }
+  {  // a block counts one message per hour it sweeps: six hours are over 5 a second
+    FIX::Message block = new_order("blk", kSymbol, '1', "2.4", "1");
+    block.getHeader().setField(FIX::FIELD::MsgType, "AB");
+    block.setField(20010, "6");  // BlockHours
+    FIX::Session::sendToTarget(block, exchange.alice);
+    CHECK(field(client.next("ALICE"), FIX::FIELD::Text).find("throttle") != std::string::npos);
   }
 }
 
