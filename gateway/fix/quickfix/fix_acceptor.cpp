@@ -153,7 +153,12 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       refuse(request, oversized);  // echoing only the first 64 characters
       return;
     }
-    if (!within_rate(request.session)) {
+    // A block sweeps one book per hour: it counts as that many messages.
+    const int cost =
+        block ? std::max(1, std::min(kMaxBlockHours,
+                                     std::atoi(field_or(message, kBlockHours, "1").c_str())))
+              : 1;
+    if (!within_rate(request.session, cost)) {
       request.symbol = field_or(message, FIX::FIELD::Symbol, "");
       request.side = field_or(message, FIX::FIELD::Side, text(FIX::Side_BUY))[0];
       request.kind = cancel        ? OrderRequest::cancel
@@ -276,12 +281,15 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
 
   // A fixed one-second window per session: simple, and what clients can
   // reason about. Sessions run on their own threads, hence the lock.
-  bool within_rate(const std::string& session) {
+  // Whether `session` may send a message that costs `cost` (its weight in
+  // messages) in this second.
+  bool within_rate(const std::string& session, int cost = 1) {
     const long now = static_cast<long>(std::time(nullptr));
     std::lock_guard<std::mutex> lock(rate_mutex);
     Window& w = windows[session];
     if (w.second != now) w = Window(0, now);
-    return ++w.first <= options.max_messages_per_second;
+    w.first += cost;
+    return w.first <= options.max_messages_per_second;
   }
 
   // A request the exchange never sees: rejected with reason Other.
