@@ -42,6 +42,9 @@ struct OrderRequest {
   // the session's generation (see SessionState), journaled with the order.
   int msg_seq_num = 0;
   std::int64_t generation = 0;
+
+  // A new order or a block: it opens an order under its ClOrdID.
+  bool opens_order() const { return kind == new_order || kind == new_block; }
 };
 
 // An ExecutionReport(8), OrderCancelReject(9) or OrderMassCancelReport(r)

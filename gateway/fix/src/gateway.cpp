@@ -243,9 +243,8 @@ void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest
   origin.set_orig_cl_ord_id(request.orig_cl_ord_id);
   // New orders and blocks report it (and their ended records are let go
   // when its gate closes); a mass cancel's scope (empty: all orders) too.
-  const bool opens =
-      request.kind == fix::OrderRequest::new_order || request.kind == fix::OrderRequest::new_block;
-  if (opens || request.kind == fix::OrderRequest::mass_cancel) origin.set_symbol(request.symbol);
+  if (request.opens_order() || request.kind == fix::OrderRequest::mass_cancel)
+    origin.set_symbol(request.symbol);
   origin.set_order_qty(order_qty);
   origin.set_msg_seq_num(static_cast<std::uint32_t>(request.msg_seq_num));
   origin.set_generation(request.generation);
@@ -253,7 +252,7 @@ void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest
   // client hears so now, rather than wait for an answer that cannot come.
   if (pipeline_->submit(std::move(body), {}, origin.SerializeAsString())) return;
   std::lock_guard lock(mutex_);
-  if (opens) orders_->release(request.session, request.cl_ord_id);
+  if (request.opens_order()) orders_->release(request.session, request.cl_ord_id);
   if (!request.cl_ord_id.empty())
     refuse(request, FIX::OrdRejReason_OTHER,
            "the exchange is stopping (journal failure): not accepted, send it again later");
@@ -489,9 +488,7 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
     market_->track(event);
   }
   // Journaled: the order now works (or was rejected), its reservation ends.
-  if (origin && (origin->kind == fix::OrderRequest::new_order ||
-                 origin->kind == fix::OrderRequest::new_block))
-    orders_->release(origin->session, origin->cl_ord_id);
+  if (origin && origin->opens_order()) orders_->release(origin->session, origin->cl_ord_id);
   block_ = 0;  // a block's legs all follow it within its command
   publish_changes(events);
   observed_ = command.stamp.sequence;
@@ -534,8 +531,7 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
     block_ = b->block;
   } else if (const auto* r = std::get_if<CommandRejected>(&event)) {
     if (origin == nullptr) return;
-    if (origin->kind == fix::OrderRequest::new_order ||
-        origin->kind == fix::OrderRequest::new_block) {
+    if (origin->opens_order()) {
       refuse(*origin, r->reason, exec);
     } else if (origin->kind == fix::OrderRequest::mass_cancel) {
       if (!origin->cl_ord_id.empty())
