@@ -598,20 +598,34 @@ class EngineCore final : public Engine {
   // Turns the hold for `quantity` units into a traded obligation at `price`:
   // the buyer's cash into escrow (notional + fee hold), the provider's
   // receivable. Call before the order's remaining quantity is lowered.
+  // A buyer's side of a fill: the notional and its fee hold, from reserved
+  // to escrow. What it escrowed.
+  Money escrow_purchase(ParticipantId buyer, Money notional) {
+    const Money escrowed = notional + buyer_fee(notional, config_.buyer_fee_ppm);
+    transfer(own(buyer, AccountKind::reserved), own(buyer, AccountKind::escrow), escrowed,
+             PostingReason::trade);
+    return escrowed;
+  }
+
+  // A provider's side of a fill: the units sold, the notional receivable.
+  void book_sale(ParticipantId provider, InstrumentId instrument, Quantity quantity,
+                 Money notional) {
+    capacity_slot(provider, instrument).view.sold += quantity;
+    transfer(exchange(AccountKind::clearing), own(provider, AccountKind::receivable), notional,
+             PostingReason::trade);
+  }
+
   void commit_fill(const Order& o, Quantity quantity, Price price) {
     const Money notional = price * quantity;
     if (o.side == Side::buy) {
       const Money released = released_hold(o, quantity);
-      const Money escrowed = notional + buyer_fee(notional, config_.buyer_fee_ppm);
-      const auto reserved = own(o.participant, AccountKind::reserved);
-      transfer(reserved, own(o.participant, AccountKind::escrow), escrowed, PostingReason::trade);
-      transfer(reserved, own(o.participant, AccountKind::available), released - escrowed,
+      const Money escrowed = escrow_purchase(o.participant, notional);
+      transfer(own(o.participant, AccountKind::reserved),
+               own(o.participant, AccountKind::available), released - escrowed,
                PostingReason::release);
     } else {
       release(o, quantity);
-      capacity_slot(o.participant, o.instrument).view.sold += quantity;
-      transfer(exchange(AccountKind::clearing), own(o.participant, AccountKind::receivable),
-               notional, PostingReason::trade);
+      book_sale(o.participant, o.instrument, quantity, notional);
     }
   }
 
@@ -869,25 +883,19 @@ class EngineCore final : public Engine {
     for (const BlockLeg& leg : plan->legs) {
       if (leg.instrument != hour) hour = leg.instrument, filled_in_hour = 0;
       filled_in_hour += leg.quantity;
-      fill_maker(
-          *leg.instrument, *leg.maker, leg.quantity,
-          {.order = block,
-           .participant = c.participant,
-           .side = c.side,
-           .remaining_after = c.units - filled_in_hour},
-          [&](Price price) {
-            const Money notional = price * leg.quantity;
-            if (c.side == Side::buy) {
-              const Money escrow = notional + buyer_fee(notional, config_.buyer_fee_ppm);
-              transfer(reserved, own(c.participant, AccountKind::escrow), escrow,
-                       PostingReason::trade);
-              escrowed += escrow;
-            } else {
-              capacity_slot(c.participant, leg.instrument->spec.id).view.sold += leg.quantity;
-              transfer(exchange(AccountKind::clearing), own(c.participant, AccountKind::receivable),
-                       notional, PostingReason::trade);
-            }
-          });
+      fill_maker(*leg.instrument, *leg.maker, leg.quantity,
+                 {.order = block,
+                  .participant = c.participant,
+                  .side = c.side,
+                  .remaining_after = c.units - filled_in_hour},
+                 [&](Price price) {
+                   const Money notional = price * leg.quantity;
+                   if (c.side == Side::buy) {
+                     escrowed += escrow_purchase(c.participant, notional);
+                   } else {
+                     book_sale(c.participant, leg.instrument->spec.id, leg.quantity, notional);
+                   }
+                 });
     }
     // Fees round down per leg, so the legs' escrow never exceeds the hold.
     if (c.side == Side::buy) {
