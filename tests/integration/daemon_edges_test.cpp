@@ -4,8 +4,8 @@
 // permissions of what it writes, and settings that lose data.
 //
 // The journal failure is a real one from the kernel's interface: an
-// LD_PRELOAD shim (support/fail_sync_shim.cpp) makes fsync and fdatasync
-// return EIO from a moment the test chooses.
+// LD_PRELOAD shim (support/fault_shim.cpp) makes fsync and fdatasync
+// return EIO, or writes ENOSPC, from a moment the test chooses.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,6 +15,8 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "local_daemon.h"
 #include "run_command.h"
@@ -23,6 +25,14 @@
 namespace {
 
 constexpr const char* kSymbol = "H100-SXM.us-east.21000101T00";
+
+// What the fault shim does to the gpuxd started next; nothing by default.
+struct Faults {
+  bool fail_sync = false;  // every fsync fails once Exchange::flag() exists
+  // Writes to the files in it fail (ENOSPC) once flag() exists; none when empty.
+  std::filesystem::path full_disk_in;
+  bool audit_fix_state = false;  // audit_log() notes whether each FIX message sent was fsynced
+};
 
 struct Exchange {
   explicit Exchange(const std::string& extra_config = {}) : fix_port(gpux::local::free_port()) {
@@ -43,22 +53,36 @@ struct Exchange {
   std::filesystem::path data() const { return dir.path() / "data"; }
   std::filesystem::path flag() const { return dir.path() / "fail-sync-now"; }
 
-  // With `shim`, every fsync fails once flag() exists.
-  void start(bool shim) {
-    if (shim) {
-      ::setenv("LD_PRELOAD", GPUX_FAIL_SYNC_SHIM, 1);
-      ::setenv("GPUX_FAIL_SYNC_WHEN", flag().c_str(), 1);
-      // The sanitizers' runtime expects to be loaded first; the shim is not instrumented.
-      ::setenv("ASAN_OPTIONS", "verify_asan_link_order=0", 1);
-    }
-    pid = gpux::local::spawn_daemon(GPUXD_PATH, (dir.path() / "gpuxd.conf").string(),
-                                    (dir.path() / "gpuxd.log").string());
-    ::unsetenv("LD_PRELOAD");
-    ::unsetenv("GPUX_FAIL_SYNC_WHEN");
-    ::unsetenv("ASAN_OPTIONS");
-    REQUIRE(pid > 0);
+  // Started, and listening for FIX.
+  void start() { start(Faults()); }
+  void start(const Faults& faults) {
+    spawn(faults);
     REQUIRE_MESSAGE(gpux::local::wait_for_listener(fix_port), log());
   }
+
+  void spawn(const Faults& faults) {
+    const bool disk_full = !faults.full_disk_in.empty();
+    const bool shim = faults.fail_sync || disk_full || faults.audit_fix_state;
+    const std::vector<std::pair<const char*, std::string>> environment = {
+        {"LD_PRELOAD", shim ? GPUX_FAULT_SHIM : ""},
+        // The sanitizers' runtime expects to be loaded first; the shim is not instrumented.
+        {"ASAN_OPTIONS", shim ? "verify_asan_link_order=0" : ""},
+        {"GPUX_FAIL_SYNC_WHEN", faults.fail_sync ? flag().string() : ""},
+        {"GPUX_FAIL_WRITE_WHEN", disk_full ? flag().string() : ""},
+        {"GPUX_FAIL_WRITE_IN", faults.full_disk_in.string()},
+        {"GPUX_SYNC_AUDIT", faults.audit_fix_state ? "/fix-state/" : ""},
+        {"GPUX_SYNC_AUDIT_LOG", faults.audit_fix_state ? audit_log().string() : ""},
+    };
+    for (const auto& [name, value] : environment)
+      if (!value.empty()) ::setenv(name, value.c_str(), 1);
+    pid = gpux::local::spawn_daemon(GPUXD_PATH, (dir.path() / "gpuxd.conf").string(),
+                                    (dir.path() / "gpuxd.log").string());
+    for (const auto& [name, value] : environment)
+      ::unsetenv(name);
+    REQUIRE(pid > 0);
+  }
+
+  std::filesystem::path audit_log() const { return dir.path() / "sync-audit"; }
 
   // gpux trade COMMAND on the TRADER seat.
   gpux::test::CommandResult trade(const std::string& command) const {
@@ -92,10 +116,27 @@ struct Exchange {
 
 }  // namespace
 
-TEST_CASE(
-    "a failed journal fsync under FIX stops gpuxd with its cause; no acknowledged order lost") {
+TEST_CASE("the journal fails under FIX: gpuxd stops with its cause; no acknowledged order lost") {
   Exchange exchange;
-  exchange.start(/*shim=*/true);
+  Faults faults;
+  std::string cause;
+  std::string failed;  // what gpuxd names as failed
+  SUBCASE("an fsync fails") {
+    faults.fail_sync = true;
+    cause = "Input/output error";
+    failed = "the FIX session store in " + (exchange.data() / "fix-state").string();
+  }
+  SUBCASE("the journal's disk is full") {
+    faults.full_disk_in = exchange.data();
+    cause = "No space left on device";
+    failed = "the journal in " + exchange.data().string();
+  }
+  SUBCASE("the session store's disk is full") {
+    faults.full_disk_in = exchange.data() / "fix-state";
+    cause = "No space left on device";
+    failed = "the FIX session store in " + (exchange.data() / "fix-state").string();
+  }
+  exchange.start(faults);
   for (const char* id : {"A1", "A2", "A3"}) {
     const auto placed =
         exchange.trade(std::string("place buy ") + kSymbol + " 1 2.0" + " --id " + id);
@@ -112,23 +153,37 @@ TEST_CASE(
   CHECK(lost.status == 3);  // the session ended before an answer
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(15));
 
-  // gpuxd stops by itself, exit status 1, with one line that names the
-  // cause and the data directory.
+  // gpuxd stops by itself, exit status 1 (not an abort), with one line that
+  // names the cause and what failed.
   REQUIRE(exchange.exit_status_within(30) == 1);
   const std::string log = exchange.log();
   CAPTURE(log);
-  CHECK(log.find("FATAL: the journal in " + exchange.data().string() + " failed") !=
-        std::string::npos);
+  const auto fatal = log.find("gpuxd: FATAL: ");
+  REQUIRE(fatal != std::string::npos);
+  CHECK(log.find("FATAL", fatal + 8) == std::string::npos);
+  const std::string line = log.substr(fatal, log.find('\n', fatal) - fatal);
+  CHECK(line.find(failed + " failed") != std::string::npos);
+  CHECK(line.find(cause) != std::string::npos);
+
+  if (!faults.full_disk_in.empty()) {
+    // Started again while the disk is still full: a clear message, exit 1.
+    exchange.spawn(faults);
+    CHECK(exchange.exit_status_within(30) == 1);
+    const std::string restart_log = exchange.log().substr(log.size());
+    CAPTURE(restart_log);
+    CHECK(restart_log.find(cause) != std::string::npos);
+  }
 
   // Without the fault: every acknowledged order is there, and the audit reconciles.
   std::filesystem::remove(exchange.flag());
-  exchange.start(/*shim=*/false);
+  exchange.start();
   for (const char* id : {"A1", "A2", "A3"}) {
     const auto status = exchange.trade(std::string("status ") + id);
     CAPTURE(status.output);
     CHECK(status.status == 0);
     CHECK(status.output.find("new") != std::string::npos);
   }
+  CHECK(exchange.trade("status B1").output.find("unknown order") != std::string::npos);
   CHECK(gpux::local::stop_daemon(exchange.pid, SIGTERM) == 0);
   exchange.pid = -1;
   const auto audit = gpux::test::run_command(std::string(GPUX_PATH) + " audit --data-dir " +
@@ -137,9 +192,30 @@ TEST_CASE(
   CHECK(audit.status == 0);
 }
 
+TEST_CASE("every FIX message gpuxd sends is fsynced in its session store first") {
+  // A power loss must not lose a message a client has seen: the session
+  // would number its next one the same, and the client would refuse it.
+  Exchange exchange;
+  Faults audit;
+  audit.audit_fix_state = true;
+  exchange.start(audit);
+  for (const char* id : {"A1", "A2", "A3"})
+    REQUIRE(exchange.trade(std::string("place buy ") + kSymbol + " 1 2.0 --id " + id).status == 0);
+  CHECK(gpux::local::stop_daemon(exchange.pid, SIGTERM) == 0);
+  exchange.pid = -1;
+  std::ifstream in(exchange.audit_log());
+  int synced = 0;
+  int unsynced = 0;
+  for (std::string line; std::getline(in, line);)
+    (line == "synced" ? synced : unsynced) += 1;
+  // Each of three sessions: Logon, ExecutionReport, Logout.
+  CHECK(synced >= 9);
+  CHECK(unsynced == 0);
+}
+
 TEST_CASE("everything gpuxd writes is its owner's alone") {
   Exchange exchange;
-  exchange.start(/*shim=*/false);
+  exchange.start();
   REQUIRE(exchange.trade(std::string("place buy ") + kSymbol + " 1 2.0 --id P1").status == 0);
   CHECK(gpux::local::stop_daemon(exchange.pid, SIGTERM) == 0);
   exchange.pid = -1;
@@ -157,7 +233,7 @@ TEST_CASE("everything gpuxd writes is its owner's alone") {
 
 TEST_CASE("sync = false is accepted, with a warning that acknowledged orders can be lost") {
   Exchange exchange("sync = false\n");
-  exchange.start(/*shim=*/false);
+  exchange.start();
   CHECK(exchange.log().find("WARNING: sync = false") != std::string::npos);
 }
 
@@ -177,7 +253,7 @@ TEST_CASE("too little free disk: gpuxd refuses to start with the figures; a litt
   }
   SUBCASE("below warn_free_mb") {
     Exchange exchange("min_free_mb = 1\nwarn_free_mb = 1000000000000\n");
-    exchange.start(/*shim=*/false);
+    exchange.start();
     CHECK(exchange.log().find("WARNING: only ") != std::string::npos);
   }
 }

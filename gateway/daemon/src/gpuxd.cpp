@@ -112,6 +112,24 @@ std::string check_bootstrap(const daemon::DaemonConfig& config) {
   return {};
 }
 
+// A store that cannot write or fsync: nothing more can be acknowledged, so
+// gpuxd stops as on SIGTERM (connections closed, so no client is left
+// waiting) and exits 1, rather than run on with its sessions unanswered.
+// The first failure is the cause and gets the one FATAL line; those that
+// follow while gpuxd stops (the same disk failing again) are noted as such.
+void stop_for_storage_failure(const char* store, const std::string& directory,
+                              const std::string& cause, const char* consequence) {
+  static std::atomic<bool> stopping{false};
+  if (stopping.exchange(true)) {
+    std::fprintf(stderr, "gpuxd: while stopping, %s in %s failed too: %s\n", store,
+                 directory.c_str(), cause.c_str());
+    return;
+  }
+  std::fprintf(stderr, "gpuxd: FATAL: %s in %s failed: %s; stopping (%s)\n", store,
+               directory.c_str(), cause.c_str(), consequence);
+  ::kill(::getpid(), SIGTERM);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -194,8 +212,17 @@ int main(int argc, char** argv) {
   std::unique_ptr<fix::Acceptor> acceptor;
   if (config.fix.port > 0) {
     try {
-      fix_store =
-          std::make_unique<fix::FixStateStore>(config.pipeline.data_directory / "fix-state");
+      const auto fix_state = config.pipeline.data_directory / "fix-state";
+      fix_store = std::make_unique<fix::FixStateStore>(
+          fix_state, fix::FixStateStore::Options{
+                         .sync = config.pipeline.sync,
+                         .on_failure =
+                             [directory = fix_state.string()](const std::string& cause) {
+                               stop_for_storage_failure(
+                                   "the FIX session store", directory, cause,
+                                   "clients resend what they were not answered");
+                             },
+                     });
       fix_entry = std::make_unique<fix::FixOrderEntry>(config.fix, *fix_store);
       fix::AcceptorOptions options;
       options.port = config.fix.port;
@@ -230,16 +257,10 @@ int main(int argc, char** argv) {
     if (auto* service = provider_observer.load()) service->observe(c, events);
   };
 
-  // A failed journal write or fsync: nothing more can be acknowledged, so
-  // gpuxd stops as on SIGTERM (connections closed, so no client is left
-  // waiting) and exits 1, rather than run on with its sessions unanswered.
   config.pipeline.on_failure =
       [directory = config.pipeline.data_directory.string()](const std::string& cause) {
-        std::fprintf(stderr,
-                     "gpuxd: FATAL: the journal in %s failed: %s; stopping (nothing after the last "
-                     "durable command is acknowledged)\n",
-                     directory.c_str(), cause.c_str());
-        ::kill(::getpid(), SIGTERM);
+        stop_for_storage_failure("the journal", directory, cause,
+                                 "nothing after the last durable command is acknowledged");
       };
 
   const auto started = std::chrono::steady_clock::now();
@@ -362,7 +383,7 @@ int main(int argc, char** argv) {
       fix_entry->checkpoint();    // at the engine's snapshot: nothing to replay
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "gpuxd: stopped after a journal failure in %s: %s\n",
+    std::fprintf(stderr, "gpuxd: stopped after a storage failure in %s: %s\n",
                  config.pipeline.data_directory.c_str(), e.what());
     return 1;
   }

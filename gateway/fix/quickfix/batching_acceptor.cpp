@@ -42,11 +42,13 @@ thread_local std::vector<std::shared_ptr<Connection>> t_waiting;
 
 // What a connection needs from the thread that polls it.
 struct Poller {
-  explicit Poller(std::size_t max_unsent) : max_unsent_bytes(max_unsent) {}
+  Poller(std::size_t max_unsent, std::function<bool()> durable)
+      : max_unsent_bytes(max_unsent), make_durable(std::move(durable)) {}
   void wake();
   void watch(int fd, std::uint32_t events, int op);
 
   const std::size_t max_unsent_bytes;
+  const std::function<bool()> make_durable;
   int epoll_fd = -1;
   int wake_fd = -1;
   // Connections whose session (or a full buffer) asked to close them.
@@ -102,6 +104,14 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
   // Writes what the socket takes; the rest waits for EPOLLOUT.
   void write_locked() {
     waiting = false;
+    // Nothing leaves before the session store holds it durably: a power loss
+    // must not undo a message the client has seen. When that fails gpuxd is
+    // stopping; the client is disconnected rather than left waiting.
+    if (!unsent.empty() && !owner.make_durable()) {
+      unsent.clear();
+      request_close_locked();
+      return;
+    }
     std::size_t written = 0;
     while (!closed && written < unsent.size()) {
       const ssize_t n =
@@ -152,8 +162,9 @@ constexpr std::size_t kPreLogonBytes = 64u << 10;
 
 struct BatchingAcceptor::Impl : Poller {
   Impl(BatchingAcceptor& a, int p, const SocketLimits& limits,
-       std::function<void(const std::string&, const std::string&)> vet)
-      : Poller(limits.max_unsent_bytes),
+       std::function<void(const std::string&, const std::string&)> vet,
+       std::function<bool()> durable)
+      : Poller(limits.max_unsent_bytes, std::move(durable)),
         acceptor(a),
         port(p),
         max_connections(limits.max_connections),
@@ -547,9 +558,10 @@ BatchingAcceptor::BatchingAcceptor(
     FIX::Application& application, FIX::MessageStoreFactory& stores,
     const FIX::SessionSettings& settings, FIX::LogFactory& logs, int port,
     const SocketLimits& limits,
-    std::function<void(const std::string&, const std::string&)> vet_logon)
+    std::function<void(const std::string&, const std::string&)> vet_logon,
+    std::function<bool()> make_durable)
     : FIX::Acceptor(application, stores, settings, logs),
-      impl_(new Impl(*this, port, limits, std::move(vet_logon))) {}
+      impl_(new Impl(*this, port, limits, std::move(vet_logon), std::move(make_durable))) {}
 
 BatchingAcceptor::~BatchingAcceptor() {
   stop();

@@ -11,7 +11,9 @@
 // for it; its messages stay in its session store for the resend after it
 // logs on again. A connection's first message goes to `vet_logon` on a
 // thread of its own before its session sees it: for checks too slow for the
-// one thread that serves every session (a password hash).
+// one thread that serves every session (a password hash). No connection
+// writes a byte before `make_durable` has returned true (the session stores'
+// fsync, once per batch).
 #pragma once
 
 #include <quickfix/Acceptor.h>
@@ -43,7 +45,8 @@ class BatchingAcceptor : public FIX::Acceptor {
       const FIX::SessionSettings& settings, FIX::LogFactory& logs, int port,
       const SocketLimits& limits,
       std::function<void(const std::string& first_message, const std::string& peer_address)>
-          vet_logon);
+          vet_logon,
+      std::function<bool()> make_durable);
   ~BatchingAcceptor();
 
   // Messages sent by the calling thread from here until end_batch() wait in

@@ -459,7 +459,8 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   limits.max_connections_per_address = options.max_connections_per_address;
   limits.logon_timeout = std::chrono::milliseconds(options.logon_timeout_ms);
   i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.port,
-                                        limits, vet_logon));
+                                        limits, vet_logon,
+                                        [&store] { return store.make_durable(); }));
   entry.set_sink(i);
 }
 

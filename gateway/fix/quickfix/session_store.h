@@ -35,6 +35,9 @@ class SessionStore {
   virtual void save(const std::string& session, const SessionState& state) = 0;
   // A new FIX session day: numbers back to 1 (`fresh`), kept messages dropped.
   virtual void reset(const std::string& session, const SessionState& fresh) = 0;
+  // Makes everything stored so far survive a power loss; called before the
+  // bytes of stored messages leave. False when it failed: nothing may leave.
+  virtual bool make_durable() = 0;
 };
 
 }  // namespace gpux::fix

@@ -52,12 +52,6 @@ std::string sent_key(const std::string& session, std::string_view identity) {
   return key;
 }
 
-void check(const rocksdb::Status& status, const char* doing) {
-  if (!status.ok())
-    throw storage::StorageError(std::string("FIX state store: ") + doing + ": " +
-                                status.ToString());
-}
-
 std::string encode(const fix::SessionState& s) {
   std::string bytes(32, '\0');
   const std::int64_t fields[4] = {s.next_sender, s.next_target, s.creation_time, s.generation};
@@ -128,18 +122,19 @@ std::map<std::string, int> decode_marks(const std::string& bytes) {
 
 }  // namespace
 
-FixStateStore::FixStateStore(const std::filesystem::path& directory) {
+FixStateStore::FixStateStore(const std::filesystem::path& directory, Options options)
+    : options_(std::move(options)) {
   std::filesystem::create_directories(directory);
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.info_log = storage::stderr_info_log("fix-state");  // not a LOG file on its disk
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.info_log = storage::stderr_info_log("fix-state");  // not a LOG file on its disk
   // Nine threads (each session's and the report sender) write here, one
   // small batch per FIX message. RocksDB's default has a writer that finds
   // another one ahead spin and yield for up to 100 us: on a small machine
   // that takes the CPU the writer ahead needs. Wait on the condition instead.
-  options.enable_write_thread_adaptive_yield = false;
+  db_options.enable_write_thread_adaptive_yield = false;
   rocksdb::DB* raw = nullptr;
-  check(rocksdb::DB::Open(options, directory.string(), &raw), "opening");
+  check(rocksdb::DB::Open(db_options, directory.string(), &raw), "opening");
   db_.reset(raw);
   std::string marks;
   const auto status = db_->Get({}, "marks", &marks);
@@ -147,10 +142,41 @@ FixStateStore::FixStateStore(const std::filesystem::path& directory) {
   at_checkpoint_ = recovery_marks_ = decode_marks(marks);
 }
 
+FixStateStore::FixStateStore(const std::filesystem::path& directory)
+    : FixStateStore(directory, Options{}) {}
+
 FixStateStore::~FixStateStore() = default;
+
+void FixStateStore::check(const rocksdb::Status& status, const char* doing) const {
+  if (status.ok()) return;
+  const std::string cause = std::string(doing) + ": " + status.ToString();
+  // Told once, and not when the store cannot open (gpuxd then does not start).
+  if (options_.on_failure && db_ && !failed_.exchange(true)) options_.on_failure(cause);
+  throw storage::StorageError("FIX state store: " + cause);
+}
 
 void FixStateStore::put(const std::string& key, const std::string& value) {
   check(db_->Put({}, key, value), "writing");
+  ++writes_;
+}
+
+void FixStateStore::write(rocksdb::WriteBatch& batch, const char* doing) {
+  check(db_->Write({}, &batch), doing);
+  ++writes_;
+}
+
+bool FixStateStore::make_durable() {
+  if (!options_.sync) return true;
+  const std::uint64_t written = writes_.load();
+  std::lock_guard lock(sync_mutex_);
+  if (synced_writes_ >= written) return true;
+  try {
+    check(db_->SyncWAL(), "syncing");
+  } catch (const storage::StorageError&) {
+    return false;
+  }
+  synced_writes_ = written;
+  return true;
 }
 
 fix::SessionState FixStateStore::load(const std::string& session) {
@@ -194,8 +220,7 @@ FixStateStore::LastSent FixStateStore::last_stored(const std::string& session) {
 
 void FixStateStore::store_sent(const std::string& session, int sequence, const std::string& message,
                                int next_target) {
-  check(db_->Put({}, message_key(session, sequence), stored_value(message, next_target)),
-        "storing a sent message");
+  put(message_key(session, sequence), stored_value(message, next_target));
   std::lock_guard lock(mutex_);
   int& last = stored_[session];
   last = std::max(last, sequence);
@@ -231,7 +256,7 @@ void FixStateStore::reset(const std::string& session, const fix::SessionState& f
   batch.DeleteRange(db_->DefaultColumnFamily(), message_key(session, 0),
                     message_key(session, kLastSequence));
   batch.Put(state_key(session), encode(fresh));
-  check(db_->Write({}, &batch), "resetting a session");
+  write(batch, "resetting a session");
   std::lock_guard lock(mutex_);
   stored_[session] = 0;
   at_checkpoint_[session] = 0;
@@ -283,7 +308,7 @@ void FixStateStore::write_checkpoint(const std::string& bytes) {
   batch.Put("marks", encode_marks(stored_));
   // What resets kept is covered by the marks from here on.
   batch.DeleteRange(db_->DefaultColumnFamily(), "x", "y");
-  check(db_->Write({}, &batch), "writing the checkpoint");
+  write(batch, "writing the checkpoint");
   at_checkpoint_ = stored_;
 }
 
@@ -312,7 +337,7 @@ void FixStateStore::remember_ended(std::span<const EndedOrder> orders) {
     key += o.cl_ord_id;
     batch.Put(key, o.bytes);
   }
-  check(db_->Write({}, &batch), "writing ended orders");
+  write(batch, "writing ended orders");
 }
 
 void FixStateStore::forget_ended(const std::string& symbol) {
@@ -320,6 +345,7 @@ void FixStateStore::forget_ended(const std::string& symbol) {
   end.back() = '\1';  // just past every key under the symbol
   check(db_->DeleteRange({}, db_->DefaultColumnFamily(), ended_prefix(symbol), end),
         "forgetting ended orders");
+  ++writes_;
 }
 
 std::vector<std::string> FixStateStore::ended() {

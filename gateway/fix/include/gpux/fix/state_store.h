@@ -1,9 +1,12 @@
 // The FIX gateway's own RocksDB (data/fix-state): QuickFIX session state and
-// sent messages for resend, and the gateway's checkpoint. Writes are not
-// fsync'd: they reach the operating system before QuickFIX puts the message
-// on the wire, so they survive gpuxd being killed; after a machine crash the
-// gateway rebuilds from the journal and the clients' resend requests
-// (docs/fix-spec.md, "Recovery").
+// sent messages for resend, and the gateway's checkpoint. A message is
+// written before QuickFIX hands it to its connection, and the connection
+// calls make_durable() before its bytes leave: one fsync for all the messages
+// a batch of reports stored, so a power loss never makes a session number a
+// message the same as one a client has seen. Orders and their sequence
+// numbers are the journal's; after a crash the gateway rebuilds its reports
+// from the journal and the clients' resend requests (docs/fix-spec.md,
+// "Recovery").
 //
 // One key per sent message, nothing else, because that write is on every
 // report's path: a session's next outgoing number is found from its last
@@ -13,7 +16,10 @@
 // messages went).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,14 +33,25 @@
 
 namespace rocksdb {
 class DB;
-}
+class Status;
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace gpux::fix {
 
 class FixStateStore final : public fix::SessionStore {
  public:
+  struct Options {
+    // Whether make_durable() fsyncs: gpuxd's `sync`, as for the journal.
+    bool sync = true;
+    // Called with the cause when the store first cannot be written or
+    // synced, before the call throws: gpuxd stops, as when its journal fails.
+    std::function<void(const std::string& cause)> on_failure;
+  };
+
   // Throws storage::StorageError when the database cannot be opened.
-  explicit FixStateStore(const std::filesystem::path& directory);
+  FixStateStore(const std::filesystem::path& directory, Options options);
+  explicit FixStateStore(const std::filesystem::path& directory);  // default Options
   ~FixStateStore() override;
 
   fix::SessionState load(const std::string& session) override;
@@ -43,6 +60,10 @@ class FixStateStore final : public fix::SessionStore {
   std::vector<std::string> sent(const std::string& session, int begin, int end) override;
   void save(const std::string& session, const fix::SessionState& state) override;
   void reset(const std::string& session, const fix::SessionState& fresh) override;
+  // Fsyncs what was written before the call, unless nothing was since the
+  // last time or Options::sync is off. False when it failed (on_failure has
+  // been told).
+  bool make_durable() override;
 
   // Whether a report with this identity (see report_identity), for a command
   // after the checkpoint, was sent to the session: how a replay after a crash
@@ -70,6 +91,9 @@ class FixStateStore final : public fix::SessionStore {
  private:
   using Marks = std::map<std::string, int>;  // session -> last sequence stored
   void put(const std::string& key, const std::string& value);
+  void write(rocksdb::WriteBatch& batch, const char* doing);
+  // Throws, and tells on_failure, unless `status` is ok.
+  void check(const rocksdb::Status& status, const char* doing) const;
   struct LastSent {
     int sequence = 0;
     int next_target = 0;  // as that message recorded it; 0 if it did not
@@ -78,9 +102,14 @@ class FixStateStore final : public fix::SessionStore {
   // The identities of the reports in the session's messages after `after`.
   std::set<std::string> reports_after(const std::string& session, int after);
 
+  const Options options_;
   std::unique_ptr<rocksdb::DB> db_;
-  std::mutex mutex_;  // what follows: written by every session's thread
-  Marks stored_;      // sessions loaded since the start
+  std::atomic<std::uint64_t> writes_{0};     // since the start
+  mutable std::atomic<bool> failed_{false};  // on_failure was called
+  std::mutex sync_mutex_;
+  std::uint64_t synced_writes_ = 0;  // the writes the last fsync covered
+  std::mutex mutex_;                 // what follows: written by every session's thread
+  Marks stored_;                     // sessions loaded since the start
   Marks at_checkpoint_;
   // Since the checkpoint that recovery starts from, filled when first asked.
   Marks recovery_marks_;  // set once, at open
