@@ -6,9 +6,7 @@
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 
-#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <mutex>
@@ -16,7 +14,9 @@
 
 #include "batching_acceptor.h"
 #include "durable_message_store.h"
+#include "field_text.h"
 #include "gpux/fix/decimal_text.h"
+#include "order_message.h"
 #include "session_log.h"
 #include "utc_time.h"
 
@@ -25,39 +25,6 @@ namespace fix {
 namespace {
 
 const char* const kBeginString = "FIX.4.4";
-
-std::string field_or(const FIX::FieldMap& map, int tag, const std::string& fallback) {
-  return map.isSetField(tag) ? map.getField(tag) : fallback;
-}
-
-// Identifiers the exchange journals, stores and echoes have a documented
-// maximum (docs/fix-spec.md): a client cannot make it keep megabytes.
-const std::size_t kMaxIdentifier = 64;
-
-// "ClOrdID(11) is longer than 64 characters" for the first identifier of
-// an order request that is too long; empty when none is.
-std::string oversized_identifier(const FIX::Message& message) {
-  const struct {
-    int tag;
-    const char* name;
-  } identifiers[] = {{FIX::FIELD::ClOrdID, "ClOrdID"},
-                     {FIX::FIELD::OrigClOrdID, "OrigClOrdID"},
-                     {FIX::FIELD::Symbol, "Symbol"}};
-  for (const auto& identifier : identifiers)
-    if (message.isSetField(identifier.tag) &&
-        message.getField(identifier.tag).size() > kMaxIdentifier)
-      return std::string(identifier.name) + "(" + std::to_string(identifier.tag) +
-             ") is longer than " + std::to_string(kMaxIdentifier) + " characters";
-  return {};
-}
-
-// A field's text as one of FIX's values of it (FixValues.h).
-std::string text(char value) {
-  return std::string(1, value);
-}
-std::string text(int value) {
-  return std::to_string(value);
-}
 
 // Custom tags (docs/fix-spec.md): the GPU-hour terms FIX has no field for.
 enum CustomTag {
@@ -129,123 +96,15 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       }
       return;
     }
-    const bool block = type == FIX::MsgType_NewOrderMultileg;
-    const bool new_order = type == FIX::MsgType_NewOrderSingle || block;
-    const bool cancel = type == FIX::MsgType_OrderCancelRequest;
-    const bool replace = type == FIX::MsgType_OrderCancelReplaceRequest;
-    const bool status = type == FIX::MsgType_OrderStatusRequest;
-    const bool mass_cancel = type == FIX::MsgType_OrderMassCancelRequest;
-    if (!new_order && !cancel && !replace && !status && !mass_cancel)
-      throw FIX::UnsupportedMessageType();
-    // Where it stands in the session's numbering, journaled with the order.
-    request.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
-    request.generation = store_factory.generation(request.session);
-    request.cl_ord_id = message.getField(FIX::FIELD::ClOrdID);
-    const std::string oversized = oversized_identifier(message);
-    if (!oversized.empty()) {
-      request.cl_ord_id.resize(std::min(request.cl_ord_id.size(), kMaxIdentifier));
-      request.kind = cancel        ? OrderRequest::cancel
-                     : replace     ? OrderRequest::replace
-                     : mass_cancel ? OrderRequest::mass_cancel
-                     : status      ? OrderRequest::status
-                     : block       ? OrderRequest::new_block
-                                   : OrderRequest::new_order;
-      refuse(request, oversized);  // echoing only the first 64 characters
-      return;
+    if (!is_order_message(type)) throw FIX::UnsupportedMessageType();
+    OrderMessage read = read_order_message(message, request.session);
+    read.request.generation = store_factory.generation(request.session);
+    if (!read.oversized && !within_rate(request.session, read.cost)) read.problem = throttle_text();
+    if (read.problem.empty()) {
+      entry.submit(read.request);
+    } else {
+      refuse(read.request, read.problem);
     }
-    // A block sweeps one book per hour: it counts as that many messages.
-    const int cost =
-        block ? std::max(1, std::min(kMaxBlockHours,
-                                     std::atoi(field_or(message, kBlockHours, "1").c_str())))
-              : 1;
-    if (!within_rate(request.session, cost)) {
-      request.symbol = field_or(message, FIX::FIELD::Symbol, "");
-      request.side = field_or(message, FIX::FIELD::Side, text(FIX::Side_BUY))[0];
-      request.kind = cancel        ? OrderRequest::cancel
-                     : replace     ? OrderRequest::replace
-                     : mass_cancel ? OrderRequest::mass_cancel
-                     : block       ? OrderRequest::new_block
-                                   : OrderRequest::new_order;
-      refuse(request, throttle_text());
-      return;
-    }
-    if (mass_cancel) {
-      request.kind = OrderRequest::mass_cancel;
-      const std::string scope = message.getField(FIX::FIELD::MassCancelRequestType);
-      if (scope == text(FIX::MassCancelRequestType_CANCEL_ORDERS_FOR_A_SECURITY)) {
-        request.symbol = message.getField(FIX::FIELD::Symbol);
-      } else if (scope != text(FIX::MassCancelRequestType_CANCEL_ALL_ORDERS)) {
-        refuse(request, "MassCancelRequestType(530) must be 1 (by symbol) or 7 (all orders)");
-        return;
-      }
-      entry.submit(request);
-      return;
-    }
-    // Orders are found by (Orig)ClOrdID: cancels, replaces and status
-    // requests need not repeat Symbol and Side.
-    request.symbol = new_order ? message.getField(FIX::FIELD::Symbol)
-                               : field_or(message, FIX::FIELD::Symbol, "");
-    request.side = (new_order ? message.getField(FIX::FIELD::Side)
-                              : field_or(message, FIX::FIELD::Side, text(FIX::Side_BUY)))[0];
-    if (cancel || status) {
-      request.kind = cancel ? OrderRequest::cancel : OrderRequest::status;
-      if (cancel) request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
-      entry.submit(request);
-      return;
-    }
-    if (replace) {
-      request.kind = OrderRequest::replace;
-      request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
-    }
-    std::string problem;
-    request.ord_type = message.getField(FIX::FIELD::OrdType)[0];
-    // A block does not rest: immediate-or-cancel, said or not.
-    request.time_in_force = field_or(
-        message, FIX::FIELD::TimeInForce,
-        text(block ? FIX::TimeInForce_IMMEDIATE_OR_CANCEL : FIX::TimeInForce_GOOD_TILL_CANCEL))[0];
-    if (block) {
-      request.kind = OrderRequest::new_block;
-      const std::string hours = message.getField(kBlockHours);
-      request.block_hours = hours.size() <= 3 ? std::atoi(hours.c_str()) : 0;
-      request.single_provider = field_or(message, kSingleProvider, "Y") == "Y";
-      if (request.block_hours < 1 || request.block_hours > kMaxBlockHours)
-        problem = "BlockHours(20010) must be a whole number of hours from 1 to " +
-                  std::to_string(kMaxBlockHours);
-      if (request.time_in_force != FIX::TimeInForce_IMMEDIATE_OR_CANCEL)
-        problem = "TimeInForce(59) must be 3 (IOC): a block fills at once or not at all";
-      if (request.ord_type != FIX::OrdType_LIMIT)
-        problem = "OrdType(40) must be 2 (limit): a block's Price(44) is its limit per unit-hour";
-    }
-    // Post only: the order may add liquidity, never take it.
-    request.post_only =
-        field_or(message, FIX::FIELD::ExecInst, "").find(FIX::ExecInst_PARTICIPATE_DONT_INITIATE) !=
-        std::string::npos;
-    if (request.side != FIX::Side_BUY && request.side != FIX::Side_SELL)
-      problem = "Side(54) must be 1 (buy) or 2 (sell)";
-    if (request.ord_type != FIX::OrdType_MARKET && request.ord_type != FIX::OrdType_LIMIT)
-      problem = "OrdType(40) must be 1 (market) or 2 (limit)";
-    if (replace && request.ord_type != FIX::OrdType_LIMIT)
-      problem = "only limit orders can be replaced";
-    // DAY and GTC alike rest until the instrument's gate closes.
-    if (request.time_in_force != FIX::TimeInForce_DAY &&
-        request.time_in_force != FIX::TimeInForce_GOOD_TILL_CANCEL &&
-        request.time_in_force != FIX::TimeInForce_IMMEDIATE_OR_CANCEL &&
-        request.time_in_force != FIX::TimeInForce_FILL_OR_KILL)
-      problem = "TimeInForce(59) must be 0 or 1 (rest until gate closure), 3 (IOC) or 4 (FOK)";
-    const DecimalText quantity =
-        read_quantity(message.getField(FIX::FIELD::OrderQty), request.quantity);
-    if (quantity != DecimalText::ok) problem = "OrderQty(38) " + explain(quantity);
-    if (request.ord_type == FIX::OrdType_LIMIT && !message.isSetField(FIX::FIELD::Price))
-      problem = "Price(44) is required for a limit order";
-    if (message.isSetField(FIX::FIELD::Price)) {
-      const DecimalText price = read_micro(message.getField(FIX::FIELD::Price), request.price);
-      if (price != DecimalText::ok) problem = "Price(44) " + explain(price) + " (USD)";
-    }
-    if (!problem.empty()) {
-      refuse(request, problem);
-      return;
-    }
-    entry.submit(request);
   }
 
   static MarketDataRequest market_data_request(const FIX::Message& message,
