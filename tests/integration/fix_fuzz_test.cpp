@@ -164,6 +164,44 @@ TEST_CASE("FIX fuzz: malformed messages never crash gpuxd, always draw a reject,
   CHECK(journaled == valid);
 }
 
+TEST_CASE("FIX: enumerated values are FIX 4.4's; a value it lacks draws a session Reject") {
+  Exchange exchange("fix_client = CAROL participant=1\n");
+  RawFix carol(exchange.port, "CAROL");
+  carol.logon();
+  const auto order_with = [&](const std::string& tag, const std::string& value) {
+    std::vector<Field> fields = order_fields("e" + tag + value);
+    for (Field& field : fields)
+      if (field.tag == tag) field.value = value;
+    if (tag == "59") fields.push_back({tag, value});
+    carol.send(carol.frame("D", body_of(fields)));
+    return carol.read();
+  };
+  // Not a FIX 4.4 value: the session rejects it, naming the tag (373=5).
+  for (const auto& wrong :
+       {std::make_pair("54", "Z"), std::make_pair("40", "Z"), std::make_pair("59", "9")}) {
+    CAPTURE(wrong.first);
+    const std::string reply = order_with(wrong.first, wrong.second);
+    CHECK(RawFix::type_of(reply) == "3");
+    CHECK(RawFix::value(reply, "373") == "5");
+    CHECK(RawFix::value(reply, "371") == wrong.first);
+  }
+  // A FIX 4.4 value gpux does not trade: the order is rejected with the rule.
+  const struct {
+    const char* tag;
+    const char* value;
+    const char* rule;
+  } unsupported[] = {{"54", "5", "Side(54) must be 1 (buy) or 2 (sell)"},
+                     {"40", "3", "OrdType(40) must be 1 (market) or 2 (limit)"},
+                     {"59", "6", "TimeInForce(59) must be 0 or 1"}};
+  for (const auto& value : unsupported) {
+    CAPTURE(value.tag);
+    const std::string reply = order_with(value.tag, value.value);
+    CHECK(RawFix::type_of(reply) == "8");
+    CHECK(RawFix::value(reply, "150") == "8");
+    CHECK(RawFix::value(reply, "58").find(value.rule) == 0);
+  }
+}
+
 TEST_CASE("FIX: an invalid Logon closes its connection and leaves the seat to its owner") {
   Exchange exchange("fix_client = CAROL participant=1\n");
   for (const char* body : {"98=0\x01",
