@@ -8,6 +8,7 @@
 #include <exception>
 #include <vector>
 
+#include "fix44_dictionary.h"
 #include "order_message.h"
 
 namespace gpux {
@@ -138,9 +139,10 @@ std::string framed(const std::string& type, const std::string& fields) {
   return message + "10=" + checksum + "\x01";
 }
 
+// The sessions' dictionary: gpux's, completed with the rest of FIX 4.4.
 const FIX::DataDictionary& dictionary() {
-  static const FIX::DataDictionary loaded(GPUX_FIX_DICTIONARY);
-  return loaded;
+  static const auto completed = fix::completed_fix44_dictionary(GPUX_FIX_DICTIONARY);
+  return *completed;
 }
 
 OrderRequest::Kind kind_of(const std::string& type) {

@@ -202,6 +202,44 @@ TEST_CASE("FIX: enumerated values are FIX 4.4's; a value it lacks draws a sessio
   }
 }
 
+TEST_CASE("FIX: what FIX 4.4 defines and gpux lacks is answered as FIX says") {
+  Exchange exchange("fix_client = CAROL participant=1\n");
+  RawFix carol(exchange.port, "CAROL");
+  carol.logon();
+  // A FIX 4.4 message type gpux does not support, well formed: 380=3.
+  carol.send(carol.frame("R", std::string("131=Q1\x01") + "146=1\x01" + "55=" + kSymbol + "\x01"));
+  std::string reply = carol.read();
+  CHECK(RawFix::type_of(reply) == "j");
+  CHECK(RawFix::value(reply, "380") == "3");
+  CHECK(RawFix::value(reply, "372") == "R");
+  // A type FIX does not define: 373=11.
+  carol.send(carol.frame("ZZ", "11=z1\x01"));
+  reply = carol.read();
+  CHECK(RawFix::type_of(reply) == "3");
+  CHECK(RawFix::value(reply, "373") == "11");
+  // A FIX 4.4 tag the message does not take (HandlInst on an order here): 373=2.
+  std::vector<Field> fields = order_fields("t1");
+  fields.push_back({"21", "1"});
+  carol.send(carol.frame("D", body_of(fields)));
+  reply = carol.read();
+  CHECK(RawFix::type_of(reply) == "3");
+  CHECK(RawFix::value(reply, "373") == "2");
+  CHECK(RawFix::value(reply, "371") == "21");
+  // A tag FIX 4.4 does not define: 373=0.
+  fields = order_fields("t2");
+  fields.push_back({"3000", "1"});
+  carol.send(carol.frame("D", body_of(fields)));
+  reply = carol.read();
+  CHECK(RawFix::type_of(reply) == "3");
+  CHECK(RawFix::value(reply, "373") == "0");
+  CHECK(RawFix::value(reply, "371") == "3000");
+  // The session is still in order: a valid order is acknowledged.
+  carol.send(carol.frame("D", body_of(order_fields("t3"))));
+  reply = carol.read();
+  CHECK(RawFix::value(reply, "11") == "t3");
+  CHECK(RawFix::value(reply, "150") == "0");
+}
+
 TEST_CASE("FIX: an invalid Logon closes its connection and leaves the seat to its owner") {
   Exchange exchange("fix_client = CAROL participant=1\n");
   for (const char* body : {"98=0\x01",

@@ -512,8 +512,16 @@ TEST_CASE(
   REQUIRE(of_type(r, "3"));
   CHECK(field(r, FIX::FIELD::SessionRejectReason) == "6");  // incorrect data format
 
+  FIX::Message unsupported;
+  unsupported.getHeader().setField(FIX::FIELD::MsgType, "R");  // QuoteRequest: FIX's, not ours
+  unsupported.setField(FIX::FIELD::QuoteReqID, "q1");
+  FIX::Session::sendToTarget(unsupported, exchange.alice);
+  r = client.next("ALICE");
+  REQUIRE(of_type(r, "j"));
+  CHECK(field(r, FIX::FIELD::BusinessRejectReason) == "3");  // unsupported message type
+
   FIX::Message unknown_type;
-  unknown_type.getHeader().setField(FIX::FIELD::MsgType, "R");  // QuoteRequest: not ours
+  unknown_type.getHeader().setField(FIX::FIELD::MsgType, "ZZ");  // not FIX's
   unknown_type.setField(FIX::FIELD::QuoteReqID, "q1");
   FIX::Session::sendToTarget(unknown_type, exchange.alice);
   r = client.next("ALICE");

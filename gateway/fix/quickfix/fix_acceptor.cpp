@@ -15,6 +15,7 @@
 #include "batching_acceptor.h"
 #include "durable_message_store.h"
 #include "field_text.h"
+#include "fix44_dictionary.h"
 #include "gpux/fix/decimal_text.h"
 #include "order_message.h"
 #include "session_log.h"
@@ -320,6 +321,19 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.port,
                                         limits, vet_logon,
                                         [&store] { return store.make_durable(); }));
+  // The sessions exist now. Their dictionary: gpux's, completed with the rest
+  // of FIX 4.4 (fix44_dictionary.h), so that what gpux lacks is answered as
+  // FIX says.
+  FIX::DataDictionaryProvider dictionaries;
+  const auto dictionary = completed_fix44_dictionary(options.data_dictionary);
+  const FIX::BeginString fix44(kBeginString);
+  dictionaries.addTransportDataDictionary(fix44, dictionary);
+  // Not Message::toApplVerID(fix44): an inline copy of it built here with the
+  // sanitizers would replace QuickFIX's and trip over its field casts.
+  dictionaries.addApplicationDataDictionary(FIX::ApplVerID(FIX::ApplVerID_FIX44), dictionary);
+  for (const std::string& client : options.clients)
+    FIX::Session::lookupSession(FIX::SessionID(kBeginString, options.target_comp_id, client))
+        ->setDataDictionaryProvider(dictionaries);
   entry.set_sink(i);
 }
 
