@@ -64,6 +64,7 @@ class Daemon {
     if (pid_ > 0) stop();
   }
   void kill_hard() { stop(SIGKILL); }
+  pid_t pid() const { return pid_; }
   // Stops it with SIGTERM; its exit status.
   int stop(int signal = SIGTERM) {
     if (pid_ <= 0) return 0;  // kill(-1) would signal every process we may

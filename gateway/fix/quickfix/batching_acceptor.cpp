@@ -251,8 +251,12 @@ void BatchingAcceptor::Impl::accept_all() {
     if (fd < 0 && (errno == EMFILE || errno == ENFILE) && spare_fd >= 0) {
       ::close(spare_fd);
       fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC);
-      if (fd >= 0) refuse(fd, nullptr, "the process is out of file descriptors");
+      const bool refused = fd >= 0;
+      if (refused) refuse(fd, nullptr, "the process is out of file descriptors");
       spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      // Out of descriptors, accept fails before it looks for a connection:
+      // only one that was accepted says another may be waiting.
+      if (!refused) return;
       continue;
     }
     if (fd < 0) return;  // EAGAIN, or a connection that went away meanwhile
