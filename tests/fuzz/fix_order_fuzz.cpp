@@ -4,12 +4,12 @@
 #include <quickfix/DataDictionary.h>
 #include <quickfix/Message.h>
 
-#include <cstdio>
 #include <exception>
 #include <vector>
 
 #include "fix44_dictionary.h"
 #include "order_message.h"
+#include "raw_fix.h"
 
 namespace gpux {
 namespace test {
@@ -119,26 +119,6 @@ int tag_from(Bytes& bytes) {
   return 1 + (bytes.next() << 8 | bytes.next()) % 21000;
 }
 
-std::string framed(const std::string& type, const std::string& fields) {
-  const std::string body = "35=" + type +
-                           "\x01"
-                           "49=TRADER\x01"
-                           "56=GPUX\x01"
-                           "34=2\x01"
-                           "52=20261206-12:00:00.000\x01" +
-                           fields;
-  std::string message =
-      "8=FIX.4.4\x01"
-      "9=" +
-      std::to_string(body.size()) + "\x01" + body;
-  unsigned sum = 0;
-  for (const char c : message)
-    sum += static_cast<unsigned char>(c);
-  char checksum[8];
-  std::snprintf(checksum, sizeof checksum, "%03u", sum % 256);
-  return message + "10=" + checksum + "\x01";
-}
-
 // The sessions' dictionary: gpux's, completed with the rest of FIX 4.4.
 const FIX::DataDictionary& dictionary() {
   static const auto completed = fix::completed_fix44_dictionary(GPUX_FIX_DICTIONARY);
@@ -228,7 +208,8 @@ std::string run_fix_order_fuzz_case(const std::uint8_t* data, std::size_t size) 
     if (bytes.next() % 2 == 0) add(field);
   for (int extra = bytes.next() % 4 - 1; extra > 0; --extra)  // mostly none
     fields += std::to_string(tag_from(bytes)) + "=" + value_from(bytes) + "\x01";
-  const std::string raw = framed(type, fields);
+  const std::string raw =
+      local::fix_frame(type, "TRADER", "GPUX", 2, "20261206-12:00:00.000", fields);
 
   FIX::Message message;
   try {

@@ -6,20 +6,18 @@
 // garbled must have drawn a reject before that acknowledgement, and at the
 // end the journal must hold exactly the valid orders: nothing invalid was
 // persisted, nothing valid lost. C++14, like all QuickFIX units.
-#include <dirent.h>
 #include <doctest/doctest.h>
 #include <sys/resource.h>
 
 #include <chrono>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "fix_fixture.h"
 #include "journal_view.h"
+#include "process_usage.h"
 
 using namespace fixtest;
 
@@ -315,32 +313,6 @@ TEST_CASE("FIX: one source address cannot take every connection") {
   carol.logon();
 }
 
-namespace {
-
-// The CPU time `pid` has used, in clock ticks (/proc/PID/stat: utime + stime).
-long cpu_ticks(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // after "(comm) "
-  std::vector<std::string> after_comm;
-  for (std::string field; fields >> field;)
-    after_comm.push_back(field);
-  REQUIRE(after_comm.size() > 13);
-  return std::stol(after_comm[11]) + std::stol(after_comm[12]);  // fields 14 and 15
-}
-
-long open_descriptors(pid_t pid) {
-  DIR* directory = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  REQUIRE(directory != nullptr);
-  long count = 0;
-  while (const dirent* entry = ::readdir(directory))
-    if (entry->d_name[0] != '.') ++count;
-  ::closedir(directory);
-  return count;
-}
-
-}  // namespace
-
 TEST_CASE("FIX: out of file descriptors, gpuxd refuses newcomers and serves its sessions") {
   Exchange exchange("fix_client = CAROL participant=3\nfix_client = DAVE participant=3\n");
   RawFix carol(exchange.port, "CAROL");
@@ -357,16 +329,16 @@ TEST_CASE("FIX: out of file descriptors, gpuxd refuses newcomers and serves its 
   // raising it again needs no privilege), then a flood.
   rlimit before{};
   REQUIRE(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before) == 0);
-  const rlimit tight{static_cast<rlim_t>(open_descriptors(pid) + 4), before.rlim_max};
+  const rlimit tight{static_cast<rlim_t>(gpux::local::open_descriptors(pid) + 4), before.rlim_max};
   REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &tight, nullptr) == 0);
   std::vector<std::unique_ptr<RawFix>> flood;
   for (int i = 0; i < 20; ++i)
     flood.emplace_back(new RawFix(exchange.port, "X"));
   // Pending connections it cannot accept must not make it spin: over two
   // seconds it stays far from a core's worth of CPU (200 ticks).
-  const long ticks_before = cpu_ticks(pid);
+  const long ticks_before = gpux::local::cpu_ticks(pid);
   std::this_thread::sleep_for(std::chrono::seconds(2));  // the measurement's window
-  const long used = cpu_ticks(pid) - ticks_before;
+  const long used = gpux::local::cpu_ticks(pid) - ticks_before;
   CAPTURE(used);
   CHECK(used < 50);
   // The session it has is served meanwhile.

@@ -31,6 +31,7 @@
 
 #include "child_log.h"
 #include "local_daemon.h"
+#include "raw_fix.h"
 
 namespace fixtest {
 
@@ -302,7 +303,10 @@ struct Exchange {
   // uses up a sequence number, and the gap-fill that follows would race
   // the first test messages.
   void wait_for_port() const {
-    if (!gpux::local::wait_for_listener(port)) FAIL("gpuxd did not listen on port " << port);
+    if (gpux::local::wait_for_listener(port)) return;
+    std::ifstream in((dir.path + "/gpuxd.log").c_str());
+    const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    FAIL("gpuxd did not listen on port " << port << "; its log:\n" << said);
   }
 
   void start_daemon() {
@@ -340,27 +344,7 @@ class RawFix {
   // A well-framed message: header with the next MsgSeqNum, `body` as given
   // ("tag=value\x01..."), correct BodyLength and CheckSum.
   std::string frame(const std::string& type, const std::string& body) {
-    const std::string inner = "35=" + type +
-                              "\x01"
-                              "49=" +
-                              sender_ +
-                              "\x01"
-                              "56=GPUX\x01"
-                              "34=" +
-                              std::to_string(next_seq_++) +
-                              "\x01"
-                              "52=" +
-                              now() + "\x01" + body;
-    const std::string head =
-        "8=FIX.4.4\x01"
-        "9=" +
-        std::to_string(inner.size()) + "\x01";
-    unsigned sum = 0;
-    for (char c : head + inner)
-      sum += static_cast<unsigned char>(c);
-    char trailer[16];
-    std::snprintf(trailer, sizeof trailer, "10=%03u\x01", sum % 256);
-    return head + inner + trailer;
+    return gpux::local::fix_frame(type, sender_, "GPUX", next_seq_++, now(), body);
   }
   void send(const std::string& bytes) {
     REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
@@ -389,12 +373,8 @@ class RawFix {
   // within 30 s.
   std::string read() {
     for (;;) {
-      const auto end = buffer_.find(
-          "\x01"
-          "10=");
-      if (end != std::string::npos && buffer_.size() >= end + 8) {
-        const std::string message = buffer_.substr(0, end + 8);
-        buffer_.erase(0, end + 8);
+      const std::string message = gpux::local::take_fix_message(buffer_);
+      if (!message.empty()) {
         if (type_of(message) != "0") return message;  // heartbeats are noise here
         continue;
       }
@@ -407,11 +387,7 @@ class RawFix {
     }
   }
   static std::string value(const std::string& message, const std::string& tag) {
-    const std::string needle = "\x01" + tag + "=";
-    const auto at = message.find(needle);
-    if (at == std::string::npos) return "<absent>";
-    const auto from = at + needle.size();
-    return message.substr(from, message.find('\x01', from) - from);
+    return gpux::local::fix_value(message, tag);
   }
   static std::string type_of(const std::string& message) { return value(message, "35"); }
   // SendingTime(52) must be near the acceptor's clock.
