@@ -51,20 +51,20 @@ void put_path(const verify::MerklePath& path, Repeated* out) {
 
 }  // namespace
 
-void write_frame(Transport& transport, const Frame& frame) {
+void write_frame(Stream& stream, const Frame& frame) {
   const std::string body = frame.SerializeAsString();
   const auto size = static_cast<std::uint32_t>(body.size());
   std::string bytes = {static_cast<char>(size >> 24), static_cast<char>(size >> 16),
                        static_cast<char>(size >> 8), static_cast<char>(size)};
   bytes += body;
   try {
-    transport.write_all(bytes, kWriteTimeout);
+    stream.write_all(bytes, kWriteTimeout);
   } catch (const WireError& e) {
     throw WireError("cannot send " + frame_type(frame) + ": " + e.what());
   }
 }
 
-Frame read_frame(Transport& transport, std::size_t max_bytes, std::chrono::milliseconds timeout) {
+Frame read_frame(Stream& stream, std::size_t max_bytes, std::chrono::milliseconds timeout) {
   // One deadline for the whole frame, not one per read: a peer that trickles
   // a byte at a time must not hold its connection, and a slot, for ever.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -79,7 +79,7 @@ Frame read_frame(Transport& transport, std::size_t max_bytes, std::chrono::milli
     const std::size_t wanted = size;
     while (size > 0) {
       try {
-        const std::size_t n = transport.read_some(out, size, time_left());
+        const std::size_t n = stream.read_some(out, size, time_left());
         out += n;
         size -= n;
       } catch (const ConnectionClosed&) {
@@ -120,8 +120,8 @@ std::string frame_type(const Frame& frame) {
 }
 
 Frame RemoteProver::ask(const Frame& request, Frame::BodyCase answer) {
-  write_frame(transport_, request);
-  Frame reply = read_frame(transport_, max_frame_bytes_, timeout_);
+  write_frame(stream_, request);
+  Frame reply = read_frame(stream_, max_frame_bytes_, timeout_);
   if (reply.body_case() != answer)
     throw WireError("asked " + frame_type(request) + ", answered " + frame_type(reply));
   return reply;
@@ -194,10 +194,10 @@ verify::Challenge challenge_of(const pb::ChallengeStart& start) {
   return verify::make_challenge(*profile, nonce_of(start.nonce()), start.work_ns());
 }
 
-Frame answer_proof_requests(Transport& transport, verify::Prover& prover,
-                            std::size_t max_frame_bytes, std::chrono::milliseconds timeout) {
+Frame answer_proof_requests(Stream& stream, verify::Prover& prover, std::size_t max_frame_bytes,
+                            std::chrono::milliseconds timeout) {
   for (;;) {
-    Frame request = read_frame(transport, max_frame_bytes, timeout);
+    Frame request = read_frame(stream, max_frame_bytes, timeout);
     Frame reply;
     switch (request.body_case()) {
       case Frame::kRunMemoryPhase: {
@@ -250,7 +250,7 @@ Frame answer_proof_requests(Transport& transport, verify::Prover& prover,
       default:
         return request;
     }
-    write_frame(transport, reply);
+    write_frame(stream, reply);
   }
 }
 

@@ -45,10 +45,20 @@ class TlsServer {
   std::unique_ptr<Impl> impl;
 };
 
+// Bytes in and out, each call with a deadline: what frames travel on. A
+// Transport in gpuxd and the tools; anything else in tests and fuzzers.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // At least one byte; ConnectionClosed at a clean end, WireError otherwise.
+  virtual std::size_t read_some(char* out, std::size_t size, std::chrono::milliseconds timeout) = 0;
+  virtual void write_all(const std::string& bytes, std::chrono::milliseconds timeout) = 0;
+};
+
 // One connection's byte stream: plain TCP, or TLS over it. Each transport
 // runs its own io_context, so a blocking call can wait with a deadline;
 // calls on one transport come from one thread, except shut_down().
-class Transport {
+class Transport final : public Stream {
  public:
   // Not yet connected: accept into socket(), then handshake(). `tls` null:
   // plain TCP. The TlsServer must outlive the transport.
@@ -58,13 +68,12 @@ class Transport {
   static std::unique_ptr<Transport> connect(const std::string& address,
                                             const std::string& tls_ca_file,
                                             std::chrono::milliseconds timeout);
-  ~Transport();
+  ~Transport() override;
 
   boost::asio::ip::tcp::socket& socket();
   void handshake(std::chrono::milliseconds timeout);  // the server's TLS handshake
-  // At least one byte; ConnectionClosed at a clean end, WireError otherwise.
-  std::size_t read_some(char* out, std::size_t size, std::chrono::milliseconds timeout);
-  void write_all(const std::string& bytes, std::chrono::milliseconds timeout);
+  std::size_t read_some(char* out, std::size_t size, std::chrono::milliseconds timeout) override;
+  void write_all(const std::string& bytes, std::chrono::milliseconds timeout) override;
   // From any thread: ends the connection; a call waiting on it fails.
   void shut_down();
 
@@ -76,20 +85,20 @@ class Transport {
 
 inline constexpr std::chrono::milliseconds kWriteTimeout{30'000};
 
-void write_frame(Transport& transport, const Frame& frame);
+void write_frame(Stream& stream, const Frame& frame);
 
 // Waits at most `timeout` for the whole frame, however it trickles in;
 // refuses one announced larger than `max_bytes` before reading it, and
 // allocates only as its bytes arrive.
-Frame read_frame(Transport& transport, std::size_t max_bytes, std::chrono::milliseconds timeout);
+Frame read_frame(Stream& stream, std::size_t max_bytes, std::chrono::milliseconds timeout);
 
 // The name of a frame's message, for errors and logs: "step_commitment".
 std::string frame_type(const Frame& frame);
 
 class RemoteProver final : public verify::Prover {
  public:
-  RemoteProver(Transport& transport, std::size_t max_frame_bytes, std::chrono::milliseconds timeout)
-      : transport_(transport), max_frame_bytes_(max_frame_bytes), timeout_(timeout) {}
+  RemoteProver(Stream& stream, std::size_t max_frame_bytes, std::chrono::milliseconds timeout)
+      : stream_(stream), max_frame_bytes_(max_frame_bytes), timeout_(timeout) {}
 
   verify::MemoryCommitment run_memory_phase() override;
   std::vector<verify::LaneOpening> open_lanes(std::span<const std::uint32_t> lanes) override;
@@ -98,7 +107,7 @@ class RemoteProver final : public verify::Prover {
 
  private:
   Frame ask(const Frame& request, Frame::BodyCase answer);
-  Transport& transport_;
+  Stream& stream_;
   std::size_t max_frame_bytes_;
   std::chrono::milliseconds timeout_;
 };
@@ -109,7 +118,7 @@ verify::Challenge challenge_of(const proto::provider::ChallengeStart& start);
 
 // Answers proof requests with `prover` until a frame that is none arrives,
 // and returns it (a ChallengeResult, QualificationResult or Error).
-Frame answer_proof_requests(Transport& transport, verify::Prover& prover,
-                            std::size_t max_frame_bytes, std::chrono::milliseconds timeout);
+Frame answer_proof_requests(Stream& stream, verify::Prover& prover, std::size_t max_frame_bytes,
+                            std::chrono::milliseconds timeout);
 
 }  // namespace gpux::provider

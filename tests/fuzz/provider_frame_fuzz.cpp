@@ -1,0 +1,202 @@
+#include "provider_frame_fuzz.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "gpux/provider/wire.h"
+#include "gpux/verify/verifier.h"
+
+namespace gpux::test {
+namespace {
+
+namespace pb = proto::provider;
+using provider::Frame;
+
+ProviderFrameFuzzReach reach;
+
+// The bytes, read front to back; done once they run out.
+struct Bytes {
+  const std::uint8_t* data;
+  std::size_t size;
+  std::size_t at = 0;
+  bool done() const { return at >= size; }
+  std::uint8_t next() { return at < size ? data[at++] : 0; }
+  std::string take(std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i)
+      out.push_back(static_cast<char>(next()));
+    return out;
+  }
+};
+
+// A small challenge, so that a case costs microseconds, and valid.
+verify::Challenge small_challenge() {
+  verify::Challenge c;
+  c.nonce = verify::nonce_from_seed(7);
+  c.gpu_class = "cpu-sim";
+  c.matrix_size = 64;
+  c.tile_size = 16;
+  c.steps = 2;
+  c.memory_items = 4096;
+  c.memory_parents = 8;
+  c.memory_lanes = 16;
+  c.memory_reads = 16;
+  c.tile_openings = 4;
+  c.lane_openings = 2;
+  c.max_step_ns = 1'000'000'000;
+  c.max_memory_ns = 1'000'000'000;
+  c.slack_ns = 1'000'000'000;
+  c.deadline_ns = 60'000'000'000;
+  return c;
+}
+
+// A clock that advances a microsecond each time it is read: an honest pace.
+class PacedClock final : public verify::Clock {
+ public:
+  std::int64_t now_ns() override { return now_ += 1000; }
+
+ private:
+  std::int64_t now_ = 0;
+};
+
+std::string framed(const Frame& frame) {
+  const std::string body = frame.SerializeAsString();
+  const auto n = static_cast<std::uint32_t>(body.size());
+  return std::string{static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                     static_cast<char>(n >> 8), static_cast<char>(n)} +
+         body;
+}
+
+// A provider that answers the exchange's requests from the fuzz bytes.
+class FuzzedProvider final : public provider::Stream {
+ public:
+  FuzzedProvider(Bytes& bytes, const verify::Challenge& challenge)
+      : bytes_(bytes), nonce_(challenge.nonce.bytes.begin(), challenge.nonce.bytes.end()) {}
+
+  void write_all(const std::string& request_bytes, std::chrono::milliseconds) override {
+    Frame request;
+    if (request_bytes.size() < 4 || !request.ParseFromString(request_bytes.substr(4)))
+      throw std::logic_error("the exchange sent a malformed frame");
+    if (!bytes_.done()) pending_ += answer(request);
+  }
+
+  std::size_t read_some(char* out, std::size_t size, std::chrono::milliseconds) override {
+    if (pending_.empty()) throw provider::ConnectionClosed("the fuzz input ended");
+    const std::size_t n = std::min(size, pending_.size());
+    std::copy_n(pending_.data(), n, out);
+    pending_.erase(0, n);
+    return n;
+  }
+
+ private:
+  // 32 bytes mostly; any length up to 40 sometimes.
+  std::string digest() { return bytes_.take(bytes_.next() < 240 ? 32 : bytes_.next() % 41); }
+  std::string nonce() { return bytes_.next() < 224 ? nonce_ : digest(); }
+  std::size_t count(std::size_t asked) {
+    const std::uint8_t choice = bytes_.next();
+    return choice < 224 ? asked : choice % 8;
+  }
+  template <class Repeated>
+  void path(Repeated* out) {
+    for (std::size_t i = 0, n = bytes_.next() % 16; i < n; ++i)
+      out->Add(digest());
+  }
+
+  std::string answer(const Frame& request) {
+    const std::uint8_t kind = bytes_.next();
+    if (kind < 12) {  // raw bytes: any length header, then whatever follows
+      return bytes_.take(4 + bytes_.next() % 64);
+    }
+    Frame reply;
+    if (kind < 24) {  // the wrong kind of answer
+      reply.mutable_heartbeat();
+      return framed(reply);
+    }
+    switch (request.body_case()) {
+      case Frame::kRunMemoryPhase: {
+        auto* c = reply.mutable_memory_commitment();
+        c->set_nonce(nonce());
+        c->set_root(digest());
+        break;
+      }
+      case Frame::kOpenLanes: {
+        ++reach.lanes_received;
+        auto* out = reply.mutable_lane_openings();
+        const auto& asked = request.open_lanes().lanes();
+        for (std::size_t i = 0, n = count(asked.size()); i < n; ++i) {
+          pb::LaneOpening* lane = out->add_lanes();
+          lane->set_lane(i < static_cast<std::size_t>(asked.size()) && bytes_.next() < 224
+                             ? asked[static_cast<int>(i)]
+                             : bytes_.next());
+          for (std::size_t w = 0, words = count(4); w < words; ++w)
+            lane->add_result(bytes_.next() | std::uint32_t{bytes_.next()} << 8);
+          path(lane->mutable_path());
+        }
+        break;
+      }
+      case Frame::kRunStep: {
+        auto* c = reply.mutable_step_commitment();
+        c->set_nonce(nonce());
+        c->set_step(bytes_.next() < 224 ? steps_++ : bytes_.next());
+        c->set_root(digest());
+        break;
+      }
+      case Frame::kOpenTiles: {
+        ++reach.tiles_received;
+        auto* out = reply.mutable_step_opening();
+        const auto& asked = request.open_tiles().tiles();
+        out->set_step(asked.empty() || bytes_.next() >= 224 ? bytes_.next() : asked[0].step());
+        for (std::size_t i = 0, n = count(asked.size()); i < n; ++i) {
+          pb::TileOpening* tile = out->add_tiles();
+          const bool as_asked = i < static_cast<std::size_t>(asked.size()) && bytes_.next() < 224;
+          tile->set_row(as_asked ? asked[static_cast<int>(i)].row() : bytes_.next());
+          tile->set_col(as_asked ? asked[static_cast<int>(i)].col() : bytes_.next());
+          tile->set_leaf(digest());
+          path(tile->mutable_path());
+          tile->set_strip(bytes_.take(bytes_.next() < 224 ? 16 * 64 : bytes_.next()));
+          path(tile->mutable_strip_path());
+        }
+        break;
+      }
+      default:
+        reply.mutable_heartbeat();
+        break;
+    }
+    return framed(reply);
+  }
+
+  Bytes& bytes_;
+  const std::string nonce_;
+  std::uint32_t steps_ = 0;
+  std::string pending_;
+};
+
+}  // namespace
+
+ProviderFrameFuzzReach provider_frame_fuzz_reach() {
+  return reach;
+}
+
+std::string run_provider_frame_fuzz_case(const std::uint8_t* data, std::size_t size) {
+  ++reach.cases;
+  static const verify::Challenge challenge = small_challenge();
+  if (const auto problem = verify::validate(challenge))
+    return "the harness's challenge: " + *problem;
+  Bytes bytes{data, size};
+  FuzzedProvider provider(bytes, challenge);
+  provider::RemoteProver prover(provider, 1u << 20, std::chrono::seconds(1));
+  PacedClock clock;
+  verify::Verifier verifier(challenge, /*secret=*/bytes.next(), clock);
+  try {
+    const verify::Verdict verdict = verify::run_challenge(prover, verifier);
+    ++reach.finished;
+    if (verdict.passed()) return "a proof made of fuzz bytes passed";
+  } catch (const provider::WireError&) {
+    // The connection is dropped, as gpuxd drops a provider's.
+  } catch (const std::exception& e) {
+    return std::string("an exception that is not a WireError: ") + e.what();
+  }
+  return "";
+}
+
+}  // namespace gpux::test
