@@ -5,9 +5,11 @@
 // passwords from other addresses, send invalid Logons, and one seat
 // subscribes to market data and never reads. Every second gpuxd's RSS,
 // open descriptors and CPU are sampled. Verdict: every honest order and
-// cancel answered, every honest logon accepted, descriptors and RSS bounded
-// (the second half of the run no higher than the first half's peak plus a
-// margin). Not a test in the default suite: it runs for minutes.
+// cancel answered, every honest logon accepted, RSS under --max-rss, and the
+// second half's descriptor peak within 16 of the first half's. The lowest
+// RSS of each half (after memtable flushes) is printed, where a leak shows
+// first; it is for reading, not part of the verdict. Not a test in the
+// default suite: it runs for minutes.
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -393,7 +395,7 @@ int main(int argc, char** argv) {
       totals.logons.load(), totals.logon_failures.load(), totals.orders.load(),
       totals.answered.load(), totals.missing.load(), percentile(0.5), percentile(0.99),
       acks.empty() ? 0L : acks.back(), totals.hostile_connections.load(), rss_peak / 1024.0,
-      o.max_rss_mib, rss_bounded ? "bounded" : "PASSED", rss_low[0] / 1024.0, rss_low[1] / 1024.0,
+      o.max_rss_mib, rss_bounded ? "bounded" : "EXCEEDED", rss_low[0] / 1024.0, rss_low[1] / 1024.0,
       fds_first, fds_second, fds_bounded ? "bounded" : "GREW", exit_status,
       served && rss_bounded && fds_bounded && exit_status == 0 ? "PASS" : "FAIL");
   std::filesystem::create_directories(std::filesystem::path(o.json).parent_path());

@@ -5,10 +5,11 @@
 // - GPUX_FAIL_WRITE_WHEN=FILE with GPUX_FAIL_WRITE_IN=DIR: writes to the
 //   files in DIR (not in its subdirectories) fail with ENOSPC once FILE
 //   exists, as on a full disk; sockets, pipes and other files are untouched.
-// - GPUX_SYNC_AUDIT=PATTERN with GPUX_SYNC_AUDIT_LOG=FILE: tracks whether the
-//   files whose path contains PATTERN hold writes not yet fsynced, and for
-//   every FIX message sent on a socket appends a line to FILE: "synced" or
-//   "unsynced" (a power loss then could lose what the message was stored as).
+// - GPUX_SYNC_AUDIT=PATTERN with GPUX_SYNC_AUDIT_LOG=FILE: tracks, per open
+//   descriptor, whether the files whose path contains PATTERN hold writes
+//   not yet fsynced, and for every FIX message sent on a socket appends a
+//   line to FILE: "synced" or "unsynced" (a power loss then could lose what
+//   the message was stored as).
 //
 // A test starts gpuxd with it, lets orders be acknowledged, then creates the
 // file: the next journal commit fails exactly as the kernel would fail it.
@@ -52,9 +53,17 @@ bool audited(int fd) {
   return pattern != nullptr && path_of(fd).find(pattern) != std::string::npos;
 }
 
-// Writes to audited files, and how many of them the last fsync covered.
-std::atomic<long> audited_writes{0};
-std::atomic<long> audited_synced{0};
+// Per descriptor of an audited file: writes to it, and how many of them its
+// last fsync covered. A message sent while any is behind was not durable.
+constexpr int kDescriptors = 4096;
+std::atomic<long> audited_writes[kDescriptors];
+std::atomic<long> audited_synced[kDescriptors];
+
+bool all_synced() {
+  for (int fd = 0; fd < kDescriptors; ++fd)
+    if (audited_synced[fd].load() < audited_writes[fd].load()) return false;
+  return true;
+}
 
 template <typename Call>
 Call next(const char* name) {
@@ -70,12 +79,12 @@ int sync_or_fail(const char* name, int fd) {
     errno = EIO;
     return -1;
   }
-  const bool audit = audited(fd);
-  const long covered = audited_writes.load();
+  const bool audit = fd >= 0 && fd < kDescriptors && audited(fd);
+  const long covered = audit ? audited_writes[fd].load() : 0;
   const int result = next<SyncCall>(name)(fd);
   if (result == 0 && audit) {
-    long synced = audited_synced.load();
-    while (synced < covered && !audited_synced.compare_exchange_weak(synced, covered)) {
+    long synced = audited_synced[fd].load();
+    while (synced < covered && !audited_synced[fd].compare_exchange_weak(synced, covered)) {
     }
   }
   return result;
@@ -89,13 +98,13 @@ bool disk_full(int fd) {
 }
 
 void note_write(int fd, ssize_t result) {
-  if (result > 0 && audited(fd)) ++audited_writes;
+  if (result > 0 && fd >= 0 && fd < kDescriptors && audited(fd)) ++audited_writes[fd];
 }
 
 void note_send(const void* data, std::size_t size) {
   static const char* const log = std::getenv("GPUX_SYNC_AUDIT_LOG");
   if (log == nullptr || size < 5 || std::memcmp(data, "8=FIX", 5) != 0) return;
-  const char* line = audited_synced.load() >= audited_writes.load() ? "synced\n" : "unsynced\n";
+  const char* line = all_synced() ? "synced\n" : "unsynced\n";
   // Straight to the kernel: this shim's own write() would audit itself.
   const int fd = static_cast<int>(::syscall(SYS_open, log, O_WRONLY | O_APPEND | O_CREAT, 0600));
   if (fd < 0) return;
@@ -132,6 +141,15 @@ extern "C" ssize_t pwrite(int fd, const void* data, std::size_t size, off_t offs
       next<ssize_t (*)(int, const void*, std::size_t, off_t)>("pwrite")(fd, data, size, offset);
   note_write(fd, result);
   return result;
+}
+
+// A descriptor closed is forgotten: its number may name another file next.
+extern "C" int close(int fd) {
+  if (fd >= 0 && fd < kDescriptors) {
+    audited_writes[fd] = 0;
+    audited_synced[fd] = 0;
+  }
+  return next<int (*)(int)>("close")(fd);
 }
 
 extern "C" ssize_t send(int fd, const void* data, std::size_t size, int flags) {

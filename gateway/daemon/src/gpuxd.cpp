@@ -117,10 +117,11 @@ std::string check_bootstrap(const daemon::DaemonConfig& config) {
 // waiting) and exits 1, rather than run on with its sessions unanswered.
 // The first failure is the cause and gets the one FATAL line; those that
 // follow while gpuxd stops (the same disk failing again) are noted as such.
+std::atomic<bool> storage_failed{false};  // main() then exits 1
+
 void stop_for_storage_failure(const char* store, const std::string& directory,
                               const std::string& cause, const char* consequence) {
-  static std::atomic<bool> stopping{false};
-  if (stopping.exchange(true)) {
+  if (storage_failed.exchange(true)) {
     std::fprintf(stderr, "gpuxd: while stopping, %s in %s failed too: %s\n", store,
                  directory.c_str(), cause.c_str());
     return;
@@ -387,7 +388,8 @@ int main(int argc, char** argv) {
                  config.pipeline.data_directory.c_str(), e.what());
     return 1;
   }
-  std::fprintf(stderr, "gpuxd: stopped cleanly after %llu commands this run\n",
+  std::fprintf(stderr, "gpuxd: stopped %s after %llu commands this run\n",
+               storage_failed ? "after the storage failure above" : "cleanly",
                static_cast<unsigned long long>(pipeline->stats().commands));
-  return out_of_disk ? 1 : 0;
+  return out_of_disk || storage_failed ? 1 : 0;
 }

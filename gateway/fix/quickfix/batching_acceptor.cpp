@@ -69,8 +69,10 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
     std::lock_guard<std::mutex> lock(mutex);
     if (closed || close_requested) return false;
     unsent += message;
+    undurable = true;
     if (!t_batching || unsent.size() >= kWriteAtBytes) {
       write_locked();
+      if (close_requested) return false;
     } else if (!waiting) {
       waiting = true;
       t_waiting.push_back(shared_from_this());
@@ -107,10 +109,13 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
     // Nothing leaves before the session store holds it durably: a power loss
     // must not undo a message the client has seen. When that fails gpuxd is
     // stopping; the client is disconnected rather than left waiting.
-    if (!unsent.empty() && !owner.make_durable()) {
-      unsent.clear();
-      request_close_locked();
-      return;
+    if (undurable) {
+      if (!owner.make_durable()) {
+        unsent.clear();
+        request_close_locked();
+        return;
+      }
+      undurable = false;
     }
     std::size_t written = 0;
     while (!closed && written < unsent.size()) {
@@ -147,6 +152,9 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
   // Shared with the threads that send.
   std::mutex mutex;
   std::string unsent;
+  // Bytes were added to `unsent` since the store was last made durable
+  // (QuickFIX stores a message before it hands it to the connection).
+  bool undurable = false;
   bool waiting = false;  // in some thread's t_waiting
   bool write_watched = false;
   bool close_requested = false;
@@ -205,6 +213,9 @@ struct BatchingAcceptor::Impl : Poller {
   // be accepted (and closed) instead of leaving the listener readable, which
   // would make every poll return at once: 100% CPU, and no logon answered.
   int spare_fd = -1;
+  // Without a spare (another thread took the descriptor it freed), the
+  // listener is left unwatched until one can be opened again.
+  bool listener_paused = false;
   // log_refusal()'s rate: the last line written, and the refusals since.
   std::chrono::steady_clock::time_point last_refusal_logged{};
   std::size_t refusals_unlogged = 0;
@@ -248,7 +259,12 @@ void BatchingAcceptor::Impl::accept_all() {
     socklen_t length = sizeof peer;
     int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && spare_fd >= 0) {
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && spare_fd < 0) {
+      watch(listen_fd, 0, EPOLL_CTL_MOD);  // until poll_once has a spare again
+      listener_paused = true;
+      return;
+    }
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
       ::close(spare_fd);
       fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC);
       const bool refused = fd >= 0;
@@ -529,6 +545,10 @@ std::vector<std::shared_ptr<Connection>> BatchingAcceptor::Impl::all_connections
 }
 
 void BatchingAcceptor::Impl::poll_once(int timeout_ms) {
+  if (listener_paused && (spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0) {
+    watch(listen_fd, EPOLLIN, EPOLL_CTL_MOD);
+    listener_paused = false;
+  }
   epoll_event events[64];
   const int ready = ::epoll_wait(epoll_fd, events, 64, timeout_ms);
   BatchingAcceptor::begin_batch();  // replies to all that arrived leave together

@@ -41,7 +41,7 @@ struct OrderMessage {
 
 // `message` has passed QuickFIX's validation against the gpux dictionary and
 // is_order_message(its type); `session` is the client's SenderCompID. Throws
-// FIX::FieldNotFound or FIX::IncorrectTagValue for what the session answers
+// FIX::FieldNotFound for what the session answers
 // with a Reject.
 OrderMessage read_order_message(const FIX::Message& message, const std::string& session);
 

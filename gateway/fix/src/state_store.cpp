@@ -166,6 +166,9 @@ void FixStateStore::write(rocksdb::WriteBatch& batch, const char* doing) {
 }
 
 bool FixStateStore::make_durable() {
+  // Once a write or sync failed, never again: a retried fsync can succeed
+  // after the kernel dropped the pages that failed.
+  if (failed_) return false;
   if (!options_.sync) return true;
   const std::uint64_t written = writes_.load();
   std::lock_guard lock(sync_mutex_);

@@ -44,7 +44,7 @@ class FixStateStore final : public fix::SessionStore {
   struct Options {
     // Whether make_durable() fsyncs: gpuxd's `sync`, as for the journal.
     bool sync = true;
-    // Called with the cause when the store first cannot be written or
+    // Called with the cause when the store first cannot be read, written or
     // synced, before the call throws: gpuxd stops, as when its journal fails.
     std::function<void(const std::string& cause)> on_failure;
   };
@@ -61,8 +61,8 @@ class FixStateStore final : public fix::SessionStore {
   void save(const std::string& session, const fix::SessionState& state) override;
   void reset(const std::string& session, const fix::SessionState& fresh) override;
   // Fsyncs what was written before the call, unless nothing was since the
-  // last time or Options::sync is off. False when it failed (on_failure has
-  // been told).
+  // last time or Options::sync is off. False when it failed, or any call
+  // failed before (on_failure has been told).
   bool make_durable() override;
 
   // Whether a report with this identity (see report_identity), for a command
