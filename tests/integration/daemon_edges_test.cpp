@@ -7,18 +7,25 @@
 // LD_PRELOAD shim (support/fault_shim.cpp) makes fsync and fdatasync
 // return EIO, or writes ENOSPC, from a moment the test chooses.
 #include <doctest/doctest.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "journal_view.h"
 #include "local_daemon.h"
+#include "raw_fix.h"
 #include "run_command.h"
 #include "temp_dir.h"
 
@@ -186,6 +193,141 @@ TEST_CASE("the journal fails under FIX: gpuxd stops with its cause; no acknowled
   CHECK(exchange.trade("status B1").output.find("unknown order") != std::string::npos);
   CHECK(gpux::local::stop_daemon(exchange.pid, SIGTERM) == 0);
   exchange.pid = -1;
+  const auto audit = gpux::test::run_command(std::string(GPUX_PATH) + " audit --data-dir " +
+                                             exchange.data().string());
+  CAPTURE(audit.output);
+  CHECK(audit.status == 0);
+}
+
+namespace {
+
+// SendingTime and TransactTime: QuickFIX refuses a Logon whose SendingTime
+// is far from its clock.
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%d-%H:%M:%S", &tm);
+  return text;
+}
+
+// What LoadSessions add to their shared progress count: one per order
+// acknowledged, kEnded when one ends.
+constexpr long kEnded = 1'000'000;
+
+// A FIX session that places orders one after another until its connection
+// ends, noting which were acknowledged (ExecType New) and whether it was
+// ever left waiting 20 s for an answer.
+struct LoadSession {
+  std::string seat;
+  std::vector<std::string> acknowledged;
+  bool left_waiting = false;
+
+  void run(int port, std::atomic<long>& progress) {
+    const int fd = gpux::local::connect_to(port);
+    if (fd < 0) return;
+    int sequence = 1;
+    std::string buffer;
+    const auto send = [&](const std::string& type, const std::string& body) {
+      const std::string bytes =
+          gpux::local::fix_frame(type, seat, "GPUX", sequence++, utc_now(), body);
+      return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+             static_cast<ssize_t>(bytes.size());
+    };
+    // The next message, "" once the connection ended; left_waiting after 20 s.
+    const auto next = [&]() -> std::string {
+      for (;;) {
+        if (std::string m = gpux::local::take_fix_message(buffer); !m.empty()) return m;
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 20'000) != 1) {
+          left_waiting = true;
+          return {};
+        }
+        char chunk[4096];
+        const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+        if (n <= 0) return {};
+        buffer.append(chunk, static_cast<std::size_t>(n));
+      }
+    };
+    if (send("A",
+             "98=0\x01"
+             "108=30\x01") &&
+        gpux::local::fix_value(next(), "35") == "A") {
+      for (int i = 0;; ++i) {
+        const std::string id = seat + "-" + std::to_string(i);
+        if (!send("D", "11=" + id + "\x01" + "55=" + kSymbol + "\x01" + "54=1\x01" +
+                           "60=" + utc_now() + "\x01" + "38=1\x01" + "40=2\x01" + "44=2.0\x01"))
+          break;
+        std::string m;
+        while (!(m = next()).empty() && gpux::local::fix_value(m, "11") != id) {
+        }
+        if (m.empty()) break;  // the connection ended (or left us waiting)
+        if (gpux::local::fix_value(m, "150") == "0") {
+          acknowledged.push_back(id);
+          ++progress;
+          progress.notify_all();
+        }
+      }
+    }
+    ::close(fd);
+    // One that ended before the fault must not leave the test waiting.
+    progress += kEnded;
+    progress.notify_all();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("under FIX load, a failing disk loses no acknowledged order and leaves none waiting") {
+  Exchange exchange(
+      "fix_client = L0 participant=1\nfix_client = L1 participant=1\n"
+      "fix_client = L2 participant=1\nfix_client = L3 participant=1\n");
+  Faults faults;
+  SUBCASE("fsync fails") {
+    faults.fail_sync = true;
+  }
+  SUBCASE("the journal's disk is full") {
+    faults.full_disk_in = exchange.data();
+  }
+  exchange.start(faults);
+  std::vector<LoadSession> sessions(4);
+  std::atomic<long> progress{0};
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < sessions.size(); ++i) {
+    sessions[i].seat = "L" + std::to_string(i);
+    threads.emplace_back([&, i] { sessions[i].run(exchange.fix_port, progress); });
+  }
+  // Mid-stream: the disk fails once 200 orders have been acknowledged.
+  for (long seen = progress; seen < 200; seen = progress)
+    progress.wait(seen);
+  std::ofstream(exchange.flag()) << "now\n";
+  for (auto& t : threads)
+    t.join();
+  for (const LoadSession& s : sessions) {
+    CAPTURE(s.seat);
+    CHECK(!s.left_waiting);  // every session ended promptly: answered or disconnected
+  }
+  const int exit_status = exchange.exit_status_within(30);
+  const std::string log = exchange.log();
+  CAPTURE(log);
+  REQUIRE(exit_status == 1);
+  const auto fatal = log.find("gpuxd: FATAL: ");
+  CHECK(fatal != std::string::npos);
+  CHECK(log.find("FATAL", fatal + 8) == std::string::npos);
+
+  // Every acknowledged order is in the journal, and the audit reconciles.
+  std::set<std::string> journaled;
+  for (const auto& order : gpux::test::journaled_orders(exchange.data().string()))
+    journaled.insert(order.cl_ord_id);
+  long acknowledged = 0;
+  for (const LoadSession& s : sessions)
+    for (const std::string& id : s.acknowledged) {
+      CAPTURE(id);
+      CHECK(journaled.count(id) == 1);
+      ++acknowledged;
+    }
+  CHECK(acknowledged >= 200);  // the failure came mid-stream, not before
   const auto audit = gpux::test::run_command(std::string(GPUX_PATH) + " audit --data-dir " +
                                              exchange.data().string());
   CAPTURE(audit.output);
