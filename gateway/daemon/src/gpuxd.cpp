@@ -377,15 +377,25 @@ int main(int argc, char** argv) {
   if (acceptor) acceptor->stop();
   if (verification) verification->stop();
   if (providers) providers->stop();
+  std::string failure;
   try {
     pipeline->stop();
-    if (fix_entry) {
-      fix_entry->stop_sending();  // every report in the sessions' stores first
-      fix_entry->checkpoint();    // at the engine's snapshot: nothing to replay
-    }
   } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (fix_entry) {
+    // Every report in the sessions' stores first; and in any case the sender
+    // ends before the acceptor it sends through is destroyed.
+    fix_entry->stop_sending();
+    try {
+      if (failure.empty()) fix_entry->checkpoint();  // at the engine's snapshot: nothing to replay
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  if (!failure.empty()) {
     std::fprintf(stderr, "gpuxd: stopped after a storage failure in %s: %s\n",
-                 config.pipeline.data_directory.c_str(), e.what());
+                 config.pipeline.data_directory.c_str(), failure.c_str());
     return 1;
   }
   std::fprintf(stderr, "gpuxd: stopped %s after %llu commands this run\n",

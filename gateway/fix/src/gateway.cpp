@@ -7,6 +7,7 @@
 #include <random>
 
 #include "fix_gateway.pb.h"
+#include "gpux/storage/journal.h"
 #include "market_data.h"
 #include "order_index.h"
 #include "outbox.h"
@@ -132,25 +133,30 @@ void FixOrderEntry::send_batch(std::deque<Outgoing>& batch) {
     ended.clear();
   };
   // sink_ is set once, before the acceptor starts and anything is queued.
-  for (Outgoing& message : batch)
-    std::visit(
-        [&](auto& m) {
-          using Message = std::decay_t<decltype(m)>;
-          if constexpr (std::is_same_v<Message, Ended>) {
-            // Encoded here, off the gateway's lock.
-            ended.push_back({record_of(m), m.order.symbol, m.order.session, m.order.cl_ord_id});
-          } else if constexpr (std::is_same_v<Message, CheckpointBytes>) {
-            write_ended();
-            store_.write_checkpoint(m.bytes);
-          } else if constexpr (std::is_same_v<Message, ForgetEnded>) {
-            write_ended();
-            store_.forget_ended(m.symbol);
-          } else {
-            sink_->send(m);
-          }
-        },
-        message);
-  write_ended();
+  try {
+    for (Outgoing& message : batch)
+      std::visit(
+          [&](auto& m) {
+            using Message = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<Message, Ended>) {
+              // Encoded here, off the gateway's lock.
+              ended.push_back({record_of(m), m.order.symbol, m.order.session, m.order.cl_ord_id});
+            } else if constexpr (std::is_same_v<Message, CheckpointBytes>) {
+              write_ended();
+              store_.write_checkpoint(m.bytes);
+            } else if constexpr (std::is_same_v<Message, ForgetEnded>) {
+              write_ended();
+              store_.forget_ended(m.symbol);
+            } else {
+              sink_->send(m);
+            }
+          },
+          message);
+    write_ended();
+  } catch (const storage::StorageError&) {
+    // The store has told gpuxd, which is stopping (its on_failure): nothing
+    // more can be made durable, so the rest of the batch is not sent.
+  }
   sink_->end_of_batch();
 }
 
