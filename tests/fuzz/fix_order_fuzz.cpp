@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fix44_dictionary.h"
+#include "fuzz_bytes.h"
 #include "order_message.h"
 #include "raw_fix.h"
 
@@ -16,15 +17,6 @@ namespace test {
 namespace {
 
 using fix::OrderRequest;
-
-// The bytes, read front to back; zeros once they run out.
-struct Bytes {
-  const std::uint8_t* data;
-  std::size_t size;
-  std::size_t at = 0;
-  bool done() const { return at >= size; }
-  std::uint8_t next() { return at < size ? data[at++] : 0; }
-};
 
 // A message type's fields: required ones with a valid value, then optional
 // ones. Bytes decide for each whether it keeps that value, takes an edge
@@ -100,7 +92,7 @@ const char* const kValues[] = {
     "20261206-12:00:00",
 };
 
-std::string value_from(Bytes& bytes) {
+std::string value_from(FuzzBytes& bytes) {
   const std::uint8_t choice = bytes.next();
   const std::size_t known = sizeof kValues / sizeof kValues[0];
   if (choice < 200) return kValues[choice % known];
@@ -112,7 +104,7 @@ std::string value_from(Bytes& bytes) {
   return value;
 }
 
-int tag_from(Bytes& bytes) {
+int tag_from(FuzzBytes& bytes) {
   const std::uint8_t choice = bytes.next();
   const std::size_t known = sizeof kTags / sizeof kTags[0];
   if (choice < 220) return kTags[choice % known];
@@ -190,7 +182,7 @@ FixOrderFuzzReach fix_order_fuzz_reach() {
 
 std::string run_fix_order_fuzz_case(const std::uint8_t* data, std::size_t size) {
   ++reach.cases;
-  Bytes bytes{data, size};
+  FuzzBytes bytes(data, size);
   const Shape& shape = shapes()[bytes.next() % shapes().size()];
   const std::string type = shape.type;
   std::string fields;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "fuzz_bytes.h"
 #include "gpux/provider/wire.h"
 #include "gpux/verify/verifier.h"
 
@@ -13,21 +14,6 @@ namespace pb = proto::provider;
 using provider::Frame;
 
 ProviderFrameFuzzReach reach;
-
-// The bytes, read front to back; done once they run out.
-struct Bytes {
-  const std::uint8_t* data;
-  std::size_t size;
-  std::size_t at = 0;
-  bool done() const { return at >= size; }
-  std::uint8_t next() { return at < size ? data[at++] : 0; }
-  std::string take(std::size_t n) {
-    std::string out;
-    for (std::size_t i = 0; i < n; ++i)
-      out.push_back(static_cast<char>(next()));
-    return out;
-  }
-};
 
 // A small challenge, so that a case costs microseconds, and valid.
 verify::Challenge small_challenge() {
@@ -70,7 +56,7 @@ std::string framed(const Frame& frame) {
 // A provider that answers the exchange's requests from the fuzz bytes.
 class FuzzedProvider final : public provider::Stream {
  public:
-  FuzzedProvider(Bytes& bytes, const verify::Challenge& challenge)
+  FuzzedProvider(FuzzBytes& bytes, const verify::Challenge& challenge)
       : bytes_(bytes), nonce_(challenge.nonce.bytes.begin(), challenge.nonce.bytes.end()) {}
 
   void write_all(const std::string& request_bytes, std::chrono::milliseconds) override {
@@ -165,7 +151,7 @@ class FuzzedProvider final : public provider::Stream {
     return framed(reply);
   }
 
-  Bytes& bytes_;
+  FuzzBytes& bytes_;
   const std::string nonce_;
   std::uint32_t steps_ = 0;
   std::string pending_;
@@ -182,7 +168,7 @@ std::string run_provider_frame_fuzz_case(const std::uint8_t* data, std::size_t s
   static const verify::Challenge challenge = small_challenge();
   if (const auto problem = verify::validate(challenge))
     return "the harness's challenge: " + *problem;
-  Bytes bytes{data, size};
+  FuzzBytes bytes(data, size);
   FuzzedProvider provider(bytes, challenge);
   provider::RemoteProver prover(provider, 1u << 20, std::chrono::seconds(1));
   PacedClock clock;
