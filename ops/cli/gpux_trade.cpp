@@ -3,15 +3,20 @@
 // line with --json), logs out. Exit status: 0 done, 1 rejected, 2 usage,
 // 3 no connection, logon refused or session ended unanswered, 4 no answer in
 // time. C++14: QuickFIX.
+#include <netdb.h>
+#include <poll.h>
 #include <quickfix/Application.h>
 #include <quickfix/MessageStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketInitiator.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -42,8 +47,11 @@ const char* const kUsage =
     "                                 hours from SYMBOL's, all or none, at once; PRICE\n"
     "                                 per unit-hour binds the total; one provider for\n"
     "                                 every hour unless --any-provider\n"
-    "  cancel CLORDID                 cancel a working order\n"
-    "  replace CLORDID QUANTITY PRICE new total quantity and price\n"
+    "  cancel CLORDID [--id NEWID]    cancel a working order\n"
+    "  replace CLORDID QUANTITY PRICE [--id NEWID]\n"
+    "                                 new total quantity and price; the order is\n"
+    "                                 NEWID from then on (default: a generated id,\n"
+    "                                 printed)\n"
     "  status CLORDID                 the order's state now\n"
     "  book SYMBOL [--depth N]        bids and offers (default: full book)\n"
     "  watch SYMBOL [--count N]       the book, then every change (Ctrl-C to stop)\n"
@@ -488,6 +496,40 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
   }
 }
 
+// Whether anything accepts a TCP connection on host:port within `seconds`:
+// empty if so, else why not, naming the host and port. Asked before QuickFIX,
+// which would only retry quietly until the timeout.
+std::string unreachable(const std::string& host, const std::string& port, int seconds) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (const int error = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found))
+    return "cannot resolve host '" + host + "': " + ::gai_strerror(error);
+  std::string why = "nothing listens on " + host + ":" + port +
+                    " (is gpuxd running with fix_port = " + port + "?)";
+  bool reached = false;
+  for (const addrinfo* a = found; a != nullptr && !reached; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      reached = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int error = 0;
+      socklen_t length = sizeof error;
+      if (::poll(&p, 1, seconds * 1000) != 1) {
+        why = "no connection to " + host + ":" + port + " within " + std::to_string(seconds) + " s";
+      } else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0) {
+        reached = true;
+      }
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return reached ? std::string() : why;
+}
+
 }  // namespace
 
 int gpux_trade(int argc, char** argv) {
@@ -570,6 +612,11 @@ int gpux_trade(int argc, char** argv) {
                  dictionary.c_str());
     return 2;
   }
+  const std::string no_route = unreachable(host, port, timeout);
+  if (!no_route.empty()) {
+    std::fprintf(stderr, "gpux trade: %s\n", no_route.c_str());
+    return 3;
+  }
   Client client(password);
   FIX::SessionSettings settings;
   FIX::Dictionary defaults;
@@ -597,10 +644,17 @@ int gpux_trade(int argc, char** argv) {
   }
   const int logon = client.wait_logon(timeout);
   if (logon != 1) {
-    const std::string why = client.logout_text();
+    std::string why = client.logout_text();
+    if (logon == 0) {
+      why = "no answer to the Logon within " + std::to_string(timeout) + " s";
+    } else if (why.empty()) {
+      why = "the exchange closed the connection without answering the Logon: is " + sender +
+            " a seat there (fix_client), and not logged on from elsewhere?";
+    } else if (password.empty() && why.find("Password(554)") != std::string::npos) {
+      why += " (give it with --password-env VAR)";
+    }
     std::fprintf(stderr, "gpux trade: no FIX session with %s:%s as %s: %s\n", host.c_str(),
-                 port.c_str(), sender.c_str(),
-                 why.empty() ? "no answer (is gpuxd running with fix_port set?)" : why.c_str());
+                 port.c_str(), sender.c_str(), why.c_str());
     initiator->stop(true);
     return 3;
   }

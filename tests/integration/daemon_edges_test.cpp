@@ -355,6 +355,47 @@ TEST_CASE("every FIX message gpuxd sends is fsynced in its session store first")
   CHECK(unsynced == 0);
 }
 
+TEST_CASE("gpux trade says why it has no session: host, port, seat or password") {
+  const auto hashed = gpux::test::run_command("printf '%s' 'seat-secret' | " +
+                                              std::string(GPUXD_PATH) + " --hash-password");
+  REQUIRE(hashed.status == 0);
+  const std::string hash = hashed.output.substr(0, hashed.output.find('\n'));
+  Exchange exchange("fix_client = LOCKED participant=1 password_hash=" + hash + "\n");
+  exchange.start();
+  const auto trade_as = [&](const std::string& where, const std::string& sender) {
+    return gpux::test::run_command(std::string(GPUX_PATH) + " trade " + where + " --sender " +
+                                   sender + " --dictionary " + GPUX_FIX_DICTIONARY +
+                                   " --timeout 10 status X1");
+  };
+  const std::string here = "--port " + std::to_string(exchange.fix_port);
+  const struct {
+    std::string where, sender, says;
+  } cases[] = {
+      {"--host no-such-host.invalid " + here, "TRADER",
+       "cannot resolve host 'no-such-host.invalid'"},
+      {"--port " + std::to_string(gpux::local::free_port()), "TRADER",
+       "nothing listens on 127.0.0.1:"},
+      {here, "NOBODY", "is NOBODY a seat there (fix_client)"},
+      {here, "LOCKED",
+       "a password is required for LOCKED: Password(554) on the Logon (give it with "
+       "--password-env VAR)"},
+  };
+  for (const auto& c : cases) {
+    const auto result = trade_as(c.where, c.sender);
+    CAPTURE(result.output);
+    CHECK(result.status == 3);
+    CHECK(result.output.find(c.says) != std::string::npos);
+  }
+  // With the password it logs on (the status of an order it never placed).
+  ::setenv("SEAT_SECRET", "seat-secret", 1);
+  const auto right = gpux::test::run_command(
+      std::string(GPUX_PATH) + " trade " + here + " --sender LOCKED --password-env SEAT_SECRET" +
+      " --dictionary " + GPUX_FIX_DICTIONARY + " --timeout 10 status X1");
+  ::unsetenv("SEAT_SECRET");
+  CAPTURE(right.output);
+  CHECK(right.output.find("no FIX session") == std::string::npos);
+}
+
 TEST_CASE("everything gpuxd writes is its owner's alone") {
   Exchange exchange;
   exchange.start();

@@ -122,6 +122,16 @@ TEST_CASE("FIX seats: passwords checked; five failures in a minute lock an addre
   CHECK(seats.authenticate("A", "right", kPeer) == "");
 }
 
+TEST_CASE("FIX seats: a Logon without a password is told one is needed, and not counted") {
+  SeatGuard seats({{"A", seat(1, password_hash("right"))}}, [] { return 0L; });
+  const std::string needed = "a password is required for A: Password(554) on the Logon";
+  for (int i = 0; i < SeatGuard::max_failures_per_minute + 1; ++i)
+    CHECK(seats.authenticate("A", "", kPeer) == needed);
+  seats.vet_password("A", "", kPeer);  // vetted wrong: still told why
+  CHECK(seats.authenticate("A", "", kPeer) == needed);
+  CHECK(seats.authenticate("A", "right", kPeer) == "");  // no lockout
+}
+
 TEST_CASE("FIX seats: failures count per minute, and vetting counts none") {
   long minute = 7;
   SeatGuard seats({{"A", seat(1, password_hash("right"))}}, [&] { return minute; });

@@ -86,6 +86,16 @@ void SeatGuard::logged_on(const Source& source) {
   peers.push_back(source.second);
 }
 
+namespace {
+
+// A Logon without a password is a client set up wrong, not a guess: it is
+// told so, and not counted against the seat.
+std::string missing_password(const std::string& session) {
+  return "a password is required for " + session + ": Password(554) on the Logon";
+}
+
+}  // namespace
+
 std::string SeatGuard::authenticate(const std::string& session, const std::string& password,
                                     const std::string& peer) {
   const Source source{session, peer};
@@ -102,9 +112,11 @@ std::string SeatGuard::authenticate(const std::string& session, const std::strin
         logged_on(source);
         return {};
       case Verdict::refused:
+        if (password.empty()) return missing_password(session);
         count_failure(source);
         return "wrong password for " + session;
       case Verdict::unchecked:
+        if (password.empty()) return missing_password(session);
         break;
     }
   }
