@@ -186,7 +186,8 @@ class Builder {
         failure = c.failure <= static_cast<std::uint32_t>(verify::Failure::incomplete)
                       ? verify::to_string(static_cast<verify::Failure>(c.failure))
                       : "code " + n(c.failure);
-      table.rows.push_back({time_of_day(c.stamp.time), n(c.trade), n(c.index),
+      // Numbered from 1, as gpuxd's and the agent's logs say them.
+      table.rows.push_back({time_of_day(c.stamp.time), n(c.trade), n(c.index + 1),
                             product(o.instrument), n(o.provider), n(o.buyer),
                             matching::to_string(c.outcome), failure});
       const std::string group = participant_ ? product(o.instrument) : name(o.provider);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "gpux/storage/journal.h"
@@ -374,6 +375,23 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
     // Each challenge row and trade row is in its CSV.
     const std::string challenges = read_file(two / "exchange" / "challenges.csv");
     CHECK(std::count(challenges.begin(), challenges.end(), '\n') == 1 + int(day_two.recorded));
+    {
+      // Challenges are numbered from 1, as gpuxd's and the agent's logs say
+      // them: 1 to challenges_per_obligation (4).
+      std::istringstream lines(challenges);
+      std::string line;
+      std::getline(lines, line);
+      REQUIRE(line.rfind("time,trade,challenge,", 0) == 0);
+      std::set<int> numbers;
+      while (std::getline(lines, line)) {
+        std::istringstream cells(line);
+        std::string cell;
+        for (int column = 0; column <= 2; ++column)
+          std::getline(cells, cell, ',');
+        numbers.insert(std::stoi(cell));
+      }
+      CHECK(numbers == std::set<int>{1, 2, 3, 4});
+    }
     const std::string trades = read_file(one / "exchange" / "trades.csv");
     CHECK(std::count(trades.begin(), trades.end(), '\n') == 1 + int(day_one.trades));
     // Each filled block is a row, and each of its legs names it in the trades.
