@@ -1,6 +1,7 @@
 // One day of the history, seen from the whole exchange or from one
 // participant: the tables, the summary figures computed from the same rows,
 // and the chart series.
+#include <algorithm>
 #include <cstdio>
 #include <iterator>
 
@@ -228,24 +229,33 @@ class Builder {
         "Settlements",
         {"time", "trade", "product", "buyer", "provider", "quantity", "price_usd", "challenges",
          "passed", "verified_units", "unverified_units", "paid_to_provider_usd", "buyer_fee_usd",
-         "provider_fee_usd", "refund_usd", "penalty_usd", "penalty_shortfall_usd"},
+         "provider_fee_usd", "refund_unverified_usd", "fee_hold_released_usd", "penalty_usd",
+         "penalty_shortfall_usd"},
         {}};
     settlement::SettlementFigures total;
+    // The escrow's return to the buyer is two things: the notional of the
+    // hours not proven, and the part of the fee hold (taken at the taker
+    // rate on the whole notional) that the fee charged did not use. Only
+    // the first is about the delivery; a provider that proved every hour
+    // refunds nothing.
+    Money refund_unverified = 0, fee_hold_released = 0;
     for (const matching::ObligationSettled& s : day_.settlements) {
       if (!in_scope(s.buyer, s.provider)) continue;
       const auto& f = s.figures;
-      table.rows.push_back({time_of_day(s.stamp.time), n(s.trade), product(s.instrument),
-                            n(s.buyer), n(s.provider), n(s.quantity), ops::usd(s.price),
-                            n(s.challenges), n(s.passed), n(f.verified), n(f.unverified),
-                            ops::usd(f.paid_to_provider), ops::usd(f.buyer_fee),
-                            ops::usd(f.provider_fee), ops::usd(f.refund), ops::usd(f.penalty),
-                            ops::usd(f.penalty_shortfall)});
+      const Money unverified = std::min(f.refund, s.price * f.unverified);
+      refund_unverified += unverified;
+      fee_hold_released += f.refund - unverified;
+      table.rows.push_back(
+          {time_of_day(s.stamp.time), n(s.trade), product(s.instrument), n(s.buyer), n(s.provider),
+           n(s.quantity), ops::usd(s.price), n(s.challenges), n(s.passed), n(f.verified),
+           n(f.unverified), ops::usd(f.paid_to_provider), ops::usd(f.buyer_fee),
+           ops::usd(f.provider_fee), ops::usd(unverified), ops::usd(f.refund - unverified),
+           ops::usd(f.penalty), ops::usd(f.penalty_shortfall)});
       total.verified += f.verified;
       total.unverified += f.unverified;
       total.paid_to_provider += f.paid_to_provider;
       total.buyer_fee += f.buyer_fee;
       total.provider_fee += f.provider_fee;
-      total.refund += f.refund;
       total.penalty += f.penalty;
       total.penalty_shortfall += f.penalty_shortfall;
     }
@@ -258,7 +268,10 @@ class Builder {
          {"paid_to_providers_usd", "Paid to providers (USD)", ops::usd(total.paid_to_provider)},
          {"buyer_fees_usd", "Buyer fees (USD)", ops::usd(total.buyer_fee)},
          {"provider_fees_usd", "Provider fees (USD)", ops::usd(total.provider_fee)},
-         {"refunds_usd", "Refunds to buyers (USD)", ops::usd(total.refund)},
+         {"refunds_usd", "Refunds to buyers for unverified hours (USD)",
+          ops::usd(refund_unverified)},
+         {"fee_holds_released_usd", "Buyers' unused fee holds released (USD)",
+          ops::usd(fee_hold_released)},
          {"penalties_usd", "Penalties (USD)", ops::usd(total.penalty)},
          {"penalty_shortfall_usd", "Penalties not covered by collateral (USD)",
           ops::usd(total.penalty_shortfall)}});

@@ -53,7 +53,8 @@ struct Expected {
   Money notional = 0;
   std::uint64_t recorded = 0, passed = 0;
   std::uint64_t settled = 0;
-  Money paid = 0, fees = 0, refunds = 0, penalties = 0, deposits = 0, withdrawals = 0;
+  Money paid = 0, fees = 0, refunds = 0, fee_holds = 0, penalties = 0, deposits = 0,
+        withdrawals = 0;
 };
 
 // A seeded market written to a real journal with controlled sequencer times:
@@ -171,7 +172,10 @@ class JournaledMarket : public EventListener {
       ++day.settled;
       day.paid += s->figures.paid_to_provider;
       day.fees += s->figures.buyer_fee + s->figures.provider_fee;
-      day.refunds += s->figures.refund;
+      // The refund for unverified hours apart from the unused fee hold.
+      const Money unverified = std::min(s->figures.refund, s->price * s->figures.unverified);
+      day.refunds += unverified;
+      day.fee_holds += s->figures.refund - unverified;
       day.penalties += s->figures.penalty;
       if (s->buyer == 3) fees_paid_by_3 += s->figures.buyer_fee;
       if (s->provider == 3) fees_paid_by_3 += s->figures.provider_fee;
@@ -363,6 +367,7 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
       CHECK(m.at("obligations_settled") == std::to_string(e.settled));
       CHECK(m.at("paid_to_providers_usd") == usd(e.paid));
       CHECK(m.at("refunds_usd") == usd(e.refunds));
+      CHECK(m.at("fee_holds_released_usd") == usd(e.fee_holds));
       CHECK(m.at("penalties_usd") == usd(e.penalties));
       CHECK(m.at("deposits_usd") == usd(e.deposits));
       CHECK(m.at("withdrawals_usd") == usd(e.withdrawals));
@@ -499,7 +504,7 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
       REQUIRE(dom.find("<html") != std::string::npos);
       const auto shown = page_metrics(dom);
       const auto csv = read_summary(folder / "summary.csv");
-      CHECK(csv.size() == 21);
+      CHECK(csv.size() == 22);
       CHECK(shown == csv);
       return image;
     };
