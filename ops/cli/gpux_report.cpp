@@ -53,7 +53,7 @@ void print_provider_summary(const report::History& history, const std::vector<st
       t.verified += s.figures.verified;
       t.unverified += s.figures.unverified;
       t.paid += s.figures.paid_to_provider;
-      t.refunded += s.figures.refund;
+      t.refunded += settlement::refund_for_unverified(s.figures, s.price);  // not fee holds
       t.penalties += s.figures.penalty;
     }
     for (const auto& c : it->second.challenges) {

@@ -1,7 +1,6 @@
 // One day of the history, seen from the whole exchange or from one
 // participant: the tables, the summary figures computed from the same rows,
 // and the chart series.
-#include <algorithm>
 #include <cstdio>
 #include <iterator>
 
@@ -233,16 +232,14 @@ class Builder {
          "penalty_shortfall_usd"},
         {}};
     settlement::SettlementFigures total;
-    // The escrow's return to the buyer is two things: the notional of the
-    // hours not proven, and the part of the fee hold (taken at the taker
-    // rate on the whole notional) that the fee charged did not use. Only
-    // the first is about the delivery; a provider that proved every hour
-    // refunds nothing.
+    // The escrow's return to the buyer is two things (see
+    // settlement::refund_for_unverified); only the first is about the
+    // delivery: a provider that proved every hour refunds nothing.
     Money refund_unverified = 0, fee_hold_released = 0;
     for (const matching::ObligationSettled& s : day_.settlements) {
       if (!in_scope(s.buyer, s.provider)) continue;
       const auto& f = s.figures;
-      const Money unverified = std::min(f.refund, s.price * f.unverified);
+      const Money unverified = settlement::refund_for_unverified(f, s.price);
       refund_unverified += unverified;
       fee_hold_released += f.refund - unverified;
       table.rows.push_back(

@@ -46,6 +46,10 @@ SettlementFigures settle(const DeliveryInput& in) {
   return f;
 }
 
+Money refund_for_unverified(const SettlementFigures& f, Money price) {
+  return std::min(f.refund, price * f.unverified);
+}
+
 const char* to_string(AccountKind kind) {
   switch (kind) {
     case AccountKind::available:

@@ -110,6 +110,8 @@ TEST_CASE("partial delivery settles pro rata: payout, fees, refund and penalty")
   CHECK(f.provider_fee == 10'000);  // maker, 0.1%
   CHECK(f.paid_to_provider == 9'990'000);
   CHECK(f.refund == 20'100'000 - 10'000'000 - 30'000);
+  // Of it, the 5 unverified units at 2 USD; the rest is the fee hold unused.
+  CHECK(settlement::refund_for_unverified(f, figures[0].price) == 10'000'000);
   CHECK(f.penalty == 2'500'000);  // 25% of the unverified 10 USD
   CHECK(f.penalty_shortfall == 0);
 

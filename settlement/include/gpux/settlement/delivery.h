@@ -59,4 +59,9 @@ struct SettlementFigures {
 
 SettlementFigures settle(const DeliveryInput& input);
 
+// The part of `f.refund` that returns the notional of the unverified units,
+// at `price` each; the rest of it is the buyer's fee hold (taken at the
+// taker rate on the whole notional) that the fee charged did not use.
+Money refund_for_unverified(const SettlementFigures& f, Money price);
+
 }  // namespace gpux::settlement
