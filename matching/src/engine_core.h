@@ -595,9 +595,6 @@ class EngineCore final : public Engine {
            buy_reservation(buy.price, buy.remaining - quantity, config_.buyer_fee_ppm);
   }
 
-  // Turns the hold for `quantity` units into a traded obligation at `price`:
-  // the buyer's cash into escrow (notional + fee hold), the provider's
-  // receivable. Call before the order's remaining quantity is lowered.
   // A buyer's side of a fill: the notional and its fee hold, from reserved
   // to escrow. What it escrowed.
   Money escrow_purchase(ParticipantId buyer, Money notional) {
@@ -615,6 +612,9 @@ class EngineCore final : public Engine {
              PostingReason::trade);
   }
 
+  // Turns the hold for `quantity` units into a traded obligation at `price`:
+  // the buyer's cash into escrow (notional + fee hold), the provider's
+  // receivable. Call before the order's remaining quantity is lowered.
   void commit_fill(const Order& o, Quantity quantity, Price price) {
     const Money notional = price * quantity;
     if (o.side == Side::buy) {

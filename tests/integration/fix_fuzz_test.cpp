@@ -221,19 +221,20 @@ TEST_CASE("FIX: what FIX 4.4 defines and gpux lacks is answered as FIX says") {
   reply = carol.read();
   CHECK(RawFix::type_of(reply) == "3");
   CHECK(RawFix::value(reply, "373") == "11");
+  // An order with one tag more; the session's answer to it.
+  const auto order_with_tag = [&](const std::string& id, const std::string& tag) {
+    std::vector<Field> fields = order_fields(id);
+    fields.push_back({tag, "1"});
+    carol.send(carol.frame("D", body_of(fields)));
+    return carol.read();
+  };
   // A FIX 4.4 tag the message does not take (HandlInst on an order here): 373=2.
-  std::vector<Field> fields = order_fields("t1");
-  fields.push_back({"21", "1"});
-  carol.send(carol.frame("D", body_of(fields)));
-  reply = carol.read();
+  reply = order_with_tag("t1", "21");
   CHECK(RawFix::type_of(reply) == "3");
   CHECK(RawFix::value(reply, "373") == "2");
   CHECK(RawFix::value(reply, "371") == "21");
   // A tag FIX 4.4 does not define: 373=0.
-  fields = order_fields("t2");
-  fields.push_back({"3000", "1"});
-  carol.send(carol.frame("D", body_of(fields)));
-  reply = carol.read();
+  reply = order_with_tag("t2", "3000");
   CHECK(RawFix::type_of(reply) == "3");
   CHECK(RawFix::value(reply, "373") == "0");
   CHECK(RawFix::value(reply, "371") == "3000");

@@ -69,10 +69,9 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
                                                     FIX::IncorrectTagValue,
                                                     FIX::UnsupportedMessageType) override {
     const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
-    OrderRequest request;
-    request.session = session.getTargetCompID().getValue();
+    const std::string client = session.getTargetCompID().getValue();
     if (type == FIX::MsgType_SecurityListRequest || type == FIX::MsgType_MarketDataRequest) {
-      if (!within_rate(request.session)) {
+      if (!within_rate(client)) {
         // No order to reject: a BusinessMessageReject names the throttle.
         FIX::Message reject;
         reject.getHeader().setField(FIX::FIELD::MsgType, FIX::MsgType_BusinessMessageReject);
@@ -80,7 +79,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
         reject.setField(FIX::FIELD::RefMsgType, type);
         reject.setField(FIX::FIELD::BusinessRejectReason, text(FIX::BusinessRejectReason_OTHER));
         reject.setField(FIX::FIELD::Text, throttle_text());
-        return to(request.session, reject);
+        return to(client, reject);
       }
       // Request ids are kept with subscriptions and echoed: bounded like
       // the order identifiers; a longer one draws a session Reject naming it.
@@ -91,16 +90,16 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
         if (message.getField(FIX::FIELD::SecurityListRequestType) !=
             text(FIX::SecurityListRequestType_ALL_SECURITIES))
           throw FIX::IncorrectTagValue(FIX::FIELD::SecurityListRequestType);
-        entry.list_instruments(request.session, message.getField(FIX::FIELD::SecurityReqID));
+        entry.list_instruments(client, message.getField(FIX::FIELD::SecurityReqID));
       } else {
-        entry.request_market_data(market_data_request(message, request.session));
+        entry.request_market_data(market_data_request(message, client));
       }
       return;
     }
     if (!is_order_message(type)) throw FIX::UnsupportedMessageType();
-    OrderMessage read = read_order_message(message, request.session);
-    read.request.generation = store_factory.generation(request.session);
-    if (!read.oversized && !within_rate(request.session, read.cost)) read.problem = throttle_text();
+    OrderMessage read = read_order_message(message, client);
+    read.request.generation = store_factory.generation(client);
+    if (!read.oversized && !within_rate(client, read.cost)) read.problem = throttle_text();
     if (read.problem.empty()) {
       entry.submit(read.request);
     } else {

@@ -147,11 +147,10 @@ OrderMessage read_order_message(const FIX::Message& message, const std::string& 
     case OrderRequest::new_block:
       break;
   }
+  read.problem = read_terms(message, request);
   // A block sweeps one book per hour; one with no valid hours is refused
   // before the engine sees it.
-  if (request.kind == OrderRequest::new_block)
-    read.cost = std::max(1, block_hours(field_or(message, kBlockHours, "1")));
-  read.problem = read_terms(message, request);
+  if (request.kind == OrderRequest::new_block) read.cost = std::max(1, request.block_hours);
   return read;
 }
 

@@ -346,9 +346,9 @@ void FixStateStore::remember_ended(std::span<const EndedOrder> orders) {
 void FixStateStore::forget_ended(const std::string& symbol) {
   std::string end = ended_prefix(symbol);
   end.back() = '\1';  // just past every key under the symbol
-  check(db_->DeleteRange({}, db_->DefaultColumnFamily(), ended_prefix(symbol), end),
-        "forgetting ended orders");
-  ++writes_;
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(db_->DefaultColumnFamily(), ended_prefix(symbol), end);
+  write(batch, "forgetting ended orders");
 }
 
 std::vector<std::string> FixStateStore::ended() {
