@@ -13,7 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 extern char** environ;
@@ -29,8 +32,42 @@ inline sockaddr_in loopback(int port) {
   return address;
 }
 
-// A port nobody listens on right now.
+// The kernel's range for the local ports of outgoing connections; a port
+// outside it is never taken by some process's connect() between our check
+// and the daemon's bind (the race that made a test's gpuxd fail to bind).
+inline std::pair<int, int> ephemeral_port_range() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768, high = 60999;  // Linux's defaults
+  in >> low >> high;
+  return {low, high};
+}
+
+inline bool can_bind(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_ANY);  // as gpuxd binds
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return bound;
+}
+
+// A port nobody listens on right now, outside the ephemeral range, drawn at
+// random so that tests running side by side rarely draw the same one.
 inline int free_port() {
+  const auto range = ephemeral_port_range();
+  std::vector<int> spans;  // [first, last] pairs outside the range
+  if (range.first > 10001) spans.insert(spans.end(), {10000, range.first - 1});
+  if (range.second < 65000) spans.insert(spans.end(), {range.second + 1, 65535});
+  std::random_device seed;
+  std::mt19937 draw(seed() ^ static_cast<unsigned>(::getpid()));
+  for (int attempt = 0; attempt < 200 && !spans.empty(); ++attempt) {
+    const std::size_t span = 2 * (draw() % (spans.size() / 2));
+    const int port = spans[span] + static_cast<int>(draw() % (spans[span + 1] - spans[span] + 1));
+    if (can_bind(port)) return port;
+  }
+  // No room outside the range: let the kernel pick, and accept the race.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address = loopback(0);
   ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
