@@ -364,18 +364,23 @@ TEST_CASE("FIX: out of file descriptors, gpuxd refuses newcomers and serves its 
 }
 
 TEST_CASE("FIX: a connection that does not log on in time, or sends too much first, is closed") {
-  Exchange exchange("fix_client = CAROL participant=3\nfix_logon_timeout_ms = 500\n");
+  Exchange exchange(
+      "fix_client = CAROL participant=3\nfix_logon_timeout_ms = 500\n"
+      "fix_max_bytes_before_logon = 4096\n");  // the default is 64 KiB
   const auto started = std::chrono::steady_clock::now();
   SUBCASE("silent") {
     RawFix silent(exchange.port, "X");
     CHECK(silent.read().empty());  // closed, well before read()'s own 30 s
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
   }
-  SUBCASE("70 KiB and no Logon") {
+  SUBCASE("8 KiB and no Logon") {
     RawFix flood(exchange.port, "X");
-    flood.try_send(std::string(70 << 10, 'x'));
+    flood.try_send(std::string(8 << 10, 'x'));
     CHECK(flood.read().empty());
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+    // For its bytes, not for the time it took.
+    CHECK(wait_for_line(exchange.dir.path + "/data/fix-log/GLOBAL.event.current.log",
+                        "more than 4096 bytes before a Logon (fix_max_bytes_before_logon)"));
   }
   RawFix carol(exchange.port, "CAROL");  // the seats are not affected
   carol.logon();

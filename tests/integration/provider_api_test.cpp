@@ -5,14 +5,18 @@
 // answered with an Error and a closed connection while gpuxd lives on. The
 // registry survives a SIGKILL.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "child_log.h"
 #include "gpux/provider/wire.h"
 #include "gpux/verify/prover.h"
 #include "local_daemon.h"
+#include "process_usage.h"
 #include "run_command.h"
 #include "temp_dir.h"
 
@@ -462,4 +466,137 @@ TEST_CASE("provider API: five unknown tokens in a minute, and the address is ref
   CHECK(reply.error().reason() == "too many unknown tokens from 127.0.0.1; try again in a minute");
   CHECK(c.closed());
   CHECK(exchange.alive());
+}
+
+namespace {
+
+// All a raw connection receives until gpuxd closes it (up to 30 s).
+std::string read_until_closed(int fd) {
+  std::string received;
+  pollfd readable{fd, POLLIN, 0};
+  char buffer[4096];
+  while (::poll(&readable, 1, 30'000) > 0) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    received.append(buffer, static_cast<std::size_t>(n));
+  }
+  return received;
+}
+
+// The operator is welcomed, once connections that just ended are let go.
+bool operator_welcomed_soon(int port) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    Client admin(port);
+    if (admin.hello(kOperator).has_welcome()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("provider API: one source address cannot take every connection") {
+  Exchange exchange("provider_max_connections = 8\nprovider_max_connections_per_address = 2\n");
+  std::vector<int> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(gpux::local::connect_to(exchange.port, "127.0.0.2"));
+    REQUIRE(held.back() >= 0);
+  }
+  const int third = gpux::local::connect_to(exchange.port, "127.0.0.2");
+  REQUIRE(third >= 0);
+  const std::string refusal = read_until_closed(third);
+  ::close(third);
+  CHECK(refusal.find("too many connections from 127.0.0.2 (limit 2)") != std::string::npos);
+  // Another address is still served.
+  Client admin(exchange.port);
+  CHECK(admin.hello(kOperator).has_welcome());
+  for (int fd : held)
+    ::close(fd);
+  CHECK(exchange.log().find("connections from that address already "
+                            "(provider_max_connections_per_address)") != std::string::npos);
+}
+
+namespace {
+
+// The inodes of the sockets in /proc/net/tcp on local `port`, but for a
+// listener's.
+std::set<std::string> connection_inodes(int port) {
+  std::set<std::string> inodes;
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+        timeout >> inode;
+    const auto colon = local.find(':');
+    if (colon != std::string::npos && std::stoi(local.substr(colon + 1), nullptr, 16) == port &&
+        state != "0A" /* LISTEN */)
+      inodes.insert(inode);
+  }
+  return inodes;
+}
+
+// Whether `pid` holds a connection accepted on `port`.
+bool holds_connection_on(pid_t pid, int port) {
+  const auto inodes = connection_inodes(port);
+  const std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& entry : fs::directory_iterator(fds)) {
+    std::error_code ignored;
+    const std::string target = fs::read_symlink(entry.path(), ignored).string();
+    if (target.rfind("socket:[", 0) == 0 && inodes.count(target.substr(8, target.size() - 9)) != 0)
+      return true;
+  }
+  return false;
+}
+
+// The lowest descriptor number `pid` has free. With RLIMIT_NOFILE at it,
+// nothing can be opened while every descriptor below stays open.
+long lowest_free_descriptor(pid_t pid) {
+  std::set<long> used;
+  for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+    used.insert(std::stol(entry.path().filename().string()));
+  long free = 0;
+  while (used.count(free) != 0)
+    ++free;
+  return free;
+}
+
+}  // namespace
+
+TEST_CASE("provider API: out of file descriptors, it refuses newcomers without spinning") {
+  Exchange exchange;
+  // The fixture's readiness probe served and closed: no descriptor below
+  // the limit is let go of while the test runs.
+  for (int waited_ms = 0; waited_ms < 10'000 && holds_connection_on(exchange.pid, exchange.port);
+       waited_ms += 10)
+    ::poll(nullptr, 0, 10);
+  REQUIRE_FALSE(holds_connection_on(exchange.pid, exchange.port));
+  // No descriptor left to open (the soft limit: raising it again needs no
+  // privilege), then a flood. Not even one for a moment: the sanitizers'
+  // checks of a new connection's objects need a descriptor of their own.
+  rlimit before{};
+  REQUIRE(::prlimit(exchange.pid, RLIMIT_NOFILE, nullptr, &before) == 0);
+  const rlimit tight{static_cast<rlim_t>(lowest_free_descriptor(exchange.pid)), before.rlim_max};
+  REQUIRE(::prlimit(exchange.pid, RLIMIT_NOFILE, &tight, nullptr) == 0);
+  std::vector<int> flood;
+  for (int i = 0; i < 20; ++i) {
+    flood.push_back(gpux::local::connect_to(exchange.port));
+    REQUIRE(flood.back() >= 0);
+  }
+  // Pending connections it cannot accept must not make it spin: over two
+  // seconds it stays far from a core's worth of CPU (200 ticks).
+  const long ticks_before = gpux::local::cpu_ticks(exchange.pid);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // the measurement's window
+  const long used = gpux::local::cpu_ticks(exchange.pid) - ticks_before;
+  CAPTURE(used);
+  CHECK(used < 50);
+  // Descriptors back: the operator is served again.
+  REQUIRE(::prlimit(exchange.pid, RLIMIT_NOFILE, &before, nullptr) == 0);
+  for (int fd : flood)
+    ::close(fd);
+  CHECK(operator_welcomed_soon(exchange.port));
+  CHECK(exchange.alive());
+  CHECK(exchange.log().find("the process is out of file descriptors") != std::string::npos);
 }

@@ -386,8 +386,12 @@ const std::vector<Section>& sections() {
                              1),
              whole<int>("fix_logon_timeout_ms", GPUX_FIELD(fix.logon_timeout_ms),
                         "a connection that has not logged on by then is\n"
-                        "closed (logged); before its Logon it may send 64 KiB",
+                        "closed (logged)",
                         100, 600'000),
+             whole<uint64_t>("fix_max_bytes_before_logon", GPUX_FIELD(fix.max_bytes_before_logon),
+                             "what a connection may send before its Logon; more\n"
+                             "closes it (logged)",
+                             1024),
              record("fix_client",
                     "SENDERCOMPID participant=ID [password_hash=HASH]\n"
                     "[cancel_on_disconnect=false]",
@@ -417,8 +421,17 @@ const std::vector<Section>& sections() {
                                   "registered providers get participant ids from here", 1),
              whole<size_t>("provider_max_connections", GPUX_FIELD(provider.max_connections),
                            "more are refused with an Error frame", 1),
+             whole<size_t>("provider_max_connections_per_address",
+                           GPUX_FIELD(provider.max_connections_per_address),
+                           "the same from one source address (refused\n"
+                           "alike), so that one peer cannot take every one",
+                           1),
              whole<size_t>("provider_max_frame_bytes", GPUX_FIELD(provider.max_frame_bytes),
                            "a larger frame closes its connection", 1024),
+             whole<size_t>("provider_max_hello_bytes", GPUX_FIELD(provider.max_hello_bytes),
+                           "the first frame (hello, before the token is\n"
+                           "checked) may be at most this long",
+                           256),
              text("provider_tls_certificate", "FILE", GPUX_FIELD(provider.tls_certificate),
                   pem_file, ""),
              text("provider_tls_key", "FILE", GPUX_FIELD(provider.tls_key), pem_file,

@@ -1,17 +1,17 @@
 #include "batching_acceptor.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <quickfix/Parser.h>
 #include <quickfix/Session.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cassert>
 #include <cerrno>
 #include <chrono>
@@ -24,9 +24,15 @@
 #include <thread>
 #include <vector>
 
+#include "gpux/admission/admission.h"
+
 namespace gpux {
 namespace fix {
 namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
 
 struct Connection;
 
@@ -40,17 +46,24 @@ thread_local bool t_batching = false;
 thread_local std::string t_logon_peer;
 thread_local std::vector<std::shared_ptr<Connection>> t_waiting;
 
-// What a connection needs from the thread that polls it.
+// What a connection needs from the thread that polls it: the io_context
+// that thread runs (one thread: every handler runs on it, so the state below
+// that handlers touch needs no lock).
 struct Poller {
   Poller(std::size_t max_unsent, std::function<bool()> durable)
       : max_unsent_bytes(max_unsent), make_durable(std::move(durable)) {}
-  void wake();
-  void watch(int fd, std::uint32_t events, int op);
+  // Makes the polling thread's wait return, from any thread.
+  void wake() {
+    asio::post(io, [] {});
+  }
 
+  asio::io_context io{1};
+  // Without pending work (a paused listener, no connections) the wait would
+  // return at once instead of after its timeout.
+  asio::executor_work_guard<asio::io_context::executor_type> keep_waiting =
+      asio::make_work_guard(io);
   const std::size_t max_unsent_bytes;
   const std::function<bool()> make_durable;
-  int epoll_fd = -1;
-  int wake_fd = -1;
   // Connections whose session (or a full buffer) asked to close them.
   std::mutex requests_mutex;
   std::vector<std::shared_ptr<Connection>> close_requests;
@@ -61,8 +74,8 @@ std::string system_error(const std::string& what) {
 }
 
 struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
-  Connection(int socket, Poller& o, std::string peer)
-      : fd(socket), owner(o), address(std::move(peer)) {}
+  Connection(tcp::socket s, Poller& o, std::string peer)
+      : socket(std::move(s)), fd(socket.native_handle()), owner(o), address(std::move(peer)) {}
 
   // Called by sessions, from any thread, with the session's lock held.
   bool send(const std::string& message) override {
@@ -103,7 +116,9 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
     owner.wake();
   }
 
-  // Writes what the socket takes; the rest waits for EPOLLOUT.
+  // Writes what the socket takes; the rest waits until it is writable. The
+  // sending thread writes itself, on the descriptor: the polling thread only
+  // learns of a connection whose socket was full.
   void write_locked() {
     waiting = false;
     // Nothing leaves before the session store holds it durably: a power loss
@@ -132,14 +147,26 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
       }
     }
     unsent.erase(0, written);
-    const bool need_write = !unsent.empty() && !closed;
-    if (need_write != write_watched && !closed) {
-      write_watched = need_write;
-      owner.watch(fd, need_write ? EPOLLIN | EPOLLOUT : EPOLLIN, EPOLL_CTL_MOD);
+    if (!unsent.empty() && !closed && !write_watched) {
+      write_watched = true;
+      asio::post(owner.io, [self = shared_from_this()] { self->await_writable(); });
     }
   }
 
-  const int fd;
+  // On the polling thread: Asio's socket objects are not shared between
+  // threads, so only this thread starts operations on `socket`.
+  void await_writable() {
+    if (closed) return;  // written on this thread only
+    socket.async_wait(tcp::socket::wait_write, [self = shared_from_this()](const error_code& e) {
+      if (e) return;  // closed meanwhile
+      std::lock_guard<std::mutex> lock(self->mutex);
+      self->write_watched = false;
+      self->write_locked();
+    });
+  }
+
+  tcp::socket socket;  // operations on the polling thread; closed under `mutex`
+  const int fd;        // for the sending threads' send(), while not `closed`
   Poller& owner;
   const std::string address;  // the peer's, for logon checks by source
   // The polling thread's own.
@@ -149,24 +176,21 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
   std::size_t received_before_logon = 0;  // bytes, until a session is identified
   std::string first_message;              // read, and with the vetting thread until vetted
   bool vetting = false;
+  bool awaiting_read = false;  // a wait for input is pending
   // Shared with the threads that send.
   std::mutex mutex;
   std::string unsent;
   // Bytes were added to `unsent` since the store was last made durable
   // (QuickFIX stores a message before it hands it to the connection).
   bool undurable = false;
-  bool waiting = false;  // in some thread's t_waiting
-  bool write_watched = false;
+  bool waiting = false;        // in some thread's t_waiting
+  bool write_watched = false;  // a wait until writable is pending or posted
   bool close_requested = false;
   bool overflowed = false;
   bool closed = false;
 };
 
 }  // namespace
-
-// What a connection may send before its Logon identifies it: a Logon is
-// well under a kilobyte.
-constexpr std::size_t kPreLogonBytes = 64u << 10;
 
 struct BatchingAcceptor::Impl : Poller {
   Impl(BatchingAcceptor& a, int p, const SocketLimits& limits,
@@ -175,14 +199,21 @@ struct BatchingAcceptor::Impl : Poller {
       : Poller(limits.max_unsent_bytes, std::move(durable)),
         acceptor(a),
         port(p),
-        max_connections(limits.max_connections),
-        max_per_address(limits.max_connections_per_address),
+        admitted({.max_connections = limits.max_connections,
+                  .max_per_address = limits.max_connections_per_address,
+                  .max_connections_setting = "fix_max_connections",
+                  .max_per_address_setting = "fix_max_connections_per_address"}),
+        refusals([this](const std::string& line) { acceptor.getLog()->onEvent(line); }),
         logon_timeout(limits.logon_timeout),
+        max_bytes_before_logon(limits.max_bytes_before_logon),
         vet_logon(std::move(vet)) {}
   ~Impl();
 
   void poll_once(int timeout_ms);
-  void accept_all();
+  void accept_next();
+  void accepted(tcp::socket socket);
+  void out_of_descriptors();
+  void await_readable(const std::shared_ptr<Connection>& connection);
   void read(const std::shared_ptr<Connection>& connection);
   void process(const std::shared_ptr<Connection>& connection);
   void run_vetting();
@@ -192,36 +223,35 @@ struct BatchingAcceptor::Impl : Poller {
   void close(const std::shared_ptr<Connection>& connection, const std::string& why);
   void close_requested();
   void tick_sessions();
+  bool is_open(const std::shared_ptr<Connection>& connection) const {
+    const auto found = connections.find(connection->fd);
+    return found != connections.end() && found->second == connection;
+  }
   // A copy: what is done to each may close it.
   std::vector<std::shared_ptr<Connection>> all_connections() const;
 
-  // Refuses (accepts and closes at once) a connection it cannot serve, with
-  // a line in the event log saying why.
-  void refuse(int fd, const char* address, const std::string& why);
+  // Logs the refusal of a connection it cannot serve (accepted and closed
+  // at once).
+  void refuse(const char* address, const std::string& why);
   // Closes a connection that has not logged on, with an event-log line.
   void refuse_unidentified(const std::shared_ptr<Connection>& connection, const std::string& why);
-  void log_refusal(const std::string& line);
 
   BatchingAcceptor& acceptor;
   const int port;
-  const std::size_t max_connections;
-  const std::size_t max_per_address;
+  admission::ConnectionCount admitted;
+  admission::RefusalLog refusals;
   const std::chrono::milliseconds logon_timeout;
+  const std::size_t max_bytes_before_logon;
   const std::function<void(const std::string&, const std::string&)> vet_logon;
-  int listen_fd = -1;
-  // Held open so that, out of descriptors, a pending connection can still
-  // be accepted (and closed) instead of leaving the listener readable, which
-  // would make every poll return at once: 100% CPU, and no logon answered.
-  int spare_fd = -1;
-  // Without a spare (another thread took the descriptor it freed), the
-  // listener is left unwatched until one can be opened again.
+  tcp::acceptor listener{io};
+  // Accepting again a while after the process ran out of descriptors.
+  asio::steady_timer accept_retry{io};
+  admission::SpareDescriptor spare;
+  // Without a spare (another thread took the descriptor it freed), nothing
+  // is accepted until one can be opened again.
   bool listener_paused = false;
-  // log_refusal()'s rate: the last line written, and the refusals since.
-  std::chrono::steady_clock::time_point last_refusal_logged{};
-  std::size_t refusals_unlogged = 0;
   // The polling thread's own: connections by socket.
   std::map<int, std::shared_ptr<Connection>> connections;
-  std::map<std::string, std::size_t> connections_from;  // open connections by peer address
   std::chrono::steady_clock::time_point last_tick;
   // First messages waiting for vet_logon, and those it is done with.
   std::thread vetter;
@@ -235,98 +265,81 @@ struct BatchingAcceptor::Impl : Poller {
 BatchingAcceptor::Impl::~Impl() {
   stop_vetting();
   assert(connections.empty());  // onStart closes them all when it ends
-  for (int fd : {listen_fd, epoll_fd, wake_fd, spare_fd})
-    if (fd >= 0) ::close(fd);
 }
 
-void Poller::wake() {
-  const std::uint64_t one = 1;
-  if (::write(wake_fd, &one, sizeof one) < 0) {
-    // Only fails when the counter is saturated: the poller is awake anyway.
+void BatchingAcceptor::Impl::accept_next() {
+  listener.async_accept([this](const error_code& e, tcp::socket socket) {
+    if (e == asio::error::operation_aborted) return;  // stopping
+    if (e.category() == boost::system::system_category() &&
+        admission::out_of_descriptors(e.value()))
+      return out_of_descriptors();
+    if (!e) accepted(std::move(socket));
+    accept_next();  // anything else: a connection that went away meanwhile
+  });
+}
+
+// Out of descriptors, a pending connection would keep the listener ready:
+// the spare descriptor makes room to accept it and close it at once.
+void BatchingAcceptor::Impl::out_of_descriptors() {
+  if (!spare.held()) {
+    listener_paused = true;  // until poll_once opens a spare again
+    return;
+  }
+  switch (spare.refuse_pending(listener.native_handle())) {
+    case admission::SpareDescriptor::Outcome::refused_one:
+      refuse(nullptr, "the process is out of file descriptors");
+      return accept_next();  // another may wait
+    case admission::SpareDescriptor::Outcome::nothing_waiting:
+      // Not accept_next(): out of descriptors, accept fails before it looks
+      // for a connection, so Asio's first try would fail at once, and again.
+      return listener.async_wait(tcp::acceptor::wait_read, [this](const error_code& e) {
+        if (!e) accept_next();
+      });
+    case admission::SpareDescriptor::Outcome::no_room:
+      accept_retry.expires_after(std::chrono::milliseconds(100));
+      return accept_retry.async_wait([this](const error_code& e) {
+        if (!e) accept_next();
+      });
   }
 }
 
-void Poller::watch(int fd, std::uint32_t events, int op) {
-  epoll_event event{};
-  event.events = events;
-  event.data.fd = fd;
-  ::epoll_ctl(epoll_fd, op, fd, &event);
+void BatchingAcceptor::Impl::accepted(tcp::socket socket) {
+  error_code e;
+  const tcp::endpoint peer = socket.remote_endpoint(e);
+  if (e) return;  // gone meanwhile
+  const std::string address = peer.address().to_string();
+  const auto verdict = admitted.admit(address);
+  if (verdict != admission::ConnectionCount::Verdict::admitted)
+    return refuse(address.c_str(), admitted.why(verdict, address));
+  socket.set_option(tcp::no_delay(true), e);  // batches coalesce; a report must not wait for an ACK
+  const auto connection = std::make_shared<Connection>(std::move(socket), *this, address);
+  connections[connection->fd] = connection;
+  acceptor.getLog()->onEvent("Accepted connection from " + address + " on port " +
+                             std::to_string(port));
+  await_readable(connection);
 }
 
-void BatchingAcceptor::Impl::accept_all() {
-  for (;;) {
-    sockaddr_in peer{};
-    socklen_t length = sizeof peer;
-    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && spare_fd < 0) {
-      watch(listen_fd, 0, EPOLL_CTL_MOD);  // until poll_once has a spare again
-      listener_paused = true;
-      return;
-    }
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-      ::close(spare_fd);
-      fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC);
-      const bool refused = fd >= 0;
-      if (refused) refuse(fd, nullptr, "the process is out of file descriptors");
-      spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-      // Out of descriptors, accept fails before it looks for a connection:
-      // only one that was accepted says another may be waiting.
-      if (!refused) return;
-      continue;
-    }
-    if (fd < 0) return;  // EAGAIN, or a connection that went away meanwhile
-    char address[INET_ADDRSTRLEN] = "?";
-    ::inet_ntop(AF_INET, &peer.sin_addr, address, sizeof address);
-    if (connections.size() >= max_connections) {
-      refuse(fd, address,
-             std::to_string(connections.size()) + " connections already (fix_max_connections)");
-      continue;
-    }
-    std::size_t& from_peer = connections_from[address];
-    if (from_peer >= max_per_address) {
-      refuse(fd, address,
-             std::to_string(from_peer) +
-                 " connections from that address already (fix_max_connections_per_address)");
-      continue;
-    }
-    ++from_peer;
-    // Batches already coalesce; a report must not wait for an ACK.
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    connections[fd] = std::make_shared<Connection>(fd, *this, address);
-    watch(fd, EPOLLIN, EPOLL_CTL_ADD);
-    acceptor.getLog()->onEvent("Accepted connection from " + std::string(address) + " on port " +
-                               std::to_string(port));
-  }
+void BatchingAcceptor::Impl::await_readable(const std::shared_ptr<Connection>& connection) {
+  if (connection->awaiting_read || connection->vetting) return;
+  connection->awaiting_read = true;
+  connection->socket.async_wait(tcp::socket::wait_read, [this, connection](const error_code& e) {
+    connection->awaiting_read = false;
+    if (e) return;  // closed
+    read(connection);
+    if (is_open(connection)) await_readable(connection);
+  });
 }
 
 void BatchingAcceptor::Impl::refuse_unidentified(const std::shared_ptr<Connection>& connection,
                                                  const std::string& why) {
-  log_refusal("Closed a connection on port " + std::to_string(port) + ": " + why);
+  refusals.refused("Closed a connection on port " + std::to_string(port) + ": " + why);
   close(connection, "");
 }
 
-void BatchingAcceptor::Impl::refuse(int fd, const char* address, const std::string& why) {
-  ::close(fd);
-  log_refusal("Refused connection" + (address != nullptr ? " from " + std::string(address) : "") +
-              " on port " + std::to_string(port) + ": " + why);
-}
-
-// One line a second at most: a peer that opens connections as fast as it
-// can must not be able to fill the disk with the log of their refusals.
-void BatchingAcceptor::Impl::log_refusal(const std::string& line) {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_refusal_logged < std::chrono::seconds(1)) {
-    ++refusals_unlogged;
-    return;
-  }
-  last_refusal_logged = now;
-  acceptor.getLog()->onEvent(refusals_unlogged == 0
-                                 ? line
-                                 : line + " (and " + std::to_string(refusals_unlogged) +
-                                       " more refusals unlogged)");
-  refusals_unlogged = 0;
+void BatchingAcceptor::Impl::refuse(const char* address, const std::string& why) {
+  refusals.refused("Refused connection" +
+                   (address != nullptr ? " from " + std::string(address) : "") + " on port " +
+                   std::to_string(port) + ": " + why);
 }
 
 // The first message of a connection names its session, which must be one of
@@ -364,18 +377,18 @@ bool BatchingAcceptor::Impl::identify(const std::shared_ptr<Connection>& connect
 
 void BatchingAcceptor::Impl::read(const std::shared_ptr<Connection>& connection) {
   char buffer[64 * 1024];
-  const ssize_t n = ::recv(connection->fd, buffer, sizeof buffer, 0);
+  const ssize_t n = ::recv(connection->fd, buffer, sizeof buffer, MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
     close(connection, n == 0 ? "Connection closed by the client" : system_error("Socket error"));
     return;
   }
   if (connection->session == nullptr &&
-      (connection->received_before_logon += static_cast<std::size_t>(n)) > kPreLogonBytes) {
+      (connection->received_before_logon += static_cast<std::size_t>(n)) > max_bytes_before_logon) {
     // A Logon is well under a kilobyte: a stranger may not make the exchange
     // buffer more before saying who it is.
-    refuse_unidentified(connection,
-                        "more than " + std::to_string(kPreLogonBytes) + " bytes before a Logon");
+    refuse_unidentified(connection, "more than " + std::to_string(max_bytes_before_logon) +
+                                        " bytes before a Logon (fix_max_bytes_before_logon)");
     return;
   }
   connection->parser.addToStream(buffer, static_cast<std::size_t>(n));
@@ -402,8 +415,7 @@ void BatchingAcceptor::Impl::process(const std::shared_ptr<Connection>& connecti
     if (connection->session == nullptr) {
       // Nothing more is read from it until the first message is vetted.
       connection->first_message = message;
-      connection->vetting = true;
-      watch(connection->fd, 0, EPOLL_CTL_MOD);
+      connection->vetting = true;  // and no wait for input until admitted
       {
         std::lock_guard<std::mutex> lock(vet_mutex);
         to_vet.push_back(connection);
@@ -461,24 +473,21 @@ void BatchingAcceptor::Impl::admit_vetted() {
     ready.swap(vetted);
   }
   for (const auto& connection : ready) {
-    const auto found = connections.find(connection->fd);
-    if (found == connections.end() || found->second != connection) continue;  // gone meanwhile
+    if (!is_open(connection)) continue;  // gone meanwhile
     connection->vetting = false;
-    watch(connection->fd, EPOLLIN, EPOLL_CTL_MOD);
     if (!identify(connection, connection->first_message)) {
       close(connection, "");
       continue;
     }
     process(connection);
+    if (is_open(connection)) await_readable(connection);
   }
 }
 
 void BatchingAcceptor::Impl::close(const std::shared_ptr<Connection>& connection,
                                    const std::string& why) {
   if (connections.erase(connection->fd) == 0) return;  // closed already
-  const auto from_peer = connections_from.find(connection->address);
-  if (from_peer != connections_from.end() && --from_peer->second == 0)
-    connections_from.erase(from_peer);
+  admitted.release(connection->address);
   FIX::Session* session = connection->session;
   connection->session = nullptr;
   bool overflowed = false;
@@ -504,7 +513,8 @@ void BatchingAcceptor::Impl::close(const std::shared_ptr<Connection>& connection
   {
     std::lock_guard<std::mutex> lock(connection->mutex);
     connection->closed = true;
-    ::close(connection->fd);  // also leaves the epoll set
+    error_code ignored;
+    connection->socket.close(ignored);  // its pending waits end with operation_aborted
   }
   if (session == nullptr) return;
   session->disconnect();
@@ -545,33 +555,17 @@ std::vector<std::shared_ptr<Connection>> BatchingAcceptor::Impl::all_connections
 }
 
 void BatchingAcceptor::Impl::poll_once(int timeout_ms) {
-  if (listener_paused && (spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0) {
-    watch(listen_fd, EPOLLIN, EPOLL_CTL_MOD);
+  if (listener_paused && spare.held()) {
     listener_paused = false;
+    accept_next();
   }
-  epoll_event events[64];
-  const int ready = ::epoll_wait(epoll_fd, events, 64, timeout_ms);
   BatchingAcceptor::begin_batch();  // replies to all that arrived leave together
-  for (int i = 0; i < ready; ++i) {
-    const int fd = events[i].data.fd;
-    if (fd == listen_fd) {
-      accept_all();
-    } else if (fd == wake_fd) {
-      std::uint64_t count = 0;
-      if (::read(wake_fd, &count, sizeof count) < 0) {
-        // Nothing to drain: another wake-up was read first.
-      }
-    } else {
-      auto found = connections.find(fd);
-      if (found == connections.end()) continue;
-      const std::shared_ptr<Connection> connection = found->second;
-      if (events[i].events & EPOLLOUT) {
-        std::lock_guard<std::mutex> lock(connection->mutex);
-        connection->write_locked();
-      }
-      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read(connection);
-    }
-  }
+  // The first ready handler, waiting up to the timeout, then what else is
+  // ready now, as one epoll_wait would return it (at most 64 events).
+  std::size_t ran =
+      timeout_ms > 0 ? io.run_one_for(std::chrono::milliseconds(timeout_ms)) : io.poll_one();
+  for (int more = 1; ran > 0 && more < 64; ++more)
+    ran = io.poll_one();
   admit_vetted();
   tick_sessions();
   BatchingAcceptor::end_batch();
@@ -609,23 +603,22 @@ void BatchingAcceptor::onInitialize(const FIX::SessionSettings&) throw(FIX::Runt
   Impl& i = *impl_;
   const auto fail = [&](const std::string& what) {
     throw FIX::RuntimeError("Unable to create, bind, or listen to port " + std::to_string(i.port) +
-                            " (" + system_error(what) + ")");
+                            " (" + what + ")");
   };
-  i.epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-  i.wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  i.listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  i.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (i.epoll_fd < 0 || i.wake_fd < 0 || i.listen_fd < 0 || i.spare_fd < 0) fail("socket");
-  const int one = 1;
-  ::setsockopt(i.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_ANY);
-  address.sin_port = htons(static_cast<std::uint16_t>(i.port));
-  if (::bind(i.listen_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) fail("bind");
-  if (::listen(i.listen_fd, SOMAXCONN) < 0) fail("listen");
-  i.watch(i.listen_fd, EPOLLIN, EPOLL_CTL_ADD);
-  i.watch(i.wake_fd, EPOLLIN, EPOLL_CTL_ADD);
+  if (!i.spare.held()) fail(system_error("open /dev/null"));
+  error_code e;
+  const tcp::endpoint endpoint(tcp::v4(), static_cast<unsigned short>(i.port));
+  if (i.listener.open(endpoint.protocol(), e) ||
+      i.listener.set_option(tcp::acceptor::reuse_address(true), e))
+    fail("socket: " + e.message());
+  if (i.listener.bind(endpoint, e)) fail("bind: " + e.message());
+  if (i.listener.listen(asio::socket_base::max_listen_connections, e))
+    fail("listen: " + e.message());
+  // For out_of_descriptors()'s own accept. Not through non_blocking(true):
+  // Asio would then end async_accept with would_block instead of waiting.
+  ::fcntl(i.listener.native_handle(), F_SETFL,
+          ::fcntl(i.listener.native_handle(), F_GETFL) | O_NONBLOCK);
+  i.accept_next();
   i.last_tick = std::chrono::steady_clock::now();
   i.vetter = std::thread([&i] {
     pthread_setname_np(pthread_self(), "gpux-fix-vet");  // for top -H and perf

@@ -5,7 +5,10 @@
 // thread that sends a batch of reports says where the batch ends, and each
 // connection's messages of the batch leave in one send(). Sessions, their
 // stores, logs and rules are QuickFIX's, unchanged: only the socket layer is
-// ours (QuickFIX allows that through FIX::Acceptor and FIX::Responder).
+// ours (QuickFIX allows that through FIX::Acceptor and FIX::Responder), on
+// Boost.Asio as the provider API's is. One thread runs its io_context: it
+// accepts, reads, and waits for room on full sockets; the sending threads
+// write on the descriptors themselves, so a batch costs no hand-off.
 //
 // A client that stops reading is disconnected once `max_unsent_bytes` wait
 // for it; its messages stay in its session store for the resend after it
@@ -36,6 +39,9 @@ struct SocketLimits {
   std::size_t max_connections_per_address = 0;
   // A connection that has not logged on by then is closed.
   std::chrono::milliseconds logon_timeout{0};
+  // What it may send before then: a stranger may not make the exchange
+  // buffer much before saying who it is.
+  std::size_t max_bytes_before_logon = 0;
 };
 
 class BatchingAcceptor : public FIX::Acceptor {

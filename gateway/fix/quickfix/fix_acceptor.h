@@ -30,6 +30,7 @@ struct AcceptorOptions {
   std::size_t max_connections = 0;              // open at once, logged on or not
   std::size_t max_connections_per_address = 0;  // the same, from one source address
   int logon_timeout_ms = 0;                     // for a connection's Logon
+  std::size_t max_bytes_before_logon = 0;       // and what it may send first
 };
 
 class Acceptor {

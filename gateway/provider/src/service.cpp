@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sodium.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,10 +51,6 @@ struct ProviderService::Connection {
 
 namespace {
 
-// A Hello carries a token of some dozens of bytes: an unauthenticated peer
-// may not make the exchange read (or hold) more than this.
-constexpr std::size_t kMaxHelloBytes = 4096;
-
 std::string token_hash(const std::string& token) {
   verify::Sha256 h;
   h.update(token.data(), token.size());
@@ -97,7 +94,12 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
       set_fix_password_(std::move(set_fix_password)),
       challenge_ms_(challenge_ms),
       registry_path_(data_directory / "providers.registry"),
-      acceptor_(io_) {
+      acceptor_(io_),
+      refusals_([](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }),
+      admitted_({.max_connections = config_.max_connections,
+                 .max_per_address = config_.max_connections_per_address,
+                 .max_connections_setting = "provider_max_connections",
+                 .max_per_address_setting = "provider_max_connections_per_address"}) {
   if (!config_.tls_certificate.empty())
     tls_ = std::make_unique<provider::TlsServer>(config_.tls_certificate, config_.tls_key);
   std::random_device entropy;
@@ -122,6 +124,9 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   acceptor_.bind(endpoint);
   acceptor_.listen();
+  // A connection that goes away between poll() and accept() must not block
+  // the accepting thread, which stop() could then not end.
+  acceptor_.non_blocking(true);
   port_ = acceptor_.local_endpoint().port();
 }
 
@@ -207,13 +212,25 @@ void ProviderService::accept_loop() {
       if (stopping_) return;
       continue;
     }
+    // Accepted before its transport exists: that takes descriptors of its
+    // own (its io_context's), which must not be spent on a connection that
+    // cannot be accepted.
+    const int accepted = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (accepted < 0) {
+      if (admission::out_of_descriptors(errno)) refuse_out_of_descriptors();
+      continue;  // or gone meanwhile
+    }
     auto connection = std::make_unique<Connection>();
-    connection->transport = provider::Transport::for_server(tls_.get());
     connection->max_frame_bytes = config_.max_frame_bytes;
     connection->timeout = std::chrono::milliseconds(config_.timeout_ms);
-    boost::system::error_code error;
-    acceptor_.accept(connection->transport->socket(), error);
-    if (error) continue;
+    try {
+      connection->transport = provider::Transport::for_server(tls_.get());
+      connection->transport->socket().assign(boost::asio::ip::tcp::v4(), accepted);
+    } catch (const std::exception& e) {  // out of descriptors for its io_context
+      ::close(accepted);
+      refusals_.refused(std::string("gpuxd: provider API: refused a connection: ") + e.what());
+      continue;
+    }
     boost::system::error_code ignored;
     const auto remote = connection->transport->socket().remote_endpoint(ignored);
     connection->address = remote.address().to_string();
@@ -230,17 +247,17 @@ void ProviderService::accept_loop() {
         ++it;
       }
     }
-    if (connections_.size() >= config_.max_connections) {
-      const std::size_t open = connections_.size();
+    const auto verdict = admitted_.admit(connection->address);
+    if (verdict != admission::ConnectionCount::Verdict::admitted) {
+      const std::string why = admitted_.why(verdict, connection->address);
+      const std::size_t limit = admitted_.limit(verdict);
       lock.unlock();  // no network under the lock: the publisher's observe() takes it
-      std::fprintf(stderr, "gpuxd: provider API: refused %s: %zu connections already\n",
-                   connection->peer.c_str(), open);
-      try {  // briefly: this thread accepts for everyone
-        connection->transport->handshake(std::chrono::milliseconds(2000));
-        connection->send(error_frame("too many connections (limit " +
-                                     std::to_string(config_.max_connections) + ")"));
-      } catch (const WireError&) {
-      }
+      refusals_.refused("gpuxd: provider API: refused " + connection->peer + ": " + why);
+      refuse(*connection, "too many connections" +
+                              (verdict == admission::ConnectionCount::Verdict::address_full
+                                   ? " from " + connection->address
+                                   : std::string()) +
+                              " (limit " + std::to_string(limit) + ")");
       continue;
     }
     Connection& c = *connections_.emplace_back(std::move(connection));
@@ -252,15 +269,36 @@ void ProviderService::accept_loop() {
       boost::system::error_code close_error;  // a socket the peer closed: nothing to do
       c.transport->socket().close(close_error);
       c.finished = true;
+      admitted_.release(c.address);
     });
   }
+}
+
+void ProviderService::refuse(Connection& connection, const std::string& reason) {
+  try {
+    connection.transport->handshake(std::chrono::milliseconds(2000));
+    connection.send(error_frame(reason));
+  } catch (const WireError&) {
+  }
+}
+
+void ProviderService::refuse_out_of_descriptors() {
+  using Outcome = admission::SpareDescriptor::Outcome;
+  const Outcome outcome =
+      spare_.held() ? spare_.refuse_pending(acceptor_.native_handle()) : Outcome::no_room;
+  if (outcome == Outcome::refused_one)
+    refusals_.refused(
+        "gpuxd: provider API: refused a connection: the process is out of file descriptors");
+  // nothing_waiting: poll() waits for the next. no_room: wait a while rather
+  // than spin on a listener that stays readable.
+  if (outcome == Outcome::no_room) ::poll(nullptr, 0, 100);
 }
 
 void ProviderService::serve(Connection& c) {
   try {
     c.transport->handshake(c.timeout);
     // Before the peer has said who it is, only a hello's worth of bytes.
-    const Frame hello = c.receive(kMaxHelloBytes);
+    const Frame hello = c.receive(config_.max_hello_bytes);
     if (hello.body_case() != Frame::kHello)
       throw WireError("the first message must be hello, not " + provider::frame_type(hello));
     if (unknown_tokens_exceeded(c.address)) {

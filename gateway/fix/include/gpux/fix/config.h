@@ -29,6 +29,8 @@ struct FixConfig {
   std::uint64_t max_connections_per_address = 32;
   // A connection that has not logged on by then is closed.
   int logon_timeout_ms = 10'000;
+  // What a connection may send before its Logon: a Logon is well under 1 KiB.
+  std::uint64_t max_bytes_before_logon = 64u << 10;
   std::uint64_t checkpoint_every = 100'000;  // durable commands between gateway checkpoints
   std::map<std::string, FixClient> clients;  // by SenderCompID
 };

@@ -30,7 +30,11 @@ struct ProviderApiConfig {
   std::string operator_token;                        // required with a port: admin calls present it
   matching::ParticipantId first_participant = 1000;  // registered providers are numbered from here
   std::size_t max_connections = 64;
+  std::size_t max_connections_per_address = 16;  // of max_connections, from one source address
   std::size_t max_frame_bytes = 64u << 20;
+  // A hello carries a token of some dozens of bytes: an unauthenticated
+  // peer may not make the exchange read (or hold) more than this.
+  std::size_t max_hello_bytes = 4096;
   std::int64_t timeout_ms = 30'000;       // a silent peer is dropped after this
   std::int64_t heartbeat_ms = 5'000;      // an idle agent is asked for a heartbeat this often
   std::int64_t qualification_ms = 3'000;  // honest work of a qualification challenge

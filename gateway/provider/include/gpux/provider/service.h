@@ -26,6 +26,7 @@
 #include <span>
 #include <thread>
 
+#include "gpux/admission/admission.h"
 #include "gpux/fix/config.h"
 #include "gpux/matching/events.h"
 #include "gpux/provider/config.h"
@@ -68,6 +69,10 @@ class ProviderService {
   bool unknown_tokens_exceeded(const std::string& address);
   void count_unknown_token(const std::string& address);
   struct Connection;
+  // Out of file descriptors: refuses one pending connection, or waits.
+  void refuse_out_of_descriptors();
+  // Tells a refused peer why (an Error frame), briefly: one thread accepts for all.
+  void refuse(Connection& connection, const std::string& reason);
   struct Challenge {
     std::int64_t at = 0;  // Unix seconds
     matching::TradeId trade = 0;
@@ -123,6 +128,8 @@ class ProviderService {
   std::unique_ptr<provider::TlsServer> tls_;  // null: plain TCP
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  admission::SpareDescriptor spare_;  // the accepting thread's
+  admission::RefusalLog refusals_;    // the accepting thread's
   int port_ = 0;
   std::thread accept_thread_;
   std::thread capacity_thread_;
@@ -143,6 +150,7 @@ class ProviderService {
   std::map<matching::ParticipantId, Connection*> agents_;
   std::deque<matching::InstrumentId> new_listings_;  // capacity to set
   std::list<std::unique_ptr<Connection>> connections_;
+  admission::ConnectionCount admitted_;  // connections_ not finished, by address
 };
 
 }  // namespace gpux::provider
