@@ -4,11 +4,13 @@
 #include <quickfix/DataDictionary.h>
 #include <quickfix/Message.h>
 
+#include <algorithm>
 #include <exception>
 #include <vector>
 
 #include "fix44_dictionary.h"
 #include "fuzz_bytes.h"
+#include "message_framer.h"
 #include "order_message.h"
 #include "raw_fix.h"
 
@@ -172,6 +174,26 @@ bool same(const fix::OrderMessage& a, const fix::OrderMessage& b) {
          x.single_provider == y.single_provider && x.msg_seq_num == y.msg_seq_num;
 }
 
+// What the framer cuts out of `raw`, its bytes arriving in pieces the
+// fuzzer's bytes size; empty, and `problem` set, unless exactly one message.
+std::string framed_in_pieces(const std::string& raw, FuzzBytes& bytes, std::string& problem) {
+  fix::MessageFramer framer(64 << 10);
+  std::string framed;
+  for (std::size_t at = 0; at < raw.size();) {
+    const std::size_t piece = std::min<std::size_t>(1 + bytes.next() % 64, raw.size() - at);
+    framer.append(raw.data() + at, piece);
+    at += piece;
+    std::string message;
+    const auto result = framer.next(message);
+    if (result == fix::MessageFramer::Result::message && framed.empty())
+      framed = message;
+    else if (result != fix::MessageFramer::Result::need_more)
+      problem = "the framer refused ";
+  }
+  if (framer.buffered() != 0) problem = "the framer kept bytes after ";
+  return framed;
+}
+
 FixOrderFuzzReach reach;
 
 }  // namespace
@@ -202,6 +224,11 @@ std::string run_fix_order_fuzz_case(const std::uint8_t* data, std::size_t size) 
     fields += std::to_string(tag_from(bytes)) + "=" + value_from(bytes) + "\x01";
   const std::string raw =
       local::fix_frame(type, "TRADER", "GPUX", 2, "20261206-12:00:00.000", fields);
+  // The connection's framer cuts out the same message however its bytes arrive.
+  std::string framing_problem;
+  if (framed_in_pieces(raw, bytes, framing_problem) != raw || !framing_problem.empty())
+    return (framing_problem.empty() ? "the framer cut another message from " : framing_problem) +
+           raw;
 
   FIX::Message message;
   try {

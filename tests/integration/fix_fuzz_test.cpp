@@ -385,3 +385,20 @@ TEST_CASE("FIX: a connection that does not log on in time, or sends too much fir
   RawFix carol(exchange.port, "CAROL");  // the seats are not affected
   carol.logon();
 }
+
+TEST_CASE("FIX: a message longer than fix_max_message_bytes closes its connection at once") {
+  Exchange exchange(
+      "fix_client = CAROL participant=3\nfix_client = DAVE participant=3\n"
+      "fix_max_message_bytes = 2048\n");
+  RawFix carol(exchange.port, "CAROL");
+  carol.logon();
+  // Only the header: the BodyLength alone says it is too long.
+  carol.send(
+      std::string("8=FIX.4.4\x01"
+                  "9=99999999\x01"));
+  CHECK(carol.read().empty());  // closed
+  CHECK(wait_for_line(exchange.dir.path + "/data/fix-log/FIX.4.4-GPUX-CAROL.event.current.log",
+                      "a message longer than 2048 bytes (fix_max_message_bytes)"));
+  RawFix dave(exchange.port, "DAVE");  // and gpuxd serves on
+  dave.logon();
+}

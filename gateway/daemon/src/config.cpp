@@ -392,6 +392,10 @@ const std::vector<Section>& sections() {
                              "what a connection may send before its Logon; more\n"
                              "closes it (logged)",
                              1024),
+             whole<uint64_t>("fix_max_message_bytes", GPUX_FIELD(fix.max_message_bytes),
+                             "one message from a client, at most; a longer\n"
+                             "BodyLength closes the connection (logged)",
+                             1024),
              record("fix_client",
                     "SENDERCOMPID participant=ID [password_hash=HASH]\n"
                     "[cancel_on_disconnect=false]",

@@ -236,6 +236,7 @@ int main(int argc, char** argv) {
       options.max_connections_per_address = config.fix.max_connections_per_address;
       options.logon_timeout_ms = config.fix.logon_timeout_ms;
       options.max_bytes_before_logon = config.fix.max_bytes_before_logon;
+      options.max_message_bytes = config.fix.max_message_bytes;
       for (const auto& [sender, client] : config.fix.clients)
         options.clients.push_back(sender);
       acceptor = std::make_unique<fix::Acceptor>(options, *fix_entry, *fix_store);

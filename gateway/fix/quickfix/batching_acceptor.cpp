@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <quickfix/Parser.h>
 #include <quickfix/Session.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "gpux/admission/admission.h"
+#include "message_framer.h"
 
 namespace gpux {
 namespace fix {
@@ -74,8 +74,12 @@ std::string system_error(const std::string& what) {
 }
 
 struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
-  Connection(tcp::socket s, Poller& o, std::string peer)
-      : socket(std::move(s)), fd(socket.native_handle()), owner(o), address(std::move(peer)) {}
+  Connection(tcp::socket s, Poller& o, std::string peer, std::size_t max_message_bytes)
+      : socket(std::move(s)),
+        fd(socket.native_handle()),
+        owner(o),
+        address(std::move(peer)),
+        framer(max_message_bytes) {}
 
   // Called by sessions, from any thread, with the session's lock held.
   bool send(const std::string& message) override {
@@ -170,7 +174,7 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
   Poller& owner;
   const std::string address;  // the peer's, for logon checks by source
   // The polling thread's own.
-  FIX::Parser parser;
+  MessageFramer framer;
   FIX::Session* session = nullptr;
   const std::chrono::steady_clock::time_point accepted_at = std::chrono::steady_clock::now();
   std::size_t received_before_logon = 0;  // bytes, until a session is identified
@@ -206,6 +210,7 @@ struct BatchingAcceptor::Impl : Poller {
         refusals([this](const std::string& line) { acceptor.getLog()->onEvent(line); }),
         logon_timeout(limits.logon_timeout),
         max_bytes_before_logon(limits.max_bytes_before_logon),
+        max_message_bytes(limits.max_message_bytes),
         vet_logon(std::move(vet)) {}
   ~Impl();
 
@@ -242,6 +247,7 @@ struct BatchingAcceptor::Impl : Poller {
   admission::RefusalLog refusals;
   const std::chrono::milliseconds logon_timeout;
   const std::size_t max_bytes_before_logon;
+  const std::size_t max_message_bytes;
   const std::function<void(const std::string&, const std::string&)> vet_logon;
   tcp::acceptor listener{io};
   // Accepting again a while after the process ran out of descriptors.
@@ -312,7 +318,8 @@ void BatchingAcceptor::Impl::accepted(tcp::socket socket) {
   if (verdict != admission::ConnectionCount::Verdict::admitted)
     return refuse(address.c_str(), admitted.why(verdict, address));
   socket.set_option(tcp::no_delay(true), e);  // batches coalesce; a report must not wait for an ACK
-  const auto connection = std::make_shared<Connection>(std::move(socket), *this, address);
+  const auto connection =
+      std::make_shared<Connection>(std::move(socket), *this, address, max_message_bytes);
   connections[connection->fd] = connection;
   acceptor.getLog()->onEvent("Accepted connection from " + address + " on port " +
                              std::to_string(port));
@@ -391,7 +398,7 @@ void BatchingAcceptor::Impl::read(const std::shared_ptr<Connection>& connection)
                                         " bytes before a Logon (fix_max_bytes_before_logon)");
     return;
   }
-  connection->parser.addToStream(buffer, static_cast<std::size_t>(n));
+  connection->framer.append(buffer, static_cast<std::size_t>(n));
   process(connection);
 }
 
@@ -404,13 +411,22 @@ void BatchingAcceptor::Impl::process(const std::shared_ptr<Connection>& connecti
       if (connection->close_requested) return;
     }
     std::string message;
-    try {
-      if (!connection->parser.readFixMessage(message)) return;
-    } catch (FIX::MessageParseError&) {
-      // The parser has dropped the garbled bytes; what follows may be whole.
-      if (connection->session != nullptr)
-        connection->session->getLog()->onEvent("Dropped bytes that do not frame a FIX message");
-      continue;
+    switch (connection->framer.next(message)) {
+      case MessageFramer::Result::message:
+        break;
+      case MessageFramer::Result::need_more:
+        return;
+      case MessageFramer::Result::garbled:
+        // The framer has dropped the garbled bytes; what follows may be whole.
+        if (connection->session != nullptr)
+          connection->session->getLog()->onEvent("Dropped bytes that do not frame a FIX message");
+        continue;
+      case MessageFramer::Result::too_long: {
+        const std::string why = "a message longer than " + std::to_string(max_message_bytes) +
+                                " bytes (fix_max_message_bytes)";
+        if (connection->session == nullptr) return refuse_unidentified(connection, why);
+        return close(connection, "Disconnecting: " + why);
+      }
     }
     if (connection->session == nullptr) {
       // Nothing more is read from it until the first message is vetted.

@@ -42,6 +42,9 @@ struct SocketLimits {
   // What it may send before then: a stranger may not make the exchange
   // buffer much before saying who it is.
   std::size_t max_bytes_before_logon = 0;
+  // One message, at most: a longer one closes the connection as soon as its
+  // BodyLength says so, before its body is buffered.
+  std::size_t max_message_bytes = 0;
 };
 
 class BatchingAcceptor : public FIX::Acceptor {

@@ -318,6 +318,7 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   limits.max_connections_per_address = options.max_connections_per_address;
   limits.logon_timeout = std::chrono::milliseconds(options.logon_timeout_ms);
   limits.max_bytes_before_logon = options.max_bytes_before_logon;
+  limits.max_message_bytes = options.max_message_bytes;
   i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.port,
                                         limits, vet_logon,
                                         [&store] { return store.make_durable(); }));

@@ -31,6 +31,7 @@ struct AcceptorOptions {
   std::size_t max_connections_per_address = 0;  // the same, from one source address
   int logon_timeout_ms = 0;                     // for a connection's Logon
   std::size_t max_bytes_before_logon = 0;       // and what it may send first
+  std::size_t max_message_bytes = 0;            // one message from a client, at most
 };
 
 class Acceptor {

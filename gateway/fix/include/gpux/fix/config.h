@@ -31,6 +31,8 @@ struct FixConfig {
   int logon_timeout_ms = 10'000;
   // What a connection may send before its Logon: a Logon is well under 1 KiB.
   std::uint64_t max_bytes_before_logon = 64u << 10;
+  // One message from a client: orders are well under 1 KiB.
+  std::uint64_t max_message_bytes = 64u << 10;
   std::uint64_t checkpoint_every = 100'000;  // durable commands between gateway checkpoints
   std::map<std::string, FixClient> clients;  // by SenderCompID
 };
