@@ -53,6 +53,9 @@ const char* const kUsage =
     "                                 NEWID from then on (default: a generated id,\n"
     "                                 printed)\n"
     "  status CLORDID                 the order's state now\n"
+    "  orders [SYMBOL]                this seat's open orders (in SYMBOL), one line each\n"
+    "  cancel-all [SYMBOL]            cancel this seat's participant's open orders\n"
+    "                                 (in SYMBOL); says how many\n"
     "  book SYMBOL [--depth N]        bids and offers (default: full book)\n"
     "  watch SYMBOL [--count N]       the book, then every change (Ctrl-C to stop)\n"
     "  instruments                    everything listed, with its terms and state\n"
@@ -417,6 +420,25 @@ FIX::Message build(const Request& r, std::string& id) {
     id = r.args[0];
     m.getHeader().setField(FIX::FIELD::MsgType, "H");
     m.setField(FIX::FIELD::ClOrdID, id);
+  } else if (r.command == "orders" || r.command == "cancel-all") {
+    if (r.args.size() > 1)
+      throw Usage(r.command + " takes at most one SYMBOL (see gpux trade --help)");
+    const bool all = r.args.empty();
+    if (r.command == "orders") {
+      m.getHeader().setField(FIX::FIELD::MsgType, FIX::MsgType_OrderMassStatusRequest);
+      m.setField(FIX::FIELD::MassStatusReqID, id);
+      m.setField(FIX::FIELD::MassStatusReqType,
+                 std::to_string(all ? FIX::MassStatusReqType_STATUS_FOR_ALL_ORDERS
+                                    : FIX::MassStatusReqType_STATUS_FOR_ORDERS_FOR_A_SECURITY));
+    } else {
+      m.getHeader().setField(FIX::FIELD::MsgType, FIX::MsgType_OrderMassCancelRequest);
+      m.setField(FIX::FIELD::ClOrdID, id);
+      m.setField(FIX::FIELD::MassCancelRequestType,
+                 std::string(1, all ? FIX::MassCancelRequestType_CANCEL_ALL_ORDERS
+                                    : FIX::MassCancelRequestType_CANCEL_ORDERS_FOR_A_SECURITY));
+      m.setField(FIX::TransactTime());
+    }
+    if (!all) m.setField(FIX::FIELD::Symbol, r.args[0]);
   } else if (r.command == "book" || r.command == "watch") {
     need(1);
     m.getHeader().setField(FIX::FIELD::MsgType, "V");
@@ -460,6 +482,19 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
       return 4;
     }
     const std::string type = get(m.getHeader(), FIX::FIELD::MsgType);
+    if (r.command == "orders" && type == "8" && unknown_order(m) &&
+        get(m, FIX::FIELD::OrdRejReason) == std::to_string(FIX::OrdRejReason_UNKNOWN_ORDER)) {
+      out.print("orders", {{"state", "none open"}, {"reason", get(m, FIX::FIELD::Text)}});
+      return 0;  // an answer, not a refusal
+    }
+    if (type == FIX::MsgType_OrderMassCancelReport) {
+      const bool refused = get(m, FIX::FIELD::MassCancelResponse) ==
+                           std::string(1, FIX::MassCancelResponse_CANCEL_REQUEST_REJECTED);
+      out.print(refused ? "rejected" : "cancel-all",
+                {{"cancelled", get(m, FIX::FIELD::TotalAffectedOrders)},
+                 {"reason", get(m, FIX::FIELD::Text)}});
+      return refused ? 1 : 0;
+    }
     if (is_refusal(m)) {
       print_report(out, m);
       return 1;
@@ -490,6 +525,11 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
     }
     if (type != "8") continue;
     print_report(out, m);
+    if (r.command == "orders") {
+      if (get(m, FIX::FIELD::LastRptRequested) == "Y") return 0;
+      continue;
+    }
+    if (r.command == "cancel-all") continue;  // its orders' reports, then the mass report
     const std::string status = get(m, FIX::FIELD::OrdStatus);
     if (r.command != "place" || status == "2" || status == "4" || status == "C") return 0;
     placed = true;

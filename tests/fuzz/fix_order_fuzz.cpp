@@ -55,13 +55,14 @@ const std::vector<Shape>& shapes() {
       {"G", {kOrigClOrdID, kClOrdID, kTransactTime, kOrderQty, kOrdType}, {kSymbol, kSide, kPrice}},
       {"H", {kClOrdID}, {kSymbol, kSide}},
       {"q", {kClOrdID, {530, "7"}, kTransactTime}, {kSymbol}},
+      {"AF", {{584, "M1"}, {585, "7"}}, {kSymbol}},
       {"V", {{262, "R1"}, {263, "1"}, {264, "0"}}, {}},  // not an order: must not be read
   };
   return all;
 }
 
 // Tags order entry reads, and one from the user range it does not.
-const int kTags[] = {11, 41, 55, 54, 40, 59, 38, 44, 18, 530, 20010, 20011, 58, 37, 5000};
+const int kTags[] = {11, 41, 55, 54, 40, 59, 38, 44, 18, 530, 584, 585, 20010, 20011, 58, 37, 5000};
 
 // Values on the edges of order entry's rules.
 const char* const kValues[] = {
@@ -125,6 +126,7 @@ OrderRequest::Kind kind_of(const std::string& type) {
   if (type == "H") return OrderRequest::status;
   if (type == "q") return OrderRequest::mass_cancel;
   if (type == "AB") return OrderRequest::new_block;
+  if (type == "AF") return OrderRequest::mass_status;
   return OrderRequest::new_order;
 }
 
@@ -137,7 +139,9 @@ std::string broken_promise(const fix::OrderMessage& read, const FIX::Message& me
   if (read.cost < 1 || read.cost > fix::kMaxBlockHours) return "a rate cost out of range";
   if (read.oversized) return read.problem.empty() ? "an oversized identifier let through" : "";
   if (!read.problem.empty()) return "";
-  if (r.cl_ord_id != message.getField(FIX::FIELD::ClOrdID)) return "a different ClOrdID";
+  if (r.cl_ord_id !=
+      message.getField(type == "AF" ? FIX::FIELD::MassStatusReqID : FIX::FIELD::ClOrdID))
+    return "a different ClOrdID";
   if (r.symbol.size() > fix::kMaxIdentifier || r.orig_cl_ord_id.size() > fix::kMaxIdentifier)
     return "an identifier longer than the maximum";
   if (!r.opens_order() && r.kind != OrderRequest::replace) return "";

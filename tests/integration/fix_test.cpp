@@ -907,6 +907,44 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
   CHECK(result.second.find("side must be buy or sell") != std::string::npos);
 }
 
+TEST_CASE("gpux trade: orders lists the seat's open orders, cancel-all cancels them") {
+  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n");
+  REQUIRE(exchange.client.wait_logons(2));
+  const std::string symbol = kSymbol;
+  auto result = gpux_trade(exchange.port, "--sender CLI orders");
+  CHECK(result.first == 0);  // an answer, not a refusal
+  CHECK_MESSAGE(result.second.find("state=none open reason=no open orders") != std::string::npos,
+                result.second);
+
+  for (const char* id : {"open-1", "open-2"})
+    REQUIRE(
+        gpux_trade(exchange.port, "--sender CLI place buy " + symbol + " 1 2.1 --id " + id).first ==
+        0);
+  result = gpux_trade(exchange.port, "--sender CLI --json orders " + symbol);
+  CHECK(result.first == 0);
+  std::size_t listed = 0;
+  for (auto at = result.second.find("{\"type\":\"status\""); at != std::string::npos;
+       at = result.second.find("{\"type\":\"status\"", at + 1))
+    ++listed;
+  CHECK_MESSAGE(listed == 2, result.second);
+  for (const char* id : {"\"cl_ord_id\":\"open-1\"", "\"cl_ord_id\":\"open-2\""})
+    CHECK_MESSAGE(result.second.find(id) != std::string::npos, result.second);
+
+  result = gpux_trade(exchange.port, "--sender CLI orders NO-SUCH-SYMBOL");
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(result.second.find("unknown symbol NO-SUCH-SYMBOL") != std::string::npos,
+                result.second);
+
+  result = gpux_trade(exchange.port, "--sender CLI cancel-all");
+  CHECK(result.first == 0);
+  CHECK_MESSAGE(result.second.find("cancelled=2") != std::string::npos, result.second);
+  result = gpux_trade(exchange.port, "--sender CLI orders");
+  CHECK(result.first == 0);
+  CHECK_MESSAGE(result.second.find("no open orders") != std::string::npos, result.second);
+  result = gpux_trade(exchange.port, "--sender CLI orders a b");
+  CHECK(result.first == 2);
+}
+
 TEST_CASE("FIX logon: a password that passed once is not a key for other passwords") {
   Exchange exchange(
       "fix_client = ALICE participant=1\nfix_client = CLI participant=1 password_hash=" +

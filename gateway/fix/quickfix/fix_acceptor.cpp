@@ -225,7 +225,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
   void send(const Report& r) override {
     FIX::Message message;
     message.setField(FIX::FIELD::OrderID, r.order_id);
-    message.setField(FIX::FIELD::ClOrdID, r.cl_ord_id);
+    if (!r.cl_ord_id.empty()) message.setField(FIX::FIELD::ClOrdID, r.cl_ord_id);
     if (r.kind == Report::mass_cancel_report) {
       message.getHeader().setField(FIX::FIELD::MsgType, FIX::MsgType_OrderMassCancelReport);
       message.setField(FIX::FIELD::MassCancelRequestType, text(r.mass_type));
@@ -264,6 +264,11 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       message.setField(FIX::FIELD::AvgPx, decimal(r.avg_px));
       if (r.ord_rej_reason != Report::no_reason)
         message.setField(FIX::FIELD::OrdRejReason, std::to_string(r.ord_rej_reason));
+      if (!r.mass_status_id.empty()) {
+        message.setField(FIX::FIELD::MassStatusReqID, r.mass_status_id);
+        message.setField(FIX::FIELD::TotNumReports, std::to_string(r.total_reports));
+        if (r.last_report) message.setField(FIX::FIELD::LastRptRequested, "Y");
+      }
     }
     to(r.session, message);
   }

@@ -20,12 +20,12 @@ const int kMaxBlockHours = 168;
 
 // A client's order instruction, already checked for form by the acceptor.
 struct OrderRequest {
-  enum Kind { new_order, cancel, replace, status, mass_cancel, new_block };
+  enum Kind { new_order, cancel, replace, status, mass_cancel, new_block, mass_status };
   Kind kind = new_order;
   std::string session;                 // the client's SenderCompID
-  std::string cl_ord_id;               // ClOrdID(11)
+  std::string cl_ord_id;               // ClOrdID(11); a mass status request's MassStatusReqID(584)
   std::string orig_cl_ord_id;          // OrigClOrdID(41): cancel, replace
-  std::string symbol;                  // Symbol(55); empty for a mass cancel of all orders
+  std::string symbol;                  // Symbol(55); empty for a mass request on all orders
   char side = FIX::Side_BUY;           // Side(54): Side_BUY or Side_SELL
   char ord_type = FIX::OrdType_LIMIT;  // OrdType(40): OrdType_MARKET or OrdType_LIMIT
   // TimeInForce(59): GOOD_TILL_CANCEL (or DAY), IMMEDIATE_OR_CANCEL, FILL_OR_KILL
@@ -79,6 +79,11 @@ struct Report {
   // MassCancelResponse(531): CANCEL_REQUEST_REJECTED, else as requested.
   char mass_response = FIX::MassCancelResponse_CANCEL_REQUEST_REJECTED;
   int affected = 0;  // TotalAffectedOrders(533)
+  // An answer to an OrderMassStatusRequest(AF): its MassStatusReqID(584),
+  // TotNumReports(911) and LastRptRequested(912)=Y on the last report.
+  std::string mass_status_id;
+  int total_reports = 0;
+  bool last_report = false;
   std::string text;  // Text(58): the exchange's reason in words
 };
 

@@ -17,6 +17,7 @@ std::string oversized_identifier(const FIX::Message& message) {
     int tag;
     const char* name;
   } identifiers[] = {{FIX::FIELD::ClOrdID, "ClOrdID"},
+                     {FIX::FIELD::MassStatusReqID, "MassStatusReqID"},
                      {FIX::FIELD::OrigClOrdID, "OrigClOrdID"},
                      {FIX::FIELD::Symbol, "Symbol"}};
   for (const auto& identifier : identifiers)
@@ -32,6 +33,7 @@ OrderRequest::Kind kind_of(const std::string& type) {
   if (type == FIX::MsgType_OrderCancelReplaceRequest) return OrderRequest::replace;
   if (type == FIX::MsgType_OrderMassCancelRequest) return OrderRequest::mass_cancel;
   if (type == FIX::MsgType_OrderStatusRequest) return OrderRequest::status;
+  if (type == FIX::MsgType_OrderMassStatusRequest) return OrderRequest::mass_status;
   if (type == FIX::MsgType_NewOrderMultileg) return OrderRequest::new_block;
   return OrderRequest::new_order;
 }
@@ -99,7 +101,8 @@ bool is_order_message(const std::string& type) {
   return type == FIX::MsgType_NewOrderSingle || type == FIX::MsgType_NewOrderMultileg ||
          type == FIX::MsgType_OrderCancelRequest ||
          type == FIX::MsgType_OrderCancelReplaceRequest ||
-         type == FIX::MsgType_OrderStatusRequest || type == FIX::MsgType_OrderMassCancelRequest;
+         type == FIX::MsgType_OrderStatusRequest || type == FIX::MsgType_OrderMassCancelRequest ||
+         type == FIX::MsgType_OrderMassStatusRequest;
 }
 
 OrderMessage read_order_message(const FIX::Message& message, const std::string& session) {
@@ -109,7 +112,9 @@ OrderMessage read_order_message(const FIX::Message& message, const std::string& 
   request.kind = kind_of(message.getHeader().getField(FIX::FIELD::MsgType));
   // Where it stands in the session's numbering, journaled with the order.
   request.msg_seq_num = std::atoi(message.getHeader().getField(FIX::FIELD::MsgSeqNum).c_str());
-  request.cl_ord_id = message.getField(FIX::FIELD::ClOrdID);
+  request.cl_ord_id =
+      message.getField(request.kind == OrderRequest::mass_status ? FIX::FIELD::MassStatusReqID
+                                                                 : FIX::FIELD::ClOrdID);
   read.problem = oversized_identifier(message);
   if (!read.problem.empty()) {
     read.oversized = true;
@@ -132,6 +137,17 @@ OrderMessage read_order_message(const FIX::Message& message, const std::string& 
         request.symbol.clear();
       } else {
         read.problem = "MassCancelRequestType(530) must be 1 (by symbol) or 7 (all orders)";
+      }
+      return read;
+    }
+    case OrderRequest::mass_status: {
+      const std::string scope = message.getField(FIX::FIELD::MassStatusReqType);
+      if (scope == std::to_string(FIX::MassStatusReqType_STATUS_FOR_ORDERS_FOR_A_SECURITY)) {
+        request.symbol = message.getField(FIX::FIELD::Symbol);
+      } else if (scope == std::to_string(FIX::MassStatusReqType_STATUS_FOR_ALL_ORDERS)) {
+        request.symbol.clear();
+      } else {
+        read.problem = "MassStatusReqType(585) must be 1 (by symbol) or 7 (all orders)";
       }
       return read;
     }

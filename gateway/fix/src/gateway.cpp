@@ -230,7 +230,13 @@ void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const s
   // replay finds it sent; one refused before the journal never replays, and
   // takes this run's own prefix and count.
   r.exec_id = exec.empty() ? refusal_prefix_ + std::to_string(++refusals_) : "R" + exec;
-  r.exec_type = request.kind == Kind::status ? FIX::ExecType_ORDER_STATUS : FIX::ExecType_REJECTED;
+  const bool status = request.kind == Kind::status || request.kind == Kind::mass_status;
+  r.exec_type = status ? FIX::ExecType_ORDER_STATUS : FIX::ExecType_REJECTED;
+  if (request.kind == Kind::mass_status) {  // the one report: none follow
+    r.mass_status_id = request.cl_ord_id;
+    r.cl_ord_id.clear();
+    r.last_report = true;
+  }
   r.ord_status = FIX::OrdStatus_REJECTED;
   r.symbol = request.symbol;
   r.side = request.side;
@@ -280,6 +286,25 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
     const Working& o = *orders_->find(*found);
     return report(o, *found, "S-" + std::to_string(*found), FIX::ExecType_ORDER_STATUS,
                   o.order_qty - o.cum_qty);
+  }
+  if (request.kind == Kind::mass_status) {
+    if (!request.symbol.empty() && !symbols_.contains(request.symbol))
+      return refuse(request, FIX::OrdRejReason_UNKNOWN_SYMBOL, "unknown symbol " + request.symbol);
+    const auto working = orders_->open_orders(request.session, request.symbol);
+    if (working.empty())
+      return refuse(
+          request, FIX::OrdRejReason_UNKNOWN_ORDER,
+          request.symbol.empty() ? "no open orders" : "no open orders in " + request.symbol);
+    for (std::size_t i = 0; i < working.size(); ++i) {
+      const auto& [id, o] = working[i];
+      fix::Report r = execution_report(*o, id, "S-" + std::to_string(id) + "-" + request.cl_ord_id,
+                                       FIX::ExecType_ORDER_STATUS, o->order_qty - o->cum_qty);
+      r.mass_status_id = request.cl_ord_id;
+      r.total_reports = static_cast<int>(working.size());
+      r.last_report = i + 1 == working.size();
+      deliver(r);
+    }
+    return;
   }
   if (request.kind == Kind::mass_cancel) {
     std::optional<InstrumentId> instrument;
@@ -436,6 +461,14 @@ void FixOrderEntry::disconnected(const std::string& session) {
 void FixOrderEntry::report(const Working& o, OrderId id, const std::string& exec, char exec_type,
                            Quantity leaves, Quantity last_qty, Price last_px,
                            const std::string& orig_cl_ord_id, char ord_status) {
+  deliver(execution_report(o, id, exec, exec_type, leaves, last_qty, last_px, orig_cl_ord_id,
+                           ord_status));
+}
+
+fix::Report FixOrderEntry::execution_report(const Working& o, OrderId id, const std::string& exec,
+                                            char exec_type, Quantity leaves, Quantity last_qty,
+                                            Price last_px, const std::string& orig_cl_ord_id,
+                                            char ord_status) const {
   fix::Report r;
   r.session = o.session;
   r.order_id = std::to_string(id);
@@ -467,7 +500,7 @@ void FixOrderEntry::report(const Working& o, OrderId id, const std::string& exec
   r.leaves_qty = leaves;
   r.cum_qty = o.cum_qty;
   r.avg_px = o.cum_qty == 0 ? 0 : o.cum_notional / o.cum_qty;
-  deliver(r);
+  return r;
 }
 
 void FixOrderEntry::observe(const Command& command, std::span<const Event> events,

@@ -1,5 +1,7 @@
 #include "order_index.h"
 
+#include <algorithm>
+
 #include "fix_gateway.pb.h"
 
 namespace gpux::fix {
@@ -81,6 +83,18 @@ void OrderIndex::remember(const Ended& ended) {
   const OrderKey key{ended.order.session, ended.order.cl_ord_id};
   ended_[key] = ended;
   ended_by_symbol_[ended.order.symbol].push_back(key);
+}
+
+std::vector<std::pair<OrderId, const Working*>> OrderIndex::open_orders(
+    const std::string& session, const std::string& symbol) const {
+  std::vector<std::pair<OrderId, const Working*>> found;
+  for (auto it = by_cl_ord_id_.lower_bound({session, ""});
+       it != by_cl_ord_id_.end() && it->first.first == session; ++it) {
+    const Working& order = working_.at(it->second);
+    if (symbol.empty() || order.symbol == symbol) found.emplace_back(it->second, &order);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 std::optional<Ended> OrderIndex::finish(OrderId id, char ord_status) {

@@ -71,6 +71,9 @@ class OrderIndex {
                                         const std::string& cl_ord_id) const;
   // The ended order remembered under a session's ClOrdID (nullptr: none).
   const Ended* find_ended(const std::string& session, const std::string& cl_ord_id) const;
+  // A session's working orders, in `symbol` (empty: in any), by id.
+  std::vector<std::pair<matching::OrderId, const Working*>> open_orders(
+      const std::string& session, const std::string& symbol) const;
   // Whether a new order may not take this ClOrdID: one works under it,
   // ended under it since its instrument's gate last closed, or was
   // submitted under it and is not journaled yet (reserve()).

@@ -110,6 +110,11 @@ class FixOrderEntry final : public fix::OrderEntry {
               char exec_type, std::int64_t leaves, std::int64_t last_qty = 0,
               std::int64_t last_px = 0, const std::string& orig_cl_ord_id = {},
               char ord_status = 0);
+  // The ExecutionReport report() delivers.
+  fix::Report execution_report(const Working& order, matching::OrderId id,
+                               const std::string& exec_id, char exec_type, std::int64_t leaves,
+                               std::int64_t last_qty = 0, std::int64_t last_px = 0,
+                               const std::string& orig_cl_ord_id = {}, char ord_status = 0) const;
   void report_on_fix_order(const matching::Event& event, const std::string& exec,
                            const fix::OrderRequest* origin);
   // The order ended: orders_ lets it go, and the store keeps it (see send).
