@@ -6,12 +6,14 @@
 #include <netdb.h>
 #include <poll.h>
 #include <quickfix/Application.h>
+#include <quickfix/FileStore.h>
 #include <quickfix/MessageStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketInitiator.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -70,10 +73,17 @@ const char* const kUsage =
     "                                        GPUX_FIX_DICTIONARY\n"
     "  --timeout SECONDS  [10]               for the logon and each answer\n"
     "  --json             one JSON object per answer, for scripts\n"
+    "  --state-dir DIR    [$XDG_STATE_HOME or ~/.local/state, then gpux/trade]\n"
+    "                                        GPUX_TRADE_STATE_DIR\n"
+    "  --reset            start the session over from sequence number 1\n"
     "\n"
-    "Prices are USD with up to 6 decimals, quantities whole units. The session\n"
-    "starts from sequence number 1 (ResetSeqNumFlag): give the CLI a SenderCompID\n"
-    "of its own rather than one a trading system keeps open.\n"
+    "Prices are USD with up to 6 decimals, quantities whole units. The session's\n"
+    "sequence numbers are kept in the state directory between runs, so what the\n"
+    "exchange sent while the CLI was not connected (fills of resting orders) is\n"
+    "resent at the next logon and printed first, marked earlier=yes. The first\n"
+    "run for a seat (or --reset) starts from 1 (ResetSeqNumFlag), and what the\n"
+    "exchange kept from before is dropped. Give the CLI a SenderCompID of its own\n"
+    "rather than one a trading system keeps open.\n"
     "Exit status: 0 done, 1 rejected, 2 usage, 3 connection or logon failed (or the\n"
     "session ended before the answer came), 4 no answer in time.\n";
 
@@ -162,10 +172,22 @@ class Client : public FIX::Application {
     changed_.notify_all();
   }
   void toAdmin(FIX::Message& message, const FIX::SessionID&) override {
-    if (get(message.getHeader(), FIX::FIELD::MsgType) == "A" && !password_.empty())
-      message.setField(FIX::FIELD::Password, password_);
+    if (get(message.getHeader(), FIX::FIELD::MsgType) != "A") return;
+    first_of_run_ = std::atol(get(message.getHeader(), FIX::FIELD::MsgSeqNum).c_str());
+    if (!password_.empty()) message.setField(FIX::FIELD::Password, password_);
+    // A session with nothing stored starts over; one with a store carries
+    // on, and the exchange resends what it sent meanwhile.
+    if (get(message.getHeader(), FIX::FIELD::MsgSeqNum) == "1")
+      message.setField(FIX::FIELD::ResetSeqNumFlag, "Y");
   }
-  void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+  // A resend the exchange asks for repeats this run's request (it may have
+  // crossed the exchange's ResendRequest), never an order of an earlier run:
+  // QuickFIX sends a gap fill in its place.
+  void toApp(FIX::Message& message, const FIX::SessionID&) throw(FIX::DoNotSend) override {
+    if (get(message.getHeader(), FIX::FIELD::PossDupFlag) == "Y" &&
+        std::atol(get(message.getHeader(), FIX::FIELD::MsgSeqNum).c_str()) < first_of_run_)
+      throw FIX::DoNotSend();
+  }
   void fromAdmin(const FIX::Message& message,
                  const FIX::SessionID&) throw(FIX::FieldNotFound, FIX::IncorrectDataFormat,
                                               FIX::IncorrectTagValue, FIX::RejectLogon) override {
@@ -227,6 +249,8 @@ class Client : public FIX::Application {
     changed_.notify_all();
   }
   std::string password_;
+  // This run's Logon's MsgSeqNum: what comes before was sent by earlier runs.
+  std::atomic<long> first_of_run_{0};
   std::mutex mutex_;
   std::condition_variable changed_;
   int state_ = 0;
@@ -255,14 +279,17 @@ bool unknown_order(const FIX::Message& m) {
   return get(m, FIX::FIELD::ExecType) == "I" && get(m, FIX::FIELD::OrdStatus) == "8";
 }
 
-void print_report(const Printer& out, const FIX::Message& m) {
+// `earlier`: a message the exchange sent while the CLI was not connected,
+// resent at this logon.
+void print_report(const Printer& out, const FIX::Message& m, bool earlier = false) {
   const std::string type = get(m.getHeader(), FIX::FIELD::MsgType);
   if (type == "8" && unknown_order(m)) {
     out.print("unknown",
               {{"cl_ord_id", get(m, FIX::FIELD::ClOrdID)}, {"reason", get(m, FIX::FIELD::Text)}});
   } else if (type == "8") {
     out.print(exec_type_name(get(m, FIX::FIELD::ExecType)),
-              {{"symbol", get(m, FIX::FIELD::Symbol)},
+              {{"earlier", earlier ? "yes" : ""},
+               {"symbol", get(m, FIX::FIELD::Symbol)},
                {"side", get(m, FIX::FIELD::Side) == "1" ? "buy" : "sell"},
                {"cl_ord_id", get(m, FIX::FIELD::ClOrdID)},
                {"order_id", get(m, FIX::FIELD::OrderID)},
@@ -482,6 +509,11 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
       return 4;
     }
     const std::string type = get(m.getHeader(), FIX::FIELD::MsgType);
+    if (get(m.getHeader(), FIX::FIELD::PossDupFlag) == "Y") {
+      // Sent while the CLI was away: reported, and not the answer awaited.
+      if (type == "8") print_report(out, m, true);
+      continue;
+    }
     if (r.command == "orders" && type == "8" && unknown_order(m) &&
         get(m, FIX::FIELD::OrdRejReason) == std::to_string(FIX::OrdRejReason_UNKNOWN_ORDER)) {
       out.print("orders", {{"state", "none open"}, {"reason", get(m, FIX::FIELD::Text)}});
@@ -570,6 +602,24 @@ std::string unreachable(const std::string& host, const std::string& port, int se
   return reached ? std::string() : why;
 }
 
+// $XDG_STATE_HOME/gpux/trade, else ~/.local/state/gpux/trade, else ./.gpux-trade.
+std::string default_state_dir() {
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"))
+    if (*xdg != '\0') return std::string(xdg) + "/gpux/trade";
+  if (const char* home = std::getenv("HOME"))
+    if (*home != '\0') return std::string(home) + "/.local/state/gpux/trade";
+  return ".gpux-trade";
+}
+
+// mkdir -p, owner-only (the store holds the session's messages); empty, or why not.
+std::string make_directories(const std::string& path) {
+  for (std::size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    const std::string part = path.substr(0, slash);
+    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return std::strerror(errno);
+    if (slash == std::string::npos) return {};
+  }
+}
+
 }  // namespace
 
 int gpux_trade(int argc, char** argv) {
@@ -579,6 +629,8 @@ int gpux_trade(int argc, char** argv) {
   std::string target = env_or("GPUX_FIX_TARGET", "GPUX");
   std::string dictionary = env_or("GPUX_FIX_DICTIONARY", GPUX_FIX_DICTIONARY);
   std::string password;
+  std::string state_dir = env_or("GPUX_TRADE_STATE_DIR", default_state_dir());
+  bool reset = false;
   int timeout = 10;
   bool json = false;
   Request request;
@@ -613,6 +665,10 @@ int gpux_trade(int argc, char** argv) {
         timeout = std::atoi(value().c_str());
       } else if (arg == "--json") {
         json = true;
+      } else if (arg == "--state-dir") {
+        state_dir = value();
+      } else if (arg == "--reset") {
+        reset = true;
       } else if (arg == "--id" || arg == "--depth" || arg == "--count" || arg == "--hours") {
         request.flags[arg.substr(2)] = value();
       } else if (arg == "--ioc" || arg == "--fok" || arg == "--post-only" ||
@@ -668,10 +724,21 @@ int gpux_trade(int argc, char** argv) {
   defaults.setString("EndTime", "00:00:00");
   defaults.setString("UseDataDictionary", "Y");
   defaults.setString("DataDictionary", dictionary);
-  defaults.setString("ResetOnLogon", "Y");
+  defaults.setString("ResetOnLogon", "N");
   defaults.setInt("ReconnectInterval", 1);
   const FIX::SessionID session("FIX.4.4", sender, target);
-  FIX::MemoryStoreFactory store;
+  // One store per exchange (host and port) and seat.
+  const std::string store_path = state_dir + "/" + host + "-" + port;
+  const std::string made = make_directories(store_path);
+  if (!made.empty()) {
+    std::fprintf(stderr, "gpux trade: cannot keep the session's state in %s: %s (--state-dir)\n",
+                 store_path.c_str(), made.c_str());
+    return 2;
+  }
+  if (reset)
+    for (const char* part : {".body", ".header", ".seqnums", ".session"})
+      ::unlink((store_path + "/FIX.4.4-" + sender + "-" + target + part).c_str());
+  FIX::FileStoreFactory store(store_path);
   std::unique_ptr<FIX::SocketInitiator> initiator;
   try {
     settings.set(defaults);
@@ -692,6 +759,8 @@ int gpux_trade(int argc, char** argv) {
             " a seat there (fix_client), and not logged on from elsewhere?";
     } else if (password.empty() && why.find("Password(554)") != std::string::npos) {
       why += " (give it with --password-env VAR)";
+    } else if (why.find("MsgSeqNum too low") != std::string::npos) {
+      why += " (this seat's numbering went on elsewhere: start over with --reset)";
     }
     std::fprintf(stderr, "gpux trade: no FIX session with %s:%s as %s: %s\n", host.c_str(),
                  port.c_str(), sender.c_str(), why.c_str());

@@ -808,8 +808,10 @@ namespace {
 
 // Runs `gpux trade ARGS` against the exchange on `port`; its exit status and output.
 std::pair<int, std::string> gpux_trade(int port, const std::string& args) {
-  const std::string command = std::string(GPUX_PATH) + " trade --port " + std::to_string(port) +
-                              " --dictionary " + GPUX_FIX_DICTIONARY + " " + args + " 2>&1";
+  static const ScratchDir state;  // the CLI's sessions, this process's alone
+  const std::string command = "GPUX_TRADE_STATE_DIR=" + state.path + " " + std::string(GPUX_PATH) +
+                              " trade --port " + std::to_string(port) + " --dictionary " +
+                              GPUX_FIX_DICTIONARY + " " + args + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   std::string output;
   char buffer[512];
@@ -943,6 +945,33 @@ TEST_CASE("gpux trade: orders lists the seat's open orders, cancel-all cancels t
   CHECK_MESSAGE(result.second.find("no open orders") != std::string::npos, result.second);
   result = gpux_trade(exchange.port, "--sender CLI orders a b");
   CHECK(result.first == 2);
+}
+
+TEST_CASE("gpux trade: a fill while it is away reaches it at its next logon, once") {
+  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=3\n");
+  REQUIRE(exchange.client.wait_logons(2));
+  const std::string symbol = kSymbol;
+  REQUIRE(
+      gpux_trade(exchange.port, "--sender CLI place sell " + symbol + " 2 2.1 --id away-1").first ==
+      0);
+  // The CLI has logged out; ALICE takes its order.
+  FIX::Message buy = new_order("a-away", kSymbol, '1', "2.1", "2");
+  FIX::Session::sendToTarget(buy, exchange.alice);
+  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "0");
+  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "F");
+
+  auto result = gpux_trade(exchange.port, "--sender CLI orders");
+  CHECK(result.first == 0);
+  CHECK_MESSAGE(result.second.find("trade          earlier=yes symbol=" + symbol +
+                                   " side=sell cl_ord_id=away-1") != std::string::npos,
+                result.second);
+  CHECK_MESSAGE(result.second.find("no open orders") != std::string::npos, result.second);
+  // Once: the next run has nothing from before.
+  result = gpux_trade(exchange.port, "--sender CLI orders");
+  CHECK(result.first == 0);
+  CHECK_MESSAGE(result.second.find("earlier=yes") == std::string::npos, result.second);
+  // Starting over works too.
+  CHECK(gpux_trade(exchange.port, "--sender CLI --reset orders").first == 0);
 }
 
 TEST_CASE("FIX logon: a password that passed once is not a key for other passwords") {
