@@ -138,7 +138,7 @@ TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects
     // 9.3e12 USD is 9.3e18 micro-USD: past int64 if read naively.
     CHECK(rejected("x6", "9300000000000", "1") ==
           "Price(44) is too large (at most 1000000000000) (USD)");
-    CHECK(rejected("x3", "9", "1") == "price_outside_band");
+    CHECK(rejected("x3", "9", "1") == "price_outside_band: the band is 1.500000 to 2.500000");
     const std::string long_id(65, 'L');
     CHECK(rejected(long_id.c_str(), "2", "1") == "ClOrdID(11) is longer than 64 characters");
 
@@ -853,7 +853,22 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
 
   result = gpux_trade(exchange.port, "--sender CLI place buy " + std::string(kSymbol) + " 1 9");
   CHECK(result.first == 1);
-  CHECK(result.second.find("reason=price_outside_band") != std::string::npos);
+  // The rule, and the limit it sets.
+  CHECK_MESSAGE(result.second.find("reason=price_outside_band: the band is 1.500000 to 2.500000") !=
+                    std::string::npos,
+                result.second);
+  result =
+      gpux_trade(exchange.port, "--sender CLI place buy " + std::string(kSymbol) + " 1 2.00005");
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(
+      result.second.find("reason=tick_size_violation: prices are multiples of 0.000100") !=
+          std::string::npos,
+      result.second);
+  result = gpux_trade(exchange.port, "--sender CLI place buy " + std::string(kSymbol) + " 1001 2");
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(
+      result.second.find("reason=quantity_above_maximum: at most 1000") != std::string::npos,
+      result.second);
 
   // A block over one hour the books cannot fill: refused whole, with the rule.
   result = gpux_trade(exchange.port,

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "fix_gateway.pb.h"
+#include "gpux/fix/decimal_text.h"
 #include "gpux/storage/journal.h"
 #include "market_data.h"
 #include "order_index.h"
@@ -38,6 +39,27 @@ int ord_rej_reason(RejectReason reason) {
       return FIX::OrdRejReason_INCORRECT_QUANTITY;
     default:
       return FIX::OrdRejReason_OTHER;
+  }
+}
+
+// The rule's name, then the limit it sets: the client should not have to
+// look the instrument up to learn what would pass.
+std::string explain(const InstrumentSpec& spec, RejectReason reason) {
+  const std::string rule = to_string(reason);
+  switch (reason) {
+    case RejectReason::price_outside_band:
+      return rule + ": the band is " + decimal(spec.reference_price - spec.band_width) + " to " +
+             decimal(spec.reference_price + spec.band_width);
+    case RejectReason::tick_size_violation:
+      return rule + ": prices are multiples of " + decimal(spec.tick_size);
+    case RejectReason::lot_size_violation:
+      return rule + ": quantities are multiples of " + std::to_string(spec.lot_size);
+    case RejectReason::quantity_below_minimum:
+      return rule + ": at least " + std::to_string(spec.min_quantity);
+    case RejectReason::quantity_above_maximum:
+      return rule + ": at most " + std::to_string(spec.max_quantity);
+    default:
+      return rule;
   }
 }
 
@@ -338,8 +360,10 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
     const Quantity remaining = request.quantity - o.cum_qty;
     if (const auto symbol = symbols_.find(o.symbol); symbol != symbols_.end()) {
       const InstrumentSpec& spec = instruments_.at(symbol->second).spec;
-      if (auto reason = invalid_quantity(spec, remaining)) return refuse(request, *reason);
-      if (auto reason = invalid_price(spec, request.price)) return refuse(request, *reason);
+      if (auto reason = invalid_quantity(spec, remaining))
+        return refuse(request, ord_rej_reason(*reason), explain(spec, *reason));
+      if (auto reason = invalid_price(spec, request.price))
+        return refuse(request, ord_rej_reason(*reason), explain(spec, *reason));
     }
     lock.unlock();
     submit_with_origin(ReplaceOrder{participant, order, request.price, remaining}, request,
@@ -355,10 +379,12 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   // The order's own terms, checked here so that nothing invalid is journaled.
   const Instrument& instrument = instruments_.at(symbol->second);
   if (instrument.state != InstrumentState::open)
-    return refuse(request, RejectReason::instrument_not_open);
+    return refuse(request, FIX::OrdRejReason_EXCHANGE_CLOSED,
+                  std::string(to_string(RejectReason::instrument_not_open)) + ": " +
+                      request.symbol + " is " + to_string(instrument.state));
   const bool protection_price = request.ord_type == FIX::OrdType_MARKET && request.price == 0;
   if (auto reason = invalid_quantity(instrument.spec, request.quantity))
-    return refuse(request, *reason);
+    return refuse(request, ord_rej_reason(*reason), explain(instrument.spec, *reason));
   if (request.kind == Kind::new_block) {
     // The later hours, the limit and the money are the engine's to check:
     // it knows the span, and refuses with the rule's name.
@@ -375,7 +401,7 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
     return;
   }
   if (auto reason = protection_price ? std::nullopt : invalid_price(instrument.spec, request.price))
-    return refuse(request, *reason);
+    return refuse(request, ord_rej_reason(*reason), explain(instrument.spec, *reason));
   NewOrder order;
   order.participant = participant;
   order.instrument = symbol->second;
