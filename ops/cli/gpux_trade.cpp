@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "gpux/fix/decimal_text.h"
+#include "gpux/fix/dictionary_path.h"
 #include "order_entry.h"  // the block tags and their bounds
 
 namespace fix = gpux::fix;
@@ -69,8 +70,8 @@ const char* const kUsage =
     "  --sender COMPID    (required)         GPUX_FIX_SENDER\n"
     "  --target COMPID    [GPUX]             GPUX_FIX_TARGET\n"
     "  --password-env VAR the password is in environment variable VAR\n"
-    "  --dictionary PATH  [this source tree's gateway/fix/gpux-FIX44.xml]\n"
-    "                                        GPUX_FIX_DICTIONARY\n"
+    "  --dictionary PATH  [{dictionary}]\n"
+    "                     (installed: PREFIX/share/gpux)  GPUX_FIX_DICTIONARY\n"
     "  --timeout SECONDS  [10]               for the logon and each answer\n"
     "  --json             one JSON object per answer, for scripts\n"
     "  --state-dir DIR    [$XDG_STATE_HOME or ~/.local/state, then gpux/trade]\n"
@@ -86,6 +87,14 @@ const char* const kUsage =
     "rather than one a trading system keeps open.\n"
     "Exit status: 0 done, 1 rejected, 2 usage, 3 connection or logon failed (or the\n"
     "session ended before the answer came), 4 no answer in time.\n";
+
+// kUsage with the dictionary this run would use.
+std::string usage() {
+  std::string text = kUsage;
+  const std::string placeholder = "{dictionary}";
+  text.replace(text.find(placeholder), placeholder.size(), fix::fix_dictionary_path());
+  return text;
+}
 
 struct Usage : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -627,7 +636,7 @@ int gpux_trade(int argc, char** argv) {
   std::string port = env_or("GPUX_FIX_PORT", "9878");
   std::string sender = env_or("GPUX_FIX_SENDER", "");
   std::string target = env_or("GPUX_FIX_TARGET", "GPUX");
-  std::string dictionary = env_or("GPUX_FIX_DICTIONARY", GPUX_FIX_DICTIONARY);
+  std::string dictionary = fix::fix_dictionary_path();
   std::string password;
   std::string state_dir = env_or("GPUX_TRADE_STATE_DIR", default_state_dir());
   bool reset = false;
@@ -642,7 +651,7 @@ int gpux_trade(int argc, char** argv) {
         return argv[++i];
       };
       if (arg == "--help" || arg == "-h") {
-        std::printf("%s", kUsage);
+        std::printf("%s", usage().c_str());
         return 0;
       } else if (arg == "--host") {
         host = value();
@@ -688,7 +697,7 @@ int gpux_trade(int argc, char** argv) {
     if (!whole_number(port) || std::atol(port.c_str()) < 1 || std::atol(port.c_str()) > 65535)
       throw Usage("--port (or GPUX_FIX_PORT) must be a TCP port, 1 to 65535, not '" + port + "'");
   } catch (const Usage& e) {
-    std::fprintf(stderr, "gpux trade: %s\n\n%s", e.what(), kUsage);
+    std::fprintf(stderr, "gpux trade: %s\n\n%s", e.what(), usage().c_str());
     return 2;
   }
 

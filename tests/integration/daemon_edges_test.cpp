@@ -440,3 +440,43 @@ TEST_CASE("too little free disk: gpuxd refuses to start with the figures; a litt
     CHECK(exchange.log().find("WARNING: only ") != std::string::npos);
   }
 }
+
+TEST_CASE("cmake --install: gpuxd and gpux run from the prefix with the installed dictionary") {
+  gpux::test::TempDir prefix;
+  const std::string root = prefix.path().string();
+  const auto installed = gpux::test::run_command(std::string(GPUX_CMAKE) + " --install " +
+                                                 GPUX_BINARY_DIR + " --prefix " + root);
+  REQUIRE_MESSAGE(installed.status == 0, installed.output);
+  for (const char* file :
+       {"bin/gpuxd", "bin/gpux", "bin/gpux-trade", "bin/gpux-report", "share/gpux/gpux-FIX44.xml",
+        "share/doc/gpux/fix-spec.md", "share/doc/gpux/gpuxd.example.conf"})
+    CHECK_MESSAGE(std::filesystem::exists(prefix.path() / file), file);
+
+  // The installed tools look for the dictionary in the prefix, not in the
+  // source tree they were built from.
+  const auto help =
+      gpux::test::run_command("env -u GPUX_FIX_DICTIONARY " + root + "/bin/gpux trade --help");
+  CHECK_MESSAGE(help.output.find("[" + root + "/share/gpux/gpux-FIX44.xml]") != std::string::npos,
+                help.output);
+
+  // And they trade: the installed gpuxd with FIX, the installed gpux logging on.
+  const int port = gpux::local::free_port();
+  const std::string config = root + "/gpuxd.conf";
+  std::ofstream(config) << "data_dir = " << root << "/data\nfix_port = " << port
+                        << "\nfix_client = INSTALLED participant=1\n"
+                           "participant = 1 cash=1000000\n"
+                           "instrument = 1 symbol=H100-SXM.us-east.21000101T00 class=H100-SXM "
+                           "region=us-east start=4102444800 tick=100 max=10 reference=2000000 "
+                           "band=500000\n";
+  ::unsetenv("GPUX_FIX_DICTIONARY");
+  const pid_t daemon = gpux::local::spawn_daemon(root + "/bin/gpuxd", config, root + "/gpuxd.log");
+  REQUIRE(daemon > 0);
+  REQUIRE(gpux::local::wait_for_listener(port));
+  const auto listed =
+      gpux::test::run_command("cd / && " + root + "/bin/gpux trade --port " + std::to_string(port) +
+                              " --sender INSTALLED --state-dir " + root + "/trade instruments");
+  CHECK_MESSAGE(listed.status == 0, listed.output);
+  CHECK_MESSAGE(listed.output.find("symbol=H100-SXM.us-east.21000101T00") != std::string::npos,
+                listed.output);
+  CHECK(gpux::local::stop_daemon(daemon, SIGTERM) == 0);
+}

@@ -24,6 +24,7 @@
 #include "disk_headroom.h"
 #include "fix_acceptor.h"
 #include "gpux/daemon/config.h"
+#include "gpux/fix/dictionary_path.h"
 #include "gpux/fix/gateway.h"
 #include "gpux/fix/state_store.h"
 #include "gpux/provider/pending_challenges.h"
@@ -228,7 +229,7 @@ int main(int argc, char** argv) {
       fix::AcceptorOptions options;
       options.port = config.fix.port;
       options.target_comp_id = config.fix.comp_id;
-      options.data_dictionary = GPUX_FIX_DICTIONARY;
+      options.data_dictionary = fix::fix_dictionary_path();
       options.log_directory = (config.pipeline.data_directory / "fix-log").string();
       options.max_messages_per_second = config.fix.max_messages_per_second;
       options.max_unsent_bytes = config.fix.max_unsent_bytes;
