@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -57,6 +58,14 @@ const char* const kUsage =
     "                                 NEWID from then on (default: a generated id,\n"
     "                                 printed)\n"
     "  status CLORDID                 the order's state now\n"
+    "  buy|sell --class C --region R --from YYYY-MM-DDTHH --hours K --units N --limit PRICE\n"
+    "         [--ioc] [--id PREFIX]   an hourly order of N units for each of the K\n"
+    "                                 delivery hours from --from (UTC), each at most\n"
+    "                                 (buy) or at least (sell) PRICE per unit-hour;\n"
+    "                                 a line per hour (filled, resting, or why not)\n"
+    "                                 and a total. With --ioc what does not fill at\n"
+    "                                 once is cancelled. Exit 1 if an hour is not\n"
+    "                                 listed or its order was refused\n"
     "  orders [SYMBOL]                this seat's open orders (in SYMBOL), one line each\n"
     "  cancel-all [SYMBOL]            cancel this seat's participant's open orders\n"
     "                                 (in SYMBOL); says how many\n"
@@ -359,6 +368,26 @@ bool whole_number(const std::string& s) {
 // Checked here with the exchange's own reading of decimals, so that a typo
 // is named before any session starts (the exchange would refuse it too,
 // with only a tag number).
+// The delivery start `offset` hours after `from` (YYYY-MM-DDTHH, UTC) as
+// SecurityList writes it (YYYYMMDD-HH:MM:SS); empty when `from` is not that.
+std::string delivery_hour(const std::string& from, int offset) {
+  std::tm t{};
+  if (from.size() != 13 || from[4] != '-' || from[7] != '-' || from[10] != 'T') return {};
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12})
+    if (from[i] < '0' || from[i] > '9') return {};
+  t.tm_year = std::atoi(from.substr(0, 4).c_str()) - 1900;
+  t.tm_mon = std::atoi(from.substr(5, 2).c_str()) - 1;
+  t.tm_mday = std::atoi(from.substr(8, 2).c_str());
+  t.tm_hour = std::atoi(from.substr(11, 2).c_str());
+  if (t.tm_mon > 11 || t.tm_mday < 1 || t.tm_mday > 31 || t.tm_hour > 23) return {};
+  const std::time_t start = ::timegm(&t) + offset * 3600;
+  std::tm hour{};
+  ::gmtime_r(&start, &hour);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%d-%H:%M:%S", &hour);
+  return text;
+}
+
 void check_order_terms(const std::string& quantity, const std::string& price, bool market_allowed) {
   std::int64_t units = 0, micro = 0;
   if (!fix::parse_quantity(quantity, units) || units < 1)
@@ -371,14 +400,19 @@ void check_order_terms(const std::string& quantity, const std::string& price, bo
 // Each option applies to some commands only: one given elsewhere is a mistake.
 void check_flags(const Request& r) {
   static const std::map<std::string, std::set<std::string>> applies = {
-      {"id", {"place", "cancel", "replace"}},
+      {"id", {"place", "cancel", "replace", "buy", "sell"}},
       {"depth", {"book"}},
       {"count", {"watch"}},
-      {"ioc", {"place"}},
+      {"ioc", {"place", "buy", "sell"}},
       {"fok", {"place"}},
       {"post-only", {"place"}},
-      {"hours", {"place"}},
-      {"any-provider", {"place"}}};
+      {"hours", {"place", "buy", "sell"}},
+      {"any-provider", {"place"}},
+      {"class", {"buy", "sell"}},
+      {"region", {"buy", "sell"}},
+      {"from", {"buy", "sell"}},
+      {"units", {"buy", "sell"}},
+      {"limit", {"buy", "sell"}}};
   for (const auto& flag : r.flags) {
     const auto& commands = applies.at(flag.first);
     if (!commands.count(r.command))
@@ -392,7 +426,8 @@ void check_flags(const Request& r) {
         std::atoll(hours.c_str()) > fix::kMaxBlockHours)
       throw Usage("--hours must be a whole number of hours from 1 to " +
                   std::to_string(fix::kMaxBlockHours) + ", not '" + hours + "'");
-    if (r.flags.count("ioc") + r.flags.count("fok") + r.flags.count("post-only"))
+    if (r.command == "place" &&
+        r.flags.count("ioc") + r.flags.count("fok") + r.flags.count("post-only"))
       throw Usage("a block (--hours) fills at once or not at all: no --ioc, --fok or --post-only");
   } else if (r.flags.count("any-provider")) {
     throw Usage("--any-provider goes with --hours");
@@ -456,6 +491,17 @@ FIX::Message build(const Request& r, std::string& id) {
     id = r.args[0];
     m.getHeader().setField(FIX::FIELD::MsgType, "H");
     m.setField(FIX::FIELD::ClOrdID, id);
+  } else if (r.command == "buy" || r.command == "sell") {
+    if (!r.args.empty()) throw Usage(r.command + " takes options only (see gpux trade --help)");
+    for (const char* option : {"class", "region", "from", "hours", "units", "limit"})
+      if (!r.flags.count(option)) throw Usage(r.command + " needs --" + option);
+    check_order_terms(r.flags.at("units"), r.flags.at("limit"), false);
+    if (delivery_hour(r.flags.at("from"), 0).empty())
+      throw Usage("--from must be a UTC hour as YYYY-MM-DDTHH, not '" + r.flags.at("from") + "'");
+    // First the instruments, to find each hour's symbol.
+    m.getHeader().setField(FIX::FIELD::MsgType, "x");
+    m.setField(FIX::FIELD::SecurityReqID, id);
+    m.setField(FIX::FIELD::SecurityListRequestType, "4");
   } else if (r.command == "orders" || r.command == "cancel-all") {
     if (r.args.size() > 1)
       throw Usage(r.command + " takes at most one SYMBOL (see gpux trade --help)");
@@ -577,6 +623,111 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
   }
 }
 
+// buy/sell by need: from the SecurityList (the answer to the request
+// already sent), an order per delivery hour of the window; then a line per
+// hour and a total. The exit status.
+int trade_window(const Request& r, const std::string& id, Client& client,
+                 const FIX::SessionID& session, const Printer& out, int timeout) {
+  FIX::Message m;
+  do {
+    if (!client.next(m, timeout * 1000)) {
+      std::fprintf(stderr, "gpux trade: no instrument list within %d s\n", timeout);
+      return client.disconnected() ? 3 : 4;
+    }
+  } while (get(m.getHeader(), FIX::FIELD::MsgType) != "y" ||
+           get(m.getHeader(), FIX::FIELD::PossDupFlag) == "Y");
+  std::map<std::string, std::string> by_start;  // the class and region's symbols by hour
+  for (std::size_t i = 1; i <= m.groupCount(FIX::FIELD::NoRelatedSym); ++i) {
+    FIX::Group g(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+    m.getGroup(static_cast<unsigned>(i), g);
+    if (get(g, 20001) == r.flags.at("class") && get(g, 20002) == r.flags.at("region"))
+      by_start[get(g, 20003)] = get(g, FIX::FIELD::Symbol);
+  }
+  struct Hour {
+    std::string start, symbol, cl_ord_id, state = "not listed", reason;
+    std::int64_t filled = 0, notional = 0, leaves = 0;
+    bool answered = false;
+  };
+  const int hours = std::atoi(r.flags.at("hours").c_str());
+  std::vector<Hour> window(static_cast<std::size_t>(hours));
+  std::map<std::string, Hour*> by_id;
+  for (int h = 0; h < hours; ++h) {
+    Hour& hour = window[static_cast<std::size_t>(h)];
+    hour.start = delivery_hour(r.flags.at("from"), h);
+    const auto found = by_start.find(hour.start);
+    if (found == by_start.end()) continue;
+    hour.symbol = found->second;
+    hour.cl_ord_id = id + "-" + std::to_string(h + 1);
+    by_id[hour.cl_ord_id] = &hour;
+    FIX::Message order;
+    order.getHeader().setField(FIX::FIELD::MsgType, "D");
+    order.setField(FIX::FIELD::ClOrdID, hour.cl_ord_id);
+    order.setField(FIX::FIELD::Symbol, hour.symbol);
+    order.setField(FIX::FIELD::Side, r.command == "buy" ? "1" : "2");
+    order.setField(FIX::TransactTime());
+    order.setField(FIX::FIELD::OrderQty, r.flags.at("units"));
+    order.setField(FIX::FIELD::OrdType, "2");
+    order.setField(FIX::FIELD::Price, r.flags.at("limit"));
+    if (r.flags.count("ioc")) order.setField(FIX::FIELD::TimeInForce, "3");
+    FIX::Session::sendToTarget(order, session);
+  }
+  // Answers until every order is settled (acknowledged, with the fills that
+  // came with it), or the timeout.
+  std::size_t waiting = by_id.size();
+  for (;;) {
+    if (!client.next(m, waiting == 0 ? 200 : timeout * 1000)) {
+      if (waiting == 0) break;  // immediate fills came with the acknowledgements
+      std::fprintf(stderr, "gpux trade: %zu orders unanswered within %d s\n", waiting, timeout);
+      return client.disconnected() ? 3 : 4;
+    }
+    if (get(m.getHeader(), FIX::FIELD::MsgType) != "8") continue;
+    if (get(m.getHeader(), FIX::FIELD::PossDupFlag) == "Y") {
+      print_report(out, m, true);
+      continue;
+    }
+    const auto found = by_id.find(get(m, FIX::FIELD::ClOrdID));
+    if (found == by_id.end()) continue;
+    Hour& hour = *found->second;
+    const std::string exec_type = get(m, FIX::FIELD::ExecType);
+    std::int64_t qty = 0, px = 0;
+    if (exec_type == "F" && fix::parse_quantity(get(m, FIX::FIELD::LastQty), qty) &&
+        fix::parse_micro(get(m, FIX::FIELD::LastPx), px)) {
+      hour.filled += qty;
+      hour.notional += qty * px;
+    }
+    fix::parse_quantity(get(m, FIX::FIELD::LeavesQty), hour.leaves);
+    hour.state = ord_status_name(get(m, FIX::FIELD::OrdStatus));
+    if (exec_type == "8") hour.reason = get(m, FIX::FIELD::Text);
+    if (!hour.answered) {
+      hour.answered = true;
+      --waiting;
+    }
+  }
+  std::int64_t units = 0;
+  fix::parse_quantity(r.flags.at("units"), units);
+  std::int64_t filled = 0, notional = 0, resting = 0;
+  bool complete = true;
+  for (const Hour& hour : window) {
+    filled += hour.filled;
+    notional += hour.notional;
+    resting += hour.leaves;
+    if (hour.symbol.empty() || hour.state == "rejected") complete = false;
+    out.print("hour",
+              {{"delivery", hour.start},
+               {"symbol", hour.symbol},
+               {"filled", std::to_string(hour.filled) + "/" + std::to_string(units)},
+               {"avg_px", hour.filled == 0 ? "" : fix::decimal(hour.notional / hour.filled)},
+               {"resting", hour.leaves == 0 ? "" : std::to_string(hour.leaves)},
+               {"state", hour.state},
+               {"reason", hour.reason}});
+  }
+  out.print("total", {{"filled", std::to_string(filled) + "/" + std::to_string(units * hours)},
+                      {"avg_px", filled == 0 ? "" : fix::decimal(notional / filled)},
+                      {"resting", std::to_string(resting)},
+                      {"hours", std::to_string(hours)}});
+  return complete ? 0 : 1;
+}
+
 // Whether anything accepts a TCP connection on host:port within `seconds`:
 // empty if so, else why not, naming the host and port. Asked before QuickFIX,
 // which would only retry quietly until the timeout.
@@ -678,7 +829,9 @@ int gpux_trade(int argc, char** argv) {
         state_dir = value();
       } else if (arg == "--reset") {
         reset = true;
-      } else if (arg == "--id" || arg == "--depth" || arg == "--count" || arg == "--hours") {
+      } else if (arg == "--id" || arg == "--depth" || arg == "--count" || arg == "--hours" ||
+                 arg == "--class" || arg == "--region" || arg == "--from" || arg == "--units" ||
+                 arg == "--limit") {
         request.flags[arg.substr(2)] = value();
       } else if (arg == "--ioc" || arg == "--fok" || arg == "--post-only" ||
                  arg == "--any-provider") {
@@ -778,7 +931,9 @@ int gpux_trade(int argc, char** argv) {
   }
   ::signal(SIGINT, [](int) { interrupted = true; });
   FIX::Session::sendToTarget(message, session);
-  const int status = converse(request, client, Printer(json), timeout);
+  const int status = request.command == "buy" || request.command == "sell"
+                         ? trade_window(request, id, client, session, Printer(json), timeout)
+                         : converse(request, client, Printer(json), timeout);
   // Send the Logout now and stop once it is answered: stop() and
   // Session::logout() act on the session's one-second timer, which would
   // dominate every short command.

@@ -989,6 +989,62 @@ TEST_CASE("gpux trade: a fill while it is away reaches it at its next logon, onc
   CHECK(gpux_trade(exchange.port, "--sender CLI --reset orders").first == 0);
 }
 
+TEST_CASE("gpux trade buy: an order per hour of a window, and what filled and what did not") {
+  std::string hours;
+  for (int h = 1; h <= 2; ++h) {
+    const std::string n = std::to_string(h + 1);
+    hours += "instrument = " + n + " symbol=H100-SXM.us-east.21000101T0" + std::to_string(h) +
+             " class=H100-SXM region=us-east start=" + std::to_string(4102444800 + 3600 * h) +
+             " tick=100 max=1000 reference=2000000 band=500000\ncapacity = 2 instrument=" + n +
+             " units=100\n";
+  }
+  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n" + hours);
+  REQUIRE(exchange.client.wait_logons(2));
+  // BOB offers 2 units in the first hour and 1 in the second, none in the third.
+  struct Offer {
+    const char* symbol;
+    const char* price;
+    const char* quantity;
+  };
+  for (const Offer& offer : {Offer{"H100-SXM.us-east.21000101T00", "2.0", "2"},
+                             Offer{"H100-SXM.us-east.21000101T01", "2.1", "1"}}) {
+    FIX::Message sell =
+        new_order(std::string("s-") + offer.symbol, offer.symbol, '2', offer.price, offer.quantity);
+    FIX::Session::sendToTarget(sell, exchange.bob);
+    CHECK(field(exchange.client.next("BOB"), FIX::FIELD::ExecType) == "0");
+  }
+  const std::string window =
+      "--sender CLI buy --class H100-SXM --region us-east --from 2100-01-01T00 --units 2 "
+      "--limit 2.2 --hours 4";
+  auto result = gpux_trade(exchange.port, window + " --id need");
+  CHECK(result.first == 1);  // the fourth hour is not listed
+  const std::string expected[] = {
+      "hour           delivery=21000101-00:00:00 symbol=H100-SXM.us-east.21000101T00 filled=2/2 "
+      "avg_px=2.000000 state=filled",
+      "hour           delivery=21000101-01:00:00 symbol=H100-SXM.us-east.21000101T01 filled=1/2 "
+      "avg_px=2.100000 resting=1 state=partially-filled",
+      "hour           delivery=21000101-02:00:00 symbol=H100-SXM.us-east.21000101T02 filled=0/2 "
+      "resting=2 state=new",
+      "hour           delivery=21000101-03:00:00 filled=0/2 state=not listed",
+      "total          filled=3/8 avg_px=2.033333 resting=3 hours=4"};
+  for (const std::string& line : expected)
+    CHECK_MESSAGE(result.second.find(line) != std::string::npos, line << "\nin\n" << result.second);
+
+  // With --ioc nothing rests; over the listed hours alone the exit is 0.
+  result = gpux_trade(exchange.port,
+                      "--sender CLI buy --class H100-SXM --region us-east --from 2100-01-01T01 "
+                      "--units 1 --limit 2.2 --hours 2 --ioc --id ioc");
+  CHECK_MESSAGE(result.first == 0, result.second);
+  CHECK_MESSAGE(
+      result.second.find("total          filled=0/2 resting=0 hours=2") != std::string::npos,
+      result.second);
+  result = gpux_trade(exchange.port,
+                      "--sender CLI buy --class H100-SXM --region us-east "
+                      "--from 2100-01-01 --units 1 --limit 2 --hours 1");
+  CHECK(result.first == 2);
+  CHECK(result.second.find("--from must be a UTC hour as YYYY-MM-DDTHH") != std::string::npos);
+}
+
 TEST_CASE("FIX logon: a password that passed once is not a key for other passwords") {
   Exchange exchange(
       "fix_client = ALICE participant=1\nfix_client = CLI participant=1 password_hash=" +
