@@ -67,6 +67,9 @@ const char* const kUsage =
     "                                 once is cancelled. Exit 1 if an hour is not\n"
     "                                 listed or its order was refused\n"
     "  orders [SYMBOL]                this seat's open orders (in SYMBOL), one line each\n"
+    "  cash                           the participant's cash: available, reserved for\n"
+    "                                 open buys, in escrow for bought hours; a\n"
+    "                                 provider's collateral and receivable\n"
     "  cancel-all [SYMBOL]            cancel this seat's participant's open orders\n"
     "                                 (in SYMBOL); says how many\n"
     "  book SYMBOL [--depth N]        bids and offers (default: full book)\n"
@@ -531,6 +534,10 @@ FIX::Message build(const Request& r, std::string& id) {
     FIX::Group instrument(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
     instrument.setField(FIX::FIELD::Symbol, r.args[0]);
     m.addGroup(instrument);
+  } else if (r.command == "cash") {
+    need(0);
+    m.getHeader().setField(FIX::FIELD::MsgType, fix::kMsgTypeAccountBalanceRequest);
+    m.setField(fix::kBalanceReqID, id);
   } else if (r.command == "instruments") {
     need(0);
     m.getHeader().setField(FIX::FIELD::MsgType, "x");
@@ -602,6 +609,15 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
                                  {"max_qty", get(g, 20007)}});
       }
       if (n == 0) out.print("instrument", {{"state", "none listed"}});
+      return 0;
+    }
+    if (type == fix::kMsgTypeAccountBalance) {
+      out.print("cash", {{"available", get(m, fix::kCashAvailable)},
+                         {"reserved", get(m, fix::kCashReserved)},
+                         {"in_escrow", get(m, fix::kCashInEscrow)},
+                         {"collateral", get(m, fix::kCollateral)},
+                         {"receivable", get(m, fix::kReceivable)},
+                         {"currency", get(m, FIX::FIELD::Currency)}});
       return 0;
     }
     if (type == "W" || type == "X") {

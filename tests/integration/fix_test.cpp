@@ -1045,6 +1045,42 @@ TEST_CASE("gpux trade buy: an order per hour of a window, and what filled and wh
   CHECK(result.second.find("--from must be a UTC hour as YYYY-MM-DDTHH") != std::string::npos);
 }
 
+TEST_CASE("gpux trade cash: free, reserved and in escrow follow orders and fills, and a restart") {
+  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n");
+  REQUIRE(exchange.client.wait_logons(2));
+  const auto cash = [&] {
+    const auto result = gpux_trade(exchange.port, "--sender CLI cash");
+    CHECK(result.first == 0);
+    return result.second;
+  };
+  CHECK_MESSAGE(cash().find("cash           available=1000000.000000 reserved=0.000000 "
+                            "in_escrow=0.000000 collateral=0.000000 receivable=0.000000 "
+                            "currency=USD") != std::string::npos,
+                cash());
+  REQUIRE(gpux_trade(exchange.port, "--sender CLI place buy " + std::string(kSymbol) + " 2 2.1")
+              .first == 0);
+  std::string now = cash();
+  CHECK_MESSAGE(
+      now.find("available=999995.800000 reserved=4.200000 in_escrow=0.000000") != std::string::npos,
+      now);
+  // BOB sells into it: the reservation becomes escrow at the fill price.
+  FIX::Message sell = new_order("s-cash", kSymbol, '2', "2.0", "2");
+  FIX::Session::sendToTarget(sell, exchange.bob);
+  CHECK(field(exchange.client.next("BOB"), FIX::FIELD::ExecType) == "0");
+  CHECK(field(exchange.client.next("BOB"), FIX::FIELD::ExecType) == "F");
+  now = cash();
+  CHECK_MESSAGE(
+      now.find("available=999995.800000 reserved=0.000000 in_escrow=4.200000") != std::string::npos,
+      now);
+  // After a restart the gateway starts from the recovered engine, not from zero.
+  REQUIRE(exchange.daemon->stop() == 0);
+  exchange.start_daemon();
+  REQUIRE(exchange.client.wait_logons(4));
+  CHECK_MESSAGE(cash().find("available=999995.800000 reserved=0.000000 in_escrow=4.200000") !=
+                    std::string::npos,
+                cash());
+}
+
 TEST_CASE("FIX logon: a password that passed once is not a key for other passwords") {
   Exchange exchange(
       "fix_client = ALICE participant=1\nfix_client = CLI participant=1 password_hash=" +

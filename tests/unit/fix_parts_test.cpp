@@ -386,6 +386,7 @@ class FakeSink final : public gpux::fix::ReportSink {
   void send(const Report& report) override { reports.push_back(report); }
   void send(const gpux::fix::SecurityListReport&) override {}
   void send(const MarketDataReport& report) override { market_data.push_back(report); }
+  void send(const gpux::fix::BalanceReport&) override {}
   void end_of_batch() override { ++batches; }
 
   std::vector<Report> reports;

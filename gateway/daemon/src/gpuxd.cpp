@@ -278,6 +278,8 @@ int main(int argc, char** argv) {
   }
   const auto& recovered = pipeline->recovery();
   const matching::EngineSnapshot recovered_state = pipeline->take_recovered_state();
+  // Before any new command: what the FIX gateway observes from here on is live.
+  if (fix_entry) fix_entry->recovered(recovered_state);
   for (const std::string& skipped : recovered.skipped_snapshots)
     std::fprintf(stderr, "gpuxd: skipped %s\n", skipped.c_str());
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -70,7 +70,8 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
                                                     FIX::UnsupportedMessageType) override {
     const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
     const std::string client = session.getTargetCompID().getValue();
-    if (type == FIX::MsgType_SecurityListRequest || type == FIX::MsgType_MarketDataRequest) {
+    if (type == FIX::MsgType_SecurityListRequest || type == FIX::MsgType_MarketDataRequest ||
+        type == kMsgTypeAccountBalanceRequest) {
       if (!within_rate(client)) {
         // No order to reject: a BusinessMessageReject names the throttle.
         FIX::Message reject;
@@ -83,7 +84,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       }
       // Request ids are kept with subscriptions and echoed: bounded like
       // the order identifiers; a longer one draws a session Reject naming it.
-      for (const int tag : {FIX::FIELD::MDReqID, FIX::FIELD::SecurityReqID})
+      for (const int tag : {FIX::FIELD::MDReqID, FIX::FIELD::SecurityReqID, kBalanceReqID})
         if (message.isSetField(tag) && message.getField(tag).size() > kMaxIdentifier)
           throw FIX::IncorrectTagValue(tag);
       if (type == FIX::MsgType_SecurityListRequest) {
@@ -91,6 +92,8 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
             text(FIX::SecurityListRequestType_ALL_SECURITIES))
           throw FIX::IncorrectTagValue(FIX::FIELD::SecurityListRequestType);
         entry.list_instruments(client, message.getField(FIX::FIELD::SecurityReqID));
+      } else if (type == kMsgTypeAccountBalanceRequest) {
+        entry.report_balance(client, message.getField(kBalanceReqID));
       } else {
         entry.request_market_data(market_data_request(message, client));
       }
@@ -154,6 +157,19 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
   // A request the exchange never sees: rejected with reason Other.
   void refuse(const OrderRequest& request, const std::string& text) {
     entry.reject(request, FIX::OrdRejReason_OTHER, text);
+  }
+
+  void send(const BalanceReport& r) override {
+    FIX::Message message;
+    message.getHeader().setField(FIX::FIELD::MsgType, kMsgTypeAccountBalance);
+    message.setField(kBalanceReqID, r.request_id);
+    message.setField(FIX::FIELD::Currency, "USD");
+    message.setField(kCashAvailable, decimal(r.available));
+    message.setField(kCashReserved, decimal(r.reserved));
+    message.setField(kCashInEscrow, decimal(r.escrow));
+    message.setField(kCollateral, decimal(r.collateral));
+    message.setField(kReceivable, decimal(r.receivable));
+    to(r.session, message);
   }
 
   void send(const SecurityListReport& list) override {

@@ -12,6 +12,16 @@
 
 namespace gpux::fix {
 
+// gpux's own messages: a participant's cash (docs/fix-spec.md).
+const char* const kMsgTypeAccountBalanceRequest = "U1";
+const char* const kMsgTypeAccountBalance = "U2";
+const int kBalanceReqID = 20020;   // STRING, echoed
+const int kCashAvailable = 20021;  // AMT, USD: free to spend
+const int kCashReserved = 20022;   // AMT: held for open buy orders
+const int kCashInEscrow = 20023;   // AMT: paid for traded GPU-hours awaiting settlement
+const int kCollateral = 20024;     // AMT: a provider's pledge
+const int kReceivable = 20025;     // AMT: a provider's sold GPU-hours awaiting settlement
+
 // gpux's own tags on NewOrderMultileg(AB), in the dictionary's user range.
 const int kBlockHours = 20010;      // INT: consecutive delivery hours
 const int kSingleProvider = 20011;  // BOOLEAN: Y (default) one provider, N any
@@ -120,6 +130,18 @@ struct MarketDataRequest {
   std::vector<std::string> symbols;
 };
 
+// AccountBalance(U2): a participant's cash by account, micro-USD, as the
+// journal has it after the last command the gateway has seen.
+struct BalanceReport {
+  std::string session;
+  std::string request_id;  // BalanceReqID(20020)
+  std::int64_t available = 0;
+  std::int64_t reserved = 0;
+  std::int64_t escrow = 0;
+  std::int64_t collateral = 0;
+  std::int64_t receivable = 0;
+};
+
 // A price level or a trade: one MDEntry.
 struct BookEntry {
   char type = FIX::MDEntryType_BID;  // MDEntryType(269): BID, OFFER or TRADE
@@ -148,6 +170,7 @@ class ReportSink {
   virtual void send(const Report& report) = 0;
   virtual void send(const SecurityListReport& report) = 0;
   virtual void send(const MarketDataReport& report) = 0;
+  virtual void send(const BalanceReport& report) = 0;
   // The sender has nothing more for now: what send() held back goes out.
   virtual void end_of_batch() = 0;
 };
@@ -172,6 +195,8 @@ class OrderEntry {
   virtual void set_sink(ReportSink& sink) = 0;
   virtual void list_instruments(const std::string& session, const std::string& request_id) = 0;
   virtual void request_market_data(const MarketDataRequest& request) = 0;
+  // The session's participant's cash (AccountBalanceRequest, U1).
+  virtual void report_balance(const std::string& session, const std::string& request_id) = 0;
   // The session's connection ended (logout or lost): its market data
   // subscriptions end, and its orders are cancelled when so configured.
   virtual void disconnected(const std::string& session) = 0;

@@ -182,6 +182,42 @@ void FixOrderEntry::send_batch(std::deque<Outgoing>& batch) {
   sink_->end_of_batch();
 }
 
+void FixOrderEntry::recovered(const EngineSnapshot& state) {
+  std::lock_guard lock(mutex_);
+  using settlement::AccountKind;
+  balances_ = {};
+  for (const AccountSnapshot& a : state.accounts) {
+    const auto set = [&](AccountKind kind, Money amount) {
+      if (amount != 0)
+        balances_.apply({.from = settlement::exchange_account(AccountKind::external),
+                         .to = {.owner = a.participant, .kind = kind},
+                         .amount = amount});
+    };
+    set(AccountKind::available, a.view.available());
+    set(AccountKind::reserved, a.view.reserved);
+    set(AccountKind::escrow, a.view.committed);
+    set(AccountKind::collateral, a.view.collateral);
+    set(AccountKind::receivable, a.view.receivable);
+  }
+  balances_known_ = true;
+}
+
+void FixOrderEntry::report_balance(const std::string& session, const std::string& request_id) {
+  std::lock_guard lock(mutex_);
+  const ParticipantId participant = config_.clients.at(session).participant;
+  const auto balance = [&](settlement::AccountKind kind) {
+    return balances_.balance({.owner = participant, .kind = kind});
+  };
+  using settlement::AccountKind;
+  send(fix::BalanceReport{.session = session,
+                          .request_id = request_id,
+                          .available = balance(AccountKind::available),
+                          .reserved = balance(AccountKind::reserved),
+                          .escrow = balance(AccountKind::escrow),
+                          .collateral = balance(AccountKind::collateral),
+                          .receivable = balance(AccountKind::receivable)});
+}
+
 void FixOrderEntry::start(sequencer::Pipeline& pipeline, const EngineSnapshot& recovered) {
   std::lock_guard lock(mutex_);
   pipeline_ = &pipeline;
@@ -549,6 +585,8 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
         if (changed->state != InstrumentState::open) forget_ended(found->second.spec.symbol);
       }
     }
+    if (const auto* posting = std::get_if<LedgerPosting>(&event); posting && balances_known_)
+      balances_.apply(posting->posting);
     report_on_fix_order(event, exec_id(command.stamp, i), origin ? &*origin : nullptr);
     market_->track(event);
   }

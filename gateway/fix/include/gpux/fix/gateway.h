@@ -22,6 +22,7 @@
 #include "gpux/fix/config.h"
 #include "gpux/fix/state_store.h"
 #include "gpux/sequencer/pipeline.h"
+#include "gpux/settlement/ledger.h"
 #include "order_entry.h"
 
 namespace gpux::fix {
@@ -66,6 +67,11 @@ class FixOrderEntry final : public fix::OrderEntry {
   // observe_after, so that everything since is observed again.
   matching::SequenceNumber checkpoint_sequence() const { return checkpoint_sequence_; }
 
+  // The engine's state once the journal is replayed, before any new command
+  // (right after the pipeline is made): participants' cash starts from it,
+  // and every LedgerPosting observed from here on moves it.
+  void recovered(const matching::EngineSnapshot& state);
+
   // After recovery: the instruments as recovered, and live from here on
   // (reports are no longer checked against what was sent before).
   void start(sequencer::Pipeline& pipeline, const matching::EngineSnapshot& recovered);
@@ -80,6 +86,7 @@ class FixOrderEntry final : public fix::OrderEntry {
   void set_sink(fix::ReportSink& sink) override;
   void list_instruments(const std::string& session, const std::string& request_id) override;
   void request_market_data(const fix::MarketDataRequest& request) override;
+  void report_balance(const std::string& session, const std::string& request_id) override;
   void disconnected(const std::string& session) override;
 
   // Every durable command (PipelineOptions::observer), and during recovery
@@ -141,7 +148,7 @@ class FixOrderEntry final : public fix::OrderEntry {
     std::string symbol;
   };
   using Outgoing = std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport,
-                                CheckpointBytes, Ended, ForgetEnded>;
+                                fix::BalanceReport, CheckpointBytes, Ended, ForgetEnded>;
   void send(Outgoing message);
   void send_batch(std::deque<Outgoing>& batch);  // on the sender thread
 
@@ -160,6 +167,10 @@ class FixOrderEntry final : public fix::OrderEntry {
   std::unique_ptr<SeatGuard> seats_;  // its own lock: logons never wait for mutex_
   std::map<matching::InstrumentId, Instrument> instruments_;
   std::map<std::string, matching::InstrumentId> symbols_;
+  // Participants' cash by ledger account: the recovered engine's, then every
+  // LedgerPosting observed since (balances_known_ from recovered() on).
+  settlement::Ledger balances_;
+  bool balances_known_ = false;
   std::unique_ptr<MarketData> market_;
   // Ended orders are kept in the FIX state store one record at a time, never
   // in the checkpoint, whose cost must stay that of the live orders
