@@ -67,6 +67,8 @@ const char* const kUsage =
     "                                 once is cancelled. Exit 1 if an hour is not\n"
     "                                 listed or its order was refused\n"
     "  orders [SYMBOL]                this seat's open orders (in SYMBOL), one line each\n"
+    "  fills [--day YYYY-MM-DD]       the participant's fills of a UTC day (default\n"
+    "                                 today), oldest first\n"
     "  cash                           the participant's cash: available, reserved for\n"
     "                                 open buys, in escrow for bought hours; a\n"
     "                                 provider's collateral and receivable\n"
@@ -415,7 +417,8 @@ void check_flags(const Request& r) {
       {"region", {"buy", "sell"}},
       {"from", {"buy", "sell"}},
       {"units", {"buy", "sell"}},
-      {"limit", {"buy", "sell"}}};
+      {"limit", {"buy", "sell"}},
+      {"day", {"fills"}}};
   for (const auto& flag : r.flags) {
     const auto& commands = applies.at(flag.first);
     if (!commands.count(r.command))
@@ -534,6 +537,17 @@ FIX::Message build(const Request& r, std::string& id) {
     FIX::Group instrument(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
     instrument.setField(FIX::FIELD::Symbol, r.args[0]);
     m.addGroup(instrument);
+  } else if (r.command == "fills") {
+    need(0);
+    m.getHeader().setField(FIX::FIELD::MsgType, FIX::MsgType_TradeCaptureReportRequest);
+    m.setField(FIX::FIELD::TradeRequestID, id);
+    m.setField(FIX::FIELD::TradeRequestType, std::to_string(FIX::TradeRequestType_ALL_TRADES));
+    if (r.flags.count("day")) {
+      const std::string hour = delivery_hour(r.flags.at("day") + "T00", 0);
+      if (hour.empty())
+        throw Usage("--day must be a UTC date as YYYY-MM-DD, not '" + r.flags.at("day") + "'");
+      m.setField(FIX::FIELD::TradeDate, hour.substr(0, 8));
+    }
   } else if (r.command == "cash") {
     need(0);
     m.getHeader().setField(FIX::FIELD::MsgType, fix::kMsgTypeAccountBalanceRequest);
@@ -610,6 +624,23 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
       }
       if (n == 0) out.print("instrument", {{"state", "none listed"}});
       return 0;
+    }
+    if (type == FIX::MsgType_TradeCaptureReportRequestAck) {
+      out.print("fills", {{"state", "none"}, {"reason", get(m, FIX::FIELD::Text)}});
+      return 0;
+    }
+    if (type == FIX::MsgType_TradeCaptureReport) {
+      FIX::Group side(FIX::FIELD::NoSides, FIX::FIELD::Side);
+      if (m.groupCount(FIX::FIELD::NoSides) > 0) m.getGroup(1, side);
+      out.print("fill", {{"symbol", get(m, FIX::FIELD::Symbol)},
+                         {"side", get(side, FIX::FIELD::Side) == "1" ? "buy" : "sell"},
+                         {"order_id", get(side, FIX::FIELD::OrderID)},
+                         {"quantity", get(m, FIX::FIELD::LastQty)},
+                         {"price", get(m, FIX::FIELD::LastPx)},
+                         {"time", get(m, FIX::FIELD::TransactTime)},
+                         {"exec_id", get(m, FIX::FIELD::ExecID)}});
+      if (get(m, FIX::FIELD::LastRptRequested) == "Y") return 0;
+      continue;
     }
     if (type == fix::kMsgTypeAccountBalance) {
       out.print("cash", {{"available", get(m, fix::kCashAvailable)},
@@ -847,7 +878,7 @@ int gpux_trade(int argc, char** argv) {
         reset = true;
       } else if (arg == "--id" || arg == "--depth" || arg == "--count" || arg == "--hours" ||
                  arg == "--class" || arg == "--region" || arg == "--from" || arg == "--units" ||
-                 arg == "--limit") {
+                 arg == "--limit" || arg == "--day") {
         request.flags[arg.substr(2)] = value();
       } else if (arg == "--ioc" || arg == "--fok" || arg == "--post-only" ||
                  arg == "--any-provider") {

@@ -1045,7 +1045,7 @@ TEST_CASE("gpux trade buy: an order per hour of a window, and what filled and wh
   CHECK(result.second.find("--from must be a UTC hour as YYYY-MM-DDTHH") != std::string::npos);
 }
 
-TEST_CASE("gpux trade cash: free, reserved and in escrow follow orders and fills, and a restart") {
+TEST_CASE("gpux trade cash and fills: follow orders and fills, and a restart") {
   Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n");
   REQUIRE(exchange.client.wait_logons(2));
   const auto cash = [&] {
@@ -1072,6 +1072,20 @@ TEST_CASE("gpux trade cash: free, reserved and in escrow follow orders and fills
   CHECK_MESSAGE(
       now.find("available=999995.800000 reserved=0.000000 in_escrow=4.200000") != std::string::npos,
       now);
+  // The day's fills, from the journal: the CLI's resting buy was the maker.
+  const auto fills = [&](const std::string& day) {
+    const auto result = gpux_trade(exchange.port, "--sender CLI fills" + day);
+    CHECK(result.first == 0);
+    return result.second;
+  };
+  const std::string fill = "fill           symbol=" + std::string(kSymbol) +
+                           " side=buy order_id=1 quantity=2 price=2.100000 time=";
+  CHECK_MESSAGE(fills("").find(fill) != std::string::npos, fills(""));
+  CHECK_MESSAGE(fills("").find("exec_id=T1-m") != std::string::npos, fills(""));
+  CHECK_MESSAGE(fills(" --day 2000-01-01")
+                        .find("fills          state=none reason=no fills on "
+                              "20000101") != std::string::npos,
+                fills(" --day 2000-01-01"));
   // After a restart the gateway starts from the recovered engine, not from zero.
   REQUIRE(exchange.daemon->stop() == 0);
   exchange.start_daemon();
@@ -1079,6 +1093,8 @@ TEST_CASE("gpux trade cash: free, reserved and in escrow follow orders and fills
   CHECK_MESSAGE(cash().find("available=999995.800000 reserved=0.000000 in_escrow=4.200000") !=
                     std::string::npos,
                 cash());
+  CHECK_MESSAGE(fills("").find(fill) != std::string::npos, fills(""));
+  CHECK(gpux_trade(exchange.port, "--sender CLI fills --day 2000-13-01").first == 2);
 }
 
 TEST_CASE("FIX logon: a password that passed once is not a key for other passwords") {

@@ -387,6 +387,7 @@ class FakeSink final : public gpux::fix::ReportSink {
   void send(const gpux::fix::SecurityListReport&) override {}
   void send(const MarketDataReport& report) override { market_data.push_back(report); }
   void send(const gpux::fix::BalanceReport&) override {}
+  void send(const gpux::fix::FillsReport&) override {}
   void end_of_batch() override { ++batches; }
 
   std::vector<Report> reports;

@@ -71,7 +71,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
     const std::string client = session.getTargetCompID().getValue();
     if (type == FIX::MsgType_SecurityListRequest || type == FIX::MsgType_MarketDataRequest ||
-        type == kMsgTypeAccountBalanceRequest) {
+        type == kMsgTypeAccountBalanceRequest || type == FIX::MsgType_TradeCaptureReportRequest) {
       if (!within_rate(client)) {
         // No order to reject: a BusinessMessageReject names the throttle.
         FIX::Message reject;
@@ -84,7 +84,8 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       }
       // Request ids are kept with subscriptions and echoed: bounded like
       // the order identifiers; a longer one draws a session Reject naming it.
-      for (const int tag : {FIX::FIELD::MDReqID, FIX::FIELD::SecurityReqID, kBalanceReqID})
+      for (const int tag : {FIX::FIELD::MDReqID, FIX::FIELD::SecurityReqID, kBalanceReqID,
+                            FIX::FIELD::TradeRequestID})
         if (message.isSetField(tag) && message.getField(tag).size() > kMaxIdentifier)
           throw FIX::IncorrectTagValue(tag);
       if (type == FIX::MsgType_SecurityListRequest) {
@@ -94,6 +95,19 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
         entry.list_instruments(client, message.getField(FIX::FIELD::SecurityReqID));
       } else if (type == kMsgTypeAccountBalanceRequest) {
         entry.report_balance(client, message.getField(kBalanceReqID));
+      } else if (type == FIX::MsgType_TradeCaptureReportRequest) {
+        if (message.getField(FIX::FIELD::TradeRequestType) !=
+            std::to_string(FIX::TradeRequestType_ALL_TRADES))
+          throw FIX::IncorrectTagValue(FIX::FIELD::TradeRequestType);
+        // TradeDate: a UTC day, today's when left out.
+        const std::string date = message.isSetField(FIX::FIELD::TradeDate)
+                                     ? message.getField(FIX::FIELD::TradeDate)
+                                     : utc_seconds(std::time(nullptr)).substr(0, 8);
+        if (date.size() != 8 || date.find_first_not_of("0123456789") != std::string::npos ||
+            date.substr(4, 2) < "01" || date.substr(4, 2) > "12" || date.substr(6, 2) < "01" ||
+            date.substr(6, 2) > "31")
+          throw FIX::IncorrectTagValue(FIX::FIELD::TradeDate);
+        entry.report_fills(client, message.getField(FIX::FIELD::TradeRequestID), date);
       } else {
         entry.request_market_data(market_data_request(message, client));
       }
@@ -170,6 +184,45 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     message.setField(kCollateral, decimal(r.collateral));
     message.setField(kReceivable, decimal(r.receivable));
     to(r.session, message);
+  }
+
+  // One TradeCaptureReport per fill, or, with none, an acknowledgement
+  // that says so.
+  void send(const FillsReport& r) override {
+    if (r.fills.empty()) {
+      FIX::Message ack;
+      ack.getHeader().setField(FIX::FIELD::MsgType, FIX::MsgType_TradeCaptureReportRequestAck);
+      ack.setField(FIX::FIELD::TradeRequestID, r.request_id);
+      ack.setField(FIX::FIELD::TradeRequestType, std::to_string(FIX::TradeRequestType_ALL_TRADES));
+      ack.setField(FIX::FIELD::TradeRequestResult,
+                   std::to_string(FIX::TradeRequestResult_SUCCESSFUL));
+      ack.setField(FIX::FIELD::TradeRequestStatus,
+                   std::to_string(FIX::TradeRequestStatus_COMPLETED));
+      ack.setField(FIX::FIELD::TotNumTradeReports, "0");
+      ack.setField(FIX::FIELD::Text, "no fills on " + r.trade_date);
+      return to(r.session, ack);
+    }
+    for (std::size_t i = 0; i < r.fills.size(); ++i) {
+      const FillInfo& f = r.fills[i];
+      FIX::Message message;
+      message.getHeader().setField(FIX::FIELD::MsgType, FIX::MsgType_TradeCaptureReport);
+      message.setField(FIX::FIELD::TradeReportID, f.trade_report_id);
+      message.setField(FIX::FIELD::TradeRequestID, r.request_id);
+      message.setField(FIX::FIELD::TotNumTradeReports, std::to_string(r.fills.size()));
+      if (i + 1 == r.fills.size()) message.setField(FIX::FIELD::LastRptRequested, "Y");
+      message.setField(FIX::FIELD::PreviouslyReported, "Y");  // each was an ExecutionReport
+      message.setField(FIX::FIELD::ExecID, f.exec_id);
+      message.setField(FIX::FIELD::Symbol, f.symbol);
+      message.setField(FIX::FIELD::LastQty, std::to_string(f.quantity));
+      message.setField(FIX::FIELD::LastPx, decimal(f.price));
+      message.setField(FIX::FIELD::TradeDate, r.trade_date);
+      message.setField(FIX::FIELD::TransactTime, utc_seconds(f.time_ns / 1'000'000'000));
+      FIX::Group side(FIX::FIELD::NoSides, FIX::FIELD::Side);
+      side.setField(FIX::FIELD::Side, text(f.side));
+      side.setField(FIX::FIELD::OrderID, f.order_id);
+      message.addGroup(side);
+      to(r.session, message);
+    }
   }
 
   void send(const SecurityListReport& list) override {

@@ -142,6 +142,27 @@ struct BalanceReport {
   std::int64_t receivable = 0;
 };
 
+// One of a participant's fills, as TradeCaptureReport(AE) gives it.
+struct FillInfo {
+  std::string trade_report_id;  // TradeReportID(571): "T" and the exchange's trade id
+  std::string exec_id;          // ExecID(17) of the fill's ExecutionReport: T<id>-m or -t
+  std::string symbol;
+  char side = FIX::Side_BUY;  // the participant's side
+  std::string order_id;       // the participant's order
+  std::int64_t quantity = 0;
+  std::int64_t price = 0;    // micro-USD
+  std::int64_t time_ns = 0;  // when it was sequenced, Unix nanoseconds
+};
+
+// The answer to TradeCaptureReportRequest(AD): a participant's fills of
+// one UTC day, oldest first.
+struct FillsReport {
+  std::string session;
+  std::string request_id;  // TradeRequestID(568)
+  std::string trade_date;  // TradeDate(75), YYYYMMDD
+  std::vector<FillInfo> fills;
+};
+
 // A price level or a trade: one MDEntry.
 struct BookEntry {
   char type = FIX::MDEntryType_BID;  // MDEntryType(269): BID, OFFER or TRADE
@@ -171,6 +192,7 @@ class ReportSink {
   virtual void send(const SecurityListReport& report) = 0;
   virtual void send(const MarketDataReport& report) = 0;
   virtual void send(const BalanceReport& report) = 0;
+  virtual void send(const FillsReport& report) = 0;
   // The sender has nothing more for now: what send() held back goes out.
   virtual void end_of_batch() = 0;
 };
@@ -197,6 +219,9 @@ class OrderEntry {
   virtual void request_market_data(const MarketDataRequest& request) = 0;
   // The session's participant's cash (AccountBalanceRequest, U1).
   virtual void report_balance(const std::string& session, const std::string& request_id) = 0;
+  // The session's participant's fills on `trade_date` (YYYYMMDD, UTC).
+  virtual void report_fills(const std::string& session, const std::string& request_id,
+                            const std::string& trade_date) = 0;
   // The session's connection ended (logout or lost): its market data
   // subscriptions end, and its orders are cancelled when so configured.
   virtual void disconnected(const std::string& session) = 0;

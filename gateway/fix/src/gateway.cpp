@@ -2,8 +2,10 @@
 
 #include <quickfix/FixValues.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
+#include <ctime>
 #include <random>
 
 #include "fix_gateway.pb.h"
@@ -216,6 +218,51 @@ void FixOrderEntry::report_balance(const std::string& session, const std::string
                           .escrow = balance(AccountKind::escrow),
                           .collateral = balance(AccountKind::collateral),
                           .receivable = balance(AccountKind::receivable)});
+}
+
+// A participant's fills searched for a day: its most recent ones, at most
+// this many (the journal indexes trades by participant and id, not time).
+constexpr std::size_t kFillsSearched = 100'000;
+
+void FixOrderEntry::report_fills(const std::string& session, const std::string& request_id,
+                                 const std::string& trade_date) {
+  ParticipantId participant = 0;
+  sequencer::Pipeline* pipeline = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    participant = config_.clients.at(session).participant;
+    pipeline = pipeline_;
+  }
+  std::tm day{};
+  day.tm_year = std::stoi(trade_date.substr(0, 4)) - 1900;
+  day.tm_mon = std::stoi(trade_date.substr(4, 2)) - 1;
+  day.tm_mday = std::stoi(trade_date.substr(6, 2));
+  const Nanoseconds from = static_cast<Nanoseconds>(::timegm(&day)) * 1'000'000'000;
+  const Nanoseconds to = from + Nanoseconds{86'400} * 1'000'000'000;
+  // Read without the gateway's lock: the journal is RocksDB's, and the
+  // publisher must not wait for a search.
+  std::vector<Trade> trades =
+      pipeline != nullptr ? pipeline->trades_of(participant, kFillsSearched) : std::vector<Trade>{};
+  std::erase_if(trades, [&](const Trade& t) { return t.stamp.time < from || t.stamp.time >= to; });
+  std::reverse(trades.begin(), trades.end());  // oldest first
+  fix::FillsReport report{
+      .session = session, .request_id = request_id, .trade_date = trade_date, .fills = {}};
+  std::lock_guard lock(mutex_);
+  for (const Trade& t : trades) {
+    const bool maker = t.maker == participant;
+    const Side side = maker ? (t.aggressor == Side::buy ? Side::sell : Side::buy) : t.aggressor;
+    const auto instrument = instruments_.find(t.instrument);
+    report.fills.push_back(
+        {.trade_report_id = "T" + std::to_string(t.trade),
+         .exec_id = trade_exec_id(t.trade, maker),
+         .symbol = instrument != instruments_.end() ? instrument->second.spec.symbol : "[N/A]",
+         .side = side == Side::buy ? FIX::Side_BUY : FIX::Side_SELL,
+         .order_id = std::to_string(maker ? t.maker_order : t.taker_order),
+         .quantity = t.quantity,
+         .price = t.price,
+         .time_ns = t.stamp.time});
+  }
+  send(std::move(report));
 }
 
 void FixOrderEntry::start(sequencer::Pipeline& pipeline, const EngineSnapshot& recovered) {

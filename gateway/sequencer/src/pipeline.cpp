@@ -313,6 +313,14 @@ void Pipeline::stop() {
   if (i.failure) std::rethrow_exception(i.failure);
 }
 
+std::vector<matching::Trade> Pipeline::trades_of(matching::ParticipantId participant,
+                                                 std::size_t limit) const {
+  Impl& i = *impl_;
+  std::lock_guard lock(i.stop_mutex);  // stop() closes the journal under it
+  if (i.stopped || !i.journal) return {};
+  return i.journal->trades_of(participant, limit);
+}
+
 PipelineStats Pipeline::stats() const {
   return {impl_->published.load(), impl_->group_commits.load(), impl_->snapshots.load()};
 }

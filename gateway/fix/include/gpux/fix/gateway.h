@@ -87,6 +87,8 @@ class FixOrderEntry final : public fix::OrderEntry {
   void list_instruments(const std::string& session, const std::string& request_id) override;
   void request_market_data(const fix::MarketDataRequest& request) override;
   void report_balance(const std::string& session, const std::string& request_id) override;
+  void report_fills(const std::string& session, const std::string& request_id,
+                    const std::string& trade_date) override;
   void disconnected(const std::string& session) override;
 
   // Every durable command (PipelineOptions::observer), and during recovery
@@ -147,8 +149,9 @@ class FixOrderEntry final : public fix::OrderEntry {
   struct ForgetEnded {
     std::string symbol;
   };
-  using Outgoing = std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport,
-                                fix::BalanceReport, CheckpointBytes, Ended, ForgetEnded>;
+  using Outgoing =
+      std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport, fix::BalanceReport,
+                   fix::FillsReport, CheckpointBytes, Ended, ForgetEnded>;
   void send(Outgoing message);
   void send_batch(std::deque<Outgoing>& batch);  // on the sender thread
 

@@ -107,6 +107,11 @@ class Pipeline {
   // Drains everything accepted, writes a snapshot, closes the journal.
   void stop();
 
+  // A participant's journaled trades, newest first, at most `limit`. From
+  // any thread; empty once stopped.
+  std::vector<matching::Trade> trades_of(matching::ParticipantId participant,
+                                         std::size_t limit) const;
+
   PipelineStats stats() const;
   // The engine's state hash; only after stop(), when nothing moves.
   std::uint64_t state_hash() const;
