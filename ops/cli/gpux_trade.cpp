@@ -659,6 +659,10 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
     }
     if (type != "8") continue;
     print_report(out, m);
+    // A report about some order, live, while waiting for something else.
+    if (r.command == "cash" || r.command == "fills" || r.command == "book" ||
+        r.command == "watch" || r.command == "instruments")
+      continue;
     if (r.command == "orders") {
       if (get(m, FIX::FIELD::LastRptRequested) == "Y") return 0;
       continue;
@@ -676,13 +680,16 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
 int trade_window(const Request& r, const std::string& id, Client& client,
                  const FIX::SessionID& session, const Printer& out, int timeout) {
   FIX::Message m;
-  do {
+  for (;;) {
     if (!client.next(m, timeout * 1000)) {
       std::fprintf(stderr, "gpux trade: no instrument list within %d s\n", timeout);
       return client.disconnected() ? 3 : 4;
     }
-  } while (get(m.getHeader(), FIX::FIELD::MsgType) != "y" ||
-           get(m.getHeader(), FIX::FIELD::PossDupFlag) == "Y");
+    const std::string type = get(m.getHeader(), FIX::FIELD::MsgType);
+    const bool earlier = get(m.getHeader(), FIX::FIELD::PossDupFlag) == "Y";
+    if (type == "8") print_report(out, m, earlier);  // resent from while away, or live
+    if (type == "y" && !earlier) break;
+  }
   std::map<std::string, std::string> by_start;  // the class and region's symbols by hour
   for (std::size_t i = 1; i <= m.groupCount(FIX::FIELD::NoRelatedSym); ++i) {
     FIX::Group g(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
@@ -704,6 +711,7 @@ int trade_window(const Request& r, const std::string& id, Client& client,
     const auto found = by_start.find(hour.start);
     if (found == by_start.end()) continue;
     hour.symbol = found->second;
+    hour.state = "no answer";
     hour.cl_ord_id = id + "-" + std::to_string(h + 1);
     by_id[hour.cl_ord_id] = &hour;
     FIX::Message order;
@@ -721,11 +729,14 @@ int trade_window(const Request& r, const std::string& id, Client& client,
   // Answers until every order is settled (acknowledged, with the fills that
   // came with it), or the timeout.
   std::size_t waiting = by_id.size();
+  int unanswered = 0;  // the exit status when some order got no answer
   for (;;) {
     if (!client.next(m, waiting == 0 ? 200 : timeout * 1000)) {
       if (waiting == 0) break;  // immediate fills came with the acknowledgements
+      // Still, what did trade is shown.
       std::fprintf(stderr, "gpux trade: %zu orders unanswered within %d s\n", waiting, timeout);
-      return client.disconnected() ? 3 : 4;
+      unanswered = client.disconnected() ? 3 : 4;
+      break;
     }
     if (get(m.getHeader(), FIX::FIELD::MsgType) != "8") continue;
     if (get(m.getHeader(), FIX::FIELD::PossDupFlag) == "Y") {
@@ -758,7 +769,7 @@ int trade_window(const Request& r, const std::string& id, Client& client,
     filled += hour.filled;
     notional += hour.notional;
     resting += hour.leaves;
-    if (hour.symbol.empty() || hour.state == "rejected") complete = false;
+    if (hour.symbol.empty() || hour.state == "rejected" || !hour.answered) complete = false;
     out.print("hour",
               {{"delivery", hour.start},
                {"symbol", hour.symbol},
@@ -772,6 +783,7 @@ int trade_window(const Request& r, const std::string& id, Client& client,
                       {"avg_px", filled == 0 ? "" : fix::decimal(notional / filled)},
                       {"resting", std::to_string(resting)},
                       {"hours", std::to_string(hours)}});
+  if (unanswered != 0) return unanswered;
   return complete ? 0 : 1;
 }
 

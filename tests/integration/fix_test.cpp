@@ -985,6 +985,19 @@ TEST_CASE("gpux trade: a fill while it is away reaches it at its next logon, onc
   result = gpux_trade(exchange.port, "--sender CLI orders");
   CHECK(result.first == 0);
   CHECK_MESSAGE(result.second.find("earlier=yes") == std::string::npos, result.second);
+  // buy by need reports them too, before its instrument list.
+  REQUIRE(
+      gpux_trade(exchange.port, "--sender CLI place sell " + symbol + " 1 2.1 --id away-2").first ==
+      0);
+  FIX::Message again = new_order("a-away-2", kSymbol, '1', "2.1", "1");
+  FIX::Session::sendToTarget(again, exchange.alice);
+  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "0");
+  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "F");
+  result = gpux_trade(exchange.port,
+                      "--sender CLI buy --class H100-SXM --region us-east --from 2100-01-01T00 "
+                      "--hours 1 --units 1 --limit 1.6");
+  CHECK_MESSAGE(result.second.find("earlier=yes") != std::string::npos, result.second);
+  CHECK_MESSAGE(result.second.find("cl_ord_id=away-2") != std::string::npos, result.second);
   // Starting over works too.
   CHECK(gpux_trade(exchange.port, "--sender CLI --reset orders").first == 0);
 }

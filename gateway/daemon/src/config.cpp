@@ -428,7 +428,8 @@ const std::vector<Section>& sections() {
              whole<size_t>("provider_max_connections_per_address",
                            GPUX_FIELD(provider.max_connections_per_address),
                            "the same from one source address (refused\n"
-                           "alike), so that one peer cannot take every one",
+                           "alike); the listener is loopback only, so by\n"
+                           "default as many as provider_max_connections",
                            1),
              whole<size_t>("provider_max_frame_bytes", GPUX_FIELD(provider.max_frame_bytes),
                            "a larger frame closes its connection", 1024),

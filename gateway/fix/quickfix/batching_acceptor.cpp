@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -87,7 +88,9 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
     if (closed || close_requested) return false;
     unsent += message;
     undurable = true;
-    if (!t_batching || unsent.size() >= kWriteAtBytes) {
+    // Early within a batch, before the unsent limit can be reached by a
+    // client that reads fine (the limit may be as low as 4 KiB).
+    if (!t_batching || unsent.size() >= std::min(kWriteAtBytes, owner.max_unsent_bytes / 2)) {
       write_locked();
       if (close_requested) return false;
     } else if (!waiting) {
@@ -331,7 +334,9 @@ void BatchingAcceptor::Impl::await_readable(const std::shared_ptr<Connection>& c
   connection->awaiting_read = true;
   connection->socket.async_wait(tcp::socket::wait_read, [this, connection](const error_code& e) {
     connection->awaiting_read = false;
-    if (e) return;  // closed
+    // Closed: its wait ended with an error, or it was ready and queued
+    // behind the handler that closed it (its descriptor may be reused).
+    if (e || !is_open(connection)) return;
     read(connection);
     if (is_open(connection)) await_readable(connection);
   });
@@ -502,7 +507,10 @@ void BatchingAcceptor::Impl::admit_vetted() {
 
 void BatchingAcceptor::Impl::close(const std::shared_ptr<Connection>& connection,
                                    const std::string& why) {
-  if (connections.erase(connection->fd) == 0) return;  // closed already
+  // By identity, not descriptor: once closed, its number may be a newer
+  // connection's, which a late second close must not take down.
+  if (!is_open(connection)) return;  // closed already
+  connections.erase(connection->fd);
   admitted.release(connection->address);
   FIX::Session* session = connection->session;
   connection->session = nullptr;

@@ -30,7 +30,9 @@ struct ProviderApiConfig {
   std::string operator_token;                        // required with a port: admin calls present it
   matching::ParticipantId first_participant = 1000;  // registered providers are numbered from here
   std::size_t max_connections = 64;
-  std::size_t max_connections_per_address = 16;  // of max_connections, from one source address
+  // Of max_connections, from one source address. The listener is loopback
+  // only, so every peer is 127.0.0.1: by default no lower than the whole.
+  std::size_t max_connections_per_address = 64;
   std::size_t max_frame_bytes = 64u << 20;
   // A hello carries a token of some dozens of bytes: an unauthenticated
   // peer may not make the exchange read (or hold) more than this.
