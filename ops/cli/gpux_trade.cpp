@@ -3,6 +3,7 @@
 // line with --json), logs out. Exit status: 0 done, 1 rejected, 2 usage,
 // 3 no connection, logon refused or session ended unanswered, 4 no answer in
 // time. C++14: QuickFIX.
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <quickfix/Application.h>
@@ -12,6 +13,7 @@
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketInitiator.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -956,9 +958,20 @@ int gpux_trade(int argc, char** argv) {
                  store_path.c_str(), made.c_str());
     return 2;
   }
+  // One run at a time per seat: a second would share the store's sequence
+  // numbers (and, refused by the exchange, still write them).
+  const std::string store_name = store_path + "/FIX.4.4-" + sender + "-" + target;
+  const int lock = ::open((store_name + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    std::fprintf(stderr,
+                 "gpux trade: another gpux trade runs as %s on %s:%s (its state is in %s); "
+                 "wait for it to end\n",
+                 sender.c_str(), host.c_str(), port.c_str(), store_path.c_str());
+    return 3;
+  }
   if (reset)
     for (const char* part : {".body", ".header", ".seqnums", ".session"})
-      ::unlink((store_path + "/FIX.4.4-" + sender + "-" + target + part).c_str());
+      ::unlink((store_name + part).c_str());
   FIX::FileStoreFactory store(store_path);
   std::unique_ptr<FIX::SocketInitiator> initiator;
   try {

@@ -1110,6 +1110,42 @@ TEST_CASE("gpux trade cash and fills: follow orders and fills, and a restart") {
   CHECK(gpux_trade(exchange.port, "--sender CLI fills --day 2000-13-01").first == 2);
 }
 
+TEST_CASE("gpux trade: one run at a time per seat, and the second says why") {
+  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n");
+  REQUIRE(exchange.client.wait_logons(2));
+  static const ScratchDir state;
+  const std::string trade = "env GPUX_TRADE_STATE_DIR=" + state.path + " " + GPUX_PATH +
+                            " trade --port " + std::to_string(exchange.port) + " --dictionary " +
+                            GPUX_FIX_DICTIONARY + " --sender CLI ";
+  // A watcher holds the seat: its pid, then the book once it is logged on.
+  FILE* watcher =
+      ::popen(("sh -c 'echo $$; exec " + trade + "watch " + kSymbol + "'").c_str(), "r");
+  REQUIRE(watcher != nullptr);
+  char line[512];
+  REQUIRE(std::fgets(line, sizeof line, watcher) != nullptr);
+  const pid_t pid = std::atoi(line);
+  REQUIRE(std::fgets(line, sizeof line, watcher) != nullptr);  // the book: it is on
+  CHECK(std::string(line).find("book") != std::string::npos);
+
+  FILE* second = ::popen((trade + "cash 2>&1").c_str(), "r");
+  std::string said;
+  while (std::fgets(line, sizeof line, second) != nullptr)
+    said += line;
+  const int status = ::pclose(second);
+  CHECK(WEXITSTATUS(status) == 3);
+  CHECK_MESSAGE(said.find("another gpux trade runs as CLI on 127.0.0.1:" +
+                          std::to_string(exchange.port)) != std::string::npos,
+                said);
+  ::kill(pid, SIGINT);  // the watcher stops, and the seat is free again
+  CHECK(WEXITSTATUS(::pclose(watcher)) == 0);
+  FILE* third = ::popen((trade + "cash").c_str(), "r");
+  said.clear();
+  while (std::fgets(line, sizeof line, third) != nullptr)
+    said += line;
+  CHECK(WEXITSTATUS(::pclose(third)) == 0);
+  CHECK_MESSAGE(said.find("cash ") != std::string::npos, said);
+}
+
 TEST_CASE("FIX logon: a password that passed once is not a key for other passwords") {
   Exchange exchange(
       "fix_client = ALICE participant=1\nfix_client = CLI participant=1 password_hash=" +
