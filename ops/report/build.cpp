@@ -296,13 +296,21 @@ class Builder {
       Money opening = 0, in = 0, out = 0, closing = 0;
     };
     std::array<Row, kKinds> rows{};
+    // A participant's total counts what crossed into or out of its accounts,
+    // not its moves between them (cash reserved, then escrowed, is not
+    // money in twice). The exchange's is every posting: the whole ledger.
+    Row crossing;
     for (const auto& [account, balance] : day_.opening.balances())
       if (const auto row = balance_row(account)) rows[*row].opening += balance;
     for (const auto& [account, balance] : day_.closing.balances())
       if (const auto row = balance_row(account)) rows[*row].closing += balance;
     for (const auto& p : day_.postings) {
-      if (const auto row = balance_row(p.posting.to)) rows[*row].in += p.posting.amount;
-      if (const auto row = balance_row(p.posting.from)) rows[*row].out += p.posting.amount;
+      const auto to = balance_row(p.posting.to);
+      const auto from = balance_row(p.posting.from);
+      if (to) rows[*to].in += p.posting.amount;
+      if (from) rows[*from].out += p.posting.amount;
+      if (to && !from) crossing.in += p.posting.amount;
+      if (from && !to) crossing.out += p.posting.amount;
     }
     Table table{"balances",
                 "Opening and closing balances",
@@ -323,6 +331,13 @@ class Builder {
       total.in += r.in;
       total.out += r.out;
       total.closing += r.closing;
+    }
+    if (participant_) {
+      total.in = crossing.in;
+      total.out = crossing.out;
+      report.summary.push_back(
+          {"collateral_usd", "Collateral held at the close (USD)",
+           ops::usd(rows[static_cast<std::size_t>(AccountKind::collateral)].closing)});
     }
     // For the exchange the total is the whole ledger: zero, or a posting was
     // lost or invented.

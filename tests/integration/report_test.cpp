@@ -432,6 +432,18 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
       REQUIRE(fields.size() == 6);  // account, opening, in, out, closing, reconciles
       CHECK(fields[4] == usd(market.balance({3, kind})));
     }
+    // The total row counts money that crossed into or out of the
+    // participant's accounts, not its moves between them: a buyer's money in
+    // is what it deposited.
+    const std::string total_start = "\ntotal,";
+    const auto total_row = balances.find(total_start);
+    REQUIRE(total_row != std::string::npos);
+    const auto total =
+        split(balances.substr(total_row + 1, balances.find('\n', total_row + 1) - total_row - 1));
+    CHECK(total[2] == m.at("deposits_usd"));
+    const auto provider = read_summary(two / "participant-5" / "summary.csv");
+    CHECK(provider.at("collateral_usd") ==
+          usd(market.balance({5, settlement::AccountKind::collateral})));
     // The FIX client's CompID names its participant.
     CHECK(read_file(two / "participant-5" / "report.html").find("participant 5 (PROVIDER-A)") !=
           std::string::npos);
@@ -504,7 +516,8 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
       REQUIRE(dom.find("<html") != std::string::npos);
       const auto shown = page_metrics(dom);
       const auto csv = read_summary(folder / "summary.csv");
-      CHECK(csv.size() == 22);
+      // A participant's page also shows its collateral.
+      CHECK(csv.size() == (folder.filename() == "exchange" ? 22u : 23u));
       CHECK(shown == csv);
       return image;
     };
