@@ -231,47 +231,86 @@ class Builder {
          "provider_fee_usd", "refund_unverified_usd", "fee_hold_released_usd", "penalty_usd",
          "penalty_shortfall_usd"},
         {}};
-    settlement::SettlementFigures total;
-    // The escrow's return to the buyer is two things (see
-    // settlement::refund_for_unverified); only the first is about the
-    // delivery: a provider that proved every hour refunds nothing.
-    Money refund_unverified = 0, fee_hold_released = 0;
+    // Sums over the settlements in scope; for a participant, also by the
+    // side it was on, so that its statement shows its own figures only.
+    struct Sums {
+      settlement::SettlementFigures figures;
+      // The escrow's return to the buyer is two things (see
+      // settlement::refund_for_unverified); only the first is about the
+      // delivery: a provider that proved every hour refunds nothing.
+      Money refund_unverified = 0, fee_hold_released = 0;
+      std::size_t settled = 0;
+      void add(const settlement::SettlementFigures& f, Money unverified) {
+        figures.verified += f.verified;
+        figures.unverified += f.unverified;
+        figures.paid_to_provider += f.paid_to_provider;
+        figures.buyer_fee += f.buyer_fee;
+        figures.provider_fee += f.provider_fee;
+        figures.penalty += f.penalty;
+        figures.penalty_shortfall += f.penalty_shortfall;
+        refund_unverified += unverified;
+        fee_hold_released += f.refund - unverified;
+        ++settled;
+      }
+    };
+    Sums all, as_buyer, as_provider;
     for (const matching::ObligationSettled& s : day_.settlements) {
       if (!in_scope(s.buyer, s.provider)) continue;
       const auto& f = s.figures;
       const Money unverified = settlement::refund_for_unverified(f, s.price);
-      refund_unverified += unverified;
-      fee_hold_released += f.refund - unverified;
       table.rows.push_back(
           {time_of_day(s.stamp.time), n(s.trade), product(s.instrument), n(s.buyer), n(s.provider),
            n(s.quantity), ops::usd(s.price), n(s.challenges), n(s.passed), n(f.verified),
            n(f.unverified), ops::usd(f.paid_to_provider), ops::usd(f.buyer_fee),
            ops::usd(f.provider_fee), ops::usd(unverified), ops::usd(f.refund - unverified),
            ops::usd(f.penalty), ops::usd(f.penalty_shortfall)});
-      total.verified += f.verified;
-      total.unverified += f.unverified;
-      total.paid_to_provider += f.paid_to_provider;
-      total.buyer_fee += f.buyer_fee;
-      total.provider_fee += f.provider_fee;
-      total.penalty += f.penalty;
-      total.penalty_shortfall += f.penalty_shortfall;
+      all.add(f, unverified);
+      if (participant_ && s.buyer == *participant_) as_buyer.add(f, unverified);
+      if (participant_ && s.provider == *participant_) as_provider.add(f, unverified);
     }
     report.summary.insert(
         report.summary.end(),
-        {{"obligations_settled", "Obligations settled",
-          n(static_cast<std::int64_t>(table.rows.size()))},
-         {"verified_units", "Verified units", n(total.verified)},
-         {"unverified_units", "Unverified units", n(total.unverified)},
-         {"paid_to_providers_usd", "Paid to providers (USD)", ops::usd(total.paid_to_provider)},
-         {"buyer_fees_usd", "Buyer fees (USD)", ops::usd(total.buyer_fee)},
-         {"provider_fees_usd", "Provider fees (USD)", ops::usd(total.provider_fee)},
-         {"refunds_usd", "Refunds to buyers for unverified hours (USD)",
-          ops::usd(refund_unverified)},
-         {"fee_holds_released_usd", "Buyers' unused fee holds released (USD)",
-          ops::usd(fee_hold_released)},
-         {"penalties_usd", "Penalties (USD)", ops::usd(total.penalty)},
-         {"penalty_shortfall_usd", "Penalties not covered by collateral (USD)",
-          ops::usd(total.penalty_shortfall)}});
+        {{"obligations_settled", "Obligations settled", n(static_cast<std::int64_t>(all.settled))},
+         {"verified_units", "Verified units", n(all.figures.verified)},
+         {"unverified_units", "Unverified units", n(all.figures.unverified)}});
+    if (!participant_) {
+      report.summary.insert(
+          report.summary.end(),
+          {{"paid_to_providers_usd", "Paid to providers (USD)",
+            ops::usd(all.figures.paid_to_provider)},
+           {"buyer_fees_usd", "Buyer fees (USD)", ops::usd(all.figures.buyer_fee)},
+           {"provider_fees_usd", "Provider fees (USD)", ops::usd(all.figures.provider_fee)},
+           {"refunds_usd", "Refunds to buyers for unverified hours (USD)",
+            ops::usd(all.refund_unverified)},
+           {"fee_holds_released_usd", "Buyers' unused fee holds released (USD)",
+            ops::usd(all.fee_hold_released)},
+           {"penalties_usd", "Penalties (USD)", ops::usd(all.figures.penalty)},
+           {"penalty_shortfall_usd", "Penalties not covered by collateral (USD)",
+            ops::usd(all.figures.penalty_shortfall)}});
+    } else {
+      // Only the rows of the sides the participant settled on, in its words.
+      if (as_buyer.settled > 0)
+        report.summary.insert(
+            report.summary.end(),
+            {{"buyer_fees_usd", "Fees you paid as a buyer (USD)",
+              ops::usd(as_buyer.figures.buyer_fee)},
+             {"refunds_received_usd", "Refunded to you for hours not proven (USD)",
+              ops::usd(as_buyer.refund_unverified)},
+             {"fee_holds_released_usd", "Your unused fee holds released (USD)",
+              ops::usd(as_buyer.fee_hold_released)}});
+      if (as_provider.settled > 0)
+        report.summary.insert(
+            report.summary.end(),
+            {{"paid_to_providers_usd", "Paid to you for proven hours (USD)",
+              ops::usd(as_provider.figures.paid_to_provider)},
+             {"provider_fees_usd", "Fees you paid as a provider (USD)",
+              ops::usd(as_provider.figures.provider_fee)},
+             {"refunds_usd", "Refunded to your buyers for hours you did not prove (USD)",
+              ops::usd(as_provider.refund_unverified)},
+             {"penalties_usd", "Penalties you paid (USD)", ops::usd(as_provider.figures.penalty)},
+             {"penalty_shortfall_usd", "Your penalties not covered by collateral (USD)",
+              ops::usd(as_provider.figures.penalty_shortfall)}});
+    }
     report.tables.push_back(std::move(table));
   }
 
