@@ -420,6 +420,21 @@ class Builder {
       if (posting.reason == settlement::PostingReason::deposit) deposits += posting.amount;
       if (posting.reason == settlement::PostingReason::withdrawal) withdrawals += posting.amount;
     }
+    // The provider's fee leaves the buyer's escrow with the buyer's own fee
+    // (both are fee postings), but the buyer pays it as part of the price of
+    // the proven hours: its statement shows it there, so that its fee row is
+    // its own fees, as the summary says.
+    if (participant_) {
+      Money provider_fees = 0;
+      for (const matching::ObligationSettled& s : day_.settlements)
+        if (s.buyer == *participant_) provider_fees += s.figures.provider_fee;
+      if (provider_fees != 0) {
+        auto& fee = reasons[settlement::PostingReason::fee].second;
+        auto& payout = reasons[settlement::PostingReason::payout].second;
+        fee.out -= provider_fees;
+        payout.out += provider_fees;
+      }
+    }
     report.cash_flow_has_out = participant_.has_value();
     Table table{"cash_flow",
                 participant_ ? "Cash flow by reason" : "Money moved by reason",

@@ -446,6 +446,13 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
     CHECK(m.count("penalties_usd") == 0);
     CHECK(m.count("provider_fees_usd") == 0);
     CHECK(m.count("refunds_received_usd") == 1);
+    // Its cash flow's fee row is its own fees, as the summary says (the
+    // provider's fee, taken from its escrow, is part of what it paid).
+    const std::string flow = read_file(two / "participant-3" / "cash_flow.csv");
+    const auto fee_row = flow.find("\nfee,");
+    REQUIRE(fee_row != std::string::npos);
+    const auto fee = split(flow.substr(fee_row + 1, flow.find('\n', fee_row + 1) - fee_row - 1));
+    CHECK(fee[3] == m.at("buyer_fees_usd"));
     const auto provider = read_summary(two / "participant-5" / "summary.csv");
     CHECK(provider.count("buyer_fees_usd") == 0);
     CHECK(provider.count("penalties_usd") == 1);
