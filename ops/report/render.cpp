@@ -1,6 +1,7 @@
 // CSV files and the HTML page. The page carries its own style and draws its
 // charts as inline SVG computed here, so it renders without network access or
 // scripts, and the same report gives the same bytes.
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
@@ -206,19 +207,62 @@ bool numeric(const std::string& column) {
          column != "failure" && column != "reconciles";
 }
 
+// A CSV column's name as a person reads it: "price_usd" is "Price (USD)".
+std::string heading(const std::string& column) {
+  std::string words = column;
+  std::string unit;
+  for (const auto& [suffix, name] :
+       {std::pair<std::string, std::string>{"_usd", " (USD)"}, {"_percent", " (%)"}})
+    if (words.size() > suffix.size() &&
+        words.compare(words.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      words.resize(words.size() - suffix.size());
+      unit = name;
+    }
+  std::replace(words.begin(), words.end(), '_', ' ');
+  if (!words.empty() && words[0] >= 'a' && words[0] <= 'z') words[0] = char(words[0] - 'a' + 'A');
+  return words + unit;
+}
+
+// "1234567.891234" (the CSV's exact micro-USD) as the page shows money:
+// to the cent, half away from zero, with thousands separators. Text that
+// is not such a number is shown as it is.
+std::string cents(const std::string& usd) {
+  const bool negative = !usd.empty() && usd[0] == '-';
+  const std::string digits = negative ? usd.substr(1) : usd;
+  const auto point = digits.find('.');
+  if (point == std::string::npos || point == 0 || digits.size() - point - 1 != 6 ||
+      digits.find_first_not_of("0123456789.") != std::string::npos || point > 15)
+    return usd;
+  const std::int64_t micro =
+      std::stoll(digits.substr(0, point)) * 1'000'000 + std::stoll(digits.substr(point + 1));
+  const std::int64_t rounded = (micro + 5'000) / 10'000;  // cents
+  std::string whole = std::to_string(rounded / 100);
+  for (std::size_t at = whole.size(); at > 3; at -= 3)
+    whole.insert(at - 3, ",");
+  const std::int64_t cent = rounded % 100;
+  return std::string(negative && rounded != 0 ? "-" : "") + whole + "." + (cent < 10 ? "0" : "") +
+         std::to_string(cent);
+}
+
+bool money(const std::string& column) {
+  return column.size() > 4 && column.compare(column.size() - 4, 4, "_usd") == 0;
+}
+
 std::string html_table(const Table& table) {
   std::string html = "<h2>" + escape(table.title) + "</h2>";
   if (table.rows.empty()) return html + "<p>None.</p>";
   html += "<table data-table=\"" + escape(table.name) + "\"><tr>";
   for (const std::string& c : table.columns)
-    html += "<th" + std::string(numeric(c) ? "" : " class=\"text\"") + ">" + escape(c) + "</th>";
+    html += "<th" + std::string(numeric(c) ? "" : " class=\"text\"") + ">" + escape(heading(c)) +
+            "</th>";
   html += "</tr>";
   const std::size_t shown = std::min(table.rows.size(), kPageRows);
   for (std::size_t r = 0; r < shown; ++r) {
     html += "<tr>";
     for (std::size_t c = 0; c < table.columns.size(); ++c)
       html += "<td" + std::string(numeric(table.columns[c]) ? "" : " class=\"text\"") + ">" +
-              escape(table.rows[r][c]) + "</td>";
+              escape(money(table.columns[c]) ? cents(table.rows[r][c]) : table.rows[r][c]) +
+              "</td>";
     html += "</tr>";
   }
   html += "</table>";

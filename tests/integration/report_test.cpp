@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -534,6 +535,34 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
       // of its own side only (participant 7 settles as a provider only).
       CHECK(csv.size() == (folder.filename() == "exchange" ? 22u : 21u));
       CHECK(shown == csv);
+      // Tables as people read them: headings in words with the unit, money
+      // to the cent with separators (the CSV keeps micro-USD).
+      CHECK(dom.find("<th>Closing (USD)</th>") != std::string::npos);
+      CHECK(dom.find("closing_usd") == std::string::npos);
+      const auto balances_at = dom.find("data-table=\"balances\"");
+      REQUIRE(balances_at != std::string::npos);
+      const std::string balances =
+          dom.substr(balances_at, dom.find("</table>", balances_at) - balances_at);
+      // "-1,234.56": an optional sign, groups of three after the first, cents.
+      const auto in_cents = [](std::string text) {
+        if (!text.empty() && text[0] == '-') text.erase(0, 1);
+        const auto point = text.find('.');
+        if (point == std::string::npos || text.size() - point != 3) return false;
+        for (std::size_t i = 0; i < text.size(); ++i) {
+          const std::size_t from_point = point > i ? point - i : 0;
+          const bool comma = from_point > 0 && from_point % 4 == 0;
+          if (i == point) continue;
+          if (comma ? text[i] != ',' : (text[i] < '0' || text[i] > '9')) return false;
+        }
+        return point > 0 && text[0] != ',';
+      };
+      std::size_t cells = 0;
+      for (auto at = balances.find("<td>"); at != std::string::npos;
+           at = balances.find("<td>", at + 1), ++cells) {
+        const std::string cell = balances.substr(at + 4, balances.find('<', at + 4) - at - 4);
+        CHECK_MESSAGE(in_cents(cell), cell);
+      }
+      CHECK(cells >= 4);
       return image;
     };
     const Image trading = render(one / "exchange");
