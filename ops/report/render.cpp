@@ -151,8 +151,12 @@ std::string bar_chart(const std::string& title, const std::vector<BarRow>& rows,
   for (const BarRow& row : rows) {
     svg += svg_text(kLabel - 8, y + 14, row.label, "end");
     svg += svg_rect(kLabel, y + 2, kBar, two_series ? 26 : 16, "plot");
-    svg += svg_rect(kLabel, y + 2, scale(row.first, whole, kBar), two_series ? 12 : 16, first_css);
-    if (two_series) svg += svg_rect(kLabel, y + 16, scale(row.second, whole, kBar), 12, second_css);
+    // A value past `whole` fills its bar; its note says so.
+    const auto width = [&](std::int64_t value) {
+      return std::min(kBar, scale(value, whole, kBar));
+    };
+    svg += svg_rect(kLabel, y + 2, width(row.first), two_series ? 12 : 16, first_css);
+    if (two_series) svg += svg_rect(kLabel, y + 16, width(row.second), 12, second_css);
     svg += svg_text(kLabel + kBar + 8, y + 14, row.note);
     y += row_height;
   }
@@ -172,14 +176,28 @@ std::string pass_rate_chart(const std::vector<PassRate>& rates) {
 }
 
 std::string cash_flow_chart(const std::vector<CashFlow>& flows, bool has_out) {
-  std::vector<BarRow> rows;
-  Money largest = 0;
+  // Funding (deposits, withdrawals, collateral) and holds (cash reserved for
+  // open buys and released) dwarf what trades and settlement move: beside
+  // them a penalty is no bar at all. The scale is set by the others; these
+  // run off it, saying so.
+  const auto off_scale = [](const CashFlow& f) {
+    return f.reason == "deposit" || f.reason == "withdrawal" || f.reason == "collateral" ||
+           f.reason == "reserve" || f.reason == "release";
+  };
+  Money largest = 0, largest_trading = 0;
   for (const CashFlow& f : flows) {
     largest = std::max({largest, f.in, f.out});
-    rows.push_back(
-        {f.reason, f.in, f.out,
-         has_out ? "in " + ops::usd(f.in) + ", out " + ops::usd(f.out) : ops::usd(f.in) + " USD"});
+    if (!off_scale(f)) largest_trading = std::max({largest_trading, f.in, f.out});
   }
+  const Money whole = largest_trading > 0 ? largest_trading : largest;
+  std::vector<BarRow> rows;
+  for (const CashFlow& f : flows) {
+    std::string note =
+        has_out ? "in " + ops::usd(f.in) + ", out " + ops::usd(f.out) : ops::usd(f.in) + " USD";
+    if (std::max(f.in, f.out) > whole) note += " (off scale)";
+    rows.push_back({f.reason, f.in, f.out, note});
+  }
+  largest = whole;
   return bar_chart(
       has_out ? "Cash flow by reason (USD; green in, red out)" : "Money moved by reason (USD)",
       rows, largest, has_out, "inflow", "outflow");

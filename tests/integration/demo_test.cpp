@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -111,4 +112,19 @@ TEST_CASE("ops/demo --quick: the market runs, the audit passes, the dishonest pr
     delivered += std::stoi(m.at("verified_units")) > 0;
   }
   CHECK(delivered > 0);
+
+  // The exchange's money chart: deposits and collateral run off its scale,
+  // so that a penalty, beside them, is still a bar one can see (of 420).
+  for (const auto& day : fs::directory_iterator(dir.path() / "reports")) {
+    std::ifstream in(day.path() / "exchange" / "report.html");
+    const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto chart = html.find("Money moved by reason");
+    if (chart == std::string::npos || html.find(">penalty</text>", chart) == std::string::npos)
+      continue;
+    // The row's bar: the second rect after its label (the first is the plot).
+    auto at = html.find("<rect", html.find("<rect", html.find(">penalty</text>", chart)) + 1);
+    const auto width = html.find("width=\"", at) + 7;
+    CHECK(std::stoi(html.substr(width, html.find('"', width) - width)) >= 5);
+    CHECK(html.find("(off scale)", chart) != std::string::npos);
+  }
 }
