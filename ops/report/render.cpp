@@ -82,22 +82,48 @@ constexpr const char* kHours[24] = {"00", "01", "02", "03", "04", "05", "06", "0
                                     "08", "09", "10", "11", "12", "13", "14", "15",
                                     "16", "17", "18", "19", "20", "21", "22", "23"};
 
-// Bars of volume per hour and the VWAP as a line over them, for one product.
+// "1234567.891234" (the CSV's exact micro-USD) as the page shows money:
+// to the cent, half away from zero, with thousands separators. Text that
+// is not such a number is shown as it is.
+std::string cents(const std::string& usd) {
+  const bool negative = !usd.empty() && usd[0] == '-';
+  const std::string digits = negative ? usd.substr(1) : usd;
+  const auto point = digits.find('.');
+  if (point == std::string::npos || point == 0 || digits.size() - point - 1 != 6 ||
+      digits.find_first_not_of("0123456789.") != std::string::npos || point > 15)
+    return usd;
+  const std::int64_t micro =
+      std::stoll(digits.substr(0, point)) * 1'000'000 + std::stoll(digits.substr(point + 1));
+  const std::int64_t rounded = (micro + 5'000) / 10'000;  // cents
+  std::string whole = std::to_string(rounded / 100);
+  for (std::size_t at = whole.size(); at > 3; at -= 3)
+    whole.insert(at - 3, ",");
+  const std::int64_t cent = rounded % 100;
+  return std::string(negative && rounded != 0 ? "-" : "") + whole + "." + (cent < 10 ? "0" : "") +
+         std::to_string(cent);
+}
+
+// The smallest 1, 2, 2.5 or 5 times a power of ten at or above `value`
+// (micro-USD): the top of a price axis people can read.
+matching::Price nice_ceiling(matching::Price value) {
+  for (matching::Price decade = 1;; decade *= 10)
+    for (const matching::Price step : {decade, 2 * decade, 5 * decade / 2, 5 * decade})
+      if (step >= value) return step;
+}
+
+// Bars of volume per hour and the VWAP as a line over them, for one product,
+// against a price axis from zero: a VWAP's height is its price.
 std::string hourly_chart(const ProductHours& p) {
   constexpr std::int64_t kLeft = 70, kSlot = 25, kTop = 24, kHeight = 150;
   constexpr std::int64_t kBottom = kTop + kHeight, kWidth = kLeft + 24 * kSlot + 110;
   std::int64_t max_volume = 0;
-  matching::Price low = 0, high = 0;
+  matching::Price high = 0;
   for (std::size_t h = 0; h < 24; ++h) {
     max_volume = std::max<std::int64_t>(max_volume, p.volume[h]);
-    if (p.volume[h] == 0) continue;
-    low = low == 0 ? p.vwap[h] : std::min(low, p.vwap[h]);
-    high = std::max(high, p.vwap[h]);
+    if (p.volume[h] != 0) high = std::max(high, p.vwap[h]);
   }
-  const auto vwap_y = [&](matching::Price v) {
-    return high == low ? kTop + kHeight / 2
-                       : kBottom - 10 - scale(v - low, high - low, kHeight - 20);
-  };
+  const matching::Price top = nice_ceiling(std::max<matching::Price>(high, 1));
+  const auto vwap_y = [&](matching::Price v) { return kBottom - scale(v, top, kHeight); };
   std::string svg = "<svg class=\"chart\" role=\"img\" width=\"" + num(kWidth) + "\" height=\"" +
                     num(kBottom + 36) + "\" viewBox=\"0 0 " + num(kWidth) + " " +
                     num(kBottom + 36) + "\"><title>" + escape(p.product) +
@@ -121,9 +147,10 @@ std::string hourly_chart(const ProductHours& p) {
   }
   svg += svg_text(kLeft - 6, kTop + 10, num(max_volume), "end");
   svg += svg_text(kLeft - 6, kBottom, "0", "end");
-  svg += svg_text(kLeft + 24 * kSlot + 6, vwap_y(high) + 4, ops::usd(high), "start", "vwap-label");
-  if (high != low)
-    svg += svg_text(kLeft + 24 * kSlot + 6, vwap_y(low) + 4, ops::usd(low), "start", "vwap-label");
+  // The price axis, on the right: zero, half and the top.
+  for (const matching::Price tick : {matching::Price{0}, top / 2, top})
+    svg += svg_text(kLeft + 24 * kSlot + 6, vwap_y(tick) + 4, "$" + cents(ops::usd(tick)), "start",
+                    "vwap-axis");
   svg += svg_text(kLeft + 12 * kSlot, kBottom + 32,
                   "hour (UTC) - bars: volume in units, line: VWAP in USD", "middle", "axis");
   return svg + "</svg>";
@@ -213,7 +240,7 @@ const char* const kStyle =
     "table.summary th{text-align:left}"
     ".chart{display:block;margin:8px 0 16px}"
     ".chart text{font-size:12px;fill:#1d2733}.chart text.heading{font-weight:bold}"
-    ".chart text.axis,.chart text.vwap-label{fill:#52606d}"
+    ".chart text.axis,.chart text.vwap-axis{fill:#52606d}"
     ".plot{fill:#f4f6f8;stroke:#d5dbe1}.volume{fill:#3b82c4}"
     ".vwap{fill:none;stroke:#e07b00;stroke-width:2}.vwap-dot{fill:#e07b00}"
     ".passed{fill:#2e9e5b}.inflow{fill:#2e9e5b}.outflow{fill:#c94c4c}"
@@ -239,27 +266,6 @@ std::string heading(const std::string& column) {
   std::replace(words.begin(), words.end(), '_', ' ');
   if (!words.empty() && words[0] >= 'a' && words[0] <= 'z') words[0] = char(words[0] - 'a' + 'A');
   return words + unit;
-}
-
-// "1234567.891234" (the CSV's exact micro-USD) as the page shows money:
-// to the cent, half away from zero, with thousands separators. Text that
-// is not such a number is shown as it is.
-std::string cents(const std::string& usd) {
-  const bool negative = !usd.empty() && usd[0] == '-';
-  const std::string digits = negative ? usd.substr(1) : usd;
-  const auto point = digits.find('.');
-  if (point == std::string::npos || point == 0 || digits.size() - point - 1 != 6 ||
-      digits.find_first_not_of("0123456789.") != std::string::npos || point > 15)
-    return usd;
-  const std::int64_t micro =
-      std::stoll(digits.substr(0, point)) * 1'000'000 + std::stoll(digits.substr(point + 1));
-  const std::int64_t rounded = (micro + 5'000) / 10'000;  // cents
-  std::string whole = std::to_string(rounded / 100);
-  for (std::size_t at = whole.size(); at > 3; at -= 3)
-    whole.insert(at - 3, ",");
-  const std::int64_t cent = rounded % 100;
-  return std::string(negative && rounded != 0 ? "-" : "") + whole + "." + (cent < 10 ? "0" : "") +
-         std::to_string(cent);
 }
 
 bool money(const std::string& column) {

@@ -464,6 +464,21 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
           std::string::npos);
   }
 
+  SUBCASE("the VWAP is drawn against a price axis from zero") {
+    const std::string html = read_file(one / "exchange" / "report.html");
+    CHECK(html.find("class=\"vwap-axis\">$0.00</text>") != std::string::npos);
+    // And every dot lies within the plot, at its price on that axis.
+    std::size_t dots = 0;
+    for (auto at = html.find("class=\"vwap-dot\""); at != std::string::npos;
+         at = html.find("class=\"vwap-dot\"", at + 1), ++dots) {
+      const auto cy = html.find("cy=\"", at) + 4;
+      const int y = std::stoi(html.substr(cy, html.find('"', cy) - cy));
+      CHECK(y >= 24);
+      CHECK(y <= 174);
+    }
+    CHECK(dots > 0);
+  }
+
   SUBCASE("pages need nothing from outside: no scripts, links or network addresses") {
     for (const fs::path& page : {one / "exchange" / "report.html", two / "exchange" / "report.html",
                                  two / "participant-7" / "report.html"}) {
