@@ -806,13 +806,17 @@ TEST_CASE(
 
 namespace {
 
+// `gpux trade` against the exchange on `port`, its sessions' state kept in
+// this process's own folder; the arguments follow.
+std::string trade_command(int port) {
+  static const ScratchDir state;
+  return "env GPUX_TRADE_STATE_DIR=" + state.path + " " + std::string(GPUX_PATH) +
+         " trade --port " + std::to_string(port) + " --dictionary " + GPUX_FIX_DICTIONARY + " ";
+}
+
 // Runs `gpux trade ARGS` against the exchange on `port`; its exit status and output.
 std::pair<int, std::string> gpux_trade(int port, const std::string& args) {
-  static const ScratchDir state;  // the CLI's sessions, this process's alone
-  const std::string command = "GPUX_TRADE_STATE_DIR=" + state.path + " " + std::string(GPUX_PATH) +
-                              " trade --port " + std::to_string(port) + " --dictionary " +
-                              GPUX_FIX_DICTIONARY + " " + args + " 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
+  FILE* pipe = ::popen((trade_command(port) + args + " 2>&1").c_str(), "r");
   std::string output;
   char buffer[512];
   while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
@@ -962,18 +966,27 @@ TEST_CASE("gpux trade: orders lists the seat's open orders, cancel-all cancels t
   CHECK(result.first == 2);
 }
 
+namespace {
+
+// The CLI places a resting sell of `quantity` at 2.1 under `id` and logs
+// out; ALICE then takes it.
+void taken_while_away(Exchange& exchange, const std::string& id, const char* quantity) {
+  REQUIRE(gpux_trade(exchange.port, "--sender CLI place sell " + std::string(kSymbol) + " " +
+                                        quantity + " 2.1 --id " + id)
+              .first == 0);
+  FIX::Message buy = new_order("a-" + id, kSymbol, '1', "2.1", quantity);
+  FIX::Session::sendToTarget(buy, exchange.alice);
+  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "0");
+  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "F");
+}
+
+}  // namespace
+
 TEST_CASE("gpux trade: a fill while it is away reaches it at its next logon, once") {
   Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=3\n");
   REQUIRE(exchange.client.wait_logons(2));
   const std::string symbol = kSymbol;
-  REQUIRE(
-      gpux_trade(exchange.port, "--sender CLI place sell " + symbol + " 2 2.1 --id away-1").first ==
-      0);
-  // The CLI has logged out; ALICE takes its order.
-  FIX::Message buy = new_order("a-away", kSymbol, '1', "2.1", "2");
-  FIX::Session::sendToTarget(buy, exchange.alice);
-  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "0");
-  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "F");
+  taken_while_away(exchange, "away-1", "2");
 
   auto result = gpux_trade(exchange.port, "--sender CLI orders");
   CHECK(result.first == 0);
@@ -986,13 +999,7 @@ TEST_CASE("gpux trade: a fill while it is away reaches it at its next logon, onc
   CHECK(result.first == 0);
   CHECK_MESSAGE(result.second.find("earlier=yes") == std::string::npos, result.second);
   // buy by need reports them too, before its instrument list.
-  REQUIRE(
-      gpux_trade(exchange.port, "--sender CLI place sell " + symbol + " 1 2.1 --id away-2").first ==
-      0);
-  FIX::Message again = new_order("a-away-2", kSymbol, '1', "2.1", "1");
-  FIX::Session::sendToTarget(again, exchange.alice);
-  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "0");
-  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "F");
+  taken_while_away(exchange, "away-2", "1");
   result = gpux_trade(exchange.port,
                       "--sender CLI buy --class H100-SXM --region us-east --from 2100-01-01T00 "
                       "--hours 1 --units 1 --limit 1.6");
@@ -1113,10 +1120,7 @@ TEST_CASE("gpux trade cash and fills: follow orders and fills, and a restart") {
 TEST_CASE("gpux trade: one run at a time per seat, and the second says why") {
   Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n");
   REQUIRE(exchange.client.wait_logons(2));
-  static const ScratchDir state;
-  const std::string trade = "env GPUX_TRADE_STATE_DIR=" + state.path + " " + GPUX_PATH +
-                            " trade --port " + std::to_string(exchange.port) + " --dictionary " +
-                            GPUX_FIX_DICTIONARY + " --sender CLI ";
+  const std::string trade = trade_command(exchange.port) + "--sender CLI ";
   // A watcher holds the seat: its pid, then the book once it is logged on.
   FILE* watcher =
       ::popen(("sh -c 'echo $$; exec " + trade + "watch " + kSymbol + "'").c_str(), "r");
@@ -1127,23 +1131,16 @@ TEST_CASE("gpux trade: one run at a time per seat, and the second says why") {
   REQUIRE(std::fgets(line, sizeof line, watcher) != nullptr);  // the book: it is on
   CHECK(std::string(line).find("book") != std::string::npos);
 
-  FILE* second = ::popen((trade + "cash 2>&1").c_str(), "r");
-  std::string said;
-  while (std::fgets(line, sizeof line, second) != nullptr)
-    said += line;
-  const int status = ::pclose(second);
-  CHECK(WEXITSTATUS(status) == 3);
-  CHECK_MESSAGE(said.find("another gpux trade runs as CLI on 127.0.0.1:" +
-                          std::to_string(exchange.port)) != std::string::npos,
-                said);
+  auto second = gpux_trade(exchange.port, "--sender CLI cash");
+  CHECK(second.first == 3);
+  CHECK_MESSAGE(second.second.find("another gpux trade runs as CLI on 127.0.0.1:" +
+                                   std::to_string(exchange.port)) != std::string::npos,
+                second.second);
   ::kill(pid, SIGINT);  // the watcher stops, and the seat is free again
   CHECK(WEXITSTATUS(::pclose(watcher)) == 0);
-  FILE* third = ::popen((trade + "cash").c_str(), "r");
-  said.clear();
-  while (std::fgets(line, sizeof line, third) != nullptr)
-    said += line;
-  CHECK(WEXITSTATUS(::pclose(third)) == 0);
-  CHECK_MESSAGE(said.find("cash ") != std::string::npos, said);
+  const auto third = gpux_trade(exchange.port, "--sender CLI cash");
+  CHECK(third.first == 0);
+  CHECK_MESSAGE(third.second.find("cash ") != std::string::npos, third.second);
 }
 
 TEST_CASE("FIX logon: a password that passed once is not a key for other passwords") {
