@@ -447,6 +447,23 @@ std::vector<matching::Trade> Journal::trades_of(matching::ParticipantId particip
   return found;
 }
 
+std::vector<matching::Trade> Journal::trades_of(matching::ParticipantId participant,
+                                                matching::Nanoseconds from,
+                                                matching::Nanoseconds to, std::size_t limit) const {
+  const std::string prefix = Key('p').u32(participant).str();
+  std::vector<matching::Trade> found;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db->NewIterator({}, (*db_)[kTrades]));
+  for (it->SeekForPrev(past(prefix)); it->Valid() && found.size() < limit; it->Prev()) {
+    if (!it->key().starts_with(prefix)) break;
+    const auto trade = find_trade(trailing_id(it->key()));
+    if (!trade || trade->stamp.time >= to) continue;
+    if (trade->stamp.time < from) break;
+    found.push_back(*trade);
+  }
+  check(it->status(), "reading a store index");
+  return found;
+}
+
 std::vector<matching::Trade> Journal::trades_in(matching::InstrumentId instrument,
                                                 matching::Nanoseconds from,
                                                 matching::Nanoseconds to, std::size_t limit) const {

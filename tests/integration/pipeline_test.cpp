@@ -213,6 +213,20 @@ TEST_CASE("orders and trades are queryable by id, participant, instrument and ti
   CHECK(of_maker.front().trade == last.trade);
   for (const Trade& t : of_maker)
     CHECK((t.maker == last.maker || t.taker == last.maker));
+  // By participant and time: exactly the participant's trades in the middle
+  // third of the run's times, newest first (the walk stops at the window).
+  const auto all_of_maker = journal->trades_of(last.maker, 1'000'000);
+  const gpux::matching::Nanoseconds span = last.stamp.time - trades.front().stamp.time;
+  const gpux::matching::Nanoseconds from = trades.front().stamp.time + span / 3,
+                                    to = trades.front().stamp.time + 2 * span / 3;
+  std::vector<TradeId> expected_in_time;
+  for (const Trade& t : all_of_maker)
+    if (t.stamp.time >= from && t.stamp.time < to) expected_in_time.push_back(t.trade);
+  std::vector<TradeId> found_in_time;
+  for (const Trade& t : journal->trades_of(last.maker, from, to, 1'000'000))
+    found_in_time.push_back(t.trade);
+  CHECK(found_in_time == expected_in_time);
+  CHECK(!found_in_time.empty());
   const auto orders = journal->orders_of(last.taker, 1'000'000);
   std::size_t expected = 0;
   for (const auto& [id, a] : accepted)

@@ -220,9 +220,8 @@ void FixOrderEntry::report_balance(const std::string& session, const std::string
                           .receivable = balance(AccountKind::receivable)});
 }
 
-// A participant's fills searched for a day: its most recent ones, at most
-// this many (the journal indexes trades by participant and id, not time).
-constexpr std::size_t kFillsSearched = 100'000;
+// A day's fills reported at most: an answer, not an export.
+constexpr std::size_t kFillsReported = 10'000;
 
 void FixOrderEntry::report_fills(const std::string& session, const std::string& request_id,
                                  const std::string& trade_date) {
@@ -241,9 +240,9 @@ void FixOrderEntry::report_fills(const std::string& session, const std::string& 
   const Nanoseconds to = from + Nanoseconds{86'400} * 1'000'000'000;
   // Read without the gateway's lock: the journal is RocksDB's, and the
   // publisher must not wait for a search.
-  std::vector<Trade> trades =
-      pipeline != nullptr ? pipeline->trades_of(participant, kFillsSearched) : std::vector<Trade>{};
-  std::erase_if(trades, [&](const Trade& t) { return t.stamp.time < from || t.stamp.time >= to; });
+  std::vector<Trade> trades = pipeline != nullptr
+                                  ? pipeline->trades_of(participant, from, to, kFillsReported)
+                                  : std::vector<Trade>{};
   std::reverse(trades.begin(), trades.end());  // oldest first
   fix::FillsReport report{
       .session = session, .request_id = request_id, .trade_date = trade_date, .fills = {}};

@@ -314,11 +314,13 @@ void Pipeline::stop() {
 }
 
 std::vector<matching::Trade> Pipeline::trades_of(matching::ParticipantId participant,
+                                                 matching::Nanoseconds from,
+                                                 matching::Nanoseconds to,
                                                  std::size_t limit) const {
   Impl& i = *impl_;
   std::lock_guard lock(i.stop_mutex);  // stop() closes the journal under it
   if (i.stopped || !i.journal) return {};
-  return i.journal->trades_of(participant, limit);
+  return i.journal->trades_of(participant, from, to, limit);
 }
 
 PipelineStats Pipeline::stats() const {

@@ -101,6 +101,12 @@ class Journal {
   std::optional<matching::Trade> find_trade(matching::TradeId trade) const;
   std::vector<matching::Trade> trades_of(matching::ParticipantId participant,
                                          std::size_t limit) const;
+  // A participant's trades sequenced in [from, to), newest first. Trade ids
+  // grow with time, so the walk back from its newest trade stops at the
+  // first before `from`: it costs the trades since `from`, not all of them.
+  std::vector<matching::Trade> trades_of(matching::ParticipantId participant,
+                                         matching::Nanoseconds from, matching::Nanoseconds to,
+                                         std::size_t limit) const;
   std::vector<matching::Trade> trades_in(matching::InstrumentId instrument,
                                          matching::Nanoseconds from, matching::Nanoseconds to,
                                          std::size_t limit) const;

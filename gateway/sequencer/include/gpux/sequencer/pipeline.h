@@ -107,9 +107,11 @@ class Pipeline {
   // Drains everything accepted, writes a snapshot, closes the journal.
   void stop();
 
-  // A participant's journaled trades, newest first, at most `limit`. From
-  // any thread; empty once stopped.
+  // A participant's journaled trades sequenced in [from, to), newest first,
+  // at most `limit` (storage::Journal::trades_of). From any thread; empty
+  // once stopped.
   std::vector<matching::Trade> trades_of(matching::ParticipantId participant,
+                                         matching::Nanoseconds from, matching::Nanoseconds to,
                                          std::size_t limit) const;
 
   PipelineStats stats() const;
