@@ -6,6 +6,7 @@
 #include "gpux/daemon/config.h"
 #include "report/journal_replay.h"
 #include "report/report.h"
+#include "report/statement.h"
 
 namespace {
 
@@ -13,18 +14,28 @@ using namespace gpux;
 
 void usage(const char*) {
   std::printf(
-      "usage: gpux report --data-dir DIR --out OUT [--config FILE] [--day YYYY-MM-DD]\n"
-      "                   [--participant ID]\n"
+      "usage: gpux report --data-dir DIR --out OUT [--config FILE]\n"
+      "                   [--day YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD]\n"
+      "                   [--participant ID] [--pdf]\n"
       "\n"
       "Replays DIR's journal and writes, for every trading day (UTC) it holds or\n"
-      "only --day, the exchange-wide report and one per participant active that\n"
-      "day or only --participant:\n"
+      "only those from --from to --to (or --day), the exchange-wide report and\n"
+      "one per participant active that day or only --participant:\n"
       "\n"
       "  OUT/DAY/exchange/        OUT/DAY/participant-ID/\n"
       "    summary.csv      totals, one metric per row (metric,value)\n"
       "    trades.csv       hourly.csv  challenges.csv  pass_rate.csv\n"
       "    settlements.csv  balances.csv  cash_flow.csv\n"
       "    report.html      the same for people, with charts; no network needed\n"
+      "\n"
+      "and for the whole period, a statement of account per participant:\n"
+      "\n"
+      "  OUT/statements/FROM_TO/participant-ID/\n"
+      "    statement_summary.csv  number, opening and closing balance, net receivable\n"
+      "    statement.csv          every line with its running balance\n"
+      "    statement.html         the same for people, print-ready\n"
+      "    statement.pdf          with --pdf: printed by headless Chromium\n"
+      "                           (chromium on PATH, or $GPUX_CHROMIUM)\n"
       "\n"
       "Amounts are USD with six decimals (the ledger's micro-USD). Give gpuxd's\n"
       "configuration file: fees and delivery terms decide how the journal\n"
@@ -81,12 +92,51 @@ void print_provider_summary(const report::History& history, const std::vector<st
   }
 }
 
+// A statement per participant for [first, last]; returns how many do not
+// reconcile. A PDF that cannot be printed is reported, not fatal.
+int write_statements(const report::History& history, std::int64_t first, std::int64_t last,
+                     std::optional<matching::ParticipantId> only,
+                     const std::map<matching::ParticipantId, std::string>& names,
+                     const std::filesystem::path& out, bool pdf) {
+  const auto participants = only ? std::set<matching::ParticipantId>{*only}
+                                 : report::statement_participants(history, first, last);
+  const std::filesystem::path folder =
+      out / "statements" / (report::format_day(first) + "_" + report::format_day(last));
+  int unreconciled = 0;
+  for (const matching::ParticipantId p : participants) {
+    const report::Statement s = report::build_statement(history, first, last, p, names);
+    const auto directory = folder / ("participant-" + std::to_string(p));
+    report::write_statement(s, directory);
+    std::printf("%s  statement %s%s\n", (directory / "statement.html").c_str(), s.number.c_str(),
+                s.reconciled ? "" : "  DOES NOT RECONCILE");
+    unreconciled += s.reconciled ? 0 : 1;
+    if (!pdf) continue;
+    const std::string failed =
+        report::print_to_pdf(directory / "statement.html", directory / "statement.pdf");
+    if (failed.empty())
+      std::printf("%s\n", (directory / "statement.pdf").c_str());
+    else
+      std::fprintf(stderr, "gpux report: no PDF of statement %s: %s\n", s.number.c_str(),
+                   failed.c_str());
+  }
+  return unreconciled;
+}
+
 }  // namespace
 
 int gpux_report(int argc, char** argv) {
   std::string data_dir, out_dir, config_file;
-  std::optional<std::int64_t> only_day;
+  std::optional<std::int64_t> from_day, to_day;
   std::optional<matching::ParticipantId> only_participant;
+  bool pdf = false;
+  bool day_given = false;
+  const auto parse_day = [](const char* option, const std::string& text) {
+    const auto day = report::parse_day(text);
+    if (!day)
+      std::fprintf(stderr, "gpux report: %s takes a date as YYYY-MM-DD, not '%s'\n", option,
+                   text.c_str());
+    return day;
+  };
   bench::Arguments args(argc + 1, argv - 1, usage);
   while (args.next()) {
     if (args.is("--data-dir")) {
@@ -96,13 +146,17 @@ int gpux_report(int argc, char** argv) {
     } else if (args.is("--config")) {
       config_file = args.value();
     } else if (args.is("--day")) {
-      const std::string text = args.value();
-      only_day = report::parse_day(text);
-      if (!only_day) {
-        std::fprintf(stderr, "gpux report: --day takes a date as YYYY-MM-DD, not '%s'\n",
-                     text.c_str());
-        return 2;
-      }
+      from_day = to_day = parse_day("--day", args.value());
+      if (!from_day) return 2;
+      day_given = true;
+    } else if (args.is("--from")) {
+      from_day = parse_day("--from", args.value());
+      if (!from_day) return 2;
+    } else if (args.is("--to")) {
+      to_day = parse_day("--to", args.value());
+      if (!to_day) return 2;
+    } else if (args.is("--pdf")) {
+      pdf = true;
     } else if (args.is("--participant")) {
       only_participant = static_cast<matching::ParticipantId>(args.count(1));
     } else {
@@ -113,6 +167,15 @@ int gpux_report(int argc, char** argv) {
     std::fprintf(stderr, "gpux report: %s is required\n",
                  data_dir.empty() ? "--data-dir" : "--out");
     usage(nullptr);
+    return 2;
+  }
+  if (day_given && (from_day != to_day)) {
+    std::fprintf(stderr, "gpux report: give --day, or --from and --to, not both\n");
+    return 2;
+  }
+  if (from_day && to_day && *from_day > *to_day) {
+    std::fprintf(stderr, "gpux report: --from %s is after --to %s\n",
+                 report::format_day(*from_day).c_str(), report::format_day(*to_day).c_str());
     return 2;
   }
   const auto config = ops::load_daemon_config("gpux report", config_file);
@@ -135,14 +198,17 @@ int gpux_report(int argc, char** argv) {
     return 3;
   }
 
-  std::vector<std::int64_t> days;
-  if (only_day) {
-    days.push_back(*only_day);
-  } else {
-    for (const auto& [day, records] : history.days)
-      days.push_back(day);
+  if (history.days.empty()) {
+    std::fprintf(stderr, "gpux report: the journal is empty; nothing to report\n");
+    return 0;
   }
-  if (days.empty()) std::fprintf(stderr, "gpux report: the journal is empty; nothing to report\n");
+  // The period: as given, else from the journal's first day to its last.
+  const std::int64_t first = from_day.value_or(history.days.begin()->first);
+  const std::int64_t last = to_day.value_or(std::max(first, history.days.rbegin()->first));
+  std::vector<std::int64_t> days;
+  for (const auto& [day, records] : history.days)
+    if (day >= first && day <= last) days.push_back(day);
+  if (day_given && days.empty()) days.push_back(first);  // a quiet day still gets its report
 
   int unreconciled = 0;
   try {
@@ -163,6 +229,8 @@ int gpux_report(int argc, char** argv) {
         unreconciled += r.reconciled ? 0 : 1;
       }
     }
+    unreconciled += write_statements(history, first, last, only_participant, names,
+                                     std::filesystem::path(out_dir), pdf);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpux report: cannot write under %s: %s\n", out_dir.c_str(), e.what());
     return 3;

@@ -6,54 +6,20 @@
 #include <stdexcept>
 
 #include "report/journal_replay.h"
+#include "report/page.h"
 #include "report/report.h"
 
 namespace gpux::report {
 
 namespace {
 
-// Long tables stay whole in their CSV; the page shows their start.
-constexpr std::size_t kPageRows = 1000;
-
-std::string csv_field(const std::string& field) {
-  if (field.find_first_of(",\"\n\r") == std::string::npos) return field;
-  std::string quoted = "\"";
-  for (char c : field)
-    quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
-std::string csv_line(const std::vector<std::string>& fields) {
-  std::string line;
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    if (i > 0) line += ',';
-    line += csv_field(fields[i]);
-  }
-  return line + "\n";
-}
-
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+using page::cents;
+using page::csv_line;
+using page::escape;
+using page::html_table;
+using page::kStyle;
+using page::summary_table;
+using page::write_file;
 
 // value / whole of `span` pixels, for non-negative values; 0 when whole is 0.
 std::int64_t scale(std::int64_t value, std::int64_t whole, std::int64_t span) {
@@ -81,27 +47,6 @@ std::string svg_rect(std::int64_t x, std::int64_t y, std::int64_t w, std::int64_
 constexpr const char* kHours[24] = {"00", "01", "02", "03", "04", "05", "06", "07",
                                     "08", "09", "10", "11", "12", "13", "14", "15",
                                     "16", "17", "18", "19", "20", "21", "22", "23"};
-
-// "1234567.891234" (the CSV's exact micro-USD) as the page shows money:
-// to the cent, half away from zero, with thousands separators. Text that
-// is not such a number is shown as it is.
-std::string cents(const std::string& usd) {
-  const bool negative = !usd.empty() && usd[0] == '-';
-  const std::string digits = negative ? usd.substr(1) : usd;
-  const auto point = digits.find('.');
-  if (point == std::string::npos || point == 0 || digits.size() - point - 1 != 6 ||
-      digits.find_first_not_of("0123456789.") != std::string::npos || point > 15)
-    return usd;
-  const std::int64_t micro =
-      std::stoll(digits.substr(0, point)) * 1'000'000 + std::stoll(digits.substr(point + 1));
-  const std::int64_t rounded = (micro + 5'000) / 10'000;  // cents
-  std::string whole = std::to_string(rounded / 100);
-  for (std::size_t at = whole.size(); at > 3; at -= 3)
-    whole.insert(at - 3, ",");
-  const std::int64_t cent = rounded % 100;
-  return std::string(negative && rounded != 0 ? "-" : "") + whole + "." + (cent < 10 ? "0" : "") +
-         std::to_string(cent);
-}
 
 // The smallest 1, 2, 2.5 or 5 times a power of ten at or above `value`
 // (micro-USD): the top of a price axis people can read.
@@ -230,85 +175,6 @@ std::string cash_flow_chart(const std::vector<CashFlow>& flows, bool has_out) {
       rows, largest, has_out, "inflow", "outflow");
 }
 
-const char* const kStyle =
-    "body{font-family:sans-serif;margin:24px;color:#1d2733;background:#fff}"
-    "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}"
-    "p.meta{color:#52606d;margin:0 0 16px}"
-    "table{border-collapse:collapse;font-size:13px}"
-    "th,td{border:1px solid #d5dbe1;padding:3px 8px;text-align:right}"
-    "th{background:#eef2f6}td.text,th.text{text-align:left}"
-    "table.summary th{text-align:left}"
-    ".chart{display:block;margin:8px 0 16px}"
-    ".chart text{font-size:12px;fill:#1d2733}.chart text.heading{font-weight:bold}"
-    ".chart text.axis,.chart text.vwap-axis{fill:#52606d}"
-    ".plot{fill:#f4f6f8;stroke:#d5dbe1}.volume{fill:#3b82c4}"
-    ".vwap{fill:none;stroke:#e07b00;stroke-width:2}.vwap-dot{fill:#e07b00}"
-    ".passed{fill:#2e9e5b}.inflow{fill:#2e9e5b}.outflow{fill:#c94c4c}"
-    ".ok{color:#2e9e5b;font-weight:bold}.bad{color:#c94c4c;font-weight:bold}";
-
-bool numeric(const std::string& column) {
-  return column != "time" && column != "product" && column != "account" && column != "provider" &&
-         column != "reason" && column != "aggressor" && column != "outcome" &&
-         column != "failure" && column != "reconciles";
-}
-
-// A CSV column's name as a person reads it: "price_usd" is "Price (USD)".
-std::string heading(const std::string& column) {
-  std::string words = column;
-  std::string unit;
-  for (const auto& [suffix, name] :
-       {std::pair<std::string, std::string>{"_usd", " (USD)"}, {"_percent", " (%)"}})
-    if (words.size() > suffix.size() &&
-        words.compare(words.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      words.resize(words.size() - suffix.size());
-      unit = name;
-    }
-  std::replace(words.begin(), words.end(), '_', ' ');
-  if (!words.empty() && words[0] >= 'a' && words[0] <= 'z') words[0] = char(words[0] - 'a' + 'A');
-  return words + unit;
-}
-
-bool money(const std::string& column) {
-  return column.size() > 4 && column.compare(column.size() - 4, 4, "_usd") == 0;
-}
-
-std::string html_table(const Table& table) {
-  std::string html = "<h2>" + escape(table.title) + "</h2>";
-  if (table.rows.empty()) return html + "<p>None.</p>";
-  html += "<table data-table=\"" + escape(table.name) + "\"><tr>";
-  for (const std::string& c : table.columns)
-    html += "<th" + std::string(numeric(c) ? "" : " class=\"text\"") + ">" + escape(heading(c)) +
-            "</th>";
-  html += "</tr>";
-  const std::size_t shown = std::min(table.rows.size(), kPageRows);
-  for (std::size_t r = 0; r < shown; ++r) {
-    html += "<tr>";
-    for (std::size_t c = 0; c < table.columns.size(); ++c)
-      html += "<td" + std::string(numeric(table.columns[c]) ? "" : " class=\"text\"") + ">" +
-              escape(money(table.columns[c]) ? cents(table.rows[r][c]) : table.rows[r][c]) +
-              "</td>";
-    html += "</tr>";
-  }
-  html += "</table>";
-  if (shown < table.rows.size())
-    html += "<p>The first " + num(static_cast<std::int64_t>(shown)) + " of " +
-            num(static_cast<std::int64_t>(table.rows.size())) + " rows; all of them are in " +
-            escape(table.name) + ".csv.</p>";
-  return html;
-}
-
-void write_file(const std::filesystem::path& path, const std::string& content) {
-  // Written aside and renamed, so a report is never seen half-written.
-  const std::filesystem::path partial = path.string() + ".partial";
-  {
-    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.close();
-    if (!out) throw std::runtime_error("cannot write " + partial.string());
-  }
-  std::filesystem::rename(partial, path);
-}
-
 }  // namespace
 
 std::string render_html(const Report& report) {
@@ -322,14 +188,8 @@ std::string render_html(const Report& report) {
           " (UTC), from the journal through command " +
           num(static_cast<std::int64_t>(report.through_sequence)) +
           ". Amounts in USD; fees and VWAP rounded down to the micro-USD.</p>\n";
-  html += "<h2>Summary</h2><table class=\"summary\">";
-  for (const Figure& f : report.summary) {
-    const bool verdict = f.key == "balances_reconcile";
-    html += "<tr><th>" + escape(f.label) + "</th><td data-metric=\"" + escape(f.key) + "\"" +
-            (verdict ? std::string(" class=\"") + (f.value == "yes" ? "ok" : "bad") + "\"" : "") +
-            ">" + escape(f.value) + "</td></tr>";
-  }
-  html += "</table>\n<h2>Charts</h2>";
+  html += "<h2>Summary</h2>" + summary_table(report.summary, "balances_reconcile") +
+          "\n<h2>Charts</h2>";
   if (report.hourly.empty()) html += "<p>No trades this day.</p>";
   for (const ProductHours& p : report.hourly)
     html += hourly_chart(p) + "\n";

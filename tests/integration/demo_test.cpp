@@ -127,4 +127,18 @@ TEST_CASE("ops/demo --quick: the market runs, the audit passes, the dishonest pr
     CHECK(std::stoi(html.substr(width, html.find('"', width) - width)) >= 5);
     CHECK(html.find("(off scale)", chart) != std::string::npos);
   }
+
+  // A statement per participant for the demo's period, each reconciled and
+  // printed to PDF (ops/setup installs Chromium).
+  int statements = 0;
+  for (const auto& entry :
+       fs::recursive_directory_iterator(dir.path() / "reports" / "statements")) {
+    if (entry.path().filename() != "statement_summary.csv") continue;
+    CAPTURE(entry.path());
+    ++statements;
+    CHECK(text_of(entry.path()).find("\nreconciles,yes\n") != std::string::npos);
+    CHECK(text_of(entry.path().parent_path() / "statement.pdf").rfind("%PDF-", 0) == 0);
+  }
+  CHECK(statements >= 6);  // three buyers, three providers
+  CHECK(output.find("statement.pdf") != std::string::npos);
 }

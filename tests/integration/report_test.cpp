@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <regex>
@@ -58,14 +59,53 @@ struct Expected {
         withdrawals = 0;
 };
 
-// A seeded market written to a real journal with controlled sequencer times:
-// buyers 1..4 and providers 5..7 trade two consecutive delivery hours on day
-// one, now and then as a block over both; day two delivers and settles them.
-class JournaledMarket : public EventListener {
+// Commands applied to an engine at sequencer times the test controls, and
+// written with their events to a real journal, which is closed at the end
+// as after gpuxd stops: the report opens it alone. `observe` sees each event
+// at the time of its command.
+class JournalWriter : public EventListener {
  public:
-  explicit JournaledMarket(const fs::path& data)
+  using Observer = std::function<void(const Event&, Nanoseconds)>;
+  JournalWriter(const fs::path& data, Observer observe)
       : journal_(gpux::storage::Journal::open(data)),
         engine_(make_engine(engine_config(), *this)),
+        observe_(std::move(observe)) {}
+
+  Nanoseconds time = 0;  // of the next command; each moves it a second on
+
+  void apply(CommandBody body) {
+    commands_.push_back(Command{{commands_.size() + 1, time}, std::move(body)});
+    engine_->apply(commands_.back());
+    time += kSecond;
+  }
+
+  void close() {
+    journal_->append(commands_, events_);
+    journal_.reset();
+  }
+
+  Money balance(settlement::AccountRef account) const { return engine_->balance(account); }
+
+ private:
+  void on_event(const Event& event) override {
+    events_.push_back(event);
+    observe_(event, time);
+  }
+
+  std::unique_ptr<gpux::storage::Journal> journal_;
+  std::unique_ptr<Engine> engine_;
+  Observer observe_;
+  std::vector<Command> commands_;
+  std::vector<Event> events_;
+};
+
+// A seeded market written to a real journal: buyers 1..4 and providers 5..7
+// trade two consecutive delivery hours on day one, now and then as a block
+// over both; day two delivers and settles them.
+class JournaledMarket {
+ public:
+  explicit JournaledMarket(const fs::path& data)
+      : writer_(data, [this](const Event& e, Nanoseconds time) { observe(e, time); }),
         random_(2026) {}
 
   std::map<std::int64_t, Expected> expected;
@@ -137,24 +177,18 @@ class JournaledMarket : public EventListener {
     for (InstrumentId i = 1; i <= 2; ++i)
       apply(ChangeInstrumentState{i, InstrumentState::settled});
     apply(AdjustCash{3, -1'000'000});
-    journal_->append(commands_, events_);
-    journal_.reset();  // closed, as after gpuxd stops: the report opens it alone
+    writer_.close();
   }
 
-  Money balance(settlement::AccountRef account) const { return engine_->balance(account); }
+  Money balance(settlement::AccountRef account) const { return writer_.balance(account); }
 
  private:
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(random_); }
 
-  void apply(CommandBody body) {
-    commands_.push_back(Command{{commands_.size() + 1, time_}, std::move(body)});
-    engine_->apply(commands_.back());
-    time_ += kSecond;
-  }
+  void apply(CommandBody body) { writer_.apply(std::move(body)); }
 
-  void on_event(const Event& event) override {
-    events_.push_back(event);
-    Expected& day = expected[time_ / (86'400 * kSecond)];
+  void observe(const Event& event, Nanoseconds time) {
+    Expected& day = expected[time / (86'400 * kSecond)];
     if (const auto* b = std::get_if<BlockOrderFilled>(&event)) {
       ++day.blocks;
       day.block_legs += b->legs;
@@ -188,12 +222,9 @@ class JournaledMarket : public EventListener {
     }
   }
 
-  std::unique_ptr<gpux::storage::Journal> journal_;
-  std::unique_ptr<Engine> engine_;
+  JournalWriter writer_;
   std::mt19937_64 random_;
-  Nanoseconds time_ = 0;
-  std::vector<Command> commands_;
-  std::vector<Event> events_;
+  Nanoseconds& time_ = writer_.time;
   std::vector<ChallengeScheduled> scheduled_;
 };
 
@@ -317,22 +348,83 @@ Image decode_png(const std::string& png) {
   return image;
 }
 
-// The text of every element carrying data-metric="KEY" in Chromium's DOM.
-std::map<std::string, std::string> page_metrics(const std::string& dom) {
-  std::map<std::string, std::string> metrics;
-  const std::string marker = "data-metric=\"";
+// Every element carrying data-metric="KEY" in Chromium's DOM: its exact
+// value (data-value) and the text it shows.
+struct Shown {
+  std::string value, text;
+  bool operator==(const Shown&) const = default;
+};
+std::map<std::string, Shown> page_metrics(const std::string& dom) {
+  std::map<std::string, Shown> metrics;
+  const std::string marker = "data-metric=\"", value = "data-value=\"";
   for (std::size_t at = dom.find(marker); at != std::string::npos; at = dom.find(marker, at)) {
     at += marker.size();
     const std::size_t key_end = dom.find('"', at);
-    const std::size_t text = dom.find('>', key_end) + 1;
-    metrics[dom.substr(at, key_end - at)] = dom.substr(text, dom.find('<', text) - text);
+    const std::size_t tag_end = dom.find('>', key_end);
+    const std::size_t value_at = dom.find(value, key_end) + value.size();
+    REQUIRE(value_at < tag_end);
+    const std::size_t text = tag_end + 1;
+    metrics[dom.substr(at, key_end - at)] = {
+        dom.substr(value_at, dom.find('"', value_at) - value_at),
+        dom.substr(text, dom.find('<', text) - text)};
   }
   return metrics;
+}
+
+// Micro-USD as the pages show money: to the cent, half away from zero, with
+// thousands separators.
+std::string cents(Money m) {
+  const Money rounded = ((m < 0 ? -m : m) + 5'000) / 10'000;
+  std::string whole = std::to_string(rounded / 100);
+  for (int at = static_cast<int>(whole.size()) - 3; at > 0; at -= 3)
+    whole.insert(static_cast<std::size_t>(at), ",");
+  char cent[4];
+  std::snprintf(cent, sizeof cent, "%02lld", static_cast<long long>(rounded % 100));
+  return (m < 0 && rounded != 0 ? "-" : "") + whole + "." + cent;
+}
+
+// What a page must show for a CSV's metric,value rows.
+std::map<std::string, Shown> as_shown(const std::map<std::string, std::string>& csv) {
+  std::map<std::string, Shown> shown;
+  for (const auto& [key, value] : csv) {
+    const bool money = key.size() > 4 && key.compare(key.size() - 4, 4, "_usd") == 0;
+    shown[key] = {value, money ? cents(micro_usd(value)) : value};
+  }
+  return shown;
+}
+
+// Headless Chromium with its own profile under `profile`; options follow.
+std::string chromium_command(const fs::path& profile) {
+  return "timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
+         "--user-data-dir=" +
+         profile.string() + " ";
 }
 
 std::string report_command(const fs::path& data, const fs::path& config, const fs::path& out) {
   return std::string(GPUX_PATH) + " report --data-dir " + data.string() + " --config " +
          config.string() + " --out " + out.string();
+}
+
+// Rows of a CSV file, its header first.
+std::vector<std::vector<std::string>> read_csv(const fs::path& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream lines(read_file(path));
+  std::string line;
+  while (std::getline(lines, line)) {
+    // Descriptions may hold a quoted comma: "Sold X (trade 4, 2025-...)".
+    std::vector<std::string> fields(1);
+    bool quoted = false;
+    for (char c : line) {
+      if (c == '"')
+        quoted = !quoted;
+      else if (c == ',' && !quoted)
+        fields.emplace_back();
+      else
+        fields.back().push_back(c);
+    }
+    rows.push_back(std::move(fields));
+  }
+  return rows;
 }
 
 }  // namespace
@@ -510,10 +602,7 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
   }
 
   SUBCASE("headless Chromium renders charts and the CSV's totals") {
-    const std::string chromium =
-        "timeout 120 chromium --headless --no-sandbox --disable-gpu "
-        "--hide-scrollbars --user-data-dir=" +
-        (dir.path() / "chromium").string() + " ";
+    const std::string chromium = chromium_command(dir.path() / "chromium");
     // Pixels near a chart colour of the page's style.
     const auto count_colour = [](const Image& image, int r, int g, int b) {
       std::size_t count = 0;
@@ -549,7 +638,7 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
       // A participant's page shows its collateral, and the settlement rows
       // of its own side only (participant 7 settles as a provider only).
       CHECK(csv.size() == (folder.filename() == "exchange" ? 22u : 21u));
-      CHECK(shown == csv);
+      CHECK(shown == as_shown(csv));
       // Tables as people read them: headings in words with the unit, money
       // to the cent with separators (the CSV keeps micro-USD).
       CHECK(dom.find("<th>Closing (USD)</th>") != std::string::npos);
@@ -586,6 +675,183 @@ TEST_CASE("gpux report: totals equal the market's events, reruns are byte-identi
     const Image delivery = render(two / "participant-7");
     CHECK(count_colour(delivery, 0x2e, 0x9e, 0x5b) > 2'000);  // pass rate and inflow bars
     CHECK(count_colour(delivery, 0xc9, 0x4c, 0x4c) > 200);    // the penalty paid out
+  }
+}
+
+// A market small enough to settle by hand. Day one: buyer 1 takes 4 units at
+// 2.00 from provider 2 (trade A) and 2 units at 2.10 from provider 3 (trade
+// B), both as the taker (3000 ppm; the makers pay 1000 ppm; the buyer's fee
+// hold is 4000 ppm). Day two: provider 2 proves 4 of 4 challenges, provider
+// 3 proves 2 of 4, so 1 of its 2 units is verified and it pays 25% of the
+// unverified notional as a penalty; the buyer withdraws 10.
+TEST_CASE("gpux report: statements equal hand-computed figures, on the page and in the PDF") {
+  TempDir dir;
+  const fs::path data = dir.path() / "data", config = dir.path() / "gpux.conf";
+  std::ofstream(config) << kConfig;
+  std::vector<TradeId> trades;
+  JournalWriter market(data, [&](const Event& e, Nanoseconds) {
+    if (const auto* t = std::get_if<Trade>(&e)) trades.push_back(t->trade);
+  });
+  market.time = kDayOneStart + 8 * 3600 * kSecond;
+  for (ParticipantId p = 1; p <= 3; ++p)
+    market.apply(AddParticipant{p});
+  market.apply(AdjustCash{1, 1'000'000'000});
+  InstrumentSpec spec = standard_spec(1);
+  spec.symbol = "H100-SXM.us-east.20251201T10";
+  spec.maker_fee_ppm = 1'000;
+  spec.taker_fee_ppm = 3'000;
+  market.apply(ListInstrument{spec});
+  market.apply(ChangeInstrumentState{1, InstrumentState::open});
+  for (ParticipantId p = 2; p <= 3; ++p) {
+    market.apply(AdjustCash{p, 100'000'000});
+    market.apply(PostCollateral{p, 50'000'000});
+    market.apply(SetSellCapacity{p, 1, 10});
+  }
+  const auto order = [&](ParticipantId p, Side side, Price price, Quantity quantity) {
+    market.apply(NewOrder{0, p, 1, side, OrderType::limit, SelfTradePrevention::cancel_incoming,
+                          price, quantity});
+  };
+  order(2, Side::sell, 2'000'000, 4);
+  order(1, Side::buy, 2'000'000, 4);
+  order(3, Side::sell, 2'100'000, 2);
+  order(1, Side::buy, 2'100'000, 2);
+  REQUIRE(trades.size() == 2);
+  market.time = kDayTwoStart + 9 * 3600 * kSecond;
+  market.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
+  market.apply(ChangeInstrumentState{1, InstrumentState::delivering});
+  for (std::uint32_t i = 0; i < 4; ++i) {
+    market.apply(RecordChallengeOutcome{trades[0], i, ChallengeOutcome::passed, 0});
+    const bool pass = i < 2;
+    market.apply(RecordChallengeOutcome{
+        trades[1], i, pass ? ChallengeOutcome::passed : ChallengeOutcome::failed, pass ? 0u : 5u});
+  }
+  market.apply(ChangeInstrumentState{1, InstrumentState::settled});
+  market.apply(AdjustCash{1, -10'000'000});
+  market.close();
+
+  const fs::path out = dir.path() / "out";
+  const auto run = gpux::test::run_command(report_command(data, config, out) + " --pdf");
+  REQUIRE_MESSAGE(run.status == 0, run.output);
+  const fs::path period = out / "statements" / "2025-11-30_2025-12-01";
+  const std::string a = std::to_string(trades[0]), b = std::to_string(trades[1]);
+  // Each line: kind, trade, quantity, price, amount, balance, collateral.
+  using Lines = std::vector<std::vector<std::string>>;
+  const auto lines_of = [&](ParticipantId p) {
+    Lines lines;
+    const auto rows = read_csv(period / ("participant-" + std::to_string(p)) / "statement.csv");
+    REQUIRE(rows.at(0) == std::vector<std::string>{"time", "trade", "kind", "description",
+                                                   "quantity", "price_usd", "amount_usd",
+                                                   "balance_usd", "collateral_usd"});
+    for (std::size_t r = 1; r < rows.size(); ++r)
+      lines.push_back(
+          {rows[r][2], rows[r][1], rows[r][4], rows[r][5], rows[r][6], rows[r][7], rows[r][8]});
+    return lines;
+  };
+  const auto summary_of = [&](ParticipantId p) {
+    return read_summary(period / ("participant-" + std::to_string(p)) / "statement_summary.csv");
+  };
+
+  SUBCASE("the buyer pays for proven hours and its fees, not for the hour not proven") {
+    // A: 4 x 2.00 = 8.00, fee 0.3% = 0.024. B: 2 x 2.10 = 4.20, one hour
+    // not proven: 2.10 not charged, fee 0.3% of 2.10 = 0.0063.
+    CHECK(lines_of(1) == Lines{{"deposit", "", "", "", "1000.000000", "1000.000000", ""},
+                               {"bought", a, "4", "2.000000", "-8.000000", "992.000000", ""},
+                               {"buyer_fee", a, "", "", "-0.024000", "991.976000", ""},
+                               {"bought", b, "2", "2.100000", "-4.200000", "987.776000", ""},
+                               {"not_charged", b, "1", "2.100000", "2.100000", "989.876000", ""},
+                               {"buyer_fee", b, "", "", "-0.006300", "989.869700", ""},
+                               {"withdrawal", "", "", "", "-10.000000", "979.869700", ""}});
+    const auto m = summary_of(1);
+    CHECK(m.at("statement") == "GPUX-S-1-20251130-20251201");
+    CHECK(m.at("opening_balance_usd") == "0.000000");
+    CHECK(m.at("credits_usd") == "1002.100000");
+    CHECK(m.at("debits_usd") == "-22.230300");
+    CHECK(m.at("closing_balance_usd") == "979.869700");
+    CHECK(m.at("available_usd") == "979.869700");
+    CHECK(m.at("net_receivable_usd") == "0.000000");
+    CHECK(m.at("reconciles") == "yes");
+  }
+
+  SUBCASE("the honest provider is paid the notional less its fee") {
+    // A: 8.00 sold, fee 0.1% = 0.008.
+    CHECK(lines_of(2) ==
+          Lines{{"deposit", "", "", "", "100.000000", "100.000000", ""},
+                {"collateral_pledged", "", "", "", "0.000000", "100.000000", "50.000000"},
+                {"sold", a, "4", "2.000000", "8.000000", "108.000000", ""},
+                {"provider_fee", a, "", "", "-0.008000", "107.992000", ""}});
+    const auto m = summary_of(2);
+    CHECK(m.at("closing_balance_usd") == "107.992000");
+    CHECK(m.at("collateral_usd") == "50.000000");
+    CHECK(m.at("reconciles") == "yes");
+  }
+
+  SUBCASE("the penalised provider is not paid the hour it did not prove, and pays a penalty") {
+    // B: 4.20 sold, 2.10 not paid, fee 0.1% of 2.10 = 0.0021, penalty 25%
+    // of 2.10 = 0.525 from its collateral.
+    CHECK(lines_of(3) ==
+          Lines{{"deposit", "", "", "", "100.000000", "100.000000", ""},
+                {"collateral_pledged", "", "", "", "0.000000", "100.000000", "50.000000"},
+                {"sold", b, "2", "2.100000", "4.200000", "104.200000", ""},
+                {"not_paid", b, "1", "2.100000", "-2.100000", "102.100000", ""},
+                {"provider_fee", b, "", "", "-0.002100", "102.097900", ""},
+                {"penalty", b, "", "", "-0.525000", "101.572900", "-0.525000"}});
+    const auto m = summary_of(3);
+    CHECK(m.at("closing_balance_usd") == "101.572900");
+    CHECK(m.at("collateral_usd") == "49.475000");
+    CHECK(m.at("reconciles") == "yes");
+  }
+
+  SUBCASE("a period that ends before delivery: escrow and receivable to come") {
+    const auto day_one =
+        gpux::test::run_command(report_command(data, config, dir.path() / "day-one") +
+                                " --from 2025-11-30 --to 2025-11-30");
+    REQUIRE_MESSAGE(day_one.status == 0, day_one.output);
+    const fs::path folder = dir.path() / "day-one" / "statements" / "2025-11-30_2025-11-30";
+    const auto buyer = read_summary(folder / "participant-1" / "statement_summary.csv");
+    // The buyer's 1000 are all still its own; 12.2488 of them (8.00 + 4.20
+    // and the 0.4% fee hold on each) wait in escrow.
+    CHECK(buyer.at("statement") == "GPUX-S-1-20251130-20251130");
+    CHECK(buyer.at("closing_balance_usd") == "1000.000000");
+    CHECK(buyer.at("escrow_usd") == "12.248800");
+    CHECK(buyer.at("net_receivable_usd") == "-12.248800");
+    const auto provider = read_summary(folder / "participant-2" / "statement_summary.csv");
+    CHECK(provider.at("receivable_usd") == "8.000000");
+    CHECK(provider.at("net_receivable_usd") == "8.000000");
+  }
+
+  SUBCASE("Chromium renders the page with the CSV's figures, and printed it to PDF") {
+    const std::string chromium = chromium_command(dir.path() / "chromium");
+    for (ParticipantId p = 1; p <= 3; ++p) {
+      const fs::path folder = period / ("participant-" + std::to_string(p));
+      CAPTURE(folder);
+      const std::string pdf = read_file(folder / "statement.pdf");
+      CHECK(pdf.rfind("%PDF-", 0) == 0);
+      CHECK(pdf.find("/Type /Page") != std::string::npos);
+      const auto dumped =
+          gpux::test::run_command("(" + chromium + "--dump-dom file://" +
+                                  (folder / "statement.html").string() + " 2>/dev/null)");
+      REQUIRE(dumped.status == 0);
+      CHECK(page_metrics(dumped.output) == as_shown(summary_of(p)));
+      // Every line is on the page, to the cent.
+      const auto rows = read_csv(folder / "statement.csv");
+      std::size_t lines = 0;
+      for (auto at = dumped.output.find("<tr>"); at != std::string::npos;
+           at = dumped.output.find("<tr>", at + 1))
+        ++lines;
+      CHECK(lines == rows.size() + summary_of(p).size());  // with the header row
+      CHECK(dumped.output.find("<td>" + cents(micro_usd(rows.back()[7])) + "</td>") !=
+            std::string::npos);
+      const fs::path png = dir.path() / "statement.png";
+      const auto shot = gpux::test::run_command(chromium + "--screenshot=" + png.string() +
+                                                " --window-size=1280,900 file://" +
+                                                (folder / "statement.html").string());
+      REQUIRE_MESSAGE(shot.status == 0, shot.output);
+      const Image image = decode_png(read_file(png));
+      std::size_t inked = 0;
+      for (std::size_t i = 0; i < image.rgb.size(); i += 3)
+        inked += image.rgb[i] < 240 || image.rgb[i + 1] < 240 || image.rgb[i + 2] < 240;
+      CHECK(inked > 20'000);
+    }
   }
 }
 
