@@ -11,6 +11,8 @@ namespace {
 
 // Long tables stay whole in their CSV; the page shows their start.
 constexpr std::size_t kPageRows = 1000;
+constexpr std::size_t kPageColumns = 11;
+constexpr std::size_t kKeyColumns = 2;
 
 std::string csv_field(const std::string& field) {
   if (field.find_first_of(",\"\n\r") == std::string::npos) return field;
@@ -101,22 +103,37 @@ std::string heading(const std::string& column) {
 std::string html_table(const Table& table, const std::string& css) {
   std::string html = "<h2>" + escape(table.title) + "</h2>";
   if (table.rows.empty()) return html + "<p>None.</p>";
-  html += "<table data-table=\"" + escape(table.name) + "\"" +
-          (css.empty() ? "" : " class=\"" + escape(css) + "\"") + "><tr>";
-  for (const std::string& c : table.columns)
-    html += "<th" + std::string(numeric(c) ? "" : " class=\"text\"") + ">" + escape(heading(c)) +
-            "</th>";
-  html += "</tr>";
-  const std::size_t shown = std::min(table.rows.size(), kPageRows);
-  for (std::size_t r = 0; r < shown; ++r) {
-    html += "<tr>";
-    for (std::size_t c = 0; c < table.columns.size(); ++c)
-      html += "<td" + std::string(numeric(table.columns[c]) ? "" : " class=\"text\"") + ">" +
-              escape(money(table.columns[c]) ? cents(table.rows[r][c]) : table.rows[r][c]) +
-              "</td>";
-    html += "</tr>";
+  // A table wider than a page is shown as parts of at most kPageColumns,
+  // each after the first repeating the first kKeyColumns (time and what the
+  // row is about), so that it fits a laptop screen and A4 landscape.
+  std::vector<std::vector<std::size_t>> parts{{}};
+  for (std::size_t c = 0; c < table.columns.size(); ++c) {
+    if (parts.back().size() == kPageColumns) {
+      parts.emplace_back();
+      for (std::size_t key = 0; key < kKeyColumns; ++key)
+        parts.back().push_back(key);
+    }
+    parts.back().push_back(c);
   }
-  html += "</table>";
+  const std::size_t shown = std::min(table.rows.size(), kPageRows);
+  for (std::size_t part = 0; part < parts.size(); ++part) {
+    const std::string name = table.name + (part == 0 ? "" : "-" + std::to_string(part + 1));
+    html += "<table data-table=\"" + escape(name) + "\"" +
+            (css.empty() ? "" : " class=\"" + escape(css) + "\"") + "><tr>";
+    for (const std::size_t c : parts[part])
+      html += "<th" + std::string(numeric(table.columns[c]) ? "" : " class=\"text\"") + ">" +
+              escape(heading(table.columns[c])) + "</th>";
+    html += "</tr>";
+    for (std::size_t r = 0; r < shown; ++r) {
+      html += "<tr>";
+      for (const std::size_t c : parts[part])
+        html += "<td" + std::string(numeric(table.columns[c]) ? "" : " class=\"text\"") + ">" +
+                escape(money(table.columns[c]) ? cents(table.rows[r][c]) : table.rows[r][c]) +
+                "</td>";
+      html += "</tr>";
+    }
+    html += "</table>";
+  }
   if (shown < table.rows.size())
     html += "<p>The first " + std::to_string(shown) + " of " + std::to_string(table.rows.size()) +
             " rows; all of them are in " + escape(table.name) + ".csv.</p>";
@@ -144,12 +161,7 @@ const char* const kStyle =
     "th,td{border:1px solid #d5dbe1;padding:3px 8px;text-align:right}"
     "th{background:#eef2f6}td.text,th.text{text-align:left}"
     "table.summary th{text-align:left}"
-    ".chart{display:block;margin:8px 0 16px}"
-    ".chart text{font-size:12px;fill:#1d2733}.chart text.heading{font-weight:bold}"
-    ".chart text.axis,.chart text.vwap-axis{fill:#52606d}"
-    ".plot{fill:#f4f6f8;stroke:#d5dbe1}.volume{fill:#3b82c4}"
-    ".vwap{fill:none;stroke:#e07b00;stroke-width:2}.vwap-dot{fill:#e07b00}"
-    ".passed{fill:#2e9e5b}.inflow{fill:#2e9e5b}.outflow{fill:#c94c4c}"
+    ".chart{margin:8px 0 20px}table+table{margin-top:10px}"
     ".ok{color:#2e9e5b;font-weight:bold}.bad{color:#c94c4c;font-weight:bold}"
     // A statement prints on A4 landscape: its lines keep each figure on one
     // line and let the description take the width left.

@@ -25,7 +25,8 @@ std::string cents(const std::string& usd);
 std::string heading(const std::string& column);
 
 // `table` with its title; money columns (…_usd) to the cent; at most the
-// first 1000 rows, saying so when there are more. `css` classes the table.
+// first 1000 rows, saying so when there are more; more than 11 columns in
+// parts that repeat the first two. `css` classes the table.
 std::string html_table(const Table& table, const std::string& css = "");
 
 // Label and value rows; each value carries data-metric="KEY" and its exact

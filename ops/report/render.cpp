@@ -1,10 +1,11 @@
-// CSV files and the HTML page. The page carries its own style and draws its
-// charts as inline SVG computed here, so it renders without network access or
-// scripts, and the same report gives the same bytes.
+// CSV files and the HTML page. The page carries its own style, the charting
+// library and the charts' data, so it renders without network access, and
+// the same report gives the same bytes.
 #include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
+#include "report/chart_library.h"
 #include "report/journal_replay.h"
 #include "report/page.h"
 #include "report/report.h"
@@ -21,32 +22,77 @@ using page::kStyle;
 using page::summary_table;
 using page::write_file;
 
-// value / whole of `span` pixels, for non-negative values; 0 when whole is 0.
-std::int64_t scale(std::int64_t value, std::int64_t whole, std::int64_t span) {
-  if (whole <= 0 || value <= 0) return 0;
-  return static_cast<std::int64_t>(static_cast<__int128>(value) * span / whole);
+// Charts are Chart.js configurations: JSON data beside a canvas, drawn by
+// one script after the library. The JSON is built here from integers, so the
+// same report gives the same bytes; amounts go to the chart in USD with six
+// places, for display only.
+
+// A JSON string, safe inside a <script> element too ("<" escaped).
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '<') {
+      out += "\\u003c";
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
 }
 
-std::string num(std::int64_t v) {
-  return std::to_string(v);
+template <class T, class Format>
+std::string json_array(const std::vector<T>& values, Format format) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i)
+    out += (i == 0 ? "" : ",") + format(values[i]);
+  return out + "]";
 }
 
-// A text element; `anchor` is start, middle or end.
-std::string svg_text(std::int64_t x, std::int64_t y, const std::string& text,
-                     const char* anchor = "start", const char* css = "") {
-  return "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" text-anchor=\"" + anchor + "\"" +
-         (*css ? std::string(" class=\"") + css + "\"" : "") + ">" + escape(text) + "</text>";
+std::string axis_title(const std::string& text) {
+  return "\"title\":{\"display\":true,\"text\":" + json_string(text) + "}";
 }
 
-std::string svg_rect(std::int64_t x, std::int64_t y, std::int64_t w, std::int64_t h,
-                     const char* css) {
-  return "<rect x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"" + num(w) + "\" height=\"" +
-         num(h) + "\" class=\"" + css + "\"/>";
+std::string chart_title(const std::string& text) {
+  return "\"plugins\":{\"title\":{\"display\":true,\"text\":" + json_string(text) +
+         ",\"font\":{\"size\":14}},\"legend\":{\"position\":\"bottom\"}}";
 }
 
-constexpr const char* kHours[24] = {"00", "01", "02", "03", "04", "05", "06", "07",
-                                    "08", "09", "10", "11", "12", "13", "14", "15",
-                                    "16", "17", "18", "19", "20", "21", "22", "23"};
+// A canvas of `width` x `height` CSS pixels and its configuration.
+class ChartSet {
+ public:
+  std::string add(const std::string& config, int width, int height) {
+    const std::string id = "chart-" + std::to_string(++count_);
+    return "<div class=\"chart\"><canvas data-chart=\"" + id + "\" width=\"" +
+           std::to_string(width) + "\" height=\"" + std::to_string(height) +
+           "\"></canvas><script type=\"application/json\" id=\"" + id + "\">" + config +
+           "</script></div>\n";
+  }
+  bool empty() const { return count_ == 0; }
+
+ private:
+  int count_ = 0;
+};
+
+// Draws every canvas from its JSON; still charts, at their CSS size, so that a
+// screenshot or a print shows them whole.
+const char* const kDrawCharts =
+    "<script>Chart.defaults.animation=false;Chart.defaults.responsive=false;"
+    "Chart.defaults.font.family='sans-serif';Chart.defaults.color='#1d2733';"
+    "for(const c of document.querySelectorAll('canvas[data-chart]'))"
+    "new Chart(c,JSON.parse(document.getElementById(c.dataset.chart).textContent));</script>\n";
+
+std::string hour_label(std::size_t hour) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%02zu:00", hour);
+  return text;
+}
 
 // The smallest 1, 2, 2.5 or 5 times a power of ten at or above `value`
 // (micro-USD): the top of a price axis people can read.
@@ -57,97 +103,88 @@ matching::Price nice_ceiling(matching::Price value) {
 }
 
 // Bars of volume per hour and the VWAP as a line over them, for one product,
-// against a price axis from zero: a VWAP's height is its price.
-std::string hourly_chart(const ProductHours& p) {
-  constexpr std::int64_t kLeft = 70, kSlot = 25, kTop = 24, kHeight = 150;
-  constexpr std::int64_t kBottom = kTop + kHeight, kWidth = kLeft + 24 * kSlot + 110;
-  std::int64_t max_volume = 0;
+// against a price axis from zero: a VWAP's height is its price. The hour
+// axis spans the hours traded and one on each side, not the whole day.
+std::string hourly_chart(ChartSet& charts, const ProductHours& p) {
+  std::size_t first = 24, last = 0;
   matching::Price high = 0;
   for (std::size_t h = 0; h < 24; ++h) {
-    max_volume = std::max<std::int64_t>(max_volume, p.volume[h]);
-    if (p.volume[h] != 0) high = std::max(high, p.vwap[h]);
-  }
-  const matching::Price top = nice_ceiling(std::max<matching::Price>(high, 1));
-  const auto vwap_y = [&](matching::Price v) { return kBottom - scale(v, top, kHeight); };
-  std::string svg = "<svg class=\"chart\" role=\"img\" width=\"" + num(kWidth) + "\" height=\"" +
-                    num(kBottom + 36) + "\" viewBox=\"0 0 " + num(kWidth) + " " +
-                    num(kBottom + 36) + "\"><title>" + escape(p.product) +
-                    ": volume and VWAP by hour</title>";
-  svg += svg_text(kLeft, 14, p.product, "start", "heading");
-  svg += svg_rect(kLeft, kTop, 24 * kSlot, kHeight, "plot");
-  std::string line, dots;  // the VWAP: a line through a dot per traded hour
-  for (std::size_t h = 0; h < 24; ++h) {
-    const std::int64_t x = kLeft + static_cast<std::int64_t>(h) * kSlot;
-    if (h % 3 == 0) svg += svg_text(x + kSlot / 2, kBottom + 16, kHours[h], "middle");
     if (p.volume[h] == 0) continue;
-    const std::int64_t bar = std::max<std::int64_t>(1, scale(p.volume[h], max_volume, kHeight));
-    svg += svg_rect(x + 3, kBottom - bar, kSlot - 6, bar, "volume");
-    line += num(x + kSlot / 2) + "," + num(vwap_y(p.vwap[h])) + " ";
-    dots += "<circle class=\"vwap-dot\" cx=\"" + num(x + kSlot / 2) + "\" cy=\"" +
-            num(vwap_y(p.vwap[h])) + "\" r=\"4\"/>";
+    first = std::min(first, h);
+    last = std::max(last, h);
+    high = std::max(high, p.vwap[h]);
   }
-  if (!line.empty()) {
-    line.pop_back();
-    svg += "<polyline class=\"vwap\" points=\"" + line + "\"/>" + dots;
-  }
-  svg += svg_text(kLeft - 6, kTop + 10, num(max_volume), "end");
-  svg += svg_text(kLeft - 6, kBottom, "0", "end");
-  // The price axis, on the right: zero, half and the top.
-  for (const matching::Price tick : {matching::Price{0}, top / 2, top})
-    svg += svg_text(kLeft + 24 * kSlot + 6, vwap_y(tick) + 4, "$" + cents(ops::usd(tick)), "start",
-                    "vwap-axis");
-  svg += svg_text(kLeft + 12 * kSlot, kBottom + 32,
-                  "hour (UTC) - bars: volume in units, line: VWAP in USD", "middle", "axis");
-  return svg + "</svg>";
+  if (first == 24) return "";
+  first = first == 0 ? 0 : first - 1;
+  last = std::min<std::size_t>(23, last + 1);
+  std::vector<std::size_t> hours;
+  for (std::size_t h = first; h <= last; ++h)
+    hours.push_back(h);
+  const auto volume = [&](std::size_t h) { return std::to_string(p.volume[h]); };
+  const auto vwap = [&](std::size_t h) {
+    return p.volume[h] == 0 ? std::string("null") : ops::usd(p.vwap[h]);
+  };
+  const std::string config =
+      "{\"type\":\"bar\",\"data\":{\"labels\":" +
+      json_array(hours, [](std::size_t h) { return json_string(hour_label(h)); }) +
+      ",\"datasets\":[{\"type\":\"line\",\"label\":\"VWAP (USD per GPU-hour)\",\"data\":" +
+      json_array(hours, vwap) +
+      ",\"yAxisID\":\"price\",\"borderColor\":\"#e07b00\",\"backgroundColor\":\"#e07b00\","
+      "\"borderWidth\":3,\"pointRadius\":5,\"spanGaps\":true,\"order\":0},"
+      "{\"label\":\"Volume (GPU-hour units)\",\"data\":" +
+      json_array(hours, volume) +
+      ",\"yAxisID\":\"volume\",\"backgroundColor\":\"#3b82c4\",\"maxBarThickness\":48,"
+      "\"order\":1}]},"
+      "\"options\":{" +
+      chart_title(p.product + ": volume and VWAP by hour of trading") + ",\"scales\":{\"x\":{" +
+      axis_title("hour of trading (UTC)") +
+      "},\"volume\":{\"type\":\"linear\",\"position\":\"left\",\"beginAtZero\":true,"
+      "\"ticks\":{\"precision\":0}," +
+      axis_title("volume (units)") +
+      "},\"price\":{\"type\":\"linear\",\"position\":\"right\",\"min\":0,\"max\":" +
+      ops::usd(nice_ceiling(std::max<matching::Price>(high + high / 10, 1))) +
+      ",\"grid\":{\"drawOnChartArea\":false}," + axis_title("VWAP (USD)") + "}}}}";
+  return charts.add(config, 760, 300);
 }
 
-// One labelled horizontal bar per row; `fill` of `whole` filled.
-struct BarRow {
+// Horizontal bars, one row per label, with the value axis from 0 to `max`
+// (bars past it are cut at the edge; their labels say so).
+struct BarSeries {
   std::string label;
-  std::int64_t first = 0;   // drawn from the left
-  std::int64_t second = 0;  // drawn below the first when a chart has two series
-  std::string note;
+  std::string colour;
+  std::vector<std::string> values;  // JSON numbers
 };
 
-std::string bar_chart(const std::string& title, const std::vector<BarRow>& rows, std::int64_t whole,
-                      bool two_series, const char* first_css, const char* second_css) {
-  constexpr std::int64_t kLabel = 230, kBar = 420, kNote = 260;
-  const std::int64_t row_height = two_series ? 34 : 24;
-  const std::int64_t height = 24 + row_height * static_cast<std::int64_t>(rows.size()) + 8;
-  std::string svg = "<svg class=\"chart\" role=\"img\" width=\"" + num(kLabel + kBar + kNote) +
-                    "\" height=\"" + num(height) + "\" viewBox=\"0 0 " +
-                    num(kLabel + kBar + kNote) + " " + num(height) + "\"><title>" + escape(title) +
-                    "</title>";
-  svg += svg_text(0, 14, title, "start", "heading");
-  std::int64_t y = 24;
-  for (const BarRow& row : rows) {
-    svg += svg_text(kLabel - 8, y + 14, row.label, "end");
-    svg += svg_rect(kLabel, y + 2, kBar, two_series ? 26 : 16, "plot");
-    // A value past `whole` fills its bar; its note says so.
-    const auto width = [&](std::int64_t value) {
-      return std::min(kBar, scale(value, whole, kBar));
-    };
-    svg += svg_rect(kLabel, y + 2, width(row.first), two_series ? 12 : 16, first_css);
-    if (two_series) svg += svg_rect(kLabel, y + 16, width(row.second), 12, second_css);
-    svg += svg_text(kLabel + kBar + 8, y + 14, row.note);
-    y += row_height;
-  }
-  return svg + "</svg>";
+std::string bar_chart(ChartSet& charts, const std::string& title,
+                      const std::vector<std::string>& labels, const std::vector<BarSeries>& series,
+                      const std::string& axis, const std::string& max) {
+  std::string datasets;
+  for (const BarSeries& b : series)
+    datasets += std::string(datasets.empty() ? "" : ",") + "{\"label\":" + json_string(b.label) +
+                ",\"backgroundColor\":" + json_string(b.colour) +
+                ",\"data\":" + json_array(b.values, [](const std::string& v) { return v; }) + "}";
+  const std::string config =
+      "{\"type\":\"bar\",\"data\":{\"labels\":" + json_array(labels, json_string) +
+      ",\"datasets\":[" + datasets + "]},\"options\":{\"indexAxis\":\"y\"," + chart_title(title) +
+      ",\"scales\":{\"x\":{\"min\":0,\"max\":" + max + "," + axis_title(axis) + "}}}}";
+  const int rows = static_cast<int>(labels.size() * std::max<std::size_t>(1, series.size()));
+  return charts.add(config, 760, 110 + 22 * rows);
 }
 
-std::string pass_rate_chart(const std::vector<PassRate>& rates) {
-  std::vector<BarRow> rows;
+std::string pass_rate_chart(ChartSet& charts, const std::vector<PassRate>& rates) {
+  std::vector<std::string> labels;
+  BarSeries passed{"challenges passed (%)", "#2e9e5b", {}};
   for (const PassRate& r : rates) {
     // Groups exist only for challenges recorded: `recorded` is never 0.
-    rows.push_back({r.label, static_cast<std::int64_t>(r.passed * 1000 / r.recorded), 0,
-                    percent(r.passed, r.recorded) + "% (" +
-                        num(static_cast<std::int64_t>(r.passed)) + " of " +
-                        num(static_cast<std::int64_t>(r.recorded)) + ")"});
+    labels.push_back(r.label + ": " + percent(r.passed, r.recorded) + "% (" +
+                     std::to_string(r.passed) + " of " + std::to_string(r.recorded) + ")");
+    passed.values.push_back(percent(r.passed, r.recorded));
   }
-  return bar_chart("Verification pass rate", rows, 1000, false, "passed", "");
+  return bar_chart(charts, "Verification pass rate", labels, {passed}, "challenges passed (%)",
+                   "100");
 }
 
-std::string cash_flow_chart(const std::vector<CashFlow>& flows, bool has_out) {
+std::string cash_flow_chart(ChartSet& charts, const std::vector<CashFlow>& flows, bool has_out) {
   // Funding (deposits, withdrawals, collateral) and holds (cash reserved for
   // open buys and released) dwarf what trades and settlement move: beside
   // them a penalty is no bar at all. The scale is set by the others; these
@@ -162,17 +199,23 @@ std::string cash_flow_chart(const std::vector<CashFlow>& flows, bool has_out) {
     if (!off_scale(f)) largest_trading = std::max({largest_trading, f.in, f.out});
   }
   const Money whole = largest_trading > 0 ? largest_trading : largest;
-  std::vector<BarRow> rows;
+  std::vector<std::string> labels;
+  BarSeries in{has_out ? "in (USD)" : "moved (USD)", "#2e9e5b", {}};
+  BarSeries out{"out (USD)", "#c94c4c", {}};
   for (const CashFlow& f : flows) {
-    std::string note =
-        has_out ? "in " + ops::usd(f.in) + ", out " + ops::usd(f.out) : ops::usd(f.in) + " USD";
-    if (std::max(f.in, f.out) > whole) note += " (off scale)";
-    rows.push_back({f.reason, f.in, f.out, note});
+    std::string label =
+        f.reason + ": " +
+        (has_out ? "in " + page::cents(ops::usd(f.in)) + ", out " + page::cents(ops::usd(f.out))
+                 : page::cents(ops::usd(f.in)));
+    if (std::max(f.in, f.out) > whole) label += " (off scale)";
+    labels.push_back(label);
+    in.values.push_back(ops::usd(f.in));
+    out.values.push_back(ops::usd(f.out));
   }
-  largest = whole;
-  return bar_chart(
-      has_out ? "Cash flow by reason (USD; green in, red out)" : "Money moved by reason (USD)",
-      rows, largest, has_out, "inflow", "outflow");
+  std::vector<BarSeries> series{in};
+  if (has_out) series.push_back(out);
+  return bar_chart(charts, has_out ? "Cash flow by reason" : "Money moved by reason", labels,
+                   series, "USD", ops::usd(std::max<Money>(whole, 1)));
 }
 
 }  // namespace
@@ -185,17 +228,23 @@ std::string render_html(const Report& report) {
       "</style></head><body>\n";
   html += "<h1>gpux settlement report: " + escape(report.scope_name) + "</h1>";
   html += "<p class=\"meta\">Trading day " + escape(report.day) +
-          " (UTC), from the journal through command " +
-          num(static_cast<std::int64_t>(report.through_sequence)) +
+          " (UTC), from the journal through command " + std::to_string(report.through_sequence) +
           ". Amounts in USD; fees and VWAP rounded down to the micro-USD.</p>\n";
   html += "<h2>Summary</h2>" + summary_table(report.summary, "balances_reconcile") +
           "\n<h2>Charts</h2>";
+  ChartSet charts;
   if (report.hourly.empty()) html += "<p>No trades this day.</p>";
   for (const ProductHours& p : report.hourly)
-    html += hourly_chart(p) + "\n";
-  if (!report.pass_rates.empty()) html += pass_rate_chart(report.pass_rates) + "\n";
+    html += hourly_chart(charts, p);
+  if (!report.pass_rates.empty()) html += pass_rate_chart(charts, report.pass_rates);
   if (!report.cash_flow.empty())
-    html += cash_flow_chart(report.cash_flow, report.cash_flow_has_out) + "\n";
+    html += cash_flow_chart(charts, report.cash_flow, report.cash_flow_has_out);
+  if (!charts.empty()) {
+    const std::string_view library = chart_library();
+    if (library.find("</script") != std::string_view::npos)
+      throw std::runtime_error("the charting library cannot be inlined: it holds </script");
+    html += "<script>" + std::string(library) + "</script>\n" + kDrawCharts;
+  }
   for (const Table& table : report.tables)
     html += html_table(table) + "\n";
   return html + "</body></html>\n";

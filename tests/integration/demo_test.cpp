@@ -114,19 +114,46 @@ TEST_CASE("ops/demo --quick: the market runs, the audit passes, the dishonest pr
   CHECK(delivered > 0);
 
   // The exchange's money chart: deposits and collateral run off its scale,
-  // so that a penalty, beside them, is still a bar one can see (of 420).
+  // so that a penalty, beside them, is still a bar one can see: at least 5
+  // of the 760 pixels' 420 wide plot, as it was when drawn in SVG.
+  int penalty_charts = 0;
   for (const auto& day : fs::directory_iterator(dir.path() / "reports")) {
-    std::ifstream in(day.path() / "exchange" / "report.html");
-    const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto chart = html.find("Money moved by reason");
-    if (chart == std::string::npos || html.find(">penalty</text>", chart) == std::string::npos)
-      continue;
-    // The row's bar: the second rect after its label (the first is the plot).
-    auto at = html.find("<rect", html.find("<rect", html.find(">penalty</text>", chart)) + 1);
-    const auto width = html.find("width=\"", at) + 7;
-    CHECK(std::stoi(html.substr(width, html.find('"', width) - width)) >= 5);
-    CHECK(html.find("(off scale)", chart) != std::string::npos);
+    const std::string html = text_of(day.path() / "exchange" / "report.html");
+    const auto chart = html.find("\"Money moved by reason\"");
+    if (chart == std::string::npos) continue;
+    const auto config = html.rfind("<script type=\"application/json\"", chart);
+    const std::string json = html.substr(config, html.find("</script>", chart) - config);
+    // "labels":["deposit: 210,000.00 (off scale)",...,"penalty: 64.48",...]
+    const auto array = [&](const std::string& key) {
+      std::vector<std::string> items;
+      const auto from = json.find("\"" + key + "\":[") + key.size() + 4;
+      std::string item;
+      bool quoted = false;
+      for (std::size_t i = from; json[i] != ']' || quoted; ++i) {
+        if (json[i] == '"') {
+          quoted = !quoted;
+        } else if (json[i] == ',' && !quoted) {
+          items.push_back(item);
+          item.clear();
+        } else {
+          item += json[i];
+        }
+      }
+      items.push_back(item);
+      return items;
+    };
+    const auto labels = array("labels"), amounts = array("data");
+    REQUIRE(labels.size() == amounts.size());
+    const auto max_at = json.find("\"max\":", json.find("\"x\":{")) + 6;
+    const double top = std::stod(json.substr(max_at, json.find(',', max_at) - max_at));
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      if (labels[i].rfind("penalty:", 0) != 0) continue;
+      ++penalty_charts;
+      CHECK(std::stod(amounts[i]) * 420 / top >= 5);
+    }
+    CHECK(json.find("(off scale)") != std::string::npos);
   }
+  CHECK(penalty_charts > 0);
 
   // A statement per participant for the demo's period, each reconciled and
   // printed to PDF (ops/setup installs Chromium).
