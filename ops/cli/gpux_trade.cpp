@@ -990,7 +990,7 @@ int gpux_trade(int argc, char** argv) {
       why = "no answer to the Logon within " + std::to_string(timeout) + " s";
     } else if (why.empty()) {
       why = "the exchange closed the connection without answering the Logon: is " + sender +
-            " a seat there (fix_client), and not logged on from elsewhere?";
+            " a seat there (fix_client)?";
     } else if (password.empty() && why.find("Password(554)") != std::string::npos) {
       why += " (give it with --password-env VAR)";
     } else if (why.find("MsgSeqNum too low") != std::string::npos) {

@@ -1143,6 +1143,30 @@ TEST_CASE("gpux trade: one run at a time per seat, and the second says why") {
   CHECK_MESSAGE(third.second.find("cash ") != std::string::npos, third.second);
 }
 
+TEST_CASE(
+    "gpux trade: a seat logged on elsewhere is refused with the reason; runs in a row are not") {
+  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n");
+  REQUIRE(exchange.client.wait_logons(2));
+  // The fixture's own session holds ALICE.
+  const auto taken = gpux_trade(exchange.port, "--sender ALICE cash");
+  CHECK(taken.first == 3);
+  CHECK_MESSAGE(taken.second.find("seat ALICE is logged on from another connection; one "
+                                  "session per seat") != std::string::npos,
+                taken.second);
+  // ALICE's session goes on as before.
+  FIX::Message order = new_order("after-refusal", kSymbol, FIX::Side_BUY, "2.0", "1");
+  FIX::Session::sendToTarget(order, exchange.alice);
+  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::OrdStatus) ==
+        std::string(1, FIX::OrdStatus_NEW));
+  // Each run logs out and the next logs on at once, often before gpuxd has
+  // closed the previous connection: that Logon waits for the close.
+  for (int run = 0; run < 8; ++run) {
+    const auto result = gpux_trade(exchange.port, "--sender CLI cash");
+    CAPTURE(run);
+    CHECK_MESSAGE(result.first == 0, result.second);
+  }
+}
+
 TEST_CASE("FIX logon: a password that passed once is not a key for other passwords") {
   Exchange exchange(
       "fix_client = ALICE participant=1\nfix_client = CLI participant=1 password_hash=" +
@@ -1172,7 +1196,7 @@ TEST_CASE("FIX logon: a password that passed once is not a key for other passwor
 
 TEST_CASE(
     "FIX connections: a stranger, a second connection and a first message that is not a "
-    "Logon are closed; the live session is unaffected") {
+    "Logon are closed (the second told why); the live session is unaffected") {
   Exchange exchange("fix_client = CAROL participant=3\nfix_client = DAVE participant=1\n");
   RawFix carol(exchange.port, "CAROL");
   carol.logon();
@@ -1183,11 +1207,18 @@ TEST_CASE(
                                "108=30\x01"));
   CHECK(stranger.read().empty());  // closed without an answer
 
+  // A second connection for a seat logged on is told why, then closed.
   RawFix second(exchange.port, "CAROL");
   second.send(second.frame("A",
                            "98=0\x01"
                            "108=30\x01"));
-  CHECK(second.read().empty());
+  const std::string refused = second.read();
+  CHECK(refused.find("\x01"
+                     "35=5\x01") != std::string::npos);
+  CHECK(refused.find("\x01"
+                     "58=seat CAROL is logged on from another connection; one session per "
+                     "seat\x01") != std::string::npos);
+  CHECK(second.read().empty());  // and closed
 
   RawFix dave(exchange.port, "DAVE");
   dave.send(dave.frame("x",

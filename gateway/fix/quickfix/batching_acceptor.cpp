@@ -227,7 +227,14 @@ struct BatchingAcceptor::Impl : Poller {
   void run_vetting();
   void stop_vetting();
   void admit_vetted();
-  bool identify(const std::shared_ptr<Connection>& connection, const std::string& message);
+  // What became of a connection's first message.
+  enum class Identified { admitted, refused, deferred };
+  Identified identify(const std::shared_ptr<Connection>& connection, const std::string& message);
+  // Identifies a vetted connection and, admitted, goes on reading it.
+  void admit(const std::shared_ptr<Connection>& connection);
+  // Tells a client whose seat is logged on from another connection so, in
+  // a Logout's Text, before its connection is closed.
+  void refuse_seat_in_use(const std::shared_ptr<Connection>& connection, FIX::Session& session);
   void close(const std::shared_ptr<Connection>& connection, const std::string& why);
   void close_requested();
   void tick_sessions();
@@ -252,6 +259,9 @@ struct BatchingAcceptor::Impl : Poller {
   const std::size_t max_bytes_before_logon;
   const std::size_t max_message_bytes;
   const std::function<void(const std::string&, const std::string&)> vet_logon;
+  // Logons for a seat whose previous connection has logged out but is not
+  // closed yet: identified again when it is (see identify).
+  std::map<FIX::SessionID, std::vector<std::shared_ptr<Connection>>> awaiting_seat;
   tcp::acceptor listener{io};
   // Accepting again a while after the process ran out of descriptors.
   asio::steady_timer accept_retry{io};
@@ -356,18 +366,28 @@ void BatchingAcceptor::Impl::refuse(const char* address, const std::string& why)
 
 // The first message of a connection names its session, which must be one of
 // ours, not connected already, and begin with a Logon (as QuickFIX's own
-// acceptor requires).
-bool BatchingAcceptor::Impl::identify(const std::shared_ptr<Connection>& connection,
-                                      const std::string& message) {
+// acceptor requires). A seat's owner that logs out and at once logs on again
+// (one gpux trade run after another) can be quicker than the close of its
+// previous connection: that Logon waits for the close, rather than being
+// refused as a second session.
+BatchingAcceptor::Impl::Identified BatchingAcceptor::Impl::identify(
+    const std::shared_ptr<Connection>& connection, const std::string& message) {
   FIX::Session* session = FIX::Session::lookupSession(message, true);
-  if (session == nullptr || FIX::Session::isSessionRegistered(session->getSessionID()) ||
-      !acceptor.has(session->getSessionID())) {
+  if (session == nullptr || !acceptor.has(session->getSessionID())) {
     acceptor.getLog()->onEvent("Session not found for incoming message: " + message);
     acceptor.getLog()->onIncoming(message);
-    return false;
+    return Identified::refused;
+  }
+  if (FIX::Session::isSessionRegistered(session->getSessionID())) {
+    if (!session->isLoggedOn()) {
+      awaiting_seat[session->getSessionID()].push_back(connection);
+      return Identified::deferred;
+    }
+    refuse_seat_in_use(connection, *session);
+    return Identified::refused;
   }
   session = acceptor.getSession(message, *connection);  // null unless a Logon
-  if (session == nullptr) return false;
+  if (session == nullptr) return Identified::refused;
   connection->session = session;
   // For the Logon's checks, by source address; cleared however next() ends.
   struct LogonPeer {
@@ -377,14 +397,47 @@ bool BatchingAcceptor::Impl::identify(const std::shared_ptr<Connection>& connect
   try {
     session->next(message, FIX::UtcTimeStamp());
   } catch (FIX::InvalidMessage&) {
-    return false;
+    return Identified::refused;
   }
   // A Logon the session did not accept (no HeartBtInt(108), a wrong
   // password, ...) must not leave the seat bound to this connection: the
   // caller closes it, which frees the session for its owner's next Logon.
-  if (!session->isLoggedOn()) return false;
+  if (!session->isLoggedOn()) return Identified::refused;
   FIX::Session::registerSession(session->getSessionID());
-  return true;
+  return Identified::admitted;
+}
+
+void BatchingAcceptor::Impl::refuse_seat_in_use(const std::shared_ptr<Connection>& connection,
+                                                FIX::Session& session) {
+  const FIX::SessionID& id = session.getSessionID();
+  const std::string why = "seat " + id.getTargetCompID().getValue() +
+                          " is logged on from another connection; one session per seat";
+  refusals.refused("Refused a Logon from " + connection->address + ": " + why);
+  // Outside the session, whose numbering belongs to the connection logged
+  // on: QuickFIX reads a Logout's Text before it checks MsgSeqNum.
+  FIX::Message logout;
+  logout.getHeader().setField(FIX::BeginString(id.getBeginString()));
+  logout.getHeader().setField(FIX::MsgType(FIX::MsgType_Logout));
+  logout.getHeader().setField(FIX::SenderCompID(id.getSenderCompID()));
+  logout.getHeader().setField(FIX::TargetCompID(id.getTargetCompID()));
+  logout.getHeader().setField(FIX::MsgSeqNum(1));
+  logout.getHeader().setField(FIX::SendingTime(FIX::UtcTimeStamp(), 3));
+  logout.setField(FIX::Text(why));
+  connection->send(logout.toString());
+}
+
+void BatchingAcceptor::Impl::admit(const std::shared_ptr<Connection>& connection) {
+  switch (identify(connection, connection->first_message)) {
+    case Identified::refused:
+      close(connection, "");
+      return;
+    case Identified::deferred:
+      return;  // until its seat's previous connection closes
+    case Identified::admitted:
+      process(connection);
+      if (is_open(connection)) await_readable(connection);
+      return;
+  }
 }
 
 void BatchingAcceptor::Impl::read(const std::shared_ptr<Connection>& connection) {
@@ -496,12 +549,7 @@ void BatchingAcceptor::Impl::admit_vetted() {
   for (const auto& connection : ready) {
     if (!is_open(connection)) continue;  // gone meanwhile
     connection->vetting = false;
-    if (!identify(connection, connection->first_message)) {
-      close(connection, "");
-      continue;
-    }
-    process(connection);
-    if (is_open(connection)) await_readable(connection);
+    admit(connection);
   }
 }
 
@@ -543,6 +591,13 @@ void BatchingAcceptor::Impl::close(const std::shared_ptr<Connection>& connection
   if (session == nullptr) return;
   session->disconnect();
   FIX::Session::unregisterSession(session->getSessionID());
+  // The seat is free: the Logons that waited for it, in their order.
+  const auto waiting = awaiting_seat.find(session->getSessionID());
+  if (waiting == awaiting_seat.end()) return;
+  const std::vector<std::shared_ptr<Connection>> logons = std::move(waiting->second);
+  awaiting_seat.erase(waiting);
+  for (const auto& logon : logons)
+    if (is_open(logon)) admit(logon);
 }
 
 void BatchingAcceptor::Impl::close_requested() {
