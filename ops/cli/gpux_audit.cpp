@@ -1,7 +1,7 @@
 // gpux audit: replays the whole journal through a fresh engine and reconciles
 // what the stores hold against it: every ledger posting (in order), every
 // balance, the trade store and every settlement. Exits non-zero on any
-// difference, naming it. Run it against a stopped gpuxd's data directory.
+// difference, naming it. gpuxd may be running: its journal is then followed.
 #include <cstdio>
 #include <map>
 #include <set>
@@ -27,7 +27,8 @@ void usage(const char*) {
       "Replays DIR's journal from its first command and reconciles the ledger\n"
       "postings, every account balance, the trade store and every settlement\n"
       "with the replay. Give gpuxd's configuration file: fees and delivery terms\n"
-      "decide how the journal replays. gpuxd must not be running on DIR.\n"
+      "decide how the journal replays. While gpuxd runs on DIR, the journal is\n"
+      "read as it stands when gpux audit starts (a RocksDB secondary).\n"
       "Exit status: 0 reconciled, 1 differences found, 2 usage, 3 cannot read DIR.\n");
 }
 
@@ -93,7 +94,7 @@ int gpux_audit(int argc, char** argv) {
   const auto config = ops::load_daemon_config("gpux audit", config_file);
   if (!config) return 2;
   const matching::EngineConfig& engine_config = config->pipeline.engine;
-  const auto journal = ops::open_stopped_journal("gpux audit", data_dir);
+  const auto journal = ops::open_journal("gpux audit", data_dir);
   if (!journal) return 3;
 
   Replay replay;

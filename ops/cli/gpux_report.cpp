@@ -1,4 +1,4 @@
-// gpux report: settlement reports from a stopped gpuxd's journal, one folder
+// gpux report: settlement reports from gpuxd's journal, one folder
 // per trading day and scope (the exchange, each participant).
 #include <cstdio>
 
@@ -40,7 +40,8 @@ void usage(const char*) {
       "Amounts are USD with six decimals (the ledger's micro-USD). Give gpuxd's\n"
       "configuration file: fees and delivery terms decide how the journal\n"
       "replays, and its FIX clients name the participants. The same journal\n"
-      "gives byte-identical files. gpuxd must not be running on DIR.\n"
+      "gives byte-identical files. While gpuxd runs on DIR, the journal is read as\n"
+      "it stands when gpux report starts (a RocksDB secondary; trading goes on).\n"
       "Exit status: 0 written, 1 a report's balances do not reconcile, 2 usage,\n"
       "3 cannot read DIR or write OUT.\n");
 }
@@ -186,7 +187,7 @@ int gpux_report(int argc, char** argv) {
     name += (name.empty() ? "" : "/") + comp_id;
   }
 
-  const auto journal = ops::open_stopped_journal("gpux report", data_dir);
+  const auto journal = ops::open_journal("gpux report", data_dir);
   if (!journal) return 3;
   report::History history;
   try {

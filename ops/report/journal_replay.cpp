@@ -16,8 +16,7 @@ std::optional<daemon::DaemonConfig> load_daemon_config(const char* tool, const s
   }
 }
 
-std::unique_ptr<storage::Journal> open_stopped_journal(const char* tool,
-                                                       const std::string& directory) {
+std::unique_ptr<storage::Journal> open_journal(const char* tool, const std::string& directory) {
   // Opening creates a journal where there is none: a mistyped path would be
   // audited as an empty exchange, and "reconciled".
   std::error_code error;
@@ -26,11 +25,28 @@ std::unique_ptr<storage::Journal> open_stopped_journal(const char* tool,
                  tool, directory.c_str());
     return nullptr;
   }
+  std::string why;
   try {
     return storage::Journal::open(directory);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: cannot open %s (is gpuxd still running on it?): %s\n", tool,
-                 directory.c_str(), e.what());
+    why = e.what();
+  }
+  // RocksDB's lock: gpuxd runs on it. Follow it instead, as it stands now.
+  if (why.find("lock") == std::string::npos) {
+    std::fprintf(stderr, "%s: cannot open %s: %s\n", tool, directory.c_str(), why.c_str());
+    return nullptr;
+  }
+  try {
+    auto journal = storage::Journal::open_following(directory);
+    std::fprintf(stderr,
+                 "%s: gpuxd is running on %s: reading its journal as it stands, through "
+                 "command %llu\n",
+                 tool, directory.c_str(),
+                 static_cast<unsigned long long>(journal->last_sequence()));
+    return journal;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: cannot open %s while gpuxd runs on it: %s\n", tool, directory.c_str(),
+                 e.what());
     return nullptr;
   }
 }

@@ -16,11 +16,11 @@
 namespace gpux::ops {
 
 // gpuxd's configuration from `file` (the defaults when empty), and its
-// journal, opened alone. On failure each prints why, after `tool`, and
-// returns nothing: exit 2 for the configuration, 3 for the journal.
+// journal: opened alone when gpuxd is stopped, followed as it stands when
+// gpuxd runs on it (saying so). On failure each prints why, after `tool`,
+// and returns nothing: exit 2 for the configuration, 3 for the journal.
 std::optional<daemon::DaemonConfig> load_daemon_config(const char* tool, const std::string& file);
-std::unique_ptr<storage::Journal> open_stopped_journal(const char* tool,
-                                                       const std::string& directory);
+std::unique_ptr<storage::Journal> open_journal(const char* tool, const std::string& directory);
 
 // Applies every journaled command, from sequence 1, to `engine`, calling
 // `before` with each command first. Returns what went wrong (a broken chain,

@@ -6,6 +6,9 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <type_traits>
 
 #include "gpux/matching/order_updates.h"
@@ -179,24 +182,30 @@ std::uint64_t record_chain(std::uint64_t previous, SequenceNumber sequence,
 struct Journal::Db {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> families;
+  std::filesystem::path scratch;  // a follower's own folder, removed with it
   ~Db() {
     for (auto* family : families)
       db->DestroyColumnFamilyHandle(family);
+    db.reset();
+    std::error_code ignored;
+    if (!scratch.empty()) std::filesystem::remove_all(scratch, ignored);
   }
   rocksdb::ColumnFamilyHandle* operator[](Family f) const { return families[f]; }
 };
 
-std::unique_ptr<Journal> Journal::open(const std::filesystem::path& directory,
-                                       JournalOptions options) {
-  std::error_code error;
-  std::filesystem::create_directories(directory, error);
-  if (error) throw StorageError("cannot create " + directory.string() + ": " + error.message());
+namespace {
+
+rocksdb::DBOptions journal_db_options() {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.info_log = stderr_info_log("journal");  // not a LOG file on the journal's disk
   // One writer (the journal thread); the hashed memtable below needs this off.
   db_options.allow_concurrent_memtable_write = false;
+  return db_options;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> journal_families() {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kColumnFamilies)
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions{});
@@ -211,12 +220,44 @@ std::unique_ptr<Journal> Journal::open(const std::filesystem::path& directory,
   for (Family family : {kOrders, kTrades})
     descriptors[family].options.memtable_insert_with_hint_prefix_extractor.reset(
         rocksdb::NewFixedPrefixTransform(kIndexPrefix));
+  return descriptors;
+}
+
+}  // namespace
+
+std::unique_ptr<Journal> Journal::open(const std::filesystem::path& directory,
+                                       JournalOptions options) {
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (error) throw StorageError("cannot create " + directory.string() + ": " + error.message());
   auto db = std::make_unique<Db>();
   rocksdb::DB* raw = nullptr;
-  check(rocksdb::DB::Open(db_options, directory.string(), descriptors, &db->families, &raw),
+  check(rocksdb::DB::Open(journal_db_options(), directory.string(), journal_families(),
+                          &db->families, &raw),
         "opening the journal");
   db->db.reset(raw);
+  return finish_open(std::move(db), options);
+}
 
+std::unique_ptr<Journal> Journal::open_following(const std::filesystem::path& directory) {
+  auto db = std::make_unique<Db>();
+  std::string scratch = (std::filesystem::temp_directory_path() / "gpux-follower.XXXXXX").string();
+  if (::mkdtemp(scratch.data()) == nullptr)
+    throw StorageError("cannot create a folder for following " + directory.string() + ": " +
+                       std::strerror(errno));
+  db->scratch = scratch;
+  rocksdb::DBOptions db_options = journal_db_options();
+  db_options.create_if_missing = false;
+  db_options.max_open_files = -1;  // a secondary keeps every file it reads open
+  rocksdb::DB* raw = nullptr;
+  check(rocksdb::DB::OpenAsSecondary(db_options, directory.string(), scratch, journal_families(),
+                                     &db->families, &raw),
+        "following the journal");
+  db->db.reset(raw);
+  return finish_open(std::move(db), JournalOptions{});
+}
+
+std::unique_ptr<Journal> Journal::finish_open(std::unique_ptr<Db> db, JournalOptions options) {
   std::unique_ptr<Journal> journal(new Journal(std::move(db), options));
   std::unique_ptr<rocksdb::Iterator> last(
       journal->db_->db->NewIterator({}, (*journal->db_)[kJournal]));

@@ -396,6 +396,44 @@ TEST_CASE("gpux trade says why it has no session: host, port, seat or password")
   CHECK(right.output.find("no FIX session") == std::string::npos);
 }
 
+TEST_CASE("gpux report and gpux audit read the journal of a running gpuxd; trading goes on") {
+  Exchange exchange;
+  exchange.start();
+  REQUIRE(exchange.trade(std::string("place buy ") + kSymbol + " 1 2.0 --id R1").status == 0);
+  const auto run = [&](const std::string& command) {
+    return gpux::test::run_command(std::string(GPUX_PATH) + " " + command + " --data-dir " +
+                                   exchange.data().string() + " --config " +
+                                   (exchange.dir.path() / "gpuxd.conf").string());
+  };
+  const std::string out = (exchange.dir.path() / "reports").string();
+  const auto report = run("report --out " + out);
+  CAPTURE(report.output);
+  REQUIRE(report.status == 0);
+  CHECK(report.output.find("gpuxd is running on " + exchange.data().string() +
+                           ": reading its journal as it stands") != std::string::npos);
+  // The seeded cash is the participant's deposit, on its statement.
+  bool stated = false;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(out)) {
+    if (entry.path().filename() != "statement_summary.csv" ||
+        entry.path().parent_path().filename() != "participant-1")
+      continue;
+    std::ifstream in(entry.path());
+    const std::string summary((std::istreambuf_iterator<char>(in)), {});
+    CHECK(summary.find("\nreconciles,yes\n") != std::string::npos);
+    CHECK(summary.find("\ncredits_usd,1000000.000000\n") != std::string::npos);
+    stated = true;
+  }
+  CHECK(stated);
+  const auto audit = run("audit");
+  CHECK_MESSAGE(audit.status == 0, audit.output);
+  // gpuxd noticed nothing: it still trades.
+  CHECK(exchange.trade(std::string("place buy ") + kSymbol + " 1 2.0 --id R2").status == 0);
+  CHECK(exchange.exit_status_within(0) == -1);
+  const auto again = run("audit");
+  CHECK_MESSAGE(again.status == 0, again.output);
+  CHECK(again.output.find("through command") != std::string::npos);
+}
+
 TEST_CASE("everything gpuxd writes is its owner's alone") {
   Exchange exchange;
   exchange.start();

@@ -69,6 +69,12 @@ class Journal {
   // Opens or creates the database in `directory`. Throws StorageError.
   static std::unique_ptr<Journal> open(const std::filesystem::path& directory,
                                        JournalOptions options = {});
+  // Opens the journal in `directory` for reading while its owner (gpuxd)
+  // may be writing it: a RocksDB secondary instance, which takes no lock and
+  // sees every write durable when it opened, each batch whole. It keeps its
+  // own files in a temporary folder, removed when it is destroyed. append()
+  // on it throws StorageError. Throws StorageError when there is no journal.
+  static std::unique_ptr<Journal> open_following(const std::filesystem::path& directory);
   ~Journal();
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
@@ -128,6 +134,8 @@ class Journal {
  private:
   struct Db;
   Journal(std::unique_ptr<Db> db, JournalOptions options);
+  // Reads where the opened journal ends.
+  static std::unique_ptr<Journal> finish_open(std::unique_ptr<Db> db, JournalOptions options);
 
   std::unique_ptr<Db> db_;
   JournalOptions options_;
