@@ -43,6 +43,9 @@ struct Options {
   int resting = 200;                      // per session; older orders are cancelled
   std::vector<std::string> daemon_lines;  // appended to gpuxd's config (experiments)
   bool timeline = false;
+  // Run again and again beside the load ({data}: gpuxd's data_dir, {config}:
+  // its configuration file), e.g. gpux report on the running exchange.
+  std::string beside;
 };
 
 void usage(const char*) {
@@ -50,6 +53,7 @@ void usage(const char*) {
       "usage: gpux-bench-fix [--quick] [--sessions N] [--rates R1,R2,...] [--seconds S]\n"
       "                      [--gpuxd PATH] [--dictionary PATH] [--json FILE]\n"
       "                      [--daemon-config 'KEY = VALUE']... [--timeline]\n"
+      "                      [--beside 'COMMAND']\n"
       "\n"
       "For each offered rate (orders/s, all sessions together): a fresh gpuxd, N FIX\n"
       "sessions, open-loop NewOrderSingles plus cancels for S seconds. Reports the\n"
@@ -57,7 +61,10 @@ void usage(const char*) {
       "  --quick           rates 1000,20000 for 3 s each\n"
       "  --daemon-config   a line for gpuxd's configuration, e.g. 'sync = false' to see\n"
       "                    what the fsync costs (then nothing is durable)\n"
-      "  --timeline        each rate's p50 and max latency by 200 ms of the schedule\n");
+      "  --timeline        each rate's p50 and max latency by 200 ms of the schedule\n"
+      "  --beside          a shell command run over and over while the load runs;\n"
+      "                    {data} is gpuxd's data_dir, {config} its configuration\n"
+      "                    (e.g. 'gpux report --data-dir {data} --config {config} ...')\n");
 }
 
 // Receives ExecutionReports and records each order's latency.
@@ -128,6 +135,7 @@ struct Result {
   std::size_t answered = 0;
   std::size_t rejected = 0;
   double throughput = 0;  // orders answered per second over the run
+  int beside_runs = 0;    // completed runs of --beside's command
   double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
 };
 
@@ -191,6 +199,25 @@ Result run(const Options& o, int rate) {
   initiator.start();
   if (!client.wait_logons(o.sessions)) throw std::runtime_error("sessions did not log on");
 
+  std::atomic<bool> load_done{false};
+  std::atomic<int> beside_runs{0};
+  std::thread beside;
+  if (!o.beside.empty()) {
+    std::string command = o.beside;
+    for (const auto& [name, value] :
+         {std::pair<std::string, std::string>{"{data}", dir + "/data"},
+          {"{config}", dir + "/gpux.conf"}})
+      for (auto at = command.find(name); at != std::string::npos; at = command.find(name, at))
+        command.replace(at, name.size(), value);
+    beside = std::thread([&, command] {
+      while (!load_done.load()) {
+        if (std::system(command.c_str()) != 0 && !load_done.load())
+          std::fprintf(stderr, "gpux-bench-fix: --beside failed: %s\n", command.c_str());
+        beside_runs += load_done.load() ? 0 : 1;
+      }
+    });
+  }
+
   const auto period = std::chrono::nanoseconds(static_cast<long long>(1e9 / rate));
   const auto start = Clock::now() + std::chrono::milliseconds(100);
   const std::string price[2] = {"2.400000", "2.500000"};  // asks, never crossing: they rest
@@ -234,6 +261,8 @@ Result run(const Options& o, int rate) {
     }
   }
   client.wait_answers(orders, std::chrono::seconds(60));
+  load_done = true;
+  if (beside.joinable()) beside.join();
   initiator.stop();
 
   Result r;
@@ -241,6 +270,7 @@ Result run(const Options& o, int rate) {
   r.orders = orders;
   r.answered = client.answered_.load();
   r.rejected = client.rejected_.load();
+  r.beside_runs = beside_runs.load();
   r.throughput = static_cast<double>(r.answered) /
                  std::chrono::duration<double>(client.last_ack_ - start).count();
   if (o.timeline) {
@@ -326,6 +356,8 @@ int main(int argc, char** argv) {
       o.dictionary = args.value();
     } else if (args.is("--timeline")) {
       o.timeline = true;
+    } else if (args.is("--beside")) {
+      o.beside = args.value();
     } else if (args.is("--daemon-config")) {
       o.daemon_lines.push_back(args.value());
     } else if (args.is("--json")) {
@@ -346,8 +378,8 @@ int main(int argc, char** argv) {
   std::printf(
       "fsync floor on this file system (append 200 B + fdatasync): p50 %.0f us, p99 %.0f us\n\n",
       floor.first, floor.second);
-  std::printf("%10s %9s %9s %8s %12s %9s %9s %9s %9s\n", "offered/s", "orders", "answered",
-              "rejected", "achieved/s", "p50 us", "p99 us", "p99.9 us", "max us");
+  std::printf("%10s %9s %9s %8s %12s %9s %9s %9s %9s %7s\n", "offered/s", "orders", "answered",
+              "rejected", "achieved/s", "p50 us", "p99 us", "p99.9 us", "max us", "beside");
   std::vector<Result> results;
   for (int rate : o.rates) {
     try {
@@ -357,8 +389,9 @@ int main(int argc, char** argv) {
       return 1;
     }
     const Result& r = results.back();
-    std::printf("%10d %9zu %9zu %8zu %12.0f %9.0f %9.0f %9.0f %9.0f\n", r.offered, r.orders,
-                r.answered, r.rejected, r.throughput, r.p50_us, r.p99_us, r.p999_us, r.max_us);
+    std::printf("%10d %9zu %9zu %8zu %12.0f %9.0f %9.0f %9.0f %9.0f %7d\n", r.offered, r.orders,
+                r.answered, r.rejected, r.throughput, r.p50_us, r.p99_us, r.p999_us, r.max_us,
+                r.beside_runs);
     std::fflush(stdout);
   }
   std::ofstream json(o.json.c_str());
@@ -372,7 +405,8 @@ int main(int argc, char** argv) {
          << ", \"answered\": " << r.answered << ", \"rejected\": " << r.rejected
          << ", \"achieved_per_s\": " << static_cast<long long>(r.throughput)
          << ", \"p50_us\": " << r.p50_us << ", \"p99_us\": " << r.p99_us
-         << ", \"p999_us\": " << r.p999_us << ", \"max_us\": " << r.max_us << "}"
+         << ", \"p999_us\": " << r.p999_us << ", \"max_us\": " << r.max_us
+         << ", \"beside_runs\": " << r.beside_runs << "}"
          << (i + 1 < results.size() ? "," : "") << "\n";
   }
   json << "  ]\n}\n";

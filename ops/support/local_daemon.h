@@ -77,9 +77,10 @@ inline int free_port() {
   return ntohs(address.sin_port);
 }
 
-// A connected socket, or -1. `source`, when given, is the local IPv4
-// address to connect from (any of 127.0.0.0/8 reaches loopback).
-inline int connect_to(int port, const char* source = nullptr) {
+// A connected socket to `host` (an IPv4 address), or -1. `source`, when
+// given, is the local IPv4 address to connect from (any of 127.0.0.0/8
+// reaches loopback).
+inline int connect_to(int port, const char* source = nullptr, const char* host = "127.0.0.1") {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (source != nullptr) {
     sockaddr_in from{};
@@ -90,22 +91,26 @@ inline int connect_to(int port, const char* source = nullptr) {
       return -1;
     }
   }
-  const sockaddr_in address = loopback(port);
+  sockaddr_in address = loopback(port);
+  if (::inet_pton(AF_INET, host, &address.sin_addr) != 1) {
+    ::close(fd);
+    return -1;
+  }
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) return fd;
   ::close(fd);
   return -1;
 }
 
-inline bool accepts_connections(int port) {
-  const int fd = connect_to(port);
+inline bool accepts_connections(int port, const char* host = "127.0.0.1") {
+  const int fd = connect_to(port, nullptr, host);
   if (fd >= 0) ::close(fd);
   return fd >= 0;
 }
 
 // Whether something listens on `port` within `seconds` (a daemon starting).
-inline bool wait_for_listener(int port, int seconds = 30) {
+inline bool wait_for_listener(int port, int seconds = 30, const char* host = "127.0.0.1") {
   for (int waited_ms = 0; waited_ms < seconds * 1000; waited_ms += 10) {
-    if (accepts_connections(port)) return true;
+    if (accepts_connections(port, host)) return true;
     ::poll(nullptr, 0, 10);
   }
   return accepts_connections(port);

@@ -434,6 +434,90 @@ TEST_CASE("gpux report and gpux audit read the journal of a running gpuxd; tradi
   CHECK(again.output.find("through command") != std::string::npos);
 }
 
+// Another machine, as far as the network goes: a network namespace joined
+// to this one by a veth pair, 10.231.X.1 here and 10.231.X.2 there. Empty
+// `why` when it was made; otherwise why not (no privilege to make one).
+struct OtherMachine {
+  OtherMachine() {
+    const int x = static_cast<int>(::getpid() % 250) + 1;
+    name = "gpux-far-" + std::to_string(::getpid());
+    const std::string here_link = "gpxh" + std::to_string(::getpid() % 100000);
+    const std::string there_link = "gpxt" + std::to_string(::getpid() % 100000);
+    here = "10.231." + std::to_string(x) + ".1";
+    there = "10.231." + std::to_string(x) + ".2";
+    for (const std::string& step :
+         {"ip netns add " + name, "ip link add " + here_link + " type veth peer name " + there_link,
+          "ip link set " + there_link + " netns " + name,
+          "ip addr add " + here + "/30 dev " + here_link, "ip link set " + here_link + " up",
+          "ip netns exec " + name + " ip addr add " + there + "/30 dev " + there_link,
+          "ip netns exec " + name + " ip link set " + there_link + " up",
+          "ip netns exec " + name + " ip link set lo up"}) {
+      const auto result = gpux::test::run_command(step + " 2>&1");
+      if (result.status != 0) {
+        why = step + ": " + result.output;
+        return;
+      }
+      made = true;
+    }
+  }
+  ~OtherMachine() {
+    // Deleting the namespace deletes the veth pair with it.
+    if (made) gpux::test::run_command("ip netns del " + name + " 2>&1");
+  }
+  // `command` run over there.
+  std::string run(const std::string& command) const {
+    return "ip netns exec " + name + " " + command;
+  }
+  std::string name, here, there, why;
+  bool made = false;
+};
+
+TEST_CASE("bound to an interface's address, gpuxd serves FIX and providers on another machine") {
+  OtherMachine far;
+  if (!far.why.empty()) {
+    MESSAGE("skipped: cannot make a network namespace here (" << far.why << ")");
+    return;
+  }
+  const int provider_port = gpux::local::free_port();
+  const std::string token = "an-operator-token-for-far-agents";
+  Exchange exchange("fix_address = " + far.here +
+                    "\nprovider_port = " + std::to_string(provider_port) +
+                    "\nprovider_address = " + far.here + "\nprovider_operator_token = " + token +
+                    "\nverification_profile = cpu-sim\nqualification_challenge_ms = 200\n");
+  exchange.spawn(Faults());
+  REQUIRE_MESSAGE(gpux::local::wait_for_listener(exchange.fix_port, 30, far.here.c_str()),
+                  exchange.log());
+  CHECK(exchange.log().find("FIX 4.4 acceptor on " + far.here + " port") != std::string::npos);
+  const std::string fix = std::string(GPUX_PATH) + " trade --host " + far.here + " --port " +
+                          std::to_string(exchange.fix_port) + " --sender TRADER --dictionary " +
+                          GPUX_FIX_DICTIONARY + " --timeout 20 ";
+  // From the other machine: an order over FIX, and a provider onboarded.
+  const auto placed =
+      gpux::test::run_command(far.run(fix + "place buy " + kSymbol + " 1 2.0 --id FAR1"));
+  CHECK_MESSAGE(placed.status == 0, placed.output);
+  const auto onboarded = gpux::test::run_command(
+      "GPUX_OPERATOR_TOKEN=" + token + " " +
+      far.run(std::string(GPUX_PATH) + " provider onboard --exchange " + far.here + ":" +
+              std::to_string(provider_port) +
+              " --name far-provider --region us-east --simulate H100-SXM,1 --out " +
+              (exchange.dir.path() / "far-provider").string()));
+  CHECK_MESSAGE(onboarded.status == 0, onboarded.output);
+  CHECK(std::filesystem::exists(exchange.dir.path() / "far-provider" / "agent.conf"));
+  // Loopback is not served: the operator chose the interface.
+  CHECK_FALSE(gpux::local::accepts_connections(exchange.fix_port));
+  CHECK_FALSE(gpux::local::accepts_connections(provider_port));
+}
+
+TEST_CASE("fix_address and provider_address take IP addresses, not names") {
+  for (const char* key : {"fix_address", "provider_address"}) {
+    CAPTURE(key);
+    Exchange exchange(std::string(key) + " = exchange.example\n");
+    exchange.spawn(Faults());
+    CHECK(exchange.exit_status_within(30) == 2);
+    CHECK(exchange.log().find("must be an IPv4 or IPv6 address") != std::string::npos);
+  }
+}
+
 TEST_CASE("everything gpuxd writes is its owner's alone") {
   Exchange exchange;
   exchange.start();

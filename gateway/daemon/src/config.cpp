@@ -1,5 +1,8 @@
 #include "gpux/daemon/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -291,6 +294,16 @@ void not_empty(const Line& line, const std::string& value) {
   if (value.empty()) line.fail("must not be empty");
 }
 
+// An IPv4 or IPv6 literal, as a listener binds it (no host names: what
+// a name resolves to may change under a running exchange).
+void ip_address(const Line& line, const std::string& value) {
+  unsigned char bytes[sizeof(in6_addr)];
+  if (::inet_pton(AF_INET, value.c_str(), bytes) != 1 &&
+      ::inet_pton(AF_INET6, value.c_str(), bytes) != 1)
+    line.fail("must be an IPv4 or IPv6 address (e.g. 127.0.0.1, 10.0.0.5, 0.0.0.0, ::1), not '" +
+              value + "'");
+}
+
 void pem_file(const Line& line, const std::string& value) {
   if (value.empty()) line.fail("must name a PEM file");
 }
@@ -367,6 +380,9 @@ const std::vector<Section>& sections() {
              "FIX 4.4 order entry (docs: gateway/fix/gpux-FIX44.xml is the data dictionary):",
          .settings = {
              port("fix_port", GPUX_FIELD(fix.port), "TCP port of the acceptor (0: none)"),
+             text("fix_address", "IP", GPUX_FIELD(fix.address), ip_address,
+                  "the acceptor's IPv4 or IPv6 address (default\n127.0.0.1, loopback only; 0.0.0.0 "
+                  "or :: for every\ninterface)"),
              text("fix_comp_id", "", GPUX_FIELD(fix.comp_id), not_empty,
                   "the exchange's CompID (clients' TargetCompID)"),
              whole<int>("fix_max_messages_per_second", GPUX_FIELD(fix.max_messages_per_second),
@@ -414,6 +430,9 @@ const std::vector<Section>& sections() {
          .settings = {
              port("provider_port", GPUX_FIELD(provider.port),
                   "TCP port of the provider API (0: none)"),
+             text("provider_address", "IP", GPUX_FIELD(provider.address), ip_address,
+                  "its IPv4 or IPv6 address (default 127.0.0.1; an\ninterface's for agents on "
+                  "other machines)"),
              text(
                  "provider_operator_token", "T", GPUX_FIELD(provider.operator_token),
                  [](const Line& line, const std::string& value) {
@@ -428,8 +447,8 @@ const std::vector<Section>& sections() {
              whole<size_t>("provider_max_connections_per_address",
                            GPUX_FIELD(provider.max_connections_per_address),
                            "the same from one source address (refused\n"
-                           "alike); the listener is loopback only, so by\n"
-                           "default as many as provider_max_connections",
+                           "alike); on loopback every agent has one address,\n"
+                           "so by default as many as provider_max_connections",
                            1),
              whole<size_t>("provider_max_frame_bytes", GPUX_FIELD(provider.max_frame_bytes),
                            "a larger frame closes its connection", 1024),

@@ -227,6 +227,7 @@ int main(int argc, char** argv) {
                      });
       fix_entry = std::make_unique<fix::FixOrderEntry>(config.fix, *fix_store);
       fix::AcceptorOptions options;
+      options.address = config.fix.address;
       options.port = config.fix.port;
       options.target_comp_id = config.fix.comp_id;
       options.data_dictionary = fix::fix_dictionary_path();
@@ -313,14 +314,15 @@ int main(int argc, char** argv) {
             if (fix_entry) fix_entry->set_password_hash(sender, hash);
           });
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "gpuxd: cannot start the provider API on port %d: %s\n",
-                   config.provider.port, e.what());
+      std::fprintf(stderr, "gpuxd: cannot start the provider API on %s port %d: %s\n",
+                   config.provider.address.c_str(), config.provider.port, e.what());
       pipeline->stop();
       return 1;
     }
     provider_observer = providers.get();
     providers->start(*pipeline);
-    std::fprintf(stderr, "gpuxd: provider API on port %d (%s)\n", providers->port(),
+    std::fprintf(stderr, "gpuxd: provider API on %s port %d (%s)\n",
+                 config.provider.address.c_str(), providers->port(),
                  config.provider.tls_certificate.empty() ? "plain TCP" : "TLS");
   }
   daemon::CalendarKeeper calendar(config.calendar, daemon::instrument_statuses(recovered_state));
@@ -343,13 +345,14 @@ int main(int argc, char** argv) {
     try {
       acceptor->start();
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "gpuxd: cannot start the FIX acceptor on port %d: %s\n", config.fix.port,
-                   e.what());
+      std::fprintf(stderr, "gpuxd: cannot start the FIX acceptor on %s port %d: %s\n",
+                   config.fix.address.c_str(), config.fix.port, e.what());
       pipeline->stop();
       return 1;
     }
-    std::fprintf(stderr, "gpuxd: FIX 4.4 acceptor on port %d as %s, %zu clients\n", config.fix.port,
-                 config.fix.comp_id.c_str(), config.fix.clients.size());
+    std::fprintf(stderr, "gpuxd: FIX 4.4 acceptor on %s port %d as %s, %zu clients\n",
+                 config.fix.address.c_str(), config.fix.port, config.fix.comp_id.c_str(),
+                 config.fix.clients.size());
   }
 
   // Below min_free_mb gpuxd stops as on SIGTERM, then exits 1.

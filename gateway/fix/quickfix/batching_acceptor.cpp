@@ -200,11 +200,12 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
 }  // namespace
 
 struct BatchingAcceptor::Impl : Poller {
-  Impl(BatchingAcceptor& a, int p, const SocketLimits& limits,
+  Impl(BatchingAcceptor& a, std::string bind_to, int p, const SocketLimits& limits,
        std::function<void(const std::string&, const std::string&)> vet,
        std::function<bool()> durable)
       : Poller(limits.max_unsent_bytes, std::move(durable)),
         acceptor(a),
+        listen_address(std::move(bind_to)),
         port(p),
         admitted({.max_connections = limits.max_connections,
                   .max_per_address = limits.max_connections_per_address,
@@ -252,6 +253,7 @@ struct BatchingAcceptor::Impl : Poller {
   void refuse_unidentified(const std::shared_ptr<Connection>& connection, const std::string& why);
 
   BatchingAcceptor& acceptor;
+  const std::string listen_address;  // an IPv4 or IPv6 literal
   const int port;
   admission::ConnectionCount admitted;
   admission::RefusalLog refusals;
@@ -653,12 +655,13 @@ void BatchingAcceptor::Impl::poll_once(int timeout_ms) {
 
 BatchingAcceptor::BatchingAcceptor(
     FIX::Application& application, FIX::MessageStoreFactory& stores,
-    const FIX::SessionSettings& settings, FIX::LogFactory& logs, int port,
-    const SocketLimits& limits,
+    const FIX::SessionSettings& settings, FIX::LogFactory& logs, const std::string& address,
+    int port, const SocketLimits& limits,
     std::function<void(const std::string&, const std::string&)> vet_logon,
     std::function<bool()> make_durable)
     : FIX::Acceptor(application, stores, settings, logs),
-      impl_(new Impl(*this, port, limits, std::move(vet_logon), std::move(make_durable))) {}
+      impl_(new Impl(*this, address, port, limits, std::move(vet_logon), std::move(make_durable))) {
+}
 
 BatchingAcceptor::~BatchingAcceptor() {
   stop();
@@ -681,12 +684,14 @@ void BatchingAcceptor::end_batch() {
 void BatchingAcceptor::onInitialize(const FIX::SessionSettings&) throw(FIX::RuntimeError) {
   Impl& i = *impl_;
   const auto fail = [&](const std::string& what) {
-    throw FIX::RuntimeError("Unable to create, bind, or listen to port " + std::to_string(i.port) +
-                            " (" + what + ")");
+    throw FIX::RuntimeError("Unable to create, bind, or listen to " + i.listen_address + " port " +
+                            std::to_string(i.port) + " (" + what + ")");
   };
   if (!i.spare.held()) fail(system_error("open /dev/null"));
   error_code e;
-  const tcp::endpoint endpoint(tcp::v4(), static_cast<unsigned short>(i.port));
+  const asio::ip::address ip = asio::ip::make_address(i.listen_address, e);
+  if (e) fail("not an IP address: " + e.message());
+  const tcp::endpoint endpoint(ip, static_cast<unsigned short>(i.port));
   if (i.listener.open(endpoint.protocol(), e) ||
       i.listener.set_option(tcp::acceptor::reuse_address(true), e))
     fail("socket: " + e.message());

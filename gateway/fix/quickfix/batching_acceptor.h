@@ -51,8 +51,8 @@ class BatchingAcceptor : public FIX::Acceptor {
  public:
   BatchingAcceptor(
       FIX::Application& application, FIX::MessageStoreFactory& stores,
-      const FIX::SessionSettings& settings, FIX::LogFactory& logs, int port,
-      const SocketLimits& limits,
+      const FIX::SessionSettings& settings, FIX::LogFactory& logs, const std::string& address,
+      int port, const SocketLimits& limits,
       std::function<void(const std::string& first_message, const std::string& peer_address)>
           vet_logon,
       std::function<bool()> make_durable);

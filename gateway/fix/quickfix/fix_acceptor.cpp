@@ -393,8 +393,8 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   limits.logon_timeout = std::chrono::milliseconds(options.logon_timeout_ms);
   limits.max_bytes_before_logon = options.max_bytes_before_logon;
   limits.max_message_bytes = options.max_message_bytes;
-  i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.port,
-                                        limits, vet_logon,
+  i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.address,
+                                        options.port, limits, vet_logon,
                                         [&store] { return store.make_durable(); }));
   // The sessions exist now. Their dictionary: gpux's, completed with the rest
   // of FIX 4.4 (fix44_dictionary.h), so that what gpux lacks is answered as

@@ -18,6 +18,7 @@ namespace gpux::fix {
 // Filled in from the gateway's FixConfig (gpux/fix/config.h), which holds
 // the defaults; none are repeated here.
 struct AcceptorOptions {
+  std::string address = "127.0.0.1";  // an IPv4 or IPv6 literal to bind
   int port = 0;
   std::string target_comp_id;        // the exchange's CompID
   std::string data_dictionary;       // path to gpux-FIX44.xml

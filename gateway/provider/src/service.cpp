@@ -118,7 +118,7 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
     queue_challenge(c);
 
   using boost::asio::ip::tcp;
-  const tcp::endpoint endpoint(boost::asio::ip::make_address("127.0.0.1"),
+  const tcp::endpoint endpoint(boost::asio::ip::make_address(config_.address),
                                static_cast<unsigned short>(config_.port));
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(tcp::acceptor::reuse_address(true));

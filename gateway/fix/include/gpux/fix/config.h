@@ -18,7 +18,10 @@ struct FixClient {
 };
 
 struct FixConfig {
-  int port = 0;                  // 0: no FIX acceptor
+  int port = 0;  // 0: no FIX acceptor
+  // The acceptor's IPv4 or IPv6 address: loopback unless the operator
+  // names an interface's address (or 0.0.0.0 / :: for all of them).
+  std::string address = "127.0.0.1";
   std::string comp_id = "GPUX";  // the exchange's CompID
   int max_messages_per_second = 1000;
   // Per connection: more left unread by the client, and it is disconnected.

@@ -26,12 +26,15 @@ struct VerificationConfig {
 
 // The provider API (provider_service.h): onboarding and provider agents.
 struct ProviderApiConfig {
-  int port = 0;                                      // 0: none
+  int port = 0;  // 0: none
+  // The listener's IPv4 or IPv6 address: loopback unless the operator names
+  // an interface's (or 0.0.0.0 / :: for all), so that agents elsewhere reach it.
+  std::string address = "127.0.0.1";
   std::string operator_token;                        // required with a port: admin calls present it
   matching::ParticipantId first_participant = 1000;  // registered providers are numbered from here
   std::size_t max_connections = 64;
-  // Of max_connections, from one source address. The listener is loopback
-  // only, so every peer is 127.0.0.1: by default no lower than the whole.
+  // Of max_connections, from one source address. On loopback every peer is
+  // 127.0.0.1: by default no lower than the whole.
   std::size_t max_connections_per_address = 64;
   std::size_t max_frame_bytes = 64u << 20;
   // A hello carries a token of some dozens of bytes: an unauthenticated
