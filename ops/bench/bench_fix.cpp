@@ -204,11 +204,12 @@ Result run(const Options& o, int rate) {
   std::thread beside;
   if (!o.beside.empty()) {
     std::string command = o.beside;
-    for (const auto& [name, value] :
-         {std::pair<std::string, std::string>{"{data}", dir + "/data"},
-          {"{config}", dir + "/gpux.conf"}})
-      for (auto at = command.find(name); at != std::string::npos; at = command.find(name, at))
-        command.replace(at, name.size(), value);
+    const std::pair<std::string, std::string> places[] = {{"{data}", dir + "/data"},
+                                                          {"{config}", dir + "/gpux.conf"}};
+    for (const auto& place : places)
+      for (auto at = command.find(place.first); at != std::string::npos;
+           at = command.find(place.first, at))
+        command.replace(at, place.first.size(), place.second);
     beside = std::thread([&, command] {
       while (!load_done.load()) {
         if (std::system(command.c_str()) != 0 && !load_done.load())
@@ -406,8 +407,8 @@ int main(int argc, char** argv) {
          << ", \"achieved_per_s\": " << static_cast<long long>(r.throughput)
          << ", \"p50_us\": " << r.p50_us << ", \"p99_us\": " << r.p99_us
          << ", \"p999_us\": " << r.p999_us << ", \"max_us\": " << r.max_us
-         << ", \"beside_runs\": " << r.beside_runs << "}"
-         << (i + 1 < results.size() ? "," : "") << "\n";
+         << ", \"beside_runs\": " << r.beside_runs << "}" << (i + 1 < results.size() ? "," : "")
+         << "\n";
   }
   json << "  ]\n}\n";
   std::printf("\nJSON: %s\n", o.json.c_str());

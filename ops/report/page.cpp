@@ -77,9 +77,12 @@ std::string cents(const std::string& usd) {
   const std::int64_t micro =
       std::stoll(digits.substr(0, point)) * 1'000'000 + std::stoll(digits.substr(point + 1));
   const std::int64_t rounded = (micro + 5'000) / 10'000;  // cents
-  std::string whole = std::to_string(rounded / 100);
-  for (std::size_t at = whole.size(); at > 3; at -= 3)
-    whole.insert(at - 3, ",");
+  const std::string dollars = std::to_string(rounded / 100);
+  std::string whole;
+  for (std::size_t i = 0; i < dollars.size(); ++i) {
+    if (i > 0 && (dollars.size() - i) % 3 == 0) whole += ',';
+    whole += dollars[i];
+  }
   const std::int64_t cent = rounded % 100;
   return std::string(negative && rounded != 0 ? "-" : "") + whole + "." + (cent < 10 ? "0" : "") +
          std::to_string(cent);

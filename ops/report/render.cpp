@@ -50,8 +50,10 @@ std::string json_string(const std::string& text) {
 template <class T, class Format>
 std::string json_array(const std::vector<T>& values, Format format) {
   std::string out = "[";
-  for (std::size_t i = 0; i < values.size(); ++i)
-    out += (i == 0 ? "" : ",") + format(values[i]);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += format(values[i]);
+  }
   return out + "]";
 }
 
@@ -160,7 +162,7 @@ std::string bar_chart(ChartSet& charts, const std::string& title,
                       const std::string& axis, const std::string& max) {
   std::string datasets;
   for (const BarSeries& b : series)
-    datasets += std::string(datasets.empty() ? "" : ",") + "{\"label\":" + json_string(b.label) +
+    datasets += std::string(datasets.empty() ? "{" : ",{") + "\"label\":" + json_string(b.label) +
                 ",\"backgroundColor\":" + json_string(b.colour) +
                 ",\"data\":" + json_array(b.values, [](const std::string& v) { return v; }) + "}";
   const std::string config =

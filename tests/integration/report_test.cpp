@@ -375,12 +375,19 @@ std::map<std::string, Shown> page_metrics(const std::string& dom) {
 // thousands separators.
 std::string cents(Money m) {
   const Money rounded = ((m < 0 ? -m : m) + 5'000) / 10'000;
-  std::string whole = std::to_string(rounded / 100);
-  for (int at = static_cast<int>(whole.size()) - 3; at > 0; at -= 3)
-    whole.insert(static_cast<std::size_t>(at), ",");
+  // Groups of three from the right, written backwards.
+  std::string reversed;
+  Money dollars = rounded / 100;
+  for (int digit = 0; digit == 0 || dollars > 0; ++digit, dollars /= 10) {
+    if (digit > 0 && digit % 3 == 0) reversed.push_back(',');
+    reversed.push_back(static_cast<char>('0' + dollars % 10));
+  }
+  if (m < 0 && rounded != 0) reversed.push_back('-');
   char cent[4];
   std::snprintf(cent, sizeof cent, "%02lld", static_cast<long long>(rounded % 100));
-  return (m < 0 && rounded != 0 ? "-" : "") + whole + "." + cent;
+  std::string text(reversed.rbegin(), reversed.rend());
+  text.push_back('.');
+  return text.append(cent);
 }
 
 // What a page must show for a CSV's metric,value rows.
