@@ -226,6 +226,14 @@ Gpus detect_gpus() {
 // prover on `device` for real ones.
 std::unique_ptr<verify::Prover> make_prover(const verify::Challenge& challenge, bool simulated,
                                             int device, const verify::Cheats& cheats = {}) {
+  // A real class's memory phase fills ~90% of a GPU's memory: on the CPU it
+  // cannot even be allocated.
+  if (simulated && challenge.gpu_class != "cpu-sim")
+    throw Refused("the exchange challenges with the " + challenge.gpu_class +
+                  " profile, which a simulated GPU cannot prove (its memory phase needs " +
+                  std::to_string(challenge.memory_items * 16 >> 20) +
+                  " MiB); simulated providers need an exchange run with verification_profile = "
+                  "cpu-sim");
   if (simulated) return verify::make_cpu_prover(challenge, cheats);
 #if GPUX_HAVE_CUDA_PROVER
   return verify::make_cuda_prover(challenge, device);
@@ -401,6 +409,30 @@ std::uint32_t qualify_and_register(Session& session, const Gpus& gpus, const std
   return qualified;
 }
 
+// The registered provider `c` proves and offers its GPUs; `config` is
+// rewritten with the count. A failure says how to resume or withdraw.
+int qualify_onboarded(AgentConfig c, const Gpus& gpus, const std::filesystem::path& config) {
+  try {
+    Session session(c.exchange, c.token, c.tls_ca);
+    c.gpus = qualify_and_register(session, gpus, c.region);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr,
+                 "gpux provider onboard: stopped after registering participant %u: %s\n"
+                 "  The registration and its token are kept in %s: run the same command again "
+                 "to resume, or withdraw with `gpux provider deregister --config %s`.\n",
+                 c.participant, e.what(), config.c_str(), config.c_str());
+    return 1;
+  }
+  write_agent_config(config, c);
+  std::printf("  wrote %s\n", config.c_str());
+  if (c.gpus == 0) {
+    std::printf("no GPU qualified: nothing is offered (run the same command again to retry)\n");
+    return 1;
+  }
+  std::printf("next: gpux provider agent --config %s\n", config.c_str());
+  return 0;
+}
+
 int onboard(std::vector<std::string> args) {
   AgentConfig c;
   std::optional<Gpus> gpus;
@@ -446,15 +478,25 @@ int onboard(std::vector<std::string> args) {
   if (operator_token == nullptr || *operator_token == '\0')
     throw Usage("set GPUX_OPERATOR_TOKEN to the exchange operator's token");
   if (out.empty()) out = "provider-" + c.name;
-  // Before registering: another registration must not overwrite the token
-  // kept there, and a refusal after it would leave a participant unused.
-  if (std::filesystem::exists(std::filesystem::path(out) / "agent.conf"))
-    throw Refused(out +
-                  "/agent.conf exists: that provider is onboarded already (use `gpux "
-                  "provider qualify --config " +
-                  out + "/agent.conf`), or give another --out");
+  const std::filesystem::path config = std::filesystem::path(out) / "agent.conf";
   if (!gpus) gpus = detect_gpus();
   if (node_gpus != 0) offer_as_nodes(*gpus, node_gpus);
+  // An onboarding that stopped after registering left its token here, and
+  // resumes from it; a finished one is not done twice (its token would be
+  // overwritten by another registration's).
+  if (std::filesystem::exists(config)) {
+    AgentConfig earlier = read_agent_config(config.string());
+    if (earlier.gpus > 0 || earlier.name != c.name || earlier.exchange != c.exchange)
+      throw Refused(config.string() + " exists: provider '" + earlier.name + "' on " +
+                    earlier.exchange + " is onboarded already with " +
+                    std::to_string(earlier.gpus) + " GPUs (use `gpux provider qualify --config " +
+                    config.string() + "` for more), or give another --out");
+    earlier.cheat_skip_per_mille = c.cheat_skip_per_mille;
+    std::printf("gpux provider onboard: resuming %s (participant %u) from %s, %zu x %s%s\n",
+                earlier.name.c_str(), earlier.participant, config.c_str(), gpus->names.size(),
+                gpus->gpu_class.c_str(), gpus->simulated ? " (simulated)" : "");
+    return qualify_onboarded(earlier, *gpus, config);
+  }
 
   std::printf("gpux provider onboard: %s in %s, %zu x %s%s\n", c.name.c_str(), c.region.c_str(),
               gpus->names.size(), gpus->gpu_class.c_str(), gpus->simulated ? " (simulated)" : "");
@@ -467,6 +509,7 @@ int onboard(std::vector<std::string> args) {
     r->set_region(c.region);
     r->set_cash(cash);
     r->set_collateral(collateral);
+    r->set_gpu_class(gpus->gpu_class);
     registered = admin.call(request, Frame::kProviderRegistered).provider_registered();
   }
   std::printf("  registered as participant %u\n", registered.participant());
@@ -474,12 +517,10 @@ int onboard(std::vector<std::string> args) {
   c.token = registered.token();
   c.gpu_class = gpus->gpu_class;
   c.simulated = gpus->simulated;
-
-  Session session(c.exchange, c.token, c.tls_ca);
-  c.gpus = qualify_and_register(session, *gpus, c.region);
-  const std::filesystem::path config = std::filesystem::path(out) / "agent.conf";
+  // Written before any GPU is proven: whatever happens next, the token is
+  // kept, so that the onboarding can be resumed or withdrawn.
   write_agent_config(config, c);
-  std::printf("  wrote %s\n", config.c_str());
+  std::printf("  wrote %s (no GPU qualified yet)\n", config.c_str());
   if (!registered.fix_sender_comp_id().empty()) {
     const std::filesystem::path fix = std::filesystem::path(out) / "fix.env";
     {
@@ -505,12 +546,7 @@ int onboard(std::vector<std::string> args) {
         "participant=%u` to gpuxd's configuration\n",
         c.participant);
   }
-  if (c.gpus == 0) {
-    std::printf("no GPU qualified: nothing is offered\n");
-    return 1;
-  }
-  std::printf("next: gpux provider agent --config %s\n", config.c_str());
-  return 0;
+  return qualify_onboarded(c, *gpus, config);
 }
 
 int qualify(std::vector<std::string> args) {
@@ -554,6 +590,12 @@ int deregister(std::vector<std::string> args) {
       c.participant, done.instruments());
   for (const std::string& symbol : done.still_committed())
     std::printf("  %s: hours already offered or sold stay to be delivered\n", symbol.c_str());
+  // Its token is dead: the folder is free for a new onboarding, the old
+  // configuration kept for the record.
+  const std::string withdrawn = args[1] + ".deregistered";
+  std::error_code error;
+  std::filesystem::rename(args[1], withdrawn, error);
+  if (!error) std::printf("  moved %s to %s\n", args[1].c_str(), withdrawn.c_str());
   return 0;
 }
 

@@ -419,13 +419,86 @@ TEST_CASE("gpux provider onboard --node-gpus: GPUs offered as whole nodes of the
   CHECK_MESSAGE(singles.output.find("offers its H100-SXM GPUs in us-east as H100-SXM-8x "
                                     "already") != std::string::npos,
                 singles.output);
-  // Another class: the reply counts its products (none listed), not the
-  // provider's whole offer.
+  // A class the exchange lists no products for here: refused before any
+  // proof, with the classes it has.
   const auto other = qualify_again("H200,1");
-  CHECK(other.status == 0);
-  CHECK_MESSAGE(other.output.find("1 of 1 H200 GPUs qualified and offered in us-east (0 listed "
-                                  "products)") != std::string::npos,
+  CHECK(other.status == 1);
+  CHECK_MESSAGE(other.output.find("the exchange lists no H200 products in us-east (classes there: "
+                                  "H100-SXM, H100-SXM-8x)") != std::string::npos,
                 other.output);
+}
+
+TEST_CASE(
+    "gpux provider onboard: unknown class or region refused; a stopped onboarding resumes "
+    "or is withdrawn") {
+  // The exchange challenges with the H100's own profile, which a simulated
+  // GPU cannot prove: onboarding stops after registering.
+  Exchange exchange("verification_profile = h100-sxm\n");
+  gpux::test::TempDir out;
+  const auto onboard = [&](const std::string& name, const std::string& region,
+                           const std::string& gpus) {
+    return gpux::test::run_command(
+        "GPUX_OPERATOR_TOKEN=" + std::string(kOperator) + " " GPUX_PATH +
+        " provider onboard --exchange 127.0.0.1:" + std::to_string(exchange.port) + " --name " +
+        name + " --region " + region + " --simulate " + gpus + " --out " +
+        (out.path() / name).string());
+  };
+  const auto mars = onboard("martian", "mars-north", "H100-SXM,1");
+  CHECK(mars.status == 1);
+  CHECK_MESSAGE(mars.output.find("the exchange lists no products in region 'mars-north' "
+                                 "(regions: eu-west, us-east)") != std::string::npos,
+                mars.output);
+  const auto gtx = onboard("gamer", "us-east", "GTX-9999,1");
+  CHECK(gtx.status == 1);
+  CHECK_MESSAGE(gtx.output.find("the exchange lists no GTX-9999 products in us-east (classes "
+                                "there: H100-SXM)") != std::string::npos,
+                gtx.output);
+  CHECK_FALSE(std::filesystem::exists(out.path() / "martian"));
+  CHECK(exchange.log().find("registered provider") == std::string::npos);
+
+  const auto stopped = onboard("patient", "us-east", "H100-SXM,1");
+  CHECK(stopped.status == 1);
+  CHECK_MESSAGE(stopped.output.find("stopped after registering participant") != std::string::npos,
+                stopped.output);
+  CHECK(stopped.output.find("the exchange challenges with the h100-sxm profile") !=
+        std::string::npos);
+  const auto agent_conf = out.path() / "patient" / "agent.conf";
+  REQUIRE(std::filesystem::exists(agent_conf));
+  const auto text_of = [](const std::filesystem::path& file) {
+    std::ifstream in(file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  CHECK(text_of(agent_conf).find("\ngpus = 0\n") != std::string::npos);
+
+  // Another stops the same way and withdraws: its token is revoked.
+  REQUIRE(onboard("quitter", "us-east", "H100-SXM,1").status == 1);
+  const auto withdrawn =
+      gpux::test::run_command(std::string(GPUX_PATH) + " provider deregister --config " +
+                              (out.path() / "quitter" / "agent.conf").string());
+  CHECK_MESSAGE(withdrawn.status == 0, withdrawn.output);
+  CHECK(withdrawn.output.find("token revoked") != std::string::npos);
+  CHECK(std::filesystem::exists(out.path() / "quitter" / "agent.conf.deregistered"));
+  CHECK_FALSE(std::filesystem::exists(out.path() / "quitter" / "agent.conf"));
+
+  // The operator fixes the exchange (simulated GPUs need cpu-sim) and
+  // restarts it; the same command resumes with the registration kept.
+  exchange.kill();
+  {
+    std::string config = text_of(exchange.dir.path() / "gpuxd.conf");
+    config.erase(config.find("verification_profile = h100-sxm\n"));
+    std::ofstream(exchange.dir.path() / "gpuxd.conf") << config;
+  }
+  exchange.start();
+  const auto resumed = onboard("patient", "us-east", "H100-SXM,1");
+  CHECK_MESSAGE(resumed.status == 0, resumed.output);
+  CHECK(resumed.output.find("resuming patient (participant ") != std::string::npos);
+  CHECK(resumed.output.find("1 of 1 H100-SXM GPUs qualified and offered in us-east") !=
+        std::string::npos);
+  CHECK(text_of(agent_conf).find("\ngpus = 1\n") != std::string::npos);
+  // Done once: a second run is refused, the token kept.
+  const auto again = onboard("patient", "us-east", "H100-SXM,1");
+  CHECK(again.status == 1);
+  CHECK(again.output.find("is onboarded already with 1 GPUs") != std::string::npos);
 }
 
 TEST_CASE("provider API: a peer that trickles a frame is dropped at the frame's deadline") {

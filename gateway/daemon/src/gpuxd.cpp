@@ -306,6 +306,8 @@ int main(int argc, char** argv) {
                  config.verification.simulated.size());
   }
   if (config.provider.port > 0) {
+    for (const auto& product : config.calendar.products)
+      config.provider.products.emplace_back(product.gpu_class, product.region);
     try {
       providers = std::make_unique<provider::ProviderService>(
           config.provider, config.fix, config.verification.challenge_ms,

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "gpux/provider/node_class.h"
 #include "gpux/provider/pending_challenges.h"
@@ -438,6 +439,35 @@ bool plain_word(const std::string& s) {
 
 }  // namespace
 
+std::string ProviderService::unlisted(const std::string& gpu_class, const std::string& region) {
+  std::set<std::pair<std::string, std::string>> markets(config_.products.begin(),
+                                                        config_.products.end());
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, listing] : listings_)
+      markets.emplace(listing.spec.gpu_class, listing.spec.region);
+  }
+  if (markets.empty()) return "";  // nothing listed yet: nothing to check against
+  const auto join = [](const std::set<std::string>& words) {
+    std::string list;
+    for (const std::string& w : words)
+      list += (list.empty() ? "" : ", ") + w;
+    return list;
+  };
+  std::set<std::string> regions, classes_here;
+  for (const auto& [c, r] : markets) {
+    regions.insert(r);
+    if (r == region) classes_here.insert(c);
+  }
+  if (classes_here.empty())
+    return "the exchange lists no products in region '" + region + "' (regions: " + join(regions) +
+           ")";
+  if (!gpu_class.empty() && !classes_here.contains(gpu_class))
+    return "the exchange lists no " + gpu_class + " products in " + region +
+           " (classes there: " + join(classes_here) + ")";
+  return "";
+}
+
 Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
   for (const auto& [field, value] :
        {std::pair{"name", &request.name()}, {"region", &request.region()}})
@@ -445,6 +475,8 @@ Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
       return error_frame(std::string("register_provider: ") + field + " '" + *value +
                          "' must be 1 to 64 letters, digits, '-', '_' or '.', starting with a "
                          "letter or digit");
+  if (const std::string why = unlisted(request.gpu_class(), request.region()); !why.empty())
+    return error_frame("register_provider: " + why);
   // One registration at a time, so that two of one name cannot both pass.
   std::lock_guard registering(registration_mutex_);
   {
@@ -529,6 +561,14 @@ Frame ProviderService::qualify(Connection& c, ParticipantId participant, const p
   const verify::ClassProfile* profile = profile_for(request.gpu_class());
   if (profile == nullptr)
     return error_frame("no verification profile for GPU class '" + request.gpu_class() + "'");
+  std::string region;
+  {
+    std::lock_guard lock(mutex_);
+    if (const pb::RegisteredProvider* p = registered(participant)) region = p->region();
+  }
+  // Before any work is proven: a class the exchange does not trade here.
+  if (const std::string why = unlisted(request.gpu_class(), region); !why.empty())
+    return error_frame("qualify: " + why);
   const verify::Verdict verdict = prove_remotely(c, *profile, config_.qualification_ms * 1'000'000,
                                                  0, 0, secret_ ^ participant);
   if (verdict.passed()) ++qualified[request.gpu_class()];
@@ -555,6 +595,8 @@ Frame ProviderService::register_gpus(ParticipantId participant, const pb::Regist
                        request.gpu_class() + " GPUs, but " + std::to_string(proven) +
                        " qualified on this connection");
   if (request.region().empty()) return error_frame("register_gpus needs a region");
+  if (const std::string why = unlisted(request.gpu_class(), request.region()); !why.empty())
+    return error_frame("register_gpus: " + why);
   std::vector<matching::InstrumentId> instruments;
   {
     std::lock_guard lock(mutex_);

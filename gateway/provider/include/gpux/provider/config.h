@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gpux/matching/types.h"
 
@@ -30,7 +32,11 @@ struct ProviderApiConfig {
   // The listener's IPv4 or IPv6 address: loopback unless the operator names
   // an interface's (or 0.0.0.0 / :: for all), so that agents elsewhere reach it.
   std::string address = "127.0.0.1";
-  std::string operator_token;                        // required with a port: admin calls present it
+  std::string operator_token;
+  // (GPU class, region) of the products the calendar lists, beside those
+  // already listed: a provider is refused a class or region with neither.
+  std::vector<std::pair<std::string, std::string>>
+      products;                                      // required with a port: admin calls present it
   matching::ParticipantId first_participant = 1000;  // registered providers are numbered from here
   std::size_t max_connections = 64;
   // Of max_connections, from one source address. On loopback every peer is

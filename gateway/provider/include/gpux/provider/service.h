@@ -135,7 +135,10 @@ class ProviderService {
   std::thread capacity_thread_;
 
   std::mutex registration_mutex_;  // held through one register_provider
-  std::mutex mutex_;               // everything below
+  // Why the exchange has no products for `gpu_class` (empty: any) in
+  // `region`, with the ones it has; empty when it has.
+  std::string unlisted(const std::string& gpu_class, const std::string& region);
+  std::mutex mutex_;  // everything below
   std::condition_variable changed_;
   bool stopping_ = false;
   // Unknown tokens per source address, counted for a minute from the first.
