@@ -166,7 +166,7 @@ Result run(const Options& o, int rate) {
     for (int s = 1; s <= o.sessions; ++s)
       config << "participant = " << s << " cash=1000000000000000\n"
              << "capacity = " << s << " instrument=1 units=1000000000\n"
-             << "fix_client = B" << s << " participant=" << s << "\n";
+             << "fix_client = B" << s << " participant=" << s << " password=none\n";
     for (const std::string& line : o.daemon_lines)
       config << line << "\n";
   }

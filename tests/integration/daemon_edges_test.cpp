@@ -46,7 +46,7 @@ struct Exchange {
     std::ofstream(dir.path() / "gpuxd.conf")
         << extra_config << "data_dir = " << data().string() << "\n"
         << "fix_port = " << fix_port << "\n"
-        << "fix_client = TRADER participant=1\n"
+        << "fix_client = TRADER participant=1 password=none\n"
         << "participant = 1 cash=1000000000000\n"
         // Delivery in 2100: open for the whole test.
         << "instrument = 1 symbol=" << kSymbol
@@ -281,8 +281,8 @@ struct LoadSession {
 
 TEST_CASE("under FIX load, a failing disk loses no acknowledged order and leaves none waiting") {
   Exchange exchange(
-      "fix_client = L0 participant=1\nfix_client = L1 participant=1\n"
-      "fix_client = L2 participant=1\nfix_client = L3 participant=1\n");
+      "fix_client = L0 participant=1 password=none\nfix_client = L1 participant=1 password=none\n"
+      "fix_client = L2 participant=1 password=none\nfix_client = L3 participant=1 password=none\n");
   Faults faults;
   SUBCASE("fsync fails") {
     faults.fail_sync = true;
@@ -586,7 +586,7 @@ TEST_CASE("cmake --install: gpuxd and gpux run from the prefix with the installe
   const int port = gpux::local::free_port();
   const std::string config = root + "/gpuxd.conf";
   std::ofstream(config) << "data_dir = " << root << "/data\nfix_port = " << port
-                        << "\nfix_client = INSTALLED participant=1\n"
+                        << "\nfix_client = INSTALLED participant=1 password=none\n"
                            "participant = 1 cash=1000000\n"
                            "instrument = 1 symbol=H100-SXM.us-east.21000101T00 class=H100-SXM "
                            "region=us-east start=4102444800 tick=100 max=10 reference=2000000 "

@@ -81,8 +81,7 @@ TEST_CASE("ops/demo --quick: the market runs, the audit passes, the dishonest pr
       "H100-SXM,1 --out " +
       (dir.path() / "providers" / "prov-a").string());
   CHECK(again.status == 1);
-  CHECK_MESSAGE(again.output.find("agent.conf exists: provider 'prov-a' on ") !=
-                    std::string::npos,
+  CHECK_MESSAGE(again.output.find("agent.conf exists: provider 'prov-a' on ") != std::string::npos,
                 again.output);
   CHECK(text_of(agent) == before);
 

@@ -120,7 +120,7 @@ bool is_reject(const std::string& message) {
 }  // namespace
 
 TEST_CASE("FIX fuzz: malformed messages never crash gpuxd, always draw a reject, never persist") {
-  Exchange exchange("fix_client = CAROL participant=1\n");
+  Exchange exchange("fix_client = CAROL participant=1 password=none\n");
   RawFix carol(exchange.port, "CAROL");
   carol.logon();
   std::mt19937_64 random(20261130);
@@ -169,7 +169,7 @@ TEST_CASE("FIX fuzz: malformed messages never crash gpuxd, always draw a reject,
 }
 
 TEST_CASE("FIX: enumerated values are FIX 4.4's; a value it lacks draws a session Reject") {
-  Exchange exchange("fix_client = CAROL participant=1\n");
+  Exchange exchange("fix_client = CAROL participant=1 password=none\n");
   RawFix carol(exchange.port, "CAROL");
   carol.logon();
   const auto order_with = [&](const std::string& tag, const std::string& value) {
@@ -207,7 +207,7 @@ TEST_CASE("FIX: enumerated values are FIX 4.4's; a value it lacks draws a sessio
 }
 
 TEST_CASE("FIX: what FIX 4.4 defines and gpux lacks is answered as FIX says") {
-  Exchange exchange("fix_client = CAROL participant=1\n");
+  Exchange exchange("fix_client = CAROL participant=1 password=none\n");
   RawFix carol(exchange.port, "CAROL");
   carol.logon();
   // A FIX 4.4 message type gpux does not support, well formed: 380=3.
@@ -246,7 +246,7 @@ TEST_CASE("FIX: what FIX 4.4 defines and gpux lacks is answered as FIX says") {
 }
 
 TEST_CASE("FIX: an invalid Logon closes its connection and leaves the seat to its owner") {
-  Exchange exchange("fix_client = CAROL participant=1\n");
+  Exchange exchange("fix_client = CAROL participant=1 password=none\n");
   for (const char* body : {"98=0\x01",
                            "98=0\x01"
                            "108=abc\x01"}) {
@@ -284,7 +284,8 @@ bool logs_on_soon(int port, const std::string& seat) {
 
 TEST_CASE("FIX: connections beyond fix_max_connections are closed as they arrive") {
   Exchange exchange(
-      "fix_client = ALICE participant=1\nfix_client = CAROL participant=3\n"
+      "fix_client = ALICE participant=1 password=none\nfix_client = CAROL participant=3 "
+      "password=none\n"
       "fix_max_connections = 4\n");
   REQUIRE(exchange.client.wait_logons(2));  // ALICE and BOB: two connections
   // Two strangers that never log on take the other two.
@@ -305,7 +306,8 @@ TEST_CASE("FIX: connections beyond fix_max_connections are closed as they arrive
 
 TEST_CASE("FIX: one source address cannot take every connection") {
   Exchange exchange(
-      "fix_client = ALICE participant=1\nfix_client = CAROL participant=3\n"
+      "fix_client = ALICE participant=1 password=none\nfix_client = CAROL participant=3 "
+      "password=none\n"
       "fix_max_connections_per_address = 2\n");
   REQUIRE(exchange.client.wait_logons(2));  // ALICE and BOB, from 127.0.0.1
   // Two idle strangers from 127.0.0.2 take that address's share...
@@ -324,7 +326,9 @@ TEST_CASE("FIX: one source address cannot take every connection") {
 }
 
 TEST_CASE("FIX: out of file descriptors, gpuxd refuses newcomers and serves its sessions") {
-  Exchange exchange("fix_client = CAROL participant=3\nfix_client = DAVE participant=3\n");
+  Exchange exchange(
+      "fix_client = CAROL participant=3 password=none\nfix_client = DAVE participant=3 "
+      "password=none\n");
   RawFix carol(exchange.port, "CAROL");
   carol.logon();
   const auto status_request = [&] {
@@ -365,7 +369,7 @@ TEST_CASE("FIX: out of file descriptors, gpuxd refuses newcomers and serves its 
 
 TEST_CASE("FIX: a connection that does not log on in time, or sends too much first, is closed") {
   Exchange exchange(
-      "fix_client = CAROL participant=3\nfix_logon_timeout_ms = 500\n"
+      "fix_client = CAROL participant=3 password=none\nfix_logon_timeout_ms = 500\n"
       "fix_max_bytes_before_logon = 4096\n");  // the default is 64 KiB
   const auto started = std::chrono::steady_clock::now();
   SUBCASE("silent") {
@@ -388,7 +392,8 @@ TEST_CASE("FIX: a connection that does not log on in time, or sends too much fir
 
 TEST_CASE("FIX: a message longer than fix_max_message_bytes closes its connection at once") {
   Exchange exchange(
-      "fix_client = CAROL participant=3\nfix_client = DAVE participant=3\n"
+      "fix_client = CAROL participant=3 password=none\nfix_client = DAVE participant=3 "
+      "password=none\n"
       "fix_max_message_bytes = 2048\n");
   RawFix carol(exchange.port, "CAROL");
   carol.logon();

@@ -9,7 +9,7 @@
 using namespace fixtest;
 
 TEST_CASE("FIX order entry: acknowledge, trade, cancel, and the specific rejects") {
-  Exchange exchange("fix_client = ALICE participant=1\n");
+  Exchange exchange("fix_client = ALICE participant=1 password=none\n");
   Client& client = exchange.client;
   const FIX::SessionID& alice = exchange.alice;
   const FIX::SessionID& bob = exchange.bob;
@@ -178,7 +178,7 @@ FIX::Message block_order(const std::string& id, char side, const char* limit, co
 
 // ALICE and BOB, kSymbol's hour and the two after it; BOB may sell 100 in each.
 const char* const kThreeHours =
-    "fix_client = ALICE participant=1\n"
+    "fix_client = ALICE participant=1 password=none\n"
     "instrument = 2 symbol=H100-SXM.us-east.21000101T01 class=H100-SXM region=us-east "
     "start=4102448400 tick=100 max=1000 reference=2000000 band=500000\n"
     "instrument = 3 symbol=H100-SXM.us-east.21000101T02 class=H100-SXM region=us-east "
@@ -289,7 +289,8 @@ TEST_CASE("FIX block orders: a block after the gateway's checkpoint survives a S
 }
 
 TEST_CASE("FIX throttle") {
-  Exchange exchange("fix_client = ALICE participant=1\nfix_max_messages_per_second = 5\n");
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\nfix_max_messages_per_second = 5\n");
   Client& client = exchange.client;
   REQUIRE(client.wait_logons(2));
 
@@ -338,8 +339,9 @@ TEST_CASE("FIX logon accepts the right password") {
 }
 
 TEST_CASE("FIX logon lockout is per address: a stranger's guesses do not lock the owner out") {
-  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CAROL participant=3 " +
-                    std::string("password_hash=") + hash_of("s3cret") + "\n");
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\nfix_client = CAROL participant=3 " +
+      std::string("password_hash=") + hash_of("s3cret") + "\n");
   REQUIRE(exchange.client.wait_logons(2));
   // A Logon for CAROL from `source`, starting its numbering afresh; the answer.
   const auto logon = [&](const char* source, const std::string& password) {
@@ -414,7 +416,7 @@ bool of_type(const FIX::Message& m, const char* type) {
 }  // namespace
 
 TEST_CASE("FIX security list and market data: snapshot, then every change") {
-  Exchange exchange("fix_client = ALICE participant=1\n");
+  Exchange exchange("fix_client = ALICE participant=1 password=none\n");
   Client& client = exchange.client;
   REQUIRE(client.wait_logons(2));
 
@@ -493,7 +495,7 @@ TEST_CASE("FIX security list and market data: snapshot, then every change") {
 TEST_CASE(
     "FIX malformed messages get a session Reject or BusinessMessageReject, and the session "
     "stays up") {
-  Exchange exchange("fix_client = ALICE participant=1\n");
+  Exchange exchange("fix_client = ALICE participant=1 password=none\n");
   Client& client = exchange.client;
   REQUIRE(client.wait_logons(2));
 
@@ -549,8 +551,8 @@ TEST_CASE(
     "FIX cancel-on-disconnect: a dropped connection takes its participant's orders off "
     "the book") {
   Exchange exchange(
-      "fix_client = ALICE participant=1\n"
-      "fix_client = CAROL participant=3 cancel_on_disconnect=true\n");
+      "fix_client = ALICE participant=1 password=none\n"
+      "fix_client = CAROL participant=3 password=none cancel_on_disconnect=true\n");
   Client& client = exchange.client;
   REQUIRE(client.wait_logons(2));
   FIX::Message subscribe = market_data_request("md", '1', 0, kSymbol);
@@ -631,7 +633,7 @@ TEST_CASE(
     "across a SIGKILL") {
   // A checkpoint every few commands: the restart starts from one taken after
   // the orders ended, so they must come from the state store, not the replay.
-  Exchange exchange("fix_client = ALICE participant=1\nfix_checkpoint_every = 3\n");
+  Exchange exchange("fix_client = ALICE participant=1 password=none\nfix_checkpoint_every = 3\n");
   Client& client = exchange.client;
   REQUIRE(client.wait_logons(2));
   // After the restart the gateway also answers, again, the requests it had
@@ -696,7 +698,7 @@ TEST_CASE(
     "reported exactly once") {
   // Frequent gateway checkpoints, so the restart replays from one mid-run.
   Exchange exchange(
-      "fix_client = ALICE participant=1\nfix_checkpoint_every = 97\n"
+      "fix_client = ALICE participant=1 password=none\nfix_checkpoint_every = 97\n"
       "capacity = 2 instrument=1 units=1000\n");
   Client& client = exchange.client;
   REQUIRE(client.wait_logons(2));
@@ -767,7 +769,7 @@ TEST_CASE(
 TEST_CASE(
     "FIX after a crash that lost the incoming sequence numbers: what the journal holds is not "
     "asked for again, what it does not is") {
-  Exchange exchange("fix_client = ALICE participant=1\n");
+  Exchange exchange("fix_client = ALICE participant=1 password=none\n");
   Client& client = exchange.client;
   REQUIRE(client.wait_logons(2));
   // Alice's buys each trade in full against Bob's ask: none stays live, so
@@ -837,7 +839,9 @@ std::pair<int, std::string> trade_logon(int port, const std::string& sender,
 }  // namespace
 
 TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason on a reject") {
-  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n");
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\nfix_client = CLI participant=1 "
+      "password=none\n");
   REQUIRE(exchange.client.wait_logons(2));
 
   auto result = gpux_trade(
@@ -929,7 +933,9 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
 }
 
 TEST_CASE("gpux trade: orders lists the seat's open orders, cancel-all cancels them") {
-  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n");
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\nfix_client = CLI participant=1 "
+      "password=none\n");
   REQUIRE(exchange.client.wait_logons(2));
   const std::string symbol = kSymbol;
   auto result = gpux_trade(exchange.port, "--sender CLI orders");
@@ -983,7 +989,9 @@ void taken_while_away(Exchange& exchange, const std::string& id, const char* qua
 }  // namespace
 
 TEST_CASE("gpux trade: a fill while it is away reaches it at its next logon, once") {
-  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=3\n");
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\nfix_client = CLI participant=3 "
+      "password=none\n");
   REQUIRE(exchange.client.wait_logons(2));
   const std::string symbol = kSymbol;
   taken_while_away(exchange, "away-1", "2");
@@ -1018,7 +1026,10 @@ TEST_CASE("gpux trade buy: an order per hour of a window, and what filled and wh
              " tick=100 max=1000 reference=2000000 band=500000\ncapacity = 2 instrument=" + n +
              " units=100\n";
   }
-  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n" + hours);
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\nfix_client = CLI participant=1 "
+      "password=none\n" +
+      hours);
   REQUIRE(exchange.client.wait_logons(2));
   // BOB offers 2 units in the first hour and 1 in the second, none in the third.
   struct Offer {
@@ -1066,7 +1077,9 @@ TEST_CASE("gpux trade buy: an order per hour of a window, and what filled and wh
 }
 
 TEST_CASE("gpux trade cash and fills: follow orders and fills, and a restart") {
-  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n");
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\nfix_client = CLI participant=1 "
+      "password=none\n");
   REQUIRE(exchange.client.wait_logons(2));
   const auto cash = [&] {
     const auto result = gpux_trade(exchange.port, "--sender CLI cash");
@@ -1118,7 +1131,9 @@ TEST_CASE("gpux trade cash and fills: follow orders and fills, and a restart") {
 }
 
 TEST_CASE("gpux trade: one run at a time per seat, and the second says why") {
-  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n");
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\nfix_client = CLI participant=1 "
+      "password=none\n");
   REQUIRE(exchange.client.wait_logons(2));
   const std::string trade = trade_command(exchange.port) + "--sender CLI ";
   // A watcher holds the seat: its pid, then the book once it is logged on.
@@ -1145,7 +1160,9 @@ TEST_CASE("gpux trade: one run at a time per seat, and the second says why") {
 
 TEST_CASE(
     "gpux trade: a seat logged on elsewhere is refused with the reason; runs in a row are not") {
-  Exchange exchange("fix_client = ALICE participant=1\nfix_client = CLI participant=1\n");
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\nfix_client = CLI participant=1 "
+      "password=none\n");
   REQUIRE(exchange.client.wait_logons(2));
   // The fixture's own session holds ALICE.
   const auto taken = gpux_trade(exchange.port, "--sender ALICE cash");
@@ -1169,7 +1186,8 @@ TEST_CASE(
 
 TEST_CASE("FIX logon: a password that passed once is not a key for other passwords") {
   Exchange exchange(
-      "fix_client = ALICE participant=1\nfix_client = CLI participant=1 password_hash=" +
+      "fix_client = ALICE participant=1 password=none\nfix_client = CLI participant=1 "
+      "password_hash=" +
       hash_of("p4ss") + "\n");
   REQUIRE(exchange.client.wait_logons(2));
   const auto logon = [&](const char* password) {
@@ -1197,7 +1215,9 @@ TEST_CASE("FIX logon: a password that passed once is not a key for other passwor
 TEST_CASE(
     "FIX connections: a stranger, a second connection and a first message that is not a "
     "Logon are closed (the second told why); the live session is unaffected") {
-  Exchange exchange("fix_client = CAROL participant=3\nfix_client = DAVE participant=1\n");
+  Exchange exchange(
+      "fix_client = CAROL participant=3 password=none\nfix_client = DAVE participant=1 "
+      "password=none\n");
   RawFix carol(exchange.port, "CAROL");
   carol.logon();
 
@@ -1251,8 +1271,9 @@ TEST_CASE(
 TEST_CASE("FIX logon: five wrong passwords in a minute, and the sixth Logon is refused unchecked") {
   const std::string hash = hash_of("p4ss");
   Exchange exchange(
-      "fix_client = ALICE participant=1\nfix_client = CLI participant=1 password_hash=" + hash +
-      "\nfix_client = CLI2 participant=1 password_hash=" + hash + "\n");
+      "fix_client = ALICE participant=1 password=none\nfix_client = CLI participant=1 "
+      "password_hash=" +
+      hash + "\nfix_client = CLI2 participant=1 password_hash=" + hash + "\n");
   REQUIRE(exchange.client.wait_logons(2));
   // Failures count in clock minutes: a run that straddles one is repeated
   // with a seat that has none.
@@ -1275,7 +1296,8 @@ TEST_CASE("FIX logon: five wrong passwords in a minute, and the sixth Logon is r
 
 TEST_CASE("FIX: a client that stops reading is disconnected, and the others are still served") {
   Exchange exchange(
-      "fix_client = ALICE participant=1\nfix_client = CAROL participant=3\n"
+      "fix_client = ALICE participant=1 password=none\nfix_client = CAROL participant=3 "
+      "password=none\n"
       "fix_max_messages_per_second = 1000000\nfix_max_unsent_bytes = 65536\n");
   REQUIRE(exchange.client.wait_logons(2));
   RawFix carol(exchange.port, "CAROL");

@@ -36,7 +36,7 @@ const char* const kConfig =
     "challenges_per_obligation = 4\n"
     "penalty_ppm = 250000\n"
     "challenge_seed = 99\n"
-    "fix_client = PROVIDER-A participant=5\n";
+    "fix_client = PROVIDER-A participant=5 password=none\n";
 
 EngineConfig engine_config() {
   EngineConfig c;

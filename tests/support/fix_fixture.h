@@ -266,7 +266,7 @@ struct Exchange {
     std::ofstream(config.c_str())
         << "data_dir = " << dir.path << "/data\n"
         << "fix_port = " << port << "\n"
-        << "fix_client = BOB participant=2\n"
+        << "fix_client = BOB participant=2 password=none\n"
         << "participant = 1 cash=1000000000000\nparticipant = 2 cash=1000000000000\n"
         << "participant = 3 cash=1000000000000\n"
         << "instrument = 1 symbol=" << kSymbol

@@ -41,9 +41,11 @@ bool operator==(const BookEntry& a, const BookEntry& b) {
 
 namespace {
 
+// A seat with a password (its hash), or without one on purpose (password=none).
 FixClient seat(ParticipantId participant, std::string password_hash = {}) {
   FixClient client;
   client.participant = participant;
+  client.no_password = password_hash.empty();
   client.password_hash = std::move(password_hash);
   return client;
 }
@@ -114,6 +116,15 @@ TEST_CASE("FIX seats: passwords checked; five failures in a minute lock an addre
   SeatGuard seats(clients, [&] { return minute; });
   CHECK(seats.authenticate("NOBODY", "x", kPeer) == "unknown SenderCompID NOBODY");
   CHECK(seats.authenticate("OPEN", "anything", kPeer) == "");
+  // A seat without a hash and not open: closed until a hash is set.
+  FixClient unset = seat(3);
+  unset.no_password = false;
+  SeatGuard waiting({{"PROVIDER", unset}}, [&] { return minute; });
+  CHECK(waiting.authenticate("PROVIDER", "", kPeer) ==
+        "seat PROVIDER has no password yet: the operator gives it one (password_hash= on its "
+        "fix_client line), or onboarding the provider issues one");
+  waiting.set_password_hash("PROVIDER", password_hash("issued"));
+  CHECK(waiting.authenticate("PROVIDER", "issued", kPeer) == "");
   CHECK(seats.authenticate("A", "right", kPeer) == "");
   for (int i = 0; i < SeatGuard::max_failures_per_minute; ++i)
     CHECK(seats.authenticate("A", "wrong", kPeer) == "wrong password for A");

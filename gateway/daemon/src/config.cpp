@@ -185,6 +185,14 @@ void add_fix_client(DaemonConfig& config, const Line& line, const std::string& v
   FixClient& client = config.fix.clients[sender];
   client.participant = line.take_number<ParticipantId>(f, "participant");
   if (f.contains("password_hash")) client.password_hash = line.take(f, "password_hash");
+  if (f.contains("password")) {
+    if (line.take(f, "password") != "none")
+      line.fail(
+          "password= takes only none (a seat without one, on purpose); give a password "
+          "as password_hash= (gpuxd --hash-password)");
+    if (!client.password_hash.empty()) line.fail("give password_hash= or password=none, not both");
+    client.no_password = true;
+  }
   if (f.contains("cancel_on_disconnect"))
     client.cancel_on_disconnect = line.boolean(line.take(f, "cancel_on_disconnect"));
   line.no_more(f);
@@ -413,12 +421,14 @@ const std::vector<Section>& sections() {
                              "BodyLength closes the connection (logged)",
                              1024),
              record("fix_client",
-                    "SENDERCOMPID participant=ID [password_hash=HASH]\n"
-                    "[cancel_on_disconnect=false]",
+                    "SENDERCOMPID participant=ID [password_hash=HASH |\n"
+                    "password=none] [cancel_on_disconnect=false]",
                     add_fix_client,
                     "a client that may log on, and whose orders it is;\n"
-                    "with a hash (gpuxd --hash-password) its Logon must\n"
-                    "carry the matching Password(554); with\n"
+                    "its Logon must carry the Password(554) of the hash\n"
+                    "(gpuxd --hash-password); without one it cannot log\n"
+                    "on until onboarding issues one to a provider's seat;\n"
+                    "password=none: no password (warned at start); with\n"
                     "cancel_on_disconnect=true all its participant's\n"
                     "orders are cancelled when the session ends"),
              whole<uint64_t>("fix_checkpoint_every", GPUX_FIELD(fix.checkpoint_every),

@@ -355,6 +355,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gpuxd: FIX 4.4 acceptor on %s port %d as %s, %zu clients\n",
                  config.fix.address.c_str(), config.fix.port, config.fix.comp_id.c_str(),
                  config.fix.clients.size());
+    std::string open_seats;
+    for (const auto& [sender, client] : config.fix.clients)
+      if (client.no_password) open_seats += (open_seats.empty() ? "" : ", ") + sender;
+    if (!open_seats.empty())
+      std::fprintf(stderr,
+                   "gpuxd: WARNING: FIX seats without a password (password=none): %s; anyone "
+                   "who can reach %s port %d may trade as them\n",
+                   open_seats.c_str(), config.fix.address.c_str(), config.fix.port);
   }
 
   // Below min_free_mb gpuxd stops as on SIGTERM, then exits 1.

@@ -32,8 +32,10 @@ long SeatGuard::wall_minute() {
 
 SeatGuard::SeatGuard(const std::map<std::string, FixClient>& clients, MinuteClock minute)
     : minute_(std::move(minute)) {
-  for (const auto& [session, client] : clients)
+  for (const auto& [session, client] : clients) {
     hashes_[session] = client.password_hash;
+    if (client.no_password) open_.insert(session);
+  }
 }
 
 SeatGuard::Verdict SeatGuard::known_verdict(const Source& source, const Digest& digest,
@@ -55,7 +57,7 @@ SeatGuard::Verdict SeatGuard::known_verdict(const Source& source, const Digest& 
       return Verdict::rate_limited;
   }
   hash = seat->second;
-  if (hash.empty()) return Verdict::accepted;
+  if (hash.empty()) return open_.contains(session) ? Verdict::accepted : Verdict::no_password;
   const auto known = verified_.find(session);
   if (known != verified_.end() && same(known->second, digest)) return Verdict::accepted;
   const auto wrong = refused_.find(session);
@@ -108,6 +110,10 @@ std::string SeatGuard::authenticate(const std::string& session, const std::strin
         return "unknown SenderCompID " + session;
       case Verdict::rate_limited:
         return "too many failed logons; try again in a minute";
+      case Verdict::no_password:
+        return "seat " + session +
+               " has no password yet: the operator gives it one (password_hash= on its "
+               "fix_client line), or onboarding the provider issues one";
       case Verdict::accepted:
         logged_on(source);
         return {};

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,7 @@ class SeatGuard {
 
  private:
   using Digest = std::array<unsigned char, 32>;  // SHA-256
-  enum class Verdict { unknown_client, rate_limited, accepted, refused, unchecked };
+  enum class Verdict { unknown_client, rate_limited, no_password, accepted, refused, unchecked };
   // What is known of a password without hashing it (mutex_ held); `hash` is
   // set to the seat's stored hash.
   using Source = std::pair<std::string, std::string>;  // seat, peer address
@@ -78,6 +79,7 @@ class SeatGuard {
   const MinuteClock minute_;
   mutable std::mutex mutex_;
   std::map<std::string, std::string> hashes_;  // by seat; every configured seat
+  std::set<std::string> open_;                 // seats without a password, on purpose
   // Failed logons per seat and address, and per seat, with the minute they
   // were counted in.
   std::map<Source, std::pair<int, long>> failures_;

@@ -13,7 +13,10 @@ namespace gpux::fix {
 
 struct FixClient {
   matching::ParticipantId participant = 0;
-  std::string password_hash;          // `gpuxd --hash-password`; empty: no password required
+  // `gpuxd --hash-password`. Empty: the seat cannot log on until a hash is
+  // set (onboarding issues one to a provider's seat), unless no_password.
+  std::string password_hash;
+  bool no_password = false;           // password=none: anyone who reaches the port may use it
   bool cancel_on_disconnect = false;  // the participant's orders, when the session ends
 };
 
