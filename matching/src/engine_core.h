@@ -527,6 +527,25 @@ class EngineCore final : public Engine {
                     c.amount, PostingReason::deposit, PostingReason::withdrawal);
   }
 
+  void handle(const SetMarketTerms& c) {
+    constexpr std::uint32_t kWhole = 1'000'000;  // ppm
+    if (c.buyer_fee_ppm > kWhole || c.delivery.challenges_per_obligation == 0 ||
+        c.delivery.challenges_per_obligation > 1000 || c.delivery.penalty_ppm > 10 * kWhole)
+      return reject(RejectReason::invalid_market_terms, 0);
+    for (const auto& instrument : instruments_)
+      if (instrument && std::max(instrument->spec.maker_fee_ppm, instrument->spec.taker_fee_ppm) >
+                            c.buyer_fee_ppm)
+        return reject(RejectReason::invalid_market_terms, 0);  // its fee would exceed the hold
+    if (c.buyer_fee_ppm != config_.buyer_fee_ppm)
+      for (const auto& account : accounts_)
+        if (account && (account->view.reserved != 0 || account->view.committed != 0))
+          return reject(RejectReason::market_terms_locked, 0);
+    config_.buyer_fee_ppm = c.buyer_fee_ppm;
+    config_.delivery = c.delivery;
+    market_terms_set_ = true;
+    emit(MarketTermsSet{.buyer_fee_ppm = c.buyer_fee_ppm, .delivery = c.delivery});
+  }
+
   void handle(const SetSellCapacity& c) {
     if (find_account(c.participant) == nullptr)
       return reject(RejectReason::unknown_participant, c.participant);
@@ -1137,7 +1156,8 @@ class EngineCore final : public Engine {
         .participant = c.participant, .instrument = c.instrument, .canceled_orders = canceled});
   }
 
-  EngineConfig config_;
+  EngineConfig config_;            // its market terms as the journal last set them
+  bool market_terms_set_ = false;  // by a SetMarketTerms, rather than the configuration
   EventListener& listener_;
   Stamp stamp_;
   std::vector<std::optional<Instrument>> instruments_;
@@ -1227,6 +1247,14 @@ std::uint64_t EngineCore<Book>::state_hash() const {
   for (Money balance :
        {exchange_.external, exchange_.fees, exchange_.penalties, exchange_.clearing})
     h.add(balance);
+  // Only once journaled: the hashes of journals from before SetMarketTerms
+  // stay what their snapshots recorded.
+  if (market_terms_set_) {
+    h.add(config_.buyer_fee_ppm);
+    h.add(config_.delivery.challenges_per_obligation);
+    h.add(config_.delivery.penalty_ppm);
+    h.add(config_.delivery.challenge_seed);
+  }
   return h.value();
 }
 
@@ -1365,7 +1393,8 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
                    .instruments = {},
                    .accounts = {},
                    .capacities = {},
-                   .exchange = exchange_};
+                   .exchange = exchange_,
+                   .market_terms = std::nullopt};
   for (const auto& instrument : instruments_) {
     if (!instrument) continue;
     InstrumentSnapshot& out = s.instruments.emplace_back();
@@ -1394,6 +1423,9 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
   std::sort(s.capacities.begin(), s.capacities.end(), [](const auto& a, const auto& b) {
     return capacity_key(a.participant, a.instrument) < capacity_key(b.participant, b.instrument);
   });
+  if (market_terms_set_)
+    s.market_terms =
+        SetMarketTerms{.buyer_fee_ppm = config_.buyer_fee_ppm, .delivery = config_.delivery};
   return s;
 }
 
@@ -1403,6 +1435,11 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
   next_order_id_ = s.next_order_id;
   next_trade_id_ = s.next_trade_id;
   exchange_ = s.exchange;
+  if (s.market_terms) {
+    config_.buyer_fee_ppm = s.market_terms->buyer_fee_ppm;
+    config_.delivery = s.market_terms->delivery;
+    market_terms_set_ = true;
+  }
   for (const AccountSnapshot& a : s.accounts) {
     if (a.participant >= config_.max_participants || find_account(a.participant))
       return refuse("participant " + std::to_string(a.participant) + ": invalid or repeated");

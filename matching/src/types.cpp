@@ -144,6 +144,10 @@ const char* to_string(RejectReason v) {
       return "invalid_block_limit";
     case RejectReason::block_not_fillable:
       return "block_not_fillable";
+    case RejectReason::invalid_market_terms:
+      return "invalid_market_terms";
+    case RejectReason::market_terms_locked:
+      return "market_terms_locked";
   }
   return "?";
 }

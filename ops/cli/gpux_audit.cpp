@@ -26,8 +26,9 @@ void usage(const char*) {
       "\n"
       "Replays DIR's journal from its first command and reconciles the ledger\n"
       "postings, every account balance, the trade store and every settlement\n"
-      "with the replay. Give gpuxd's configuration file: fees and delivery terms\n"
-      "decide how the journal replays. While gpuxd runs on DIR, the journal is\n"
+      "with the replay. The journal holds the market's fees and delivery terms;\n"
+      "--config gives them for a journal from before gpuxd journaled them. While\n"
+      "gpuxd runs on DIR, the journal is\n"
       "read as it stands when gpux audit starts (a RocksDB secondary).\n"
       "Exit status: 0 reconciled, 1 differences found, 2 usage, 3 cannot read DIR.\n");
 }

@@ -56,8 +56,9 @@ std::vector<std::string> replay_journal(
     const std::function<void(const matching::Command&)>& before) {
   std::vector<std::string> problems;
   // gpuxd's snapshots hold its engine's state hash: a replay that differs
-  // there was given other fees or delivery terms than gpuxd ran with, and
-  // everything it computes would be quietly wrong.
+  // there was given other fees or delivery terms than gpuxd ran with (only
+  // possible for a journal from before SetMarketTerms, whose terms are the
+  // configuration's), and everything it computes would be quietly wrong.
   std::map<matching::SequenceNumber, std::uint64_t> snapshot_hashes;
   for (const storage::StoredSnapshot& snapshot : journal.snapshots())
     snapshot_hashes[snapshot.sequence] = snapshot.state_hash;
@@ -65,7 +66,8 @@ std::vector<std::string> replay_journal(
     const auto found = snapshot_hashes.find(at);
     if (found == snapshot_hashes.end() || engine.state_hash() == found->second) return;
     problems.push_back("the replay's state after command " + std::to_string(at) +
-                       " differs from gpuxd's snapshot there: give the configuration gpuxd "
+                       " differs from gpuxd's snapshot there: this journal is from before "
+                       "gpuxd journaled its market terms, so give the configuration gpuxd "
                        "ran with (--config), whose fees and delivery terms decide the replay");
     snapshot_hashes.clear();  // once is enough
   };

@@ -201,6 +201,10 @@ struct Mirror<m::RejectReason> {
         return proto::INVALID_BLOCK_LIMIT;
       case m::RejectReason::block_not_fillable:
         return proto::BLOCK_NOT_FILLABLE;
+      case m::RejectReason::invalid_market_terms:
+        return proto::INVALID_MARKET_TERMS;
+      case m::RejectReason::market_terms_locked:
+        return proto::MARKET_TERMS_LOCKED;
     }
     return -1;
   }
@@ -418,6 +422,20 @@ m::OrderView decode_order(const proto::OrderView& p) {
                       .remaining = p.remaining()};
 }
 
+void encode_terms(const m::SetMarketTerms& terms, proto::SetMarketTerms& p) {
+  p.set_buyer_fee_ppm(terms.buyer_fee_ppm);
+  p.set_challenges_per_obligation(terms.delivery.challenges_per_obligation);
+  p.set_penalty_ppm(terms.delivery.penalty_ppm);
+  p.set_challenge_seed(terms.delivery.challenge_seed);
+}
+
+m::SetMarketTerms decode_terms(const proto::SetMarketTerms& p) {
+  return {.buyer_fee_ppm = p.buyer_fee_ppm(),
+          .delivery = {.challenges_per_obligation = p.challenges_per_obligation(),
+                       .penalty_ppm = p.penalty_ppm(),
+                       .challenge_seed = p.challenge_seed()}};
+}
+
 struct BodyEncoder {
   proto::Command& p;
   void operator()(const m::NewOrder& c) {
@@ -487,6 +505,7 @@ struct BodyEncoder {
     o.set_participant(c.participant);
     o.set_amount(c.amount);
   }
+  void operator()(const m::SetMarketTerms& c) { encode_terms(c, *p.mutable_set_market_terms()); }
   void operator()(const m::RecordChallengeOutcome& c) {
     auto& o = *p.mutable_record_challenge_outcome();
     o.set_trade(c.trade);
@@ -554,6 +573,8 @@ m::CommandBody decode_body(const proto::Command& p) {
     case proto::Command::kPostCollateral:
       return m::PostCollateral{.participant = p.post_collateral().participant(),
                                .amount = p.post_collateral().amount()};
+    case proto::Command::kSetMarketTerms:
+      return decode_terms(p.set_market_terms());
     case proto::Command::kRecordChallengeOutcome: {
       const auto& o = p.record_challenge_outcome();
       return m::RecordChallengeOutcome{.trade = o.trade(),
@@ -636,6 +657,11 @@ struct EventEncoder {
     o.set_taker_order(e.taker_order);
     o.set_taker(e.taker);
     o.set_taker_remaining(e.taker_remaining);
+  }
+  void operator()(const m::MarketTermsSet& e) {
+    stamp(e);
+    encode_terms({.buyer_fee_ppm = e.buyer_fee_ppm, .delivery = e.delivery},
+                 *p.mutable_market_terms_set());
   }
   void operator()(const m::BlockOrderFilled& e) {
     stamp(e);
@@ -810,6 +836,11 @@ m::Event decode_event_body(const proto::Event& p) {
                       .taker_order = o.taker_order(),
                       .taker = o.taker(),
                       .taker_remaining = o.taker_remaining()};
+    }
+    case proto::Event::kMarketTermsSet: {
+      const m::SetMarketTerms terms = decode_terms(p.market_terms_set());
+      return m::MarketTermsSet{
+          .stamp = s, .buyer_fee_ppm = terms.buyer_fee_ppm, .delivery = terms.delivery};
     }
     case proto::Event::kBlockOrderFilled: {
       const auto& o = p.block_order_filled();
@@ -1002,6 +1033,7 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
   p.set_fees(s.exchange.fees);
   p.set_penalties(s.exchange.penalties);
   p.set_clearing(s.exchange.clearing);
+  if (s.market_terms) encode_terms(*s.market_terms, *p.mutable_market_terms());
   return p;
 }
 
@@ -1014,7 +1046,9 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
                       .exchange = {.external = p.external(),
                                    .fees = p.fees(),
                                    .penalties = p.penalties(),
-                                   .clearing = p.clearing()}};
+                                   .clearing = p.clearing()},
+                      .market_terms = std::nullopt};
+  if (p.has_market_terms()) s.market_terms = decode_terms(p.market_terms());
   for (const auto& i : p.instruments()) {
     m::InstrumentSnapshot& out = s.instruments.emplace_back();
     out.spec = decode_spec(i.spec());

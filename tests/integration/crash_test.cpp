@@ -260,8 +260,9 @@ TEST_CASE("gpuxd stops cleanly on SIGTERM and on end of input: drained and snaps
   GpuxdProcess daemon(GPUXD_PATH, data, log);
   const auto ready = daemon.read();
   REQUIRE(ready);
-  CHECK(ready->ready().last_sequence() == 200);
-  CHECK(ready->ready().snapshot_sequence() == 200);
+  // The market's terms, journaled first, then the 200 participants.
+  CHECK(ready->ready().last_sequence() == 201);
+  CHECK(ready->ready().snapshot_sequence() == 201);
   CHECK(ready->ready().replayed() == 0);
 }
 

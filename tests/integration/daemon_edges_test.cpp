@@ -519,6 +519,55 @@ TEST_CASE("fix_address and provider_address take IP addresses, not names") {
   }
 }
 
+TEST_CASE(
+    "the journal holds the market terms: no configuration needed to replay it, and a "
+    "different file is overruled, saying so") {
+  const std::string terms =
+      "buyer_fee_ppm = 4000\nchallenges_per_obligation = 3\npenalty_ppm = 200000\n"
+      "challenge_seed = 5\n";
+  Exchange exchange(terms);
+  exchange.start();
+  REQUIRE(exchange.trade(std::string("place buy ") + kSymbol + " 1 2.0 --id T1").status == 0);
+  REQUIRE(gpux::local::stop_daemon(exchange.pid, SIGTERM) == 0);
+  exchange.pid = -1;
+  const auto without_config = [&](const std::string& command) {
+    return gpux::test::run_command(std::string(GPUX_PATH) + " " + command + " --data-dir " +
+                                   exchange.data().string());
+  };
+  const auto audited = without_config("audit");
+  CHECK_MESSAGE(audited.status == 0, audited.output);
+  const auto reported =
+      without_config("report --out " + (exchange.dir.path() / "reports").string());
+  CHECK_MESSAGE(reported.status == 0, reported.output);
+
+  // The operator edits the file; the journal's terms stay, and gpuxd says so.
+  {
+    std::ifstream in(exchange.dir.path() / "gpuxd.conf");
+    std::string config((std::istreambuf_iterator<char>(in)), {});
+    config.replace(config.find(terms), terms.size(), "buyer_fee_ppm = 0\n");
+    std::ofstream(exchange.dir.path() / "gpuxd.conf") << config;
+  }
+  exchange.start();
+  CHECK(exchange.log().find(
+            "the journal's market terms (buyer_fee_ppm=4000 challenges_per_obligation=3 "
+            "penalty_ppm=200000 challenge_seed=5) differ from the configuration's "
+            "(buyer_fee_ppm=0 challenges_per_obligation=4 penalty_ppm=500000 "
+            "challenge_seed=1735423352): the journal's hold") != std::string::npos);
+  REQUIRE(exchange.trade(std::string("place buy ") + kSymbol + " 1 2.0 --id T2").status == 0);
+  // Both buys hold 2.00 and the journal's 0.4% fee hold, 2.008 each.
+  const auto cash = exchange.trade("cash");
+  CHECK_MESSAGE(cash.output.find("reserved=4.016000") != std::string::npos, cash.output);
+  // Across a SIGKILL too.
+  gpux::local::stop_daemon(exchange.pid, SIGKILL);
+  exchange.pid = -1;
+  exchange.start();
+  CHECK(exchange.trade("cash").output.find("reserved=4.016000") != std::string::npos);
+  REQUIRE(gpux::local::stop_daemon(exchange.pid, SIGTERM) == 0);
+  exchange.pid = -1;
+  const auto again = without_config("audit");
+  CHECK_MESSAGE(again.status == 0, again.output);
+}
+
 TEST_CASE("everything gpuxd writes is its owner's alone") {
   Exchange exchange;
   exchange.start();

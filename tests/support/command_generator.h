@@ -71,6 +71,7 @@ class CommandGenerator {
       return PostCollateral{participant(), amount};
     }
     if (roll < 995) return challenge_outcome();
+    if (roll < 998) return market_terms();
     return new_order();
   }
 
@@ -143,6 +144,16 @@ class CommandGenerator {
 
   // A block from an open hour: often refused (too long, off lot, beyond the
   // limit, an hour closed or unlisted, too little liquidity), sometimes filled.
+  // New delivery terms, now and then with another fee hold: refused while
+  // money is held (most of the time), accepted when none is.
+  CommandBody market_terms() {
+    return SetMarketTerms{
+        .buyer_fee_ppm = pick(0, 3) == 0 ? static_cast<std::uint32_t>(pick(0, 2) * 1'000) : 0u,
+        .delivery = {.challenges_per_obligation = static_cast<std::uint32_t>(pick(1, 8)),
+                     .penalty_ppm = static_cast<std::uint32_t>(pick(0, 1'000'000)),
+                     .challenge_seed = static_cast<std::uint64_t>(pick(0, 1'000'000))}};
+  }
+
   CommandBody block_order() {
     const int hours = pick(0, 19) == 0 ? 0 : pick(1, 3);
     return NewBlockOrder{.client_order_id = static_cast<ClientOrderId>(pick(1, 1'000'000)),

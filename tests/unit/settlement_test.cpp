@@ -190,3 +190,78 @@ TEST_CASE("an instrument's fees may not exceed the buyer's fee hold") {
   REQUIRE(r.size() == 1);
   CHECK(r[0].reason == RejectReason::invalid_taker_fee);
 }
+
+// The market's terms are a journaled command: they take effect from it, are
+// refused where they would break what is held, and travel in snapshots.
+TEST_CASE("market terms: set by a command, refused with a reason, carried by snapshots") {
+  const SetMarketTerms doubled{
+      .buyer_fee_ppm = 10'000,
+      .delivery = {.challenges_per_obligation = 8, .penalty_ppm = 500'000, .challenge_seed = 7}};
+  const auto rejected = [](const std::vector<Event>& events) {
+    const auto r = only<CommandRejected>(events);
+    return r.empty() ? std::optional<RejectReason>{} : r.front().reason;
+  };
+
+  SUBCASE("a new fee hold applies to the buys after it") {
+    Market m{BookKind::price_ladder, fee_config()};
+    m.apply(AddParticipant{kBuyer});
+    m.apply(AdjustCash{kBuyer, 1'000'000'000});
+    m.apply(ListInstrument{fee_spec()});
+    m.apply(ChangeInstrumentState{1, InstrumentState::open});
+    const auto set = only<MarketTermsSet>(m.apply(doubled));
+    REQUIRE(set.size() == 1);
+    CHECK(set[0].buyer_fee_ppm == 10'000);
+    CHECK(set[0].delivery == doubled.delivery);
+    m.buy(kBuyer, 2'000'000, 10);
+    // 20.00 and a 1% hold, not the configuration's 0.5%.
+    CHECK(m.engine().balance({kBuyer, AccountKind::reserved}) == 20'000'000 + 200'000);
+    CHECK(m.engine().check_invariants().empty());
+  }
+
+  SUBCASE("refused while buyers' money is held under the old fee hold; delivery terms are not") {
+    Traded t;  // the buyer's 20.00 and its hold are in escrow
+    const std::uint64_t before = t.m.engine().state_hash();
+    CHECK(rejected(t.m.apply(doubled)) == RejectReason::market_terms_locked);
+    CHECK(t.m.engine().state_hash() == before);
+    SetMarketTerms same_fee = doubled;
+    same_fee.buyer_fee_ppm = fee_config().buyer_fee_ppm;
+    CHECK(only<MarketTermsSet>(t.m.apply(same_fee)).size() == 1);
+    CHECK(t.m.engine().state_hash() != before);
+  }
+
+  SUBCASE("invalid terms, and a hold below a listed product's fee") {
+    Market m{BookKind::price_ladder, fee_config()};
+    m.apply(ListInstrument{fee_spec()});  // taker fee 3000 ppm
+    SetMarketTerms bad = doubled;
+    bad.buyer_fee_ppm = 1'000'001;
+    CHECK(rejected(m.apply(bad)) == RejectReason::invalid_market_terms);
+    bad = doubled;
+    bad.delivery.challenges_per_obligation = 0;
+    CHECK(rejected(m.apply(bad)) == RejectReason::invalid_market_terms);
+    bad = doubled;
+    bad.buyer_fee_ppm = 2'999;
+    CHECK(rejected(m.apply(bad)) == RejectReason::invalid_market_terms);
+  }
+
+  SUBCASE("a snapshot carries them: restored with another configuration, the same state") {
+    Traded t;
+    SetMarketTerms later = doubled;
+    later.buyer_fee_ppm = fee_config().buyer_fee_ppm;
+    REQUIRE(only<MarketTermsSet>(t.m.apply(later)).size() == 1);
+    const EngineSnapshot snapshot = t.m.engine().snapshot();
+    REQUIRE(snapshot.market_terms == later);
+    std::vector<Event> events;
+    struct Collect : EventListener {
+      std::vector<Event>& out;
+      explicit Collect(std::vector<Event>& o) : out(o) {}
+      void on_event(const Event& e) override { out.push_back(e); }
+    } collect(events);
+    auto restored = restore_engine(EngineConfig{}, collect, snapshot);  // default terms
+    CHECK(restored->state_hash() == t.m.engine().state_hash());
+    CHECK(restored->snapshot() == snapshot);
+    // Without the command, the hash is what it was before terms existed.
+    Traded plain;
+    EngineSnapshot old = plain.m.engine().snapshot();
+    CHECK_FALSE(old.market_terms.has_value());
+  }
+}

@@ -356,9 +356,12 @@ const std::vector<Section>& sections() {
                                       "buyers' fee hold, parts per million of notional:\n"
                                       "reserved with every buy, escrowed with every fill;\n"
                                       "settlement charges the product's maker or taker fee\n"
-                                      "(at most this) and refunds the rest")}});
+                                      "(at most this) and refunds the rest; seeds a new\n"
+                                      "exchange's journal, which holds it from then on",
+                                      0u, 1'000'000u)}});
     t.push_back(
-        {.heading = "Delivery and settlement (changing these changes how the journal replays):",
+        {.heading = "Delivery and settlement (seed a new exchange's journal, which holds them\n"
+                    "from then on; gpuxd says so when this file disagrees):",
          .settings = {
              whole<uint32_t>("challenges_per_obligation",
                              GPUX_FIELD(pipeline.engine.delivery.challenges_per_obligation),
@@ -596,6 +599,13 @@ const char* config_reference() {
     return out;
   }();
   return reference.c_str();
+}
+
+std::string describe(const matching::SetMarketTerms& terms) {
+  return "buyer_fee_ppm=" + std::to_string(terms.buyer_fee_ppm) +
+         " challenges_per_obligation=" + std::to_string(terms.delivery.challenges_per_obligation) +
+         " penalty_ppm=" + std::to_string(terms.delivery.penalty_ppm) +
+         " challenge_seed=" + std::to_string(terms.delivery.challenge_seed);
 }
 
 }  // namespace gpux::daemon

@@ -283,6 +283,33 @@ int main(int argc, char** argv) {
   if (fix_entry) fix_entry->recovered(recovered_state);
   for (const std::string& skipped : recovered.skipped_snapshots)
     std::fprintf(stderr, "gpuxd: skipped %s\n", skipped.c_str());
+  // The journal's market terms hold once it has them; the file only seeds a
+  // new exchange.
+  const matching::SetMarketTerms configured{.buyer_fee_ppm = config.pipeline.engine.buyer_fee_ppm,
+                                            .delivery = config.pipeline.engine.delivery};
+  if (const auto& journaled = recovered_state.market_terms) {
+    if (*journaled != configured)
+      std::fprintf(stderr,
+                   "gpuxd: the journal's market terms (%s) differ from the configuration's (%s): "
+                   "the journal's hold; the configuration only seeds a new exchange\n",
+                   daemon::describe(*journaled).c_str(), daemon::describe(configured).c_str());
+    config.pipeline.engine.buyer_fee_ppm = journaled->buyer_fee_ppm;
+    config.pipeline.engine.delivery = journaled->delivery;
+  } else if (recovered.last_sequence == 0) {
+    // A new exchange: its terms are its first command.
+    try {
+      const auto events = pipeline->execute(configured).get();
+      for (const matching::Event& event : events)
+        if (const auto* r = std::get_if<matching::CommandRejected>(&event)) {
+          std::fprintf(stderr, "gpuxd: the configuration's market terms (%s) are refused: %s\n",
+                       daemon::describe(configured).c_str(), matching::to_string(r->reason));
+          pipeline->stop();
+          return 2;
+        }
+    } catch (const sequencer::PipelineStopped&) {
+      // The journal failed: on_failure has said so and asked for the stop below.
+    }
+  }
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();

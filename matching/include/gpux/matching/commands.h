@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "gpux/matching/types.h"
+#include "gpux/settlement/delivery.h"
 
 namespace gpux::matching {
 
@@ -115,9 +116,22 @@ struct RecordChallengeOutcome {
   std::uint32_t failure = 0;  // the verifier's reason code when failed; kept for reports
 };
 
-using CommandBody = std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
-                                 ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity,
-                                 PostCollateral, RecordChallengeOutcome, NewBlockOrder>;
+// The market's terms from this command on, journaled so that the journal
+// alone defines how it replays: gpuxd applies the configuration's first,
+// and an operator may change them later. The fee hold cannot change while a
+// buyer's money is reserved or escrowed under the old one (what was held
+// would not be what is released); delivery terms apply to the challenges
+// scheduled and the obligations settled after this command.
+struct SetMarketTerms {
+  std::uint32_t buyer_fee_ppm = 0;  // at most 1,000,000
+  settlement::DeliveryTerms delivery;
+  bool operator==(const SetMarketTerms&) const = default;
+};
+
+using CommandBody =
+    std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
+                 ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity, PostCollateral,
+                 RecordChallengeOutcome, NewBlockOrder, SetMarketTerms>;
 
 struct Command {
   Stamp stamp;

@@ -150,6 +150,9 @@ struct EngineSnapshot {
   std::vector<AccountSnapshot> accounts;        // by participant
   std::vector<CapacitySnapshot> capacities;     // by participant, then instrument
   ExchangeAccounts exchange;
+  // The terms the journal set last (SetMarketTerms); none: the engine's
+  // configuration's, as in journals from before the command.
+  std::optional<SetMarketTerms> market_terms;
   bool operator==(const EngineSnapshot&) const = default;
 };
 

@@ -209,11 +209,19 @@ struct ObligationSettled {
   bool operator==(const ObligationSettled&) const = default;
 };
 
+// The market's terms from this command on (SetMarketTerms accepted).
+struct MarketTermsSet {
+  Stamp stamp = {};
+  std::uint32_t buyer_fee_ppm = 0;
+  settlement::DeliveryTerms delivery;
+  bool operator==(const MarketTermsSet&) const = default;
+};
+
 using Event = std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
                            SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
                            OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting,
                            CollateralChanged, ObligationCreated, ChallengeScheduled,
-                           ChallengeRecorded, ObligationSettled, BlockOrderFilled>;
+                           ChallengeRecorded, ObligationSettled, BlockOrderFilled, MarketTermsSet>;
 
 // Receives events synchronously on the engine thread, in order. Kept apart
 // from the book so that market data, journaling and tests plug in alike.

@@ -99,6 +99,9 @@ enum class RejectReason : std::uint8_t {
   block_hour_not_open,  // an hour of the span is not listed, or its book is not open
   invalid_block_limit,  // limit not positive, or limit x units x hours above USD 10^9
   block_not_fillable,   // the hourly books cannot fill every hour within the limit
+  // SetMarketTerms: the terms themselves, then the market they would apply to.
+  invalid_market_terms,  // fee hold above 100%, below a listed product's fee, or no challenges
+  market_terms_locked,   // the fee hold changes while buyers' money is reserved or escrowed
 };
 
 // The longest block order: one week of consecutive delivery hours.

@@ -17,6 +17,7 @@ struct DeliveryTerms {
   std::uint32_t penalty_ppm = 500'000;
   // Seeds the challenge times; recorded with the exchange's configuration.
   std::uint64_t challenge_seed = 0x67707578u;
+  bool operator==(const DeliveryTerms&) const = default;
 };
 
 // A fee of `ppm` parts per million of `notional`, rounded down (the exchange

@@ -46,4 +46,8 @@ DaemonConfig parse_config(const std::string& text, const std::string& origin);
 // The documented keys and their defaults, for --help.
 const char* config_reference();
 
+// Market terms as configuration keys: "buyer_fee_ppm=4000
+// challenges_per_obligation=4 penalty_ppm=250000 challenge_seed=99".
+std::string describe(const matching::SetMarketTerms& terms);
+
 }  // namespace gpux::daemon
