@@ -17,14 +17,16 @@ const char* const kUsage =
     "\n"
     "  trade    place, cancel, replace orders, order status, book depth, market data,\n"
     "           instruments over FIX (gpux trade --help)\n"
-    "  audit    replay a stopped gpuxd's journal and reconcile the ledger, balances,\n"
+    "  audit    replay gpuxd's journal and reconcile the ledger, balances,\n"
     "           trades and settlements with it (gpux audit --help)\n"
     "  report   settlement reports per trading day, exchange-wide and per participant,\n"
     "           as CSV and HTML with charts (gpux report --help)\n"
     "  provider onboard a GPU provider, qualify its GPUs, run its challenge agent\n"
-    "           (gpux provider --help)\n";
+    "           (gpux provider --help)\n"
+    "  admin    the operator's calls to a running gpuxd: the market's terms\n"
+    "           (gpux admin --help)\n";
 
-const char* const kSubcommands[] = {"trade", "audit", "report", "provider"};
+const char* const kSubcommands[] = {"trade", "audit", "report", "provider", "admin"};
 
 // The folder this executable was started from, where its subcommands are.
 std::string own_directory() {

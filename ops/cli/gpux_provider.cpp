@@ -24,6 +24,7 @@
 #include "gpux/provider/wire.h"
 #include "gpux/verify/challenge.h"
 #include "gpux/verify/verifier.h"
+#include "provider_session.h"
 #if GPUX_HAVE_CUDA_PROVER
 #include "gpux/verify/cuda_prover.h"
 #endif
@@ -36,7 +37,7 @@ using provider::WireError;
 namespace wire = provider;
 namespace pb = proto::provider;
 
-constexpr std::chrono::milliseconds kTimeout{120'000};
+constexpr auto kTimeout = cli::ProviderSession::kTimeout;
 
 const char* const kUsage =
     "usage: gpux provider COMMAND [OPTIONS]\n"
@@ -70,12 +71,8 @@ const char* const kUsage =
 struct Usage : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-struct Refused : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-struct Unreachable : std::runtime_error {  // exit 3
-  using std::runtime_error::runtime_error;
-};
+using cli::Refused;
+using cli::Unreachable;
 
 struct Gpus {
   std::string gpu_class;
@@ -243,35 +240,13 @@ std::unique_ptr<verify::Prover> make_prover(const verify::Challenge& challenge, 
 #endif
 }
 
-class Session {
+// A provider's session: the shared one, and qualifying a GPU over it (the
+// exchange challenges, the prover answers).
+class Session : public cli::ProviderSession {
  public:
-  Session(const std::string& exchange, const std::string& token, const std::string& tls_ca) {
-    try {
-      transport_ = wire::Transport::connect(exchange, tls_ca, kTimeout);
-    } catch (const WireError& e) {
-      throw Unreachable(e.what());
-    }
-    Frame hello;
-    hello.mutable_hello()->set_token(token);
-    hello.mutable_hello()->set_client("gpux provider");
-    welcome_ = call(hello, Frame::kWelcome).welcome();
-  }
+  Session(const std::string& exchange, const std::string& token, const std::string& tls_ca)
+      : ProviderSession(exchange, token, tls_ca, "gpux provider") {}
 
-  // Sends `request`; the answer must be of type `expected` (an Error is
-  // refused with its reason).
-  Frame call(const Frame& request, Frame::BodyCase expected) {
-    wire::write_frame(*transport_, request);
-    return expect(wire::read_frame(*transport_, wire::kDefaultMaxFrameBytes, kTimeout), expected);
-  }
-
-  Frame expect(const Frame& reply, Frame::BodyCase expected) {
-    if (reply.body_case() == Frame::kError) throw Refused(reply.error().reason());
-    if (reply.body_case() != expected)
-      throw WireError("unexpected " + wire::frame_type(reply) + " from the exchange");
-    return reply;
-  }
-
-  // Qualifies one GPU: the exchange challenges, the CPU prover answers.
   pb::QualificationResult qualify(const std::string& gpu_class, const std::string& gpu_name,
                                   bool simulated, int device) {
     Frame request;
@@ -280,16 +255,9 @@ class Session {
     const Frame start = call(request, Frame::kChallengeStart);
     auto prover = make_prover(wire::challenge_of(start.challenge_start()), simulated, device);
     const Frame result =
-        wire::answer_proof_requests(*transport_, *prover, wire::kDefaultMaxFrameBytes, kTimeout);
+        wire::answer_proof_requests(transport(), *prover, wire::kDefaultMaxFrameBytes, kTimeout);
     return expect(result, Frame::kQualificationResult).qualification_result();
   }
-
-  wire::Transport& transport() { return *transport_; }
-  const pb::Welcome& welcome() const { return welcome_; }
-
- private:
-  std::unique_ptr<wire::Transport> transport_;
-  pb::Welcome welcome_;
 };
 
 void write_agent_config(const std::filesystem::path& file, const AgentConfig& c) {

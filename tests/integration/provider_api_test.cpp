@@ -673,3 +673,53 @@ TEST_CASE("provider API: out of file descriptors, it refuses newcomers without s
   CHECK(exchange.alive());
   CHECK(exchange.log().find("the process is out of file descriptors") != std::string::npos);
 }
+
+TEST_CASE("gpux admin terms: shows and changes the market's terms at run time, journaled") {
+  Exchange exchange("fix_client = BUYER participant=1 password=none\n");
+  const auto admin = [&](const std::string& options) {
+    return gpux::test::run_command(
+        "GPUX_OPERATOR_TOKEN=" + std::string(kOperator) + " " GPUX_PATH +
+        " admin terms --exchange 127.0.0.1:" + std::to_string(exchange.port) + options);
+  };
+  const auto shown = admin("");
+  CHECK_MESSAGE(shown.status == 0, shown.output);
+  CHECK(shown.output.find("terms in effect: buyer_fee_ppm=0 challenges_per_obligation=4 "
+                          "penalty_ppm=500000 challenge_seed=1735423352") != std::string::npos);
+
+  // Delivery terms change now, for what follows; the reply names the command.
+  const auto changed = admin(" --challenges 2 --penalty-ppm 100000");
+  CHECK_MESSAGE(changed.status == 0, changed.output);
+  CHECK(changed.output.find("terms set at sequence ") != std::string::npos);
+  CHECK(changed.output.find("challenges_per_obligation=2 penalty_ppm=100000") != std::string::npos);
+  CHECK(exchange.log().find("the operator set the market terms at") != std::string::npos);
+
+  const auto invalid = admin(" --buyer-fee-ppm 2000000");
+  CHECK(invalid.status == 1);
+  CHECK_MESSAGE(invalid.output.find("refused: market terms refused: invalid_market_terms") !=
+                    std::string::npos,
+                invalid.output);
+  CHECK(admin(" --buyer-fee-ppm 99999999999").status == 2);
+
+  // With a buyer's money held, the fee hold stays.
+  const auto placed = gpux::test::run_command(
+      std::string(GPUX_PATH) + " trade --port " + std::to_string(exchange.fix_port) +
+      " --sender BUYER --dictionary " + GPUX_FIX_DICTIONARY +
+      " --timeout 20 place buy H100-SXM.us-east.21000101T00 1 2.0");
+  REQUIRE_MESSAGE(placed.status == 0, placed.output);
+  const auto locked = admin(" --buyer-fee-ppm 1000");
+  CHECK(locked.status == 1);
+  CHECK_MESSAGE(locked.output.find("market_terms_locked: buyers' money is held under the current "
+                                   "fee hold") != std::string::npos,
+                locked.output);
+
+  // The journal holds them: after a SIGKILL and restart, the same terms.
+  exchange.kill();
+  exchange.start();
+  const auto after = admin(" --json");
+  CHECK_MESSAGE(after.output.find("\"buyer_fee_ppm\":0,\"challenges_per_obligation\":2,"
+                                  "\"penalty_ppm\":100000,") != std::string::npos,
+                after.output);
+  CHECK(gpux::test::run_command(std::string(GPUX_PATH) + " admin terms --exchange 127.0.0.1:" +
+                                std::to_string(exchange.port))
+            .status == 2);  // no operator token
+}

@@ -338,7 +338,9 @@ int main(int argc, char** argv) {
     try {
       providers = std::make_unique<provider::ProviderService>(
           config.provider, config.fix, config.verification.challenge_ms,
-          config.pipeline.data_directory, recovered_state, config.pipeline.engine.delivery,
+          config.pipeline.data_directory, recovered_state,
+          matching::SetMarketTerms{.buyer_fee_ppm = config.pipeline.engine.buyer_fee_ppm,
+                                   .delivery = config.pipeline.engine.delivery},
           [&fix_entry](const std::string& sender, const std::string& hash) {
             if (fix_entry) fix_entry->set_password_hash(sender, hash);
           });

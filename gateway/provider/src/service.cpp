@@ -88,7 +88,7 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
                                  std::int64_t challenge_ms,
                                  const std::filesystem::path& data_directory,
                                  const matching::EngineSnapshot& recovered,
-                                 const settlement::DeliveryTerms& delivery,
+                                 const matching::SetMarketTerms& terms,
                                  SetFixPassword set_fix_password)
     : config_(std::move(config)),
       fix_(fix),
@@ -115,7 +115,8 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
       set_fix_password_(p.fix_sender_comp_id(), p.fix_password_hash());
   for (const auto& instrument : recovered.instruments)
     listings_[instrument.spec.id] = {.spec = instrument.spec, .state = instrument.state};
-  for (const auto& c : pending_challenges(recovered, delivery))
+  terms_ = terms;
+  for (const auto& c : pending_challenges(recovered, terms.delivery))
     queue_challenge(c);
 
   using boost::asio::ip::tcp;
@@ -180,6 +181,9 @@ void ProviderService::observe(const matching::Command& command,
     } else if (const auto* c = std::get_if<matching::ChallengeScheduled>(&event)) {
       std::lock_guard lock(mutex_);
       wake = queue_challenge(*c) || wake;
+    } else if (const auto* t = std::get_if<matching::MarketTermsSet>(&event)) {
+      std::lock_guard lock(mutex_);
+      terms_ = {.buyer_fee_ppm = t->buyer_fee_ppm, .delivery = t->delivery};
     }
   }
   if (wake) changed_.notify_all();
@@ -383,9 +387,16 @@ void ProviderService::count_unknown_token(const std::string& address) {
 void ProviderService::serve_operator(Connection& c) {
   for (;;) {
     const Frame request = c.next_call();
-    if (request.body_case() != Frame::kRegisterProvider)
-      throw WireError(provider::frame_type(request) + " is not an operator call");
-    c.send(register_provider(request.register_provider()));
+    switch (request.body_case()) {
+      case Frame::kRegisterProvider:
+        c.send(register_provider(request.register_provider()));
+        break;
+      case Frame::kMarketTermsRequest:
+        c.send(market_terms(request.market_terms_request()));
+        break;
+      default:
+        throw WireError(provider::frame_type(request) + " is not an operator call");
+    }
   }
 }
 
@@ -466,6 +477,55 @@ std::string ProviderService::unlisted(const std::string& gpu_class, const std::s
     return "the exchange lists no " + gpu_class + " products in " + region +
            " (classes there: " + join(classes_here) + ")";
   return "";
+}
+
+Frame ProviderService::market_terms(const pb::MarketTermsRequest& request) {
+  // One operator change at a time: each starts from the terms the last left.
+  std::lock_guard changing(registration_mutex_);
+  matching::SetMarketTerms terms;
+  {
+    std::lock_guard lock(mutex_);
+    terms = terms_;
+  }
+  std::uint64_t sequence = 0;
+  if (request.has_buyer_fee_ppm() || request.has_challenges_per_obligation() ||
+      request.has_penalty_ppm() || request.has_challenge_seed()) {
+    if (request.has_buyer_fee_ppm()) terms.buyer_fee_ppm = request.buyer_fee_ppm();
+    if (request.has_challenges_per_obligation())
+      terms.delivery.challenges_per_obligation = request.challenges_per_obligation();
+    if (request.has_penalty_ppm()) terms.delivery.penalty_ppm = request.penalty_ppm();
+    if (request.has_challenge_seed()) terms.delivery.challenge_seed = request.challenge_seed();
+    for (const matching::Event& event : pipeline_->execute(terms).get()) {
+      if (const auto* r = std::get_if<matching::CommandRejected>(&event)) {
+        const bool locked = r->reason == matching::RejectReason::market_terms_locked;
+        return error_frame(
+            std::string("market terms refused: ") + matching::to_string(r->reason) +
+            (locked ? ": buyers' money is held under the current fee hold; change the fee hold "
+                      "when none is (delivery terms may change now)"
+                    : ": the fee hold is at most 1,000,000 ppm and at least every listed "
+                      "product's fee; challenges per obligation 1 to 1,000; penalty at most "
+                      "10,000,000 ppm"));
+      }
+      if (const auto* set = std::get_if<matching::MarketTermsSet>(&event))
+        sequence = set->stamp.sequence;
+    }
+    {
+      // The observer learns it too, perhaps later: the next change must not
+      // start from the terms before this one.
+      std::lock_guard lock(mutex_);
+      terms_ = terms;
+    }
+    std::fprintf(stderr, "gpuxd: provider API: the operator set the market terms at %llu\n",
+                 static_cast<unsigned long long>(sequence));
+  }
+  Frame reply;
+  auto* in_effect = reply.mutable_market_terms();
+  in_effect->set_buyer_fee_ppm(terms.buyer_fee_ppm);
+  in_effect->set_challenges_per_obligation(terms.delivery.challenges_per_obligation);
+  in_effect->set_penalty_ppm(terms.delivery.penalty_ppm);
+  in_effect->set_challenge_seed(terms.delivery.challenge_seed);
+  in_effect->set_sequence(sequence);
+  return reply;
 }
 
 Frame ProviderService::register_provider(const pb::RegisterProvider& request) {

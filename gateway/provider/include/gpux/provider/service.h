@@ -44,11 +44,11 @@ class ProviderService {
 
   // Loads the registry and listens on config.port (throws when it cannot).
   // `recovered` is the engine's state at start (its instruments, and the
-  // challenges still to answer under `delivery`).
+  // challenges still to answer under `terms`, the market's terms then).
   ProviderService(ProviderApiConfig config, const fix::FixConfig& fix, std::int64_t challenge_ms,
                   const std::filesystem::path& data_directory,
-                  const matching::EngineSnapshot& recovered,
-                  const settlement::DeliveryTerms& delivery, SetFixPassword set_fix_password);
+                  const matching::EngineSnapshot& recovered, const matching::SetMarketTerms& terms,
+                  SetFixPassword set_fix_password);
   ~ProviderService();
   ProviderService(const ProviderService&) = delete;
   ProviderService& operator=(const ProviderService&) = delete;
@@ -92,6 +92,8 @@ class ProviderService {
   void capacity_loop();
 
   provider::Frame register_provider(const proto::provider::RegisterProvider& request);
+  // The terms in effect, changed first where the request sets a field.
+  provider::Frame market_terms(const proto::provider::MarketTermsRequest& request);
   provider::Frame qualify(Connection& connection, matching::ParticipantId participant,
                           const proto::provider::Qualify& request,
                           std::map<std::string, std::uint32_t>& qualified);
@@ -134,11 +136,12 @@ class ProviderService {
   std::thread accept_thread_;
   std::thread capacity_thread_;
 
-  std::mutex registration_mutex_;  // held through one register_provider
+  std::mutex registration_mutex_;  // held through one register_provider or terms change
   // Why the exchange has no products for `gpu_class` (empty: any) in
   // `region`, with the ones it has; empty when it has.
   std::string unlisted(const std::string& gpu_class, const std::string& region);
-  std::mutex mutex_;  // everything below
+  std::mutex mutex_;                // everything below
+  matching::SetMarketTerms terms_;  // in effect, followed from MarketTermsSet
   std::condition_variable changed_;
   bool stopping_ = false;
   // Unknown tokens per source address, counted for a minute from the first.
