@@ -20,7 +20,10 @@ void usage(const char*) {
       "usage: gpux admin terms --exchange HOST:PORT [--tls-ca FILE] [--json]\n"
       "                        [--buyer-fee-ppm N] [--challenges N] [--penalty-ppm N]\n"
       "                        [--challenge-seed N]\n"
+      "       gpux admin providers --exchange HOST:PORT [--tls-ca FILE] [--json]\n"
       "\n"
+      "providers  the registered providers: participant, name, region, the GPUs\n"
+      "        each offers by class and region, and its FIX seat.\n"
       "terms   the market's terms in effect: buyers' fee hold, challenges per\n"
       "        obligation, penalty on unverified notional, challenge seed. With any\n"
       "        option, changes those first: a SetMarketTerms command, journaled, in\n"
@@ -44,20 +47,95 @@ std::uint32_t u32(bench::Arguments& args, const char* option) {
   return static_cast<std::uint32_t>(n);
 }
 
-int terms(int argc, char** argv) {
+// The options every call takes; false when one is missing (said, exit 2).
+struct Connection {
   std::string exchange, tls_ca;
   bool json = false;
-  Frame request;
-  auto& change = *request.mutable_market_terms_request();
-  bench::Arguments args(argc + 1, argv - 1, usage);
-  while (args.next()) {
+  bool take(bench::Arguments& args) {
     if (args.is("--exchange")) {
       exchange = args.value();
     } else if (args.is("--tls-ca")) {
       tls_ca = args.value();
     } else if (args.is("--json")) {
       json = true;
-    } else if (args.is("--buyer-fee-ppm")) {
+    } else {
+      return false;
+    }
+    return true;
+  }
+};
+
+// Runs `call` on a session with the operator's token; the exit status.
+template <class Call>
+int with_session(const char* command, const Connection& where, Call call) {
+  if (where.exchange.empty()) {
+    std::fprintf(stderr, "gpux admin %s: --exchange HOST:PORT is required\n", command);
+    return 2;
+  }
+  const char* token = std::getenv("GPUX_OPERATOR_TOKEN");
+  if (token == nullptr || *token == '\0') {
+    std::fprintf(stderr, "gpux admin: set GPUX_OPERATOR_TOKEN to the exchange operator's token\n");
+    return 2;
+  }
+  try {
+    cli::ProviderSession session(where.exchange, token, where.tls_ca, "gpux admin");
+    call(session);
+    return 0;
+  } catch (const cli::Unreachable& e) {
+    std::fprintf(stderr, "gpux admin: cannot reach %s: %s\n", where.exchange.c_str(), e.what());
+    return 3;
+  } catch (const cli::Refused& e) {
+    std::fprintf(stderr, "gpux admin: refused: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpux admin: %s\n", e.what());
+    return 3;
+  }
+}
+
+int providers(int argc, char** argv) {
+  Connection where;
+  bench::Arguments args(argc + 1, argv - 1, usage);
+  while (args.next())
+    if (!where.take(args)) args.unknown();
+  return with_session("providers", where, [&](cli::ProviderSession& session) {
+    Frame request;
+    request.mutable_list_providers();
+    const auto list = session.call(request, Frame::kProviderList).provider_list();
+    if (!where.json)
+      std::printf("%-12s %-20s %-12s %-30s %s\n", "participant", "name", "region", "GPUs offered",
+                  "FIX seat");
+    for (const auto& p : list.providers()) {
+      std::string gpus;
+      for (const auto& c : p.capacity())
+        gpus += (gpus.empty() ? "" : ", ") + std::to_string(c.count()) + " " + c.gpu_class() +
+                (c.region() == p.region() ? "" : " in " + c.region());
+      if (where.json) {
+        std::printf(
+            "{\"participant\":%u,\"name\":\"%s\",\"region\":\"%s\",\"gpus\":\"%s\","
+            "\"fix_seat\":\"%s\",\"fix_password_set\":%s}\n",
+            p.participant(), p.name().c_str(), p.region().c_str(), gpus.c_str(),
+            p.fix_sender_comp_id().c_str(), p.fix_password_set() ? "true" : "false");
+      } else {
+        const std::string seat =
+            p.fix_sender_comp_id().empty()
+                ? "none"
+                : p.fix_sender_comp_id() + (p.fix_password_set() ? "" : " (no password yet)");
+        std::printf("%-12u %-20s %-12s %-30s %s\n", p.participant(), p.name().c_str(),
+                    p.region().c_str(), gpus.empty() ? "none" : gpus.c_str(), seat.c_str());
+      }
+    }
+  });
+}
+
+int terms(int argc, char** argv) {
+  Connection where;
+  Frame request;
+  auto& change = *request.mutable_market_terms_request();
+  bench::Arguments args(argc + 1, argv - 1, usage);
+  while (args.next()) {
+    if (where.take(args)) continue;
+    if (args.is("--buyer-fee-ppm")) {
       change.set_buyer_fee_ppm(u32(args, "--buyer-fee-ppm"));
     } else if (args.is("--challenges")) {
       change.set_challenges_per_obligation(u32(args, "--challenges"));
@@ -69,51 +147,33 @@ int terms(int argc, char** argv) {
       args.unknown();
     }
   }
-  if (exchange.empty()) {
-    std::fprintf(stderr, "gpux admin terms: --exchange HOST:PORT is required\n");
-    return 2;
-  }
-  const char* token = std::getenv("GPUX_OPERATOR_TOKEN");
-  if (token == nullptr || *token == '\0') {
-    std::fprintf(stderr, "gpux admin: set GPUX_OPERATOR_TOKEN to the exchange operator's token\n");
-    return 2;
-  }
-  try {
-    cli::ProviderSession session(exchange, token, tls_ca, "gpux admin");
+  return with_session("terms", where, [&](cli::ProviderSession& session) {
     const auto t = session.call(request, Frame::kMarketTerms).market_terms();
-    if (json)
+    if (where.json) {
       std::printf(
           "{\"buyer_fee_ppm\":%u,\"challenges_per_obligation\":%u,\"penalty_ppm\":%u,"
           "\"challenge_seed\":%llu,\"set_at_sequence\":%llu}\n",
           t.buyer_fee_ppm(), t.challenges_per_obligation(), t.penalty_ppm(),
           static_cast<unsigned long long>(t.challenge_seed()),
           static_cast<unsigned long long>(t.sequence()));
-    else
-      std::printf(
-          "%s buyer_fee_ppm=%u challenges_per_obligation=%u penalty_ppm=%u "
-          "challenge_seed=%llu\n",
-          t.sequence() == 0
-              ? "terms in effect:"
-              : ("terms set at sequence " + std::to_string(t.sequence()) + ":").c_str(),
-          t.buyer_fee_ppm(), t.challenges_per_obligation(), t.penalty_ppm(),
-          static_cast<unsigned long long>(t.challenge_seed()));
-    return 0;
-  } catch (const cli::Unreachable& e) {
-    std::fprintf(stderr, "gpux admin: cannot reach %s: %s\n", exchange.c_str(), e.what());
-    return 3;
-  } catch (const cli::Refused& e) {
-    std::fprintf(stderr, "gpux admin: refused: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "gpux admin: %s\n", e.what());
-    return 3;
-  }
+      return;
+    }
+    const std::string heading = t.sequence() == 0
+                                    ? std::string("terms in effect:")
+                                    : "terms set at sequence " + std::to_string(t.sequence()) + ":";
+    std::printf(
+        "%s buyer_fee_ppm=%u challenges_per_obligation=%u penalty_ppm=%u "
+        "challenge_seed=%llu\n",
+        heading.c_str(), t.buyer_fee_ppm(), t.challenges_per_obligation(), t.penalty_ppm(),
+        static_cast<unsigned long long>(t.challenge_seed()));
+  });
 }
 
 }  // namespace
 
 int gpux_admin(int argc, char** argv) {
   if (argc >= 1 && std::string(argv[0]) == "terms") return terms(argc - 1, argv + 1);
+  if (argc >= 1 && std::string(argv[0]) == "providers") return providers(argc - 1, argv + 1);
   if (argc >= 1 && (std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h")) {
     usage(nullptr);
     return 0;

@@ -722,4 +722,22 @@ TEST_CASE("gpux admin terms: shows and changes the market's terms at run time, j
   CHECK(gpux::test::run_command(std::string(GPUX_PATH) + " admin terms --exchange 127.0.0.1:" +
                                 std::to_string(exchange.port))
             .status == 2);  // no operator token
+
+  // The providers, as registered: one onboarded here.
+  gpux::test::TempDir out;
+  const auto onboarded = gpux::test::run_command(
+      "GPUX_OPERATOR_TOKEN=" + std::string(kOperator) + " " GPUX_PATH +
+      " provider onboard --exchange 127.0.0.1:" + std::to_string(exchange.port) +
+      " --name listed --region us-east --simulate H100-SXM,2 --out " +
+      (out.path() / "listed").string());
+  REQUIRE_MESSAGE(onboarded.status == 0, onboarded.output);
+  const auto listed = gpux::test::run_command(
+      "GPUX_OPERATOR_TOKEN=" + std::string(kOperator) + " " GPUX_PATH +
+      " admin providers --json --exchange 127.0.0.1:" + std::to_string(exchange.port));
+  CHECK_MESSAGE(listed.status == 0, listed.output);
+  CHECK_MESSAGE(listed.output.find("\"name\":\"listed\",\"region\":\"us-east\",\"gpus\":\"2 "
+                                   "H100-SXM\",\"fix_seat\":\"SEAT-1000\",\"fix_password_set\":"
+                                   "true}") != std::string::npos,
+                listed.output);
+  CHECK(listed.output.find("token") == std::string::npos);
 }

@@ -394,6 +394,9 @@ void ProviderService::serve_operator(Connection& c) {
       case Frame::kMarketTermsRequest:
         c.send(market_terms(request.market_terms_request()));
         break;
+      case Frame::kListProviders:
+        c.send(list_providers());
+        break;
       default:
         throw WireError(provider::frame_type(request) + " is not an operator call");
     }
@@ -477,6 +480,25 @@ std::string ProviderService::unlisted(const std::string& gpu_class, const std::s
     return "the exchange lists no " + gpu_class + " products in " + region +
            " (classes there: " + join(classes_here) + ")";
   return "";
+}
+
+Frame ProviderService::list_providers() {
+  Frame reply;
+  auto* list = reply.mutable_provider_list();
+  std::lock_guard lock(mutex_);
+  for (const pb::RegisteredProvider& p : registry_.providers()) {
+    auto* out = list->add_providers();
+    out->set_participant(p.participant());
+    out->set_name(p.name());
+    out->set_region(p.region());
+    *out->mutable_capacity() = p.capacity();
+    out->set_fix_sender_comp_id(p.fix_sender_comp_id());
+    // A seat's hash from the configuration counts as set, as one onboarding issued.
+    const auto seat = fix_.clients.find(p.fix_sender_comp_id());
+    out->set_fix_password_set(!p.fix_password_hash().empty() ||
+                              (seat != fix_.clients.end() && !seat->second.password_hash.empty()));
+  }
+  return reply;
 }
 
 Frame ProviderService::market_terms(const pb::MarketTermsRequest& request) {

@@ -92,6 +92,8 @@ class ProviderService {
   void capacity_loop();
 
   provider::Frame register_provider(const proto::provider::RegisterProvider& request);
+  // The registered providers, without tokens or password hashes.
+  provider::Frame list_providers();
   // The terms in effect, changed first where the request sets a field.
   provider::Frame market_terms(const proto::provider::MarketTermsRequest& request);
   provider::Frame qualify(Connection& connection, matching::ParticipantId participant,
