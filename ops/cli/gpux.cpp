@@ -23,7 +23,8 @@ const char* const kUsage =
     "           as CSV and HTML with charts (gpux report --help)\n"
     "  provider onboard a GPU provider, qualify its GPUs, run its challenge agent\n"
     "           (gpux provider --help)\n"
-    "  admin    the operator's calls to a running gpuxd: the market's terms\n"
+    "  admin    the operator's calls to a running gpuxd: the market's terms,\n"
+    "           providers, seats, instruments\n"
     "           (gpux admin --help)\n";
 
 const char* const kSubcommands[] = {"trade", "audit", "report", "provider", "admin"};

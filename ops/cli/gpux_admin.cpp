@@ -3,6 +3,7 @@
 // in effect from its sequence on, replayed alike, no restart.
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,10 +21,16 @@ void usage(const char*) {
       "usage: gpux admin terms --exchange HOST:PORT [--tls-ca FILE] [--json]\n"
       "                        [--buyer-fee-ppm N] [--challenges N] [--penalty-ppm N]\n"
       "                        [--challenge-seed N]\n"
-      "       gpux admin providers --exchange HOST:PORT [--tls-ca FILE] [--json]\n"
+      "       gpux admin providers|seats|instruments --exchange HOST:PORT\n"
+      "                        [--tls-ca FILE] [--json]\n"
       "\n"
       "providers  the registered providers: participant, name, region, the GPUs\n"
       "        each offers by class and region, and its FIX seat.\n"
+      "seats   the FIX seats: SenderCompID, participant, password (set, none yet:\n"
+      "        cannot log on, or not needed: password=none), cancel on disconnect,\n"
+      "        and the provider it belongs to.\n"
+      "instruments  the listed products: id, symbol, class, region, state and\n"
+      "        delivery hour (UTC).\n"
       "terms   the market's terms in effect: buyers' fee hold, challenges per\n"
       "        obligation, penalty on unverified notional, challenge seed. With any\n"
       "        option, changes those first: a SetMarketTerms command, journaled, in\n"
@@ -93,39 +100,104 @@ int with_session(const char* command, const Connection& where, Call call) {
   }
 }
 
-int providers(int argc, char** argv) {
+// One of the operator's lists: `request` asks, `print` prints the reply,
+// as a table or (--json) a JSON object per line.
+template <class Print>
+int list(const char* command, int argc, char** argv, Frame request, Frame::BodyCase reply,
+         Print print) {
   Connection where;
   bench::Arguments args(argc + 1, argv - 1, usage);
   while (args.next())
     if (!where.take(args)) args.unknown();
-  return with_session("providers", where, [&](cli::ProviderSession& session) {
-    Frame request;
-    request.mutable_list_providers();
-    const auto list = session.call(request, Frame::kProviderList).provider_list();
-    if (!where.json)
-      std::printf("%-12s %-20s %-12s %-30s %s\n", "participant", "name", "region", "GPUs offered",
-                  "FIX seat");
-    for (const auto& p : list.providers()) {
-      std::string gpus;
-      for (const auto& c : p.capacity())
-        gpus += (gpus.empty() ? "" : ", ") + std::to_string(c.count()) + " " + c.gpu_class() +
-                (c.region() == p.region() ? "" : " in " + c.region());
-      if (where.json) {
+  return with_session(command, where, [&](cli::ProviderSession& session) {
+    print(session.call(request, reply), where.json);
+  });
+}
+
+int providers(int argc, char** argv) {
+  Frame request;
+  request.mutable_list_providers();
+  return list(
+      "providers", argc, argv, request, Frame::kProviderList, [](const Frame& f, bool json) {
+        if (!json)
+          std::printf("%-12s %-20s %-12s %-30s %s\n", "participant", "name", "region",
+                      "GPUs offered", "FIX seat");
+        for (const auto& p : f.provider_list().providers()) {
+          std::string gpus;
+          for (const auto& c : p.capacity())
+            gpus += (gpus.empty() ? "" : ", ") + std::to_string(c.count()) + " " + c.gpu_class() +
+                    (c.region() == p.region() ? "" : " in " + c.region());
+          if (json) {
+            std::printf(
+                "{\"participant\":%u,\"name\":\"%s\",\"region\":\"%s\",\"gpus\":\"%s\","
+                "\"fix_seat\":\"%s\",\"fix_password_set\":%s}\n",
+                p.participant(), p.name().c_str(), p.region().c_str(), gpus.c_str(),
+                p.fix_sender_comp_id().c_str(), p.fix_password_set() ? "true" : "false");
+          } else {
+            const std::string seat =
+                p.fix_sender_comp_id().empty()
+                    ? "none"
+                    : p.fix_sender_comp_id() + (p.fix_password_set() ? "" : " (no password yet)");
+            std::printf("%-12u %-20s %-12s %-30s %s\n", p.participant(), p.name().c_str(),
+                        p.region().c_str(), gpus.empty() ? "none" : gpus.c_str(), seat.c_str());
+          }
+        }
+      });
+}
+
+int seats(int argc, char** argv) {
+  Frame request;
+  request.mutable_list_seats();
+  return list("seats", argc, argv, request, Frame::kSeatList, [](const Frame& f, bool json) {
+    namespace pb = proto::provider;
+    if (!json)
+      std::printf("%-20s %-12s %-12s %-20s %s\n", "seat", "participant", "password",
+                  "cancel on disconnect", "provider");
+    for (const auto& s : f.seat_list().seats()) {
+      const char* password = s.password() == pb::SeatList::Seat::SET          ? "set"
+                             : s.password() == pb::SeatList::Seat::NOT_NEEDED ? "not needed"
+                                                                              : "none yet";
+      if (json)
         std::printf(
-            "{\"participant\":%u,\"name\":\"%s\",\"region\":\"%s\",\"gpus\":\"%s\","
-            "\"fix_seat\":\"%s\",\"fix_password_set\":%s}\n",
-            p.participant(), p.name().c_str(), p.region().c_str(), gpus.c_str(),
-            p.fix_sender_comp_id().c_str(), p.fix_password_set() ? "true" : "false");
-      } else {
-        const std::string seat =
-            p.fix_sender_comp_id().empty()
-                ? "none"
-                : p.fix_sender_comp_id() + (p.fix_password_set() ? "" : " (no password yet)");
-        std::printf("%-12u %-20s %-12s %-30s %s\n", p.participant(), p.name().c_str(),
-                    p.region().c_str(), gpus.empty() ? "none" : gpus.c_str(), seat.c_str());
-      }
+            "{\"seat\":\"%s\",\"participant\":%u,\"password\":\"%s\","
+            "\"cancel_on_disconnect\":%s,\"provider\":\"%s\"}\n",
+            s.sender_comp_id().c_str(), s.participant(), password,
+            s.cancel_on_disconnect() ? "true" : "false", s.provider().c_str());
+      else
+        std::printf("%-20s %-12u %-12s %-20s %s\n", s.sender_comp_id().c_str(), s.participant(),
+                    password, s.cancel_on_disconnect() ? "yes" : "no",
+                    s.provider().empty() ? "-" : s.provider().c_str());
     }
   });
+}
+
+int instruments(int argc, char** argv) {
+  Frame request;
+  request.mutable_list_instruments();
+  return list(
+      "instruments", argc, argv, request, Frame::kInstrumentList, [](const Frame& f, bool json) {
+        if (!json)
+          std::printf("%-6s %-36s %-12s %-10s %-12s %s\n", "id", "symbol", "class", "region",
+                      "state", "delivery (UTC)");
+        for (const auto& i : f.instrument_list().instruments()) {
+          char hour[32] = "";
+          const std::time_t start = static_cast<std::time_t>(i.delivery_start());
+          std::tm utc{};
+          if (gmtime_r(&start, &utc) != nullptr)
+            std::strftime(hour, sizeof hour, "%Y-%m-%d %H:%M", &utc);
+          if (json)
+            std::printf(
+                "{\"id\":%u,\"symbol\":\"%s\",\"class\":\"%s\",\"region\":\"%s\","
+                "\"state\":\"%s\",\"delivery_start\":%lld,\"delivery_end\":%lld}\n",
+                i.id(), i.symbol().c_str(), i.gpu_class().c_str(), i.region().c_str(),
+                i.state().c_str(), static_cast<long long>(i.delivery_start()),
+                static_cast<long long>(i.delivery_end()));
+          else
+            std::printf("%-6u %-36s %-12s %-10s %-12s %s, %llds\n", i.id(), i.symbol().c_str(),
+                        i.gpu_class().c_str(), i.region().c_str(), i.state().c_str(), hour,
+                        static_cast<long long>(i.delivery_end() - i.delivery_start()));
+        }
+      });
 }
 
 int terms(int argc, char** argv) {
@@ -174,6 +246,8 @@ int terms(int argc, char** argv) {
 int gpux_admin(int argc, char** argv) {
   if (argc >= 1 && std::string(argv[0]) == "terms") return terms(argc - 1, argv + 1);
   if (argc >= 1 && std::string(argv[0]) == "providers") return providers(argc - 1, argv + 1);
+  if (argc >= 1 && std::string(argv[0]) == "seats") return seats(argc - 1, argv + 1);
+  if (argc >= 1 && std::string(argv[0]) == "instruments") return instruments(argc - 1, argv + 1);
   if (argc >= 1 && (std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h")) {
     usage(nullptr);
     return 0;

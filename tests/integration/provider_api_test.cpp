@@ -674,7 +674,9 @@ TEST_CASE("provider API: out of file descriptors, it refuses newcomers without s
   CHECK(exchange.log().find("the process is out of file descriptors") != std::string::npos);
 }
 
-TEST_CASE("gpux admin terms: shows and changes the market's terms at run time, journaled") {
+TEST_CASE(
+    "gpux admin: the market's terms changed at run time (journaled); providers, seats, "
+    "instruments listed") {
   Exchange exchange("fix_client = BUYER participant=1 password=none\n");
   const auto admin = [&](const std::string& options) {
     return gpux::test::run_command(
@@ -740,4 +742,26 @@ TEST_CASE("gpux admin terms: shows and changes the market's terms at run time, j
                                    "true}") != std::string::npos,
                 listed.output);
   CHECK(listed.output.find("token") == std::string::npos);
+
+  // The seats: the buyer's open one, the provider's with the password
+  // onboarding issued. And the instruments with their state.
+  const auto admin_list = [&](const std::string& what) {
+    return gpux::test::run_command("GPUX_OPERATOR_TOKEN=" + std::string(kOperator) + " " GPUX_PATH +
+                                   " admin " + what +
+                                   " --json --exchange 127.0.0.1:" + std::to_string(exchange.port));
+  };
+  const auto seats = admin_list("seats");
+  CHECK_MESSAGE(seats.status == 0, seats.output);
+  CHECK(seats.output.find("{\"seat\":\"BUYER\",\"participant\":1,\"password\":\"not needed\","
+                          "\"cancel_on_disconnect\":false,\"provider\":\"\"}") !=
+        std::string::npos);
+  CHECK_MESSAGE(seats.output.find("{\"seat\":\"SEAT-1000\",\"participant\":1000,\"password\":"
+                                  "\"set\",\"cancel_on_disconnect\":false,\"provider\":"
+                                  "\"listed\"}") != std::string::npos,
+                seats.output);
+  const auto instruments = admin_list("instruments");
+  CHECK_MESSAGE(instruments.status == 0, instruments.output);
+  CHECK(instruments.output.find("{\"id\":1,\"symbol\":\"H100-SXM.us-east.21000101T00\","
+                                "\"class\":\"H100-SXM\",\"region\":\"us-east\",\"state\":"
+                                "\"open\",\"delivery_start\":4102444800,") != std::string::npos);
 }

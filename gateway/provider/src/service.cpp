@@ -397,6 +397,12 @@ void ProviderService::serve_operator(Connection& c) {
       case Frame::kListProviders:
         c.send(list_providers());
         break;
+      case Frame::kListSeats:
+        c.send(list_seats());
+        break;
+      case Frame::kListInstruments:
+        c.send(list_instruments());
+        break;
       default:
         throw WireError(provider::frame_type(request) + " is not an operator call");
     }
@@ -497,6 +503,45 @@ Frame ProviderService::list_providers() {
     const auto seat = fix_.clients.find(p.fix_sender_comp_id());
     out->set_fix_password_set(!p.fix_password_hash().empty() ||
                               (seat != fix_.clients.end() && !seat->second.password_hash.empty()));
+  }
+  return reply;
+}
+
+Frame ProviderService::list_seats() {
+  Frame reply;
+  auto* list = reply.mutable_seat_list();
+  std::lock_guard lock(mutex_);
+  for (const auto& [sender, client] : fix_.clients) {
+    auto* seat = list->add_seats();
+    seat->set_sender_comp_id(sender);
+    seat->set_participant(client.participant);
+    seat->set_cancel_on_disconnect(client.cancel_on_disconnect);
+    bool issued = false;
+    for (const auto& p : registry_.providers())
+      if (p.fix_sender_comp_id() == sender) {
+        seat->set_provider(p.name());
+        issued = !p.fix_password_hash().empty();
+      }
+    seat->set_password(!client.password_hash.empty() || issued ? pb::SeatList::Seat::SET
+                       : client.no_password                    ? pb::SeatList::Seat::NOT_NEEDED
+                                                               : pb::SeatList::Seat::NONE_YET);
+  }
+  return reply;
+}
+
+Frame ProviderService::list_instruments() {
+  Frame reply;
+  auto* list = reply.mutable_instrument_list();
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, listing] : listings_) {
+    auto* out = list->add_instruments();
+    out->set_id(id);
+    out->set_symbol(listing.spec.symbol);
+    out->set_gpu_class(listing.spec.gpu_class);
+    out->set_region(listing.spec.region);
+    out->set_state(matching::to_string(listing.state));
+    out->set_delivery_start(listing.spec.delivery_start);
+    out->set_delivery_end(listing.spec.delivery_end);
   }
   return reply;
 }

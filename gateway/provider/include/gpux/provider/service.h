@@ -94,6 +94,10 @@ class ProviderService {
   provider::Frame register_provider(const proto::provider::RegisterProvider& request);
   // The registered providers, without tokens or password hashes.
   provider::Frame list_providers();
+  // The FIX seats of the configuration, with their password state.
+  provider::Frame list_seats();
+  // The instruments listed, by id, with their state.
+  provider::Frame list_instruments();
   // The terms in effect, changed first where the request sets a field.
   provider::Frame market_terms(const proto::provider::MarketTermsRequest& request);
   provider::Frame qualify(Connection& connection, matching::ParticipantId participant,
