@@ -139,6 +139,7 @@ class EngineCore final : public Engine {
     Price max_price = 0;
     std::unique_ptr<Book> book;
     std::vector<ObligationView> obligations;  // traded, not yet settled; in trade order
+    bool halted = false;                      // open, with trading halted (HaltInstrument)
   };
 
   struct Account {
@@ -364,12 +365,22 @@ class EngineCore final : public Engine {
     return std::make_unique<Book>(instrument.min_price, spec.tick_size, levels);
   }
 
+  void handle(const HaltInstrument& c) {
+    Instrument* instrument = find_instrument(c.instrument);
+    if (instrument == nullptr) return reject(RejectReason::unknown_instrument, 0);
+    if (instrument->state != InstrumentState::open || instrument->halted == c.halted)
+      return reject(RejectReason::invalid_state_transition, 0);
+    instrument->halted = c.halted;
+    emit(InstrumentHalted{.instrument = c.instrument, .halted = c.halted});
+  }
+
   void handle(const ChangeInstrumentState& c) {
     Instrument* instrument = find_instrument(c.instrument);
     if (instrument == nullptr) return reject(RejectReason::unknown_instrument, 0);
     if (static_cast<int>(c.state) != static_cast<int>(instrument->state) + 1)
       return reject(RejectReason::invalid_state_transition, 0);
     instrument->state = c.state;
+    instrument->halted = false;  // gate closure ends a halt: nothing trades after it anyway
     emit(InstrumentStateChanged{.instrument = c.instrument, .state = c.state});
     if (c.state == InstrumentState::gate_closed) {
       for (Side side : {Side::buy, Side::sell}) {
@@ -656,6 +667,7 @@ class EngineCore final : public Engine {
     if (instrument == nullptr) return refuse(RejectReason::unknown_instrument);
     if (instrument->state != InstrumentState::open)
       return refuse(RejectReason::instrument_not_open);
+    if (instrument->halted) return refuse(RejectReason::instrument_halted);
     if (find_account(c.participant) == nullptr) return refuse(RejectReason::unknown_participant);
     if (auto reason = invalid_quantity(instrument->spec, c.quantity)) return refuse(*reason);
     Price price = c.price;
@@ -748,6 +760,7 @@ class EngineCore final : public Engine {
     for (std::uint32_t h = 0; h < c.hours; ++h) {
       if (hour == nullptr || hour->state != InstrumentState::open)
         return RejectReason::block_hour_not_open;
+      if (hour->halted) return RejectReason::instrument_halted;
       if (auto reason = invalid_quantity(hour->spec, c.units)) return reason;
       span.push_back(hour);
       if (h + 1 < c.hours) hour = next_hour(*hour);
@@ -1098,6 +1111,8 @@ class EngineCore final : public Engine {
     Order& o = *found;
     Instrument& instrument = *find_instrument(o.instrument);
     const auto refuse = [&](RejectReason reason) { reject(reason, c.participant, 0, c.order); };
+    // A replace can cross the book: it waits out a halt like a new order.
+    if (instrument.halted) return refuse(RejectReason::instrument_halted);
     if (auto reason = invalid_quantity(instrument.spec, c.quantity)) return refuse(*reason);
     if (auto reason = invalid_price(instrument.spec, c.price)) return refuse(*reason);
     if (!affordable(o.participant, instrument, o.side, o.price, o.remaining, c.price, c.quantity))
@@ -1196,6 +1211,7 @@ std::uint64_t EngineCore<Book>::state_hash() const {
     h.add(s.maker_fee_ppm);
     h.add(s.taker_fee_ppm);
     h.add(instrument->state);
+    if (instrument->halted) h.add(std::uint64_t{0x68616c74});  // only then: older hashes stay
     for (const ObligationView& o : instrument->obligations) {
       h.add(o.trade);
       h.add(o.buyer);
@@ -1279,6 +1295,8 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
     if (bid && ask && bid->price >= ask->price) fail(name() + ": book crossed");
     if ((bid || ask) && instrument->state != InstrumentState::open)
       fail(name() + ": resting orders while not open");
+    if (instrument->halted && instrument->state != InstrumentState::open)
+      fail(name() + ": halted while not open");
     for (std::uint32_t i = 0; i < instrument->obligations.size(); ++i) {
       const ObligationView& o = instrument->obligations[i];
       const auto what = [&] { return name() + " obligation " + std::to_string(o.trade); };
@@ -1401,6 +1419,7 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
     out.spec = instrument->spec;
     out.state = instrument->state;
     out.obligations = instrument->obligations;
+    out.halted = instrument->halted;
     for (Side side : {Side::buy, Side::sell}) {
       instrument->book->for_each_order(side, [&](const Order& o) {
         (side == Side::buy ? out.bids : out.asks).push_back(view_of(o));
@@ -1450,6 +1469,7 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
       return refuse("instrument " + std::to_string(i.spec.id) + ": invalid spec");
     Instrument& instrument = list(i.spec);
     instrument.state = i.state;
+    instrument.halted = i.halted;
     for (const auto* side : {&i.bids, &i.asks}) {
       for (const OrderView& v : *side) {
         if (v.instrument != i.spec.id || orders_.find(v.order) || v.order >= next_order_id_ ||

@@ -148,6 +148,8 @@ const char* to_string(RejectReason v) {
       return "invalid_market_terms";
     case RejectReason::market_terms_locked:
       return "market_terms_locked";
+    case RejectReason::instrument_halted:
+      return "instrument_halted";
   }
   return "?";
 }

@@ -26,6 +26,8 @@ class Arguments {
   }
 
   bool is(const char* name) const { return current_ == name; }
+  // The argument at hand, for positional ones.
+  const std::string& current() const { return current_; }
 
   const char* value() {
     if (at_ + 1 >= argc_) fail(current_ + " needs a value");

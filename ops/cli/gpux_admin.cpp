@@ -29,8 +29,12 @@ void usage(const char*) {
       "seats   the FIX seats: SenderCompID, participant, password (set, none yet:\n"
       "        cannot log on, or not needed: password=none), cancel on disconnect,\n"
       "        and the provider it belongs to.\n"
-      "instruments  the listed products: id, symbol, class, region, state and\n"
-      "        delivery hour (UTC).\n"
+      "instruments  the listed products: id, symbol, class, region, state (and\n"
+      "        whether trading is halted) and delivery hour (UTC).\n"
+      "       gpux admin halt|resume INSTRUMENT --exchange HOST:PORT [--tls-ca FILE]\n"
+      "halt    stop trading in an open instrument (an id or a symbol): new orders,\n"
+      "        replaces and block orders are refused (instrument_halted), cancels go\n"
+      "        on, resting orders stay; resume lets it trade again. Journaled.\n"
       "terms   the market's terms in effect: buyers' fee hold, challenges per\n"
       "        obligation, penalty on unverified notional, challenge seed. With any\n"
       "        option, changes those first: a SetMarketTerms command, journaled, in\n"
@@ -171,33 +175,60 @@ int seats(int argc, char** argv) {
   });
 }
 
+// The instruments of an InstrumentList, as a table or JSON lines.
+void print_instruments(const Frame& f, bool json) {
+  if (!json)
+    std::printf("%-6s %-36s %-12s %-10s %-14s %s\n", "id", "symbol", "class", "region", "state",
+                "delivery (UTC)");
+  for (const auto& i : f.instrument_list().instruments()) {
+    char hour[32] = "";
+    const std::time_t start = static_cast<std::time_t>(i.delivery_start());
+    std::tm utc{};
+    if (gmtime_r(&start, &utc) != nullptr) std::strftime(hour, sizeof hour, "%Y-%m-%d %H:%M", &utc);
+    if (json)
+      std::printf(
+          "{\"id\":%u,\"symbol\":\"%s\",\"class\":\"%s\",\"region\":\"%s\","
+          "\"state\":\"%s\",\"halted\":%s,\"delivery_start\":%lld,\"delivery_end\":%lld}"
+          "\n",
+          i.id(), i.symbol().c_str(), i.gpu_class().c_str(), i.region().c_str(), i.state().c_str(),
+          i.halted() ? "true" : "false", static_cast<long long>(i.delivery_start()),
+          static_cast<long long>(i.delivery_end()));
+    else
+      std::printf("%-6u %-36s %-12s %-10s %-14s %s, %llds\n", i.id(), i.symbol().c_str(),
+                  i.gpu_class().c_str(), i.region().c_str(),
+                  (i.state() + (i.halted() ? " (halted)" : "")).c_str(), hour,
+                  static_cast<long long>(i.delivery_end() - i.delivery_start()));
+  }
+}
+
 int instruments(int argc, char** argv) {
   Frame request;
   request.mutable_list_instruments();
-  return list(
-      "instruments", argc, argv, request, Frame::kInstrumentList, [](const Frame& f, bool json) {
-        if (!json)
-          std::printf("%-6s %-36s %-12s %-10s %-12s %s\n", "id", "symbol", "class", "region",
-                      "state", "delivery (UTC)");
-        for (const auto& i : f.instrument_list().instruments()) {
-          char hour[32] = "";
-          const std::time_t start = static_cast<std::time_t>(i.delivery_start());
-          std::tm utc{};
-          if (gmtime_r(&start, &utc) != nullptr)
-            std::strftime(hour, sizeof hour, "%Y-%m-%d %H:%M", &utc);
-          if (json)
-            std::printf(
-                "{\"id\":%u,\"symbol\":\"%s\",\"class\":\"%s\",\"region\":\"%s\","
-                "\"state\":\"%s\",\"delivery_start\":%lld,\"delivery_end\":%lld}\n",
-                i.id(), i.symbol().c_str(), i.gpu_class().c_str(), i.region().c_str(),
-                i.state().c_str(), static_cast<long long>(i.delivery_start()),
-                static_cast<long long>(i.delivery_end()));
-          else
-            std::printf("%-6u %-36s %-12s %-10s %-12s %s, %llds\n", i.id(), i.symbol().c_str(),
-                        i.gpu_class().c_str(), i.region().c_str(), i.state().c_str(), hour,
-                        static_cast<long long>(i.delivery_end() - i.delivery_start()));
-        }
-      });
+  return list("instruments", argc, argv, request, Frame::kInstrumentList, print_instruments);
+}
+
+// halt or resume INSTRUMENT (an id or a symbol).
+int halt(const char* command, bool halted, int argc, char** argv) {
+  Connection where;
+  Frame request;
+  request.mutable_halt_request()->set_halted(halted);
+  bench::Arguments args(argc + 1, argv - 1, usage);
+  while (args.next()) {
+    if (where.take(args)) continue;
+    if (request.halt_request().instrument().empty() && !args.current().empty() &&
+        args.current()[0] != '-') {
+      request.mutable_halt_request()->set_instrument(args.current());
+      continue;
+    }
+    args.unknown();
+  }
+  if (request.halt_request().instrument().empty()) {
+    std::fprintf(stderr, "gpux admin %s: name the instrument (its id or symbol)\n", command);
+    return 2;
+  }
+  return with_session(command, where, [&](cli::ProviderSession& session) {
+    print_instruments(session.call(request, Frame::kInstrumentList), where.json);
+  });
 }
 
 int terms(int argc, char** argv) {
@@ -248,6 +279,9 @@ int gpux_admin(int argc, char** argv) {
   if (argc >= 1 && std::string(argv[0]) == "providers") return providers(argc - 1, argv + 1);
   if (argc >= 1 && std::string(argv[0]) == "seats") return seats(argc - 1, argv + 1);
   if (argc >= 1 && std::string(argv[0]) == "instruments") return instruments(argc - 1, argv + 1);
+  if (argc >= 1 && std::string(argv[0]) == "halt") return halt("halt", true, argc - 1, argv + 1);
+  if (argc >= 1 && std::string(argv[0]) == "resume")
+    return halt("resume", false, argc - 1, argv + 1);
   if (argc >= 1 && (std::string(argv[0]) == "--help" || std::string(argv[0]) == "-h")) {
     usage(nullptr);
     return 0;

@@ -205,6 +205,8 @@ struct Mirror<m::RejectReason> {
         return proto::INVALID_MARKET_TERMS;
       case m::RejectReason::market_terms_locked:
         return proto::MARKET_TERMS_LOCKED;
+      case m::RejectReason::instrument_halted:
+        return proto::INSTRUMENT_HALTED;
     }
     return -1;
   }
@@ -506,6 +508,10 @@ struct BodyEncoder {
     o.set_amount(c.amount);
   }
   void operator()(const m::SetMarketTerms& c) { encode_terms(c, *p.mutable_set_market_terms()); }
+  void operator()(const m::HaltInstrument& c) {
+    p.mutable_halt_instrument()->set_instrument(c.instrument);
+    p.mutable_halt_instrument()->set_halted(c.halted);
+  }
   void operator()(const m::RecordChallengeOutcome& c) {
     auto& o = *p.mutable_record_challenge_outcome();
     o.set_trade(c.trade);
@@ -575,6 +581,9 @@ m::CommandBody decode_body(const proto::Command& p) {
                                .amount = p.post_collateral().amount()};
     case proto::Command::kSetMarketTerms:
       return decode_terms(p.set_market_terms());
+    case proto::Command::kHaltInstrument:
+      return m::HaltInstrument{.instrument = p.halt_instrument().instrument(),
+                               .halted = p.halt_instrument().halted()};
     case proto::Command::kRecordChallengeOutcome: {
       const auto& o = p.record_challenge_outcome();
       return m::RecordChallengeOutcome{.trade = o.trade(),
@@ -657,6 +666,11 @@ struct EventEncoder {
     o.set_taker_order(e.taker_order);
     o.set_taker(e.taker);
     o.set_taker_remaining(e.taker_remaining);
+  }
+  void operator()(const m::InstrumentHalted& e) {
+    stamp(e);
+    p.mutable_instrument_halted()->set_instrument(e.instrument);
+    p.mutable_instrument_halted()->set_halted(e.halted);
   }
   void operator()(const m::MarketTermsSet& e) {
     stamp(e);
@@ -837,6 +851,10 @@ m::Event decode_event_body(const proto::Event& p) {
                       .taker = o.taker(),
                       .taker_remaining = o.taker_remaining()};
     }
+    case proto::Event::kInstrumentHalted:
+      return m::InstrumentHalted{.stamp = s,
+                                 .instrument = p.instrument_halted().instrument(),
+                                 .halted = p.instrument_halted().halted()};
     case proto::Event::kMarketTermsSet: {
       const m::SetMarketTerms terms = decode_terms(p.market_terms_set());
       return m::MarketTermsSet{
@@ -993,6 +1011,7 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
     auto& out = *p.add_instruments();
     encode_spec(i.spec, *out.mutable_spec());
     out.set_state(static_cast<proto::InstrumentState>(i.state));
+    out.set_halted(i.halted);
     for (const m::OrderView& o : i.bids)
       encode_order(o, *out.add_bids());
     for (const m::OrderView& o : i.asks)
@@ -1053,6 +1072,7 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
     m::InstrumentSnapshot& out = s.instruments.emplace_back();
     out.spec = decode_spec(i.spec());
     out.state = state(i.state());
+    out.halted = i.halted();
     for (const auto& o : i.bids())
       out.bids.push_back(decode_order(o));
     for (const auto& o : i.asks())

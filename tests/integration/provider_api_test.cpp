@@ -763,5 +763,32 @@ TEST_CASE(
   CHECK_MESSAGE(instruments.status == 0, instruments.output);
   CHECK(instruments.output.find("{\"id\":1,\"symbol\":\"H100-SXM.us-east.21000101T00\","
                                 "\"class\":\"H100-SXM\",\"region\":\"us-east\",\"state\":"
-                                "\"open\",\"delivery_start\":4102444800,") != std::string::npos);
+                                "\"open\",\"halted\":false,\"delivery_start\":4102444800,") !=
+        std::string::npos);
+
+  // Halted by symbol: FIX orders are refused with the reason until resumed
+  // (by id), across a restart in between.
+  const auto place = [&] {
+    return gpux::test::run_command(std::string(GPUX_PATH) + " trade --port " +
+                                   std::to_string(exchange.fix_port) + " --sender BUYER" +
+                                   " --dictionary " + GPUX_FIX_DICTIONARY +
+                                   " --timeout 20 place buy H100-SXM.us-east.21000101T00 1 1.9");
+  };
+  const auto halted = admin_list("halt H100-SXM.us-east.21000101T00");
+  CHECK_MESSAGE(halted.output.find("\"state\":\"open\",\"halted\":true") != std::string::npos,
+                halted.output);
+  const auto refused = place();
+  CHECK(refused.status == 1);
+  CHECK_MESSAGE(refused.output.find("instrument_halted") != std::string::npos, refused.output);
+  exchange.kill();
+  exchange.start();
+  CHECK(admin_list("instruments").output.find("\"halted\":true") != std::string::npos);
+  const auto twice = admin_list("halt 1");
+  CHECK(twice.status == 1);
+  CHECK(twice.output.find("halt refused: invalid_state_transition") != std::string::npos);
+  CHECK(admin_list("resume 1").output.find("\"halted\":false") != std::string::npos);
+  const auto accepted = place();
+  CHECK_MESSAGE(accepted.status == 0, accepted.output);
+  CHECK(admin_list("halt 99").output.find("no instrument '99' (id or symbol)") !=
+        std::string::npos);
 }

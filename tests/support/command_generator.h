@@ -3,6 +3,7 @@
 // and instrument lifecycles are all frequent.
 #pragma once
 
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <vector>
@@ -47,6 +48,11 @@ class CommandGenerator {
 
   CommandBody next() {
     if (!pending_.empty()) return advance_instrument();
+    if (halted_ && --halted_->second == 0) {
+      const InstrumentId instrument = halted_->first;
+      halted_.reset();
+      return HaltInstrument{instrument, false};
+    }
     const int roll = pick(0, 999);
     if (roll < 20) return block_order();
     if (roll < 450) return new_order();
@@ -72,6 +78,11 @@ class CommandGenerator {
     }
     if (roll < 995) return challenge_outcome();
     if (roll < 998) return market_terms();
+    if (roll < 999 && !halted_) {
+      // A short halt: resumed 20 commands on, so that trading goes on.
+      halted_ = {some_instrument(), 20};
+      return HaltInstrument{halted_->first, true};
+    }
     return new_order();
   }
 
@@ -226,6 +237,8 @@ class CommandGenerator {
   }
 
   std::mt19937_64 random_;
+  // The instrument halted last, and the commands until it is resumed.
+  std::optional<std::pair<InstrumentId, int>> halted_;
   RestingOrders resting_;
   std::vector<InstrumentId> open_;
   std::vector<InstrumentId> closing_;

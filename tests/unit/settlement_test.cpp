@@ -29,18 +29,31 @@ InstrumentSpec fee_spec() {
   return spec;
 }
 
+// The fee spec's instrument, open, with a funded buyer and a provider that
+// may sell 100 units.
+void open_with_parties(Market& m) {
+  m.apply(ListInstrument{fee_spec()});
+  m.apply(ChangeInstrumentState{1, InstrumentState::open});
+  for (ParticipantId p : {kBuyer, kProvider}) {
+    m.apply(AddParticipant{p});
+    m.apply(AdjustCash{p, 1'000'000'000});
+  }
+  m.apply(SetSellCapacity{kProvider, 1, 100});
+}
+
+// Keeps a restored engine's events.
+struct Collect : EventListener {
+  std::vector<Event>& out;
+  explicit Collect(std::vector<Event>& o) : out(o) {}
+  void on_event(const Event& e) override { out.push_back(e); }
+};
+
 // Buyer takes 10 units at 2.00 USD from the provider's resting offer.
 struct Traded {
   Market m{BookKind::price_ladder, fee_config()};
   TradeId trade = 0;
   Traded() {
-    m.apply(ListInstrument{fee_spec()});
-    m.apply(ChangeInstrumentState{1, InstrumentState::open});
-    for (ParticipantId p : {kBuyer, kProvider}) {
-      m.apply(AddParticipant{p});
-      m.apply(AdjustCash{p, 1'000'000'000});
-    }
-    m.apply(SetSellCapacity{kProvider, 1, 100});
+    open_with_parties(m);
     REQUIRE(only<CollateralChanged>(m.apply(PostCollateral{kProvider, 3'000'000})).size() == 1);
     m.sell(kProvider, 2'000'000, 10);
     m.buy(kBuyer, 2'000'000, 10);
@@ -251,11 +264,7 @@ TEST_CASE("market terms: set by a command, refused with a reason, carried by sna
     const EngineSnapshot snapshot = t.m.engine().snapshot();
     REQUIRE(snapshot.market_terms == later);
     std::vector<Event> events;
-    struct Collect : EventListener {
-      std::vector<Event>& out;
-      explicit Collect(std::vector<Event>& o) : out(o) {}
-      void on_event(const Event& e) override { out.push_back(e); }
-    } collect(events);
+    Collect collect(events);
     auto restored = restore_engine(EngineConfig{}, collect, snapshot);  // default terms
     CHECK(restored->state_hash() == t.m.engine().state_hash());
     CHECK(restored->snapshot() == snapshot);
@@ -264,4 +273,46 @@ TEST_CASE("market terms: set by a command, refused with a reason, carried by sna
     EngineSnapshot old = plain.m.engine().snapshot();
     CHECK_FALSE(old.market_terms.has_value());
   }
+}
+
+TEST_CASE(
+    "a halted instrument takes no new orders or replaces; cancels go on; resumed, it trades") {
+  Market m{BookKind::price_ladder, fee_config()};
+  open_with_parties(m);
+  const OrderId resting = m.sell(kProvider, 2'100'000, 5);
+  REQUIRE(resting != 0);
+  const auto reason = [](const std::vector<Event>& events) {
+    const auto r = only<CommandRejected>(events);
+    return r.empty() ? std::optional<RejectReason>{} : r.front().reason;
+  };
+  const std::uint64_t open_hash = m.engine().state_hash();
+  REQUIRE(only<InstrumentHalted>(m.apply(HaltInstrument{1, true})).size() == 1);
+  CHECK(m.engine().state_hash() != open_hash);
+  CHECK(reason(m.apply(HaltInstrument{1, true})) == RejectReason::invalid_state_transition);
+  CHECK(m.buy(kBuyer, 2'100'000, 5) == 0);
+  CHECK(reason(m.last()) == RejectReason::instrument_halted);
+  CHECK(reason(m.apply(ReplaceOrder{kProvider, resting, 2'000'000, 5})) ==
+        RejectReason::instrument_halted);
+  CHECK(only<Trade>(m.last()).empty());
+
+  // A snapshot keeps the halt.
+  std::vector<Event> restored_events;
+  Collect collect(restored_events);
+  const EngineSnapshot snapshot = m.engine().snapshot();
+  CHECK(snapshot.instruments.at(0).halted);
+  CHECK(restore_engine(fee_config(), collect, snapshot)->state_hash() == m.engine().state_hash());
+
+  // Cancels go on while halted.
+  CHECK(only<OrderCanceled>(m.apply(CancelOrder{kProvider, resting})).size() == 1);
+  REQUIRE(only<InstrumentHalted>(m.apply(HaltInstrument{1, false})).size() == 1);
+  CHECK(m.sell(kProvider, 2'100'000, 5) != 0);
+  CHECK(m.buy(kBuyer, 2'100'000, 5) != 0);
+  CHECK(only<Trade>(m.last()).size() == 1);
+
+  // Halted at gate closure: the halt ends with trading.
+  REQUIRE(only<InstrumentHalted>(m.apply(HaltInstrument{1, true})).size() == 1);
+  m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
+  CHECK_FALSE(m.engine().snapshot().instruments.at(0).halted);
+  CHECK(reason(m.apply(HaltInstrument{1, false})) == RejectReason::invalid_state_transition);
+  CHECK(m.engine().check_invariants().empty());
 }

@@ -30,6 +30,7 @@ int ord_rej_reason(RejectReason reason) {
     case RejectReason::unknown_instrument:
       return FIX::OrdRejReason_UNKNOWN_SYMBOL;
     case RejectReason::instrument_not_open:
+    case RejectReason::instrument_halted:
       return FIX::OrdRejReason_EXCHANGE_CLOSED;
     case RejectReason::insufficient_cash:
     case RejectReason::insufficient_capacity:

@@ -114,7 +114,8 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
     if (!p.fix_password_hash().empty())
       set_fix_password_(p.fix_sender_comp_id(), p.fix_password_hash());
   for (const auto& instrument : recovered.instruments)
-    listings_[instrument.spec.id] = {.spec = instrument.spec, .state = instrument.state};
+    listings_[instrument.spec.id] = {
+        .spec = instrument.spec, .state = instrument.state, .halted = instrument.halted};
   terms_ = terms;
   for (const auto& c : pending_challenges(recovered, terms.delivery))
     queue_challenge(c);
@@ -173,6 +174,10 @@ void ProviderService::observe(const matching::Command& command,
     if (const auto* s = std::get_if<matching::InstrumentStateChanged>(&event)) {
       std::lock_guard lock(mutex_);
       listings_[s->instrument].state = s->state;
+      listings_[s->instrument].halted = false;
+    } else if (const auto* h = std::get_if<matching::InstrumentHalted>(&event)) {
+      std::lock_guard lock(mutex_);
+      listings_[h->instrument].halted = h->halted;
     } else if (std::get_if<matching::InstrumentListed>(&event) && listing != nullptr) {
       std::lock_guard lock(mutex_);
       listings_[listing->spec->id].spec = *listing->spec;
@@ -403,6 +408,9 @@ void ProviderService::serve_operator(Connection& c) {
       case Frame::kListInstruments:
         c.send(list_instruments());
         break;
+      case Frame::kHaltRequest:
+        c.send(halt(request.halt_request()));
+        break;
       default:
         throw WireError(provider::frame_type(request) + " is not an operator call");
     }
@@ -529,11 +537,12 @@ Frame ProviderService::list_seats() {
   return reply;
 }
 
-Frame ProviderService::list_instruments() {
+Frame ProviderService::list_instruments(std::optional<matching::InstrumentId> only) {
   Frame reply;
   auto* list = reply.mutable_instrument_list();
   std::lock_guard lock(mutex_);
   for (const auto& [id, listing] : listings_) {
+    if (only && id != *only) continue;
     auto* out = list->add_instruments();
     out->set_id(id);
     out->set_symbol(listing.spec.symbol);
@@ -542,8 +551,37 @@ Frame ProviderService::list_instruments() {
     out->set_state(matching::to_string(listing.state));
     out->set_delivery_start(listing.spec.delivery_start);
     out->set_delivery_end(listing.spec.delivery_end);
+    out->set_halted(listing.halted);
   }
   return reply;
+}
+
+Frame ProviderService::halt(const pb::HaltRequest& request) {
+  std::optional<matching::InstrumentId> id;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [listed, listing] : listings_)
+      if (listing.spec.symbol == request.instrument() ||
+          std::to_string(listed) == request.instrument())
+        id = listed;
+  }
+  if (!id) return error_frame("no instrument '" + request.instrument() + "' (id or symbol)");
+  const char* verb = request.halted() ? "halt" : "resume";
+  for (const matching::Event& event :
+       pipeline_->execute(matching::HaltInstrument{.instrument = *id, .halted = request.halted()})
+           .get())
+    if (const auto* r = std::get_if<matching::CommandRejected>(&event))
+      return error_frame(std::string(verb) + " refused: " + matching::to_string(r->reason) +
+                         (request.halted() ? ": only an open instrument that trades can be halted"
+                                           : ": only a halted instrument can be resumed"));
+  {
+    // The observer learns it too, perhaps later: the reply shows it now.
+    std::lock_guard lock(mutex_);
+    listings_[*id].halted = request.halted();
+  }
+  std::fprintf(stderr, "gpuxd: provider API: the operator %s trading in instrument %u\n",
+               request.halted() ? "halted" : "resumed", *id);
+  return list_instruments(*id);
 }
 
 Frame ProviderService::market_terms(const pb::MarketTermsRequest& request) {

@@ -128,10 +128,19 @@ struct SetMarketTerms {
   bool operator==(const SetMarketTerms&) const = default;
 };
 
+// The operator halts trading in an open instrument (halted = true) or
+// resumes it. While halted, new orders, replaces and block orders over it
+// are refused (instrument_halted); cancels go on, and resting orders stay.
+// Gate closure ends a halt.
+struct HaltInstrument {
+  InstrumentId instrument = 0;
+  bool halted = true;
+};
+
 using CommandBody =
     std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
                  ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity, PostCollateral,
-                 RecordChallengeOutcome, NewBlockOrder, SetMarketTerms>;
+                 RecordChallengeOutcome, NewBlockOrder, SetMarketTerms, HaltInstrument>;
 
 struct Command {
   Stamp stamp;

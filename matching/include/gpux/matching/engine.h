@@ -122,6 +122,7 @@ struct InstrumentSnapshot {
   std::vector<OrderView> bids;
   std::vector<OrderView> asks;
   std::vector<ObligationView> obligations;  // in trade order
+  bool halted = false;                      // open, and trading halted by the operator
   bool operator==(const InstrumentSnapshot&) const = default;
 };
 

@@ -217,11 +217,20 @@ struct MarketTermsSet {
   bool operator==(const MarketTermsSet&) const = default;
 };
 
-using Event = std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
-                           SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
-                           OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting,
-                           CollateralChanged, ObligationCreated, ChallengeScheduled,
-                           ChallengeRecorded, ObligationSettled, BlockOrderFilled, MarketTermsSet>;
+// Trading in an open instrument halted, or resumed (HaltInstrument accepted).
+struct InstrumentHalted {
+  Stamp stamp = {};
+  InstrumentId instrument = 0;
+  bool halted = true;
+  bool operator==(const InstrumentHalted&) const = default;
+};
+
+using Event =
+    std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
+                 SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
+                 OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting, CollateralChanged,
+                 ObligationCreated, ChallengeScheduled, ChallengeRecorded, ObligationSettled,
+                 BlockOrderFilled, MarketTermsSet, InstrumentHalted>;
 
 // Receives events synchronously on the engine thread, in order. Kept apart
 // from the book so that market data, journaling and tests plug in alike.

@@ -102,6 +102,7 @@ enum class RejectReason : std::uint8_t {
   // SetMarketTerms: the terms themselves, then the market they would apply to.
   invalid_market_terms,  // fee hold above 100%, below a listed product's fee, or no challenges
   market_terms_locked,   // the fee hold changes while buyers' money is reserved or escrowed
+  instrument_halted,     // new orders and replaces wait until the operator resumes trading
 };
 
 // The longest block order: one week of consecutive delivery hours.

@@ -22,6 +22,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <span>
 #include <thread>
@@ -82,6 +83,7 @@ class ProviderService {
   struct Listing {
     matching::InstrumentSpec spec;
     matching::InstrumentState state = matching::InstrumentState::listed;
+    bool halted = false;
   };
 
   void accept_loop();
@@ -96,8 +98,10 @@ class ProviderService {
   provider::Frame list_providers();
   // The FIX seats of the configuration, with their password state.
   provider::Frame list_seats();
-  // The instruments listed, by id, with their state.
-  provider::Frame list_instruments();
+  // The instruments listed, by id, with their state; only `only` when given.
+  provider::Frame list_instruments(std::optional<matching::InstrumentId> only = std::nullopt);
+  // Halts or resumes trading in one instrument.
+  provider::Frame halt(const proto::provider::HaltRequest& request);
   // The terms in effect, changed first where the request sets a field.
   provider::Frame market_terms(const proto::provider::MarketTermsRequest& request);
   provider::Frame qualify(Connection& connection, matching::ParticipantId participant,
