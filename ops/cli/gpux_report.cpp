@@ -44,7 +44,7 @@ void usage(const char*) {
       "gives byte-identical files. While gpuxd runs on DIR, the journal is read as\n"
       "it stands when gpux report starts (a RocksDB secondary; trading goes on).\n"
       "Exit status: 0 written, 1 a report's balances do not reconcile, 2 usage,\n"
-      "3 cannot read DIR or write OUT.\n");
+      "3 cannot read DIR or write OUT (or print a statement's PDF with --pdf).\n");
 }
 
 // Who delivered: one line per provider over the days reported, on stdout.
@@ -95,11 +95,12 @@ void print_provider_summary(const report::History& history, const std::vector<st
 }
 
 // A statement per participant for [first, last]; returns how many do not
-// reconcile. A PDF that cannot be printed is reported, not fatal.
+// reconcile, and counts in `unprinted` the PDFs that could not be printed
+// (each said; the other files are written all the same).
 int write_statements(const report::History& history, std::int64_t first, std::int64_t last,
                      std::optional<matching::ParticipantId> only,
                      const std::map<matching::ParticipantId, std::string>& names,
-                     const std::filesystem::path& out, bool pdf) {
+                     const std::filesystem::path& out, bool pdf, int& unprinted) {
   const auto participants = only ? std::set<matching::ParticipantId>{*only}
                                  : report::statement_participants(history, first, last);
   const std::filesystem::path folder =
@@ -117,9 +118,11 @@ int write_statements(const report::History& history, std::int64_t first, std::in
         report::print_to_pdf(directory / "statement.html", directory / "statement.pdf");
     if (failed.empty())
       std::printf("%s\n", (directory / "statement.pdf").c_str());
-    else
+    else {
       std::fprintf(stderr, "gpux report: no PDF of statement %s: %s\n", s.number.c_str(),
                    failed.c_str());
+      ++unprinted;
+    }
   }
   return unreconciled;
 }
@@ -212,7 +215,7 @@ int gpux_report(int argc, char** argv) {
     if (day >= first && day <= last) days.push_back(day);
   if (day_given && days.empty()) days.push_back(first);  // a quiet day still gets its report
 
-  int unreconciled = 0;
+  int unreconciled = 0, unprinted = 0;
   try {
     for (const std::int64_t day : days) {
       std::vector<std::optional<matching::ParticipantId>> scopes{std::nullopt};
@@ -232,7 +235,7 @@ int gpux_report(int argc, char** argv) {
       }
     }
     unreconciled += write_statements(history, first, last, only_participant, names,
-                                     std::filesystem::path(out_dir), pdf);
+                                     std::filesystem::path(out_dir), pdf, unprinted);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gpux report: cannot write under %s: %s\n", out_dir.c_str(), e.what());
     return 3;
@@ -242,6 +245,13 @@ int gpux_report(int argc, char** argv) {
     std::fprintf(stderr, "gpux report: %d report(s) do not reconcile; run gpux audit on %s\n",
                  unreconciled, data_dir.c_str());
     return 1;
+  }
+  if (unprinted > 0) {
+    std::fprintf(stderr,
+                 "gpux report: %d statement(s) without their PDF (--pdf); the rest is "
+                 "written\n",
+                 unprinted);
+    return 3;
   }
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -377,15 +378,26 @@ std::string print_to_pdf(const std::filesystem::path& html, const std::filesyste
   if (spawned != 0)
     return "cannot run " + chromium + " (" + std::strerror(spawned) +
            "); install chromium or set GPUX_CHROMIUM";
+  // A Chromium that hangs (a broken profile, a GPU driver) must not hang
+  // the report: it is given two minutes, then killed.
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  bool timed_out = false;
+  for (int waited_ms = 0;; waited_ms += 50) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) break;
+    if (waited_ms >= 120'000 && !timed_out) {
+      timed_out = true;
+      ::kill(pid, SIGKILL);
+    }
+    ::usleep(50'000);
   }
   std::error_code ignored;
   std::filesystem::remove_all(profile, ignored);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+  if (timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
       std::filesystem::file_size(partial, ignored) == 0 || ignored) {
     std::filesystem::remove(partial, ignored);
-    return chromium + " did not print " + html.string();
+    return chromium + (timed_out ? " took over two minutes to print " : " did not print ") +
+           html.string();
   }
   std::filesystem::rename(partial, pdf);
   return "";

@@ -844,6 +844,20 @@ TEST_CASE("gpux report: statements equal hand-computed figures, on the page and 
     CHECK(m.at("reconciles") == "yes");
   }
 
+  SUBCASE("without Chromium: every file but the PDF, the reason, and exit 3") {
+    const auto run_without = gpux::test::run_command(
+        "GPUX_CHROMIUM=/nonexistent/chromium " +
+        report_command(data, config, dir.path() / "no-chromium") + " --pdf");
+    CHECK(run_without.status == 3);
+    CHECK(run_without.output.find("cannot run /nonexistent/chromium (No such file or "
+                                  "directory); install chromium or set GPUX_CHROMIUM") !=
+          std::string::npos);
+    const fs::path folder =
+        dir.path() / "no-chromium" / "statements" / "2025-11-30_2025-12-01" / "participant-1";
+    CHECK(fs::exists(folder / "statement.html"));
+    CHECK_FALSE(fs::exists(folder / "statement.pdf"));
+  }
+
   SUBCASE("the day's chart spans the hour traded and one each side, not 24 hours") {
     const std::string html = read_file(out / "2025-11-30" / "exchange" / "report.html");
     CHECK(html.find("\"labels\":[\"07:00\",\"08:00\",\"09:00\"]") != std::string::npos);
