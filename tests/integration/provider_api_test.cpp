@@ -779,7 +779,9 @@ TEST_CASE(
                 halted.output);
   const auto refused = place();
   CHECK(refused.status == 1);
-  CHECK_MESSAGE(refused.output.find("instrument_halted") != std::string::npos, refused.output);
+  CHECK_MESSAGE(refused.output.find("instrument_halted: trading in H100-SXM.us-east.21000101T00 "
+                                    "is halted by the operator") != std::string::npos,
+                refused.output);
   exchange.kill();
   exchange.start();
   CHECK(admin_list("instruments").output.find("\"halted\":true") != std::string::npos);

@@ -270,7 +270,7 @@ void FixOrderEntry::start(sequencer::Pipeline& pipeline, const EngineSnapshot& r
   pipeline_ = &pipeline;
   for (const InstrumentSnapshot& instrument : recovered.instruments) {
     const InstrumentSpec& spec = instrument.spec;
-    instruments_[spec.id] = {spec, instrument.state};
+    instruments_[spec.id] = {spec, instrument.state, instrument.halted};
     symbols_[spec.symbol] = spec.id;
     if (instrument.state != InstrumentState::open) forget_ended(spec.symbol);
   }
@@ -465,6 +465,10 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
     return refuse(request, FIX::OrdRejReason_EXCHANGE_CLOSED,
                   std::string(to_string(RejectReason::instrument_not_open)) + ": " +
                       request.symbol + " is " + to_string(instrument.state));
+  if (instrument.halted)
+    return refuse(request, FIX::OrdRejReason_EXCHANGE_CLOSED,
+                  std::string(to_string(RejectReason::instrument_halted)) + ": trading in " +
+                      request.symbol + " is halted by the operator");
   const bool protection_price = request.ord_type == FIX::OrdType_MARKET && request.price == 0;
   if (auto reason = invalid_quantity(instrument.spec, request.quantity))
     return refuse(request, ord_rej_reason(*reason), explain(instrument.spec, *reason));
@@ -616,7 +620,7 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
                             std::string_view origin_bytes) {
   std::lock_guard lock(mutex_);
   if (const auto* listing = std::get_if<ListInstrument>(&command.body)) {
-    instruments_[listing->spec->id] = {*listing->spec, InstrumentState::listed};
+    instruments_[listing->spec->id] = {*listing->spec, InstrumentState::listed, false};
     symbols_[listing->spec->symbol] = listing->spec->id;
   }
   const auto origin = decode_origin(command.body, origin_bytes);
@@ -630,8 +634,12 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
         // No new order can trade there any more: its ended orders are let go.
         // (Instruments are not known while recovering: start() does it then.)
         if (changed->state != InstrumentState::open) forget_ended(found->second.spec.symbol);
+        found->second.halted = false;
       }
     }
+    if (const auto* halt = std::get_if<InstrumentHalted>(&event))
+      if (const auto found = instruments_.find(halt->instrument); found != instruments_.end())
+        found->second.halted = halt->halted;
     if (const auto* posting = std::get_if<LedgerPosting>(&event); posting && balances_known_)
       balances_.apply(posting->posting);
     report_on_fix_order(event, exec_id(command.stamp, i), origin ? &*origin : nullptr);

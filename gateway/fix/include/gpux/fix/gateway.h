@@ -100,6 +100,7 @@ class FixOrderEntry final : public fix::OrderEntry {
   struct Instrument {
     matching::InstrumentSpec spec;
     matching::InstrumentState state = matching::InstrumentState::listed;
+    bool halted = false;  // by the operator (HaltInstrument)
   };
 
   void reject(const fix::OrderRequest& request, int reason, const std::string& text) override;
