@@ -152,7 +152,8 @@ TEST_CASE("delivery and settlement settings, with fees per product and collatera
 TEST_CASE("FIX settings") {
   const auto config = parse_config(
       "fix_port = 9878\nfix_comp_id = EXCH\nfix_max_messages_per_second = 50\n"
-      "fix_client = ALICE participant=1 password=none\nfix_client = BOB participant=2 password=none\n",
+      "fix_client = ALICE participant=1 password=none\nfix_client = BOB participant=2 "
+      "password=none\n",
       "fix.conf");
   CHECK(config.fix.port == 9878);
   CHECK(config.fix.comp_id == "EXCH");
