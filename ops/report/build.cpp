@@ -2,7 +2,6 @@
 // participant: the tables, the summary figures computed from the same rows,
 // and the chart series.
 #include <cstdio>
-#include <iterator>
 
 #include "gpux/verify/verifier.h"
 #include "report/journal_replay.h"
@@ -482,8 +481,7 @@ Report build_report(const History& history, std::int64_t day,
   // A day without commands: nothing happened, balances stood as the last
   // active day before it closed.
   Day quiet;
-  if (auto before = history.days.lower_bound(day); before != history.days.begin())
-    quiet.opening = quiet.closing = std::prev(before)->second.closing;
+  quiet.opening = quiet.closing = ledger_before(history, day);
   Builder(history, quiet, participant, names).build(report);
   return report;
 }

@@ -2,6 +2,7 @@
 // only the journal holds every command's time, and `gpux audit` is what proves
 // that the stores agree with it.
 #include <cstdio>
+#include <iterator>
 #include <stdexcept>
 
 #include "report/journal_replay.h"
@@ -10,12 +11,6 @@
 namespace gpux::report {
 
 namespace {
-
-constexpr std::int64_t kNanosecondsPerDay = 86'400'000'000'000;
-
-std::int64_t day_of(matching::Nanoseconds time) {
-  return time >= 0 ? time / kNanosecondsPerDay : -((-time - 1) / kNanosecondsPerDay) - 1;
-}
 
 struct Collector : matching::EventListener {
   History& history;
@@ -42,6 +37,7 @@ struct Collector : matching::EventListener {
   void on_event(const matching::Event& event) override {
     if (const auto* t = std::get_if<matching::Trade>(&event)) {
       today->trades.push_back(*t);
+      history.traded_at.emplace(t->trade, t->stamp.time);
     } else if (const auto* b = std::get_if<matching::BlockOrderFilled>(&event)) {
       today->blocks.push_back(*b);
     } else if (const auto* c = std::get_if<matching::ChallengeRecorded>(&event)) {
@@ -79,6 +75,22 @@ History read_history(const storage::Journal& journal, const matching::EngineConf
   if (!problems.empty()) throw std::runtime_error(problems.front());
   collector.end();
   return history;
+}
+
+std::int64_t day_of(matching::Nanoseconds time) {
+  constexpr std::int64_t kNanosecondsPerDay = 86'400'000'000'000;
+  return time >= 0 ? time / kNanosecondsPerDay : -((-time - 1) / kNanosecondsPerDay) - 1;
+}
+
+settlement::Ledger ledger_before(const History& history, std::int64_t day) {
+  const auto at = history.days.lower_bound(day);
+  if (at != history.days.end() && at->first == day) return at->second.opening;
+  return at == history.days.begin() ? settlement::Ledger{} : std::prev(at)->second.closing;
+}
+
+settlement::Ledger ledger_after(const History& history, std::int64_t day) {
+  const auto after = history.days.upper_bound(day);
+  return after == history.days.begin() ? settlement::Ledger{} : std::prev(after)->second.closing;
 }
 
 std::string format_day(std::int64_t day) {

@@ -41,7 +41,8 @@ struct Day {
 struct History {
   std::map<matching::InstrumentId, matching::InstrumentSpec> instruments;
   std::map<matching::TradeId, matching::ObligationCreated> obligations;
-  std::map<std::int64_t, Day> days;  // by days since 1970-01-01 (UTC)
+  std::map<matching::TradeId, matching::Nanoseconds> traded_at;  // every trade's time
+  std::map<std::int64_t, Day> days;                              // by days since 1970-01-01 (UTC)
   matching::SequenceNumber last_sequence = 0;
 };
 
@@ -53,6 +54,14 @@ History read_history(const storage::Journal& journal, const matching::EngineConf
 // anything but a valid YYYY-MM-DD.
 std::string format_day(std::int64_t day);
 std::optional<std::int64_t> parse_day(const std::string& text);
+// The UTC day of a sequencer time (days since 1970-01-01; floor for
+// times before it).
+std::int64_t day_of(matching::Nanoseconds time);
+
+// The ledger as it stood before `day`'s first command (the last active
+// day's closing when `day` had none), and after `day`'s last.
+settlement::Ledger ledger_before(const History& history, std::int64_t day);
+settlement::Ledger ledger_after(const History& history, std::int64_t day);
 
 // `part` of `whole` as a percentage with one decimal, rounded down ("97.5");
 // "n/a" when `whole` is 0.

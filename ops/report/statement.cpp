@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iterator>
 
 #include "report/journal_replay.h"
 #include "report/page.h"
@@ -31,10 +30,9 @@ constexpr std::int64_t kSecondsPerDay = 86'400;
 
 // "2025-11-30 01:02:03" UTC.
 std::string date_time(matching::Nanoseconds time) {
-  const std::int64_t seconds = time / kNanosecondsPerSecond;
-  const std::int64_t day =
-      seconds >= 0 ? seconds / kSecondsPerDay : -((-seconds - 1) / kSecondsPerDay) - 1;
-  const std::int64_t in_day = seconds - day * kSecondsPerDay;
+  const std::int64_t day = day_of(time);
+  const std::int64_t in_day =
+      (time - day * kSecondsPerDay * kNanosecondsPerSecond) / kNanosecondsPerSecond;
   char clock[32];
   std::snprintf(clock, sizeof clock, " %02lld:%02lld:%02lld", static_cast<long long>(in_day / 3600),
                 static_cast<long long>(in_day / 60 % 60), static_cast<long long>(in_day % 60));
@@ -45,18 +43,6 @@ std::string compact_day(std::int64_t day) {
   std::string text = format_day(day);
   text.erase(std::remove(text.begin(), text.end(), '-'), text.end());
   return text;
-}
-
-// The ledger as it stood before `day`'s first command, and after its last.
-settlement::Ledger ledger_before(const History& history, std::int64_t day) {
-  const auto at = history.days.lower_bound(day);
-  if (at != history.days.end() && at->first == day) return at->second.opening;
-  return at == history.days.begin() ? settlement::Ledger{} : std::prev(at)->second.closing;
-}
-
-settlement::Ledger ledger_after(const History& history, std::int64_t day) {
-  const auto after = history.days.upper_bound(day);
-  return after == history.days.begin() ? settlement::Ledger{} : std::prev(after)->second.closing;
 }
 
 bool held(AccountKind kind) {
@@ -80,11 +66,7 @@ Money account(const settlement::Ledger& ledger, ParticipantId participant, Accou
 class StatementBuilder {
  public:
   StatementBuilder(const History& history, ParticipantId participant)
-      : history_(history), participant_(participant) {
-    for (const auto& [day, records] : history.days)
-      for (const matching::Trade& t : records.trades)
-        traded_at_[t.trade] = t.stamp.time;
-  }
+      : history_(history), participant_(participant) {}
 
   // The day's lines in journal order: postings that cross into or out of
   // what the participant holds, and each settlement it was a side of.
@@ -162,9 +144,10 @@ class StatementBuilder {
     const Money notional = s.price * s.quantity;
     const Money proven = f.paid_to_provider + f.provider_fee;  // verified units x price
     const std::string trade = std::to_string(s.trade);
-    const auto it = traded_at_.find(s.trade);
+    const auto it = history_.traded_at.find(s.trade);
     const std::string traded =
-        " (trade " + trade + (it == traded_at_.end() ? "" : ", " + date_time(it->second)) + ")";
+        " (trade " + trade + (it == history_.traded_at.end() ? "" : ", " + date_time(it->second)) +
+        ")";
     const std::string unproven = std::to_string(f.unverified) + " of " +
                                  std::to_string(s.quantity) +
                                  (s.quantity == 1 ? " GPU-hour" : " GPU-hours") + " not proven";
@@ -203,7 +186,6 @@ class StatementBuilder {
 
   const History& history_;
   ParticipantId participant_;
-  std::map<matching::TradeId, matching::Nanoseconds> traded_at_;
 };
 
 }  // namespace
