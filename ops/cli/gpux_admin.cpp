@@ -10,6 +10,7 @@
 
 #include "bench/arguments.h"
 #include "provider_session.h"
+#include "support/json_text.h"
 
 namespace {
 
@@ -135,8 +136,9 @@ int providers(int argc, char** argv) {
             std::printf(
                 "{\"participant\":%u,\"name\":\"%s\",\"region\":\"%s\",\"gpus\":\"%s\","
                 "\"fix_seat\":\"%s\",\"fix_password_set\":%s}\n",
-                p.participant(), p.name().c_str(), p.region().c_str(), gpus.c_str(),
-                p.fix_sender_comp_id().c_str(), p.fix_password_set() ? "true" : "false");
+                p.participant(), json::escape(p.name()).c_str(), json::escape(p.region()).c_str(),
+                json::escape(gpus).c_str(), json::escape(p.fix_sender_comp_id()).c_str(),
+                p.fix_password_set() ? "true" : "false");
           } else {
             const std::string seat =
                 p.fix_sender_comp_id().empty()
@@ -165,8 +167,8 @@ int seats(int argc, char** argv) {
         std::printf(
             "{\"seat\":\"%s\",\"participant\":%u,\"password\":\"%s\","
             "\"cancel_on_disconnect\":%s,\"provider\":\"%s\"}\n",
-            s.sender_comp_id().c_str(), s.participant(), password,
-            s.cancel_on_disconnect() ? "true" : "false", s.provider().c_str());
+            json::escape(s.sender_comp_id()).c_str(), s.participant(), password,
+            s.cancel_on_disconnect() ? "true" : "false", json::escape(s.provider()).c_str());
       else
         std::printf("%-20s %-12u %-12s %-20s %s\n", s.sender_comp_id().c_str(), s.participant(),
                     password, s.cancel_on_disconnect() ? "yes" : "no",
@@ -190,7 +192,8 @@ void print_instruments(const Frame& f, bool json) {
           "{\"id\":%u,\"symbol\":\"%s\",\"class\":\"%s\",\"region\":\"%s\","
           "\"state\":\"%s\",\"halted\":%s,\"delivery_start\":%lld,\"delivery_end\":%lld}"
           "\n",
-          i.id(), i.symbol().c_str(), i.gpu_class().c_str(), i.region().c_str(), i.state().c_str(),
+          i.id(), json::escape(i.symbol()).c_str(), json::escape(i.gpu_class()).c_str(),
+          json::escape(i.region()).c_str(), json::escape(i.state()).c_str(),
           i.halted() ? "true" : "false", static_cast<long long>(i.delivery_start()),
           static_cast<long long>(i.delivery_end()));
     else

@@ -38,6 +38,7 @@
 #include "gpux/fix/decimal_text.h"
 #include "gpux/fix/dictionary_path.h"
 #include "order_entry.h"  // the block tags and their bounds
+#include "support/json_text.h"
 
 namespace fix = gpux::fix;
 
@@ -121,23 +122,6 @@ std::string env_or(const char* name, const std::string& fallback) {
   return value != nullptr && *value != '\0' ? value : fallback;
 }
 
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // Named fields of a message, in the order given, for both output forms.
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
@@ -146,9 +130,9 @@ class Printer {
   explicit Printer(bool json) : json_(json) {}
   void print(const std::string& what, const Fields& fields) const {
     if (json_) {
-      std::printf("{\"type\":\"%s\"", json_escape(what).c_str());
+      std::printf("{\"type\":\"%s\"", gpux::json::escape(what).c_str());
       for (const auto& f : fields)
-        std::printf(",\"%s\":\"%s\"", f.first.c_str(), json_escape(f.second).c_str());
+        std::printf(",\"%s\":\"%s\"", f.first.c_str(), gpux::json::escape(f.second).c_str());
       std::printf("}\n");
     } else {
       std::printf("%-14s", what.c_str());

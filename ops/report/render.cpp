@@ -9,6 +9,7 @@
 #include "report/journal_replay.h"
 #include "report/page.h"
 #include "report/report.h"
+#include "support/json_text.h"
 
 namespace gpux::report {
 
@@ -27,26 +28,6 @@ using page::write_file;
 // same report gives the same bytes; amounts go to the chart in USD with six
 // places, for display only.
 
-// A JSON string, safe inside a <script> element too ("<" escaped).
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '<') {
-      out += "\\u003c";
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 template <class T, class Format>
 std::string json_array(const std::vector<T>& values, Format format) {
   std::string out = "[";
@@ -58,11 +39,11 @@ std::string json_array(const std::vector<T>& values, Format format) {
 }
 
 std::string axis_title(const std::string& text) {
-  return "\"title\":{\"display\":true,\"text\":" + json_string(text) + "}";
+  return "\"title\":{\"display\":true,\"text\":" + json::quoted(text) + "}";
 }
 
 std::string chart_title(const std::string& text) {
-  return "\"plugins\":{\"title\":{\"display\":true,\"text\":" + json_string(text) +
+  return "\"plugins\":{\"title\":{\"display\":true,\"text\":" + json::quoted(text) +
          ",\"font\":{\"size\":14}},\"legend\":{\"position\":\"bottom\"}}";
 }
 
@@ -128,7 +109,7 @@ std::string hourly_chart(ChartSet& charts, const ProductHours& p) {
   };
   const std::string config =
       "{\"type\":\"bar\",\"data\":{\"labels\":" +
-      json_array(hours, [](std::size_t h) { return json_string(hour_label(h)); }) +
+      json_array(hours, [](std::size_t h) { return json::quoted(hour_label(h)); }) +
       ",\"datasets\":[{\"type\":\"line\",\"label\":\"VWAP (USD per GPU-hour)\",\"data\":" +
       json_array(hours, vwap) +
       ",\"yAxisID\":\"price\",\"borderColor\":\"#e07b00\",\"backgroundColor\":\"#e07b00\","
@@ -162,11 +143,11 @@ std::string bar_chart(ChartSet& charts, const std::string& title,
                       const std::string& axis, const std::string& max) {
   std::string datasets;
   for (const BarSeries& b : series)
-    datasets += std::string(datasets.empty() ? "{" : ",{") + "\"label\":" + json_string(b.label) +
-                ",\"backgroundColor\":" + json_string(b.colour) +
+    datasets += std::string(datasets.empty() ? "{" : ",{") + "\"label\":" + json::quoted(b.label) +
+                ",\"backgroundColor\":" + json::quoted(b.colour) +
                 ",\"data\":" + json_array(b.values, [](const std::string& v) { return v; }) + "}";
   const std::string config =
-      "{\"type\":\"bar\",\"data\":{\"labels\":" + json_array(labels, json_string) +
+      "{\"type\":\"bar\",\"data\":{\"labels\":" + json_array(labels, json::quoted) +
       ",\"datasets\":[" + datasets + "]},\"options\":{\"indexAxis\":\"y\"," + chart_title(title) +
       ",\"scales\":{\"x\":{\"min\":0,\"max\":" + max + "," + axis_title(axis) + "}}}}";
   const int rows = static_cast<int>(labels.size() * std::max<std::size_t>(1, series.size()));
