@@ -380,6 +380,12 @@ BatchingAcceptor::Impl::Identified BatchingAcceptor::Impl::identify(
     acceptor.getLog()->onIncoming(message);
     return Identified::refused;
   }
+  // The seat's connection may have ended already, its Logout or its close
+  // still unread (a client that logs out and at once logs on again): read
+  // what it sent first, so that a seat is judged in use only if it is.
+  if (FIX::Session::isSessionRegistered(session->getSessionID()))
+    for (const auto& held : all_connections())
+      if (held->session == session && held != connection) read(held);
   if (FIX::Session::isSessionRegistered(session->getSessionID())) {
     if (!session->isLoggedOn()) {
       awaiting_seat[session->getSessionID()].push_back(connection);
@@ -416,13 +422,15 @@ void BatchingAcceptor::Impl::refuse_seat_in_use(const std::shared_ptr<Connection
                           " is logged on from another connection; one session per seat";
   refusals.refused("Refused a Logon from " + connection->address + ": " + why);
   // Outside the session, whose numbering belongs to the connection logged
-  // on: QuickFIX reads a Logout's Text before it checks MsgSeqNum.
+  // on; numbered as that session would number its next message, which is
+  // what a client resuming the seat's numbering expects (a lower number
+  // would make its QuickFIX drop the Logout unread).
   FIX::Message logout;
   logout.getHeader().setField(FIX::BeginString(id.getBeginString()));
   logout.getHeader().setField(FIX::MsgType(FIX::MsgType_Logout));
   logout.getHeader().setField(FIX::SenderCompID(id.getSenderCompID()));
   logout.getHeader().setField(FIX::TargetCompID(id.getTargetCompID()));
-  logout.getHeader().setField(FIX::MsgSeqNum(1));
+  logout.getHeader().setField(FIX::MsgSeqNum(session.getExpectedSenderNum()));
   logout.getHeader().setField(FIX::SendingTime(FIX::UtcTimeStamp(), 3));
   logout.setField(FIX::Text(why));
   connection->send(logout.toString());
