@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -417,15 +418,22 @@ class EngineCore final : public Engine {
     GPUX_ASSERT(terms.challenges_per_obligation > 0);
     const InstrumentSpec& spec = instrument.spec;
     for (ObligationView& o : instrument.obligations) {
-      o.outcomes.assign(terms.challenges_per_obligation, ChallengeOutcome::pending);
-      for (std::uint32_t i = 0; i < terms.challenges_per_obligation; ++i)
+      // One challenge per unit and round: all of a provider's units in a
+      // round are challenged at once, so each needs a device of its own.
+      const std::uint64_t count = std::uint64_t{terms.challenges_per_obligation} * o.quantity;
+      GPUX_ASSERT(count <= std::numeric_limits<std::uint32_t>::max());
+      o.outcomes.assign(count, ChallengeOutcome::pending);
+      for (std::uint32_t i = 0; i < count; ++i) {
+        const std::uint32_t round = settlement::challenge_slot(i, o.quantity).round;
         emit(ChallengeScheduled{
             .trade = o.trade,
             .index = i,
             .instrument = spec.id,
             .provider = o.provider,
-            .at = settlement::challenge_time(terms.challenge_seed, o.trade, i, spec.delivery_start,
-                                             spec.delivery_end)});
+            .at = settlement::challenge_time(terms.challenge_seed, o.provider, round,
+                                             spec.delivery_start, spec.delivery_end),
+            .round = round});
+      }
     }
   }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "gpux/fix/decimal_text.h"
+#include "gpux/provider/concurrent_proofs.h"
 #include "gpux/provider/node_class.h"
 #include "gpux/provider/wire.h"
 #include "gpux/verify/challenge.h"
@@ -50,13 +51,16 @@ const char* const kUsage =
     "\n"
     "onboard --exchange HOST:PORT --name NAME --region REGION [--simulate CLASS,COUNT]\n"
     "        [--cash USD] [--collateral USD] [--out DIR] [--cheat-skip-per-mille N]\n"
-    "        [--tls-ca FILE] [--node-gpus N]\n"
+    "        [--tls-ca FILE] [--node-gpus N] [--cheat-devices K]\n"
     "    The operator's token is read from $GPUX_OPERATOR_TOKEN. Without --simulate\n"
     "    the CUDA driver is asked for GPUs. Writes DIR/agent.conf (the agent's\n"
     "    configuration, with the provider's token: keep it private) and DIR/fix.env\n"
     "    (the FIX seat for `gpux trade`, when the exchange has one for the provider).\n"
-    "    --cheat-skip-per-mille makes the agent skip that share of its work: a\n"
-    "    dishonest provider, for demos. Default DIR: provider-NAME. --tls-ca: the\n"
+    "    All GPUs are proven at once, one challenge each: only GPUs proven\n"
+    "    together are offered. --cheat-skip-per-mille makes the agent skip that\n"
+    "    share of its work, --cheat-devices K run only K of the simulated GPUs it\n"
+    "    claims (it oversells): dishonest providers, for demos. Default DIR:\n"
+    "    provider-NAME. --tls-ca: the\n"
     "    exchange speaks TLS; verify its certificate with this CA (PEM); kept in\n"
     "    agent.conf for the other commands. --node-gpus N: offer the GPUs as\n"
     "    N-GPU nodes (the node class, e.g. H100-SXM-8x), not one by one.\n"
@@ -90,6 +94,7 @@ struct AgentConfig {
   std::uint32_t gpus = 0;
   bool simulated = false;
   std::uint32_t cheat_skip_per_mille = 0;
+  std::uint32_t cheat_devices = 0;  // simulated devices run, when fewer than claimed; 0: all
   std::string tls_ca;  // the CA file to verify the exchange's certificate; empty: plain TCP
 };
 
@@ -240,6 +245,22 @@ std::unique_ptr<verify::Prover> make_prover(const verify::Challenge& challenge, 
 #endif
 }
 
+// The provider's devices: one prover each, all proving at once; a dishonest
+// simulated provider runs fewer than it claims, and in delivery (it
+// qualified honestly) may skip work.
+std::unique_ptr<wire::DeviceProvers> devices_of(const AgentConfig& c, std::uint32_t claimed,
+                                                bool delivery) {
+  const std::uint32_t run =
+      c.cheat_devices != 0 && c.simulated ? std::min(c.cheat_devices, claimed) : claimed;
+  return std::make_unique<wire::DeviceProvers>(run, [c, delivery](const pb::ChallengeStart& start,
+                                                                  std::uint32_t device) {
+    verify::Cheats cheats;
+    if (delivery) cheats.skip_tiles_per_mille = c.cheat_skip_per_mille;
+    cheats.seed = start.trade() * 131 + start.index() + device + 1;
+    return make_prover(wire::challenge_of(start), c.simulated, static_cast<int>(device), cheats);
+  });
+}
+
 // A provider's session: the shared one, and qualifying a GPU over it (the
 // exchange challenges, the prover answers).
 class Session : public cli::ProviderSession {
@@ -247,15 +268,16 @@ class Session : public cli::ProviderSession {
   Session(const std::string& exchange, const std::string& token, const std::string& tls_ca)
       : ProviderSession(exchange, token, tls_ca, "gpux provider") {}
 
+  // Asks the exchange to prove `count` GPUs at once; `devices` answer.
   pb::QualificationResult qualify(const std::string& gpu_class, const std::string& gpu_name,
-                                  bool simulated, int device) {
+                                  std::uint32_t count, wire::DeviceProvers& devices) {
     Frame request;
     request.mutable_qualify()->set_gpu_class(gpu_class);
     request.mutable_qualify()->set_gpu_name(gpu_name);
-    const Frame start = call(request, Frame::kChallengeStart);
-    auto prover = make_prover(wire::challenge_of(start.challenge_start()), simulated, device);
+    request.mutable_qualify()->set_count(count);
+    wire::write_frame(transport(), request);
     const Frame result =
-        wire::answer_proof_requests(transport(), *prover, wire::kDefaultMaxFrameBytes, kTimeout);
+        wire::answer_proof_batches(transport(), devices, wire::kDefaultMaxFrameBytes, kTimeout);
     return expect(result, Frame::kQualificationResult).qualification_result();
   }
 };
@@ -275,7 +297,8 @@ void write_agent_config(const std::filesystem::path& file, const AgentConfig& c)
         << "gpu_class = " << c.gpu_class << "\n"
         << "gpus = " << c.gpus << "\n"
         << "simulated = " << (c.simulated ? "true" : "false") << "\n"
-        << "cheat_skip_per_mille = " << c.cheat_skip_per_mille << "\n";
+        << "cheat_skip_per_mille = " << c.cheat_skip_per_mille << "\n"
+        << "cheat_devices = " << c.cheat_devices << "\n";
     if (!c.tls_ca.empty()) out << "tls_ca = " << c.tls_ca << "\n";
     if (!out) throw Refused("cannot write " + partial.string());
   }
@@ -327,6 +350,8 @@ AgentConfig read_agent_config(const std::string& file) {
       c.simulated = value == "true";
     else if (key == "cheat_skip_per_mille")
       c.cheat_skip_per_mille = std::min(1000u, number_of(value));
+    else if (key == "cheat_devices")
+      c.cheat_devices = number_of(value);
     else if (key == "tls_ca")
       c.tls_ca = value;
     else
@@ -337,43 +362,32 @@ AgentConfig read_agent_config(const std::string& file) {
   return c;
 }
 
-// Proves each GPU, then registers those that passed; prints progress and a
-// summary table. Returns how many qualified.
-std::uint32_t qualify_and_register(Session& session, const Gpus& gpus, const std::string& region) {
-  struct Row {
-    std::string name;
-    bool passed = false;
-    double seconds = 0;
-    std::string detail;
-  };
-  std::vector<Row> rows;
-  std::uint32_t qualified = 0;
-  for (std::size_t i = 0; i < gpus.names.size(); ++i) {
-    std::printf("  qualifying GPU %zu/%zu: %s ... ", i + 1, gpus.names.size(),
-                gpus.names[i].c_str());
-    std::fflush(stdout);
-    const auto started = std::chrono::steady_clock::now();
-    const pb::QualificationResult result =
-        session.qualify(gpus.gpu_class, gpus.names[i], gpus.simulated, static_cast<int>(i));
-    rows.push_back({gpus.names[i], result.passed(), seconds_since(started), result.detail()});
-    std::printf("%s in %.2f s%s%s\n", result.passed() ? "passed" : "FAILED", rows.back().seconds,
-                result.passed() ? "" : ": ", result.detail().c_str());
-    qualified = result.qualified();
-  }
+// Proves every GPU at once, then registers those that passed; prints
+// progress and a summary table. Returns how many qualified.
+std::uint32_t qualify_and_register(Session& session, const AgentConfig& c, const Gpus& gpus) {
+  const auto count = static_cast<std::uint32_t>(gpus.names.size());
+  std::printf("  qualifying %u GPUs at once (one challenge each, one time window) ... ", count);
+  std::fflush(stdout);
+  const auto started = std::chrono::steady_clock::now();
+  auto devices = devices_of(c, count, /*delivery=*/false);
+  const pb::QualificationResult result =
+      session.qualify(gpus.gpu_class, gpus.names.front(), count, *devices);
+  const std::uint32_t qualified = result.qualified();
+  std::printf("%u passed in %.2f s\n", qualified, seconds_since(started));
   std::uint32_t instruments = 0;
   if (qualified > 0) {
     Frame request;
     request.mutable_register_gpus()->set_gpu_class(gpus.gpu_class);
-    request.mutable_register_gpus()->set_region(region);
+    request.mutable_register_gpus()->set_region(c.region);
     request.mutable_register_gpus()->set_count(qualified);
     instruments = session.call(request, Frame::kGpusRegistered).gpus_registered().instruments();
   }
-  std::printf("\n  %-32s %-10s %8s  %s\n", "GPU", "result", "seconds", "why not");
-  for (const Row& r : rows)
-    std::printf("  %-32s %-10s %8.2f  %s\n", r.name.c_str(), r.passed ? "qualified" : "refused",
-                r.seconds, r.detail.c_str());
-  std::printf("\n  %u of %zu %s GPUs qualified and offered in %s (%u listed products)\n", qualified,
-              gpus.names.size(), gpus.gpu_class.c_str(), region.c_str(), instruments);
+  std::printf("\n  %-32s %-10s  %s\n", "GPU", "result", "why not");
+  for (int i = 0; i < result.gpus_size() && i < static_cast<int>(count); ++i)
+    std::printf("  %-32s %-10s  %s\n", gpus.names[static_cast<std::size_t>(i)].c_str(),
+                result.gpus(i).passed() ? "qualified" : "refused", result.gpus(i).detail().c_str());
+  std::printf("\n  %u of %u %s GPUs qualified and offered in %s (%u listed products)\n", qualified,
+              count, gpus.gpu_class.c_str(), c.region.c_str(), instruments);
   return qualified;
 }
 
@@ -382,7 +396,7 @@ std::uint32_t qualify_and_register(Session& session, const Gpus& gpus, const std
 int qualify_onboarded(AgentConfig c, const Gpus& gpus, const std::filesystem::path& config) {
   try {
     Session session(c.exchange, c.token, c.tls_ca);
-    c.gpus = qualify_and_register(session, gpus, c.region);
+    c.gpus = qualify_and_register(session, c, gpus);
   } catch (const std::exception& e) {
     std::fprintf(stderr,
                  "gpux provider onboard: stopped after registering participant %u: %s\n"
@@ -435,6 +449,11 @@ int onboard(std::vector<std::string> args) {
       const auto per_mille = whole_number(v, 0, 1000);
       if (!per_mille) throw Usage("--cheat-skip-per-mille takes 0..1000, not '" + v + "'");
       c.cheat_skip_per_mille = *per_mille;
+    } else if (args[i] == "--cheat-devices") {
+      const std::string v = value();
+      const auto devices = whole_number(v, 1, 9999);
+      if (!devices) throw Usage("--cheat-devices takes 1..9999, not '" + v + "'");
+      c.cheat_devices = *devices;
     } else {
       throw Usage("unknown argument '" + args[i] + "'");
     }
@@ -460,6 +479,7 @@ int onboard(std::vector<std::string> args) {
                     std::to_string(earlier.gpus) + " GPUs (use `gpux provider qualify --config " +
                     config.string() + "` for more), or give another --out");
     earlier.cheat_skip_per_mille = c.cheat_skip_per_mille;
+    earlier.cheat_devices = c.cheat_devices;
     std::printf("gpux provider onboard: resuming %s (participant %u) from %s, %zu x %s%s\n",
                 earlier.name.c_str(), earlier.participant, config.c_str(), gpus->names.size(),
                 gpus->gpu_class.c_str(), gpus->simulated ? " (simulated)" : "");
@@ -539,7 +559,7 @@ int qualify(std::vector<std::string> args) {
   Session session(c.exchange, c.token, c.tls_ca);
   std::printf("gpux provider qualify: participant %u, %zu x %s\n", c.participant,
               gpus->names.size(), gpus->gpu_class.c_str());
-  c.gpus = qualify_and_register(session, *gpus, c.region);
+  c.gpus = qualify_and_register(session, c, *gpus);
   c.gpu_class = gpus->gpu_class;
   c.simulated = gpus->simulated;
   write_agent_config(file, c);
@@ -574,9 +594,10 @@ int agent(std::vector<std::string> args) {
   if (!c.simulated)
     throw Refused(args[1] + " is for real GPUs, and this build of gpux proves on the CPU only");
 #endif
-  std::printf("gpux provider agent: participant %u (%s), %u x %s, exchange %s%s\n", c.participant,
+  std::printf("gpux provider agent: participant %u (%s), %u x %s, exchange %s%s%s\n", c.participant,
               c.name.c_str(), c.gpus, c.gpu_class.c_str(), c.exchange.c_str(),
-              c.cheat_skip_per_mille ? " -- DISHONEST: skips work" : "");
+              c.cheat_skip_per_mille ? " -- DISHONEST: skips work" : "",
+              c.cheat_devices && c.cheat_devices < c.gpus ? " -- DISHONEST: runs fewer GPUs" : "");
   std::fflush(stdout);
   auto backoff = std::chrono::milliseconds(250);
   for (std::uint64_t answered = 0;;) {
@@ -588,33 +609,26 @@ int agent(std::vector<std::string> args) {
       std::printf("agent: connected; waiting for challenges\n");
       std::fflush(stdout);
       backoff = std::chrono::milliseconds(250);
+      // Idle, the exchange sends heartbeats; silence this long means it is gone.
+      auto devices = devices_of(c, std::max(1u, c.gpus), /*delivery=*/true);
       for (;;) {
-        // Idle, the exchange sends heartbeats; silence this long means it is gone.
-        const Frame frame =
-            wire::read_frame(session.transport(), wire::kDefaultMaxFrameBytes, kTimeout);
-        if (frame.body_case() == Frame::kHeartbeat) {
-          wire::write_frame(session.transport(), frame);
-          continue;
-        }
-        const pb::ChallengeStart start =
-            session.expect(frame, Frame::kChallengeStart).challenge_start();
-        verify::Cheats cheats;
-        cheats.skip_tiles_per_mille = c.cheat_skip_per_mille;
-        cheats.seed = start.trade() * 131 + start.index() + 1;
         const auto started = std::chrono::steady_clock::now();
-        // Real GPUs take the challenges in turn.
-        auto prover = make_prover(wire::challenge_of(start), c.simulated,
-                                  static_cast<int>(answered % std::max(1u, c.gpus)), cheats);
-        const Frame result = wire::answer_proof_requests(session.transport(), *prover,
-                                                         wire::kDefaultMaxFrameBytes, kTimeout);
-        const pb::ChallengeResult r =
-            session.expect(result, Frame::kChallengeResult).challenge_result();
-        ++answered;
-        std::printf("agent: challenge %u of trade %llu: %s in %.2f s%s%s (%llu answered)\n",
-                    r.index() + 1, static_cast<unsigned long long>(r.trade()),
-                    r.passed() ? "passed" : "FAILED", seconds_since(started),
-                    r.passed() ? "" : ": ", r.detail().c_str(),
-                    static_cast<unsigned long long>(answered));
+        const Frame result = wire::answer_proof_batches(session.transport(), *devices,
+                                                        wire::kDefaultMaxFrameBytes, kTimeout);
+        const pb::RoundResult round = session.expect(result, Frame::kRoundResult).round_result();
+        int passed = 0;
+        for (const pb::ChallengeResult& r : round.challenges()) {
+          passed += r.passed();
+          ++answered;
+          if (!r.passed())
+            std::printf("agent: challenge %u of trade %llu, GPU %u: FAILED: %s\n", r.index() + 1,
+                        static_cast<unsigned long long>(r.trade()), r.gpu() + 1,
+                        r.detail().c_str());
+        }
+        std::printf(
+            "agent: a round of %d challenges at once: %d passed in %.2f s (%llu answered)\n",
+            round.challenges_size(), passed, seconds_since(started),
+            static_cast<unsigned long long>(answered));
         std::fflush(stdout);
       }
     } catch (const Refused& e) {

@@ -10,12 +10,14 @@ Money fee(Money notional, std::uint32_t ppm) {
   return static_cast<Money>(static_cast<__int128>(notional) * ppm / 1'000'000);
 }
 
-std::int64_t challenge_time(std::uint64_t seed, std::uint64_t trade, std::uint32_t index,
+std::int64_t challenge_time(std::uint64_t seed, std::uint64_t provider, std::uint32_t round,
                             std::int64_t delivery_start, std::int64_t delivery_end) {
   GPUX_ASSERT(delivery_end > delivery_start);
-  // splitmix64 over (seed, trade, index): cheap, keyed, and the same everywhere.
-  std::uint64_t z = seed ^ (trade * 0x9E3779B97F4A7C15ull) ^ (std::uint64_t{index} << 48);
-  for (int round = 0; round < 2; ++round) {
+  // splitmix64 over (seed, provider, hour, round): cheap, keyed, and the same
+  // everywhere.
+  std::uint64_t z = seed ^ (provider * 0x9E3779B97F4A7C15ull) ^ (std::uint64_t{round} << 48) ^
+                    (static_cast<std::uint64_t>(delivery_start) * 0xD6E8FEB86659FD93ull);
+  for (int pass = 0; pass < 2; ++pass) {
     z += 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -23,6 +25,13 @@ std::int64_t challenge_time(std::uint64_t seed, std::uint64_t trade, std::uint32
   }
   const auto span = static_cast<std::uint64_t>(delivery_end - delivery_start);
   return delivery_start + static_cast<std::int64_t>(z % span);
+}
+
+ChallengeSlot challenge_slot(std::uint32_t index, std::int64_t quantity) {
+  GPUX_ASSERT(quantity > 0);
+  const auto q = static_cast<std::uint64_t>(quantity);
+  return {.round = static_cast<std::uint32_t>(index / q),
+          .unit = static_cast<std::uint32_t>(index % q)};
 }
 
 SettlementFigures settle(const DeliveryInput& in) {

@@ -760,6 +760,7 @@ struct EventEncoder {
     o.set_instrument(e.instrument);
     o.set_provider(e.provider);
     o.set_at(e.at);
+    o.set_round(e.round);
   }
   void operator()(const m::ChallengeRecorded& e) {
     stamp(e);
@@ -943,7 +944,8 @@ m::Event decode_event_body(const proto::Event& p) {
                                    .index = o.index(),
                                    .instrument = o.instrument(),
                                    .provider = o.provider(),
-                                   .at = o.at()};
+                                   .at = o.at(),
+                                   .round = o.round()};
     }
     case proto::Event::kChallengeRecorded: {
       const auto& o = p.challenge_recorded();

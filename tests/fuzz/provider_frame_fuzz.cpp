@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <exception>
+#include <map>
 
 #include "fuzz_bytes.h"
-#include "gpux/provider/wire.h"
+#include "gpux/provider/concurrent_proofs.h"
 #include "gpux/verify/verifier.h"
 
 namespace gpux::test {
@@ -61,9 +62,10 @@ class FuzzedProvider final : public provider::Stream {
 
   void write_all(const std::string& request_bytes, std::chrono::milliseconds) override {
     Frame request;
-    if (request_bytes.size() < 4 || !request.ParseFromString(request_bytes.substr(4)))
+    if (request_bytes.size() < 4 || !request.ParseFromString(request_bytes.substr(4)) ||
+        request.body_case() != Frame::kProofBatch)
       throw std::logic_error("the exchange sent a malformed frame");
-    if (!bytes_.done()) pending_ += answer(request);
+    if (!bytes_.done()) pending_ += answer_batch(request.proof_batch());
   }
 
   std::size_t read_some(char* out, std::size_t size, std::chrono::milliseconds) override {
@@ -88,7 +90,9 @@ class FuzzedProvider final : public provider::Stream {
       out->Add(digest());
   }
 
-  std::string answer(const Frame& request) {
+  // One batch: answers to the requests, some of them missing, repeated, for
+  // another slot, or of the wrong kind; or raw bytes, or not a batch at all.
+  std::string answer_batch(const pb::ProofBatch& requests) {
     const std::uint8_t kind = bytes_.next();
     if (kind < 12) {  // raw bytes: any length header, then whatever follows
       return bytes_.take(4 + bytes_.next() % 64);
@@ -98,8 +102,23 @@ class FuzzedProvider final : public provider::Stream {
       reply.mutable_heartbeat();
       return framed(reply);
     }
+    for (const pb::ProofSlot& request : requests.slots()) {
+      if (bytes_.next() < 8) continue;  // no answer for this one
+      pb::ProofSlot* slot = reply.mutable_proof_batch()->add_slots();
+      slot->set_slot(bytes_.next() < 240 ? request.slot() : bytes_.next());
+      *slot->mutable_frame() = answer(request.slot(), request.frame());
+    }
+    return framed(reply);
+  }
+
+  Frame answer(std::uint32_t slot, const Frame& request) {
+    Frame reply;
+    if (bytes_.next() < 12) {  // the wrong kind of answer
+      reply.mutable_heartbeat();
+      return reply;
+    }
     switch (request.body_case()) {
-      case Frame::kRunMemoryPhase: {
+      case Frame::kChallengeStart: {
         auto* c = reply.mutable_memory_commitment();
         c->set_nonce(nonce());
         c->set_root(digest());
@@ -123,7 +142,7 @@ class FuzzedProvider final : public provider::Stream {
       case Frame::kRunStep: {
         auto* c = reply.mutable_step_commitment();
         c->set_nonce(nonce());
-        c->set_step(bytes_.next() < 224 ? steps_++ : bytes_.next());
+        c->set_step(bytes_.next() < 224 ? steps_[slot]++ : bytes_.next());
         c->set_root(digest());
         break;
       }
@@ -148,12 +167,12 @@ class FuzzedProvider final : public provider::Stream {
         reply.mutable_heartbeat();
         break;
     }
-    return framed(reply);
+    return reply;
   }
 
   FuzzBytes& bytes_;
   const std::string nonce_;
-  std::uint32_t steps_ = 0;
+  std::map<std::uint32_t, std::uint32_t> steps_;  // by slot
   std::string pending_;
 };
 
@@ -170,13 +189,19 @@ std::string run_provider_frame_fuzz_case(const std::uint8_t* data, std::size_t s
     return "the harness's challenge: " + *problem;
   FuzzBytes bytes(data, size);
   FuzzedProvider provider(bytes, challenge);
-  provider::RemoteProver prover(provider, 1u << 20, std::chrono::seconds(1));
   PacedClock clock;
-  verify::Verifier verifier(challenge, /*secret=*/bytes.next(), clock);
+  // Two challenges at once, as a provider with two GPUs is challenged.
+  const std::uint64_t secret = bytes.next();
+  verify::Verifier first(challenge, secret, clock), second(challenge, secret ^ 1, clock);
+  std::vector<provider::ConcurrentChallenge> challenges(2);
+  challenges[0].verifier = &first;
+  challenges[1].verifier = &second;
   try {
-    const verify::Verdict verdict = verify::run_challenge(prover, verifier);
+    const auto verdicts =
+        provider::prove_concurrently(provider, challenges, 1u << 20, std::chrono::seconds(1));
     ++reach.finished;
-    if (verdict.passed()) return "a proof made of fuzz bytes passed";
+    for (const verify::Verdict& verdict : verdicts)
+      if (verdict.passed()) return "a proof made of fuzz bytes passed";
   } catch (const provider::WireError&) {
     // The connection is dropped, as gpuxd drops a provider's.
   } catch (const std::exception& e) {

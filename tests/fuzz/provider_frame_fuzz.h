@@ -1,9 +1,10 @@
 // Fuzz harness for the provider API's frames as the exchange reads them: the
-// exchange challenges a provider whose every answer is built from the bytes.
+// exchange challenges a provider's two GPUs at once (prove_concurrently), and
+// its every answer batch is built from the bytes.
 // Most answers are of the kind asked for, with fields of fuzzed sizes and
 // contents (nonces, roots, lanes, results, Merkle paths, tiles, strips);
 // others are raw bytes (a length header of any size, garbage) or a frame of
-// the wrong kind. They are read through read_frame and RemoteProver into the
+// the wrong kind. They are read through read_frame and prove_concurrently into the
 // Verifier, as gpuxd reads a provider's. Returns the first problem: an
 // exception other than WireError, or a proof that passes (random bytes never
 // match the committed work); empty if none. A crash or a sanitizer report

@@ -106,7 +106,7 @@ TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKIL
   std::ofstream(dir.path() / "agent.conf")
       << "exchange = 127.0.0.1:" << port << "\nparticipant = " << provider
       << "\ntoken = " << registered.token()
-      << "\ngpu_class = H100-SXM\ngpus = 4\nsimulated = true\n";
+      << "\ngpu_class = H100-SXM\ngpus = 5\nsimulated = true\n";
   const pid_t agent = spawn_agent(dir.path() / "agent.conf", agent_log);
   REQUIRE(wait_for_lines(agent_log, "agent: connected", 1));
 
@@ -122,7 +122,7 @@ TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKIL
   std::size_t scheduled = 0;
   for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering}))
     scheduled += e.has_challenge_scheduled();
-  REQUIRE(scheduled == 2);
+  REQUIRE(scheduled == 2 * 5);  // 2 rounds of its 5 units
 
   daemon.kill_hard();
   daemon.wait();
@@ -130,14 +130,14 @@ TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKIL
   REQUIRE(restarted.read()->has_ready());
   // The agent finds the exchange again, and proves both challenges.
   CHECK(wait_for_lines(agent_log, "agent: connected", 2));
-  CHECK(wait_for_lines(log, " passed and recorded", 2));
-  CHECK(count_lines(agent_log, ": passed in") == 2);
+  CHECK(wait_for_lines(log, " passed and recorded", 10));
+  CHECK(count_lines(agent_log, "a round of 5 challenges at once: 5 passed") == 2);
 
   std::size_t settled = 0;
   for (const auto& e : execute(restarted, ChangeInstrumentState{1, InstrumentState::settled})) {
     if (!e.has_obligation_settled()) continue;
     ++settled;
-    CHECK(e.obligation_settled().passed() == 2);
+    CHECK(e.obligation_settled().passed() == 10);
     CHECK(e.obligation_settled().verified() == 5);
     CHECK(e.obligation_settled().penalty() == 0);
   }

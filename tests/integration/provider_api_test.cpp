@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "child_log.h"
+#include "gpux/provider/concurrent_proofs.h"
 #include "gpux/provider/wire.h"
 #include "gpux/verify/prover.h"
 #include "local_daemon.h"
@@ -154,15 +155,22 @@ pb::ProviderRegistered register_provider(int port, const std::string& name = "pr
   return reply.provider_registered();
 }
 
-pb::QualificationResult qualify(Client& c, const gpux::verify::Cheats& cheats = {}) {
+// Qualifies `count` GPUs at once with `devices` simulated devices answering
+// (all of them by default), each with `cheats`.
+pb::QualificationResult qualify(Client& c, std::uint32_t count = 1,
+                                const gpux::verify::Cheats& cheats = {},
+                                std::uint32_t devices = 0) {
   Frame request;
   request.mutable_qualify()->set_gpu_class("H100-SXM");
-  const Frame start = c.call(request);
-  REQUIRE_MESSAGE(start.has_challenge_start(), wire::frame_type(start));
-  auto prover = gpux::verify::make_cpu_prover(wire::challenge_of(start.challenge_start()), cheats);
+  request.mutable_qualify()->set_count(count);
+  wire::write_frame(*c.transport, request);
+  wire::DeviceProvers provers(
+      devices == 0 ? count : devices, [&](const pb::ChallengeStart& start, std::uint32_t) {
+        return gpux::verify::make_cpu_prover(wire::challenge_of(start), cheats);
+      });
   const Frame result =
-      wire::answer_proof_requests(*c.transport, *prover, wire::kDefaultMaxFrameBytes, kTimeout);
-  REQUIRE(result.has_qualification_result());
+      wire::answer_proof_batches(*c.transport, provers, wire::kDefaultMaxFrameBytes, kTimeout);
+  REQUIRE_MESSAGE(result.has_qualification_result(), wire::frame_type(result));
   return result.qualification_result();
 }
 
@@ -183,17 +191,21 @@ TEST_CASE(
   {
     Client provider(exchange.port);
     CHECK(provider.hello(registered.token()).welcome().participant() == 1000);
-    CHECK(qualify(provider).passed());
-    const pb::QualificationResult second = qualify(provider);
-    CHECK(second.passed());
-    CHECK(second.qualified() == 2);
+    const pb::QualificationResult two = qualify(provider, 2);
+    CHECK(two.passed());
+    CHECK(two.qualified() == 2);
+    REQUIRE(two.gpus_size() == 2);
+    CHECK(two.gpus(1).passed());
     // A GPU that skips work fails its qualification and does not count.
     gpux::verify::Cheats cheats;
     cheats.skip_tiles_per_mille = 500;
-    const pb::QualificationResult cheat = qualify(provider, cheats);
+    const pb::QualificationResult cheat = qualify(provider, 1, cheats);
     CHECK(!cheat.passed());
     CHECK(cheat.detail().find("tile_mismatch") != std::string::npos);
-    CHECK(cheat.qualified() == 2);
+    CHECK(cheat.qualified() == 0);
+    // Only GPUs proven together count: a later qualification replaces the
+    // count, so that one device proven twice is not two.
+    CHECK(qualify(provider, 2).qualified() == 2);
 
     Frame too_many;
     too_many.mutable_register_gpus()->set_gpu_class("H100-SXM");
@@ -226,6 +238,36 @@ TEST_CASE(
   CHECK(exchange.fix_logon("SEAT-1000", "") == 3);
   // The next provider gets the next id: the registry kept its counter.
   CHECK(register_provider(exchange.port, "prov-2").participant() == 1001);
+}
+
+TEST_CASE("provider API: only GPUs proven at once qualify; a provider running 2 claims 4") {
+  Exchange exchange;
+  const pb::ProviderRegistered registered = register_provider(exchange.port);
+  Client provider(exchange.port);
+  provider.hello(registered.token());
+  // Four challenges at one instant, two simulated devices: each device
+  // proves one, and the other two have no device in the window.
+  const pb::QualificationResult oversold = qualify(provider, 4, {}, 2);
+  CHECK(!oversold.passed());
+  CHECK(oversold.qualified() == 2);
+  REQUIRE(oversold.gpus_size() == 4);
+  CHECK(oversold.gpus(0).passed());
+  CHECK(oversold.gpus(1).passed());
+  for (int gpu : {2, 3}) {
+    CHECK(!oversold.gpus(gpu).passed());
+    CHECK(oversold.gpus(gpu).detail().find("incomplete: the provider did not answer: no device") !=
+          std::string::npos);
+  }
+  // It may offer what it proved, not what it claimed.
+  Frame claimed;
+  claimed.mutable_register_gpus()->set_gpu_class("H100-SXM");
+  claimed.mutable_register_gpus()->set_region("us-east");
+  claimed.mutable_register_gpus()->set_count(4);
+  const Frame refused = provider.call(claimed);
+  REQUIRE(refused.has_error());
+  CHECK(refused.error().reason().find("but 2 qualified") != std::string::npos);
+  claimed.mutable_register_gpus()->set_count(2);
+  CHECK(provider.call(claimed).has_gpus_registered());
 }
 
 TEST_CASE("provider API: refusals and hostile input get an Error and a closed connection") {
@@ -406,7 +448,7 @@ TEST_CASE("gpux provider onboard --node-gpus: GPUs offered as whole nodes of the
   REQUIRE(nodes.status == 0);
   CHECK(nodes.output.find("16 of 16 H100-SXM-8x GPUs qualified and offered in us-east (1 listed "
                           "products)") != std::string::npos);
-  CHECK(exchange.log().find("qualification of a H100-SXM-8x") != std::string::npos);
+  CHECK(exchange.log().find("qualification of 16 H100-SXM-8x") != std::string::npos);
 
   const auto qualify_again = [&](const std::string& gpus) {
     return gpux::test::run_command(std::string(GPUX_PATH) + " provider qualify --config " +
@@ -458,7 +500,8 @@ TEST_CASE(
 
   const auto stopped = onboard("patient", "us-east", "H100-SXM,1");
   CHECK(stopped.status == 1);
-  CHECK_MESSAGE(stopped.output.find("stopped after registering participant") != std::string::npos,
+  CHECK_MESSAGE(stopped.output.find("no GPU qualified: nothing is offered (run the same command "
+                                    "again to retry)") != std::string::npos,
                 stopped.output);
   CHECK(stopped.output.find("the exchange challenges with the h100-sxm profile") !=
         std::string::npos);

@@ -66,6 +66,7 @@ TEST_CASE("SIGKILL while settling: no posting lost or applied twice; gpux audit 
 
     std::vector<proto::Command> in_flight;
     std::set<TradeId> trades;
+    std::size_t units = 0;  // traded: one challenge per unit and round
     {
       GpuxdProcess daemon(GPUXD_PATH, data, log, config);
       REQUIRE(daemon.read()->has_ready());
@@ -78,7 +79,10 @@ TEST_CASE("SIGKILL while settling: no posting lost or applied twice; gpux audit 
                                       SelfTradePrevention::cancel_incoming,
                                       2'000'000 + 100 * static_cast<Price>(random() % 21) - 1'000,
                                       1 + static_cast<Quantity>(random() % 10)}))
-          if (e.has_trade()) trades.insert(e.trade().trade());
+          if (e.has_trade()) {
+            trades.insert(e.trade().trade());
+            units += static_cast<std::size_t>(e.trade().quantity());
+          }
       }
       REQUIRE(trades.size() > 20);
       execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
@@ -92,7 +96,7 @@ TEST_CASE("SIGKILL while settling: no posting lost or applied twice; gpux audit 
             c.trade(), c.index(), honest ? ChallengeOutcome::passed : ChallengeOutcome::failed,
             honest ? 0u : 4u}));
       }
-      REQUIRE(in_flight.size() == 3 * trades.size());
+      REQUIRE(in_flight.size() == 3 * units);
       in_flight.push_back(command_of(ChangeInstrumentState{1, InstrumentState::settled}));
 
       // Everything in flight at once; kill after a random number of acknowledgements.

@@ -21,6 +21,7 @@
 using namespace gpux::test;
 namespace storage = gpux::storage;
 namespace proto = gpux::proto;
+namespace settlement = gpux::settlement;
 
 namespace {
 
@@ -50,8 +51,10 @@ void run_delivery(bool restart) {
                            "participant = 1 cash=1000000000000\n"
                            "participant = 3 cash=1000000000000 collateral=500000000\n"
                            "participant = 4 cash=1000000000000 collateral=500000000\n"
+                           "participant = 5 cash=1000000000000 collateral=500000000\n"
                            "simulate_provider = 3\n"
-                           "simulate_provider = 4 skip_per_mille=300\n";
+                           "simulate_provider = 4 skip_per_mille=300\n"
+                           "simulate_provider = 5 devices=3\n";
   const auto data = dir.path() / "data";
   const auto log = dir.path() / "gpuxd.log";
 
@@ -69,7 +72,7 @@ void run_delivery(bool restart) {
     REQUIRE(daemon.read()->has_ready());
     execute(daemon, ListInstrument{spec});
     execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
-    for (ParticipantId provider : {3u, 4u}) {
+    for (ParticipantId provider : {3u, 4u, 5u}) {
       execute(daemon, SetSellCapacity{provider, 1, 100});
       execute(daemon, NewOrder{provider * 10, provider, 1, Side::sell, OrderType::limit,
                                SelfTradePrevention::cancel_incoming, 2'000'000, 5});
@@ -77,13 +80,13 @@ void run_delivery(bool restart) {
     std::size_t trades = 0;
     for (const auto& e :
          execute(daemon, NewOrder{1, 1, 1, Side::buy, OrderType::limit,
-                                  SelfTradePrevention::cancel_incoming, 2'000'000, 10}))
+                                  SelfTradePrevention::cancel_incoming, 2'000'000, 15}))
       trades += e.has_trade();
-    REQUIRE(trades == 2);
+    REQUIRE(trades == 3);
     execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
     for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering}))
       scheduled += e.has_challenge_scheduled();
-    REQUIRE(scheduled == 4);
+    REQUIRE(scheduled == 3 * 5 * 2);  // 3 providers x 5 units x 2 rounds
     if (restart) {
       daemon.kill_hard();
       daemon.wait();
@@ -102,19 +105,27 @@ void run_delivery(bool restart) {
       if (const auto* r = std::get_if<ChallengeRecorded>(&e)) {
         CHECK(r->outcome != ChallengeOutcome::timed_out);
         if (r->outcome == ChallengeOutcome::failed) {
-          CHECK(r->failure == 5);  // verify::Failure::tile_mismatch
+          // tile_mismatch (the one skipping work) or incomplete (the one
+          // with a device short for each of 2 units)
+          CHECK((r->failure == 5 || r->failure == 10));
         }
       }
     });
   }
-  REQUIRE(settled.size() == 2);
-  CHECK(settled[3].passed == 2);
+  REQUIRE(settled.size() == 3);
+  CHECK(settled[3].passed == 10);
   CHECK(settled[3].figures.verified == 5);
   CHECK(settled[3].figures.penalty == 0);
   CHECK(settled[4].passed == 0);  // 30% of its tiles skipped: 88 openings find it
   CHECK(settled[4].figures.verified == 0);
   CHECK(settled[4].figures.refund == 10'000'000);
   CHECK(settled[4].figures.penalty == 5'000'000);
+  // It sold 5 and runs 3: 3 of 5 units proven in each round, 3 paid; the
+  // 2 units it could not prove are refunded and penalised.
+  CHECK(settled[5].passed == 6);
+  CHECK(settled[5].figures.verified == 3);
+  CHECK(settlement::refund_for_unverified(settled[5].figures, 2'000'000) == 4'000'000);
+  CHECK(settled[5].figures.penalty == 2'000'000);
 
   std::ostringstream audit;
   audit << GPUX_PATH << " audit --data-dir " << data.string() << " --config " << config.string()

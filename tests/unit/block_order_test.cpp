@@ -293,7 +293,7 @@ TEST_CASE("a block's legs settle hour by hour and sum to its notional") {
     h.m.apply(ChangeInstrumentState{hour, InstrumentState::gate_closed});
     const auto challenges = only<ChallengeScheduled>(
         h.m.apply(ChangeInstrumentState{hour, InstrumentState::delivering}));
-    REQUIRE(challenges.size() == 2);
+    REQUIRE(challenges.size() == 2 * 6);  // two rounds of its 6 units
     for (const ChallengeScheduled& c : challenges)
       h.m.apply(RecordChallengeOutcome{c.trade, c.index, ChallengeOutcome::passed, 0});
     const auto settled =

@@ -3,6 +3,8 @@
 // collateral rules, and the double-entry ledger behind every figure.
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "market.h"
 
 using namespace gpux::test;
@@ -84,18 +86,24 @@ TEST_CASE("gate closure creates obligations; delivery schedules seeded challenge
   CHECK(obligations[0] ==
         ObligationCreated{obligations[0].stamp, t.trade, 1, kBuyer, kProvider, 2'000'000, 10});
   const auto delivering = t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering});
+  // 4 rounds x 10 units: one challenge per unit per round, and every unit
+  // of a round challenged at the same instant (proof of quantity).
   const auto challenges = only<ChallengeScheduled>(delivering);
-  REQUIRE(challenges.size() == 4);
+  REQUIRE(challenges.size() == 40);
   const InstrumentSpec spec = fee_spec();
-  for (std::uint32_t i = 0; i < 4; ++i) {
+  std::set<std::int64_t> instants;
+  for (std::uint32_t i = 0; i < 40; ++i) {
     CHECK(challenges[i].index == i);
     CHECK(challenges[i].provider == kProvider);
     CHECK(challenges[i].at >= spec.delivery_start);
     CHECK(challenges[i].at < spec.delivery_end);
     CHECK(challenges[i].at == settlement::challenge_time(fee_config().delivery.challenge_seed,
-                                                         t.trade, i, spec.delivery_start,
+                                                         kProvider, i / 10, spec.delivery_start,
                                                          spec.delivery_end));
+    CHECK(challenges[i].at == challenges[i / 10 * 10].at);
+    instants.insert(challenges[i].at);
   }
+  CHECK(instants.size() == 4);
 }
 
 TEST_CASE("partial delivery settles pro rata: payout, fees, refund and penalty") {
@@ -103,20 +111,22 @@ TEST_CASE("partial delivery settles pro rata: payout, fees, refund and penalty")
   t.m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
   t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering});
   using O = ChallengeOutcome;
-  const O outcomes[] = {O::passed, O::failed, O::passed};  // the fourth times out
-  for (std::uint32_t i = 0; i < 3; ++i) {
-    const auto recorded = t.m.apply(RecordChallengeOutcome{t.trade, i, outcomes[i], 0});
+  // Units proven per round of 10: all, 3, 7; the fourth round times out.
+  const std::uint32_t proven[] = {10, 3, 7};
+  for (std::uint32_t i = 0; i < 30; ++i) {
+    const O outcome = i % 10 < proven[i / 10] ? O::passed : O::failed;
+    const auto recorded = t.m.apply(RecordChallengeOutcome{t.trade, i, outcome, 0});
     CHECK(only<ChallengeRecorded>(recorded).size() == 1);
   }
   const auto settled = t.m.apply(ChangeInstrumentState{1, InstrumentState::settled});
   const auto timed_out = only<ChallengeRecorded>(settled);
-  REQUIRE(timed_out.size() == 1);
-  CHECK(timed_out[0].index == 3);
+  REQUIRE(timed_out.size() == 10);
+  CHECK(timed_out[0].index == 30);
   CHECK(timed_out[0].outcome == O::timed_out);
   const auto figures = only<ObligationSettled>(settled);
   REQUIRE(figures.size() == 1);
   const settlement::SettlementFigures& f = figures[0].figures;
-  // 2 of 4 passed: 5 of 10 units verified, notional 10 USD.
+  // 20 of 40 unit-rounds proven: 5 of 10 units verified, notional 10 USD.
   CHECK(f.verified == 5);
   CHECK(f.unverified == 5);
   CHECK(f.buyer_fee == 30'000);     // taker, 0.3% of 10 USD
@@ -136,6 +146,23 @@ TEST_CASE("partial delivery settles pro rata: payout, fees, refund and penalty")
   CHECK(t.exchange(AccountKind::fees) == 40'000);
   CHECK(t.exchange(AccountKind::penalties) == 2'500'000);
   CHECK(t.exchange(AccountKind::clearing) == 0);
+  CHECK(t.m.engine().check_invariants().empty());
+}
+
+TEST_CASE("a provider proving 6 of its 10 units in every round is paid for exactly 6") {
+  Traded t;
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering});
+  // It runs 6 devices: in each round of 10 simultaneous challenges, 6 pass.
+  for (std::uint32_t i = 0; i < 40; ++i)
+    t.m.apply(RecordChallengeOutcome{
+        t.trade, i, i % 10 < 6 ? ChallengeOutcome::passed : ChallengeOutcome::failed, 0});
+  const auto settled = t.m.apply(ChangeInstrumentState{1, InstrumentState::settled});
+  const settlement::SettlementFigures f = only<ObligationSettled>(settled).at(0).figures;
+  CHECK(f.verified == 6);
+  CHECK(f.unverified == 4);
+  CHECK(settlement::refund_for_unverified(f, 2'000'000) == 4 * 2'000'000);
+  CHECK(f.penalty == 4 * 2'000'000 / 4);  // 25% of the 4 unproven units' notional
   CHECK(t.m.engine().check_invariants().empty());
 }
 
@@ -168,7 +195,7 @@ TEST_CASE("collateral: posted from available cash, locked while obligations are 
   CHECK(rejected(PostCollateral{kBuyer, -1'000}) == std::nullopt);
   t.m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
   t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering});
-  for (std::uint32_t i = 0; i < 4; ++i)
+  for (std::uint32_t i = 0; i < 40; ++i)
     t.m.apply(RecordChallengeOutcome{t.trade, i, ChallengeOutcome::passed, 0});
   t.m.apply(ChangeInstrumentState{1, InstrumentState::settled});
   // Fully delivered: no penalty, and the collateral is free again.
@@ -187,7 +214,7 @@ TEST_CASE("challenge outcomes are refused with a specific reason") {
   t.m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
   t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering});
   CHECK(rejected({t.trade + 1, 0, O::passed, 0}) == RejectReason::unknown_obligation);
-  CHECK(rejected({t.trade, 4, O::passed, 0}) == RejectReason::invalid_challenge);
+  CHECK(rejected({t.trade, 40, O::passed, 0}) == RejectReason::invalid_challenge);
   CHECK(rejected({t.trade, 0, O::pending, 0}) == RejectReason::invalid_challenge);
   CHECK(rejected({t.trade, 0, O::failed, 3}) == std::nullopt);
   CHECK(rejected({t.trade, 0, O::passed, 0}) == RejectReason::challenge_already_recorded);

@@ -189,6 +189,24 @@ TEST_CASE("an honest cpu-sim challenge passes at the class's real size") {
   CHECK(verdict.passed());
 }
 
+TEST_CASE("one simulated device cannot answer two challenges issued at one instant") {
+  // Proof of quantity: a provider with one device claiming two is
+  // challenged twice at once; proving one after the other, the second
+  // proof's memory phase misses the window that both share.
+  const auto* profile = find_class("cpu-sim");
+  REQUIRE(profile != nullptr);
+  const auto first = make_challenge(*profile, nonce_from_seed(1), 0);
+  const auto second = make_challenge(*profile, nonce_from_seed(2), 0);
+  // A challenge outlasts the memory phase's allowance: the reason it works.
+  CHECK(first.steps * nominal_step_ns(*profile) > first.max_memory_ns + first.slack_ns);
+  SteadyClock clock;
+  Verifier one(first, 5, clock), two(second, 6, clock);
+  const Verdict verdict_one = run_challenge(*make_cpu_prover(first), one);
+  const Verdict verdict_two = run_challenge(*make_cpu_prover(second), two);
+  CHECK(verdict_one.passed());
+  CHECK(verdict_two.failure == Failure::memory_too_slow);
+}
+
 TEST_CASE("skipping 10% of the tiles fails: (1 - f)^k empirically and at k = 88") {
   // With 8 openings a 10% skipper passes with probability 0.9^8 = 0.430.
   const int trials = 300;

@@ -33,10 +33,15 @@ constexpr ClassProfile kProfiles[] = {
      1 << 22, 4 * second, false},
     {"b200", "NVIDIA B200 180GB", 183'359 * MiB, 2'835 * T, 2'410 * T, 16384, 32, 32, 1 << 22,
      6 * second, false},
-    // One CPU core standing in for a GPU in tests, CI and the demo. Its floor
-    // is low enough for a sanitized debug build on a busy 2-core machine.
-    {"cpu-sim", "simulated GPU (one CPU core)", 4 * MiB, 1'000'000'000, 20'000'000, 256, 32, 8,
-     1024, 2 * second, false},
+    // A simulated GPU standing in for the real ones in tests, CI and the demo:
+    // one CPU thread per device, paced to exactly 100 ms a step (its nominal
+    // rate; see ClassProfile::simulated), with 150 ms the floor. A whole
+    // 2-second proof costs ~0.15 s of one core in a debug build with
+    // sanitizers (~0.08 s of it the memory phase) and ~0.03 s in a release
+    // build, so 16 simulated devices keep pace on a busy 2-core machine in
+    // debug, and 32 in release.
+    {"cpu-sim", "simulated GPU (a paced CPU thread)", 2 * MiB, 41'943'040, 27'962'027, 128, 32, 8,
+     1024, 1 * second, false, true},
 };
 
 std::string hex(const std::uint8_t* bytes, std::size_t size) {
@@ -150,6 +155,11 @@ std::uint32_t openings_for(std::uint32_t skipped_per_mille, std::uint64_t odds) 
       std::ceil(std::log(1.0 / static_cast<double>(odds)) / std::log(1.0 - f)));
 }
 
+std::int64_t nominal_step_ns(const ClassProfile& profile) {
+  const auto n = static_cast<unsigned __int128>(profile.matrix_size);
+  return static_cast<std::int64_t>(2 * n * n * n * second / profile.nominal_ops_per_s);
+}
+
 Challenge make_challenge(const ClassProfile& profile, const Nonce& nonce,
                          std::int64_t duration_ns) {
   Challenge c;
@@ -159,9 +169,15 @@ Challenge make_challenge(const ClassProfile& profile, const Nonce& nonce,
   c.tile_size = profile.tile_size;
   const auto n = static_cast<unsigned __int128>(profile.matrix_size);
   const unsigned __int128 step_ops = 2 * n * n * n;
-  const auto nominal_step_ns =
-      static_cast<std::int64_t>(step_ops * second / profile.nominal_ops_per_s);
-  c.steps = static_cast<std::uint32_t>(std::max<std::int64_t>(1, duration_ns / nominal_step_ns));
+  c.max_memory_ns = profile.memory_phase_budget_ns;
+  c.slack_ns = second / 2;
+  // Longer than the memory phase's allowance: a device answering two
+  // challenges of one round one after the other commits the second's memory
+  // phase too late (memory_too_slow), so N proofs in one round need N devices.
+  const std::int64_t duration =
+      std::max(duration_ns, c.max_memory_ns + 2 * c.slack_ns + nominal_step_ns(profile));
+  c.steps =
+      static_cast<std::uint32_t>(std::max<std::int64_t>(1, duration / nominal_step_ns(profile)));
   c.max_step_ns = static_cast<std::int64_t>(step_ops * second / profile.minimum_ops_per_s);
   c.memory_items = profile.memory_bytes / 16 * 9 / 10;
   c.memory_parents = profile.memory_parents;
@@ -173,8 +189,6 @@ Challenge make_challenge(const ClassProfile& profile, const Nonce& nonce,
       static_cast<std::uint32_t>((4 * c.memory_items + c.memory_lanes - 1) / c.memory_lanes);
   c.tile_openings = openings_for(100, 10'000);
   c.lane_openings = std::min<std::uint32_t>(8, c.memory_lanes);
-  c.max_memory_ns = profile.memory_phase_budget_ns;
-  c.slack_ns = second / 2;
   c.deadline_ns = c.max_memory_ns + c.steps * c.max_step_ns + 2 * c.slack_ns;
   return c;
 }

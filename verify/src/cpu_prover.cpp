@@ -1,6 +1,8 @@
 // The reference prover: the same work as the CUDA prover, plainly, on one core.
 #include <algorithm>
 #include <cassert>
+#include <chrono>
+#include <thread>
 
 #include "gpux/verify/prover.h"
 #include "protocol.h"
@@ -17,6 +19,8 @@ class CpuProver final : public Prover {
         t_(challenge.tile_size),
         tiles_(n_ / t_) {
     if (cheats_.skip_tiles_per_mille > 0) choose_skipped_tiles();
+    if (const ClassProfile* profile = find_class(c_.gpu_class); profile && profile->simulated)
+      paced_step_ = std::chrono::nanoseconds(nominal_step_ns(*profile));
   }
 
   MemoryCommitment run_memory_phase() override {
@@ -37,6 +41,7 @@ class CpuProver final : public Prover {
     }
     lanes_ = protocol::MerkleTree(std::move(leaves));
     start_chain(lanes_.root());
+    chain_started_ = std::chrono::steady_clock::now();
     return {c_.nonce, lanes_.root()};
   }
 
@@ -66,6 +71,9 @@ class CpuProver final : public Prover {
     for (std::uint32_t i = 0; i < n_; ++i)
       for (std::uint32_t k = 0; k < n_; ++k)
         a_[std::size_t{i} * n_ + k] = current_[std::size_t{k} * n_ + i];
+    // A simulated device is no faster than its class.
+    if (paced_step_.count() > 0)
+      std::this_thread::sleep_until(chain_started_ + (step + 1) * paced_step_);
     return {c_.nonce, step, current_tree_.root()};
   }
 
@@ -134,6 +142,8 @@ class CpuProver final : public Prover {
   protocol::MerkleTree current_tree_, previous_tree_;
   std::uint32_t next_step_ = 0;
   std::vector<bool> skipped_;
+  std::chrono::nanoseconds paced_step_{0};  // 0: as fast as the CPU goes
+  std::chrono::steady_clock::time_point chain_started_;
 };
 
 }  // namespace

@@ -204,6 +204,7 @@ void add_simulated_provider(DaemonConfig& config, const Line& line, const std::s
   SimulatedProvider& provider = config.verification.simulated[id];
   provider.skip_per_mille = line.take_number<std::uint32_t>(f, "skip_per_mille", 0u);
   provider.memory_per_mille = line.take_number<std::uint32_t>(f, "memory_per_mille", 1000u);
+  provider.devices = line.take_number<std::uint32_t>(f, "devices", 0u);
   if (provider.skip_per_mille > 1000 || provider.memory_per_mille > 1000 ||
       provider.memory_per_mille == 0)
     line.fail("skip_per_mille must be 0..1000 and memory_per_mille 1..1000");
@@ -495,12 +496,15 @@ const std::vector<Section>& sections() {
         {.heading = "Verification by gpuxd itself, for providers without agents "
                     "(docs/verification.md):",
          .settings = {
-             record("simulate_provider", "ID [skip_per_mille=0] [memory_per_mille=1000]",
+             record("simulate_provider",
+                    "ID [skip_per_mille=0] [memory_per_mille=1000] [devices=0]",
                     add_simulated_provider,
                     "gpuxd answers this provider's delivery challenges\n"
-                    "itself with the CPU prover (cpu-sim class); the\n"
-                    "cheats make it a dishonest one. Challenges of\n"
-                    "providers not simulated time out."),
+                    "itself with the CPU prover (cpu-sim class), a round's\n"
+                    "units at once, one thread each; the cheats make it a\n"
+                    "dishonest one (devices=K: it runs only K GPUs, 0: one\n"
+                    "per unit). Challenges of providers not simulated\n"
+                    "time out."),
              whole<int64_t>("verification_challenge_ms", GPUX_FIELD(verification.challenge_ms),
                             "honest work per challenge, at cpu-sim's nominal rate", 1, 600'000)}});
     t.push_back(

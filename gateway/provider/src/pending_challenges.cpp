@@ -9,16 +9,19 @@ std::vector<matching::ChallengeScheduled> pending_challenges(
   for (const matching::InstrumentSnapshot& s : state.instruments) {
     if (s.state != matching::InstrumentState::delivering) continue;
     for (const auto& obligation : s.obligations)
-      for (std::uint32_t index = 0; index < obligation.outcomes.size(); ++index)
-        if (obligation.outcomes[index] == ChallengeOutcome::pending)
-          pending.push_back(
-              {.stamp = {},
-               .trade = obligation.trade,
-               .index = index,
-               .instrument = s.spec.id,
-               .provider = obligation.provider,
-               .at = settlement::challenge_time(delivery.challenge_seed, obligation.trade, index,
-                                                s.spec.delivery_start, s.spec.delivery_end)});
+      for (std::uint32_t index = 0; index < obligation.outcomes.size(); ++index) {
+        if (obligation.outcomes[index] != ChallengeOutcome::pending) continue;
+        const std::uint32_t round = settlement::challenge_slot(index, obligation.quantity).round;
+        pending.push_back(
+            {.stamp = {},
+             .trade = obligation.trade,
+             .index = index,
+             .instrument = s.spec.id,
+             .provider = obligation.provider,
+             .at = settlement::challenge_time(delivery.challenge_seed, obligation.provider, round,
+                                              s.spec.delivery_start, s.spec.delivery_end),
+             .round = round});
+      }
   }
   return pending;
 }

@@ -13,7 +13,9 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <tuple>
 
+#include "gpux/provider/concurrent_proofs.h"
 #include "gpux/provider/node_class.h"
 #include "gpux/provider/pending_challenges.h"
 #include "gpux/verify/verifier.h"
@@ -57,6 +59,12 @@ std::string token_hash(const std::string& token) {
   h.update(token.data(), token.size());
   const verify::Digest d = h.finish();
   return std::string(reinterpret_cast<const char*>(d.b), sizeof d.b);
+}
+
+// "step_too_slow: step 3 ..." for a failed proof; "" for a passed one.
+std::string failure_text(const verify::Verdict& verdict) {
+  return verdict.passed() ? ""
+                          : std::string(verify::to_string(verdict.failure)) + ": " + verdict.detail;
 }
 
 Frame error_frame(const std::string& reason) {
@@ -197,12 +205,22 @@ void ProviderService::observe(const matching::Command& command,
 bool ProviderService::queue_challenge(const matching::ChallengeScheduled& c) {
   if (registered(c.provider) == nullptr) return false;  // simulated by gpuxd, or nobody's
   const auto listing = listings_.find(c.instrument);
-  const Challenge challenge{c.at, c.trade, c.index,
-                            listing == listings_.end() ? "" : listing->second.spec.gpu_class};
+  const Challenge challenge{
+      .at = c.at,
+      .round = c.round,
+      .trade = c.trade,
+      .index = c.index,
+      .gpu_class = listing == listings_.end() ? "" : listing->second.spec.gpu_class,
+      .gpus_per_unit = listing == listings_.end()
+                           ? 1
+                           : std::max<std::uint32_t>(1, listing->second.spec.gpus_per_unit)};
+  // In time order, and within one instant by obligation and unit: a round
+  // numbers its GPUs the same way every time.
+  const auto order = [](const Challenge& a, const Challenge& b) {
+    return std::tie(a.at, a.round, a.trade, a.index) < std::tie(b.at, b.round, b.trade, b.index);
+  };
   auto& queue = due_[c.provider];
-  queue.insert(std::upper_bound(queue.begin(), queue.end(), challenge,
-                                [](const auto& a, const auto& b) { return a.at < b.at; }),
-               challenge);
+  queue.insert(std::upper_bound(queue.begin(), queue.end(), challenge, order), challenge);
   return true;
 }
 
@@ -734,20 +752,37 @@ Frame ProviderService::qualify(Connection& c, ParticipantId participant, const p
   // Before any work is proven: a class the exchange does not trade here.
   if (const std::string why = unlisted(request.gpu_class(), region); !why.empty())
     return error_frame("qualify: " + why);
-  const verify::Verdict verdict = prove_remotely(c, *profile, config_.qualification_ms * 1'000'000,
-                                                 0, 0, secret_ ^ participant);
-  if (verdict.passed()) ++qualified[request.gpu_class()];
-  std::fprintf(stderr, "gpuxd: provider API: participant %u qualification of a %s (%s): %s%s\n",
-               participant, request.gpu_class().c_str(), request.gpu_name().c_str(),
-               verdict.passed() ? "passed" : "failed, ", verdict.detail.c_str());
+  const std::uint32_t count = std::max<std::uint32_t>(1, request.count());
+  if (count > kMaxGpusPerRound)
+    return error_frame("qualify: " + std::to_string(count) + " GPUs at once; at most " +
+                       std::to_string(kMaxGpusPerRound) + " (qualify the rest in another run)");
+  std::vector<ProofTarget> targets(count);
+  const std::vector<verify::Verdict> verdicts =
+      prove_at_once(c, *profile, config_.qualification_ms * 1'000'000, targets,
+                    secret_ ^ (std::uint64_t{participant} << 32));
+  std::uint32_t passed = 0;
   Frame reply;
   auto* result = reply.mutable_qualification_result();
-  result->set_passed(verdict.passed());
-  result->set_failure(static_cast<std::uint32_t>(verdict.failure));
-  result->set_detail(verdict.passed()
-                         ? ""
-                         : std::string(verify::to_string(verdict.failure)) + ": " + verdict.detail);
-  result->set_qualified(qualified[request.gpu_class()]);
+  for (const verify::Verdict& verdict : verdicts) {
+    passed += verdict.passed();
+    pb::ChallengeResult* gpu = result->add_gpus();
+    gpu->set_passed(verdict.passed());
+    gpu->set_failure(static_cast<std::uint32_t>(verdict.failure));
+    gpu->set_detail(failure_text(verdict));
+    if (!verdict.passed() && result->failure() == 0) {
+      result->set_failure(gpu->failure());
+      result->set_detail(gpu->detail());
+    }
+  }
+  // Only GPUs proven together count: a provider qualifying twice with the
+  // same device must not double it.
+  qualified[request.gpu_class()] = passed;
+  std::fprintf(stderr,
+               "gpuxd: provider API: participant %u qualification of %u %s (%s): %u passed%s%s\n",
+               participant, count, request.gpu_class().c_str(), request.gpu_name().c_str(), passed,
+               passed == count ? "" : "; first failure: ", result->detail().c_str());
+  result->set_passed(passed == count);
+  result->set_qualified(passed);
   return reply;
 }
 
@@ -770,12 +805,17 @@ Frame ProviderService::register_gpus(ParticipantId participant, const pb::Regist
     auto* capacity = provider->mutable_capacity();
     // The same GPUs one by one and as nodes would be sold twice.
     const std::string gpu = gpu_class_of(request.gpu_class());
-    for (const auto& c : *capacity)
-      if (c.gpu_class() != request.gpu_class() && gpu_class_of(c.gpu_class()) == gpu &&
-          c.region() == request.region() && c.count() > 0)
+    for (const auto& c : *capacity) {
+      if (gpu_class_of(c.gpu_class()) != gpu || c.count() == 0) continue;
+      if (c.gpu_class() != request.gpu_class() && c.region() == request.region())
         return error_frame("register_gpus: this provider offers its " + gpu + " GPUs in " +
                            c.region() + " as " + c.gpu_class() + " already; a provider offers " +
                            "them one way (one by one, or as nodes of one size)");
+      // The same proven GPUs offered in two regions would be sold twice.
+      if (c.region() != request.region())
+        return error_frame("register_gpus: this provider offers its " + gpu + " GPUs in " +
+                           c.region() + " already; GPUs proven once are offered in one region");
+    }
     auto found = std::find_if(capacity->begin(), capacity->end(), [&](const auto& c) {
       return c.gpu_class() == request.gpu_class() && c.region() == request.region();
     });
@@ -852,24 +892,34 @@ Frame ProviderService::deregister(ParticipantId participant) {
   return reply;
 }
 
-verify::Verdict ProviderService::prove_remotely(Connection& c, const verify::ClassProfile& profile,
-                                                std::int64_t work_ns, matching::TradeId trade,
-                                                std::uint32_t index, std::uint64_t secret) {
-  const verify::Nonce nonce = verify::random_nonce();
-  // The challenge counts as issued before it is sent: the network's time is
-  // the provider's.
+std::vector<verify::Verdict> ProviderService::prove_at_once(Connection& c,
+                                                            const verify::ClassProfile& profile,
+                                                            std::int64_t work_ns,
+                                                            std::span<const ProofTarget> targets,
+                                                            std::uint64_t secret) {
+  std::vector<verify::Challenge> asked;
+  std::vector<ConcurrentChallenge> challenges(targets.size());
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const verify::Nonce nonce = verify::random_nonce();
+    asked.push_back(verify::make_challenge(profile, nonce, work_ns));
+    pb::ChallengeStart& s = challenges[i].start;
+    s.set_trade(targets[i].trade);
+    s.set_index(targets[i].index);
+    s.set_profile(std::string(profile.name));
+    s.set_nonce(std::string(reinterpret_cast<const char*>(nonce.bytes.data()), nonce.bytes.size()));
+    s.set_work_ns(work_ns);
+  }
+  // Every challenge counts as issued now, together, before any is sent: the
+  // network's time is the provider's, and one window holds them all.
   verify::SteadyClock clock;
-  verify::Verifier verifier(verify::make_challenge(profile, nonce, work_ns), secret, clock);
-  Frame start;
-  auto* s = start.mutable_challenge_start();
-  s->set_trade(trade);
-  s->set_index(index);
-  s->set_profile(std::string(profile.name));
-  s->set_nonce(std::string(reinterpret_cast<const char*>(nonce.bytes.data()), nonce.bytes.size()));
-  s->set_work_ns(work_ns);
-  c.send(start);
-  provider::RemoteProver remote(*c.transport, c.max_frame_bytes, c.timeout);
-  return verify::run_challenge(remote, verifier);
+  std::vector<std::unique_ptr<verify::Verifier>> verifiers;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    verifiers.push_back(std::make_unique<verify::Verifier>(
+        asked[i], secret ^ (targets[i].trade << 8) ^ targets[i].index ^ (std::uint64_t{i} << 40),
+        clock));
+    challenges[i].verifier = verifiers.back().get();
+  }
+  return prove_concurrently(*c.transport, challenges, c.max_frame_bytes, c.timeout);
 }
 
 void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
@@ -894,15 +944,23 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
   auto next_heartbeat =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.heartbeat_ms);
   for (;;) {
-    std::optional<Challenge> challenge;
+    std::vector<Challenge> round;  // every challenge of one instant
     {
       std::unique_lock lock(mutex_);
       for (;;) {
         if (stopping_) return;
         auto& queue = due_[participant];
         if (!queue.empty() && queue.front().at <= unix_now()) {
-          challenge = queue.front();
-          queue.pop_front();
+          // The rest of an instant beyond kMaxGpusPerRound GPUs is the next round.
+          const std::int64_t at = queue.front().at;
+          const std::uint32_t number = queue.front().round;
+          std::uint32_t gpus = 0;
+          while (!queue.empty() && queue.front().at == at && queue.front().round == number &&
+                 (round.empty() || gpus + queue.front().gpus_per_unit <= kMaxGpusPerRound)) {
+            gpus += queue.front().gpus_per_unit;
+            round.push_back(queue.front());
+            queue.pop_front();
+          }
           break;
         }
         if (std::chrono::steady_clock::now() >= next_heartbeat) break;
@@ -915,7 +973,7 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
         changed_.wait_until(lock, wake);
       }
     }
-    if (!challenge) {
+    if (round.empty()) {
       Frame ping;
       ping.mutable_heartbeat();
       c.send(ping);
@@ -926,51 +984,82 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
           std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.heartbeat_ms);
       continue;
     }
-
-    // A delivery challenge: the agent proves, the verifier here judges, the
-    // outcome becomes a command.
-    const verify::ClassProfile* profile = profile_for(challenge->gpu_class);
-    verify::Verdict verdict;
-    if (profile == nullptr) {
-      verdict.failure = verify::Failure::malformed;
-      verdict.detail = "no verification profile for class " + challenge->gpu_class;
-    } else {
-      try {
-        verdict =
-            prove_remotely(c, *profile, challenge_ms_ * 1'000'000, challenge->trade,
-                           challenge->index, secret_ ^ (challenge->trade << 8) ^ challenge->index);
-      } catch (const WireError&) {
-        // Gone mid-proof: the challenge is not answered. Put back, it may
-        // still be answered by a reconnecting agent; unanswered, it times out.
-        std::lock_guard lock(mutex_);
-        due_[participant].push_front(*challenge);
-        throw;
-      }
+    try {
+      c.send(delivery_round(c, participant, round));
+    } catch (const WireError&) {
+      // Gone mid-round: its challenges are not answered. Put back, they may
+      // still be answered by a reconnecting agent; unanswered, they time out.
+      std::lock_guard lock(mutex_);
+      auto& queue = due_[participant];
+      queue.insert(queue.begin(), round.begin(), round.end());
+      throw;
     }
-    matching::RecordChallengeOutcome outcome;
-    outcome.trade = challenge->trade;
-    outcome.index = challenge->index;
-    outcome.outcome =
-        verdict.passed() ? matching::ChallengeOutcome::passed : matching::ChallengeOutcome::failed;
-    outcome.failure = static_cast<std::uint32_t>(verdict.failure);
-    const char* refused = rejection(pipeline_->execute(outcome).get());
-    const std::string detail =
-        verdict.passed() ? ""
-                         : std::string(verify::to_string(verdict.failure)) + ": " + verdict.detail;
-    std::fprintf(
-        stderr, "gpuxd: challenge %u of trade %llu (provider %u) %s%s%s%s\n", challenge->index + 1,
-        static_cast<unsigned long long>(challenge->trade), participant,
-        verdict.passed() ? "passed" : "failed (", detail.c_str(), verdict.passed() ? "" : ")",
-        refused ? (std::string("; outcome refused: ") + refused).c_str() : " and recorded");
-    Frame result;
-    auto* r = result.mutable_challenge_result();
-    r->set_trade(challenge->trade);
-    r->set_index(challenge->index);
-    r->set_passed(verdict.passed() && refused == nullptr);
-    r->set_failure(outcome.failure);
-    r->set_detail(refused ? std::string("outcome refused: ") + refused : detail);
-    c.send(result);
   }
+}
+
+// A delivery round: one challenge per GPU of every unit due at this instant,
+// all at once; a unit is proven when all its GPUs are. Each unit's outcome
+// becomes a command.
+Frame ProviderService::delivery_round(Connection& c, ParticipantId participant,
+                                      const std::vector<Challenge>& round) {
+  // The challenges of one class are proved together; a provider with several
+  // classes in one hour gets one batch per class, one after the other.
+  std::map<std::string, std::vector<std::size_t>> by_class;
+  for (std::size_t i = 0; i < round.size(); ++i)
+    by_class[round[i].gpu_class].push_back(i);
+  std::vector<std::vector<verify::Verdict>> verdicts(round.size());
+  for (const auto& [gpu_class, members] : by_class) {
+    const verify::ClassProfile* profile = profile_for(gpu_class);
+    std::vector<ProofTarget> targets;
+    for (std::size_t i : members)
+      for (std::uint32_t gpu = 0; gpu < round[i].gpus_per_unit; ++gpu)
+        targets.push_back({.trade = round[i].trade, .index = round[i].index});
+    std::vector<verify::Verdict> found(targets.size());
+    if (profile == nullptr) {
+      for (verify::Verdict& v : found)
+        v = {.failure = verify::Failure::malformed,
+             .detail = "no verification profile for class " + gpu_class};
+    } else {
+      found = prove_at_once(c, *profile, challenge_ms_ * 1'000'000, targets, secret_);
+    }
+    std::size_t next = 0;
+    for (std::size_t i : members)
+      for (std::uint32_t gpu = 0; gpu < round[i].gpus_per_unit; ++gpu)
+        verdicts[i].push_back(found[next++]);
+  }
+
+  Frame reply;
+  auto* results = reply.mutable_round_result();
+  for (std::size_t i = 0; i < round.size(); ++i) {
+    const Challenge& challenge = round[i];
+    const auto failed = std::find_if(verdicts[i].begin(), verdicts[i].end(),
+                                     [](const verify::Verdict& v) { return !v.passed(); });
+    matching::RecordChallengeOutcome outcome;
+    outcome.trade = challenge.trade;
+    outcome.index = challenge.index;
+    outcome.outcome = failed == verdicts[i].end() ? matching::ChallengeOutcome::passed
+                                                  : matching::ChallengeOutcome::failed;
+    outcome.failure = failed == verdicts[i].end() ? 0 : static_cast<std::uint32_t>(failed->failure);
+    const char* refused = rejection(pipeline_->execute(outcome).get());
+    const std::string detail = failed == verdicts[i].end() ? "" : failure_text(*failed);
+    const bool passed = outcome.outcome == matching::ChallengeOutcome::passed;
+    std::fprintf(
+        stderr, "gpuxd: challenge %u of trade %llu (provider %u) %s%s%s%s\n", challenge.index + 1,
+        static_cast<unsigned long long>(challenge.trade), participant,
+        passed ? "passed" : "failed (", detail.c_str(), passed ? "" : ")",
+        refused ? (std::string("; outcome refused: ") + refused).c_str() : " and recorded");
+    for (std::uint32_t gpu = 0; gpu < verdicts[i].size(); ++gpu) {
+      const verify::Verdict& v = verdicts[i][gpu];
+      pb::ChallengeResult* r = results->add_challenges();
+      r->set_trade(challenge.trade);
+      r->set_index(challenge.index);
+      r->set_gpu(gpu);
+      r->set_passed(v.passed() && refused == nullptr);
+      r->set_failure(static_cast<std::uint32_t>(v.failure));
+      r->set_detail(refused ? std::string("outcome refused: ") + refused : failure_text(v));
+    }
+  }
+  return reply;
 }
 
 void ProviderService::capacity_loop() {

@@ -27,7 +27,11 @@ void VerificationDriver::observe(std::span<const matching::Event> events) {
     const auto* scheduled = std::get_if<matching::ChallengeScheduled>(&event);
     if (scheduled == nullptr || !config_.simulated.contains(scheduled->provider)) continue;
     std::lock_guard lock(mutex_);
-    due_.push({scheduled->at, scheduled->trade, scheduled->index, scheduled->provider});
+    due_.push({.at = scheduled->at,
+               .round = scheduled->round,
+               .trade = scheduled->trade,
+               .index = scheduled->index,
+               .provider = scheduled->provider});
     queued = true;
   }
   if (queued) wake_.notify_one();
@@ -54,28 +58,61 @@ void VerificationDriver::run() {
       wake_.wait_until(lock, when);
       continue;
     }
-    const Job job = due_.top();
+    // The provider's whole round: every challenge of this instant.
+    std::vector<Job> round{due_.top()};
     due_.pop();
-    const SimulatedProvider provider = config_.simulated.at(job.provider);
+    while (!due_.empty() && due_.top().at == round.front().at &&
+           due_.top().round == round.front().round &&
+           due_.top().provider == round.front().provider) {
+      round.push_back(due_.top());
+      due_.pop();
+    }
+    const SimulatedProvider provider = config_.simulated.at(round.front().provider);
     lock.unlock();
-    prove(job, provider);
+    prove_round(round, provider);
     lock.lock();
   }
 }
 
-void VerificationDriver::prove(const Job& job, const SimulatedProvider& provider) {
+void VerificationDriver::prove_round(const std::vector<Job>& round,
+                                     const SimulatedProvider& provider) {
   const verify::ClassProfile& profile = *verify::find_class("cpu-sim");
-  const verify::Challenge challenge =
-      verify::make_challenge(profile, verify::random_nonce(), config_.challenge_ms * 1'000'000);
-  verify::Cheats cheats;
-  cheats.skip_tiles_per_mille = provider.skip_per_mille;
-  if (provider.memory_per_mille < 1000)
-    cheats.memory_items = challenge.memory_items * provider.memory_per_mille / 1000;
-  cheats.seed = job.trade * 131 + job.index;
+  std::vector<verify::Challenge> challenges;
+  for (std::size_t i = 0; i < round.size(); ++i)
+    challenges.push_back(
+        verify::make_challenge(profile, verify::random_nonce(), config_.challenge_ms * 1'000'000));
+  // Issued together: one window for the whole round.
   verify::SteadyClock clock;
-  verify::Verifier verifier(challenge, secret_ ^ (job.trade << 8) ^ job.index, clock);
-  auto prover = verify::make_cpu_prover(challenge, cheats);
-  const verify::Verdict verdict = verify::run_challenge(*prover, verifier);
+  std::vector<std::unique_ptr<verify::Verifier>> verifiers;
+  for (std::size_t i = 0; i < round.size(); ++i)
+    verifiers.push_back(std::make_unique<verify::Verifier>(
+        challenges[i], secret_ ^ (round[i].trade << 8) ^ round[i].index, clock));
+  std::vector<verify::Verdict> verdicts(round.size());
+  std::vector<std::thread> devices;
+  for (std::size_t i = 0; i < round.size(); ++i) {
+    if (provider.devices != 0 && i >= provider.devices) {
+      verdicts[i] = {
+          .failure = verify::Failure::incomplete,
+          .detail = "no device for it: the provider runs " + std::to_string(provider.devices)};
+      continue;
+    }
+    devices.emplace_back([&, i] {
+      verify::Cheats cheats;
+      cheats.skip_tiles_per_mille = provider.skip_per_mille;
+      if (provider.memory_per_mille < 1000)
+        cheats.memory_items = challenges[i].memory_items * provider.memory_per_mille / 1000;
+      cheats.seed = round[i].trade * 131 + round[i].index;
+      auto prover = verify::make_cpu_prover(challenges[i], cheats);
+      verdicts[i] = verify::run_challenge(*prover, *verifiers[i]);
+    });
+  }
+  for (std::thread& device : devices)
+    device.join();
+  for (std::size_t i = 0; i < round.size(); ++i)
+    submit(round[i], verdicts[i]);
+}
+
+void VerificationDriver::submit(const Job& job, const verify::Verdict& verdict) {
   matching::RecordChallengeOutcome outcome;
   outcome.trade = job.trade;
   outcome.index = job.index;

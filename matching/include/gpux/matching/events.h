@@ -174,14 +174,16 @@ struct ObligationCreated {
   bool operator==(const ObligationCreated&) const = default;
 };
 
-// When delivery starts, each obligation's challenges are drawn (seeded).
+// When delivery starts, each obligation's challenges are drawn (seeded):
+// one per unit and round, every unit of a provider's round at one instant.
 struct ChallengeScheduled {
   Stamp stamp = {};
   TradeId trade = 0;
   std::uint32_t index = 0;
   InstrumentId instrument = 0;
   ParticipantId provider = 0;
-  std::int64_t at = 0;  // Unix seconds within the delivery hour
+  std::int64_t at = 0;      // Unix seconds within the delivery hour
+  std::uint32_t round = 0;  // two rounds may fall in the same second: still two
   bool operator==(const ChallengeScheduled&) const = default;
 };
 

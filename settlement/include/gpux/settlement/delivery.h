@@ -10,7 +10,9 @@
 namespace gpux::settlement {
 
 struct DeliveryTerms {
-  // Verification challenges per traded obligation within its delivery hour.
+  // Verification rounds in each delivery hour. In a round every unit a
+  // provider delivers in that hour is challenged at the same instant, so an
+  // obligation of q units has rounds x q challenges (see challenge_round).
   std::uint32_t challenges_per_obligation = 4;
   // Penalty on the notional of unverified GPU-hours, in parts per million,
   // paid from the provider's collateral (at most what the collateral holds).
@@ -25,11 +27,21 @@ struct DeliveryTerms {
 // with the payer).
 Money fee(Money notional, std::uint32_t ppm);
 
-// The time of challenge `index` of `trade`, uniformly drawn from
-// [delivery_start, delivery_end) by a keyed mixer: the same seed gives the
-// same schedule on every replay.
-std::int64_t challenge_time(std::uint64_t seed, std::uint64_t trade, std::uint32_t index,
+// The time of round `round` of `provider`'s challenges in the delivery hour
+// [delivery_start, delivery_end), uniformly drawn by a keyed mixer: the same
+// seed gives the same schedule on every replay, and every obligation the
+// provider delivers in that hour shares it (one instant per round, so that
+// each unit needs its own device).
+std::int64_t challenge_time(std::uint64_t seed, std::uint64_t provider, std::uint32_t round,
                             std::int64_t delivery_start, std::int64_t delivery_end);
+
+// Challenge `index` of an obligation of `quantity` units is unit
+// index % quantity in round index / quantity.
+struct ChallengeSlot {
+  std::uint32_t round = 0;
+  std::uint32_t unit = 0;
+};
+ChallengeSlot challenge_slot(std::uint32_t index, std::int64_t quantity);
 
 // One traded obligation as it stands when its delivery hour is over.
 struct DeliveryInput {
@@ -45,7 +57,8 @@ struct DeliveryInput {
 };
 
 // Where the obligation's money goes. Partial delivery settles pro rata:
-// verified units = floor(quantity x passed / challenges).
+// verified units = floor(quantity x passed / challenges); with one challenge
+// per unit and round, that is the units proven, averaged over the rounds.
 struct SettlementFigures {
   std::int64_t verified = 0;
   std::int64_t unverified = 0;

@@ -43,6 +43,10 @@ struct ClassProfile {
   std::uint32_t memory_lanes;           // independent random walks in the memory phase
   std::int64_t memory_phase_budget_ns;  // honest memory phase time, with headroom
   bool calibrated;
+  // A CPU thread stands in for each device: the CPU prover runs its chain at
+  // the class's nominal rate and no faster, as one device of the class
+  // would, so one simulated device cannot answer two challenges of a round.
+  bool simulated = false;
 };
 
 std::span<const ClassProfile> class_profiles();
@@ -80,8 +84,13 @@ std::optional<std::string> validate(const Challenge&);
 // catches it with probability f, so it passes with (1 - f)^k).
 std::uint32_t openings_for(std::uint32_t skipped_per_mille, std::uint64_t odds);
 
+// One chain step at the class's nominal rate.
+std::int64_t nominal_step_ns(const ClassProfile& profile);
+
 // A challenge of about `duration_ns` of honest work on `profile`, sound
-// against skipping 10% of the tiles at 1 in 10,000.
+// against skipping 10% of the tiles at 1 in 10,000. It lasts at least the
+// memory phase's allowance plus twice the slack: of several challenges
+// issued at one instant, a device can then answer only one in time.
 Challenge make_challenge(const ClassProfile& profile, const Nonce& nonce, std::int64_t duration_ns);
 
 }  // namespace gpux::verify

@@ -19,6 +19,7 @@ namespace gpux::provider {
 struct SimulatedProvider {
   std::uint32_t skip_per_mille = 0;       // cheat: tiles left uncomputed
   std::uint32_t memory_per_mille = 1000;  // cheat: dataset kept, of the class's
+  std::uint32_t devices = 0;              // cheat: simulated GPUs it runs (0: one per unit it sold)
 };
 
 struct VerificationConfig {

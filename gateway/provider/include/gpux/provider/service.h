@@ -74,12 +74,18 @@ class ProviderService {
   void refuse_out_of_descriptors();
   // Tells a refused peer why (an Error frame), briefly: one thread accepts for all.
   void refuse(Connection& connection, const std::string& reason);
+  // One unit's challenge in one round (see settlement::challenge_slot).
   struct Challenge {
     std::int64_t at = 0;  // Unix seconds
+    std::uint32_t round = 0;
     matching::TradeId trade = 0;
     std::uint32_t index = 0;
     std::string gpu_class;
+    std::uint32_t gpus_per_unit = 1;  // each proven by its own challenge
   };
+  // GPUs proved at once, in a qualification or a delivery round: bounds the
+  // exchange's verifiers and threads per connection.
+  static constexpr std::uint32_t kMaxGpusPerRound = 256;
   struct Listing {
     matching::InstrumentSpec spec;
     matching::InstrumentState state = matching::InstrumentState::listed;
@@ -111,11 +117,23 @@ class ProviderService {
                                 const proto::provider::RegisterGpus& request,
                                 const std::map<std::string, std::uint32_t>& qualified);
   provider::Frame deregister(matching::ParticipantId participant);
-  // One challenge of `profile` over the connection: the provider's prover
-  // answers each request, the verifier here judges and times the answers.
-  verify::Verdict prove_remotely(Connection& connection, const verify::ClassProfile& profile,
-                                 std::int64_t work_ns, matching::TradeId trade, std::uint32_t index,
-                                 std::uint64_t secret);
+  // What one of the challenges proved at once is for (0, 0: qualification).
+  struct ProofTarget {
+    matching::TradeId trade = 0;
+    std::uint32_t index = 0;
+  };
+  // One challenge of `profile` per target, all issued at one instant over
+  // the connection (concurrent_proofs.h): the provider's devices answer,
+  // the verifiers here judge and time the answers.
+  std::vector<verify::Verdict> prove_at_once(Connection& connection,
+                                             const verify::ClassProfile& profile,
+                                             std::int64_t work_ns,
+                                             std::span<const ProofTarget> targets,
+                                             std::uint64_t secret);
+  // Proves one delivery round of `participant`'s agent, records each unit's
+  // outcome, and returns the RoundResult to send.
+  provider::Frame delivery_round(Connection& connection, matching::ParticipantId participant,
+                                 const std::vector<Challenge>& round);
   // Sets `participant`'s sell capacity on every open or listed product of
   // its registered classes and regions; returns how many it set.
   std::uint32_t apply_capacity(matching::ParticipantId participant,

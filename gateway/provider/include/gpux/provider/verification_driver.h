@@ -1,8 +1,10 @@
 // Answers delivery challenges in-process until providers run their own agents
 // (the provider API): for each provider configured as simulated, it proves
-// every scheduled challenge at its time with verify/'s CPU prover on the
-// cpu-sim class (honestly or with the configured cheats), checks the proof
-// with the verifier, and submits the outcome as a RecordChallengeOutcome.
+// every round of scheduled challenges at its time, all of the round's units
+// at once (one thread per simulated GPU, as many as the provider runs), with
+// verify/'s CPU prover on the cpu-sim class (honestly or with the configured
+// cheats), checks each proof with the verifier, and submits the outcomes as
+// RecordChallengeOutcome commands.
 // Challenges of providers nobody simulates are left to time out.
 #pragma once
 
@@ -12,12 +14,14 @@
 #include <queue>
 #include <span>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "gpux/fix/config.h"
 #include "gpux/matching/events.h"
 #include "gpux/provider/config.h"
 #include "gpux/sequencer/pipeline.h"
+#include "gpux/verify/verifier.h"
 
 namespace gpux::provider {
 
@@ -36,13 +40,19 @@ class VerificationDriver {
  private:
   struct Job {
     std::int64_t at = 0;  // Unix seconds
+    std::uint32_t round = 0;
     matching::TradeId trade = 0;
     std::uint32_t index = 0;
     matching::ParticipantId provider = 0;
-    bool operator>(const Job& other) const { return at > other.at; }
+    bool operator>(const Job& other) const {
+      return std::tie(at, round, provider, trade, index) >
+             std::tie(other.at, other.round, other.provider, other.trade, other.index);
+    }
   };
   void run();
-  void prove(const Job& job, const SimulatedProvider& provider);
+  // One provider's challenges of one instant.
+  void prove_round(const std::vector<Job>& round, const SimulatedProvider& provider);
+  void submit(const Job& job, const verify::Verdict& verdict);
 
   VerificationConfig config_;
   sequencer::Pipeline& pipeline_;

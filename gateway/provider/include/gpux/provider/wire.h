@@ -1,11 +1,7 @@
 // The provider API's wire, shared by gpuxd and the provider tools: frames
 // (4-byte big-endian length + one ProviderFrame) over a Transport (plain TCP
-// or TLS, Boost.Asio, every call with a deadline), and the proof protocol
-// carried on them. During a proof the exchange
-// holds a RemoteProver, a verify::Prover whose every call is a request on the
-// connection; the provider answers each request from its local prover with
-// answer_proof_requests. So the verifier, its timing and its checks are the
-// same code in-process and over the network.
+// or TLS, Boost.Asio, every call with a deadline). The proofs they carry are
+// concurrent_proofs.h's.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -15,7 +11,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "gpux/verify/prover.h"
 #include "provider.pb.h"
 
 namespace gpux::provider {
@@ -94,31 +89,5 @@ Frame read_frame(Stream& stream, std::size_t max_bytes, std::chrono::millisecond
 
 // The name of a frame's message, for errors and logs: "step_commitment".
 std::string frame_type(const Frame& frame);
-
-class RemoteProver final : public verify::Prover {
- public:
-  RemoteProver(Stream& stream, std::size_t max_frame_bytes, std::chrono::milliseconds timeout)
-      : stream_(stream), max_frame_bytes_(max_frame_bytes), timeout_(timeout) {}
-
-  verify::MemoryCommitment run_memory_phase() override;
-  std::vector<verify::LaneOpening> open_lanes(std::span<const std::uint32_t> lanes) override;
-  verify::StepCommitment run_step() override;
-  verify::StepOpening open_tiles(std::span<const verify::TilePosition> tiles) override;
-
- private:
-  Frame ask(const Frame& request, Frame::BodyCase answer);
-  Stream& stream_;
-  std::size_t max_frame_bytes_;
-  std::chrono::milliseconds timeout_;
-};
-
-// The ChallengeStart's challenge; throws WireError for an unknown profile or
-// a malformed nonce.
-verify::Challenge challenge_of(const proto::provider::ChallengeStart& start);
-
-// Answers proof requests with `prover` until a frame that is none arrives,
-// and returns it (a ChallengeResult, QualificationResult or Error).
-Frame answer_proof_requests(Stream& stream, verify::Prover& prover, std::size_t max_frame_bytes,
-                            std::chrono::milliseconds timeout);
 
 }  // namespace gpux::provider
