@@ -34,7 +34,8 @@ std::map<std::string, std::string> summary(const fs::path& reports, const std::s
 
 }  // namespace
 
-TEST_CASE("ops/demo --quick: the market runs, the audit passes, the dishonest provider is caught") {
+TEST_CASE(
+    "ops/demo --quick: the market runs, the audit passes, the dishonest providers are caught") {
   gpux::test::TempDir dir;
   const int fix_port = gpux::local::free_port();
   int provider_port = gpux::local::free_port();
@@ -101,16 +102,21 @@ TEST_CASE("ops/demo --quick: the market runs, the audit passes, the dishonest pr
         std::stoi(dishonest.at("challenges_recorded")));
   CHECK(dishonest.at("penalties_usd") != "0.000000");
   CHECK(dishonest.at("refunds_usd") != "0.000000");
-  int delivered = 0;
-  for (const char* honest : {"participant-1000", "participant-1001"}) {
-    CAPTURE(honest);
-    const auto m = summary(dir.path() / "reports", honest);
-    if (m.empty() || m.at("challenges_recorded") == "0") continue;  // sold nothing this run
-    CHECK(m.at("penalties_usd") == "0.000000");
-    CHECK(m.at("challenges_passed") == m.at("challenges_recorded"));
-    delivered += std::stoi(m.at("verified_units")) > 0;
+  const auto honest = summary(dir.path() / "reports", "participant-1000");
+  REQUIRE(!honest.empty());
+  CHECK(honest.at("penalties_usd") == "0.000000");
+  CHECK(honest.at("challenges_passed") == honest.at("challenges_recorded"));
+  CHECK(std::stoi(honest.at("verified_units")) > 0);  // BUYER1's block is prov-a's at least
+  // Proof of quantity. prov-x claimed 3 GPUs and ran 1: caught at
+  // qualification. prov-b sold 3 GPUs' hours and runs 1 in delivery: in each
+  // round it proves one unit, and the units it cannot prove are refunded and
+  // penalised (when it sold more than one in an hour, as it nearly always does).
+  CHECK(output.find("prov-x: 1 of 3 H100-SXM GPUs qualified") != std::string::npos);
+  const auto oversold = summary(dir.path() / "reports", "participant-1001");
+  if (!oversold.empty() && oversold.at("challenges_recorded") != oversold.at("challenges_passed")) {
+    CHECK(oversold.at("penalties_usd") != "0.000000");
+    CHECK(oversold.at("refunds_usd") != "0.000000");
   }
-  CHECK(delivered > 0);
 
   // The exchange's money chart: deposits and collateral run off its scale,
   // so that a penalty, beside them, is still a bar one can see: at least 5
