@@ -3,8 +3,11 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "gpux/verify/philox.h"
 #include "gpux/verify/verifier.h"
@@ -23,6 +26,9 @@ Commands:
       --seed N            derives the nonce and the verifier's secret (default 1)
       --skip-per-mille P  cheat: leave P per mille of the tiles uncomputed
       --memory-items N    cheat: build a dataset of N items, fewer than the challenge's
+      --devices N         N challenges issued at one instant, each proved on its own
+                          thread, as a provider's N devices (proof of quantity), at
+                          most 256 (default 1); prints the slowest proof's margin
 
 Exit status: 0 the proof passed, 1 it failed, 2 usage error.
 )";
@@ -52,7 +58,7 @@ int classes() {
 
 int prove(int argc, char** argv) {
   std::string class_name;
-  std::uint64_t seconds = 1, seed = 1;
+  std::uint64_t seconds = 1, seed = 1, devices = 1;
   Cheats cheats;
   for (int i = 2; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -77,6 +83,8 @@ int prove(int argc, char** argv) {
       cheats.skip_tiles_per_mille = static_cast<std::uint32_t>(number);
     } else if (arg == "--memory-items") {
       cheats.memory_items = number;
+    } else if (arg == "--devices" && number >= 1 && number <= 256) {
+      devices = number;
     } else {
       std::fprintf(stderr, "gpux-verify: unknown or out-of-range option %s\n%s", argv[i - 1],
                    kUsage);
@@ -121,18 +129,51 @@ int prove(int argc, char** argv) {
       challenge.matrix_size, challenge.matrix_size, challenge.matrix_size,
       static_cast<unsigned long long>(challenge.memory_items), challenge.tile_openings,
       challenge.lane_openings);
+  // Every challenge issued at one instant: one window for all of them.
+  std::vector<Challenge> challenges{challenge};
+  for (std::uint64_t d = 1; d < devices; ++d)
+    challenges.push_back(make_challenge(*profile, nonce_from_seed(seed + d),
+                                        static_cast<std::int64_t>(seconds) * 1'000'000'000));
   SteadyClock clock;
   const std::int64_t start = clock.now_ns();
-  Verifier verifier(challenge, seed * 0x9E3779B97F4A7C15ull, clock);
-  auto prover = make_cpu_prover(challenge, cheats);
-  const Verdict verdict = run_challenge(*prover, verifier);
-  const double wall = (clock.now_ns() - start) / 1e9;
-  std::printf("%s after %.2f s: %u tiles and %u lanes checked in %.1f ms of verifier CPU%s%s\n",
-              verdict.passed() ? "PASSED" : "FAILED", wall, verdict.tiles_checked,
-              verdict.lanes_checked, verdict.verifier_cpu_ns / 1e6, verdict.passed() ? "" : " - ",
-              verdict.passed() ? "" : to_string(verdict.failure));
-  if (!verdict.passed()) std::printf("  %s\n", verdict.detail.c_str());
-  return verdict.passed() ? 0 : 1;
+  std::vector<std::unique_ptr<Verifier>> verifiers;
+  for (std::uint64_t d = 0; d < devices; ++d)
+    verifiers.push_back(
+        std::make_unique<Verifier>(challenges[d], (seed + d) * 0x9E3779B97F4A7C15ull, clock));
+  std::vector<Verdict> verdicts(devices);
+  std::vector<double> finished(devices);
+  std::vector<std::thread> threads;
+  for (std::uint64_t d = 0; d < devices; ++d)
+    threads.emplace_back([&, d] {
+      auto prover = make_cpu_prover(challenges[d], cheats);
+      verdicts[d] = run_challenge(*prover, *verifiers[d]);
+      finished[d] = (clock.now_ns() - start) / 1e9;
+    });
+  for (auto& t : threads)
+    t.join();
+  const double wall = *std::max_element(finished.begin(), finished.end());
+  const auto passed =
+      std::count_if(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return v.passed(); });
+  const Verdict& verdict = verdicts.front();
+  if (devices == 1) {
+    std::printf("%s after %.2f s: %u tiles and %u lanes checked in %.1f ms of verifier CPU%s%s\n",
+                verdict.passed() ? "PASSED" : "FAILED", wall, verdict.tiles_checked,
+                verdict.lanes_checked, verdict.verifier_cpu_ns / 1e6, verdict.passed() ? "" : " - ",
+                verdict.passed() ? "" : to_string(verdict.failure));
+    if (!verdict.passed()) std::printf("  %s\n", verdict.detail.c_str());
+    return verdict.passed() ? 0 : 1;
+  }
+  const double deadline = challenge.deadline_ns / 1e9;
+  std::printf(
+      "%lld of %llu proofs issued at one instant PASSED; the slowest took %.2f s of its "
+      "%.2f s deadline (margin %.2f s)\n",
+      static_cast<long long>(passed), static_cast<unsigned long long>(devices), wall, deadline,
+      deadline - wall);
+  for (std::uint64_t d = 0; d < devices; ++d)
+    if (!verdicts[d].passed())
+      std::printf("  device %llu: %s: %s\n", static_cast<unsigned long long>(d + 1),
+                  to_string(verdicts[d].failure), verdicts[d].detail.c_str());
+  return passed == static_cast<long long>(devices) ? 0 : 1;
 }
 
 }  // namespace
