@@ -411,6 +411,12 @@ std::unique_ptr<Prover> make_cuda_prover(const Challenge& challenge, int device)
   return std::make_unique<CudaProver>(challenge, device);
 }
 
+int cuda_device_count() {
+  int count = 0;
+  check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+  return count;
+}
+
 std::string cuda_device_name(int device) {
   cudaDeviceProp properties{};
   check(cudaGetDeviceProperties(&properties, device), "cudaGetDeviceProperties");

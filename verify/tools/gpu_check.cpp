@@ -7,6 +7,9 @@
 //   sustained  the prover's rate on a chain of the device's class beside raw
 //              cuBLASLt int8 GEMM on the same shape, where a step's GPU time
 //              goes, and the verifier's CPU time for that challenge
+//   concurrent proof of quantity: one challenge per GPU issued at one
+//              instant, all passing; and one GPU given two challenges of one
+//              instant, one after the other and at once, failing one
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -15,6 +18,7 @@
 #include <cstring>
 #include <future>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -166,6 +170,70 @@ void sustained(const ClassProfile& profile, double seconds) {
                  verdict.passed() ? "passed" : verdict.detail.c_str())});
 }
 
+// Proves `count` challenges issued at one instant, challenge i on device
+// device_of(i), each on a thread of its own (a CUDA device is current per
+// thread); "one after the other" runs them in turn on the calling thread.
+std::vector<Verdict> prove_at_once(const ClassProfile& profile, double seconds, int count,
+                                   int (*device_of)(int), bool one_after_the_other) {
+  std::vector<Challenge> challenges;
+  for (int i = 0; i < count; ++i)
+    challenges.push_back(make_challenge(profile, nonce_from_seed(100 + static_cast<unsigned>(i)),
+                                        static_cast<std::int64_t>(seconds * 1e9)));
+  SteadyClock clock;
+  std::vector<std::unique_ptr<Verifier>> verifiers;
+  for (int i = 0; i < count; ++i)
+    verifiers.push_back(std::make_unique<Verifier>(challenges[static_cast<std::size_t>(i)],
+                                                   77 + static_cast<unsigned>(i), clock));
+  std::vector<Verdict> verdicts(static_cast<std::size_t>(count));
+  const auto prove = [&](int i) {
+    const auto at = static_cast<std::size_t>(i);
+    try {
+      auto prover = make_cuda_prover(challenges[at], device_of(i));
+      verdicts[at] = run_challenge(*prover, *verifiers[at]);
+    } catch (const std::exception& e) {  // e.g. a second dataset that does not fit
+      verdicts[at] = {.failure = Failure::incomplete, .detail = e.what()};
+    }
+  };
+  if (one_after_the_other) {
+    for (int i = 0; i < count; ++i)
+      prove(i);
+  } else {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < count; ++i)
+      threads.emplace_back(prove, i);
+    for (auto& t : threads)
+      t.join();
+  }
+  return verdicts;
+}
+
+void concurrent(const ClassProfile& profile, double seconds) {
+  const int devices = cuda_device_count();
+  const auto passed = [](const std::vector<Verdict>& verdicts) {
+    return static_cast<int>(std::count_if(verdicts.begin(), verdicts.end(),
+                                          [](const Verdict& v) { return v.passed(); }));
+  };
+  const auto first_failure = [](const std::vector<Verdict>& verdicts) {
+    for (const Verdict& v : verdicts)
+      if (!v.passed()) return std::string(to_string(v.failure)) + ": " + v.detail;
+    return std::string("none");
+  };
+  const auto all = prove_at_once(
+      profile, seconds, devices, [](int i) { return i; }, false);
+  report({"concurrent: every GPU at once", passed(all) == devices ? "ok" : "FAIL",
+          format("%d of %d passed; %s", passed(all), devices, first_failure(all).c_str())});
+  const auto serial = prove_at_once(
+      profile, seconds, 2, [](int) { return 0; }, true);
+  report({"concurrent: 1 GPU, 2 in turn", passed(serial) <= 1 ? "ok" : "FAIL",
+          format("%d of 2 passed (at most 1 may); %s", passed(serial),
+                 first_failure(serial).c_str())});
+  const auto shared = prove_at_once(
+      profile, seconds, 2, [](int) { return 0; }, false);
+  report({"concurrent: 1 GPU, 2 at once", passed(shared) <= 1 ? "ok" : "FAIL",
+          format("%d of 2 passed (at most 1 may); %s", passed(shared),
+                 first_failure(shared).c_str())});
+}
+
 std::string json_escape(const std::string& s) {
   std::string out;
   for (char ch : s) {
@@ -193,9 +261,10 @@ void write_json(const std::string& path, const std::string& device, const std::s
 }
 
 constexpr char kUsage[] =
-    "usage: gpux-gpu-check [exactness] [small] [sustained] [--seconds S] [--class NAME]\n"
+    "usage: gpux-gpu-check [exactness] [small] [sustained] [concurrent] [--seconds S]\n"
+    "                      [--class NAME]\n"
     "                      [--json FILE]\n"
-    "  --seconds S   honest work of the sustained challenge (default 30)\n"
+    "  --seconds S   honest work of the sustained and concurrent challenges (default 30)\n"
     "  --class NAME  the class to challenge (default: the device's, from its name)\n";
 
 }  // namespace
@@ -221,7 +290,7 @@ int main(int argc, char** argv) {
                      class_name.c_str());
         return 2;
       }
-    } else if (arg == "exactness" || arg == "small" || arg == "sustained") {
+    } else if (arg == "exactness" || arg == "small" || arg == "sustained" || arg == "concurrent") {
       modes.push_back(arg);
     } else {
       std::fprintf(stderr, "%s", kUsage);
@@ -251,6 +320,7 @@ int main(int argc, char** argv) {
         exactness(cases);
       }
       if (mode == "sustained") sustained(chosen, seconds);
+      if (mode == "concurrent") concurrent(chosen, seconds);
     }
   } catch (const std::exception& e) {
     report({"error", "FAIL", e.what()});

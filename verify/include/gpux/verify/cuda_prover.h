@@ -16,6 +16,7 @@ namespace gpux::verify {
 std::unique_ptr<Prover> make_cuda_prover(const Challenge& challenge, int device = 0);
 
 std::string cuda_device_name(int device = 0);
+int cuda_device_count();
 
 // Raw cuBLASLt int8 GEMM on the prover's shape (n x n x n, TN, int32 out)
 // with the same algorithm choice, back to back for about `seconds`: the
