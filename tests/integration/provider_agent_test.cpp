@@ -7,6 +7,7 @@
 #include <spawn.h>
 
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "child_log.h"
@@ -54,6 +55,27 @@ pid_t spawn_agent(const std::filesystem::path& config, const std::filesystem::pa
   return pid;
 }
 
+// The operator registers a provider over the provider API.
+proto::provider::ProviderRegistered register_provider(int port, const std::string& name) {
+  const auto transport =
+      wire::Transport::connect("127.0.0.1:" + std::to_string(port), {}, std::chrono::seconds(30));
+  wire::Frame hello;
+  hello.mutable_hello()->set_token(kOperator);
+  wire::write_frame(*transport, hello);
+  REQUIRE(wire::read_frame(*transport, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30))
+              .has_welcome());
+  wire::Frame request;
+  request.mutable_register_provider()->set_name(name);
+  request.mutable_register_provider()->set_region("us-east");
+  request.mutable_register_provider()->set_cash(1'000'000'000);
+  request.mutable_register_provider()->set_collateral(500'000'000);
+  wire::write_frame(*transport, request);
+  const wire::Frame reply =
+      wire::read_frame(*transport, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30));
+  REQUIRE(reply.has_provider_registered());
+  return reply.provider_registered();
+}
+
 }  // namespace
 
 TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKILL and restart") {
@@ -82,26 +104,7 @@ TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKIL
   REQUIRE(daemon.read()->has_ready());
 
   // The operator registers the provider; its agent connects with the token.
-  proto::provider::ProviderRegistered registered;
-  {
-    const auto transport =
-        wire::Transport::connect("127.0.0.1:" + std::to_string(port), {}, std::chrono::seconds(30));
-    wire::Frame hello;
-    hello.mutable_hello()->set_token(kOperator);
-    wire::write_frame(*transport, hello);
-    REQUIRE(wire::read_frame(*transport, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30))
-                .has_welcome());
-    wire::Frame request;
-    request.mutable_register_provider()->set_name("agent-test");
-    request.mutable_register_provider()->set_region("us-east");
-    request.mutable_register_provider()->set_cash(1'000'000'000);
-    request.mutable_register_provider()->set_collateral(500'000'000);
-    wire::write_frame(*transport, request);
-    const wire::Frame reply =
-        wire::read_frame(*transport, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30));
-    REQUIRE(reply.has_provider_registered());
-    registered = reply.provider_registered();
-  }
+  const proto::provider::ProviderRegistered registered = register_provider(port, "agent-test");
   const ParticipantId provider = registered.participant();
   std::ofstream(dir.path() / "agent.conf")
       << "exchange = 127.0.0.1:" << port << "\nparticipant = " << provider
@@ -144,4 +147,80 @@ TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKIL
   CHECK(settled == 1);
   gpux::local::stop_daemon(agent, SIGTERM);
   check_no_sanitizer_report(agent_log.string());
+}
+
+TEST_CASE("a node unit is proven only when all 8 of its GPUs are; an agent running 7 fails it") {
+  TempDir dir;
+  const int port = gpux::local::free_port();
+  const auto config = dir.path() / "gpux.conf";
+  std::ofstream(config) << "challenges_per_obligation = 2\n"
+                           "penalty_ppm = 500000\n"
+                           "verification_challenge_ms = 100\n"
+                           "verification_profile = cpu-sim\n"
+                           "provider_port = "
+                        << port << "\nprovider_operator_token = " << kOperator
+                        << "\nparticipant = 1 cash=1000000000000\n";
+  const auto log = dir.path() / "gpuxd.log";
+  GpuxdProcess daemon(GPUXD_PATH, dir.path() / "data", log, config);
+  REQUIRE(daemon.read()->has_ready());
+
+  const std::int64_t now = unix_now();
+  InstrumentSpec spec = standard_spec(1);
+  spec.gpu_class = "H100-SXM-8x";
+  spec.gpus_per_unit = 8;
+  spec.delivery_start = now;  // its rounds are due as soon as delivery starts
+  spec.delivery_end = now + 3;
+  spec.gate_closure = now;
+  execute(daemon, ListInstrument{spec});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
+
+  // Two providers sell one 8-GPU node each: one runs its 8 GPUs, the other 7.
+  std::vector<pid_t> agents;
+  std::map<ParticipantId, std::string> names;
+  for (const auto& [name, devices] : {std::pair{"whole-node", 8}, {"short-node", 7}}) {
+    const auto registered = register_provider(port, name);
+    const auto conf = dir.path() / (std::string(name) + ".conf");
+    std::ofstream(conf) << "exchange = 127.0.0.1:" << port
+                        << "\nparticipant = " << registered.participant()
+                        << "\ntoken = " << registered.token()
+                        << "\ngpu_class = H100-SXM-8x\ngpus = 8\nsimulated = true\n"
+                        << "cheat_devices = " << devices << "\n";
+    const auto agent_log = dir.path() / (std::string(name) + ".log");
+    agents.push_back(spawn_agent(conf, agent_log));
+    REQUIRE(wait_for_lines(agent_log, "agent: connected", 1));
+    names[registered.participant()] = name;
+    execute(daemon, SetSellCapacity{registered.participant(), 1, 1});
+    execute(daemon, NewOrder{registered.participant(), registered.participant(), 1, Side::sell,
+                             OrderType::limit, SelfTradePrevention::cancel_incoming, 2'000'000, 1});
+  }
+  std::size_t trades = 0;
+  for (const auto& e :
+       execute(daemon, NewOrder{1, 1, 1, Side::buy, OrderType::limit,
+                                SelfTradePrevention::cancel_incoming, 2'000'000, 2}))
+    trades += e.has_trade();
+  REQUIRE(trades == 2);
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
+  std::size_t scheduled = 0;
+  for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering}))
+    scheduled += e.has_challenge_scheduled();
+  REQUIRE(scheduled == 2 * 2);  // 2 rounds of each provider's one unit
+  // Each round proves 8 GPUs per unit; the short node's eighth has no device.
+  CHECK(wait_for_lines(log, " and recorded", 4));
+  CHECK(count_lines(log, " passed and recorded") == 2);
+  CHECK(count_lines(dir.path() / "short-node.log",
+                    "no device for challenge 8: this provider "
+                    "runs 7") == 2);
+
+  std::map<std::string, proto::ObligationSettled> settled;
+  for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::settled}))
+    if (e.has_obligation_settled())
+      settled[names[e.obligation_settled().provider()]] = e.obligation_settled();
+  REQUIRE(settled.size() == 2);
+  CHECK(settled["whole-node"].passed() == 2);
+  CHECK(settled["whole-node"].verified() == 1);
+  CHECK(settled["short-node"].passed() == 0);
+  CHECK(settled["short-node"].verified() == 0);
+  CHECK(settled["short-node"].penalty() == 1'000'000);  // 50% of the node-hour's 2 USD
+  for (const pid_t agent : agents)
+    gpux::local::stop_daemon(agent, SIGTERM);
 }
