@@ -158,10 +158,10 @@ pb::ProviderRegistered register_provider(int port, const std::string& name = "pr
 // Qualifies `count` GPUs at once with `devices` simulated devices answering
 // (all of them by default), each with `cheats`.
 pb::QualificationResult qualify(Client& c, std::uint32_t count = 1,
-                                const gpux::verify::Cheats& cheats = {},
-                                std::uint32_t devices = 0) {
+                                const gpux::verify::Cheats& cheats = {}, std::uint32_t devices = 0,
+                                const std::string& gpu_class = "H100-SXM") {
   Frame request;
-  request.mutable_qualify()->set_gpu_class("H100-SXM");
+  request.mutable_qualify()->set_gpu_class(gpu_class);
   request.mutable_qualify()->set_count(count);
   wire::write_frame(*c.transport, request);
   wire::DeviceProvers provers(
@@ -241,7 +241,9 @@ TEST_CASE(
 }
 
 TEST_CASE("provider API: only GPUs proven at once qualify; a provider running 2 claims 4") {
-  Exchange exchange;
+  Exchange exchange(
+      "instrument = 3 symbol=A100.us-east.21000101T00 class=A100 region=us-east "
+      "start=4102444800 tick=1000 max=100 reference=1500000 band=1000000\n");
   const pb::ProviderRegistered registered = register_provider(exchange.port);
   Client provider(exchange.port);
   provider.hello(registered.token());
@@ -268,6 +270,22 @@ TEST_CASE("provider API: only GPUs proven at once qualify; a provider running 2 
   CHECK(refused.error().reason().find("but 2 qualified") != std::string::npos);
   claimed.mutable_register_gpus()->set_count(2);
   CHECK(provider.call(claimed).has_gpus_registered());
+  // The same proven GPUs offered a second time, in another region or as
+  // another class (a faster GPU passes a slower class's proof), would be
+  // sold twice.
+  claimed.mutable_register_gpus()->set_region("eu-west");
+  const Frame elsewhere = provider.call(claimed);
+  REQUIRE(elsewhere.has_error());
+  CHECK(elsewhere.error().reason().find("offers its H100-SXM GPUs in us-east already") !=
+        std::string::npos);
+  CHECK(qualify(provider, 2, {}, 0, "A100").qualified() == 2);
+  Frame other_class;
+  other_class.mutable_register_gpus()->set_gpu_class("A100");
+  other_class.mutable_register_gpus()->set_region("us-east");
+  other_class.mutable_register_gpus()->set_count(2);
+  const Frame refused_class = provider.call(other_class);
+  REQUIRE(refused_class.has_error());
+  CHECK(refused_class.error().reason().find("offers H100-SXM GPUs already") != std::string::npos);
 }
 
 TEST_CASE("provider API: refusals and hostile input get an Error and a closed connection") {

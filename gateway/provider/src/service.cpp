@@ -18,6 +18,7 @@
 #include "gpux/provider/concurrent_proofs.h"
 #include "gpux/provider/node_class.h"
 #include "gpux/provider/pending_challenges.h"
+#include "gpux/settlement/assert.h"
 #include "gpux/verify/verifier.h"
 
 namespace gpux::provider {
@@ -756,9 +757,9 @@ Frame ProviderService::qualify(Connection& c, ParticipantId participant, const p
   if (count > kMaxGpusPerRound)
     return error_frame("qualify: " + std::to_string(count) + " GPUs at once; at most " +
                        std::to_string(kMaxGpusPerRound) + " (qualify the rest in another run)");
-  std::vector<ProofTarget> targets(count);
+  const std::vector<ProofTarget> targets(count, ProofTarget{.profile = profile});
   const std::vector<verify::Verdict> verdicts =
-      prove_at_once(c, *profile, config_.qualification_ms * 1'000'000, targets,
+      prove_at_once(c, config_.qualification_ms * 1'000'000, targets,
                     secret_ ^ (std::uint64_t{participant} << 32));
   std::uint32_t passed = 0;
   Frame reply;
@@ -806,7 +807,14 @@ Frame ProviderService::register_gpus(ParticipantId participant, const pb::Regist
     // The same GPUs one by one and as nodes would be sold twice.
     const std::string gpu = gpu_class_of(request.gpu_class());
     for (const auto& c : *capacity) {
-      if (gpu_class_of(c.gpu_class()) != gpu || c.count() == 0) continue;
+      if (c.count() == 0) continue;
+      // A faster GPU passes a slower class's proof: the same GPUs proven as
+      // two classes, at two times, would be sold twice.
+      if (gpu_class_of(c.gpu_class()) != gpu)
+        return error_frame("register_gpus: this provider offers " + gpu_class_of(c.gpu_class()) +
+                           " GPUs already; the GPUs of one qualification are offered as one "
+                           "class (a provider with several classes registers each as its own "
+                           "provider)");
       if (c.gpu_class() != request.gpu_class() && c.region() == request.region())
         return error_frame("register_gpus: this provider offers its " + gpu + " GPUs in " +
                            c.region() + " as " + c.gpu_class() + " already; a provider offers " +
@@ -892,20 +900,19 @@ Frame ProviderService::deregister(ParticipantId participant) {
   return reply;
 }
 
-std::vector<verify::Verdict> ProviderService::prove_at_once(Connection& c,
-                                                            const verify::ClassProfile& profile,
-                                                            std::int64_t work_ns,
+std::vector<verify::Verdict> ProviderService::prove_at_once(Connection& c, std::int64_t work_ns,
                                                             std::span<const ProofTarget> targets,
                                                             std::uint64_t secret) {
   std::vector<verify::Challenge> asked;
   std::vector<ConcurrentChallenge> challenges(targets.size());
   for (std::size_t i = 0; i < targets.size(); ++i) {
+    GPUX_ASSERT(targets[i].profile != nullptr);
     const verify::Nonce nonce = verify::random_nonce();
-    asked.push_back(verify::make_challenge(profile, nonce, work_ns));
+    asked.push_back(verify::make_challenge(*targets[i].profile, nonce, work_ns));
     pb::ChallengeStart& s = challenges[i].start;
     s.set_trade(targets[i].trade);
     s.set_index(targets[i].index);
-    s.set_profile(std::string(profile.name));
+    s.set_profile(std::string(targets[i].profile->name));
     s.set_nonce(std::string(reinterpret_cast<const char*>(nonce.bytes.data()), nonce.bytes.size()));
     s.set_work_ns(work_ns);
   }
@@ -1002,31 +1009,28 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
 // becomes a command.
 Frame ProviderService::delivery_round(Connection& c, ParticipantId participant,
                                       const std::vector<Challenge>& round) {
-  // The challenges of one class are proved together; a provider with several
-  // classes in one hour gets one batch per class, one after the other.
-  std::map<std::string, std::vector<std::size_t>> by_class;
-  for (std::size_t i = 0; i < round.size(); ++i)
-    by_class[round[i].gpu_class].push_back(i);
+  // Every GPU of every unit at once, whatever its class: the same GPUs sold
+  // as two classes in one hour would have to answer twice in one window.
+  std::vector<ProofTarget> targets;
   std::vector<std::vector<verify::Verdict>> verdicts(round.size());
-  for (const auto& [gpu_class, members] : by_class) {
-    const verify::ClassProfile* profile = profile_for(gpu_class);
-    std::vector<ProofTarget> targets;
-    for (std::size_t i : members)
-      for (std::uint32_t gpu = 0; gpu < round[i].gpus_per_unit; ++gpu)
-        targets.push_back({.trade = round[i].trade, .index = round[i].index});
-    std::vector<verify::Verdict> found(targets.size());
+  for (std::size_t i = 0; i < round.size(); ++i) {
+    const verify::ClassProfile* profile = profile_for(round[i].gpu_class);
     if (profile == nullptr) {
-      for (verify::Verdict& v : found)
-        v = {.failure = verify::Failure::malformed,
-             .detail = "no verification profile for class " + gpu_class};
-    } else {
-      found = prove_at_once(c, *profile, challenge_ms_ * 1'000'000, targets, secret_);
+      verdicts[i].assign(round[i].gpus_per_unit,
+                         {.failure = verify::Failure::malformed,
+                          .detail = "no verification profile for class " + round[i].gpu_class});
+      continue;
     }
-    std::size_t next = 0;
-    for (std::size_t i : members)
+    for (std::uint32_t gpu = 0; gpu < round[i].gpus_per_unit; ++gpu)
+      targets.push_back({.profile = profile, .trade = round[i].trade, .index = round[i].index});
+  }
+  const std::vector<verify::Verdict> found =
+      prove_at_once(c, challenge_ms_ * 1'000'000, targets, secret_);
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < round.size(); ++i)
+    if (verdicts[i].empty())
       for (std::uint32_t gpu = 0; gpu < round[i].gpus_per_unit; ++gpu)
         verdicts[i].push_back(found[next++]);
-  }
 
   Frame reply;
   auto* results = reply.mutable_round_result();

@@ -117,17 +117,17 @@ class ProviderService {
                                 const proto::provider::RegisterGpus& request,
                                 const std::map<std::string, std::uint32_t>& qualified);
   provider::Frame deregister(matching::ParticipantId participant);
-  // What one of the challenges proved at once is for (0, 0: qualification).
+  // One of the challenges proved at once: the profile it is proved with,
+  // and what it is for (trade 0: qualification).
   struct ProofTarget {
+    const verify::ClassProfile* profile = nullptr;
     matching::TradeId trade = 0;
     std::uint32_t index = 0;
   };
-  // One challenge of `profile` per target, all issued at one instant over
-  // the connection (concurrent_proofs.h): the provider's devices answer,
-  // the verifiers here judge and time the answers.
-  std::vector<verify::Verdict> prove_at_once(Connection& connection,
-                                             const verify::ClassProfile& profile,
-                                             std::int64_t work_ns,
+  // One challenge per target, all issued at one instant over the
+  // connection (concurrent_proofs.h), whatever their classes: the provider's
+  // devices answer, the verifiers here judge and time the answers.
+  std::vector<verify::Verdict> prove_at_once(Connection& connection, std::int64_t work_ns,
                                              std::span<const ProofTarget> targets,
                                              std::uint64_t secret);
   // Proves one delivery round of `participant`'s agent, records each unit's
