@@ -182,7 +182,7 @@ class Builder {
       if (!in_scope(o.buyer, o.provider)) continue;
       std::string failure;
       if (c.outcome == matching::ChallengeOutcome::failed)
-        failure = c.failure <= static_cast<std::uint32_t>(verify::Failure::incomplete)
+        failure = c.failure <= static_cast<std::uint32_t>(verify::Failure::missed)
                       ? verify::to_string(static_cast<verify::Failure>(c.failure))
                       : "code " + n(c.failure);
       // Numbered from 1, as gpuxd's and the agent's logs say them.

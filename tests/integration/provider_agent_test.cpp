@@ -224,3 +224,56 @@ TEST_CASE("a node unit is proven only when all 8 of its GPUs are; an agent runni
   for (const pid_t agent : agents)
     gpux::local::stop_daemon(agent, SIGTERM);
 }
+
+TEST_CASE("an agent that comes later than the grace after a round's instant finds it missed") {
+  TempDir dir;
+  const int port = gpux::local::free_port();
+  const auto config = dir.path() / "gpux.conf";
+  std::ofstream(config) << "challenges_per_obligation = 2\n"
+                           "verification_challenge_ms = 100\n"
+                           "verification_profile = cpu-sim\n"
+                           "provider_round_grace_ms = 1000\n"
+                           "provider_port = "
+                        << port << "\nprovider_operator_token = " << kOperator
+                        << "\nparticipant = 1 cash=1000000000000\n";
+  const auto log = dir.path() / "gpuxd.log";
+  GpuxdProcess daemon(GPUXD_PATH, dir.path() / "data", log, config);
+  REQUIRE(daemon.read()->has_ready());
+  const auto registered = register_provider(port, "absent");
+  const ParticipantId provider = registered.participant();
+
+  const std::int64_t now = unix_now();
+  InstrumentSpec spec = standard_spec(1);
+  spec.gpu_class = "H100-SXM";
+  spec.delivery_start = now;  // both rounds fall in the next two seconds
+  spec.delivery_end = now + 2;
+  spec.gate_closure = now;
+  execute(daemon, ListInstrument{spec});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
+  execute(daemon, SetSellCapacity{provider, 1, 3});
+  execute(daemon, NewOrder{1, provider, 1, Side::sell, OrderType::limit,
+                           SelfTradePrevention::cancel_incoming, 2'000'000, 3});
+  execute(daemon, NewOrder{2, 1, 1, Side::buy, OrderType::limit,
+                           SelfTradePrevention::cancel_incoming, 2'000'000, 3});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering});
+
+  // The provider's GPUs were elsewhere at both instants; its agent connects
+  // once the grace has passed (the scenario is the clock itself).
+  while (unix_now() < now + 2 + 2)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::ofstream(dir.path() / "agent.conf")
+      << "exchange = 127.0.0.1:" << port << "\nparticipant = " << provider
+      << "\ntoken = " << registered.token()
+      << "\ngpu_class = H100-SXM\ngpus = 3\nsimulated = true\n";
+  const auto agent_log = dir.path() / "agent.log";
+  const pid_t agent = spawn_agent(dir.path() / "agent.conf", agent_log);
+  CHECK(wait_for_lines(log, "failed (missed: no agent answered within 1000 ms", 2 * 3));
+  CHECK(count_lines(agent_log, "a round of") == 0);  // nothing left to prove
+  for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::settled}))
+    if (e.has_obligation_settled()) {
+      CHECK(e.obligation_settled().passed() == 0);
+      CHECK(e.obligation_settled().verified() == 0);
+    }
+  gpux::local::stop_daemon(agent, SIGTERM);
+}

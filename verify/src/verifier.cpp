@@ -47,6 +47,8 @@ const char* to_string(Failure failure) {
       return "deadline_exceeded";
     case Failure::incomplete:
       return "incomplete";
+    case Failure::missed:
+      return "missed";
   }
   return "unknown";
 }

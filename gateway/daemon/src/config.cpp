@@ -480,6 +480,10 @@ const std::vector<Section>& sections() {
                             "a peer silent this long is dropped", 100),
              whole<int64_t>("provider_heartbeat_ms", GPUX_FIELD(provider.heartbeat_ms),
                             "an idle agent is asked for a heartbeat this often", 100),
+             whole<int64_t>("provider_round_grace_ms", GPUX_FIELD(provider.round_grace_ms),
+                            "a delivery round not started this long after its\n"
+                            "instant (no agent connected) is missed: its units fail",
+                            1'000, 3'600'000),
              whole<int64_t>("qualification_challenge_ms", GPUX_FIELD(provider.qualification_ms),
                             "honest work of a qualification challenge", 1, 3'600'000),
              text(

@@ -126,8 +126,13 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
     listings_[instrument.spec.id] = {
         .spec = instrument.spec, .state = instrument.state, .halted = instrument.halted};
   terms_ = terms;
-  for (const auto& c : pending_challenges(recovered, terms.delivery))
+  // Rounds whose instant passed while the exchange was down are due now:
+  // the provider is not to blame for the exchange's absence.
+  const std::int64_t started = unix_now();
+  for (auto c : pending_challenges(recovered, terms.delivery)) {
+    c.at = std::max(c.at, started);
     queue_challenge(c);
+  }
 
   using boost::asio::ip::tcp;
   const tcp::endpoint endpoint(boost::asio::ip::make_address(config_.address),
@@ -991,6 +996,12 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
           std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.heartbeat_ms);
       continue;
     }
+    // An agent that comes (back) late finds the round missed: it may not
+    // pick the moment of its own audit.
+    if (unix_now() - round.front().at > config_.round_grace_ms / 1000) {
+      record_missed(participant, round);
+      continue;
+    }
     try {
       c.send(delivery_round(c, participant, round));
     } catch (const WireError&) {
@@ -1001,6 +1012,24 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
       queue.insert(queue.begin(), round.begin(), round.end());
       throw;
     }
+  }
+}
+
+void ProviderService::record_missed(ParticipantId participant,
+                                    const std::vector<Challenge>& round) {
+  for (const Challenge& challenge : round) {
+    matching::RecordChallengeOutcome outcome;
+    outcome.trade = challenge.trade;
+    outcome.index = challenge.index;
+    outcome.outcome = matching::ChallengeOutcome::failed;
+    outcome.failure = static_cast<std::uint32_t>(verify::Failure::missed);
+    const char* refused = rejection(pipeline_->execute(outcome).get());
+    std::fprintf(stderr,
+                 "gpuxd: challenge %u of trade %llu (provider %u) failed (missed: no agent "
+                 "answered within %lld ms of the round's instant)%s%s\n",
+                 challenge.index + 1, static_cast<unsigned long long>(challenge.trade), participant,
+                 static_cast<long long>(config_.round_grace_ms),
+                 refused ? "; outcome refused: " : " and recorded", refused ? refused : "");
   }
 }
 

@@ -12,7 +12,8 @@
 
 namespace gpux::verify {
 
-// Reason codes travel as numbers (RecordChallengeOutcome.failure): append only.
+// Reason codes travel as numbers (RecordChallengeOutcome.failure): append
+// only, and the reports name those up to the last (ops/report/build.cpp).
 enum class Failure : std::uint32_t {
   none = 0,
   stale_nonce = 1,          // a commitment for another challenge (a replayed proof)
@@ -25,6 +26,7 @@ enum class Failure : std::uint32_t {
   step_too_slow = 8,
   deadline_exceeded = 9,
   incomplete = 10,  // finished before every step was committed
+  missed = 11,      // no agent answered a delivery round at its instant (see the provider API)
 };
 const char* to_string(Failure);
 

@@ -47,8 +47,13 @@ struct ProviderApiConfig {
   // A hello carries a token of some dozens of bytes: an unauthenticated
   // peer may not make the exchange read (or hold) more than this.
   std::size_t max_hello_bytes = 4096;
-  std::int64_t timeout_ms = 30'000;       // a silent peer is dropped after this
-  std::int64_t heartbeat_ms = 5'000;      // an idle agent is asked for a heartbeat this often
+  std::int64_t timeout_ms = 30'000;   // a silent peer is dropped after this
+  std::int64_t heartbeat_ms = 5'000;  // an idle agent is asked for a heartbeat this often
+  // A delivery round is proved at its instant, or it is missed: an agent
+  // that connects (or comes back) later than this after it finds the round
+  // failed, so that a provider cannot choose when it is audited. Long
+  // enough for an agent's reconnect and for the rounds queued before it.
+  std::int64_t round_grace_ms = 30'000;
   std::int64_t qualification_ms = 3'000;  // honest work of a qualification challenge
   // Every challenge uses this verify/ profile instead of the GPU class's own:
   // "cpu-sim" lets simulated providers stand in for real GPUs in demos and tests.

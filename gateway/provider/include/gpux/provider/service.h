@@ -130,6 +130,8 @@ class ProviderService {
   std::vector<verify::Verdict> prove_at_once(Connection& connection, std::int64_t work_ns,
                                              std::span<const ProofTarget> targets,
                                              std::uint64_t secret);
+  // Records every unit of a round no agent answered in time as failed (missed).
+  void record_missed(matching::ParticipantId participant, const std::vector<Challenge>& round);
   // Proves one delivery round of `participant`'s agent, records each unit's
   // outcome, and returns the RoundResult to send.
   provider::Frame delivery_round(Connection& connection, matching::ParticipantId participant,
