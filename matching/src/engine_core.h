@@ -141,6 +141,7 @@ class EngineCore final : public Engine {
     std::unique_ptr<Book> book;
     std::vector<ObligationView> obligations;  // traded, not yet settled; in trade order
     bool halted = false;                      // open, with trading halted (HaltInstrument)
+    std::uint64_t challenge_seed = 0;         // its challenges' times were drawn with it
   };
 
   struct Account {
@@ -417,6 +418,7 @@ class EngineCore final : public Engine {
     const settlement::DeliveryTerms& terms = config_.delivery;
     GPUX_ASSERT(terms.challenges_per_obligation > 0);
     const InstrumentSpec& spec = instrument.spec;
+    instrument.challenge_seed = terms.challenge_seed;
     for (ObligationView& o : instrument.obligations) {
       // One challenge per unit and round: all of a provider's units in a
       // round are challenged at once, so each needs a device of its own.
@@ -1220,6 +1222,7 @@ std::uint64_t EngineCore<Book>::state_hash() const {
     h.add(s.taker_fee_ppm);
     h.add(instrument->state);
     if (instrument->halted) h.add(std::uint64_t{0x68616c74});  // only then: older hashes stay
+    if (instrument->challenge_seed != 0) h.add(instrument->challenge_seed);
     for (const ObligationView& o : instrument->obligations) {
       h.add(o.trade);
       h.add(o.buyer);
@@ -1428,6 +1431,7 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
     out.state = instrument->state;
     out.obligations = instrument->obligations;
     out.halted = instrument->halted;
+    out.challenge_seed = instrument->challenge_seed;
     for (Side side : {Side::buy, Side::sell}) {
       instrument->book->for_each_order(side, [&](const Order& o) {
         (side == Side::buy ? out.bids : out.asks).push_back(view_of(o));
@@ -1478,6 +1482,7 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
     Instrument& instrument = list(i.spec);
     instrument.state = i.state;
     instrument.halted = i.halted;
+    instrument.challenge_seed = i.challenge_seed;
     for (const auto* side : {&i.bids, &i.asks}) {
       for (const OrderView& v : *side) {
         if (v.instrument != i.spec.id || orders_.find(v.order) || v.order >= next_order_id_ ||

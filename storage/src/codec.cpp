@@ -1014,6 +1014,7 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
     encode_spec(i.spec, *out.mutable_spec());
     out.set_state(static_cast<proto::InstrumentState>(i.state));
     out.set_halted(i.halted);
+    out.set_challenge_seed(i.challenge_seed);
     for (const m::OrderView& o : i.bids)
       encode_order(o, *out.add_bids());
     for (const m::OrderView& o : i.asks)
@@ -1075,6 +1076,7 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
     out.spec = decode_spec(i.spec());
     out.state = state(i.state());
     out.halted = i.halted();
+    out.challenge_seed = i.challenge_seed();
     for (const auto& o : i.bids())
       out.bids.push_back(decode_order(o));
     for (const auto& o : i.asks())

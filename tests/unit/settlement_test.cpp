@@ -283,6 +283,33 @@ TEST_CASE("market terms: set by a command, refused with a reason, carried by sna
     CHECK(rejected(m.apply(bad)) == RejectReason::invalid_market_terms);
   }
 
+  SUBCASE("a new challenge seed leaves the times of challenges drawn already") {
+    Traded t;
+    t.m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
+    const auto scheduled =
+        only<ChallengeScheduled>(t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering}));
+    REQUIRE(!scheduled.empty());
+    SetMarketTerms reseeded = doubled;
+    reseeded.buyer_fee_ppm = fee_config().buyer_fee_ppm;
+    REQUIRE(only<MarketTermsSet>(t.m.apply(reseeded)).size() == 1);
+    // The instrument keeps the seed it drew with: a restart redraws the
+    // same times from the snapshot (provider::pending_challenges).
+    const EngineSnapshot snapshot = t.m.engine().snapshot();
+    REQUIRE(snapshot.instruments.size() == 1);
+    const InstrumentSnapshot& delivering = snapshot.instruments[0];
+    CHECK(delivering.challenge_seed == fee_config().delivery.challenge_seed);
+    CHECK(delivering.challenge_seed != reseeded.delivery.challenge_seed);
+    for (const ChallengeScheduled& c : scheduled)
+      CHECK(c.at == settlement::challenge_time(delivering.challenge_seed, c.provider, c.round,
+                                               delivering.spec.delivery_start,
+                                               delivering.spec.delivery_end));
+    std::vector<Event> events;
+    Collect collect(events);
+    auto restored = restore_engine(EngineConfig{}, collect, snapshot);
+    CHECK(restored->snapshot() == snapshot);
+    CHECK(restored->state_hash() == t.m.engine().state_hash());
+  }
+
   SUBCASE("a snapshot carries them: restored with another configuration, the same state") {
     Traded t;
     SetMarketTerms later = doubled;

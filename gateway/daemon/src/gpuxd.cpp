@@ -325,8 +325,7 @@ int main(int argc, char** argv) {
     verification = std::make_unique<provider::VerificationDriver>(config.verification, *pipeline);
     verification_observer = verification.get();
     // Challenges scheduled before a restart and not yet answered.
-    const auto challenges =
-        provider::pending_challenges(recovered_state, config.pipeline.engine.delivery);
+    const auto challenges = provider::pending_challenges(recovered_state);
     const std::vector<matching::Event> pending(challenges.begin(), challenges.end());
     verification->observe(pending);
     std::fprintf(stderr, "gpuxd: answering the challenges of %zu simulated providers (cpu-sim)\n",

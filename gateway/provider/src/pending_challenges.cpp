@@ -3,7 +3,7 @@
 namespace gpux::provider {
 
 std::vector<matching::ChallengeScheduled> pending_challenges(
-    const matching::EngineSnapshot& state, const settlement::DeliveryTerms& delivery) {
+    const matching::EngineSnapshot& state) {
   using matching::ChallengeOutcome;
   std::vector<matching::ChallengeScheduled> pending;
   for (const matching::InstrumentSnapshot& s : state.instruments) {
@@ -18,7 +18,7 @@ std::vector<matching::ChallengeScheduled> pending_challenges(
              .index = index,
              .instrument = s.spec.id,
              .provider = obligation.provider,
-             .at = settlement::challenge_time(delivery.challenge_seed, obligation.provider, round,
+             .at = settlement::challenge_time(s.challenge_seed, obligation.provider, round,
                                               s.spec.delivery_start, s.spec.delivery_end),
              .round = round});
       }

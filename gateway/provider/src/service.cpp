@@ -129,7 +129,7 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
   // Rounds whose instant passed while the exchange was down are due now:
   // the provider is not to blame for the exchange's absence.
   const std::int64_t started = unix_now();
-  for (auto c : pending_challenges(recovered, terms.delivery)) {
+  for (auto c : pending_challenges(recovered)) {
     c.at = std::max(c.at, started);
     queue_challenge(c);
   }

@@ -123,6 +123,9 @@ struct InstrumentSnapshot {
   std::vector<OrderView> asks;
   std::vector<ObligationView> obligations;  // in trade order
   bool halted = false;                      // open, and trading halted by the operator
+  // Delivering or later: the seed its challenge times were drawn with (the
+  // terms may change the seed afterwards; these times do not change).
+  std::uint64_t challenge_seed = 0;
   bool operator==(const InstrumentSnapshot&) const = default;
 };
 

@@ -9,7 +9,8 @@
 
 namespace gpux::provider {
 
-std::vector<matching::ChallengeScheduled> pending_challenges(
-    const matching::EngineSnapshot& state, const settlement::DeliveryTerms& delivery);
+// Their times are drawn again with the seed each instrument drew them with
+// when its delivery started, whatever the terms say now.
+std::vector<matching::ChallengeScheduled> pending_challenges(const matching::EngineSnapshot& state);
 
 }  // namespace gpux::provider
