@@ -432,8 +432,8 @@ class EngineCore final : public Engine {
             .index = i,
             .instrument = spec.id,
             .provider = o.provider,
-            .at = settlement::challenge_time(terms.challenge_seed, o.provider, round,
-                                             spec.delivery_start, spec.delivery_end),
+            .at = settlement::challenge_time(terms.challenge_seed, round, spec.delivery_start,
+                                             spec.delivery_end),
             .round = round});
       }
     }

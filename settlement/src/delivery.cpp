@@ -10,12 +10,11 @@ Money fee(Money notional, std::uint32_t ppm) {
   return static_cast<Money>(static_cast<__int128>(notional) * ppm / 1'000'000);
 }
 
-std::int64_t challenge_time(std::uint64_t seed, std::uint64_t provider, std::uint32_t round,
-                            std::int64_t delivery_start, std::int64_t delivery_end) {
+std::int64_t challenge_time(std::uint64_t seed, std::uint32_t round, std::int64_t delivery_start,
+                            std::int64_t delivery_end) {
   GPUX_ASSERT(delivery_end > delivery_start);
-  // splitmix64 over (seed, provider, hour, round): cheap, keyed, and the same
-  // everywhere.
-  std::uint64_t z = seed ^ (provider * 0x9E3779B97F4A7C15ull) ^ (std::uint64_t{round} << 48) ^
+  // splitmix64 over (seed, hour, round): cheap, keyed, and the same everywhere.
+  std::uint64_t z = seed ^ (std::uint64_t{round} << 48) ^
                     (static_cast<std::uint64_t>(delivery_start) * 0xD6E8FEB86659FD93ull);
   for (int pass = 0; pass < 2; ++pass) {
     z += 0x9E3779B97F4A7C15ull;

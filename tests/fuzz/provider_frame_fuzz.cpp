@@ -1,8 +1,10 @@
 #include "provider_frame_fuzz.h"
 
 #include <algorithm>
+#include <array>
 #include <exception>
 #include <map>
+#include <span>
 
 #include "fuzz_bytes.h"
 #include "gpux/provider/concurrent_proofs.h"
@@ -17,9 +19,9 @@ using provider::Frame;
 ProviderFrameFuzzReach reach;
 
 // A small challenge, so that a case costs microseconds, and valid.
-verify::Challenge small_challenge() {
+verify::Challenge small_challenge(std::uint64_t seed) {
   verify::Challenge c;
-  c.nonce = verify::nonce_from_seed(7);
+  c.nonce = verify::nonce_from_seed(seed);
   c.gpu_class = "cpu-sim";
   c.matrix_size = 64;
   c.tile_size = 16;
@@ -57,8 +59,12 @@ std::string framed(const Frame& frame) {
 // A provider that answers the exchange's requests from the fuzz bytes.
 class FuzzedProvider final : public provider::Stream {
  public:
-  FuzzedProvider(FuzzBytes& bytes, const verify::Challenge& challenge)
-      : bytes_(bytes), nonce_(challenge.nonce.bytes.begin(), challenge.nonce.bytes.end()) {}
+  // Slot i answers `challenges[i]`, with its own nonce: an answer moved to
+  // another slot must fail there.
+  FuzzedProvider(FuzzBytes& bytes, std::span<const verify::Challenge> challenges) : bytes_(bytes) {
+    for (const verify::Challenge& c : challenges)
+      nonces_.emplace_back(c.nonce.bytes.begin(), c.nonce.bytes.end());
+  }
 
   void write_all(const std::string& request_bytes, std::chrono::milliseconds) override {
     Frame request;
@@ -79,7 +85,9 @@ class FuzzedProvider final : public provider::Stream {
  private:
   // 32 bytes mostly; any length up to 40 sometimes.
   std::string digest() { return bytes_.take(bytes_.next() < 240 ? 32 : bytes_.next() % 41); }
-  std::string nonce() { return bytes_.next() < 224 ? nonce_ : digest(); }
+  std::string nonce(std::uint32_t slot) {
+    return bytes_.next() < 224 ? nonces_[slot % nonces_.size()] : digest();
+  }
   std::size_t count(std::size_t asked) {
     const std::uint8_t choice = bytes_.next();
     return choice < 224 ? asked : choice % 8;
@@ -120,7 +128,7 @@ class FuzzedProvider final : public provider::Stream {
     switch (request.body_case()) {
       case Frame::kChallengeStart: {
         auto* c = reply.mutable_memory_commitment();
-        c->set_nonce(nonce());
+        c->set_nonce(nonce(slot));
         c->set_root(digest());
         break;
       }
@@ -141,7 +149,7 @@ class FuzzedProvider final : public provider::Stream {
       }
       case Frame::kRunStep: {
         auto* c = reply.mutable_step_commitment();
-        c->set_nonce(nonce());
+        c->set_nonce(nonce(slot));
         c->set_step(bytes_.next() < 224 ? steps_[slot]++ : bytes_.next());
         c->set_root(digest());
         break;
@@ -171,7 +179,7 @@ class FuzzedProvider final : public provider::Stream {
   }
 
   FuzzBytes& bytes_;
-  const std::string nonce_;
+  std::vector<std::string> nonces_;               // by slot
   std::map<std::uint32_t, std::uint32_t> steps_;  // by slot
   std::string pending_;
 };
@@ -184,15 +192,14 @@ ProviderFrameFuzzReach provider_frame_fuzz_reach() {
 
 std::string run_provider_frame_fuzz_case(const std::uint8_t* data, std::size_t size) {
   ++reach.cases;
-  static const verify::Challenge challenge = small_challenge();
-  if (const auto problem = verify::validate(challenge))
-    return "the harness's challenge: " + *problem;
-  FuzzBytes bytes(data, size);
-  FuzzedProvider provider(bytes, challenge);
-  PacedClock clock;
   // Two challenges at once, as a provider with two GPUs is challenged.
+  static const std::array<verify::Challenge, 2> two = {small_challenge(7), small_challenge(8)};
+  if (const auto problem = verify::validate(two[0])) return "the harness's challenge: " + *problem;
+  FuzzBytes bytes(data, size);
+  FuzzedProvider provider(bytes, two);
+  PacedClock clock;
   const std::uint64_t secret = bytes.next();
-  verify::Verifier first(challenge, secret, clock), second(challenge, secret ^ 1, clock);
+  verify::Verifier first(two[0], secret, clock), second(two[1], secret ^ 1, clock);
   std::vector<provider::ConcurrentChallenge> challenges(2);
   challenges[0].verifier = &first;
   challenges[1].verifier = &second;

@@ -268,7 +268,7 @@ TEST_CASE("an agent that comes later than the grace after a round's instant find
       << "\ngpu_class = H100-SXM\ngpus = 3\nsimulated = true\n";
   const auto agent_log = dir.path() / "agent.log";
   const pid_t agent = spawn_agent(dir.path() / "agent.conf", agent_log);
-  CHECK(wait_for_lines(log, "failed (missed: no agent answered within 1000 ms", 2 * 3));
+  CHECK(wait_for_lines(log, "failed (missed: no agent connected within 1000 ms", 2 * 3));
   CHECK(count_lines(agent_log, "a round of") == 0);  // nothing left to prove
   for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::settled}))
     if (e.has_obligation_settled()) {
@@ -276,4 +276,70 @@ TEST_CASE("an agent that comes later than the grace after a round's instant find
       CHECK(e.obligation_settled().verified() == 0);
     }
   gpux::local::stop_daemon(agent, SIGTERM);
+}
+
+TEST_CASE("an agent that leaves mid-round fails the round; it is not proved again") {
+  TempDir dir;
+  const int port = gpux::local::free_port();
+  const auto config = dir.path() / "gpux.conf";
+  std::ofstream(config) << "challenges_per_obligation = 1\n"
+                           "verification_challenge_ms = 100\n"
+                           "verification_profile = cpu-sim\n"
+                           "provider_port = "
+                        << port << "\nprovider_operator_token = " << kOperator
+                        << "\nparticipant = 1 cash=1000000000000\n";
+  const auto log = dir.path() / "gpuxd.log";
+  GpuxdProcess daemon(GPUXD_PATH, dir.path() / "data", log, config);
+  REQUIRE(daemon.read()->has_ready());
+  const auto registered = register_provider(port, "quitter");
+  const ParticipantId provider = registered.participant();
+  const auto agent_hello = [&] {
+    auto transport =
+        wire::Transport::connect("127.0.0.1:" + std::to_string(port), {}, std::chrono::seconds(30));
+    wire::Frame hello;
+    hello.mutable_hello()->set_token(registered.token());
+    wire::write_frame(*transport, hello);
+    REQUIRE(wire::read_frame(*transport, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30))
+                .has_welcome());
+    wire::Frame ready;
+    ready.mutable_agent_ready();
+    wire::write_frame(*transport, ready);
+    return transport;
+  };
+  auto agent = agent_hello();
+
+  const std::int64_t now = unix_now();
+  InstrumentSpec spec = standard_spec(1);
+  spec.gpu_class = "H100-SXM";
+  spec.delivery_start = now;
+  spec.delivery_end = now + 1;
+  spec.gate_closure = now;
+  execute(daemon, ListInstrument{spec});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
+  execute(daemon, SetSellCapacity{provider, 1, 2});
+  execute(daemon, NewOrder{1, provider, 1, Side::sell, OrderType::limit,
+                           SelfTradePrevention::cancel_incoming, 2'000'000, 2});
+  execute(daemon, NewOrder{2, 1, 1, Side::buy, OrderType::limit,
+                           SelfTradePrevention::cancel_incoming, 2'000'000, 2});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering});
+
+  // The round's first batch arrives (its challenge starts); this agent
+  // hangs up instead of answering, as one whose proof was going badly would.
+  for (;;) {
+    const wire::Frame frame =
+        wire::read_frame(*agent, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30));
+    if (frame.has_proof_batch()) break;
+    REQUIRE(frame.has_heartbeat());
+    wire::write_frame(*agent, frame);
+  }
+  agent.reset();
+  CHECK(wait_for_lines(log, "failed (incomplete: the agent's connection ended mid-round", 2));
+  // Back at once, it finds no round to prove again: only heartbeats.
+  agent = agent_hello();
+  const wire::Frame next =
+      wire::read_frame(*agent, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30));
+  CHECK(next.has_heartbeat());
+  for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::settled}))
+    if (e.has_obligation_settled()) CHECK(e.obligation_settled().passed() == 0);
 }

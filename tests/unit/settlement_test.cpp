@@ -98,7 +98,7 @@ TEST_CASE("gate closure creates obligations; delivery schedules seeded challenge
     CHECK(challenges[i].at >= spec.delivery_start);
     CHECK(challenges[i].at < spec.delivery_end);
     CHECK(challenges[i].at == settlement::challenge_time(fee_config().delivery.challenge_seed,
-                                                         kProvider, i / 10, spec.delivery_start,
+                                                         i / 10, spec.delivery_start,
                                                          spec.delivery_end));
     CHECK(challenges[i].at == challenges[i / 10 * 10].at);
     instants.insert(challenges[i].at);
@@ -300,7 +300,7 @@ TEST_CASE("market terms: set by a command, refused with a reason, carried by sna
     CHECK(delivering.challenge_seed == fee_config().delivery.challenge_seed);
     CHECK(delivering.challenge_seed != reseeded.delivery.challenge_seed);
     for (const ChallengeScheduled& c : scheduled)
-      CHECK(c.at == settlement::challenge_time(delivering.challenge_seed, c.provider, c.round,
+      CHECK(c.at == settlement::challenge_time(delivering.challenge_seed, c.round,
                                                delivering.spec.delivery_start,
                                                delivering.spec.delivery_end));
     std::vector<Event> events;

@@ -249,13 +249,24 @@ void Verifier::receive_tiles(StepOpening opening) {
                                    " that does not answer the request");
     return;
   }
-  for (std::size_t i = 0; i < opening.tiles.size(); ++i)
+  // Kept until finish(): a strip of any other size than the one its check
+  // reads would only cost the exchange memory.
+  const std::size_t strip_bytes =
+      opening.step == 0 ? 0 : std::size_t{s.c.matrix_size} * s.c.tile_size;
+  for (std::size_t i = 0; i < opening.tiles.size(); ++i) {
     if (opening.tiles[i].row != s.tiles_requested[i].row ||
         opening.tiles[i].col != s.tiles_requested[i].col) {
       s.fail(Failure::malformed,
              "step " + std::to_string(opening.step) + ": opened a tile not requested");
       return;
     }
+    if (opening.tiles[i].strip.size() != strip_bytes) {
+      s.fail(Failure::malformed, "step " + std::to_string(opening.step) + ": a strip of " +
+                                     std::to_string(opening.tiles[i].strip.size()) +
+                                     " bytes, not " + std::to_string(strip_bytes));
+      return;
+    }
+  }
   s.tiles_received.push_back(std::move(opening));
   s.tiles_requested.clear();
 }

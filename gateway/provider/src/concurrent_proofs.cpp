@@ -300,7 +300,10 @@ struct DeviceProvers::Worker {
     std::unique_lock lock(mutex);
     for (;;) {
       changed.wait(lock, [&] { return task != nullptr || stopping; });
-      if (task == nullptr) return;
+      if (task == nullptr) {
+        prover.reset();  // on this thread, as every call on it was
+        return;
+      }
       auto work = std::move(task);
       task = nullptr;
       lock.unlock();
@@ -381,8 +384,11 @@ pb::ProofBatch DeviceProvers::answer(const pb::ProofBatch& requests) {
 }
 
 void DeviceProvers::end_round() {
+  // Each prover is destroyed on its device's thread, where it was made.
   for (auto& w : workers_)
-    w->prover.reset();
+    w->post([w = w.get()] { w->prover.reset(); });
+  for (auto& w : workers_)
+    w->wait();
 }
 
 Frame answer_proof_batches(Stream& stream, DeviceProvers& devices, std::size_t max_frame_bytes,

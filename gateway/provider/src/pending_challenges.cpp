@@ -12,15 +12,14 @@ std::vector<matching::ChallengeScheduled> pending_challenges(
       for (std::uint32_t index = 0; index < obligation.outcomes.size(); ++index) {
         if (obligation.outcomes[index] != ChallengeOutcome::pending) continue;
         const std::uint32_t round = settlement::challenge_slot(index, obligation.quantity).round;
-        pending.push_back(
-            {.stamp = {},
-             .trade = obligation.trade,
-             .index = index,
-             .instrument = s.spec.id,
-             .provider = obligation.provider,
-             .at = settlement::challenge_time(s.challenge_seed, obligation.provider, round,
-                                              s.spec.delivery_start, s.spec.delivery_end),
-             .round = round});
+        pending.push_back({.stamp = {},
+                           .trade = obligation.trade,
+                           .index = index,
+                           .instrument = s.spec.id,
+                           .provider = obligation.provider,
+                           .at = settlement::challenge_time(
+                               s.challenge_seed, round, s.spec.delivery_start, s.spec.delivery_end),
+                           .round = round});
       }
   }
   return pending;

@@ -126,13 +126,12 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
     listings_[instrument.spec.id] = {
         .spec = instrument.spec, .state = instrument.state, .halted = instrument.halted};
   terms_ = terms;
-  // Rounds whose instant passed while the exchange was down are due now:
-  // the provider is not to blame for the exchange's absence.
-  const std::int64_t started = unix_now();
-  for (auto c : pending_challenges(recovered)) {
-    c.at = std::max(c.at, started);
+  // Rounds whose instant passed while the exchange was down are due at once
+  // (serve_agent counts their grace from started_at_: the provider is not
+  // to blame for the exchange's absence), each still its own round.
+  started_at_ = unix_now();
+  for (const auto& c : pending_challenges(recovered))
     queue_challenge(c);
-  }
 
   using boost::asio::ip::tcp;
   const tcp::endpoint endpoint(boost::asio::ip::make_address(config_.address),
@@ -953,6 +952,9 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
     }
   } leave{*this, participant};
 
+  // A round due before this connection (and before the exchange started,
+  // which is not the provider's doing) by more than the grace is missed.
+  const std::int64_t connected_at = unix_now();
   auto next_heartbeat =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.heartbeat_ms);
   for (;;) {
@@ -963,13 +965,11 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
         if (stopping_) return;
         auto& queue = due_[participant];
         if (!queue.empty() && queue.front().at <= unix_now()) {
-          // The rest of an instant beyond kMaxGpusPerRound GPUs is the next round.
+          // The whole instant, in one round: proved in two, the same
+          // devices could answer both.
           const std::int64_t at = queue.front().at;
           const std::uint32_t number = queue.front().round;
-          std::uint32_t gpus = 0;
-          while (!queue.empty() && queue.front().at == at && queue.front().round == number &&
-                 (round.empty() || gpus + queue.front().gpus_per_unit <= kMaxGpusPerRound)) {
-            gpus += queue.front().gpus_per_unit;
+          while (!queue.empty() && queue.front().at == at && queue.front().round == number) {
             round.push_back(queue.front());
             queue.pop_front();
           }
@@ -997,38 +997,53 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
       continue;
     }
     // An agent that comes (back) late finds the round missed: it may not
-    // pick the moment of its own audit.
-    if (unix_now() - round.front().at > config_.round_grace_ms / 1000) {
-      record_missed(participant, round);
+    // pick the moment of its own audit. Rounds queued behind others on a
+    // connected agent are the exchange's delay, not the provider's.
+    if (std::max(round.front().at, started_at_) + config_.round_grace_ms / 1000 < connected_at) {
+      record_unanswered(participant, round, verify::Failure::missed,
+                        "no agent connected within " + std::to_string(config_.round_grace_ms) +
+                            " ms of the round's instant");
       continue;
     }
+    Frame result;
     try {
-      c.send(delivery_round(c, participant, round));
-    } catch (const WireError&) {
-      // Gone mid-round: its challenges are not answered. Put back, they may
-      // still be answered by a reconnecting agent; unanswered, they time out.
-      std::lock_guard lock(mutex_);
-      auto& queue = due_[participant];
-      queue.insert(queue.begin(), round.begin(), round.end());
+      result = delivery_round(c, participant, round);
+    } catch (const WireError& e) {
+      bool stopping = false;
+      {
+        std::lock_guard lock(mutex_);
+        stopping = stopping_;
+        // The exchange closed it: the round is still due.
+        if (stopping) {
+          auto& queue = due_[participant];
+          queue.insert(queue.begin(), round.begin(), round.end());
+        }
+      }
+      // The agent left mid-round (or broke the protocol): the round fails.
+      // Put back, a provider could abort every round going badly and try
+      // again with fresh challenges.
+      if (!stopping)
+        record_unanswered(participant, round, verify::Failure::incomplete,
+                          std::string("the agent's connection ended mid-round: ") + e.what());
       throw;
     }
+    c.send(result);
   }
 }
 
-void ProviderService::record_missed(ParticipantId participant,
-                                    const std::vector<Challenge>& round) {
+void ProviderService::record_unanswered(ParticipantId participant,
+                                        const std::vector<Challenge>& round,
+                                        verify::Failure failure, const std::string& why) {
   for (const Challenge& challenge : round) {
     matching::RecordChallengeOutcome outcome;
     outcome.trade = challenge.trade;
     outcome.index = challenge.index;
     outcome.outcome = matching::ChallengeOutcome::failed;
-    outcome.failure = static_cast<std::uint32_t>(verify::Failure::missed);
+    outcome.failure = static_cast<std::uint32_t>(failure);
     const char* refused = rejection(pipeline_->execute(outcome).get());
-    std::fprintf(stderr,
-                 "gpuxd: challenge %u of trade %llu (provider %u) failed (missed: no agent "
-                 "answered within %lld ms of the round's instant)%s%s\n",
+    std::fprintf(stderr, "gpuxd: challenge %u of trade %llu (provider %u) failed (%s: %s)%s%s\n",
                  challenge.index + 1, static_cast<unsigned long long>(challenge.trade), participant,
-                 static_cast<long long>(config_.round_grace_ms),
+                 verify::to_string(failure), why.c_str(),
                  refused ? "; outcome refused: " : " and recorded", refused ? refused : "");
   }
 }
@@ -1048,6 +1063,15 @@ Frame ProviderService::delivery_round(Connection& c, ParticipantId participant,
       verdicts[i].assign(round[i].gpus_per_unit,
                          {.failure = verify::Failure::malformed,
                           .detail = "no verification profile for class " + round[i].gpu_class});
+      continue;
+    }
+    // Beyond what one round proves (the provider registered no more), the
+    // units fail rather than be proved by the same devices afterwards.
+    if (targets.size() + round[i].gpus_per_unit > kMaxGpusPerRound) {
+      verdicts[i].assign(
+          round[i].gpus_per_unit,
+          {.failure = verify::Failure::incomplete,
+           .detail = "more than " + std::to_string(kMaxGpusPerRound) + " GPUs in one round"});
       continue;
     }
     for (std::uint32_t gpu = 0; gpu < round[i].gpus_per_unit; ++gpu)

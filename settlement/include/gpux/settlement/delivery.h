@@ -27,13 +27,14 @@ struct DeliveryTerms {
 // with the payer).
 Money fee(Money notional, std::uint32_t ppm);
 
-// The time of round `round` of `provider`'s challenges in the delivery hour
+// The time of round `round` of the challenges in the delivery hour
 // [delivery_start, delivery_end), uniformly drawn by a keyed mixer: the same
-// seed gives the same schedule on every replay, and every obligation the
-// provider delivers in that hour shares it (one instant per round, so that
-// each unit needs its own device).
-std::int64_t challenge_time(std::uint64_t seed, std::uint64_t provider, std::uint32_t round,
-                            std::int64_t delivery_start, std::int64_t delivery_end);
+// seed gives the same schedule on every replay. Every unit delivered in that
+// hour shares it, whichever provider sold it (one instant per round, so that
+// each unit needs its own device, even when one owner sells the same GPUs
+// as two providers).
+std::int64_t challenge_time(std::uint64_t seed, std::uint32_t round, std::int64_t delivery_start,
+                            std::int64_t delivery_end);
 
 // Challenge `index` of an obligation of `quantity` units is unit
 // index % quantity in round index / quantity.

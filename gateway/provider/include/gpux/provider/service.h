@@ -130,8 +130,9 @@ class ProviderService {
   std::vector<verify::Verdict> prove_at_once(Connection& connection, std::int64_t work_ns,
                                              std::span<const ProofTarget> targets,
                                              std::uint64_t secret);
-  // Records every unit of a round no agent answered in time as failed (missed).
-  void record_missed(matching::ParticipantId participant, const std::vector<Challenge>& round);
+  // Records every unit of a round no agent answered as failed, with `why`.
+  void record_unanswered(matching::ParticipantId participant, const std::vector<Challenge>& round,
+                         verify::Failure failure, const std::string& why);
   // Proves one delivery round of `participant`'s agent, records each unit's
   // outcome, and returns the RoundResult to send.
   provider::Frame delivery_round(Connection& connection, matching::ParticipantId participant,
@@ -156,6 +157,7 @@ class ProviderService {
   std::filesystem::path registry_path_;
   sequencer::Pipeline* pipeline_ = nullptr;
   std::uint64_t secret_;
+  std::int64_t started_at_ = 0;  // Unix seconds: rounds due before it were due while it was down
 
   std::unique_ptr<provider::TlsServer> tls_;  // null: plain TCP
   boost::asio::io_context io_;
