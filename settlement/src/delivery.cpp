@@ -38,7 +38,10 @@ SettlementFigures settle(const DeliveryInput& in) {
   GPUX_ASSERT(in.passed <= in.challenges);
   GPUX_ASSERT(in.quantity > 0);
   SettlementFigures f;
-  f.verified = in.quantity * in.passed / in.challenges;
+  // With one challenge per unit and round, passed can reach rounds x
+  // quantity: the product needs more than 64 bits for large obligations.
+  f.verified =
+      static_cast<std::int64_t>(static_cast<__int128>(in.quantity) * in.passed / in.challenges);
   f.unverified = in.quantity - f.verified;
   const Money verified_notional = in.price * f.verified;
   f.buyer_fee = fee(verified_notional, in.buyer_fee_ppm);

@@ -98,19 +98,26 @@ void run_delivery(bool restart) {
     }
   }
   std::map<ParticipantId, ObligationSettled> settled;
+  std::vector<ChallengeRecorded> recorded;
   {
     const auto journal = storage::Journal::open(data);
     journal->for_each_delivery_event([&](const Event& e) {
       if (const auto* s = std::get_if<ObligationSettled>(&e)) settled[s->provider] = *s;
-      if (const auto* r = std::get_if<ChallengeRecorded>(&e)) {
-        CHECK(r->outcome != ChallengeOutcome::timed_out);
-        if (r->outcome == ChallengeOutcome::failed) {
-          // tile_mismatch (the one skipping work) or incomplete (the one
-          // with a device short for each of 2 units)
-          CHECK((r->failure == 5 || r->failure == 10));
-        }
-      }
+      if (const auto* r = std::get_if<ChallengeRecorded>(&e)) recorded.push_back(*r);
     });
+  }
+  std::map<TradeId, ParticipantId> provider_of;
+  for (const auto& [provider, s] : settled)
+    provider_of[s.trade] = provider;
+  for (const ChallengeRecorded& r : recorded) {
+    CAPTURE(r.trade);
+    CHECK(r.outcome != ChallengeOutcome::timed_out);
+    if (r.outcome != ChallengeOutcome::failed) continue;
+    // The one skipping work fails tile_mismatch (5); the one a device short
+    // for 2 of its units fails them incomplete (10); the honest one, never.
+    const ParticipantId provider = provider_of.at(r.trade);
+    CHECK(provider != 3);
+    CHECK(r.failure == (provider == 4 ? 5u : 10u));
   }
   REQUIRE(settled.size() == 3);
   CHECK(settled[3].passed == 10);

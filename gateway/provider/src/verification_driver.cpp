@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <random>
 
+#include "gpux/provider/concurrent_proofs.h"
 #include "gpux/verify/verifier.h"
 
 namespace gpux::provider {
@@ -90,10 +91,12 @@ void VerificationDriver::prove_round(const std::vector<Job>& round,
   std::vector<verify::Verdict> verdicts(round.size());
   std::vector<std::thread> devices;
   for (std::size_t i = 0; i < round.size(); ++i) {
-    if (provider.devices != 0 && i >= provider.devices) {
-      verdicts[i] = {
-          .failure = verify::Failure::incomplete,
-          .detail = "no device for it: the provider runs " + std::to_string(provider.devices)};
+    // As an agent: one device per challenge, as many as the provider runs,
+    // and no more than one round proves.
+    const std::uint32_t runs = provider.devices != 0 ? provider.devices : kMaxGpusPerRound;
+    if (i >= runs) {
+      verdicts[i] = {.failure = verify::Failure::incomplete,
+                     .detail = "no device for it: the provider runs " + std::to_string(runs)};
       continue;
     }
     devices.emplace_back([&, i] {

@@ -26,6 +26,10 @@
 
 namespace gpux::provider {
 
+// GPUs proved at once, in a qualification or a delivery round: bounds the
+// verifiers and threads one round takes.
+inline constexpr std::uint32_t kMaxGpusPerRound = 256;
+
 // One of the challenges proved together. Every verifier of one call must
 // have been constructed (issued) at the same instant, before the call.
 struct ConcurrentChallenge {

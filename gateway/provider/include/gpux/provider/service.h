@@ -83,9 +83,6 @@ class ProviderService {
     std::string gpu_class;
     std::uint32_t gpus_per_unit = 1;  // each proven by its own challenge
   };
-  // GPUs proved at once, in a qualification or a delivery round: bounds the
-  // exchange's verifiers and threads per connection.
-  static constexpr std::uint32_t kMaxGpusPerRound = 256;
   struct Listing {
     matching::InstrumentSpec spec;
     matching::InstrumentState state = matching::InstrumentState::listed;
