@@ -551,7 +551,8 @@ class EngineCore final : public Engine {
   void handle(const SetMarketTerms& c) {
     constexpr std::uint32_t kWhole = 1'000'000;  // ppm
     if (c.buyer_fee_ppm > kWhole || c.delivery.challenges_per_obligation == 0 ||
-        c.delivery.challenges_per_obligation > 1000 || c.delivery.penalty_ppm > 10 * kWhole)
+        c.delivery.challenges_per_obligation > settlement::kMaxRoundsPerHour ||
+        c.delivery.penalty_ppm > 10 * kWhole)
       return reject(RejectReason::invalid_market_terms, 0);
     for (const auto& instrument : instruments_)
       if (instrument && std::max(instrument->spec.maker_fee_ppm, instrument->spec.taker_fee_ppm) >

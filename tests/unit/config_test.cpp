@@ -144,7 +144,7 @@ TEST_CASE("delivery and settlement settings, with fees per product and collatera
   CHECK(std::get<PostCollateral>(config.bootstrap[2]).amount == 2'000);
   CHECK(config.calendar.products.at(0).terms.maker_fee_ppm == 100);
   CHECK_THROWS_WITH_AS(parse_config("challenges_per_obligation = 0\n", "c"),
-                       "c:1: challenges_per_obligation: must be between 1 and 1000", ConfigError);
+                       "c:1: challenges_per_obligation: must be between 1 and 60", ConfigError);
   CHECK_THROWS_WITH_AS(parse_config("settle_after_seconds = -1\n", "c"),
                        "c:1: settle_after_seconds: must not be negative", ConfigError);
 }

@@ -278,6 +278,8 @@ TEST_CASE("market terms: set by a command, refused with a reason, carried by sna
     bad = doubled;
     bad.delivery.challenges_per_obligation = 0;
     CHECK(rejected(m.apply(bad)) == RejectReason::invalid_market_terms);
+    bad.delivery.challenges_per_obligation = 61;  // each round challenges every unit
+    CHECK(rejected(m.apply(bad)) == RejectReason::invalid_market_terms);
     bad = doubled;
     bad.buyer_fee_ppm = 2'999;
     CHECK(rejected(m.apply(bad)) == RejectReason::invalid_market_terms);

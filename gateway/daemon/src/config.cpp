@@ -366,9 +366,11 @@ const std::vector<Section>& sections() {
          .settings = {
              whole<uint32_t>("challenges_per_obligation",
                              GPUX_FIELD(pipeline.engine.delivery.challenges_per_obligation),
-                             "verification challenges per trade in its hour;\n"
-                             "verified units = traded x passed / challenges",
-                             1, 1000),
+                             "verification rounds in each delivery hour; each\n"
+                             "challenges every unit delivered that hour at once;\n"
+                             "verified units = the units proven, averaged over\n"
+                             "the rounds",
+                             1, 60),
              whole<uint32_t>("penalty_ppm", GPUX_FIELD(pipeline.engine.delivery.penalty_ppm),
                              "penalty on unverified notional, from collateral", 0, 10'000'000),
              whole<uint64_t>("challenge_seed", GPUX_FIELD(pipeline.engine.delivery.challenge_seed),

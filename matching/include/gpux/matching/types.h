@@ -100,7 +100,7 @@ enum class RejectReason : std::uint8_t {
   invalid_block_limit,  // limit not positive, or limit x units x hours above USD 10^9
   block_not_fillable,   // the hourly books cannot fill every hour within the limit
   // SetMarketTerms: the terms themselves, then the market they would apply to.
-  invalid_market_terms,  // fee hold above 100%, below a listed product's fee, or no challenges
+  invalid_market_terms,  // fee hold above 100% or below a listed fee; rounds not 1..60
   market_terms_locked,   // the fee hold changes while buyers' money is reserved or escrowed
   instrument_halted,     // new orders and replaces wait until the operator resumes trading
 };

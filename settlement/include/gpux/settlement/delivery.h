@@ -9,6 +9,10 @@
 
 namespace gpux::settlement {
 
+// One round a minute at most: each challenges every unit delivered in the
+// hour, so an obligation's challenges are rounds x its units.
+inline constexpr std::uint32_t kMaxRoundsPerHour = 60;
+
 struct DeliveryTerms {
   // Verification rounds in each delivery hour. In a round every unit a
   // provider delivers in that hour is challenged at the same instant, so an
