@@ -376,6 +376,42 @@ class EngineCore final : public Engine {
     emit(InstrumentHalted{.instrument = c.instrument, .halted = c.halted});
   }
 
+  void handle(const SetSeat& c) {
+    const Seat& seat = *c.seat;
+    if (!valid_access_name(seat.sender_comp_id) || seat.password_hash.size() > kMaxAccessSecret ||
+        (seat.no_password && !seat.password_hash.empty()))
+      return reject(RejectReason::invalid_seat, seat.participant);
+    const auto held = seats_.find(seat.sender_comp_id);
+    if (held != seats_.end() && held->second.participant != seat.participant)
+      return reject(RejectReason::seat_taken, seat.participant);
+    seats_[seat.sender_comp_id] = seat;
+    emit(SeatSet{.participant = seat.participant});
+  }
+
+  void handle(const SetProvider& c) {
+    if (find_account(c.participant) == nullptr)
+      return reject(RejectReason::unknown_participant, c.participant);
+    const auto held = providers_.find(c.participant);
+    if (!c.record) {
+      if (held == providers_.end()) return reject(RejectReason::unknown_provider, c.participant);
+      providers_.erase(held);
+      emit(ProviderSet{.participant = c.participant, .registered = false});
+      return;
+    }
+    const ProviderRecord& r = *c.record;
+    bool valid = r.participant == c.participant && valid_access_name(r.name) &&
+                 valid_access_name(r.region) && r.token_hash.size() <= kMaxAccessSecret &&
+                 (r.fix_sender_comp_id.empty() || valid_access_name(r.fix_sender_comp_id));
+    for (const ProvenGpus& g : r.gpus)
+      valid = valid && valid_access_name(g.gpu_class) && valid_access_name(g.region);
+    if (!valid) return reject(RejectReason::invalid_provider, c.participant);
+    for (const auto& [participant, other] : providers_)
+      if (participant != c.participant && other.name == r.name)
+        return reject(RejectReason::provider_name_taken, c.participant);
+    providers_[c.participant] = r;
+    emit(ProviderSet{.participant = c.participant, .registered = true});
+  }
+
   void handle(const ChangeInstrumentState& c) {
     Instrument* instrument = find_instrument(c.instrument);
     if (instrument == nullptr) return reject(RejectReason::unknown_instrument, 0);
@@ -1200,6 +1236,8 @@ class EngineCore final : public Engine {
   // wins), so neither hashed nor snapshotted.
   using HourKey = std::tuple<std::string, std::string, std::int64_t>;
   std::map<HourKey, InstrumentId> hours_;
+  std::map<std::string, Seat> seats_;                  // by SenderCompID
+  std::map<ParticipantId, ProviderRecord> providers_;  // registered providers
 };
 
 template <class Book>
@@ -1282,6 +1320,26 @@ std::uint64_t EngineCore<Book>::state_hash() const {
     h.add(config_.delivery.challenges_per_obligation);
     h.add(config_.delivery.penalty_ppm);
     h.add(config_.delivery.challenge_seed);
+  }
+  // Seats and providers only once there are any: older journals' hashes
+  // stay what their snapshots recorded.
+  for (const auto& [sender, seat] : seats_) {
+    h.add(sender);
+    h.add(seat.participant);
+    h.add(seat.password_hash);
+    h.add(std::uint64_t{seat.no_password} | std::uint64_t{seat.cancel_on_disconnect} << 1 |
+          std::uint64_t{seat.enabled} << 2);
+  }
+  for (const auto& [participant, p] : providers_) {
+    h.add(participant);
+    for (const std::string* field : {&p.name, &p.region, &p.token_hash, &p.fix_sender_comp_id})
+      h.add(*field);
+    for (const ProvenGpus& g : p.gpus) {
+      h.add(g.gpu_class);
+      h.add(g.region);
+      h.add(g.count);
+    }
+    h.add(~std::uint64_t{0});
   }
   return h.value();
 }
@@ -1424,7 +1482,9 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
                    .accounts = {},
                    .capacities = {},
                    .exchange = exchange_,
-                   .market_terms = std::nullopt};
+                   .market_terms = std::nullopt,
+                   .seats = {},
+                   .providers = {}};
   for (const auto& instrument : instruments_) {
     if (!instrument) continue;
     InstrumentSnapshot& out = s.instruments.emplace_back();
@@ -1458,6 +1518,10 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
   if (market_terms_set_)
     s.market_terms =
         SetMarketTerms{.buyer_fee_ppm = config_.buyer_fee_ppm, .delivery = config_.delivery};
+  for (const auto& [sender, seat] : seats_)
+    s.seats.push_back(seat);
+  for (const auto& [participant, provider] : providers_)
+    s.providers.push_back(provider);
   return s;
 }
 
@@ -1529,6 +1593,12 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
       return refuse("capacity entry: invalid or repeated");
     capacity_slot(c.participant, c.instrument).view = c.view;
   }
+  for (const Seat& seat : s.seats)
+    if (!valid_access_name(seat.sender_comp_id) || !seats_.emplace(seat.sender_comp_id, seat).second)
+      return refuse("seat " + seat.sender_comp_id + ": invalid or repeated");
+  for (const ProviderRecord& p : s.providers)
+    if (!find_account(p.participant) || !providers_.emplace(p.participant, p).second)
+      return refuse("provider " + std::to_string(p.participant) + ": invalid or repeated");
   return check_invariants();
 }
 

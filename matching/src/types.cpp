@@ -1,5 +1,7 @@
 #include "gpux/matching/types.h"
 
+#include "gpux/matching/access.h"
+
 namespace gpux::matching {
 
 const char* to_string(Side v) {
@@ -150,6 +152,16 @@ const char* to_string(RejectReason v) {
       return "market_terms_locked";
     case RejectReason::instrument_halted:
       return "instrument_halted";
+    case RejectReason::invalid_seat:
+      return "invalid_seat";
+    case RejectReason::seat_taken:
+      return "seat_taken";
+    case RejectReason::invalid_provider:
+      return "invalid_provider";
+    case RejectReason::provider_name_taken:
+      return "provider_name_taken";
+    case RejectReason::unknown_provider:
+      return "unknown_provider";
   }
   return "?";
 }
@@ -190,6 +202,17 @@ const char* to_string(ChallengeOutcome v) {
       return "timed_out";
   }
   return "?";
+}
+
+bool valid_access_name(const std::string& name) {
+  if (name.empty() || name.size() > kMaxAccessName) return false;
+  const auto word = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!word(name.front())) return false;
+  for (const char c : name)
+    if (!word(c) && c != '-' && c != '_' && c != '.') return false;
+  return true;
 }
 
 }  // namespace gpux::matching

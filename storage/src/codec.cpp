@@ -207,6 +207,16 @@ struct Mirror<m::RejectReason> {
         return proto::MARKET_TERMS_LOCKED;
       case m::RejectReason::instrument_halted:
         return proto::INSTRUMENT_HALTED;
+      case m::RejectReason::invalid_seat:
+        return proto::INVALID_SEAT;
+      case m::RejectReason::seat_taken:
+        return proto::SEAT_TAKEN;
+      case m::RejectReason::invalid_provider:
+        return proto::INVALID_PROVIDER;
+      case m::RejectReason::provider_name_taken:
+        return proto::PROVIDER_NAME_TAKEN;
+      case m::RejectReason::unknown_provider:
+        return proto::UNKNOWN_PROVIDER;
     }
     return -1;
   }
@@ -431,6 +441,50 @@ void encode_terms(const m::SetMarketTerms& terms, proto::SetMarketTerms& p) {
   p.set_challenge_seed(terms.delivery.challenge_seed);
 }
 
+void encode_seat(const m::Seat& seat, proto::Seat& p) {
+  p.set_sender_comp_id(seat.sender_comp_id);
+  p.set_participant(seat.participant);
+  p.set_password_hash(seat.password_hash);
+  p.set_no_password(seat.no_password);
+  p.set_cancel_on_disconnect(seat.cancel_on_disconnect);
+  p.set_enabled(seat.enabled);
+}
+
+m::Seat decode_seat(const proto::Seat& p) {
+  return {.sender_comp_id = p.sender_comp_id(),
+          .participant = p.participant(),
+          .password_hash = p.password_hash(),
+          .no_password = p.no_password(),
+          .cancel_on_disconnect = p.cancel_on_disconnect(),
+          .enabled = p.enabled()};
+}
+
+void encode_provider(const m::ProviderRecord& r, proto::ProviderRecord& p) {
+  p.set_participant(r.participant);
+  p.set_name(r.name);
+  p.set_region(r.region);
+  p.set_token_hash(r.token_hash);
+  p.set_fix_sender_comp_id(r.fix_sender_comp_id);
+  for (const m::ProvenGpus& g : r.gpus) {
+    auto& out = *p.add_gpus();
+    out.set_gpu_class(g.gpu_class);
+    out.set_region(g.region);
+    out.set_count(g.count);
+  }
+}
+
+m::ProviderRecord decode_provider(const proto::ProviderRecord& p) {
+  m::ProviderRecord r{.participant = p.participant(),
+                      .name = p.name(),
+                      .region = p.region(),
+                      .token_hash = p.token_hash(),
+                      .fix_sender_comp_id = p.fix_sender_comp_id(),
+                      .gpus = {}};
+  for (const auto& g : p.gpus())
+    r.gpus.push_back({.gpu_class = g.gpu_class(), .region = g.region(), .count = g.count()});
+  return r;
+}
+
 m::SetMarketTerms decode_terms(const proto::SetMarketTerms& p) {
   return {.buyer_fee_ppm = p.buyer_fee_ppm(),
           .delivery = {.challenges_per_obligation = p.challenges_per_obligation(),
@@ -508,6 +562,15 @@ struct BodyEncoder {
     o.set_amount(c.amount);
   }
   void operator()(const m::SetMarketTerms& c) { encode_terms(c, *p.mutable_set_market_terms()); }
+  void operator()(const m::SetSeat& c) {
+    if (!c.seat) throw DecodeError("SetSeat without a seat");
+    encode_seat(*c.seat, *p.mutable_set_seat());
+  }
+  void operator()(const m::SetProvider& c) {
+    auto& o = *p.mutable_set_provider();
+    o.set_participant(c.participant);
+    if (c.record) encode_provider(*c.record, *o.mutable_record());
+  }
   void operator()(const m::HaltInstrument& c) {
     p.mutable_halt_instrument()->set_instrument(c.instrument);
     p.mutable_halt_instrument()->set_halted(c.halted);
@@ -581,6 +644,15 @@ m::CommandBody decode_body(const proto::Command& p) {
                                .amount = p.post_collateral().amount()};
     case proto::Command::kSetMarketTerms:
       return decode_terms(p.set_market_terms());
+    case proto::Command::kSetSeat:
+      return m::SetSeat{decode_seat(p.set_seat())};
+    case proto::Command::kSetProvider: {
+      const auto& o = p.set_provider();
+      m::SetProvider c{.participant = o.participant(), .record = nullptr};
+      if (o.has_record())
+        c.record = std::make_shared<const m::ProviderRecord>(decode_provider(o.record()));
+      return c;
+    }
     case proto::Command::kHaltInstrument:
       return m::HaltInstrument{.instrument = p.halt_instrument().instrument(),
                                .halted = p.halt_instrument().halted()};
@@ -671,6 +743,15 @@ struct EventEncoder {
     stamp(e);
     p.mutable_instrument_halted()->set_instrument(e.instrument);
     p.mutable_instrument_halted()->set_halted(e.halted);
+  }
+  void operator()(const m::SeatSet& e) {
+    stamp(e);
+    p.mutable_seat_set()->set_participant(e.participant);
+  }
+  void operator()(const m::ProviderSet& e) {
+    stamp(e);
+    p.mutable_provider_set()->set_participant(e.participant);
+    p.mutable_provider_set()->set_registered(e.registered);
   }
   void operator()(const m::MarketTermsSet& e) {
     stamp(e);
@@ -856,6 +937,12 @@ m::Event decode_event_body(const proto::Event& p) {
       return m::InstrumentHalted{.stamp = s,
                                  .instrument = p.instrument_halted().instrument(),
                                  .halted = p.instrument_halted().halted()};
+    case proto::Event::kSeatSet:
+      return m::SeatSet{.stamp = s, .participant = p.seat_set().participant()};
+    case proto::Event::kProviderSet:
+      return m::ProviderSet{.stamp = s,
+                            .participant = p.provider_set().participant(),
+                            .registered = p.provider_set().registered()};
     case proto::Event::kMarketTermsSet: {
       const m::SetMarketTerms terms = decode_terms(p.market_terms_set());
       return m::MarketTermsSet{
@@ -1056,6 +1143,10 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
   p.set_penalties(s.exchange.penalties);
   p.set_clearing(s.exchange.clearing);
   if (s.market_terms) encode_terms(*s.market_terms, *p.mutable_market_terms());
+  for (const m::Seat& seat : s.seats)
+    encode_seat(seat, *p.add_seats());
+  for (const m::ProviderRecord& provider : s.providers)
+    encode_provider(provider, *p.add_providers());
   return p;
 }
 
@@ -1069,8 +1160,14 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
                                    .fees = p.fees(),
                                    .penalties = p.penalties(),
                                    .clearing = p.clearing()},
-                      .market_terms = std::nullopt};
+                      .market_terms = std::nullopt,
+                      .seats = {},
+                      .providers = {}};
   if (p.has_market_terms()) s.market_terms = decode_terms(p.market_terms());
+  for (const auto& seat : p.seats())
+    s.seats.push_back(decode_seat(seat));
+  for (const auto& provider : p.providers())
+    s.providers.push_back(decode_provider(provider));
   for (const auto& i : p.instruments()) {
     m::InstrumentSnapshot& out = s.instruments.emplace_back();
     out.spec = decode_spec(i.spec());

@@ -83,6 +83,7 @@ class CommandGenerator {
       halted_ = {some_instrument(), 20};
       return HaltInstrument{halted_->first, true};
     }
+    if (pick(0, 1) == 0) return access_change();
     return new_order();
   }
 
@@ -133,6 +134,30 @@ class CommandGenerator {
     if (oddity == 1) q = lot * 41;  // above maximum
     if (oddity == 2) q = 0;
     return q;
+  }
+
+  // A seat or a provider record set, changed or removed; now and then one the
+  // engine refuses (a bad name, another's seat, an unknown provider).
+  CommandBody access_change() {
+    const ParticipantId owner = participant();
+    const std::string name = "seat-" + std::to_string(pick(0, 5));
+    if (pick(0, 1) == 0)
+      return SetSeat{{.sender_comp_id = pick(0, 19) == 0 ? "bad name" : name,
+                      .participant = owner,
+                      .password_hash = pick(0, 1) == 0 ? "" : "$argon2id$" + name,
+                      .no_password = false,
+                      .cancel_on_disconnect = pick(0, 1) == 0,
+                      .enabled = pick(0, 3) != 0}};
+    if (pick(0, 3) == 0) return SetProvider{.participant = owner, .record = nullptr};
+    auto record = std::make_shared<const ProviderRecord>(ProviderRecord{
+        .participant = owner,
+        .name = "provider-" + std::to_string(pick(0, 4)),
+        .region = "us-east",
+        .token_hash = std::string(32, static_cast<char>(pick(0, 255))),
+        .fix_sender_comp_id = name,
+        .gpus = {{.gpu_class = "H100-SXM", .region = "us-east",
+                  .count = static_cast<std::uint32_t>(pick(0, 64))}}});
+    return SetProvider{.participant = owner, .record = std::move(record)};
   }
 
   CommandBody new_order() {

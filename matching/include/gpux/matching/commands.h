@@ -6,6 +6,7 @@
 #include <optional>
 #include <variant>
 
+#include "gpux/matching/access.h"
 #include "gpux/matching/types.h"
 #include "gpux/settlement/delivery.h"
 
@@ -137,10 +138,27 @@ struct HaltInstrument {
   bool halted = true;
 };
 
+// A FIX seat created, or changed as a whole: its password (a new hash is a
+// rotation), cancel-on-disconnect, or enabled. A seat keeps its participant
+// for life (seat_taken otherwise). Rare and large, so held by pointer.
+struct SetSeat {
+  explicit SetSeat(Seat s) : seat(std::make_shared<const Seat>(std::move(s))) {}
+  std::shared_ptr<const Seat> seat;
+};
+
+// A provider registered, or its record replaced (its proven GPUs, its seat),
+// when `record` is set; deregistered when it is not. The participant must
+// exist (AddParticipant first) and a name belongs to one provider.
+struct SetProvider {
+  ParticipantId participant = 0;
+  std::shared_ptr<const ProviderRecord> record;
+};
+
 using CommandBody =
     std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
                  ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity, PostCollateral,
-                 RecordChallengeOutcome, NewBlockOrder, SetMarketTerms, HaltInstrument>;
+                 RecordChallengeOutcome, NewBlockOrder, SetMarketTerms, HaltInstrument, SetSeat,
+                 SetProvider>;
 
 struct Command {
   Stamp stamp;

@@ -157,6 +157,8 @@ struct EngineSnapshot {
   // The terms the journal set last (SetMarketTerms); none: the engine's
   // configuration's, as in journals from before the command.
   std::optional<SetMarketTerms> market_terms;
+  std::vector<Seat> seats;                // by SenderCompID
+  std::vector<ProviderRecord> providers;  // by participant
   bool operator==(const EngineSnapshot&) const = default;
 };
 

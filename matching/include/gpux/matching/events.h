@@ -227,12 +227,28 @@ struct InstrumentHalted {
   bool operator==(const InstrumentHalted&) const = default;
 };
 
+// A seat is as its SetSeat says from here on (the command carries the seat).
+struct SeatSet {
+  Stamp stamp = {};
+  ParticipantId participant = 0;
+  bool operator==(const SeatSet&) const = default;
+};
+
+// A provider registered or changed (registered), or deregistered; the
+// SetProvider command carries the record.
+struct ProviderSet {
+  Stamp stamp = {};
+  ParticipantId participant = 0;
+  bool registered = true;
+  bool operator==(const ProviderSet&) const = default;
+};
+
 using Event =
     std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
                  SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
                  OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting, CollateralChanged,
                  ObligationCreated, ChallengeScheduled, ChallengeRecorded, ObligationSettled,
-                 BlockOrderFilled, MarketTermsSet, InstrumentHalted>;
+                 BlockOrderFilled, MarketTermsSet, InstrumentHalted, SeatSet, ProviderSet>;
 
 // Receives events synchronously on the engine thread, in order. Kept apart
 // from the book so that market data, journaling and tests plug in alike.

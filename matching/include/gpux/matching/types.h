@@ -103,6 +103,12 @@ enum class RejectReason : std::uint8_t {
   invalid_market_terms,  // fee hold above 100% or below a listed fee; rounds not 1..60
   market_terms_locked,   // the fee hold changes while buyers' money is reserved or escrowed
   instrument_halted,     // new orders and replaces wait until the operator resumes trading
+  // SetSeat and SetProvider.
+  invalid_seat,         // a bad SenderCompID, an overlong hash, or no_password with a hash
+  seat_taken,           // the SenderCompID is another participant's seat
+  invalid_provider,     // a bad name or region, an overlong field, or a record for another id
+  provider_name_taken,  // another provider has that name
+  unknown_provider,     // deregistering a participant that is not a registered provider
 };
 
 // The longest block order: one week of consecutive delivery hours.
