@@ -29,7 +29,19 @@ void usage(const char*) {
       "        each offers by class and region, and its FIX seat.\n"
       "seats   the FIX seats: SenderCompID, participant, password (set, none yet:\n"
       "        cannot log on, or not needed: password=none), cancel on disconnect,\n"
-      "        and the provider it belongs to.\n"
+      "        enabled, and the provider it belongs to.\n"
+      "       gpux admin seat-create SENDER --participant N [--no-password]\n"
+      "       gpux admin seat-password|seat-disable|seat-enable SENDER\n"
+      "                        (each also takes [--cancel-on-disconnect yes|no]\n"
+      "                        --exchange HOST:PORT [--tls-ca FILE] [--json])\n"
+      "seat-create  a new FIX seat for participant N, which can log on at once; its\n"
+      "        password is printed once (--no-password: none, anyone who reaches\n"
+      "        the FIX port may use it).\n"
+      "seat-password  a new password for the seat, printed once; the old one no\n"
+      "        longer logs on (a session logged on stays).\n"
+      "seat-disable  logs the seat's session out and refuses its Logons (its orders\n"
+      "        stay, unless cancel on disconnect); seat-enable lets it in again.\n"
+      "        Each is a journaled SetSeat, in effect without a restart.\n"
       "instruments  the listed products: id, symbol, class, region, state (and\n"
       "        whether trading is halted) and delivery hour (UTC).\n"
       "       gpux admin halt|resume INSTRUMENT --exchange HOST:PORT [--tls-ca FILE]\n"
@@ -151,29 +163,93 @@ int providers(int argc, char** argv) {
       });
 }
 
+void print_seat_heading() {
+  std::printf("%-20s %-12s %-12s %-20s %-8s %s\n", "seat", "participant", "password",
+              "cancel on disconnect", "enabled", "provider");
+}
+
+// One seat, as a table row or a JSON object; `password` a new one, if issued.
+void print_seat(const proto::provider::SeatList::Seat& s, bool json,
+                const std::string& password = {}) {
+  namespace pb = proto::provider;
+  const char* state = s.password() == pb::SeatList::Seat::SET          ? "set"
+                      : s.password() == pb::SeatList::Seat::NOT_NEEDED ? "not needed"
+                                                                       : "none yet";
+  if (json) {
+    std::printf(
+        "{\"seat\":\"%s\",\"participant\":%u,\"password\":\"%s\","
+        "\"cancel_on_disconnect\":%s,\"enabled\":%s,\"provider\":\"%s\"%s}\n",
+        json::escape(s.sender_comp_id()).c_str(), s.participant(), state,
+        s.cancel_on_disconnect() ? "true" : "false", s.enabled() ? "true" : "false",
+        json::escape(s.provider()).c_str(),
+        password.empty() ? "" : (",\"new_password\":\"" + password + "\"").c_str());
+    return;
+  }
+  std::printf("%-20s %-12u %-12s %-20s %-8s %s\n", s.sender_comp_id().c_str(), s.participant(),
+              state, s.cancel_on_disconnect() ? "yes" : "no", s.enabled() ? "yes" : "no",
+              s.provider().empty() ? "-" : s.provider().c_str());
+}
+
 int seats(int argc, char** argv) {
   Frame request;
   request.mutable_list_seats();
   return list("seats", argc, argv, request, Frame::kSeatList, [](const Frame& f, bool json) {
-    namespace pb = proto::provider;
-    if (!json)
-      std::printf("%-20s %-12s %-12s %-20s %s\n", "seat", "participant", "password",
-                  "cancel on disconnect", "provider");
-    for (const auto& s : f.seat_list().seats()) {
-      const char* password = s.password() == pb::SeatList::Seat::SET          ? "set"
-                             : s.password() == pb::SeatList::Seat::NOT_NEEDED ? "not needed"
-                                                                              : "none yet";
-      if (json)
-        std::printf(
-            "{\"seat\":\"%s\",\"participant\":%u,\"password\":\"%s\","
-            "\"cancel_on_disconnect\":%s,\"provider\":\"%s\"}\n",
-            json::escape(s.sender_comp_id()).c_str(), s.participant(), password,
-            s.cancel_on_disconnect() ? "true" : "false", json::escape(s.provider()).c_str());
-      else
-        std::printf("%-20s %-12u %-12s %-20s %s\n", s.sender_comp_id().c_str(), s.participant(),
-                    password, s.cancel_on_disconnect() ? "yes" : "no",
-                    s.provider().empty() ? "-" : s.provider().c_str());
+    if (!json) print_seat_heading();
+    for (const auto& s : f.seat_list().seats())
+      print_seat(s, json);
+  });
+}
+
+// seat-create, seat-password, seat-disable, seat-enable SENDER.
+int change_seat(const std::string& verb, int argc, char** argv) {
+  Connection where;
+  Frame request;
+  auto& change = *request.mutable_change_seat();
+  change.set_create(verb == "seat-create");
+  change.set_new_password(verb == "seat-password");
+  if (verb == "seat-disable" || verb == "seat-enable") change.set_enabled(verb == "seat-enable");
+  bench::Arguments args(argc + 1, argv - 1, usage);
+  while (args.next()) {
+    if (where.take(args)) continue;
+    if (change.create() && args.is("--participant")) {
+      change.set_participant(u32(args, "--participant"));
+    } else if (change.create() && args.is("--no-password")) {
+      change.set_no_password(true);
+    } else if (args.is("--cancel-on-disconnect")) {
+      const std::string value = args.value();
+      if (value != "yes" && value != "no") {
+        std::fprintf(stderr, "gpux admin %s: --cancel-on-disconnect takes yes or no, not '%s'\n",
+                     verb.c_str(), value.c_str());
+        return 2;
+      }
+      change.set_cancel_on_disconnect(value == "yes");
+    } else if (change.sender_comp_id().empty() && !args.current().empty() &&
+               args.current()[0] != '-') {
+      change.set_sender_comp_id(args.current());
+    } else {
+      args.unknown();
     }
+  }
+  if (change.sender_comp_id().empty()) {
+    std::fprintf(stderr, "gpux admin %s: name the seat (its SenderCompID)\n", verb.c_str());
+    return 2;
+  }
+  if (change.create() && change.participant() == 0) {
+    std::fprintf(stderr, "gpux admin seat-create: --participant N is required\n");
+    return 2;
+  }
+  return with_session(verb.c_str(), where, [&](cli::ProviderSession& session) {
+    const auto changed = session.call(request, Frame::kSeatChanged).seat_changed();
+    if (where.json) return print_seat(changed.seat(), true, changed.password());
+    std::printf("seat set at sequence %llu:\n",
+                static_cast<unsigned long long>(changed.sequence()));
+    print_seat_heading();
+    print_seat(changed.seat(), false);
+    if (!changed.password().empty())
+      std::printf(
+          "password: %s\n(shown once: give it to the seat's owner, the exchange keeps "
+          "only its hash)\n",
+          changed.password().c_str());
   });
 }
 
@@ -282,6 +358,8 @@ int gpux_admin(int argc, char** argv) {
   if (argc >= 1 && std::string(argv[0]) == "providers") return providers(argc - 1, argv + 1);
   if (argc >= 1 && std::string(argv[0]) == "seats") return seats(argc - 1, argv + 1);
   if (argc >= 1 && std::string(argv[0]) == "instruments") return instruments(argc - 1, argv + 1);
+  for (const char* verb : {"seat-create", "seat-password", "seat-disable", "seat-enable"})
+    if (argc >= 1 && std::string(argv[0]) == verb) return change_seat(verb, argc - 1, argv + 1);
   if (argc >= 1 && std::string(argv[0]) == "halt") return halt("halt", true, argc - 1, argv + 1);
   if (argc >= 1 && std::string(argv[0]) == "resume")
     return halt("resume", false, argc - 1, argv + 1);

@@ -25,7 +25,6 @@
 using namespace gpux::matching;
 using gpux::fix::BookEntry;
 using gpux::fix::Ended;
-using gpux::fix::FixClient;
 using gpux::fix::MarketData;
 using gpux::fix::OrderIndex;
 using gpux::fix::Outbox;
@@ -42,12 +41,23 @@ bool operator==(const BookEntry& a, const BookEntry& b) {
 namespace {
 
 // A seat with a password (its hash), or without one on purpose (password=none).
-FixClient seat(ParticipantId participant, std::string password_hash = {}) {
-  FixClient client;
-  client.participant = participant;
-  client.no_password = password_hash.empty();
-  client.password_hash = std::move(password_hash);
-  return client;
+// A seat with that password hash; without one, a seat open to anyone.
+gpux::matching::Seat seat(std::string sender, ParticipantId participant,
+                          std::string password_hash = {}) {
+  const bool open = password_hash.empty();
+  return {.sender_comp_id = std::move(sender),
+          .participant = participant,
+          .password_hash = std::move(password_hash),
+          .no_password = open};
+}
+
+// A guard holding `seats`, on `minute`'s clock.
+std::unique_ptr<SeatGuard> guard(std::initializer_list<gpux::matching::Seat> seats,
+                                 SeatGuard::MinuteClock minute) {
+  auto guard = std::make_unique<SeatGuard>(std::move(minute));
+  for (const auto& s : seats)
+    guard->set(s);
+  return guard;
 }
 
 // Argon2id at the minimum cost: the check is what is tested, not its cost.
@@ -109,21 +119,29 @@ const std::string kPeer = "192.0.2.1";
 
 TEST_CASE("FIX seats: passwords checked; five failures in a minute lock an address out") {
   long minute = 1000;
-  const std::map<std::string, FixClient> clients{
-      {"A", seat(1, password_hash("right"))},
-      {"OPEN", seat(2)},
-  };
-  SeatGuard seats(clients, [&] { return minute; });
+  const auto seats_held =
+      guard({seat("A", 1, password_hash("right")), seat("OPEN", 2)}, [&] { return minute; });
+  SeatGuard& seats = *seats_held;
   CHECK(seats.authenticate("NOBODY", "x", kPeer) == "unknown SenderCompID NOBODY");
   CHECK(seats.authenticate("OPEN", "anything", kPeer) == "");
   // A seat without a hash and not open: closed until a hash is set.
-  FixClient unset = seat(3);
+  gpux::matching::Seat unset = seat("PROVIDER", 3);
   unset.no_password = false;
-  SeatGuard waiting({{"PROVIDER", unset}}, [&] { return minute; });
+  const auto waiting_held = guard({unset}, [&] { return minute; });
+  SeatGuard& waiting = *waiting_held;
   CHECK(waiting.authenticate("PROVIDER", "", kPeer) ==
-        "seat PROVIDER has no password yet: the operator gives it one (password_hash= on its "
-        "fix_client line), or onboarding the provider issues one");
-  waiting.set_password_hash("PROVIDER", password_hash("issued"));
+        "seat PROVIDER has no password yet: the operator gives it one (gpux admin "
+        "seat-password), or onboarding the provider issues one");
+  waiting.set(seat("PROVIDER", 3, password_hash("issued")));
+  CHECK(waiting.authenticate("PROVIDER", "issued", kPeer) == "");
+  // Disabled: refused with the reason, the right password too; enabled, let in.
+  gpux::matching::Seat disabled = seat("PROVIDER", 3, password_hash("issued"));
+  disabled.enabled = false;
+  waiting.set(disabled);
+  CHECK(waiting.authenticate("PROVIDER", "issued", kPeer) ==
+        "seat PROVIDER is disabled by the operator");
+  disabled.enabled = true;
+  waiting.set(disabled);
   CHECK(waiting.authenticate("PROVIDER", "issued", kPeer) == "");
   CHECK(seats.authenticate("A", "right", kPeer) == "");
   for (int i = 0; i < SeatGuard::max_failures_per_minute; ++i)
@@ -134,7 +152,8 @@ TEST_CASE("FIX seats: passwords checked; five failures in a minute lock an addre
 }
 
 TEST_CASE("FIX seats: a Logon without a password is told one is needed, and not counted") {
-  SeatGuard seats({{"A", seat(1, password_hash("right"))}}, [] { return 0L; });
+  const auto seats_held = guard({seat("A", 1, password_hash("right"))}, [] { return 0L; });
+  SeatGuard& seats = *seats_held;
   const std::string needed = "a password is required for A: Password(554) on the Logon";
   for (int i = 0; i < SeatGuard::max_failures_per_minute + 1; ++i)
     CHECK(seats.authenticate("A", "", kPeer) == needed);
@@ -145,7 +164,8 @@ TEST_CASE("FIX seats: a Logon without a password is told one is needed, and not 
 
 TEST_CASE("FIX seats: failures count per minute, and vetting counts none") {
   long minute = 7;
-  SeatGuard seats({{"A", seat(1, password_hash("right"))}}, [&] { return minute; });
+  const auto seats_held = guard({seat("A", 1, password_hash("right"))}, [&] { return minute; });
+  SeatGuard& seats = *seats_held;
   for (int i = 0; i < SeatGuard::max_failures_per_minute - 1; ++i)
     CHECK(seats.authenticate("A", "wrong", kPeer) == "wrong password for A");
   ++minute;
@@ -161,19 +181,20 @@ TEST_CASE("FIX seats: failures count per minute, and vetting counts none") {
 }
 
 TEST_CASE("FIX seats: a new password hash replaces the old one, vetted or not") {
-  SeatGuard seats({{"A", seat(1, password_hash("old"))}}, [] { return 0L; });
+  const auto seats_held = guard({seat("A", 1, password_hash("old"))}, [] { return 0L; });
+  SeatGuard& seats = *seats_held;
   seats.vet_password("A", "old", kPeer);
   CHECK(seats.authenticate("A", "old", kPeer) == "");
-  seats.set_password_hash("A", password_hash("new"));
+  seats.set(seat("A", 1, password_hash("new")));
   CHECK(seats.authenticate("A", "old", kPeer) == "wrong password for A");
   CHECK(seats.authenticate("A", "new", kPeer) == "");
-  seats.set_password_hash("B", password_hash("b"));  // not a seat: stays unknown
   CHECK(seats.authenticate("B", "b", kPeer) == "unknown SenderCompID B");
 }
 
 TEST_CASE("FIX seats: a stranger locked out of a seat does not lock out its owner") {
   long minute = 3;
-  SeatGuard seats({{"A", seat(1, password_hash("right"))}}, [&] { return minute; });
+  const auto seats_held = guard({seat("A", 1, password_hash("right"))}, [&] { return minute; });
+  SeatGuard& seats = *seats_held;
   const std::string stranger = "198.51.100.7";
   for (int i = 0; i < SeatGuard::max_failures_per_minute; ++i)
     CHECK(seats.authenticate("A", "guess", stranger) == "wrong password for A");
@@ -186,7 +207,8 @@ TEST_CASE("FIX seats: a stranger locked out of a seat does not lock out its owne
 
 TEST_CASE("FIX seats: guesses from many addresses stop being checked; the owner's are") {
   long minute = 9;
-  SeatGuard seats({{"A", seat(1, password_hash("right"))}}, [&] { return minute; });
+  const auto seats_held = guard({seat("A", 1, password_hash("right"))}, [&] { return minute; });
+  SeatGuard& seats = *seats_held;
   CHECK(seats.authenticate("A", "right", kPeer) == "");  // the owner's address, known now
   for (int i = 0; i < SeatGuard::max_seat_failures_per_minute; ++i)
     CHECK(seats.authenticate("A", "guess", "203.0.113." + std::to_string(i)) ==
@@ -400,17 +422,12 @@ class FakeSink final : public gpux::fix::ReportSink {
   void send(const gpux::fix::BalanceReport&) override {}
   void send(const gpux::fix::FillsReport&) override {}
   void end_of_batch() override { ++batches; }
+  void seat_changed(const std::string&, bool, const std::string&) override {}
 
   std::vector<Report> reports;
   std::vector<MarketDataReport> market_data;
   int batches = 0;
 };
-
-gpux::fix::FixConfig config() {
-  gpux::fix::FixConfig config;
-  config.clients = {{"A", seat(1)}, {"B", seat(2)}};
-  return config;
-}
 
 // The FixOrigin journaled beside a FIX command.
 std::string fix_origin(const std::string& session, const std::string& cl_ord_id, Quantity order_qty,
@@ -453,6 +470,9 @@ OrderRequest status(const std::string& cl_ord_id) {
 struct Exchange {
   explicit Exchange(const std::filesystem::path& directory) : store(directory) {
     entry.set_sink(sink);
+    EngineSnapshot seats;
+    seats.seats = {seat("A", 1), seat("B", 2)};
+    entry.recovered(seats);
   }
   void observe(CommandBody body, const std::vector<Event>& events, const std::string& origin = {}) {
     entry.observe({.stamp = {.sequence = ++sequence}, .body = std::move(body)}, events, origin);
@@ -467,7 +487,7 @@ struct Exchange {
 
   FixStateStore store;
   FakeSink sink;
-  FixOrderEntry entry{config(), store};
+  FixOrderEntry entry{gpux::fix::FixConfig{}, store};
   SequenceNumber sequence = 0;
 };
 

@@ -132,6 +132,32 @@ void stop_for_storage_failure(const char* store, const std::string& directory,
   ::kill(::getpid(), SIGTERM);
 }
 
+// A configured fix_client as the seat it seeds.
+matching::Seat seat_of(const std::string& sender, const fix::FixClient& client) {
+  return {.sender_comp_id = sender,
+          .participant = client.participant,
+          .password_hash = client.password_hash,
+          .no_password = client.no_password,
+          .cancel_on_disconnect = client.cancel_on_disconnect,
+          .enabled = true};
+}
+
+// Journals one command of the configuration's seed. False, having said why,
+// when the engine refuses it; a journal failure has said so itself (its
+// on_failure), and gpuxd stops from there.
+bool seed(sequencer::Pipeline& pipeline, matching::CommandBody command, const std::string& what) {
+  try {
+    for (const matching::Event& event : pipeline.execute(std::move(command)).get())
+      if (const auto* r = std::get_if<matching::CommandRejected>(&event)) {
+        std::fprintf(stderr, "gpuxd: %s is refused: %s\n", what.c_str(),
+                     matching::to_string(r->reason));
+        return false;
+      }
+  } catch (const sequencer::PipelineStopped&) {
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,8 +265,6 @@ int main(int argc, char** argv) {
       options.logon_timeout_ms = config.fix.logon_timeout_ms;
       options.max_bytes_before_logon = config.fix.max_bytes_before_logon;
       options.max_message_bytes = config.fix.max_message_bytes;
-      for (const auto& [sender, client] : config.fix.clients)
-        options.clients.push_back(sender);
       acceptor = std::make_unique<fix::Acceptor>(options, *fix_entry, *fix_store);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "gpuxd: cannot set up the FIX gateway: %s\n", e.what());
@@ -297,17 +321,10 @@ int main(int argc, char** argv) {
     config.pipeline.engine.delivery = journaled->delivery;
   } else if (recovered.last_sequence == 0) {
     // A new exchange: its terms are its first command.
-    try {
-      const auto events = pipeline->execute(configured).get();
-      for (const matching::Event& event : events)
-        if (const auto* r = std::get_if<matching::CommandRejected>(&event)) {
-          std::fprintf(stderr, "gpuxd: the configuration's market terms (%s) are refused: %s\n",
-                       daemon::describe(configured).c_str(), matching::to_string(r->reason));
-          pipeline->stop();
-          return 2;
-        }
-    } catch (const sequencer::PipelineStopped&) {
-      // The journal failed: on_failure has said so and asked for the stop below.
+    if (!seed(*pipeline, configured,
+              "the configuration's market terms (" + daemon::describe(configured) + ")")) {
+      pipeline->stop();
+      return 2;
     }
   }
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -336,13 +353,9 @@ int main(int argc, char** argv) {
       config.provider.products.emplace_back(product.gpu_class, product.region);
     try {
       providers = std::make_unique<provider::ProviderService>(
-          config.provider, config.fix, config.verification.challenge_ms,
-          config.pipeline.data_directory, recovered_state,
+          config.provider, config.fix, config.verification.challenge_ms, recovered_state,
           matching::SetMarketTerms{.buyer_fee_ppm = config.pipeline.engine.buyer_fee_ppm,
-                                   .delivery = config.pipeline.engine.delivery},
-          [&fix_entry](const std::string& sender, const std::string& hash) {
-            if (fix_entry) fix_entry->set_password_hash(sender, hash);
-          });
+                                   .delivery = config.pipeline.engine.delivery});
     } catch (const std::exception& e) {
       std::fprintf(stderr, "gpuxd: cannot start the provider API on %s port %d: %s\n",
                    config.provider.address.c_str(), config.provider.port, e.what());
@@ -354,6 +367,34 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gpuxd: provider API on %s port %d (%s)\n",
                  config.provider.address.c_str(), providers->port(),
                  config.provider.tls_certificate.empty() ? "plain TCP" : "TLS");
+  }
+  // The FIX seats are journaled too: the file's fix_client lines seed a
+  // journal that has none (a new exchange, or one from before seats were
+  // journaled); afterwards the journal's hold, and gpux admin changes them.
+  // After the gateways that follow them exist.
+  if (recovered_state.seats.empty()) {
+    for (const auto& [sender, client] : config.fix.clients)
+      if (!seed(*pipeline, matching::SetSeat{seat_of(sender, client)},
+                "the configuration's fix_client " + sender)) {
+        if (providers) providers->stop();
+        pipeline->stop();
+        return 2;
+      }
+  } else {
+    for (const auto& [sender, client] : config.fix.clients) {
+      const auto held = std::find_if(recovered_state.seats.begin(), recovered_state.seats.end(),
+                                     [&](const auto& s) { return s.sender_comp_id == sender; });
+      if (held == recovered_state.seats.end())
+        std::fprintf(stderr,
+                     "gpuxd: fix_client %s is not a seat in the journal: the configuration "
+                     "only seeds a new exchange (create it with gpux admin seat-create)\n",
+                     sender.c_str());
+      else if (*held != seat_of(sender, client))
+        std::fprintf(stderr,
+                     "gpuxd: fix_client %s differs from the journal's seat: the journal's "
+                     "holds (gpux admin seats lists it)\n",
+                     sender.c_str());
+    }
   }
   daemon::CalendarKeeper calendar(config.calendar, daemon::instrument_statuses(recovered_state));
   if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {

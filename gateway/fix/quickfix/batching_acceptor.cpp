@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <quickfix/Session.h>
+#include <quickfix/SessionFactory.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -200,11 +201,14 @@ struct Connection : FIX::Responder, std::enable_shared_from_this<Connection> {
 }  // namespace
 
 struct BatchingAcceptor::Impl : Poller {
-  Impl(BatchingAcceptor& a, std::string bind_to, int p, const SocketLimits& limits,
+  Impl(BatchingAcceptor& a, FIX::LogFactory& logs, std::string bind_to, int p,
+       const SocketLimits& limits, SeatSessions s,
        std::function<void(const std::string&, const std::string&)> vet,
        std::function<bool()> durable)
       : Poller(limits.max_unsent_bytes, std::move(durable)),
         acceptor(a),
+        seats(std::move(s)),
+        session_factory(a.getApplication(), a.getMessageStoreFactory(), &logs),
         listen_address(std::move(bind_to)),
         port(p),
         admitted({.max_connections = limits.max_connections,
@@ -253,7 +257,13 @@ struct BatchingAcceptor::Impl : Poller {
   void refuse_unidentified(const std::shared_ptr<Connection>& connection, const std::string& why);
 
   BatchingAcceptor& acceptor;
-  const std::string listen_address;  // an IPv4 or IPv6 literal
+  const SeatSessions seats;
+  // The seats' sessions, made on first need from any thread (a Logon on the
+  // polling thread, a report on the sender's): under their own lock.
+  std::mutex sessions_mutex;
+  FIX::SessionFactory session_factory;
+  std::map<std::string, FIX::Session*> seat_sessions;  // by client; owned
+  const std::string listen_address;                    // an IPv4 or IPv6 literal
   const int port;
   admission::ConnectionCount admitted;
   admission::RefusalLog refusals;
@@ -286,6 +296,8 @@ struct BatchingAcceptor::Impl : Poller {
 BatchingAcceptor::Impl::~Impl() {
   stop_vetting();
   assert(connections.empty());  // onStart closes them all when it ends
+  for (const auto& entry : seat_sessions)
+    session_factory.destroy(entry.second);
 }
 
 void BatchingAcceptor::Impl::accept_next() {
@@ -374,8 +386,21 @@ void BatchingAcceptor::Impl::refuse(const char* address, const std::string& why)
 // refused as a second session.
 BatchingAcceptor::Impl::Identified BatchingAcceptor::Impl::identify(
     const std::shared_ptr<Connection>& connection, const std::string& message) {
-  FIX::Session* session = FIX::Session::lookupSession(message, true);
-  if (session == nullptr || !acceptor.has(session->getSessionID())) {
+  FIX::Message header;
+  std::string begin_string, sender, target, type;
+  if (header.setStringHeader(message)) {
+    begin_string = header.getHeader().getField(FIX::FIELD::BeginString);
+    if (header.getHeader().isSetField(FIX::FIELD::SenderCompID))
+      sender = header.getHeader().getField(FIX::FIELD::SenderCompID);
+    if (header.getHeader().isSetField(FIX::FIELD::TargetCompID))
+      target = header.getHeader().getField(FIX::FIELD::TargetCompID);
+    if (header.getHeader().isSetField(FIX::FIELD::MsgType))
+      type = header.getHeader().getField(FIX::FIELD::MsgType);
+  }
+  FIX::Session* session = begin_string == seats.begin_string && target == seats.comp_id
+                              ? acceptor.seat_session(sender)
+                              : nullptr;
+  if (session == nullptr) {
     acceptor.getLog()->onEvent("Session not found for incoming message: " + message);
     acceptor.getLog()->onIncoming(message);
     return Identified::refused;
@@ -394,8 +419,8 @@ BatchingAcceptor::Impl::Identified BatchingAcceptor::Impl::identify(
     refuse_seat_in_use(connection, *session);
     return Identified::refused;
   }
-  session = acceptor.getSession(message, *connection);  // null unless a Logon
-  if (session == nullptr) return Identified::refused;
+  if (type != FIX::MsgType_Logon) return Identified::refused;  // as QuickFIX's own acceptor
+  session->setResponder(connection.get());
   connection->session = session;
   // For the Logon's checks, by source address; cleared however next() ends.
   struct LogonPeer {
@@ -600,6 +625,10 @@ void BatchingAcceptor::Impl::close(const std::shared_ptr<Connection>& connection
   }
   if (session == nullptr) return;
   session->disconnect();
+  // Logged out because its seat was disabled (end_session): its next Logon
+  // is the seat guard's to refuse, with the reason, or to let in once the
+  // seat is enabled again. A disabled QuickFIX session would drop it unread.
+  if (!acceptor.isStopped() && !session->isEnabled()) session->logon();
   FIX::Session::unregisterSession(session->getSessionID());
   // The seat is free: the Logons that waited for it, in their order.
   const auto waiting = awaiting_seat.find(session->getSessionID());
@@ -664,11 +693,50 @@ void BatchingAcceptor::Impl::poll_once(int timeout_ms) {
 BatchingAcceptor::BatchingAcceptor(
     FIX::Application& application, FIX::MessageStoreFactory& stores,
     const FIX::SessionSettings& settings, FIX::LogFactory& logs, const std::string& address,
-    int port, const SocketLimits& limits,
+    int port, const SocketLimits& limits, SeatSessions seats,
     std::function<void(const std::string&, const std::string&)> vet_logon,
     std::function<bool()> make_durable)
     : FIX::Acceptor(application, stores, settings, logs),
-      impl_(new Impl(*this, address, port, limits, std::move(vet_logon), std::move(make_durable))) {
+      impl_(new Impl(*this, logs, address, port, limits, std::move(seats), std::move(vet_logon),
+                     std::move(make_durable))) {}
+
+FIX::Session* BatchingAcceptor::seat_session(const std::string& client) {
+  Impl& i = *impl_;
+  std::lock_guard<std::mutex> lock(i.sessions_mutex);
+  const auto made = i.seat_sessions.find(client);
+  if (made != i.seat_sessions.end()) return made->second;
+  if (!i.seats.is_seat(client)) return nullptr;
+  const FIX::SessionID id(i.seats.begin_string, i.seats.comp_id, client);
+  // The one QuickFIX made from the settings, should it be a seat.
+  if (has(id)) return FIX::Session::lookupSession(id);
+  FIX::Dictionary settings = m_settings.get();  // the defaults
+  settings.setString("BeginString", i.seats.begin_string);
+  settings.setString("SenderCompID", i.seats.comp_id);
+  settings.setString("TargetCompID", client);
+  FIX::Session* session = i.session_factory.create(id, settings);
+  session->setDataDictionaryProvider(i.seats.dictionaries);
+  i.seat_sessions[client] = session;
+  return session;
+}
+
+void BatchingAcceptor::log_out_seats(std::chrono::milliseconds patience) {
+  std::vector<FIX::Session*> sessions;
+  {
+    std::lock_guard<std::mutex> lock(impl_->sessions_mutex);
+    for (const auto& entry : impl_->seat_sessions)
+      sessions.push_back(entry.second);
+  }
+  for (FIX::Session* session : sessions)
+    if (session->isLoggedOn()) session->logout();
+  // The polling thread sends the Logouts (its session timer) and closes the
+  // connections once their clients answer.
+  const auto until = std::chrono::steady_clock::now() + patience;
+  const auto any_logged_on = [&] {
+    return std::any_of(sessions.begin(), sessions.end(),
+                       [](FIX::Session* s) { return s->isLoggedOn(); });
+  };
+  while (any_logged_on() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 BatchingAcceptor::~BatchingAcceptor() {

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <quickfix/Acceptor.h>
+#include <quickfix/DataDictionaryProvider.h>
 
 #include <chrono>
 #include <cstddef>
@@ -47,16 +48,38 @@ struct SocketLimits {
   std::size_t max_message_bytes = 0;
 };
 
+// The seats: every session is made here, when it is first needed, for a
+// SenderCompID that `is_seat` names, rather than from the settings. QuickFIX
+// 1.15's acceptor has no sessions added while it runs; gpux's seats are the
+// journal's and change at run time.
+struct SeatSessions {
+  std::string begin_string;  // FIX.4.4
+  std::string comp_id;       // the exchange's: every session's SenderCompID
+  std::function<bool(const std::string& client)> is_seat;
+  FIX::DataDictionaryProvider dictionaries;  // every session's
+};
+
 class BatchingAcceptor : public FIX::Acceptor {
  public:
+  // `settings` has the defaults every session gets, and one session that
+  // QuickFIX insists on and no connection reaches unless it is a seat.
   BatchingAcceptor(
       FIX::Application& application, FIX::MessageStoreFactory& stores,
       const FIX::SessionSettings& settings, FIX::LogFactory& logs, const std::string& address,
-      int port, const SocketLimits& limits,
+      int port, const SocketLimits& limits, SeatSessions seats,
       std::function<void(const std::string& first_message, const std::string& peer_address)>
           vet_logon,
       std::function<bool()> make_durable);
   ~BatchingAcceptor();
+
+  // The session of the seat `client`, made now if it has none yet; null when
+  // `client` is no seat. From any thread.
+  FIX::Session* seat_session(const std::string& client);
+
+  // Logs every seat's session out and waits (up to `patience`) until none is
+  // logged on; the FIX::Acceptor's stop() then ends the polling. From any
+  // thread but the polling one.
+  void log_out_seats(std::chrono::milliseconds patience);
 
   // Messages sent by the calling thread from here until end_batch() wait in
   // their connections' buffers; end_batch() writes each connection's at once.

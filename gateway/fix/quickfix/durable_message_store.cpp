@@ -136,6 +136,11 @@ FIX::MessageStore* DurableMessageStoreFactory::create(const FIX::SessionID& id) 
   auto* store = new DurableMessageStore(store_, client);
   FIX::Locker lock(mutex_);
   live_[client] = store;
+  // Expected before the session was made (seats' sessions are made on
+  // first need, after recovery).
+  const auto expected = expected_.find(client);
+  if (expected != expected_.end())
+    store->expect_after(expected->second.first, expected->second.second);
   return store;
 }
 
@@ -160,6 +165,7 @@ std::int64_t DurableMessageStoreFactory::generation(const std::string& client) {
 void DurableMessageStoreFactory::expect_after(const std::string& client, std::int64_t generation,
                                               int last) {
   FIX::Locker lock(mutex_);
+  expected_[client] = {generation, last};
   const auto found = live_.find(client);
   if (found != live_.end()) found->second->expect_after(generation, last);
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "session_store.h"
 
@@ -33,6 +34,8 @@ class DurableMessageStoreFactory : public FIX::MessageStoreFactory {
   SessionStore& store_;
   FIX::Mutex mutex_;
   std::map<std::string, DurableMessageStore*> live_;  // by client CompID
+  // expect_after's, by client, for sessions made later.
+  std::map<std::string, std::pair<std::int64_t, int>> expected_;
 };
 
 }  // namespace fix

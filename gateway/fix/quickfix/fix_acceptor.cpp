@@ -287,6 +287,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
   // Held back until end_of_batch(), or until the polling thread's batch ends.
   void to(const std::string& session, FIX::Message& message) {
     BatchingAcceptor::begin_batch();
+    acceptor->seat_session(session);  // a report may come before the seat's first Logon
     FIX::Session::sendToTarget(message,
                                FIX::SessionID(kBeginString, options.target_comp_id, session));
   }
@@ -344,6 +345,17 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
 
   void end_of_batch() override { BatchingAcceptor::end_batch(); }
 
+  void seat_changed(const std::string& session, bool enabled, const std::string& reason) override {
+    FIX::Session* s = acceptor->seat_session(session);
+    if (s == nullptr) return;
+    // logout() disables the QuickFIX session: its Logout is sent by the
+    // polling thread's session timer, and the client's answer, or the
+    // Logout's timeout, closes the connection. A disabled QuickFIX session
+    // drops Logons unread, so enabling the seat enables it again.
+    if (!enabled && s->isLoggedOn()) s->logout(reason);
+    if (enabled && !s->isEnabled()) s->logon();
+  }
+
   AcceptorOptions options;
   OrderEntry& entry;
   typedef std::pair<int, long> Window;  // messages counted, second they belong to
@@ -351,8 +363,8 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
   std::map<std::string, Window> windows;
   DurableMessageStoreFactory store_factory;
   std::unique_ptr<FIX::SessionSettings> settings;
-  std::unique_ptr<BufferedLogFactory> log;  // every session's messages and events
-  std::unique_ptr<BatchingAcceptor> acceptor;
+  std::unique_ptr<BufferedLogFactory> log;     // every session's messages and events
+  std::unique_ptr<BatchingAcceptor> acceptor;  // set once, before any report is sent
 };
 
 Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionStore& store)
@@ -367,11 +379,11 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   defaults.setInt("HeartBtInt", 30);
   i.settings.reset(new FIX::SessionSettings());
   i.settings->set(defaults);
-  // One session per configured client (QuickFIX 1.15's acceptors have
-  // no dynamic sessions); a connection from anyone else is dropped and logged.
-  for (const std::string& client : options.clients)
-    i.settings->set(FIX::SessionID(kBeginString, options.target_comp_id, client),
-                    FIX::Dictionary());
+  // QuickFIX insists on one session in the settings; the seats' sessions are
+  // made as they are needed (SeatSessions). This one, the exchange's CompID
+  // on both sides, is reached by no connection unless it is a seat.
+  i.settings->set(FIX::SessionID(kBeginString, options.target_comp_id, options.target_comp_id),
+                  FIX::Dictionary());
   i.log.reset(new BufferedLogFactory(options.log_directory));
   // One thread polls every session's socket, not one thread per session:
   // messages that arrive together on several sessions cost one wake-up
@@ -393,22 +405,20 @@ Acceptor::Acceptor(const AcceptorOptions& options, OrderEntry& entry, SessionSto
   limits.logon_timeout = std::chrono::milliseconds(options.logon_timeout_ms);
   limits.max_bytes_before_logon = options.max_bytes_before_logon;
   limits.max_message_bytes = options.max_message_bytes;
-  i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.address,
-                                        options.port, limits, vet_logon,
-                                        [&store] { return store.make_durable(); }));
-  // The sessions exist now. Their dictionary: gpux's, completed with the rest
-  // of FIX 4.4 (fix44_dictionary.h), so that what gpux lacks is answered as
-  // FIX says.
-  FIX::DataDictionaryProvider dictionaries;
+  // Every session's dictionary: gpux's, completed with the rest of FIX 4.4
+  // (fix44_dictionary.h), so that what gpux lacks is answered as FIX says.
+  SeatSessions seats;
+  seats.begin_string = kBeginString;
+  seats.comp_id = options.target_comp_id;
+  seats.is_seat = [&entry](const std::string& client) { return entry.has_seat(client); };
   const auto dictionary = completed_fix44_dictionary(options.data_dictionary);
-  const FIX::BeginString fix44(kBeginString);
-  dictionaries.addTransportDataDictionary(fix44, dictionary);
+  seats.dictionaries.addTransportDataDictionary(FIX::BeginString(kBeginString), dictionary);
   // Not Message::toApplVerID(fix44): an inline copy of it built here with the
   // sanitizers would replace QuickFIX's and trip over its field casts.
-  dictionaries.addApplicationDataDictionary(FIX::ApplVerID(FIX::ApplVerID_FIX44), dictionary);
-  for (const std::string& client : options.clients)
-    FIX::Session::lookupSession(FIX::SessionID(kBeginString, options.target_comp_id, client))
-        ->setDataDictionaryProvider(dictionaries);
+  seats.dictionaries.addApplicationDataDictionary(FIX::ApplVerID(FIX::ApplVerID_FIX44), dictionary);
+  i.acceptor.reset(new BatchingAcceptor(i, i.store_factory, *i.settings, *i.log, options.address,
+                                        options.port, limits, std::move(seats), vet_logon,
+                                        [&store] { return store.make_durable(); }));
   entry.set_sink(i);
 }
 
@@ -426,7 +436,9 @@ void Acceptor::start() {
 }
 
 void Acceptor::stop() {
-  if (impl_->acceptor) impl_->acceptor->stop();
+  if (!impl_->acceptor || impl_->acceptor->isStopped()) return;
+  impl_->acceptor->log_out_seats(std::chrono::seconds(10));  // as QuickFIX's stop() waits
+  impl_->acceptor->stop();
 }
 
 }  // namespace fix

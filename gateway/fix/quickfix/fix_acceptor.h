@@ -1,7 +1,8 @@
 // The FIX 4.4 acceptor: QuickFIX sessions in, OrderEntry calls out. This
-// header is plain C++ so that C++20 code can start and stop it. Constructing
-// it creates the sessions (from the SessionStore), so reports can be queued
-// for resend before start() accepts connections.
+// header is plain C++ so that C++20 code can start and stop it. A seat's
+// session (and its state from the SessionStore) is made when first needed,
+// so reports can be queued for resend before start() accepts connections,
+// and a seat created at run time logs on at once.
 #pragma once
 
 #include <cstddef>
@@ -20,11 +21,10 @@ namespace gpux::fix {
 struct AcceptorOptions {
   std::string address = "127.0.0.1";  // an IPv4 or IPv6 literal to bind
   int port = 0;
-  std::string target_comp_id;        // the exchange's CompID
-  std::string data_dictionary;       // path to gpux-FIX44.xml
-  std::string log_directory;         // every session's messages and events
-  std::vector<std::string> clients;  // SenderCompIDs that have a session
-  int max_messages_per_second = 0;   // per session; more are rejected, not queued
+  std::string target_comp_id;       // the exchange's CompID
+  std::string data_dictionary;      // path to gpux-FIX44.xml
+  std::string log_directory;        // every session's messages and events
+  int max_messages_per_second = 0;  // per session; more are rejected, not queued
   // Per connection: a client that leaves more unread is disconnected (its
   // messages stay in the session store for the resend after its next logon).
   std::size_t max_unsent_bytes = 0;

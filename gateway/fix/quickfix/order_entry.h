@@ -195,12 +195,21 @@ class ReportSink {
   virtual void send(const FillsReport& report) = 0;
   // The sender has nothing more for now: what send() held back goes out.
   virtual void end_of_batch() = 0;
+  // The seat was disabled (enabled false): its session is logged out with
+  // `reason`, if logged on. Enabled: its session takes Logons again, which
+  // authenticate judges as usual.
+  virtual void seat_changed(const std::string& session, bool enabled,
+                            const std::string& reason) = 0;
 };
 
 // What the acceptor needs from the exchange.
 class OrderEntry {
  public:
   virtual ~OrderEntry() = default;
+  // Whether `session` (a SenderCompID) is a seat, enabled or not: the
+  // acceptor makes a session for a seat when it first needs one (a Logon,
+  // a report), so seats created at run time log on at once.
+  virtual bool has_seat(const std::string& session) = 0;
   // Whether a Logon from `peer` (its source address) may proceed: the
   // SenderCompID is bound to a participant, the password (when one is set
   // for it) matches, and that address has not failed too often for it.

@@ -125,7 +125,7 @@ std::string identity(const fix::Report& r) {
 FixOrderEntry::FixOrderEntry(const FixConfig& config, FixStateStore& store)
     : config_(config),
       store_(store),
-      seats_(std::make_unique<SeatGuard>(config.clients)),
+      seats_(std::make_unique<SeatGuard>()),
       market_(std::make_unique<MarketData>()),
       orders_(std::make_unique<OrderIndex>()) {
   std::random_device entropy;
@@ -172,6 +172,8 @@ void FixOrderEntry::send_batch(std::deque<Outgoing>& batch) {
             } else if constexpr (std::is_same_v<Message, ForgetEnded>) {
               write_ended();
               store_.forget_ended(m.symbol);
+            } else if constexpr (std::is_same_v<Message, SeatChanged>) {
+              sink_->seat_changed(m.session, m.enabled, "seat disabled by the operator");
             } else {
               sink_->send(m);
             }
@@ -203,11 +205,32 @@ void FixOrderEntry::recovered(const EngineSnapshot& state) {
     set(AccountKind::receivable, a.view.receivable);
   }
   balances_known_ = true;
+  for (const Seat& seat : state.seats)
+    seats_->set(seat);
+}
+
+bool FixOrderEntry::has_seat(const std::string& session) {
+  {
+    // While the journal replays, a report's session is a seat's (seats are
+    // never deleted), whether or not the replay has reached its SetSeat:
+    // recovered() gives them all at the end, and no one logs on before.
+    std::lock_guard lock(mutex_);
+    if (recovering_) return true;
+  }
+  return seats_->find(session).has_value();
+}
+
+std::optional<ParticipantId> FixOrderEntry::participant_of(const std::string& session) const {
+  const auto seat = seats_->find(session);
+  if (!seat) return std::nullopt;
+  return seat->participant;
 }
 
 void FixOrderEntry::report_balance(const std::string& session, const std::string& request_id) {
+  const auto seat = participant_of(session);
+  if (!seat) return;  // sessions exist for seats only, and a seat stays
+  const ParticipantId participant = *seat;
   std::lock_guard lock(mutex_);
-  const ParticipantId participant = config_.clients.at(session).participant;
   const auto balance = [&](settlement::AccountKind kind) {
     return balances_.balance({.owner = participant, .kind = kind});
   };
@@ -226,11 +249,12 @@ constexpr std::size_t kFillsReported = 10'000;
 
 void FixOrderEntry::report_fills(const std::string& session, const std::string& request_id,
                                  const std::string& trade_date) {
-  ParticipantId participant = 0;
+  const auto seat = participant_of(session);
+  if (!seat) return;  // sessions exist for seats only, and a seat stays
+  const ParticipantId participant = *seat;
   sequencer::Pipeline* pipeline = nullptr;
   {
     std::lock_guard lock(mutex_);
-    participant = config_.clients.at(session).participant;
     pipeline = pipeline_;
   }
   std::tm day{};
@@ -285,10 +309,6 @@ std::string FixOrderEntry::authenticate(const std::string& session, const std::s
 void FixOrderEntry::vet_password(const std::string& session, const std::string& password,
                                  const std::string& peer) {
   seats_->vet_password(session, password, peer);
-}
-
-void FixOrderEntry::set_password_hash(const std::string& session, const std::string& hash) {
-  seats_->set_password_hash(session, hash);
 }
 
 void FixOrderEntry::set_sink(fix::ReportSink& sink) {
@@ -376,8 +396,10 @@ void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest
 }
 
 void FixOrderEntry::submit(const fix::OrderRequest& request) {
+  const auto seat = participant_of(request.session);
   std::unique_lock lock(mutex_);
-  const ParticipantId participant = config_.clients.at(request.session).participant;
+  if (!seat) return refuse(request, FIX::OrdRejReason_OTHER, "unknown seat " + request.session);
+  const ParticipantId participant = *seat;
   using Kind = fix::OrderRequest::Kind;
   if (request.kind == Kind::status) {
     const auto found = orders_->find(request.session, request.cl_ord_id);
@@ -562,13 +584,13 @@ void FixOrderEntry::disconnected(const std::string& session) {
   std::unique_lock lock(mutex_);
   for (auto& [instrument, list] : subscribers_)
     std::erase_if(list, [&](const auto& s) { return s.first == session; });
-  const auto client = config_.clients.find(session);
-  if (client == config_.clients.end() || !client->second.cancel_on_disconnect || !pipeline_) return;
+  const auto seat = seats_->find(session);
+  if (!seat || !seat->cancel_on_disconnect || !pipeline_) return;
   fix::OrderRequest request;
   request.kind = fix::OrderRequest::mass_cancel;
   request.session = session;  // no ClOrdID: no OrderMassCancelReport, only the ExecutionReports
   lock.unlock();
-  submit_with_origin(MassCancel{client->second.participant, std::nullopt}, request, 0);
+  submit_with_origin(MassCancel{seat->participant, std::nullopt}, request, 0);
 }
 
 void FixOrderEntry::report(const Working& o, OrderId id, const std::string& exec, char exec_type,
@@ -622,6 +644,13 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
   if (const auto* listing = std::get_if<ListInstrument>(&command.body)) {
     instruments_[listing->spec->id] = {*listing->spec, InstrumentState::listed, false};
     symbols_[listing->spec->symbol] = listing->spec->id;
+  }
+  // A seat as the journal has it from here on; a disabled one's session is
+  // logged out (not while replaying: nobody is logged on yet).
+  if (const auto* set = std::get_if<SetSeat>(&command.body);
+      set && !events.empty() && std::holds_alternative<SeatSet>(events.front())) {
+    seats_->set(*set->seat);
+    if (!recovering_) send(SeatChanged{set->seat->sender_comp_id, set->seat->enabled});
   }
   const auto origin = decode_origin(command.body, origin_bytes);
   if (origin && origin->msg_seq_num > 0)

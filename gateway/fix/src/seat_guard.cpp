@@ -30,19 +30,31 @@ long SeatGuard::wall_minute() {
   return static_cast<long>(std::time(nullptr) / 60);
 }
 
-SeatGuard::SeatGuard(const std::map<std::string, FixClient>& clients, MinuteClock minute)
-    : minute_(std::move(minute)) {
-  for (const auto& [session, client] : clients) {
-    hashes_[session] = client.password_hash;
-    if (client.no_password) open_.insert(session);
+SeatGuard::SeatGuard(MinuteClock minute) : minute_(std::move(minute)) {}
+
+void SeatGuard::set(const matching::Seat& seat) {
+  std::lock_guard lock(mutex_);
+  auto [held, added] = seats_.try_emplace(seat.sender_comp_id, seat);
+  if (!added && held->second.password_hash != seat.password_hash) {
+    verified_.erase(seat.sender_comp_id);
+    refused_.erase(seat.sender_comp_id);
   }
+  held->second = seat;
+}
+
+std::optional<matching::Seat> SeatGuard::find(const std::string& session) const {
+  std::lock_guard lock(mutex_);
+  const auto seat = seats_.find(session);
+  if (seat == seats_.end()) return std::nullopt;
+  return seat->second;
 }
 
 SeatGuard::Verdict SeatGuard::known_verdict(const Source& source, const Digest& digest,
                                             std::string& hash) const {
   const std::string& session = source.first;
-  const auto seat = hashes_.find(session);
-  if (seat == hashes_.end()) return Verdict::unknown_client;
+  const auto seat = seats_.find(session);
+  if (seat == seats_.end()) return Verdict::unknown_client;
+  if (!seat->second.enabled) return Verdict::disabled;
   const long now = minute_();
   const auto failures = failures_.find(source);
   if (failures != failures_.end() && failures->second.second == now &&
@@ -56,8 +68,8 @@ SeatGuard::Verdict SeatGuard::known_verdict(const Source& source, const Digest& 
         std::find(known->second.begin(), known->second.end(), source.second) == known->second.end())
       return Verdict::rate_limited;
   }
-  hash = seat->second;
-  if (hash.empty()) return open_.contains(session) ? Verdict::accepted : Verdict::no_password;
+  hash = seat->second.password_hash;
+  if (hash.empty()) return seat->second.no_password ? Verdict::accepted : Verdict::no_password;
   const auto known = verified_.find(session);
   if (known != verified_.end() && same(known->second, digest)) return Verdict::accepted;
   const auto wrong = refused_.find(session);
@@ -108,12 +120,14 @@ std::string SeatGuard::authenticate(const std::string& session, const std::strin
     switch (known_verdict(source, digest, hash)) {
       case Verdict::unknown_client:
         return "unknown SenderCompID " + session;
+      case Verdict::disabled:
+        return "seat " + session + " is disabled by the operator";
       case Verdict::rate_limited:
         return "too many failed logons; try again in a minute";
       case Verdict::no_password:
         return "seat " + session +
-               " has no password yet: the operator gives it one (password_hash= on its "
-               "fix_client line), or onboarding the provider issues one";
+               " has no password yet: the operator gives it one (gpux admin seat-password), "
+               "or onboarding the provider issues one";
       case Verdict::accepted:
         logged_on(source);
         return {};
@@ -133,7 +147,9 @@ std::string SeatGuard::authenticate(const std::string& session, const std::strin
     count_failure(source);
     return "wrong password for " + session;
   }
-  if (hashes_.at(session) == hash) verified_[session] = digest;
+  if (const auto seat = seats_.find(session);
+      seat != seats_.end() && seat->second.password_hash == hash)
+    verified_[session] = digest;
   logged_on(source);
   return {};
 }
@@ -151,15 +167,9 @@ void SeatGuard::vet_password(const std::string& session, const std::string& pass
   }
   const bool right = verify(hash, password);
   std::lock_guard lock(mutex_);
-  if (hashes_.at(session) != hash) return;  // changed meanwhile
+  const auto seat = seats_.find(session);
+  if (seat == seats_.end() || seat->second.password_hash != hash) return;  // changed meanwhile
   (right ? verified_ : refused_)[session] = digest;
-}
-
-void SeatGuard::set_password_hash(const std::string& session, const std::string& hash) {
-  std::lock_guard lock(mutex_);
-  if (const auto seat = hashes_.find(session); seat != hashes_.end()) seat->second = hash;
-  verified_.erase(session);
-  refused_.erase(session);
 }
 
 }  // namespace gpux::fix

@@ -1,21 +1,21 @@
-// Who may log on as which seat (SenderCompID): each configured seat's
-// password hash, checked with Argon2id, and a lockout after too many failed
-// logons in one minute, so that passwords cannot be guessed at speed. The
-// lockout is per seat and source address: a stranger who guesses wrong
-// locks out only itself, never the seat's owner logging on from elsewhere. It
-// has its own lock, held only briefly: no password is ever hashed under it,
-// nor under the order entry's.
+// Who may log on as which seat (SenderCompID): the seats as the journal has
+// them (matching::Seat), each one's password hash checked with Argon2id, and a lockout after too
+// many failed logons in one minute, so that passwords cannot be guessed at speed. The lockout is
+// per seat and source address: a stranger who guesses wrong locks out only itself, never the seat's
+// owner logging on from elsewhere. It has its own lock, held only briefly: no password is ever
+// hashed under it, nor under the order entry's.
 #pragma once
 
 #include <array>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "gpux/fix/config.h"
+#include "gpux/matching/access.h"
 
 namespace gpux::fix {
 
@@ -38,10 +38,14 @@ class SeatGuard {
   using MinuteClock = std::function<long()>;
   static long wall_minute();  // Unix time, in minutes
 
-  // The seats of `clients`, with their configured password hashes
-  // (crypto_pwhash_str; empty: no password asked).
-  explicit SeatGuard(const std::map<std::string, FixClient>& clients,
-                     MinuteClock minute = wall_minute);
+  // No seats until set() gives them.
+  explicit SeatGuard(MinuteClock minute = wall_minute);
+
+  // The seat as the journal has it from now on (a SetSeat, or the recovered
+  // state). A new password hash forgets what was vetted or verified under
+  // the old one; a disabled seat's Logons are refused with the reason.
+  void set(const matching::Seat& seat);
+  std::optional<matching::Seat> find(const std::string& session) const;
 
   // Empty when `session` may log on with `password` from `peer` (a source
   // address); otherwise why not, in words for the Logout. A wrong password
@@ -62,13 +66,18 @@ class SeatGuard {
   // while `peer` is locked out of it, or when the hash changes meanwhile.
   void vet_password(const std::string& session, const std::string& password,
                     const std::string& peer);
-  // From now on `session`'s password is the one of `hash` (a configured seat
-  // only); what was vetted or verified under the old hash is forgotten.
-  void set_password_hash(const std::string& session, const std::string& hash);
 
  private:
   using Digest = std::array<unsigned char, 32>;  // SHA-256
-  enum class Verdict { unknown_client, rate_limited, no_password, accepted, refused, unchecked };
+  enum class Verdict {
+    unknown_client,
+    disabled,
+    rate_limited,
+    no_password,
+    accepted,
+    refused,
+    unchecked
+  };
   // What is known of a password without hashing it (mutex_ held); `hash` is
   // set to the seat's stored hash.
   using Source = std::pair<std::string, std::string>;  // seat, peer address
@@ -78,8 +87,7 @@ class SeatGuard {
 
   const MinuteClock minute_;
   mutable std::mutex mutex_;
-  std::map<std::string, std::string> hashes_;  // by seat; every configured seat
-  std::set<std::string> open_;                 // seats without a password, on purpose
+  std::map<std::string, matching::Seat> seats_;  // by SenderCompID
   // Failed logons per seat and address, and per seat, with the minute they
   // were counted in.
   std::map<Source, std::pair<int, long>> failures_;

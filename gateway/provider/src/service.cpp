@@ -95,15 +95,11 @@ bool sells_now(matching::InstrumentState state) {
 
 ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig& fix,
                                  std::int64_t challenge_ms,
-                                 const std::filesystem::path& data_directory,
                                  const matching::EngineSnapshot& recovered,
-                                 const matching::SetMarketTerms& terms,
-                                 SetFixPassword set_fix_password)
+                                 const matching::SetMarketTerms& terms)
     : config_(std::move(config)),
       fix_(fix),
-      set_fix_password_(std::move(set_fix_password)),
       challenge_ms_(challenge_ms),
-      registry_path_(data_directory / "providers.registry"),
       acceptor_(io_),
       refusals_([](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }),
       admitted_({.max_connections = config_.max_connections,
@@ -114,14 +110,12 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
     tls_ = std::make_unique<provider::TlsServer>(config_.tls_certificate, config_.tls_key);
   std::random_device entropy;
   secret_ = (std::uint64_t{entropy()} << 32) | entropy();
-  registry_.set_next_participant(config_.first_participant);
-  if (std::ifstream in(registry_path_, std::ios::binary); in) {
-    if (!registry_.ParseFromIstream(&in))
-      throw std::runtime_error("cannot read " + registry_path_.string());
-  }
-  for (const auto& p : registry_.providers())
-    if (!p.fix_password_hash().empty())
-      set_fix_password_(p.fix_sender_comp_id(), p.fix_password_hash());
+  for (const matching::ProviderRecord& p : recovered.providers)
+    providers_[p.participant] = p;
+  for (const matching::Seat& seat : recovered.seats)
+    seats_[seat.sender_comp_id] = seat;
+  for (const matching::AccountSnapshot& a : recovered.accounts)
+    last_participant_ = std::max(last_participant_, a.participant);
   for (const auto& instrument : recovered.instruments)
     listings_[instrument.spec.id] = {
         .spec = instrument.spec, .state = instrument.state, .halted = instrument.halted};
@@ -184,6 +178,21 @@ void ProviderService::observe(const matching::Command& command,
   const auto* listing = std::get_if<matching::ListInstrument>(&command.body);
   bool wake = false;
   for (const auto& event : events) {
+    if (const auto* added = std::get_if<matching::ParticipantAdded>(&event)) {
+      std::lock_guard lock(mutex_);
+      last_participant_ = std::max(last_participant_, added->participant);
+    } else if (std::holds_alternative<matching::SeatSet>(event)) {
+      const matching::Seat& seat = *std::get<matching::SetSeat>(command.body).seat;
+      std::lock_guard lock(mutex_);
+      seats_[seat.sender_comp_id] = seat;
+    } else if (const auto* p = std::get_if<matching::ProviderSet>(&event)) {
+      const auto& set = std::get<matching::SetProvider>(command.body);
+      std::lock_guard lock(mutex_);
+      if (set.record)
+        providers_[p->participant] = *set.record;
+      else
+        providers_.erase(p->participant);
+    }
     if (const auto* s = std::get_if<matching::InstrumentStateChanged>(&event)) {
       std::lock_guard lock(mutex_);
       listings_[s->instrument].state = s->state;
@@ -229,10 +238,9 @@ bool ProviderService::queue_challenge(const matching::ChallengeScheduled& c) {
   return true;
 }
 
-pb::RegisteredProvider* ProviderService::registered(ParticipantId participant) {
-  for (auto& p : *registry_.mutable_providers())
-    if (p.participant() == participant) return &p;
-  return nullptr;
+const matching::ProviderRecord* ProviderService::registered(ParticipantId participant) const {
+  const auto found = providers_.find(participant);
+  return found == providers_.end() ? nullptr : &found->second;
 }
 
 void ProviderService::accept_loop() {
@@ -434,6 +442,9 @@ void ProviderService::serve_operator(Connection& c) {
       case Frame::kHaltRequest:
         c.send(halt(request.halt_request()));
         break;
+      case Frame::kChangeSeat:
+        c.send(change_seat(request.change_seat()));
+        break;
       default:
         throw WireError(provider::frame_type(request) + " is not an operator call");
     }
@@ -468,8 +479,8 @@ std::optional<ParticipantId> ProviderService::authenticate(const std::string& to
   if (token.empty()) return std::nullopt;
   const std::string hash = token_hash(token);
   std::lock_guard lock(mutex_);
-  for (const auto& p : registry_.providers())
-    if (p.token_hash() == hash) return p.participant();
+  for (const auto& [participant, p] : providers_)
+    if (p.token_hash == hash) return participant;
   return std::nullopt;
 }
 
@@ -477,18 +488,6 @@ const verify::ClassProfile* ProviderService::profile_for(const std::string& gpu_
   if (!config_.profile_override.empty()) return verify::find_class(config_.profile_override);
   return verify::find_class(gpu_class_of(gpu_class));
 }
-
-namespace {
-
-// Names and regions become directory names, log words and report columns.
-bool plain_word(const std::string& s) {
-  return !s.empty() && s.size() <= 64 && std::isalnum(static_cast<unsigned char>(s[0])) &&
-         std::all_of(s.begin(), s.end(), [](unsigned char ch) {
-           return std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.';
-         });
-}
-
-}  // namespace
 
 std::string ProviderService::unlisted(const std::string& gpu_class, const std::string& region) {
   std::set<std::pair<std::string, std::string>> markets(config_.products.begin(),
@@ -519,44 +518,123 @@ std::string ProviderService::unlisted(const std::string& gpu_class, const std::s
   return "";
 }
 
+namespace {
+
+void describe_seat(const matching::Seat& seat, const std::string& provider,
+                   pb::SeatList::Seat& out) {
+  out.set_sender_comp_id(seat.sender_comp_id);
+  out.set_participant(seat.participant);
+  out.set_cancel_on_disconnect(seat.cancel_on_disconnect);
+  out.set_provider(provider);
+  out.set_enabled(seat.enabled);
+  out.set_password(!seat.password_hash.empty() ? pb::SeatList::Seat::SET
+                   : seat.no_password          ? pb::SeatList::Seat::NOT_NEEDED
+                                               : pb::SeatList::Seat::NONE_YET);
+}
+
+}  // namespace
+
 Frame ProviderService::list_providers() {
   Frame reply;
   auto* list = reply.mutable_provider_list();
   std::lock_guard lock(mutex_);
-  for (const pb::RegisteredProvider& p : registry_.providers()) {
+  for (const auto& [participant, p] : providers_) {
     auto* out = list->add_providers();
-    out->set_participant(p.participant());
-    out->set_name(p.name());
-    out->set_region(p.region());
-    *out->mutable_capacity() = p.capacity();
-    out->set_fix_sender_comp_id(p.fix_sender_comp_id());
-    // A seat's hash from the configuration counts as set, as one onboarding issued.
-    const auto seat = fix_.clients.find(p.fix_sender_comp_id());
-    out->set_fix_password_set(!p.fix_password_hash().empty() ||
-                              (seat != fix_.clients.end() && !seat->second.password_hash.empty()));
+    out->set_participant(participant);
+    out->set_name(p.name);
+    out->set_region(p.region);
+    for (const matching::ProvenGpus& g : p.gpus) {
+      auto* gpus = out->add_capacity();
+      gpus->set_gpu_class(g.gpu_class);
+      gpus->set_region(g.region);
+      gpus->set_count(g.count);
+    }
+    out->set_fix_sender_comp_id(p.fix_sender_comp_id);
+    const auto seat = seats_.find(p.fix_sender_comp_id);
+    out->set_fix_password_set(seat != seats_.end() && !seat->second.password_hash.empty());
   }
   return reply;
+}
+
+std::string ProviderService::provider_of_seat(const std::string& sender) const {
+  for (const auto& [participant, p] : providers_)
+    if (p.fix_sender_comp_id == sender) return p.name;
+  return {};
 }
 
 Frame ProviderService::list_seats() {
   Frame reply;
   auto* list = reply.mutable_seat_list();
   std::lock_guard lock(mutex_);
-  for (const auto& [sender, client] : fix_.clients) {
-    auto* seat = list->add_seats();
-    seat->set_sender_comp_id(sender);
-    seat->set_participant(client.participant);
-    seat->set_cancel_on_disconnect(client.cancel_on_disconnect);
-    bool issued = false;
-    for (const auto& p : registry_.providers())
-      if (p.fix_sender_comp_id() == sender) {
-        seat->set_provider(p.name());
-        issued = !p.fix_password_hash().empty();
-      }
-    seat->set_password(!client.password_hash.empty() || issued ? pb::SeatList::Seat::SET
-                       : client.no_password                    ? pb::SeatList::Seat::NOT_NEEDED
-                                                               : pb::SeatList::Seat::NONE_YET);
+  for (const auto& [sender, seat] : seats_)
+    describe_seat(seat, provider_of_seat(sender), *list->add_seats());
+  return reply;
+}
+
+namespace {
+
+// A seat password: 128 random bits need no key stretching, so the cheapest
+// Argon2id keeps every logon fast. Empty hash: out of memory.
+std::pair<std::string, std::string> new_seat_password() {
+  const std::string password = verify::to_hex(verify::random_nonce()).substr(0, 32);
+  char hash[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(hash, password.c_str(), password.size(), crypto_pwhash_OPSLIMIT_MIN,
+                        crypto_pwhash_MEMLIMIT_MIN) != 0)
+    return {password, ""};
+  return {password, hash};
+}
+
+}  // namespace
+
+Frame ProviderService::change_seat(const pb::ChangeSeat& request) {
+  // One operator change at a time: each starts from the seat the last left.
+  std::lock_guard changing(registration_mutex_);
+  const std::string& sender = request.sender_comp_id();
+  std::optional<matching::Seat> held;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto found = seats_.find(sender); found != seats_.end()) held = found->second;
   }
+  if (request.create() == held.has_value())
+    return error_frame(held ? "seat " + sender + " exists already (participant " +
+                                  std::to_string(held->participant) + ")"
+                            : "no seat " + sender + " (gpux admin seats lists them)");
+  if (!request.create() && (request.no_password() || request.participant() != 0))
+    return error_frame(
+        "a seat's participant and whether it needs a password are set when it is "
+        "created");
+  matching::Seat seat = held.value_or(matching::Seat{.sender_comp_id = sender,
+                                                     .participant = request.participant(),
+                                                     .password_hash = {},
+                                                     .no_password = request.no_password(),
+                                                     .cancel_on_disconnect = false,
+                                                     .enabled = true});
+  if (request.has_enabled()) seat.enabled = request.enabled();
+  if (request.has_cancel_on_disconnect())
+    seat.cancel_on_disconnect = request.cancel_on_disconnect();
+  Frame reply;
+  auto* changed = reply.mutable_seat_changed();
+  if (request.new_password() || (request.create() && !request.no_password())) {
+    if (seat.no_password) return error_frame("seat " + sender + " has no password (password=none)");
+    const auto [password, hash] = new_seat_password();
+    if (hash.empty()) return error_frame("cannot hash the FIX password (out of memory)");
+    seat.password_hash = hash;
+    changed->set_password(password);
+  }
+  const std::vector<matching::Event> events = pipeline_->execute(matching::SetSeat{seat}).get();
+  if (const char* r = rejection(events))
+    return error_frame(std::string("seat refused: ") + r +
+                       (std::string(r) == "invalid_seat"
+                            ? ": a SenderCompID is 1 to 64 letters, digits, '-', '_' or '.', "
+                              "starting with a letter or digit"
+                            : ""));
+  changed->set_sequence(std::visit([](const auto& e) { return e.stamp.sequence; }, events.at(0)));
+  std::lock_guard lock(mutex_);
+  describe_seat(seat, provider_of_seat(sender), *changed->mutable_seat());
+  std::fprintf(stderr, "gpuxd: provider API: the operator %s seat %s (participant %u)%s%s\n",
+               request.create() ? "created" : "changed", sender.c_str(), seat.participant,
+               seat.enabled ? "" : ", disabled",
+               changed->password().empty() ? "" : ", new password");
   return reply;
 }
 
@@ -659,7 +737,7 @@ Frame ProviderService::market_terms(const pb::MarketTermsRequest& request) {
 Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
   for (const auto& [field, value] :
        {std::pair{"name", &request.name()}, {"region", &request.region()}})
-    if (!plain_word(*value))
+    if (!matching::valid_access_name(*value))
       return error_frame(std::string("register_provider: ") + field + " '" + *value +
                          "' must be 1 to 64 letters, digits, '-', '_' or '.', starting with a "
                          "letter or digit");
@@ -669,11 +747,11 @@ Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
   std::lock_guard registering(registration_mutex_);
   {
     std::lock_guard lock(mutex_);
-    for (const auto& p : registry_.providers())
-      if (p.name() == request.name())
+    for (const auto& [participant, p] : providers_)
+      if (p.name == request.name())
         return error_frame("register_provider: a provider named '" + request.name() +
-                           "' is registered already (participant " +
-                           std::to_string(p.participant()) + ")");
+                           "' is registered already (participant " + std::to_string(participant) +
+                           ")");
   }
   if (request.cash() < 0 || request.collateral() < 0 || request.collateral() > request.cash())
     return error_frame(
@@ -681,15 +759,10 @@ Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
   ParticipantId participant = 0;
   {
     std::lock_guard lock(mutex_);
-    participant = registry_.next_participant();
+    participant = std::max(config_.first_participant, last_participant_ + 1);
   }
-  // Skip ids the market already has (bootstrap participants, say).
-  for (int tries = 0;; ++tries) {
-    const auto events = pipeline_->execute(matching::AddParticipant{participant}).get();
-    if (rejection(events) == nullptr) break;
-    if (tries == 1000) return error_frame("no free participant id");
-    ++participant;
-  }
+  if (const char* r = rejection(pipeline_->execute(matching::AddParticipant{participant}).get()))
+    return error_frame(std::string("no participant id: ") + r);
   if (request.cash() > 0) {
     if (const char* r =
             rejection(pipeline_->execute(matching::AdjustCash{participant, request.cash()}).get()))
@@ -705,40 +778,47 @@ Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
   auto* registered = reply.mutable_provider_registered();
   registered->set_participant(participant);
   registered->set_token(token);
-  // The FIX seat the operator provisioned for this participant, with a
-  // password issued now unless the configuration set one.
-  std::string fix_password_hash;
-  for (const auto& [sender, client] : fix_.clients) {
-    if (client.participant != participant) continue;
-    registered->set_fix_sender_comp_id(sender);
-    if (!client.password_hash.empty()) break;
-    const std::string password = verify::to_hex(verify::random_nonce()).substr(0, 32);
-    // 128 random bits need no key stretching: the cheapest Argon2id keeps
-    // every logon fast.
-    char hash[crypto_pwhash_STRBYTES];
-    if (crypto_pwhash_str(hash, password.c_str(), password.size(), crypto_pwhash_OPSLIMIT_MIN,
-                          crypto_pwhash_MEMLIMIT_MIN) != 0)
-      return error_frame("cannot hash the FIX password (out of memory)");
-    fix_password_hash = hash;
-    registered->set_fix_password(password);
-    break;
-  }
-  registered->set_fix_target_comp_id(fix_.comp_id);
-  registered->set_fix_port(static_cast<std::uint32_t>(fix_.port));
+  // Its FIX seat: one the operator made for this participant, or a new one
+  // named after the provider (with its id when another holds that name),
+  // with a password issued now unless the seat has one.
+  std::optional<matching::Seat> seat;
   {
     std::lock_guard lock(mutex_);
-    auto* p = registry_.add_providers();
-    p->set_participant(participant);
-    p->set_name(request.name());
-    p->set_region(request.region());
-    p->set_token_hash(token_hash(token));
-    p->set_fix_sender_comp_id(registered->fix_sender_comp_id());
-    p->set_fix_password_hash(fix_password_hash);
-    registry_.set_next_participant(participant + 1);
-    save_registry();
+    for (const auto& [sender, held] : seats_)
+      if (held.participant == participant) seat = held;
+    if (!seat)
+      seat =
+          matching::Seat{.sender_comp_id = seats_.contains(request.name())
+                                               ? request.name() + "-" + std::to_string(participant)
+                                               : request.name(),
+                         .participant = participant,
+                         .password_hash = {},
+                         .no_password = false,
+                         .cancel_on_disconnect = false,
+                         .enabled = true};
   }
-  if (!fix_password_hash.empty())
-    set_fix_password_(registered->fix_sender_comp_id(), fix_password_hash);
+  if (seat->password_hash.empty() && !seat->no_password) {
+    const auto [password, hash] = new_seat_password();
+    if (hash.empty()) return error_frame("cannot hash the FIX password (out of memory)");
+    seat->password_hash = hash;
+    registered->set_fix_password(password);
+    if (const char* r = rejection(pipeline_->execute(matching::SetSeat{*seat}).get()))
+      return error_frame(std::string("FIX seat refused: ") + r);
+  }
+  registered->set_fix_sender_comp_id(seat->sender_comp_id);
+  registered->set_fix_target_comp_id(fix_.comp_id);
+  registered->set_fix_port(static_cast<std::uint32_t>(fix_.port));
+  const auto record = std::make_shared<const matching::ProviderRecord>(
+      matching::ProviderRecord{.participant = participant,
+                               .name = request.name(),
+                               .region = request.region(),
+                               .token_hash = token_hash(token),
+                               .fix_sender_comp_id = seat->sender_comp_id,
+                               .gpus = {}});
+  if (const char* r = rejection(
+          pipeline_->execute(matching::SetProvider{.participant = participant, .record = record})
+              .get()))
+    return error_frame(std::string("registration refused: ") + r);
   std::fprintf(stderr, "gpuxd: provider API: registered provider %s (%s) as participant %u\n",
                request.name().c_str(), request.region().c_str(), participant);
   return reply;
@@ -752,7 +832,7 @@ Frame ProviderService::qualify(Connection& c, ParticipantId participant, const p
   std::string region;
   {
     std::lock_guard lock(mutex_);
-    if (const pb::RegisteredProvider* p = registered(participant)) region = p->region();
+    if (const matching::ProviderRecord* p = registered(participant)) region = p->region;
   }
   // Before any work is proven: a class the exchange does not trade here.
   if (const std::string why = unlisted(request.gpu_class(), region); !why.empty())
@@ -802,41 +882,54 @@ Frame ProviderService::register_gpus(ParticipantId participant, const pb::Regist
   if (request.region().empty()) return error_frame("register_gpus needs a region");
   if (const std::string why = unlisted(request.gpu_class(), request.region()); !why.empty())
     return error_frame("register_gpus: " + why);
+  std::lock_guard registering(registration_mutex_);  // the record as the last change left it
+  matching::ProviderRecord record;
+  {
+    std::lock_guard lock(mutex_);
+    const matching::ProviderRecord* provider = registered(participant);
+    if (provider == nullptr) return error_frame("this provider is no longer registered");
+    record = *provider;
+  }
+  // The same GPUs one by one and as nodes would be sold twice.
+  const std::string gpu = gpu_class_of(request.gpu_class());
+  for (const matching::ProvenGpus& c : record.gpus) {
+    if (c.count == 0) continue;
+    // A faster GPU passes a slower class's proof: the same GPUs proven as
+    // two classes, at two times, would be sold twice.
+    if (gpu_class_of(c.gpu_class) != gpu)
+      return error_frame("register_gpus: this provider offers " + gpu_class_of(c.gpu_class) +
+                         " GPUs already; the GPUs of one qualification are offered as one "
+                         "class (a provider with several classes registers each as its own "
+                         "provider)");
+    if (c.gpu_class != request.gpu_class() && c.region == request.region())
+      return error_frame("register_gpus: this provider offers its " + gpu + " GPUs in " + c.region +
+                         " as " + c.gpu_class + " already; a provider offers " +
+                         "them one way (one by one, or as nodes of one size)");
+    // The same proven GPUs offered in two regions would be sold twice.
+    if (c.region != request.region())
+      return error_frame("register_gpus: this provider offers its " + gpu + " GPUs in " + c.region +
+                         " already; GPUs proven once are offered in one region");
+  }
+  const auto found = std::find_if(record.gpus.begin(), record.gpus.end(), [&](const auto& c) {
+    return c.gpu_class == request.gpu_class() && c.region == request.region();
+  });
+  matching::ProvenGpus& entry =
+      found != record.gpus.end()
+          ? *found
+          : record.gpus.emplace_back(
+                matching::ProvenGpus{.gpu_class = request.gpu_class(), .region = request.region()});
+  entry.count = request.count();
+  if (const char* r = rejection(
+          pipeline_
+              ->execute(matching::SetProvider{
+                  .participant = participant,
+                  .record = std::make_shared<const matching::ProviderRecord>(std::move(record))})
+              .get()))
+    return error_frame(std::string("register_gpus refused: ") + r);
+  // This class's products here: the reply counts what this registration offers.
   std::vector<matching::InstrumentId> instruments;
   {
     std::lock_guard lock(mutex_);
-    pb::RegisteredProvider* provider = registered(participant);
-    if (provider == nullptr) return error_frame("this provider is no longer registered");
-    auto* capacity = provider->mutable_capacity();
-    // The same GPUs one by one and as nodes would be sold twice.
-    const std::string gpu = gpu_class_of(request.gpu_class());
-    for (const auto& c : *capacity) {
-      if (c.count() == 0) continue;
-      // A faster GPU passes a slower class's proof: the same GPUs proven as
-      // two classes, at two times, would be sold twice.
-      if (gpu_class_of(c.gpu_class()) != gpu)
-        return error_frame("register_gpus: this provider offers " + gpu_class_of(c.gpu_class()) +
-                           " GPUs already; the GPUs of one qualification are offered as one "
-                           "class (a provider with several classes registers each as its own "
-                           "provider)");
-      if (c.gpu_class() != request.gpu_class() && c.region() == request.region())
-        return error_frame("register_gpus: this provider offers its " + gpu + " GPUs in " +
-                           c.region() + " as " + c.gpu_class() + " already; a provider offers " +
-                           "them one way (one by one, or as nodes of one size)");
-      // The same proven GPUs offered in two regions would be sold twice.
-      if (c.region() != request.region())
-        return error_frame("register_gpus: this provider offers its " + gpu + " GPUs in " +
-                           c.region() + " already; GPUs proven once are offered in one region");
-    }
-    auto found = std::find_if(capacity->begin(), capacity->end(), [&](const auto& c) {
-      return c.gpu_class() == request.gpu_class() && c.region() == request.region();
-    });
-    auto* entry = found != capacity->end() ? &*found : provider->add_capacity();
-    entry->set_gpu_class(request.gpu_class());
-    entry->set_region(request.region());
-    entry->set_count(request.count());
-    save_registry();
-    // This class's products here: the reply counts what this registration offers.
     for (const auto& [id, listing] : listings_)
       if (listing.spec.gpu_class == request.gpu_class() && listing.spec.region == request.region())
         instruments.push_back(id);
@@ -852,17 +945,17 @@ std::uint32_t ProviderService::apply_capacity(
   std::vector<matching::SetSellCapacity> commands;
   {
     std::lock_guard lock(mutex_);
-    const pb::RegisteredProvider* provider = registered(participant);
+    const matching::ProviderRecord* provider = registered(participant);
     for (const auto id : instruments) {
       const auto listing = listings_.find(id);
       if (provider == nullptr || listing == listings_.end() || !sells_now(listing->second.state))
         continue;
       const matching::InstrumentSpec& spec = listing->second.spec;
-      for (const auto& c : provider->capacity())
-        if (c.gpu_class() == spec.gpu_class && c.region() == spec.region)
+      for (const matching::ProvenGpus& c : provider->gpus)
+        if (c.gpu_class == spec.gpu_class && c.region == spec.region)
           commands.push_back({participant, id,
                               static_cast<matching::Quantity>(
-                                  c.count() / std::max<std::uint32_t>(1, spec.gpus_per_unit))});
+                                  c.count / std::max<std::uint32_t>(1, spec.gpus_per_unit))});
     }
   }
   std::uint32_t set = 0;
@@ -894,12 +987,10 @@ Frame ProviderService::deregister(ParticipantId participant) {
       done->set_instruments(done->instruments() + 1);
     }
   }
-  std::lock_guard lock(mutex_);
-  auto* providers = registry_.mutable_providers();
-  providers->erase(std::remove_if(providers->begin(), providers->end(),
-                                  [&](const auto& p) { return p.participant() == participant; }),
-                   providers->end());
-  save_registry();
+  if (const char* r = rejection(
+          pipeline_->execute(matching::SetProvider{.participant = participant, .record = nullptr})
+              .get()))
+    return error_frame(std::string("deregistration refused: ") + r);
   std::fprintf(stderr, "gpuxd: provider API: participant %u deregistered\n", participant);
   return reply;
 }
@@ -1129,31 +1220,11 @@ void ProviderService::capacity_loop() {
       if (stopping_) return;
       listed.assign(new_listings_.begin(), new_listings_.end());
       new_listings_.clear();
-      for (const auto& p : registry_.providers())
-        if (p.capacity_size() > 0) providers.push_back(p.participant());
+      for (const auto& [participant, p] : providers_)
+        if (!p.gpus.empty()) providers.push_back(participant);
     }
     for (const ParticipantId p : providers)
       apply_capacity(p, listed);
-  }
-}
-
-void ProviderService::save_registry() {
-  const std::filesystem::path partial = registry_path_.string() + ".partial";
-  {
-    const std::string bytes = registry_.SerializeAsString();
-    const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("cannot write " + partial.string());
-    const bool written =
-        ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
-        ::fsync(fd) == 0;
-    ::close(fd);
-    if (!written) throw std::runtime_error("cannot write " + partial.string());
-  }
-  std::filesystem::rename(partial, registry_path_);
-  const int dir = ::open(registry_path_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
   }
 }
 

@@ -187,9 +187,12 @@ struct Pipeline::Impl {
   void run_publisher() {
     std::vector<Sequenced> items;
     while (to_publish.pop_all(items, options.max_batch)) {
+      // The observers first: whoever waits for a command (execute) finds
+      // every gateway knowing it (a seat created at run time can log on as
+      // soon as its creator hears back).
       for (Sequenced& item : items) {
-        if (item.done) item.done(item.command, item.events);
         if (options.observer) options.observer(item.command, item.events, item.origin);
+        if (item.done) item.done(item.command, item.events);
       }
       published += items.size();
       items.clear();

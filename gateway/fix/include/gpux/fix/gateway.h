@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,17 +40,13 @@ class Outbox;
 
 class FixOrderEntry final : public fix::OrderEntry {
  public:
-  // `clients`: by SenderCompID, as configured.
+  // Its seats are the journal's: recovered() and every SetSeat observed.
   FixOrderEntry(const FixConfig& config, FixStateStore& store);
   // Stops the sender, dropping what it has not sent (call stop_sending()
   // first to send it): the sink may be gone by then.
   ~FixOrderEntry() override;
   FixOrderEntry(const FixOrderEntry&) = delete;
   FixOrderEntry& operator=(const FixOrderEntry&) = delete;
-
-  // From now on, `session`'s Logon must carry the password of `hash`
-  // (crypto_pwhash_str); for seats whose password is issued at onboarding.
-  void set_password_hash(const std::string& session, const std::string& hash);
 
   // Sends everything queued so far, then stops sending (at a clean stop,
   // before the acceptor goes).
@@ -68,8 +65,9 @@ class FixOrderEntry final : public fix::OrderEntry {
   matching::SequenceNumber checkpoint_sequence() const { return checkpoint_sequence_; }
 
   // The engine's state once the journal is replayed, before any new command
-  // (right after the pipeline is made): participants' cash starts from it,
-  // and every LedgerPosting observed from here on moves it.
+  // (right after the pipeline is made): participants' cash and the seats
+  // start from it, and every LedgerPosting and SetSeat observed from here on
+  // changes them.
   void recovered(const matching::EngineSnapshot& state);
 
   // After recovery: the instruments as recovered, and live from here on
@@ -90,6 +88,7 @@ class FixOrderEntry final : public fix::OrderEntry {
   void report_fills(const std::string& session, const std::string& request_id,
                     const std::string& trade_date) override;
   void disconnected(const std::string& session) override;
+  bool has_seat(const std::string& session) override;
 
   // Every durable command (PipelineOptions::observer), and during recovery
   // every replayed command after the checkpoint.
@@ -104,6 +103,7 @@ class FixOrderEntry final : public fix::OrderEntry {
   };
 
   void reject(const fix::OrderRequest& request, int reason, const std::string& text) override;
+  std::optional<matching::ParticipantId> participant_of(const std::string& session) const;
   // reject() with the lock held. `exec`: the journaled command's exec_id
   // for a rejection the engine made (empty: refused before the journal).
   void refuse(const fix::OrderRequest& request, int reason, const std::string& text,
@@ -150,14 +150,18 @@ class FixOrderEntry final : public fix::OrderEntry {
   struct ForgetEnded {
     std::string symbol;
   };
+  struct SeatChanged {  // disabled: its session logged out; enabled: let in
+    std::string session;
+    bool enabled = true;
+  };
   using Outgoing =
       std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport, fix::BalanceReport,
-                   fix::FillsReport, CheckpointBytes, Ended, ForgetEnded>;
+                   fix::FillsReport, CheckpointBytes, Ended, ForgetEnded, SeatChanged>;
   void send(Outgoing message);
   void send_batch(std::deque<Outgoing>& batch);  // on the sender thread
 
   mutable std::mutex mutex_;
-  FixConfig config_;  // its password hashes are seats_'s, and kept current there
+  FixConfig config_;  // its clients only seed a new exchange: seats_ has the journal's
   FixStateStore& store_;
   fix::ReportSink* sink_ = nullptr;
   sequencer::Pipeline* pipeline_ = nullptr;

@@ -6,10 +6,10 @@
 // (provider_wire.h), over TLS when a certificate is configured; the verifier
 // runs here, the prover at the provider.
 //
-// What changes the market goes through the pipeline as commands (participant,
-// cash, collateral, sell capacity, challenge outcomes), so it is journaled and
-// replays. The registry of providers (token hashes, registered capacity)
-// lives beside the journal in DATA/providers.registry, replaced atomically.
+// What changes the market or who may reach it goes through the pipeline as
+// commands (participant, cash, collateral, sell capacity, challenge outcomes,
+// provider records with token hashes and proven GPUs, FIX seats), so it is
+// journaled and replays: the journal alone says who could do what.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -39,17 +39,11 @@ namespace gpux::provider {
 
 class ProviderService {
  public:
-  // Gives the FIX gateway a seat's password hash: at registration, and for
-  // every registered provider at start.
-  using SetFixPassword = std::function<void(const std::string& sender, const std::string& hash)>;
-
-  // Loads the registry and listens on config.port (throws when it cannot).
-  // `recovered` is the engine's state at start (its instruments, and the
-  // challenges still to answer under `terms`, the market's terms then).
+  // Listens on config.port (throws when it cannot). `recovered` is the
+  // engine's state at start (its providers and seats, its instruments, and
+  // the challenges still to answer under `terms`, the market's terms then).
   ProviderService(ProviderApiConfig config, const fix::FixConfig& fix, std::int64_t challenge_ms,
-                  const std::filesystem::path& data_directory,
-                  const matching::EngineSnapshot& recovered, const matching::SetMarketTerms& terms,
-                  SetFixPassword set_fix_password);
+                  const matching::EngineSnapshot& recovered, const matching::SetMarketTerms& terms);
   ~ProviderService();
   ProviderService(const ProviderService&) = delete;
   ProviderService& operator=(const ProviderService&) = delete;
@@ -99,8 +93,12 @@ class ProviderService {
   provider::Frame register_provider(const proto::provider::RegisterProvider& request);
   // The registered providers, without tokens or password hashes.
   provider::Frame list_providers();
-  // The FIX seats of the configuration, with their password state.
+  // The FIX seats, with their password state.
   provider::Frame list_seats();
+  // Creates or changes a seat (journaled as SetSeat).
+  provider::Frame change_seat(const proto::provider::ChangeSeat& request);
+  // The name of the provider whose seat `sender` is (empty: none); mutex_ held.
+  std::string provider_of_seat(const std::string& sender) const;
   // The instruments listed, by id, with their state; only `only` when given.
   provider::Frame list_instruments(std::optional<matching::InstrumentId> only = std::nullopt);
   // Halts or resumes trading in one instrument.
@@ -139,19 +137,16 @@ class ProviderService {
   std::uint32_t apply_capacity(matching::ParticipantId participant,
                                const std::vector<matching::InstrumentId>& instruments);
   std::optional<matching::ParticipantId> authenticate(const std::string& token);
-  // With mutex_ held: the provider's registry entry (null if none), and its
+  // With mutex_ held: the provider's record (null if none), and its
   // challenge queued in time order (false for providers not registered).
-  proto::provider::RegisteredProvider* registered(matching::ParticipantId participant);
+  const matching::ProviderRecord* registered(matching::ParticipantId participant) const;
   bool queue_challenge(const matching::ChallengeScheduled& challenge);
   // The profile a class is proved with; nullptr if there is none.
   const verify::ClassProfile* profile_for(const std::string& gpu_class) const;
-  void save_registry();  // with mutex_ held
 
   ProviderApiConfig config_;
   const fix::FixConfig& fix_;
-  SetFixPassword set_fix_password_;
   std::int64_t challenge_ms_;
-  std::filesystem::path registry_path_;
   sequencer::Pipeline* pipeline_ = nullptr;
   std::uint64_t secret_;
   std::int64_t started_at_ = 0;  // Unix seconds: rounds due before it were due while it was down
@@ -165,7 +160,9 @@ class ProviderService {
   std::thread accept_thread_;
   std::thread capacity_thread_;
 
-  std::mutex registration_mutex_;  // held through one register_provider or terms change
+  // Held through one operator or provider change (a registration, a seat, a
+  // record, the terms), so that each starts from what the last one left.
+  std::mutex registration_mutex_;
   // Why the exchange has no products for `gpu_class` (empty: any) in
   // `region`, with the ones it has; empty when it has.
   std::string unlisted(const std::string& gpu_class, const std::string& region);
@@ -179,7 +176,11 @@ class ProviderService {
     std::chrono::steady_clock::time_point since;
   };
   std::map<std::string, UnknownTokens> unknown_tokens_;
-  proto::provider::ProviderRegistry registry_;
+  // As the journal has them (the recovered state, then every SetProvider,
+  // SetSeat and AddParticipant observed).
+  std::map<matching::ParticipantId, matching::ProviderRecord> providers_;
+  std::map<std::string, matching::Seat> seats_;  // by SenderCompID
+  matching::ParticipantId last_participant_ = 0;
   std::map<matching::InstrumentId, Listing> listings_;
   std::map<matching::ParticipantId, std::deque<Challenge>> due_;  // by provider, in time order
   std::map<matching::ParticipantId, Connection*> agents_;

@@ -37,8 +37,9 @@ struct PipelineOptions {
   // Delete journal records a new snapshot covers. Saves disk, but recovery
   // then depends on that snapshot alone: off unless the operator asks.
   bool discard_journal_after_snapshot = false;
-  // Called on the publisher thread for every durable command, after the
-  // command's own callback, with the origin it was submitted with: how
+  // Called on the publisher thread for every durable command, before the
+  // command's own callback (so that whoever waits for a command finds every
+  // gateway knowing it), with the origin it was submitted with: how
   // gateways see events their clients did not cause (a trade against a
   // resting order, a gate closure).
   std::function<void(const matching::Command&, std::span<const matching::Event>,
