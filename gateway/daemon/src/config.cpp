@@ -430,13 +430,15 @@ const std::vector<Section>& sections() {
                     "SENDERCOMPID participant=ID [password_hash=HASH |\n"
                     "password=none] [cancel_on_disconnect=false]",
                     add_fix_client,
-                    "a client that may log on, and whose orders it is;\n"
+                    "a seat that may log on, and whose orders it is;\n"
                     "its Logon must carry the Password(554) of the hash\n"
                     "(gpuxd --hash-password); without one it cannot log\n"
                     "on until onboarding issues one to a provider's seat;\n"
                     "password=none: no password (warned at start); with\n"
                     "cancel_on_disconnect=true all its participant's\n"
-                    "orders are cancelled when the session ends"),
+                    "orders are cancelled when the session ends. Seeds a\n"
+                    "journal without seats; then the journal's seats hold\n"
+                    "(gpux admin seats, seat-create, ...)"),
              whole<uint64_t>("fix_checkpoint_every", GPUX_FIELD(fix.checkpoint_every),
                              "commands between checkpoints of the gateway's\n"
                              "order state (a restart replays what follows)",
