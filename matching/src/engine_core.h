@@ -45,6 +45,10 @@ class EngineCore final : public Engine {
 
   void apply(const Command& command) override {
     stamp_ = command.stamp;
+    // Product terms scheduled for this sequence take effect before the
+    // command: a listing at that very sequence carries them.
+    if (!pending_terms_.empty() && pending_terms_.front().effective_from <= stamp_.sequence)
+      put_due_terms_in_effect();
     std::visit([this](const auto& body) { handle(body); }, command.body);
   }
 
@@ -341,6 +345,9 @@ class EngineCore final : public Engine {
     if (!c.spec) return reject(RejectReason::invalid_instrument_spec, 0);
     const InstrumentSpec& spec = *c.spec;
     if (auto reason = invalid_spec(spec)) return reject(*reason, 0);
+    if (const auto terms = product_terms_.find({spec.gpu_class, spec.region});
+        terms != product_terms_.end() && !carries(spec, terms->second))
+      return reject(RejectReason::spec_differs_from_product_terms, 0);
     list(spec);
     emit(InstrumentListed{.instrument = spec.id});
   }
@@ -374,6 +381,35 @@ class EngineCore final : public Engine {
       return reject(RejectReason::invalid_state_transition, 0);
     instrument->halted = c.halted;
     emit(InstrumentHalted{.instrument = c.instrument, .halted = c.halted});
+  }
+
+  void handle(const SetProductTerms& c) {
+    const ProductTerms& t = *c.terms;
+    constexpr std::uint32_t kWhole = 1'000'000;  // ppm
+    if (!valid_access_name(t.gpu_class) || !valid_access_name(t.region) ||
+        std::max(t.maker_fee_ppm, t.taker_fee_ppm) > std::min(kWhole, config_.buyer_fee_ppm) ||
+        t.reference_price <= 0 || t.band_width < 0 || t.band_width >= t.reference_price)
+      return reject(RejectReason::invalid_product_terms, 0);
+    if (t.effective_from <= stamp_.sequence) {
+      product_terms_[{t.gpu_class, t.region}] = t;
+      emit(ProductTermsSet{.terms = c.terms, .in_effect = true});
+      return;
+    }
+    // After those scheduled for the same sequence: the later command wins.
+    const auto at = std::upper_bound(
+        pending_terms_.begin(), pending_terms_.end(), t.effective_from,
+        [](SequenceNumber from, const ProductTerms& p) { return from < p.effective_from; });
+    pending_terms_.insert(at, t);
+    emit(ProductTermsSet{.terms = c.terms, .in_effect = false});
+  }
+
+  void put_due_terms_in_effect() {
+    while (!pending_terms_.empty() && pending_terms_.front().effective_from <= stamp_.sequence) {
+      const ProductTerms& t = pending_terms_.front();
+      product_terms_[{t.gpu_class, t.region}] = t;
+      emit(ProductTermsSet{.terms = std::make_shared<const ProductTerms>(t), .in_effect = true});
+      pending_terms_.erase(pending_terms_.begin());
+    }
   }
 
   void handle(const SetSeat& c) {
@@ -594,6 +630,9 @@ class EngineCore final : public Engine {
       if (instrument && std::max(instrument->spec.maker_fee_ppm, instrument->spec.taker_fee_ppm) >
                             c.buyer_fee_ppm)
         return reject(RejectReason::invalid_market_terms, 0);  // its fee would exceed the hold
+    for (const auto* terms : product_terms_in_all())
+      if (std::max(terms->maker_fee_ppm, terms->taker_fee_ppm) > c.buyer_fee_ppm)
+        return reject(RejectReason::invalid_market_terms, 0);  // a product's would
     if (c.buyer_fee_ppm != config_.buyer_fee_ppm)
       for (const auto& account : accounts_)
         if (account && (account->view.reserved != 0 || account->view.committed != 0))
@@ -1238,6 +1277,18 @@ class EngineCore final : public Engine {
   std::map<HourKey, InstrumentId> hours_;
   std::map<std::string, Seat> seats_;                  // by SenderCompID
   std::map<ParticipantId, ProviderRecord> providers_;  // registered providers
+  // Product terms in effect, by (class, region); those scheduled, by the
+  // sequence they take effect at (in the order they came, on a tie).
+  std::map<std::pair<std::string, std::string>, ProductTerms> product_terms_;
+  std::vector<ProductTerms> pending_terms_;
+  std::vector<const ProductTerms*> product_terms_in_all() const {
+    std::vector<const ProductTerms*> all;
+    for (const auto& [product, terms] : product_terms_)
+      all.push_back(&terms);
+    for (const ProductTerms& terms : pending_terms_)
+      all.push_back(&terms);
+    return all;
+  }
 };
 
 template <class Book>
@@ -1329,6 +1380,15 @@ std::uint64_t EngineCore<Book>::state_hash() const {
     h.add(seat.password_hash);
     h.add(std::uint64_t{seat.no_password} | std::uint64_t{seat.cancel_on_disconnect} << 1 |
           std::uint64_t{seat.enabled} << 2);
+  }
+  for (const ProductTerms* t : product_terms_in_all()) {
+    h.add(t->gpu_class);
+    h.add(t->region);
+    h.add(t->maker_fee_ppm);
+    h.add(t->taker_fee_ppm);
+    h.add(t->reference_price);
+    h.add(t->band_width);
+    h.add(t->effective_from);
   }
   for (const auto& [participant, p] : providers_) {
     h.add(participant);
@@ -1484,7 +1544,11 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
                    .exchange = exchange_,
                    .market_terms = std::nullopt,
                    .seats = {},
-                   .providers = {}};
+                   .providers = {},
+                   .product_terms = {},
+                   .pending_product_terms = pending_terms_};
+  for (const auto& [product, terms] : product_terms_)
+    s.product_terms.push_back(terms);
   for (const auto& instrument : instruments_) {
     if (!instrument) continue;
     InstrumentSnapshot& out = s.instruments.emplace_back();
@@ -1594,11 +1658,20 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
     capacity_slot(c.participant, c.instrument).view = c.view;
   }
   for (const Seat& seat : s.seats)
-    if (!valid_access_name(seat.sender_comp_id) || !seats_.emplace(seat.sender_comp_id, seat).second)
+    if (!valid_access_name(seat.sender_comp_id) ||
+        !seats_.emplace(seat.sender_comp_id, seat).second)
       return refuse("seat " + seat.sender_comp_id + ": invalid or repeated");
   for (const ProviderRecord& p : s.providers)
     if (!find_account(p.participant) || !providers_.emplace(p.participant, p).second)
       return refuse("provider " + std::to_string(p.participant) + ": invalid or repeated");
+  for (const ProductTerms& t : s.product_terms)
+    if (!product_terms_.emplace(std::pair{t.gpu_class, t.region}, t).second)
+      return refuse("product terms " + t.gpu_class + "." + t.region + ": repeated");
+  if (!std::is_sorted(
+          s.pending_product_terms.begin(), s.pending_product_terms.end(),
+          [](const auto& a, const auto& b) { return a.effective_from < b.effective_from; }))
+    return refuse("scheduled product terms out of order");
+  pending_terms_ = s.pending_product_terms;
   return check_invariants();
 }
 

@@ -162,6 +162,10 @@ const char* to_string(RejectReason v) {
       return "provider_name_taken";
     case RejectReason::unknown_provider:
       return "unknown_provider";
+    case RejectReason::invalid_product_terms:
+      return "invalid_product_terms";
+    case RejectReason::spec_differs_from_product_terms:
+      return "spec_differs_from_product_terms";
   }
   return "?";
 }

@@ -44,6 +44,15 @@ void usage(const char*) {
       "        Each is a journaled SetSeat, in effect without a restart.\n"
       "instruments  the listed products: id, symbol, class, region, state (and\n"
       "        whether trading is halted) and delivery hour (UTC).\n"
+      "       gpux admin product-terms [CLASS REGION [--maker-fee-ppm N]\n"
+      "                        [--taker-fee-ppm N] [--reference-price MICROUSD]\n"
+      "                        [--band-width MICROUSD] [--from-sequence N]]\n"
+      "                        --exchange HOST:PORT [--tls-ca FILE] [--json]\n"
+      "product-terms  each product's fees and price band, in effect and scheduled.\n"
+      "        With a product and an option, changes those from sequence N on (at\n"
+      "        once without --from-sequence): a SetProductTerms, journaled. Every\n"
+      "        hour of the product listed from then on carries them; hours listed\n"
+      "        before keep theirs.\n"
       "       gpux admin halt|resume INSTRUMENT --exchange HOST:PORT [--tls-ca FILE]\n"
       "halt    stop trading in an open instrument (an id or a symbol): new orders,\n"
       "        replaces and block orders are refused (instrument_halted), cancels go\n"
@@ -310,6 +319,80 @@ int halt(const char* command, bool halted, int argc, char** argv) {
   });
 }
 
+// A whole number that may be negative (a price), exit 2 when it is not one.
+std::int64_t price(bench::Arguments& args) {
+  const std::string text = args.value();
+  try {
+    std::size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  std::fprintf(stderr, "gpux admin product-terms: %s takes micro-USD, a whole number, not '%s'\n",
+               args.current().c_str(), text.c_str());
+  std::exit(2);
+}
+
+int product_terms(int argc, char** argv) {
+  Connection where;
+  Frame request;
+  auto& change = *request.mutable_product_terms_request();
+  bench::Arguments args(argc + 1, argv - 1, usage);
+  while (args.next()) {
+    if (where.take(args)) continue;
+    if (args.is("--maker-fee-ppm")) {
+      change.set_maker_fee_ppm(u32(args, "--maker-fee-ppm"));
+    } else if (args.is("--taker-fee-ppm")) {
+      change.set_taker_fee_ppm(u32(args, "--taker-fee-ppm"));
+    } else if (args.is("--reference-price")) {
+      change.set_reference_price(price(args));
+    } else if (args.is("--band-width")) {
+      change.set_band_width(price(args));
+    } else if (args.is("--from-sequence")) {
+      change.set_effective_from(args.count(0));
+    } else if (!args.current().empty() && args.current()[0] != '-' && change.region().empty()) {
+      (change.gpu_class().empty() ? change.mutable_gpu_class() : change.mutable_region())
+          ->assign(args.current());
+    } else {
+      args.unknown();
+    }
+  }
+  const bool changing = change.has_maker_fee_ppm() || change.has_taker_fee_ppm() ||
+                        change.has_reference_price() || change.has_band_width();
+  if (changing && change.region().empty()) {
+    std::fprintf(stderr, "gpux admin product-terms: name the product: CLASS REGION\n");
+    return 2;
+  }
+  return with_session("product-terms", where, [&](cli::ProviderSession& session) {
+    const auto list = session.call(request, Frame::kProductTermsList).product_terms_list();
+    if (!where.json && list.sequence() != 0)
+      std::printf("set at sequence %llu\n", static_cast<unsigned long long>(list.sequence()));
+    if (!where.json)
+      std::printf("%-12s %-10s %-10s %-10s %-12s %-10s %s\n", "class", "region", "maker ppm",
+                  "taker ppm", "reference", "band", "from");
+    for (const auto& p : list.products()) {
+      if (where.json) {
+        std::printf(
+            "{\"class\":\"%s\",\"region\":\"%s\",\"maker_fee_ppm\":%u,"
+            "\"taker_fee_ppm\":%u,\"reference_price\":%lld,\"band_width\":%lld,"
+            "\"effective_from\":%llu,\"in_effect\":%s,\"set_at_sequence\":%llu}\n",
+            json::escape(p.gpu_class()).c_str(), json::escape(p.region()).c_str(),
+            p.maker_fee_ppm(), p.taker_fee_ppm(), static_cast<long long>(p.reference_price()),
+            static_cast<long long>(p.band_width()),
+            static_cast<unsigned long long>(p.effective_from()), p.in_effect() ? "true" : "false",
+            static_cast<unsigned long long>(list.sequence()));
+        continue;
+      }
+      const std::string from = p.in_effect() ? std::string("in effect")
+                                             : "sequence " + std::to_string(p.effective_from());
+      std::printf("%-12s %-10s %-10u %-10u %-12lld %-10lld %s\n", p.gpu_class().c_str(),
+                  p.region().c_str(), p.maker_fee_ppm(), p.taker_fee_ppm(),
+                  static_cast<long long>(p.reference_price()),
+                  static_cast<long long>(p.band_width()), from.c_str());
+    }
+  });
+}
+
 int terms(int argc, char** argv) {
   Connection where;
   Frame request;
@@ -358,6 +441,8 @@ int gpux_admin(int argc, char** argv) {
   if (argc >= 1 && std::string(argv[0]) == "providers") return providers(argc - 1, argv + 1);
   if (argc >= 1 && std::string(argv[0]) == "seats") return seats(argc - 1, argv + 1);
   if (argc >= 1 && std::string(argv[0]) == "instruments") return instruments(argc - 1, argv + 1);
+  if (argc >= 1 && std::string(argv[0]) == "product-terms")
+    return product_terms(argc - 1, argv + 1);
   for (const char* verb : {"seat-create", "seat-password", "seat-disable", "seat-enable"})
     if (argc >= 1 && std::string(argv[0]) == verb) return change_seat(verb, argc - 1, argv + 1);
   if (argc >= 1 && std::string(argv[0]) == "halt") return halt("halt", true, argc - 1, argv + 1);

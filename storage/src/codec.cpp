@@ -217,6 +217,10 @@ struct Mirror<m::RejectReason> {
         return proto::PROVIDER_NAME_TAKEN;
       case m::RejectReason::unknown_provider:
         return proto::UNKNOWN_PROVIDER;
+      case m::RejectReason::invalid_product_terms:
+        return proto::INVALID_PRODUCT_TERMS;
+      case m::RejectReason::spec_differs_from_product_terms:
+        return proto::SPEC_DIFFERS_FROM_PRODUCT_TERMS;
     }
     return -1;
   }
@@ -485,6 +489,26 @@ m::ProviderRecord decode_provider(const proto::ProviderRecord& p) {
   return r;
 }
 
+void encode_product_terms(const m::ProductTerms& t, proto::ProductTerms& p) {
+  p.set_gpu_class(t.gpu_class);
+  p.set_region(t.region);
+  p.set_maker_fee_ppm(t.maker_fee_ppm);
+  p.set_taker_fee_ppm(t.taker_fee_ppm);
+  p.set_reference_price(t.reference_price);
+  p.set_band_width(t.band_width);
+  p.set_effective_from(t.effective_from);
+}
+
+m::ProductTerms decode_product_terms(const proto::ProductTerms& p) {
+  return {.gpu_class = p.gpu_class(),
+          .region = p.region(),
+          .maker_fee_ppm = p.maker_fee_ppm(),
+          .taker_fee_ppm = p.taker_fee_ppm(),
+          .reference_price = p.reference_price(),
+          .band_width = p.band_width(),
+          .effective_from = p.effective_from()};
+}
+
 m::SetMarketTerms decode_terms(const proto::SetMarketTerms& p) {
   return {.buyer_fee_ppm = p.buyer_fee_ppm(),
           .delivery = {.challenges_per_obligation = p.challenges_per_obligation(),
@@ -566,6 +590,10 @@ struct BodyEncoder {
     if (!c.seat) throw DecodeError("SetSeat without a seat");
     encode_seat(*c.seat, *p.mutable_set_seat());
   }
+  void operator()(const m::SetProductTerms& c) {
+    if (!c.terms) throw DecodeError("SetProductTerms without terms");
+    encode_product_terms(*c.terms, *p.mutable_set_product_terms());
+  }
   void operator()(const m::SetProvider& c) {
     auto& o = *p.mutable_set_provider();
     o.set_participant(c.participant);
@@ -644,6 +672,8 @@ m::CommandBody decode_body(const proto::Command& p) {
                                .amount = p.post_collateral().amount()};
     case proto::Command::kSetMarketTerms:
       return decode_terms(p.set_market_terms());
+    case proto::Command::kSetProductTerms:
+      return m::SetProductTerms{decode_product_terms(p.set_product_terms())};
     case proto::Command::kSetSeat:
       return m::SetSeat{decode_seat(p.set_seat())};
     case proto::Command::kSetProvider: {
@@ -743,6 +773,11 @@ struct EventEncoder {
     stamp(e);
     p.mutable_instrument_halted()->set_instrument(e.instrument);
     p.mutable_instrument_halted()->set_halted(e.halted);
+  }
+  void operator()(const m::ProductTermsSet& e) {
+    stamp(e);
+    if (e.terms) encode_product_terms(*e.terms, *p.mutable_product_terms_set()->mutable_terms());
+    p.mutable_product_terms_set()->set_in_effect(e.in_effect);
   }
   void operator()(const m::SeatSet& e) {
     stamp(e);
@@ -937,6 +972,11 @@ m::Event decode_event_body(const proto::Event& p) {
       return m::InstrumentHalted{.stamp = s,
                                  .instrument = p.instrument_halted().instrument(),
                                  .halted = p.instrument_halted().halted()};
+    case proto::Event::kProductTermsSet:
+      return m::ProductTermsSet{.stamp = s,
+                                .terms = std::make_shared<const m::ProductTerms>(
+                                    decode_product_terms(p.product_terms_set().terms())),
+                                .in_effect = p.product_terms_set().in_effect()};
     case proto::Event::kSeatSet:
       return m::SeatSet{.stamp = s, .participant = p.seat_set().participant()};
     case proto::Event::kProviderSet:
@@ -1147,6 +1187,10 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
     encode_seat(seat, *p.add_seats());
   for (const m::ProviderRecord& provider : s.providers)
     encode_provider(provider, *p.add_providers());
+  for (const m::ProductTerms& t : s.product_terms)
+    encode_product_terms(t, *p.add_product_terms());
+  for (const m::ProductTerms& t : s.pending_product_terms)
+    encode_product_terms(t, *p.add_pending_product_terms());
   return p;
 }
 
@@ -1162,12 +1206,18 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
                                    .clearing = p.clearing()},
                       .market_terms = std::nullopt,
                       .seats = {},
-                      .providers = {}};
+                      .providers = {},
+                      .product_terms = {},
+                      .pending_product_terms = {}};
   if (p.has_market_terms()) s.market_terms = decode_terms(p.market_terms());
   for (const auto& seat : p.seats())
     s.seats.push_back(decode_seat(seat));
   for (const auto& provider : p.providers())
     s.providers.push_back(decode_provider(provider));
+  for (const auto& t : p.product_terms())
+    s.product_terms.push_back(decode_product_terms(t));
+  for (const auto& t : p.pending_product_terms())
+    s.pending_product_terms.push_back(decode_product_terms(t));
   for (const auto& i : p.instruments()) {
     m::InstrumentSnapshot& out = s.instruments.emplace_back();
     out.spec = decode_spec(i.spec());

@@ -18,6 +18,7 @@
 #include <random>
 #include <thread>
 
+#include "daemon_commands.h"
 #include "gpux/storage/codec.h"
 #include "gpux/storage/journal.h"
 #include "gpuxd_process.h"
@@ -33,10 +34,6 @@ namespace {
 
 constexpr ParticipantId kParticipants = 20;
 constexpr InstrumentId kHours = 3;  // consecutive delivery hours, instruments 1..3
-
-proto::Command command_of(const CommandBody& body) {
-  return storage::encode(Command{{0, 0}, body});
-}
 
 // A random order with a unique client id, around the reference price; one in
 // fifty a block order over some of the hours from a random one.
@@ -306,6 +303,65 @@ TEST_CASE("gpuxd lists the product calendar at start and trades on it") {
   CHECK(ack->acknowledgement().events(0).has_order_accepted());
   REQUIRE(ack->acknowledgement().events(1).has_ledger_posting());
   CHECK(ack->acknowledgement().events(1).ledger_posting().amount() == 3'800'000);
+}
+
+TEST_CASE(
+    "a product's terms changed at run time: hours listed after carry them, those before "
+    "keep theirs, across SIGKILL") {
+  TempDir dir;
+  const auto config = dir.path() / "gpux.conf";
+  const auto data = dir.path() / "data";
+  const auto log = dir.path() / "gpuxd.log";
+  const auto configure = [&](int horizon) {
+    std::ofstream(config) << "listing_horizon_hours = " << horizon
+                          << "\nproduct = H100-SXM region=us-east tick=100 max=100 "
+                             "reference=2000000 band=500000 maker_fee_ppm=1000 "
+                             "taker_fee_ppm=2000\nbuyer_fee_ppm = 5000\n";
+  };
+  configure(2);
+  {
+    GpuxdProcess daemon(GPUXD_PATH, data, log, config);
+    REQUIRE(daemon.read());
+    // The taker fee from now on: 3,000 ppm.
+    const auto events = execute(daemon, SetProductTerms{{.gpu_class = "H100-SXM",
+                                                         .region = "us-east",
+                                                         .maker_fee_ppm = 1'000,
+                                                         .taker_fee_ppm = 3'000,
+                                                         .reference_price = 2'000'000,
+                                                         .band_width = 500'000,
+                                                         .effective_from = 0}});
+    REQUIRE(events.size() == 1);
+    CHECK(events.front().product_terms_set().in_effect());
+    daemon.kill_hard();
+    daemon.wait();
+  }
+  configure(5);  // more hours are due, and the file still says 2,000 ppm
+  {
+    GpuxdProcess daemon(GPUXD_PATH, data, log, config);
+    REQUIRE(daemon.read());
+    daemon.terminate();
+    daemon.wait();
+  }
+  CHECK(count_lines(log,
+                    "the configuration's terms of product H100-SXM.us-east differ from "
+                    "the journal's") == 1);
+  SequenceNumber changed_at = 0;
+  std::vector<std::pair<SequenceNumber, std::uint32_t>> listed;  // sequence, taker fee
+  storage::Journal::open(data)->replay(0, 0, [&](const Command& c, std::string_view) {
+    if (const auto* t = std::get_if<SetProductTerms>(&c.body);
+        t && t->terms->taker_fee_ppm == 3'000)
+      changed_at = c.stamp.sequence;
+    if (const auto* l = std::get_if<ListInstrument>(&c.body))
+      listed.emplace_back(c.stamp.sequence, l->spec->taker_fee_ppm);
+  });
+  REQUIRE(changed_at != 0);
+  std::size_t before = 0, after = 0;
+  for (const auto& [sequence, taker] : listed) {
+    CHECK(taker == (sequence < changed_at ? 2'000u : 3'000u));
+    ++(sequence < changed_at ? before : after);
+  }
+  CHECK(before >= 1);
+  CHECK(after >= 2);
 }
 
 TEST_CASE("gpuxd refuses a bad configuration, naming the line") {

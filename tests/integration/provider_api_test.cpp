@@ -982,3 +982,36 @@ TEST_CASE(
   exchange.start();
   CHECK(logon_output(second).output.find("disabled by the operator") != std::string::npos);
 }
+
+TEST_CASE(
+    "gpux admin: product terms scheduled from a sequence, refused when invalid, kept across "
+    "SIGKILL") {
+  Exchange exchange;
+  const auto admin = [&](const std::string& what) {
+    return gpux::test::run_command("GPUX_OPERATOR_TOKEN=" + std::string(kOperator) + " " GPUX_PATH +
+                                   " admin product-terms " + what +
+                                   " --json --exchange 127.0.0.1:" + std::to_string(exchange.port));
+  };
+  const auto none_yet = admin("H100-SXM us-east --taker-fee-ppm 0");
+  CHECK(none_yet.status == 1);
+  CHECK_MESSAGE(none_yet.output.find("has no terms yet") != std::string::npos, none_yet.output);
+  // This exchange holds no buyer's fee: a fee is refused, naming the rule.
+  const auto fee = admin(
+      "H100-SXM us-east --taker-fee-ppm 10 --reference-price 2000000 "
+      "--band-width 1000000");
+  CHECK(fee.status == 1);
+  CHECK_MESSAGE(fee.output.find("invalid_product_terms") != std::string::npos, fee.output);
+  const auto scheduled = admin(
+      "H100-SXM us-east --reference-price 2000000 --band-width 900000 "
+      "--from-sequence 1000000");
+  REQUIRE_MESSAGE(scheduled.status == 0, scheduled.output);
+  const std::string pending =
+      "\"class\":\"H100-SXM\",\"region\":\"us-east\",\"maker_fee_ppm\":0,\"taker_fee_ppm\":0,"
+      "\"reference_price\":2000000,\"band_width\":900000,\"effective_from\":1000000,"
+      "\"in_effect\":false";
+  CHECK_MESSAGE(scheduled.output.find(pending) != std::string::npos, scheduled.output);
+  exchange.kill();
+  exchange.start();
+  const auto listed = admin("");
+  CHECK_MESSAGE(listed.output.find(pending) != std::string::npos, listed.output);
+}

@@ -77,7 +77,8 @@ class CommandGenerator {
       return PostCollateral{participant(), amount};
     }
     if (roll < 995) return challenge_outcome();
-    if (roll < 998) return market_terms();
+    if (roll < 997) return market_terms();
+    if (roll < 998) return access_change();
     if (roll < 999 && !halted_) {
       // A short halt: resumed 20 commands on, so that trading goes on.
       halted_ = {some_instrument(), 20};
@@ -141,6 +142,19 @@ class CommandGenerator {
   CommandBody access_change() {
     const ParticipantId owner = participant();
     const std::string name = "seat-" + std::to_string(pick(0, 5));
+    // Another product's, so that the listings here go on; without fees half
+    // the time, which any fee hold allows.
+    const auto fee = [&] {
+      return static_cast<std::uint32_t>(pick(0, 3) == 0 ? pick(0, 2'000) : 0);
+    };
+    if (pick(0, 2) == 0)
+      return SetProductTerms{{.gpu_class = "A100",
+                              .region = "eu-west",
+                              .maker_fee_ppm = fee(),
+                              .taker_fee_ppm = fee(),
+                              .reference_price = kReference,
+                              .band_width = 20 * kTick,
+                              .effective_from = static_cast<SequenceNumber>(pick(0, 1'000'000))}};
     if (pick(0, 1) == 0)
       return SetSeat{{.sender_comp_id = pick(0, 19) == 0 ? "bad name" : name,
                       .participant = owner,
@@ -149,14 +163,15 @@ class CommandGenerator {
                       .cancel_on_disconnect = pick(0, 1) == 0,
                       .enabled = pick(0, 3) != 0}};
     if (pick(0, 3) == 0) return SetProvider{.participant = owner, .record = nullptr};
-    auto record = std::make_shared<const ProviderRecord>(ProviderRecord{
-        .participant = owner,
-        .name = "provider-" + std::to_string(pick(0, 4)),
-        .region = "us-east",
-        .token_hash = std::string(32, static_cast<char>(pick(0, 255))),
-        .fix_sender_comp_id = name,
-        .gpus = {{.gpu_class = "H100-SXM", .region = "us-east",
-                  .count = static_cast<std::uint32_t>(pick(0, 64))}}});
+    auto record = std::make_shared<const ProviderRecord>(
+        ProviderRecord{.participant = owner,
+                       .name = "provider-" + std::to_string(pick(0, 4)),
+                       .region = "us-east",
+                       .token_hash = std::string(32, static_cast<char>(pick(0, 255))),
+                       .fix_sender_comp_id = name,
+                       .gpus = {{.gpu_class = "H100-SXM",
+                                 .region = "us-east",
+                                 .count = static_cast<std::uint32_t>(pick(0, 64))}}});
     return SetProvider{.participant = owner, .record = std::move(record)};
   }
 

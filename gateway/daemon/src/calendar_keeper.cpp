@@ -18,6 +18,22 @@ std::vector<InstrumentStatus> instrument_statuses(const matching::EngineSnapshot
   return statuses;
 }
 
+CalendarKeeper::CalendarKeeper(Calendar calendar, std::vector<InstrumentStatus> existing,
+                               const std::vector<matching::ProductTerms>& in_effect)
+    : calendar_(std::move(calendar)), instruments_(std::move(existing)) {
+  for (const matching::ProductTerms& t : in_effect)
+    terms_[{t.gpu_class, t.region}] = t;
+}
+
+void CalendarKeeper::observe(std::span<const matching::Event> events) {
+  for (const matching::Event& event : events)
+    if (const auto* set = std::get_if<matching::ProductTermsSet>(&event);
+        set != nullptr && set->in_effect && set->terms) {
+      std::lock_guard lock(terms_mutex_);
+      terms_[{set->terms->gpu_class, set->terms->region}] = *set->terms;
+    }
+}
+
 void CalendarKeeper::tick_if_due(sequencer::Pipeline& pipeline) {
   const auto now = std::chrono::steady_clock::now();
   if (now - last_tick_ < std::chrono::milliseconds(kCalendarTickMs)) return;
@@ -32,6 +48,19 @@ void CalendarKeeper::tick(sequencer::Pipeline& pipeline) {
   matching::InstrumentId next_id = 0;
   for (const auto& s : instruments_)
     next_id = std::max(next_id, s.id + 1);
+  {
+    // The journal's terms of each product, where it has them. A change that
+    // takes effect between this and the listing has the listing refused
+    // (spec_differs_from_product_terms): it is due again at the next tick.
+    std::lock_guard lock(terms_mutex_);
+    for (Product& product : calendar_.products)
+      if (const auto t = terms_.find({product.gpu_class, product.region}); t != terms_.end()) {
+        product.terms.maker_fee_ppm = t->second.maker_fee_ppm;
+        product.terms.taker_fee_ppm = t->second.taker_fee_ppm;
+        product.terms.reference_price = t->second.reference_price;
+        product.terms.band_width = t->second.band_width;
+      }
+  }
   try {
     for (const auto& body : calendar_due(calendar_, instruments_, now, next_id))
       for (const matching::Event& event : pipeline.execute(body).get())

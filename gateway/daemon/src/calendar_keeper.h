@@ -4,6 +4,10 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "gpux/daemon/calendar.h"
@@ -20,8 +24,14 @@ std::vector<InstrumentStatus> instrument_statuses(const matching::EngineSnapshot
 
 class CalendarKeeper {
  public:
-  CalendarKeeper(Calendar calendar, std::vector<InstrumentStatus> existing)
-      : calendar_(std::move(calendar)), instruments_(std::move(existing)) {}
+  // `in_effect`: the product terms of the recovered engine, which the hours
+  // it lists carry instead of the configuration's.
+  CalendarKeeper(Calendar calendar, std::vector<InstrumentStatus> existing,
+                 const std::vector<matching::ProductTerms>& in_effect);
+
+  // Every durable command's events (the pipeline's observer, any thread):
+  // product terms taking effect are what the next listings carry.
+  void observe(std::span<const matching::Event> events);
 
   // Ticks when a second has passed since the last tick, however busy the
   // command stream keeps the caller.
@@ -36,6 +46,8 @@ class CalendarKeeper {
  private:
   Calendar calendar_;
   std::vector<InstrumentStatus> instruments_;
+  std::mutex terms_mutex_;  // observe() runs on the publisher thread
+  std::map<std::pair<std::string, std::string>, matching::ProductTerms> terms_;
   std::chrono::steady_clock::time_point last_tick_ = std::chrono::steady_clock::now();
 };
 

@@ -132,6 +132,17 @@ void stop_for_storage_failure(const char* store, const std::string& directory,
   ::kill(::getpid(), SIGTERM);
 }
 
+// A configured product's terms, as they seed a new journal.
+matching::ProductTerms product_terms_of(const daemon::Product& product) {
+  return {.gpu_class = product.gpu_class,
+          .region = product.region,
+          .maker_fee_ppm = product.terms.maker_fee_ppm,
+          .taker_fee_ppm = product.terms.taker_fee_ppm,
+          .reference_price = product.terms.reference_price,
+          .band_width = product.terms.band_width,
+          .effective_from = 0};
+}
+
 // A configured fix_client as the seat it seeds.
 matching::Seat seat_of(const std::string& sender, const fix::FixClient& client) {
   return {.sender_comp_id = sender,
@@ -278,12 +289,15 @@ int main(int argc, char** argv) {
   std::atomic<provider::VerificationDriver*> verification_observer{nullptr};
   std::unique_ptr<provider::ProviderService> providers;
   std::atomic<provider::ProviderService*> provider_observer{nullptr};
-  config.pipeline.observer = [&fix_entry, &verification_observer, &provider_observer](
-                                 const matching::Command& c,
-                                 std::span<const matching::Event> events, std::string_view origin) {
+  std::atomic<daemon::CalendarKeeper*> calendar_observer{nullptr};
+  config.pipeline.observer = [&fix_entry, &verification_observer, &provider_observer,
+                              &calendar_observer](const matching::Command& c,
+                                                  std::span<const matching::Event> events,
+                                                  std::string_view origin) {
     if (fix_entry) fix_entry->observe(c, events, origin);
     if (auto* driver = verification_observer.load()) driver->observe(events);
     if (auto* service = provider_observer.load()) service->observe(c, events);
+    if (auto* keeper = calendar_observer.load()) keeper->observe(events);
   };
 
   config.pipeline.on_failure =
@@ -396,7 +410,36 @@ int main(int argc, char** argv) {
                      sender.c_str());
     }
   }
-  daemon::CalendarKeeper calendar(config.calendar, daemon::instrument_statuses(recovered_state));
+  daemon::CalendarKeeper calendar(config.calendar, daemon::instrument_statuses(recovered_state),
+                                  recovered_state.product_terms);
+  calendar_observer = &calendar;
+  // The calendar's products' terms (fees, price band) are journaled too,
+  // seeded like the seats; gpux admin product-terms changes them from a
+  // chosen sequence on.
+  if (recovered_state.product_terms.empty() && recovered_state.pending_product_terms.empty()) {
+    for (const daemon::Product& product : config.calendar.products)
+      if (!seed(
+              *pipeline, matching::SetProductTerms{product_terms_of(product)},
+              "the configuration's terms of product " + product.gpu_class + "." + product.region)) {
+        calendar_observer = nullptr;
+        if (providers) providers->stop();
+        pipeline->stop();
+        return 2;
+      }
+  } else {
+    for (const daemon::Product& product : config.calendar.products) {
+      const auto held =
+          std::find_if(recovered_state.product_terms.begin(), recovered_state.product_terms.end(),
+                       [&](const auto& t) {
+                         return t.gpu_class == product.gpu_class && t.region == product.region;
+                       });
+      if (held == recovered_state.product_terms.end() || !matching::carries(product.terms, *held))
+        std::fprintf(stderr,
+                     "gpuxd: the configuration's terms of product %s.%s differ from the "
+                     "journal's: the journal's hold (gpux admin product-terms shows them)\n",
+                     product.gpu_class.c_str(), product.region.c_str());
+    }
+  }
   if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {
     try {
       for (const auto& body : config.bootstrap)

@@ -114,6 +114,9 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
     providers_[p.participant] = p;
   for (const matching::Seat& seat : recovered.seats)
     seats_[seat.sender_comp_id] = seat;
+  for (const matching::ProductTerms& t : recovered.product_terms)
+    product_terms_[{t.gpu_class, t.region}] = t;
+  pending_product_terms_ = recovered.pending_product_terms;
   for (const matching::AccountSnapshot& a : recovered.accounts)
     last_participant_ = std::max(last_participant_, a.participant);
   for (const auto& instrument : recovered.instruments)
@@ -185,6 +188,15 @@ void ProviderService::observe(const matching::Command& command,
       const matching::Seat& seat = *std::get<matching::SetSeat>(command.body).seat;
       std::lock_guard lock(mutex_);
       seats_[seat.sender_comp_id] = seat;
+    } else if (const auto* t = std::get_if<matching::ProductTermsSet>(&event)) {
+      std::lock_guard lock(mutex_);
+      const matching::ProductTerms& terms = *t->terms;
+      if (t->in_effect) {
+        product_terms_[{terms.gpu_class, terms.region}] = terms;
+        std::erase(pending_product_terms_, terms);
+      } else {
+        pending_product_terms_.push_back(terms);
+      }
     } else if (const auto* p = std::get_if<matching::ProviderSet>(&event)) {
       const auto& set = std::get<matching::SetProvider>(command.body);
       std::lock_guard lock(mutex_);
@@ -445,6 +457,9 @@ void ProviderService::serve_operator(Connection& c) {
       case Frame::kChangeSeat:
         c.send(change_seat(request.change_seat()));
         break;
+      case Frame::kProductTermsRequest:
+        c.send(product_terms(request.product_terms_request()));
+        break;
       default:
         throw WireError(provider::frame_type(request) + " is not an operator call");
     }
@@ -585,6 +600,64 @@ std::pair<std::string, std::string> new_seat_password() {
 }
 
 }  // namespace
+
+Frame ProviderService::product_terms(const pb::ProductTermsRequest& request) {
+  std::lock_guard changing(registration_mutex_);
+  const bool change = request.has_maker_fee_ppm() || request.has_taker_fee_ppm() ||
+                      request.has_reference_price() || request.has_band_width();
+  const std::pair<std::string, std::string> product{request.gpu_class(), request.region()};
+  Frame reply;
+  auto* list = reply.mutable_product_terms_list();
+  if (change) {
+    matching::ProductTerms terms;
+    {
+      std::lock_guard lock(mutex_);
+      const auto held = product_terms_.find(product);
+      if (held != product_terms_.end()) {
+        terms = held->second;
+      } else if (!request.has_reference_price() || !request.has_band_width()) {
+        return error_frame("product " + request.gpu_class() + "." + request.region() +
+                           " has no terms yet: give its --reference-price and --band-width too");
+      }
+    }
+    terms.gpu_class = request.gpu_class();
+    terms.region = request.region();
+    if (request.has_maker_fee_ppm()) terms.maker_fee_ppm = request.maker_fee_ppm();
+    if (request.has_taker_fee_ppm()) terms.taker_fee_ppm = request.taker_fee_ppm();
+    if (request.has_reference_price()) terms.reference_price = request.reference_price();
+    if (request.has_band_width()) terms.band_width = request.band_width();
+    terms.effective_from = request.effective_from();
+    const std::vector<matching::Event> events =
+        pipeline_->execute(matching::SetProductTerms{terms}).get();
+    if (const char* r = rejection(events))
+      return error_frame(std::string("product terms refused: ") + r +
+                         ": a class and region are plain names; each fee is at most the "
+                         "buyers' fee hold (gpux admin terms); the band is narrower than the "
+                         "reference price");
+    list->set_sequence(std::visit([](const auto& e) { return e.stamp.sequence; }, events.at(0)));
+    std::fprintf(stderr, "gpuxd: provider API: the operator set the terms of %s.%s from %llu\n",
+                 terms.gpu_class.c_str(), terms.region.c_str(),
+                 static_cast<unsigned long long>(std::max(terms.effective_from, list->sequence())));
+  }
+  std::lock_guard lock(mutex_);
+  const auto add = [&](const matching::ProductTerms& t, bool in_effect) {
+    if (change && std::pair{t.gpu_class, t.region} != product) return;
+    auto* out = list->add_products();
+    out->set_gpu_class(t.gpu_class);
+    out->set_region(t.region);
+    out->set_maker_fee_ppm(t.maker_fee_ppm);
+    out->set_taker_fee_ppm(t.taker_fee_ppm);
+    out->set_reference_price(t.reference_price);
+    out->set_band_width(t.band_width);
+    out->set_effective_from(t.effective_from);
+    out->set_in_effect(in_effect);
+  };
+  for (const auto& [key, t] : product_terms_)
+    add(t, true);
+  for (const matching::ProductTerms& t : pending_product_terms_)
+    add(t, false);
+  return reply;
+}
 
 Frame ProviderService::change_seat(const pb::ChangeSeat& request) {
   // One operator change at a time: each starts from the seat the last left.

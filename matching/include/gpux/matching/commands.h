@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "gpux/matching/access.h"
+#include "gpux/matching/product_terms.h"
 #include "gpux/matching/types.h"
 #include "gpux/settlement/delivery.h"
 
@@ -154,11 +155,22 @@ struct SetProvider {
   std::shared_ptr<const ProviderRecord> record;
 };
 
+// A product's terms (fees, price band) from `effective_from` on: at once
+// when that sequence has passed, else held until the first command at or
+// after it. Refused (invalid_product_terms) for a bad class or region, a
+// fee above 100% or the buyers' fee hold, or a band reaching zero. Held
+// by pointer: rare, and large.
+struct SetProductTerms {
+  explicit SetProductTerms(ProductTerms t)
+      : terms(std::make_shared<const ProductTerms>(std::move(t))) {}
+  std::shared_ptr<const ProductTerms> terms;
+};
+
 using CommandBody =
     std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
                  ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity, PostCollateral,
                  RecordChallengeOutcome, NewBlockOrder, SetMarketTerms, HaltInstrument, SetSeat,
-                 SetProvider>;
+                 SetProvider, SetProductTerms>;
 
 struct Command {
   Stamp stamp;

@@ -157,8 +157,10 @@ struct EngineSnapshot {
   // The terms the journal set last (SetMarketTerms); none: the engine's
   // configuration's, as in journals from before the command.
   std::optional<SetMarketTerms> market_terms;
-  std::vector<Seat> seats;                // by SenderCompID
-  std::vector<ProviderRecord> providers;  // by participant
+  std::vector<Seat> seats;                          // by SenderCompID
+  std::vector<ProviderRecord> providers;            // by participant
+  std::vector<ProductTerms> product_terms;          // in effect, by class and region
+  std::vector<ProductTerms> pending_product_terms;  // scheduled, by effective_from
   bool operator==(const EngineSnapshot&) const = default;
 };
 

@@ -2,9 +2,11 @@
 // event carrying the command's stamp, so a gateway can acknowledge it.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <variant>
 
+#include "gpux/matching/product_terms.h"
 #include "gpux/matching/types.h"
 #include "gpux/settlement/delivery.h"
 #include "gpux/settlement/ledger.h"
@@ -243,12 +245,25 @@ struct ProviderSet {
   bool operator==(const ProviderSet&) const = default;
 };
 
-using Event =
-    std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
-                 SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
-                 OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting, CollateralChanged,
-                 ObligationCreated, ChallengeScheduled, ChallengeRecorded, ObligationSettled,
-                 BlockOrderFilled, MarketTermsSet, InstrumentHalted, SeatSet, ProviderSet>;
+// A product's terms accepted: scheduled (in_effect false, for a later
+// sequence), or in effect from this command on (in the events of the
+// command at whose sequence they take effect, whatever it is).
+struct ProductTermsSet {
+  Stamp stamp = {};
+  std::shared_ptr<const ProductTerms> terms;
+  bool in_effect = true;
+  bool operator==(const ProductTermsSet& o) const {
+    return stamp == o.stamp && in_effect == o.in_effect &&
+           (terms == o.terms || (terms && o.terms && *terms == *o.terms));
+  }
+};
+
+using Event = std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
+                           SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
+                           OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting,
+                           CollateralChanged, ObligationCreated, ChallengeScheduled,
+                           ChallengeRecorded, ObligationSettled, BlockOrderFilled, MarketTermsSet,
+                           InstrumentHalted, SeatSet, ProviderSet, ProductTermsSet>;
 
 // Receives events synchronously on the engine thread, in order. Kept apart
 // from the book so that market data, journaling and tests plug in alike.

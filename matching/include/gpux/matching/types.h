@@ -109,6 +109,9 @@ enum class RejectReason : std::uint8_t {
   invalid_provider,     // a bad name or region, an overlong field, or a record for another id
   provider_name_taken,  // another provider has that name
   unknown_provider,     // deregistering a participant that is not a registered provider
+  // SetProductTerms, and the listings they govern.
+  invalid_product_terms,            // bad names, a fee above 100% or the hold, a band reaching 0
+  spec_differs_from_product_terms,  // a listing whose fees or band are not its product's terms
 };
 
 // The longest block order: one week of consecutive delivery hours.

@@ -95,6 +95,9 @@ class ProviderService {
   provider::Frame list_providers();
   // The FIX seats, with their password state.
   provider::Frame list_seats();
+  // The products' terms, changed first when the request names a product and
+  // a field (journaled as SetProductTerms).
+  provider::Frame product_terms(const proto::provider::ProductTermsRequest& request);
   // Creates or changes a seat (journaled as SetSeat).
   provider::Frame change_seat(const proto::provider::ChangeSeat& request);
   // The name of the provider whose seat `sender` is (empty: none); mutex_ held.
@@ -180,6 +183,8 @@ class ProviderService {
   // SetSeat and AddParticipant observed).
   std::map<matching::ParticipantId, matching::ProviderRecord> providers_;
   std::map<std::string, matching::Seat> seats_;  // by SenderCompID
+  std::map<std::pair<std::string, std::string>, matching::ProductTerms> product_terms_;
+  std::vector<matching::ProductTerms> pending_product_terms_;  // by effective_from
   matching::ParticipantId last_participant_ = 0;
   std::map<matching::InstrumentId, Listing> listings_;
   std::map<matching::ParticipantId, std::deque<Challenge>> due_;  // by provider, in time order
