@@ -387,6 +387,7 @@ class EngineCore final : public Engine {
     const ProductTerms& t = *c.terms;
     constexpr std::uint32_t kWhole = 1'000'000;  // ppm
     if (!valid_access_name(t.gpu_class) || !valid_access_name(t.region) ||
+        (!t.verification_profile.empty() && !valid_access_name(t.verification_profile)) ||
         std::max(t.maker_fee_ppm, t.taker_fee_ppm) > std::min(kWhole, config_.buyer_fee_ppm) ||
         t.reference_price <= 0 || t.band_width < 0 || t.band_width >= t.reference_price)
       return reject(RejectReason::invalid_product_terms, 0);
@@ -1388,6 +1389,7 @@ std::uint64_t EngineCore<Book>::state_hash() const {
     h.add(t->taker_fee_ppm);
     h.add(t->reference_price);
     h.add(t->band_width);
+    h.add(t->verification_profile);
     h.add(t->effective_from);
   }
   for (const auto& [participant, p] : providers_) {

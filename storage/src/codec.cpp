@@ -496,6 +496,7 @@ void encode_product_terms(const m::ProductTerms& t, proto::ProductTerms& p) {
   p.set_taker_fee_ppm(t.taker_fee_ppm);
   p.set_reference_price(t.reference_price);
   p.set_band_width(t.band_width);
+  p.set_verification_profile(t.verification_profile);
   p.set_effective_from(t.effective_from);
 }
 
@@ -506,6 +507,7 @@ m::ProductTerms decode_product_terms(const proto::ProductTerms& p) {
           .taker_fee_ppm = p.taker_fee_ppm(),
           .reference_price = p.reference_price(),
           .band_width = p.band_width(),
+          .verification_profile = p.verification_profile(),
           .effective_from = p.effective_from()};
 }
 

@@ -329,6 +329,7 @@ TEST_CASE(
                                                          .taker_fee_ppm = 3'000,
                                                          .reference_price = 2'000'000,
                                                          .band_width = 500'000,
+                                                         .verification_profile = {},
                                                          .effective_from = 0}});
     REQUIRE(events.size() == 1);
     CHECK(events.front().product_terms_set().in_effect());

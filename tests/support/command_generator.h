@@ -154,6 +154,7 @@ class CommandGenerator {
                               .taker_fee_ppm = fee(),
                               .reference_price = kReference,
                               .band_width = 20 * kTick,
+                              .verification_profile = {},
                               .effective_from = static_cast<SequenceNumber>(pick(0, 1'000'000))}};
     if (pick(0, 1) == 0)
       return SetSeat{{.sender_comp_id = pick(0, 19) == 0 ? "bad name" : name,

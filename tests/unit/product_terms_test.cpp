@@ -27,6 +27,7 @@ ProductTerms terms(std::uint32_t maker, std::uint32_t taker, SequenceNumber from
           .taker_fee_ppm = taker,
           .reference_price = 2'000'000,
           .band_width = 500'000,
+          .verification_profile = {},
           .effective_from = from};
 }
 
