@@ -46,9 +46,12 @@ void usage(const char*) {
       "        whether trading is halted) and delivery hour (UTC).\n"
       "       gpux admin product-terms [CLASS REGION [--maker-fee-ppm N]\n"
       "                        [--taker-fee-ppm N] [--reference-price MICROUSD]\n"
-      "                        [--band-width MICROUSD] [--from-sequence N]]\n"
+      "                        [--band-width MICROUSD] [--verification-profile NAME]\n"
+      "                        [--from-sequence N]]\n"
       "                        --exchange HOST:PORT [--tls-ca FILE] [--json]\n"
-      "product-terms  each product's fees and price band, in effect and scheduled.\n"
+      "product-terms  each product's fees, price band and verification profile (the\n"
+      "        class profile its GPUs are proved with; \"\" for the class's own), in\n"
+      "        effect and scheduled.\n"
       "        With a product and an option, changes those from sequence N on (at\n"
       "        once without --from-sequence): a SetProductTerms, journaled. Every\n"
       "        hour of the product listed from then on carries them; hours listed\n"
@@ -348,6 +351,8 @@ int product_terms(int argc, char** argv) {
       change.set_reference_price(price(args));
     } else if (args.is("--band-width")) {
       change.set_band_width(price(args));
+    } else if (args.is("--verification-profile")) {
+      change.set_verification_profile(args.value());
     } else if (args.is("--from-sequence")) {
       change.set_effective_from(args.count(0));
     } else if (!args.current().empty() && args.current()[0] != '-' && change.region().empty()) {
@@ -358,7 +363,8 @@ int product_terms(int argc, char** argv) {
     }
   }
   const bool changing = change.has_maker_fee_ppm() || change.has_taker_fee_ppm() ||
-                        change.has_reference_price() || change.has_band_width();
+                        change.has_reference_price() || change.has_band_width() ||
+                        change.has_verification_profile();
   if (changing && change.region().empty()) {
     std::fprintf(stderr, "gpux admin product-terms: name the product: CLASS REGION\n");
     return 2;
@@ -368,27 +374,30 @@ int product_terms(int argc, char** argv) {
     if (!where.json && list.sequence() != 0)
       std::printf("set at sequence %llu\n", static_cast<unsigned long long>(list.sequence()));
     if (!where.json)
-      std::printf("%-12s %-10s %-10s %-10s %-12s %-10s %s\n", "class", "region", "maker ppm",
-                  "taker ppm", "reference", "band", "from");
+      std::printf("%-12s %-10s %-10s %-10s %-12s %-10s %-12s %s\n", "class", "region", "maker ppm",
+                  "taker ppm", "reference", "band", "profile", "from");
     for (const auto& p : list.products()) {
       if (where.json) {
         std::printf(
             "{\"class\":\"%s\",\"region\":\"%s\",\"maker_fee_ppm\":%u,"
             "\"taker_fee_ppm\":%u,\"reference_price\":%lld,\"band_width\":%lld,"
-            "\"effective_from\":%llu,\"in_effect\":%s,\"set_at_sequence\":%llu}\n",
+            "\"verification_profile\":\"%s\",\"effective_from\":%llu,\"in_effect\":%s,"
+            "\"set_at_sequence\":%llu}\n",
             json::escape(p.gpu_class()).c_str(), json::escape(p.region()).c_str(),
             p.maker_fee_ppm(), p.taker_fee_ppm(), static_cast<long long>(p.reference_price()),
-            static_cast<long long>(p.band_width()),
+            static_cast<long long>(p.band_width()), json::escape(p.verification_profile()).c_str(),
             static_cast<unsigned long long>(p.effective_from()), p.in_effect() ? "true" : "false",
             static_cast<unsigned long long>(list.sequence()));
         continue;
       }
       const std::string from = p.in_effect() ? std::string("in effect")
                                              : "sequence " + std::to_string(p.effective_from());
-      std::printf("%-12s %-10s %-10u %-10u %-12lld %-10lld %s\n", p.gpu_class().c_str(),
+      std::printf("%-12s %-10s %-10u %-10u %-12lld %-10lld %-12s %s\n", p.gpu_class().c_str(),
                   p.region().c_str(), p.maker_fee_ppm(), p.taker_fee_ppm(),
                   static_cast<long long>(p.reference_price()),
-                  static_cast<long long>(p.band_width()), from.c_str());
+                  static_cast<long long>(p.band_width()),
+                  p.verification_profile().empty() ? "(class)" : p.verification_profile().c_str(),
+                  from.c_str());
     }
   });
 }

@@ -18,6 +18,7 @@
 #include "gpux/provider/concurrent_proofs.h"
 #include "gpux/provider/wire.h"
 #include "gpux/verify/prover.h"
+#include "gpux/verify/sha256.h"
 #include "local_daemon.h"
 #include "process_usage.h"
 #include "raw_fix.h"
@@ -1001,17 +1002,68 @@ TEST_CASE(
       "--band-width 1000000");
   CHECK(fee.status == 1);
   CHECK_MESSAGE(fee.output.find("invalid_product_terms") != std::string::npos, fee.output);
+  const auto no_profile = admin(
+      "H100-SXM us-east --reference-price 2000000 --band-width 900000 "
+      "--verification-profile no-such-gpu");
+  CHECK(no_profile.status == 1);
+  CHECK_MESSAGE(
+      no_profile.output.find("no verification profile 'no-such-gpu'") != std::string::npos,
+      no_profile.output);
   const auto scheduled = admin(
       "H100-SXM us-east --reference-price 2000000 --band-width 900000 "
-      "--from-sequence 1000000");
+      "--verification-profile cpu-sim --from-sequence 1000000");
   REQUIRE_MESSAGE(scheduled.status == 0, scheduled.output);
   const std::string pending =
       "\"class\":\"H100-SXM\",\"region\":\"us-east\",\"maker_fee_ppm\":0,\"taker_fee_ppm\":0,"
-      "\"reference_price\":2000000,\"band_width\":900000,\"effective_from\":1000000,"
-      "\"in_effect\":false";
+      "\"reference_price\":2000000,\"band_width\":900000,\"verification_profile\":\"cpu-sim\","
+      "\"effective_from\":1000000,\"in_effect\":false";
   CHECK_MESSAGE(scheduled.output.find(pending) != std::string::npos, scheduled.output);
   exchange.kill();
   exchange.start();
   const auto listed = admin("");
   CHECK_MESSAGE(listed.output.find(pending) != std::string::npos, listed.output);
+}
+
+TEST_CASE("a providers.registry from before providers were journaled is imported once") {
+  Exchange exchange("participant = 1000 cash=1000000\n");
+  exchange.kill();
+  // The old file: provider 1000 with its token's hash, 2 proven GPUs, and
+  // the hash of the password onboarding issued its seat.
+  const auto hashed = gpux::test::run_command("echo pw-of-seat | " GPUXD_PATH " --hash-password");
+  REQUIRE(hashed.status == 0);
+  const std::string hash = hashed.output.substr(0, hashed.output.find('\n'));
+  pb::LegacyRegistry registry;
+  auto* p = registry.add_providers();
+  p->set_participant(1000);
+  p->set_name("old");
+  p->set_region("us-east");
+  gpux::verify::Sha256 sha;
+  const std::string token = "an-old-token";
+  sha.update(token.data(), token.size());
+  const gpux::verify::Digest digest = sha.finish();
+  p->set_token_hash(std::string(reinterpret_cast<const char*>(digest.b), sizeof digest.b));
+  auto* gpus = p->add_capacity();
+  gpus->set_gpu_class("H100-SXM");
+  gpus->set_region("us-east");
+  gpus->set_count(2);
+  p->set_fix_sender_comp_id("SEAT-1000");
+  p->set_fix_password_hash(hash);
+  const auto file = exchange.dir.path() / "data" / "providers.registry";
+  {
+    std::ofstream out(file, std::ios::binary);
+    REQUIRE(registry.SerializeToOstream(&out));
+  }
+  exchange.start();
+  // Answered only once the import is done: gpuxd accepts after it.
+  Client again(exchange.port);
+  CHECK(again.hello(token).welcome().participant() == 1000);
+  CHECK_MESSAGE(exchange.log().find("imported 1 providers") != std::string::npos, exchange.log());
+  CHECK_FALSE(std::filesystem::exists(file));
+  CHECK(exchange.fix_logon("SEAT-1000", "pw-of-seat") == 0);
+  // In the journal now: a restart needs the file no more.
+  exchange.kill();
+  exchange.start();
+  Client later(exchange.port);
+  CHECK(later.hello(token).welcome().participant() == 1000);
+  CHECK(exchange.fix_logon("SEAT-1000", "pw-of-seat") == 0);
 }

@@ -525,7 +525,10 @@ const std::vector<Section>& sections() {
                              "GPU_CLASS region=R tick=T max=Q reference=PRICE band=WIDTH\n"
                              "[lot=1] [min=LOT] [gpus_per_unit=1] [gate_lead=300]\n"
                              "[maker_fee_ppm=0] [taker_fee_ppm=0]",
-                             add_product, "")},
+                             add_product,
+                             "its fees and band seed a journal without product\n"
+                             "terms; then the journal's hold (gpux admin\n"
+                             "product-terms changes them from a sequence on)")},
          .footer = "  A product of whole N-GPU nodes is a node class named after its GPU's:\n"
                    "  product = H100-SXM-8x ... gpus_per_unit=8 (instrument lines alike)."});
     return t;

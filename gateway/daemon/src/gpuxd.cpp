@@ -80,6 +80,30 @@ int hash_password() {
 
 // Rejections by a scratch engine, so that a bad bootstrap is refused before
 // anything is journaled.
+// A configured product's terms, as they seed a new journal; `profile` the
+// configuration's verification_profile (empty: the class's own).
+matching::ProductTerms product_terms_of(const daemon::Product& product,
+                                        const std::string& profile) {
+  return {.gpu_class = product.gpu_class,
+          .region = product.region,
+          .maker_fee_ppm = product.terms.maker_fee_ppm,
+          .taker_fee_ppm = product.terms.taker_fee_ppm,
+          .reference_price = product.terms.reference_price,
+          .band_width = product.terms.band_width,
+          .verification_profile = profile,
+          .effective_from = 0};
+}
+
+// A configured fix_client as the seat it seeds.
+matching::Seat seat_of(const std::string& sender, const fix::FixClient& client) {
+  return {.sender_comp_id = sender,
+          .participant = client.participant,
+          .password_hash = client.password_hash,
+          .no_password = client.no_password,
+          .cancel_on_disconnect = client.cancel_on_disconnect,
+          .enabled = true};
+}
+
 std::string check_bootstrap(const daemon::DaemonConfig& config) {
   struct FirstRejection : matching::EventListener {
     std::string problem;
@@ -91,6 +115,24 @@ std::string check_bootstrap(const daemon::DaemonConfig& config) {
     }
   } listener;
   auto engine = matching::make_engine(config.pipeline.engine, listener);
+  // What a new journal is seeded with first: refused here, nothing of it is
+  // journaled (a half-seeded journal would not be seeded again).
+  for (const auto& [sender, client] : config.fix.clients) {
+    engine->apply({{++listener.command, 0}, matching::SetSeat{seat_of(sender, client)}});
+    if (!listener.problem.empty())
+      return "fix_client " + sender + ": " +
+             listener.problem.substr(listener.problem.find(": ") + 2) +
+             " (a SenderCompID is 1 to 64 letters, digits, '-', '_' or '.')";
+  }
+  for (const auto& product : config.calendar.products) {
+    engine->apply(
+        {{++listener.command, 0},
+         matching::SetProductTerms{product_terms_of(product, config.provider.profile_override)}});
+    if (!listener.problem.empty())
+      return "product " + product.gpu_class + "." + product.region + ": terms rejected (" +
+             listener.problem.substr(listener.problem.find(": ") + 2) + ")";
+  }
+  listener.command = 0;
   for (const auto& body : config.bootstrap) {
     ++listener.command;
     engine->apply({{listener.command, 0}, body});
@@ -130,27 +172,6 @@ void stop_for_storage_failure(const char* store, const std::string& directory,
   std::fprintf(stderr, "gpuxd: FATAL: %s in %s failed: %s; stopping (%s)\n", store,
                directory.c_str(), cause.c_str(), consequence);
   ::kill(::getpid(), SIGTERM);
-}
-
-// A configured product's terms, as they seed a new journal.
-matching::ProductTerms product_terms_of(const daemon::Product& product) {
-  return {.gpu_class = product.gpu_class,
-          .region = product.region,
-          .maker_fee_ppm = product.terms.maker_fee_ppm,
-          .taker_fee_ppm = product.terms.taker_fee_ppm,
-          .reference_price = product.terms.reference_price,
-          .band_width = product.terms.band_width,
-          .effective_from = 0};
-}
-
-// A configured fix_client as the seat it seeds.
-matching::Seat seat_of(const std::string& sender, const fix::FixClient& client) {
-  return {.sender_comp_id = sender,
-          .participant = client.participant,
-          .password_hash = client.password_hash,
-          .no_password = client.no_password,
-          .cancel_on_disconnect = client.cancel_on_disconnect,
-          .enabled = true};
 }
 
 // Journals one command of the configuration's seed. False, having said why,
@@ -290,6 +311,9 @@ int main(int argc, char** argv) {
   std::unique_ptr<provider::ProviderService> providers;
   std::atomic<provider::ProviderService*> provider_observer{nullptr};
   std::atomic<daemon::CalendarKeeper*> calendar_observer{nullptr};
+  // Made once the journal is recovered; declared before the pipeline, so that
+  // it outlives the publisher that calls it, however main() ends.
+  std::unique_ptr<daemon::CalendarKeeper> calendar;
   config.pipeline.observer = [&fix_entry, &verification_observer, &provider_observer,
                               &calendar_observer](const matching::Command& c,
                                                   std::span<const matching::Event> events,
@@ -377,10 +401,6 @@ int main(int argc, char** argv) {
       return 1;
     }
     provider_observer = providers.get();
-    providers->start(*pipeline);
-    std::fprintf(stderr, "gpuxd: provider API on %s port %d (%s)\n",
-                 config.provider.address.c_str(), providers->port(),
-                 config.provider.tls_certificate.empty() ? "plain TCP" : "TLS");
   }
   // The FIX seats are journaled too: the file's fix_client lines seed a
   // journal that has none (a new exchange, or one from before seats were
@@ -410,47 +430,73 @@ int main(int argc, char** argv) {
                      sender.c_str());
     }
   }
-  daemon::CalendarKeeper calendar(config.calendar, daemon::instrument_statuses(recovered_state),
-                                  recovered_state.product_terms);
-  calendar_observer = &calendar;
-  // The calendar's products' terms (fees, price band) are journaled too,
-  // seeded like the seats; gpux admin product-terms changes them from a
-  // chosen sequence on.
+  if (providers && recovered_state.providers.empty()) {
+    const auto registry = config.pipeline.data_directory / "providers.registry";
+    try {
+      if (const std::size_t imported = providers->import_registry(*pipeline, registry);
+          imported > 0)
+        std::fprintf(stderr, "gpuxd: imported %zu providers from %s into the journal\n", imported,
+                     registry.c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpuxd: cannot import %s: %s\n", registry.c_str(), e.what());
+      providers->stop();
+      pipeline->stop();
+      return 1;
+    }
+  }
+  // Accepting only now: a provider or operator that connected since the
+  // port opened waits in its backlog until the seats and the imported
+  // registry are in the journal.
+  if (providers) {
+    providers->start(*pipeline);
+    std::fprintf(stderr, "gpuxd: provider API on %s port %d (%s)\n",
+                 config.provider.address.c_str(), providers->port(),
+                 config.provider.tls_certificate.empty() ? "plain TCP" : "TLS");
+  }
+  calendar = std::make_unique<daemon::CalendarKeeper>(
+      config.calendar, daemon::instrument_statuses(recovered_state), recovered_state.product_terms);
+  calendar_observer = calendar.get();
+  // The calendar's products' terms (fees, price band, verification profile)
+  // are journaled too, seeded like the seats; gpux admin product-terms
+  // changes them from a chosen sequence on.
+  std::vector<matching::ProductTerms> configured_terms;
+  for (const daemon::Product& product : config.calendar.products)
+    configured_terms.push_back(product_terms_of(product, config.provider.profile_override));
   if (recovered_state.product_terms.empty() && recovered_state.pending_product_terms.empty()) {
-    for (const daemon::Product& product : config.calendar.products)
-      if (!seed(
-              *pipeline, matching::SetProductTerms{product_terms_of(product)},
-              "the configuration's terms of product " + product.gpu_class + "." + product.region)) {
-        calendar_observer = nullptr;
+    for (const matching::ProductTerms& terms : configured_terms)
+      if (!seed(*pipeline, matching::SetProductTerms{terms},
+                "the configuration's terms of product " + terms.gpu_class + "." + terms.region)) {
         if (providers) providers->stop();
         pipeline->stop();
         return 2;
       }
   } else {
-    for (const daemon::Product& product : config.calendar.products) {
+    for (matching::ProductTerms from_file : configured_terms) {
       const auto held =
           std::find_if(recovered_state.product_terms.begin(), recovered_state.product_terms.end(),
                        [&](const auto& t) {
-                         return t.gpu_class == product.gpu_class && t.region == product.region;
+                         return t.gpu_class == from_file.gpu_class && t.region == from_file.region;
                        });
-      if (held == recovered_state.product_terms.end() || !matching::carries(product.terms, *held))
+      if (held != recovered_state.product_terms.end())
+        from_file.effective_from = held->effective_from;  // when is not what
+      if (held == recovered_state.product_terms.end() || *held != from_file)
         std::fprintf(stderr,
                      "gpuxd: the configuration's terms of product %s.%s differ from the "
                      "journal's: the journal's hold (gpux admin product-terms shows them)\n",
-                     product.gpu_class.c_str(), product.region.c_str());
+                     from_file.gpu_class.c_str(), from_file.region.c_str());
     }
   }
   if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {
     try {
       for (const auto& body : config.bootstrap)
         for (const matching::Event& event : pipeline->execute(body).get())
-          calendar.learn(body, event);
+          calendar->learn(body, event);
       std::fprintf(stderr, "gpuxd: bootstrapped %zu commands\n", config.bootstrap.size());
     } catch (const sequencer::PipelineStopped&) {
       // The journal failed: on_failure has said so and asked for the stop below.
     }
   }
-  calendar.tick(*pipeline);
+  calendar->tick(*pipeline);
 
   if (acceptor) {
     fix_entry->start(*pipeline, recovered_state);
@@ -464,12 +510,18 @@ int main(int argc, char** argv) {
       pipeline->stop();
       return 1;
     }
-    std::fprintf(stderr, "gpuxd: FIX 4.4 acceptor on %s port %d as %s, %zu clients\n",
+    // The journal's seats: the recovered ones, or those just seeded.
+    std::vector<matching::Seat> seats = recovered_state.seats;
+    if (seats.empty())
+      for (const auto& [sender, client] : config.fix.clients)
+        seats.push_back(seat_of(sender, client));
+    std::fprintf(stderr, "gpuxd: FIX 4.4 acceptor on %s port %d as %s, %zu seats\n",
                  config.fix.address.c_str(), config.fix.port, config.fix.comp_id.c_str(),
-                 config.fix.clients.size());
+                 seats.size());
     std::string open_seats;
-    for (const auto& [sender, client] : config.fix.clients)
-      if (client.no_password) open_seats += (open_seats.empty() ? "" : ", ") + sender;
+    for (const matching::Seat& seat : seats)
+      if (seat.no_password && seat.enabled)
+        open_seats += (open_seats.empty() ? "" : ", ") + seat.sender_comp_id;
     if (!open_seats.empty())
       std::fprintf(stderr,
                    "gpuxd: WARNING: FIX seats without a password (password=none): %s; anyone "
@@ -480,7 +532,7 @@ int main(int argc, char** argv) {
   // Below min_free_mb gpuxd stops as on SIGTERM, then exits 1.
   bool out_of_disk = false;
   const auto housekeeping = [&] {
-    calendar.tick_if_due(*pipeline);
+    calendar->tick_if_due(*pipeline);
     if (!out_of_disk && disk.too_low_now()) {
       out_of_disk = true;
       ::kill(::getpid(), SIGTERM);

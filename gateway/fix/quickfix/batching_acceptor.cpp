@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -263,7 +264,9 @@ struct BatchingAcceptor::Impl : Poller {
   std::mutex sessions_mutex;
   FIX::SessionFactory session_factory;
   std::map<std::string, FIX::Session*> seat_sessions;  // by client; owned
-  const std::string listen_address;                    // an IPv4 or IPv6 literal
+  // From log_out_seats on: sessions logged out stay so, and no Logon is let in.
+  std::atomic<bool> stopping{false};
+  const std::string listen_address;  // an IPv4 or IPv6 literal
   const int port;
   admission::ConnectionCount admitted;
   admission::RefusalLog refusals;
@@ -397,7 +400,7 @@ BatchingAcceptor::Impl::Identified BatchingAcceptor::Impl::identify(
     if (header.getHeader().isSetField(FIX::FIELD::MsgType))
       type = header.getHeader().getField(FIX::FIELD::MsgType);
   }
-  FIX::Session* session = begin_string == seats.begin_string && target == seats.comp_id
+  FIX::Session* session = !stopping && begin_string == seats.begin_string && target == seats.comp_id
                               ? acceptor.seat_session(sender)
                               : nullptr;
   if (session == nullptr) {
@@ -628,7 +631,7 @@ void BatchingAcceptor::Impl::close(const std::shared_ptr<Connection>& connection
   // Logged out because its seat was disabled (end_session): its next Logon
   // is the seat guard's to refuse, with the reason, or to let in once the
   // seat is enabled again. A disabled QuickFIX session would drop it unread.
-  if (!acceptor.isStopped() && !session->isEnabled()) session->logon();
+  if (!stopping && !session->isEnabled()) session->logon();
   FIX::Session::unregisterSession(session->getSessionID());
   // The seat is free: the Logons that waited for it, in their order.
   const auto waiting = awaiting_seat.find(session->getSessionID());
@@ -720,6 +723,7 @@ FIX::Session* BatchingAcceptor::seat_session(const std::string& client) {
 }
 
 void BatchingAcceptor::log_out_seats(std::chrono::milliseconds patience) {
+  impl_->stopping = true;
   std::vector<FIX::Session*> sessions;
   {
     std::lock_guard<std::mutex> lock(impl_->sessions_mutex);

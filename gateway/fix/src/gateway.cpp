@@ -396,11 +396,18 @@ void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest
 }
 
 void FixOrderEntry::submit(const fix::OrderRequest& request) {
-  const auto seat = participant_of(request.session);
+  const auto seat = seats_->find(request.session);
   std::unique_lock lock(mutex_);
   if (!seat) return refuse(request, FIX::OrdRejReason_OTHER, "unknown seat " + request.session);
-  const ParticipantId participant = *seat;
+  // Logged out once its seat is disabled, but not before the Logout leaves
+  // (the session timer, about a second): no new risk is taken meanwhile;
+  // cancels and status requests go on, as in a halt.
   using Kind = fix::OrderRequest::Kind;
+  if (!seat->enabled && (request.kind == Kind::new_order || request.kind == Kind::replace ||
+                         request.kind == Kind::new_block))
+    return refuse(request, FIX::OrdRejReason_OTHER,
+                  "seat " + request.session + " is disabled by the operator");
+  const ParticipantId participant = seat->participant;
   if (request.kind == Kind::status) {
     const auto found = orders_->find(request.session, request.cl_ord_id);
     if (!found) {
@@ -647,8 +654,11 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
   }
   // A seat as the journal has it from here on; a disabled one's session is
   // logged out (not while replaying: nobody is logged on yet).
+  // (Accepted: a SeatSet among its events, which may follow product terms
+  // that took effect at its sequence.)
   if (const auto* set = std::get_if<SetSeat>(&command.body);
-      set && !events.empty() && std::holds_alternative<SeatSet>(events.front())) {
+      set && std::any_of(events.begin(), events.end(),
+                         [](const Event& e) { return std::holds_alternative<SeatSet>(e); })) {
     seats_->set(*set->seat);
     if (!recovering_) send(SeatChanged{set->seat->sender_comp_id, set->seat->enabled});
   }

@@ -176,6 +176,51 @@ void ProviderService::stop() {
     if (c->thread.joinable()) c->thread.join();
 }
 
+std::size_t ProviderService::import_registry(sequencer::Pipeline& pipeline,
+                                             const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return 0;
+  pb::LegacyRegistry registry;
+  if (!registry.ParseFromIstream(&in)) throw std::runtime_error("cannot read " + file.string());
+  std::lock_guard registering(registration_mutex_);
+  for (const auto& p : registry.providers()) {
+    auto record = std::make_shared<matching::ProviderRecord>(
+        matching::ProviderRecord{.participant = p.participant(),
+                                 .name = p.name(),
+                                 .region = p.region(),
+                                 .token_hash = p.token_hash(),
+                                 .fix_sender_comp_id = p.fix_sender_comp_id(),
+                                 .gpus = {}});
+    for (const auto& c : p.capacity())
+      record->gpus.push_back(
+          {.gpu_class = c.gpu_class(), .region = c.region(), .count = c.count()});
+    if (const char* r = rejection(
+            pipeline
+                .execute(matching::SetProvider{.participant = p.participant(), .record = record})
+                .get()))
+      throw std::runtime_error("provider " + p.name() + " from " + file.string() + ": " + r);
+    if (p.fix_password_hash().empty() || p.fix_sender_comp_id().empty()) continue;
+    matching::Seat seat{.sender_comp_id = p.fix_sender_comp_id(),
+                        .participant = p.participant(),
+                        .password_hash = p.fix_password_hash(),
+                        .no_password = false,
+                        .cancel_on_disconnect = false,
+                        .enabled = true};
+    {
+      std::lock_guard lock(mutex_);
+      if (const auto held = seats_.find(seat.sender_comp_id); held != seats_.end()) {
+        seat = held->second;
+        seat.password_hash = p.fix_password_hash();
+        seat.no_password = false;
+      }
+    }
+    if (const char* r = rejection(pipeline.execute(matching::SetSeat{seat}).get()))
+      throw std::runtime_error("seat " + seat.sender_comp_id + " from " + file.string() + ": " + r);
+  }
+  std::filesystem::rename(file, file.string() + ".imported");
+  return static_cast<std::size_t>(registry.providers_size());
+}
+
 void ProviderService::observe(const matching::Command& command,
                               std::span<const matching::Event> events) {
   const auto* listing = std::get_if<matching::ListInstrument>(&command.body);
@@ -499,7 +544,15 @@ std::optional<ParticipantId> ProviderService::authenticate(const std::string& to
   return std::nullopt;
 }
 
-const verify::ClassProfile* ProviderService::profile_for(const std::string& gpu_class) const {
+const verify::ClassProfile* ProviderService::profile_for(const std::string& gpu_class) {
+  // The journal's, for a product of that class that names one; else the
+  // configuration's override (exchanges listing by bootstrap lines only).
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [product, terms] : product_terms_)
+      if (product.first == gpu_class && !terms.verification_profile.empty())
+        return verify::find_class(terms.verification_profile);
+  }
   if (!config_.profile_override.empty()) return verify::find_class(config_.profile_override);
   return verify::find_class(gpu_class_of(gpu_class));
 }
@@ -604,7 +657,12 @@ std::pair<std::string, std::string> new_seat_password() {
 Frame ProviderService::product_terms(const pb::ProductTermsRequest& request) {
   std::lock_guard changing(registration_mutex_);
   const bool change = request.has_maker_fee_ppm() || request.has_taker_fee_ppm() ||
-                      request.has_reference_price() || request.has_band_width();
+                      request.has_reference_price() || request.has_band_width() ||
+                      request.has_verification_profile();
+  if (request.has_verification_profile() && !request.verification_profile().empty() &&
+      verify::find_class(request.verification_profile()) == nullptr)
+    return error_frame("no verification profile '" + request.verification_profile() +
+                       "' (gpux-verify classes lists them)");
   const std::pair<std::string, std::string> product{request.gpu_class(), request.region()};
   Frame reply;
   auto* list = reply.mutable_product_terms_list();
@@ -626,7 +684,25 @@ Frame ProviderService::product_terms(const pb::ProductTermsRequest& request) {
     if (request.has_taker_fee_ppm()) terms.taker_fee_ppm = request.taker_fee_ppm();
     if (request.has_reference_price()) terms.reference_price = request.reference_price();
     if (request.has_band_width()) terms.band_width = request.band_width();
+    if (request.has_verification_profile())
+      terms.verification_profile = request.verification_profile();
     terms.effective_from = request.effective_from();
+    {
+      // The engine knows no tick but a listing's: terms off the product's
+      // tick would have every later hour refused.
+      std::lock_guard lock(mutex_);
+      for (const auto& [id, listing] : listings_) {
+        const matching::InstrumentSpec& spec = listing.spec;
+        if (spec.gpu_class != terms.gpu_class || spec.region != terms.region) continue;
+        if (terms.reference_price % spec.tick_size != 0 || terms.band_width % spec.tick_size != 0 ||
+            terms.reference_price - terms.band_width < spec.tick_size)
+          return error_frame(
+              "product terms refused: the reference price and band width are "
+              "whole ticks of " +
+              std::to_string(spec.tick_size) + " micro-USD, and the band stays above one tick");
+        break;
+      }
+    }
     const std::vector<matching::Event> events =
         pipeline_->execute(matching::SetProductTerms{terms}).get();
     if (const char* r = rejection(events))
@@ -651,6 +727,7 @@ Frame ProviderService::product_terms(const pb::ProductTermsRequest& request) {
     out->set_band_width(t.band_width);
     out->set_effective_from(t.effective_from);
     out->set_in_effect(in_effect);
+    out->set_verification_profile(t.verification_profile);
   };
   for (const auto& [key, t] : product_terms_)
     add(t, true);
@@ -668,6 +745,8 @@ Frame ProviderService::change_seat(const pb::ChangeSeat& request) {
     std::lock_guard lock(mutex_);
     if (const auto found = seats_.find(sender); found != seats_.end()) held = found->second;
   }
+  if (sender == fix_.comp_id)
+    return error_frame("'" + sender + "' is the exchange's own CompID, not a seat's");
   if (request.create() == held.has_value())
     return error_frame(held ? "seat " + sender + " exists already (participant " +
                                   std::to_string(held->participant) + ")"
@@ -704,6 +783,11 @@ Frame ProviderService::change_seat(const pb::ChangeSeat& request) {
   changed->set_sequence(std::visit([](const auto& e) { return e.stamp.sequence; }, events.at(0)));
   std::lock_guard lock(mutex_);
   describe_seat(seat, provider_of_seat(sender), *changed->mutable_seat());
+  if (request.create() && seat.no_password)
+    std::fprintf(stderr,
+                 "gpuxd: WARNING: seat %s has no password: anyone who can reach the FIX port may "
+                 "trade as participant %u\n",
+                 sender.c_str(), seat.participant);
   std::fprintf(stderr, "gpuxd: provider API: the operator %s seat %s (participant %u)%s%s\n",
                request.create() ? "created" : "changed", sender.c_str(), seat.participant,
                seat.enabled ? "" : ", disabled",
@@ -829,13 +913,23 @@ Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
   if (request.cash() < 0 || request.collateral() < 0 || request.collateral() > request.cash())
     return error_frame(
         "cash and collateral must not be negative, and collateral comes out of cash");
+  if (request.name() == fix_.comp_id)
+    return error_frame("register_provider: '" + request.name() +
+                       "' is the exchange's own CompID; choose another name");
+  // The next id after every participant the engine has; one added meanwhile
+  // by another client (bootstrap, the command stream) moves it on.
   ParticipantId participant = 0;
-  {
+  for (int tries = 0;; ++tries) {
+    {
+      std::lock_guard lock(mutex_);
+      participant = std::max(config_.first_participant, last_participant_ + 1);
+    }
+    const char* r = rejection(pipeline_->execute(matching::AddParticipant{participant}).get());
+    if (r == nullptr) break;
+    if (tries == 10) return error_frame(std::string("no participant id: ") + r);
     std::lock_guard lock(mutex_);
-    participant = std::max(config_.first_participant, last_participant_ + 1);
+    last_participant_ = std::max(last_participant_, participant);
   }
-  if (const char* r = rejection(pipeline_->execute(matching::AddParticipant{participant}).get()))
-    return error_frame(std::string("no participant id: ") + r);
   if (request.cash() > 0) {
     if (const char* r =
             rejection(pipeline_->execute(matching::AdjustCash{participant, request.cash()}).get()))
@@ -860,15 +954,15 @@ Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
     for (const auto& [sender, held] : seats_)
       if (held.participant == participant) seat = held;
     if (!seat)
-      seat =
-          matching::Seat{.sender_comp_id = seats_.contains(request.name())
-                                               ? request.name() + "-" + std::to_string(participant)
-                                               : request.name(),
-                         .participant = participant,
-                         .password_hash = {},
-                         .no_password = false,
-                         .cancel_on_disconnect = false,
-                         .enabled = true};
+      seat = matching::Seat{
+          .sender_comp_id = seats_.contains(request.name())
+                                ? request.name().substr(0, 52) + "-" + std::to_string(participant)
+                                : request.name(),
+          .participant = participant,
+          .password_hash = {},
+          .no_password = false,
+          .cancel_on_disconnect = false,
+          .enabled = true};
   }
   if (seat->password_hash.empty() && !seat->no_password) {
     const auto [password, hash] = new_seat_password();
@@ -1043,11 +1137,18 @@ std::uint32_t ProviderService::apply_capacity(
 }
 
 Frame ProviderService::deregister(ParticipantId participant) {
+  // Not beside a register_gpus of the same provider, which would bring the
+  // record back.
+  std::lock_guard registering(registration_mutex_);
   std::vector<matching::InstrumentId> instruments;
+  std::optional<matching::Seat> seat;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [id, listing] : listings_)
       if (sells_now(listing.state)) instruments.push_back(id);
+    if (const matching::ProviderRecord* p = registered(participant))
+      if (const auto found = seats_.find(p->fix_sender_comp_id); found != seats_.end())
+        seat = found->second;
   }
   Frame reply;
   auto* done = reply.mutable_deregistered();
@@ -1064,7 +1165,16 @@ Frame ProviderService::deregister(ParticipantId participant) {
           pipeline_->execute(matching::SetProvider{.participant = participant, .record = nullptr})
               .get()))
     return error_frame(std::string("deregistration refused: ") + r);
-  std::fprintf(stderr, "gpuxd: provider API: participant %u deregistered\n", participant);
+  // Its FIX seat trades no more either; the operator may enable it again
+  // (gpux admin seat-enable), say to let it cancel what still rests.
+  if (seat && seat->enabled) {
+    seat->enabled = false;
+    if (const char* r = rejection(pipeline_->execute(matching::SetSeat{*seat}).get()))
+      std::fprintf(stderr, "gpuxd: provider API: seat %s of participant %u not disabled: %s\n",
+                   seat->sender_comp_id.c_str(), participant, r);
+  }
+  std::fprintf(stderr, "gpuxd: provider API: participant %u deregistered%s\n", participant,
+               seat ? (", its seat " + seat->sender_comp_id + " disabled").c_str() : "");
   return reply;
 }
 

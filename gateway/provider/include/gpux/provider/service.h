@@ -57,6 +57,14 @@ class ProviderService {
   // left to time out.
   void stop();
 
+  // A journal without providers, beside a registry file from before they
+  // were journaled (DATA/providers.registry): journals each provider's
+  // record and its seat's password hash, then renames the file
+  // providers.registry.imported. Before start(), after the seats are
+  // seeded (the file's hashes go onto them). Returns how many it imported;
+  // throws when the file cannot be read or an import is refused.
+  std::size_t import_registry(sequencer::Pipeline& pipeline, const std::filesystem::path& file);
+
   int port() const { return port_; }
 
  private:
@@ -145,7 +153,7 @@ class ProviderService {
   const matching::ProviderRecord* registered(matching::ParticipantId participant) const;
   bool queue_challenge(const matching::ChallengeScheduled& challenge);
   // The profile a class is proved with; nullptr if there is none.
-  const verify::ClassProfile* profile_for(const std::string& gpu_class) const;
+  const verify::ClassProfile* profile_for(const std::string& gpu_class);  // takes mutex_
 
   ProviderApiConfig config_;
   const fix::FixConfig& fix_;
