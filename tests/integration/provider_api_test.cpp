@@ -1026,6 +1026,8 @@ TEST_CASE(
 
 TEST_CASE("a providers.registry from before providers were journaled is imported once") {
   Exchange exchange("participant = 1000 cash=1000000\n");
+  // Its bootstrap (participant 1000) is in the journal once FIX listens.
+  REQUIRE(gpux::local::wait_for_listener(exchange.fix_port));
   exchange.kill();
   // The old file: provider 1000 with its token's hash, 2 proven GPUs, and
   // the hash of the password onboarding issued its seat.

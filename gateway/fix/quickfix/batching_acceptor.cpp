@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <string>
@@ -724,23 +725,36 @@ FIX::Session* BatchingAcceptor::seat_session(const std::string& client) {
 
 void BatchingAcceptor::log_out_seats(std::chrono::milliseconds patience) {
   impl_->stopping = true;
-  std::vector<FIX::Session*> sessions;
-  {
-    std::lock_guard<std::mutex> lock(impl_->sessions_mutex);
-    for (const auto& entry : impl_->seat_sessions)
-      sessions.push_back(entry.second);
-  }
-  for (FIX::Session* session : sessions)
-    if (session->isLoggedOn()) session->logout();
+  const auto until = std::chrono::steady_clock::now() + patience;
+  // On the polling thread, as every call into a session of ours: QuickFIX's
+  // sessions lock with FIX::Mutex, whose owner check is itself a data race
+  // between threads. True while any is logged on; false too when the
+  // polling thread does not answer in time (not polling at all, say).
+  const auto logged_on = [this, until](bool log_out) {
+    auto answer = std::make_shared<std::promise<bool>>();
+    std::future<bool> result = answer->get_future();
+    asio::post(impl_->io, [this, log_out, answer] {
+      bool any = false;
+      std::lock_guard<std::mutex> lock(impl_->sessions_mutex);
+      for (const auto& entry : impl_->seat_sessions) {
+        if (log_out && entry.second->isLoggedOn()) entry.second->logout();
+        any = any || entry.second->isLoggedOn();
+      }
+      answer->set_value(any);
+    });
+    return result.wait_until(until) == std::future_status::ready && result.get();
+  };
   // The polling thread sends the Logouts (its session timer) and closes the
   // connections once their clients answer.
-  const auto until = std::chrono::steady_clock::now() + patience;
-  const auto any_logged_on = [&] {
-    return std::any_of(sessions.begin(), sessions.end(),
-                       [](FIX::Session* s) { return s->isLoggedOn(); });
-  };
-  while (any_logged_on() && std::chrono::steady_clock::now() < until)
+  bool any = logged_on(true);
+  while (any && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    any = logged_on(false);
+  }
+}
+
+void BatchingAcceptor::on_polling_thread(std::function<void()> task) {
+  asio::post(impl_->io, std::move(task));
 }
 
 BatchingAcceptor::~BatchingAcceptor() {

@@ -78,8 +78,12 @@ class BatchingAcceptor : public FIX::Acceptor {
 
   // Logs every seat's session out and waits (up to `patience`) until none is
   // logged on; the FIX::Acceptor's stop() then ends the polling. From any
-  // thread but the polling one.
+  // thread but the polling one, while it polls.
   void log_out_seats(std::chrono::milliseconds patience);
+
+  // Runs `task` on the polling thread, soon: how other threads reach a
+  // session (QuickFIX's session locks race between threads).
+  void on_polling_thread(std::function<void()> task);
 
   // Messages sent by the calling thread from here until end_batch() wait in
   // their connections' buffers; end_batch() writes each connection's at once.

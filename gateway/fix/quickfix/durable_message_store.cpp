@@ -134,7 +134,7 @@ class DurableMessageStore : public FIX::MessageStore {
 FIX::MessageStore* DurableMessageStoreFactory::create(const FIX::SessionID& id) {
   const std::string client = id.getTargetCompID().getValue();
   auto* store = new DurableMessageStore(store_, client);
-  FIX::Locker lock(mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   live_[client] = store;
   // Expected before the session was made (seats' sessions are made on
   // first need, after recovery).
@@ -146,7 +146,7 @@ FIX::MessageStore* DurableMessageStoreFactory::create(const FIX::SessionID& id) 
 
 void DurableMessageStoreFactory::destroy(FIX::MessageStore* store) {
   {
-    FIX::Locker lock(mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = live_.begin(); it != live_.end(); ++it)
       if (it->second == store) {
         live_.erase(it);
@@ -157,14 +157,14 @@ void DurableMessageStoreFactory::destroy(FIX::MessageStore* store) {
 }
 
 std::int64_t DurableMessageStoreFactory::generation(const std::string& client) {
-  FIX::Locker lock(mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   const auto found = live_.find(client);
   return found == live_.end() ? 0 : found->second->generation();
 }
 
 void DurableMessageStoreFactory::expect_after(const std::string& client, std::int64_t generation,
                                               int last) {
-  FIX::Locker lock(mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   expected_[client] = {generation, last};
   const auto found = live_.find(client);
   if (found != live_.end()) found->second->expect_after(generation, last);

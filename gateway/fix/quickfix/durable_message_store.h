@@ -3,10 +3,10 @@
 #pragma once
 
 #include <quickfix/MessageStore.h>
-#include <quickfix/Mutex.h>
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -32,7 +32,10 @@ class DurableMessageStoreFactory : public FIX::MessageStoreFactory {
 
  private:
   SessionStore& store_;
-  FIX::Mutex mutex_;
+  // A std::mutex, not QuickFIX's: FIX::Mutex reads its owner unlocked to
+  // allow recursion, a data race (ThreadSanitizer) between the threads that
+  // make sessions and the one that sets their expectations.
+  std::mutex mutex_;
   std::map<std::string, DurableMessageStore*> live_;  // by client CompID
   // expect_after's, by client, for sessions made later.
   std::map<std::string, std::pair<std::int64_t, int>> expected_;

@@ -352,8 +352,10 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     // polling thread's session timer, and the client's answer, or the
     // Logout's timeout, closes the connection. A disabled QuickFIX session
     // drops Logons unread, so enabling the seat enables it again.
-    if (!enabled && s->isLoggedOn()) s->logout(reason);
-    if (enabled && !s->isEnabled()) s->logon();
+    acceptor->on_polling_thread([s, enabled, reason] {
+      if (!enabled && s->isLoggedOn()) s->logout(reason);
+      if (enabled && !s->isEnabled()) s->logon();
+    });
   }
 
   AcceptorOptions options;
