@@ -952,6 +952,21 @@ TEST_CASE(
       if (gpux::local::fix_value(m, "35") == "5") logout = m;
     CHECK_MESSAGE(gpux::local::fix_value(logout, "58") == "seat disabled by the operator", logout);
   }
+  {
+    // A new password ends a session logged on with the old one.
+    const auto rotating = admin("seat-create ROTATE --participant 1");
+    REQUIRE_MESSAGE(rotating.status == 0, rotating.output);
+    RawSession session(exchange.fix_port, "ROTATE", new_password(rotating.output));
+    const std::string welcome = session.next();
+    REQUIRE_MESSAGE(gpux::local::fix_value(welcome, "35") == "A", welcome);
+    REQUIRE(admin("seat-password ROTATE").status == 0);
+    std::string logout;
+    for (std::string m = session.next(); !m.empty(); m = session.next())
+      if (gpux::local::fix_value(m, "35") == "5") logout = m;
+    CHECK_MESSAGE(gpux::local::fix_value(logout, "58") ==
+                      "password changed by the operator: log on with the new one",
+                  logout);
+  }
   REQUIRE(admin("seat-disable TRADER").status == 0);
   const auto refused = logon_output(first);
   CHECK(refused.status == 3);

@@ -195,10 +195,10 @@ class ReportSink {
   virtual void send(const FillsReport& report) = 0;
   // The sender has nothing more for now: what send() held back goes out.
   virtual void end_of_batch() = 0;
-  // The seat was disabled (enabled false): its session is logged out with
-  // `reason`, if logged on. Enabled: its session takes Logons again, which
-  // authenticate judges as usual.
-  virtual void seat_changed(const std::string& session, bool enabled,
+  // The seat was disabled or given a new password (log_out): its session
+  // is logged out with `reason`, if logged on. Otherwise its session takes
+  // Logons again, which authenticate judges as usual.
+  virtual void seat_changed(const std::string& session, bool log_out,
                             const std::string& reason) = 0;
 };
 

@@ -173,7 +173,7 @@ void FixOrderEntry::send_batch(std::deque<Outgoing>& batch) {
               write_ended();
               store_.forget_ended(m.symbol);
             } else if constexpr (std::is_same_v<Message, SeatChanged>) {
-              sink_->seat_changed(m.session, m.enabled, "seat disabled by the operator");
+              sink_->seat_changed(m.session, m.log_out, m.reason);
             } else {
               sink_->send(m);
             }
@@ -659,8 +659,18 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
   if (const auto* set = std::get_if<SetSeat>(&command.body);
       set && std::any_of(events.begin(), events.end(),
                          [](const Event& e) { return std::holds_alternative<SeatSet>(e); })) {
-    seats_->set(*set->seat);
-    if (!recovering_) send(SeatChanged{set->seat->sender_comp_id, set->seat->enabled});
+    const Seat& seat = *set->seat;
+    const auto before = seats_->find(seat.sender_comp_id);
+    seats_->set(seat);
+    // A new password ends a session logged on with the old one.
+    const bool rotated =
+        before && !before->password_hash.empty() && before->password_hash != seat.password_hash;
+    if (!recovering_)
+      send(SeatChanged{.session = seat.sender_comp_id,
+                       .log_out = !seat.enabled || rotated,
+                       .reason = !seat.enabled ? "seat disabled by the operator"
+                                               : "password changed by the operator: log on with "
+                                                 "the new one"});
   }
   const auto origin = decode_origin(command.body, origin_bytes);
   if (origin && origin->msg_seq_num > 0)

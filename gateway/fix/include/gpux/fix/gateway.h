@@ -150,9 +150,10 @@ class FixOrderEntry final : public fix::OrderEntry {
   struct ForgetEnded {
     std::string symbol;
   };
-  struct SeatChanged {  // disabled: its session logged out; enabled: let in
+  struct SeatChanged {  // log_out: its session logged out with `reason`; else let in
     std::string session;
-    bool enabled = true;
+    bool log_out = false;
+    std::string reason;
   };
   using Outgoing =
       std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport, fix::BalanceReport,
