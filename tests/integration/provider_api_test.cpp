@@ -932,6 +932,10 @@ TEST_CASE(
   CHECK(admin("seat-create TRADER --participant 1").status == 1);  // exists already
   const auto taken = admin("seat-create SEAT-1000 --participant 1");
   CHECK(taken.status == 1);
+  const auto nobody = admin("seat-create FUTURE --participant 4242");
+  CHECK(nobody.status == 1);
+  CHECK_MESSAGE(nobody.output.find("no participant 4242 at the exchange") != std::string::npos,
+                nobody.output);
   CHECK(admin("seat-create 'bad name' --participant 1").output.find("invalid_seat") !=
         std::string::npos);
 

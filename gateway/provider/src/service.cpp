@@ -118,7 +118,7 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
     product_terms_[{t.gpu_class, t.region}] = t;
   pending_product_terms_ = recovered.pending_product_terms;
   for (const matching::AccountSnapshot& a : recovered.accounts)
-    last_participant_ = std::max(last_participant_, a.participant);
+    participants_.insert(a.participant);
   for (const auto& instrument : recovered.instruments)
     listings_[instrument.spec.id] = {
         .spec = instrument.spec, .state = instrument.state, .halted = instrument.halted};
@@ -228,7 +228,7 @@ void ProviderService::observe(const matching::Command& command,
   for (const auto& event : events) {
     if (const auto* added = std::get_if<matching::ParticipantAdded>(&event)) {
       std::lock_guard lock(mutex_);
-      last_participant_ = std::max(last_participant_, added->participant);
+      participants_.insert(added->participant);
     } else if (std::holds_alternative<matching::SeatSet>(event)) {
       const matching::Seat& seat = *std::get<matching::SetSeat>(command.body).seat;
       std::lock_guard lock(mutex_);
@@ -751,6 +751,13 @@ Frame ProviderService::change_seat(const pb::ChangeSeat& request) {
     return error_frame(held ? "seat " + sender + " exists already (participant " +
                                   std::to_string(held->participant) + ")"
                             : "no seat " + sender + " (gpux admin seats lists them)");
+  if (request.create()) {
+    // A seat for a participant yet to come would be its, whoever that is.
+    std::lock_guard lock(mutex_);
+    if (!participants_.contains(request.participant()))
+      return error_frame("no participant " + std::to_string(request.participant()) +
+                         " at the exchange: a seat is made for one that exists");
+  }
   if (!request.create() && (request.no_password() || request.participant() != 0))
     return error_frame(
         "a seat's participant and whether it needs a password are set when it is "
@@ -922,13 +929,14 @@ Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
   for (int tries = 0;; ++tries) {
     {
       std::lock_guard lock(mutex_);
-      participant = std::max(config_.first_participant, last_participant_ + 1);
+      participant = config_.first_participant;
+      if (!participants_.empty()) participant = std::max(participant, *participants_.rbegin() + 1);
     }
     const char* r = rejection(pipeline_->execute(matching::AddParticipant{participant}).get());
     if (r == nullptr) break;
     if (tries == 10) return error_frame(std::string("no participant id: ") + r);
     std::lock_guard lock(mutex_);
-    last_participant_ = std::max(last_participant_, participant);
+    participants_.insert(participant);
   }
   if (request.cash() > 0) {
     if (const char* r =
