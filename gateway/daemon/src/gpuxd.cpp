@@ -430,7 +430,7 @@ int main(int argc, char** argv) {
                      sender.c_str());
     }
   }
-  if (providers && recovered_state.providers.empty()) {
+  if (providers) {
     const auto registry = config.pipeline.data_directory / "providers.registry";
     try {
       if (const std::size_t imported = providers->import_registry(*pipeline, registry);

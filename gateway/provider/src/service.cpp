@@ -183,7 +183,34 @@ std::size_t ProviderService::import_registry(sequencer::Pipeline& pipeline,
   pb::LegacyRegistry registry;
   if (!registry.ParseFromIstream(&in)) throw std::runtime_error("cannot read " + file.string());
   std::lock_guard registering(registration_mutex_);
+  std::size_t imported = 0;
   for (const auto& p : registry.providers()) {
+    {
+      // Journaled by an import that stopped before renaming the file (the
+      // record goes last, after its seat).
+      std::lock_guard lock(mutex_);
+      if (providers_.contains(p.participant())) continue;
+    }
+    ++imported;
+    if (!p.fix_password_hash().empty() && !p.fix_sender_comp_id().empty()) {
+      matching::Seat seat{.sender_comp_id = p.fix_sender_comp_id(),
+                          .participant = p.participant(),
+                          .password_hash = p.fix_password_hash(),
+                          .no_password = false,
+                          .cancel_on_disconnect = false,
+                          .enabled = true};
+      {
+        std::lock_guard lock(mutex_);
+        if (const auto held = seats_.find(seat.sender_comp_id); held != seats_.end()) {
+          seat = held->second;
+          seat.password_hash = p.fix_password_hash();
+          seat.no_password = false;
+        }
+      }
+      if (const char* r = rejection(pipeline.execute(matching::SetSeat{seat}).get()))
+        throw std::runtime_error("seat " + seat.sender_comp_id + " from " + file.string() + ": " +
+                                 r);
+    }
     auto record = std::make_shared<matching::ProviderRecord>(
         matching::ProviderRecord{.participant = p.participant(),
                                  .name = p.name(),
@@ -199,26 +226,9 @@ std::size_t ProviderService::import_registry(sequencer::Pipeline& pipeline,
                 .execute(matching::SetProvider{.participant = p.participant(), .record = record})
                 .get()))
       throw std::runtime_error("provider " + p.name() + " from " + file.string() + ": " + r);
-    if (p.fix_password_hash().empty() || p.fix_sender_comp_id().empty()) continue;
-    matching::Seat seat{.sender_comp_id = p.fix_sender_comp_id(),
-                        .participant = p.participant(),
-                        .password_hash = p.fix_password_hash(),
-                        .no_password = false,
-                        .cancel_on_disconnect = false,
-                        .enabled = true};
-    {
-      std::lock_guard lock(mutex_);
-      if (const auto held = seats_.find(seat.sender_comp_id); held != seats_.end()) {
-        seat = held->second;
-        seat.password_hash = p.fix_password_hash();
-        seat.no_password = false;
-      }
-    }
-    if (const char* r = rejection(pipeline.execute(matching::SetSeat{seat}).get()))
-      throw std::runtime_error("seat " + seat.sender_comp_id + " from " + file.string() + ": " + r);
   }
   std::filesystem::rename(file, file.string() + ".imported");
-  return static_cast<std::size_t>(registry.providers_size());
+  return imported;
 }
 
 void ProviderService::observe(const matching::Command& command,

@@ -57,10 +57,10 @@ class ProviderService {
   // left to time out.
   void stop();
 
-  // A journal without providers, beside a registry file from before they
-  // were journaled (DATA/providers.registry): journals each provider's
-  // record and its seat's password hash, then renames the file
-  // providers.registry.imported. Before start(), after the seats are
+  // A registry file from before providers were journaled
+  // (DATA/providers.registry): journals each provider's record and its
+  // seat's password hash, then renames the file providers.registry.imported.
+  // A provider the journal has already (an import cut short) is skipped. Before start(), after the seats are
   // seeded (the file's hashes go onto them). Returns how many it imported;
   // throws when the file cannot be read or an import is refused.
   std::size_t import_registry(sequencer::Pipeline& pipeline, const std::filesystem::path& file);
