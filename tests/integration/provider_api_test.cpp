@@ -1069,6 +1069,13 @@ TEST_CASE("a providers.registry from before providers were journaled is imported
   gpus->set_count(2);
   p->set_fix_sender_comp_id("SEAT-1000");
   p->set_fix_password_hash(hash);
+  // And one whose participant the journal never had: left out, and said.
+  auto* stray = registry.add_providers();
+  stray->set_participant(4242);
+  stray->set_name("stray");
+  stray->set_region("us-east");
+  stray->set_fix_sender_comp_id("STRAY");
+  stray->set_fix_password_hash(hash);
   const auto file = exchange.dir.path() / "data" / "providers.registry";
   {
     std::ofstream out(file, std::ios::binary);
@@ -1080,6 +1087,10 @@ TEST_CASE("a providers.registry from before providers were journaled is imported
   CHECK(again.hello(token).welcome().participant() == 1000);
   CHECK_MESSAGE(exchange.log().find("imported 1 providers") != std::string::npos, exchange.log());
   CHECK_FALSE(std::filesystem::exists(file));
+  CHECK(std::filesystem::exists(file.string() + ".imported"));
+  CHECK(exchange.log().find("provider stray (participant 4242) not imported: participant 4242 "
+                            "is not in the journal") != std::string::npos);
+  CHECK(exchange.fix_logon("STRAY", "pw-of-seat") == 3);
   CHECK(exchange.fix_logon("SEAT-1000", "pw-of-seat") == 0);
   // In the journal now: a restart needs the file no more.
   exchange.kill();

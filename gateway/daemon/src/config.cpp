@@ -499,7 +499,9 @@ const std::vector<Section>& sections() {
                  },
                  "prove every class with this verify/ profile (e.g.\n"
                  "cpu-sim, for simulated providers in demos and tests);\n"
-                 "default: the GPU class's own profile")}});
+                 "default: the GPU class's own profile. Seeds the\n"
+                 "products' terms of a new journal; then a product's\n"
+                 "own (gpux admin product-terms) holds")}});
     t.push_back(
         {.heading = "Verification by gpuxd itself, for providers without agents "
                     "(docs/verification.md):",

@@ -115,8 +115,10 @@ std::string check_bootstrap(const daemon::DaemonConfig& config) {
     }
   } listener;
   auto engine = matching::make_engine(config.pipeline.engine, listener);
-  // What a new journal is seeded with first: refused here, nothing of it is
-  // journaled (a half-seeded journal would not be seeded again).
+  // What a new journal is seeded with, in gpuxd's order (seats, the
+  // bootstrap, the products' terms, the calendar's listings): refused here,
+  // nothing of it is journaled (a half-seeded journal would not be seeded
+  // again).
   for (const auto& [sender, client] : config.fix.clients) {
     engine->apply({{++listener.command, 0}, matching::SetSeat{seat_of(sender, client)}});
     if (!listener.problem.empty())
@@ -124,6 +126,12 @@ std::string check_bootstrap(const daemon::DaemonConfig& config) {
              listener.problem.substr(listener.problem.find(": ") + 2) +
              " (a SenderCompID is 1 to 64 letters, digits, '-', '_' or '.')";
   }
+  listener.command = 0;
+  for (const auto& body : config.bootstrap) {
+    ++listener.command;
+    engine->apply({{listener.command, 0}, body});
+  }
+  if (!listener.problem.empty()) return listener.problem;
   for (const auto& product : config.calendar.products) {
     engine->apply(
         {{++listener.command, 0},
@@ -132,12 +140,6 @@ std::string check_bootstrap(const daemon::DaemonConfig& config) {
       return "product " + product.gpu_class + "." + product.region + ": terms rejected (" +
              listener.problem.substr(listener.problem.find(": ") + 2) + ")";
   }
-  listener.command = 0;
-  for (const auto& body : config.bootstrap) {
-    ++listener.command;
-    engine->apply({{listener.command, 0}, body});
-  }
-  if (!listener.problem.empty()) return listener.problem;
   // One listing per product, for an hour far ahead, on fresh ids.
   daemon::Calendar one_hour = config.calendar;
   one_hour.horizon_hours = 1;
@@ -444,18 +446,21 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  // Accepting only now: a provider or operator that connected since the
-  // port opened waits in its backlog until the seats and the imported
-  // registry are in the journal.
-  if (providers) {
-    providers->start(*pipeline);
-    std::fprintf(stderr, "gpuxd: provider API on %s port %d (%s)\n",
-                 config.provider.address.c_str(), providers->port(),
-                 config.provider.tls_certificate.empty() ? "plain TCP" : "TLS");
-  }
   calendar = std::make_unique<daemon::CalendarKeeper>(
       config.calendar, daemon::instrument_statuses(recovered_state), recovered_state.product_terms);
   calendar_observer = calendar.get();
+  // The bootstrap lines before the products' terms, as check_bootstrap
+  // tried them: an instrument they list is not held to a product's terms.
+  if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {
+    try {
+      for (const auto& body : config.bootstrap)
+        for (const matching::Event& event : pipeline->execute(body).get())
+          calendar->learn(body, event);
+      std::fprintf(stderr, "gpuxd: bootstrapped %zu commands\n", config.bootstrap.size());
+    } catch (const sequencer::PipelineStopped&) {
+      // The journal failed: on_failure has said so and asked for the stop below.
+    }
+  }
   // The calendar's products' terms (fees, price band, verification profile)
   // are journaled too, seeded like the seats; gpux admin product-terms
   // changes them from a chosen sequence on.
@@ -486,17 +491,18 @@ int main(int argc, char** argv) {
                      from_file.gpu_class.c_str(), from_file.region.c_str());
     }
   }
-  if (recovered.last_sequence == 0 && !config.bootstrap.empty()) {
-    try {
-      for (const auto& body : config.bootstrap)
-        for (const matching::Event& event : pipeline->execute(body).get())
-          calendar->learn(body, event);
-      std::fprintf(stderr, "gpuxd: bootstrapped %zu commands\n", config.bootstrap.size());
-    } catch (const sequencer::PipelineStopped&) {
-      // The journal failed: on_failure has said so and asked for the stop below.
-    }
-  }
   calendar->tick(*pipeline);
+  // Accepting only now: a provider or operator that connected since the
+  // port opened waits in its backlog until the seats, the imported
+  // registry, the bootstrap, the products' terms and the calendar's
+  // listings are in the journal (no operator change is overwritten by a
+  // seed, no registration takes a bootstrap participant's id).
+  if (providers) {
+    providers->start(*pipeline);
+    std::fprintf(stderr, "gpuxd: provider API on %s port %d (%s)\n",
+                 config.provider.address.c_str(), providers->port(),
+                 config.provider.tls_certificate.empty() ? "plain TCP" : "TLS");
+  }
 
   if (acceptor) {
     fix_entry->start(*pipeline, recovered_state);
@@ -507,6 +513,8 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
       std::fprintf(stderr, "gpuxd: cannot start the FIX acceptor on %s port %d: %s\n",
                    config.fix.address.c_str(), config.fix.port, e.what());
+      if (verification) verification->stop();
+      if (providers) providers->stop();
       pipeline->stop();
       return 1;
     }

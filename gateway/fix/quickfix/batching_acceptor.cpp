@@ -267,6 +267,7 @@ struct BatchingAcceptor::Impl : Poller {
   std::map<std::string, FIX::Session*> seat_sessions;  // by client; owned
   // From log_out_seats on: sessions logged out stay so, and no Logon is let in.
   std::atomic<bool> stopping{false};
+  std::atomic<bool> polling{false};  // onStart reached: posted work runs
   const std::string listen_address;  // an IPv4 or IPv6 literal
   const int port;
   admission::ConnectionCount admitted;
@@ -725,6 +726,7 @@ FIX::Session* BatchingAcceptor::seat_session(const std::string& client) {
 
 void BatchingAcceptor::log_out_seats(std::chrono::milliseconds patience) {
   impl_->stopping = true;
+  if (!impl_->polling) return;  // never started (its port could not be had): none logged on
   const auto until = std::chrono::steady_clock::now() + patience;
   // On the polling thread, as every call into a session of ours: QuickFIX's
   // sessions lock with FIX::Mutex, whose owner check is itself a data race
@@ -805,6 +807,7 @@ void BatchingAcceptor::onInitialize(const FIX::SessionSettings&) throw(FIX::Runt
 }
 
 void BatchingAcceptor::onStart() {
+  impl_->polling = true;
   while (!isStopped())
     impl_->poll_once(1000);
   // stop() has logged every session out; what is still queued goes now.

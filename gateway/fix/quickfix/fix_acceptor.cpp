@@ -346,16 +346,18 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
   void end_of_batch() override { BatchingAcceptor::end_batch(); }
 
   void seat_changed(const std::string& session, bool log_out, const std::string& reason) override {
-    FIX::Session* s = acceptor->seat_session(session);
-    if (s == nullptr) return;
     // logout() disables the QuickFIX session: its Logout is sent by the
     // polling thread's session timer, and the client's answer, or the
     // Logout's timeout, closes the connection. A disabled QuickFIX session
     // drops Logons unread: it takes them again once that connection is
     // closed, or when the seat changes again without a logout.
-    acceptor->on_polling_thread([s, log_out, reason] {
+    // Not while still logged on: a Logout pending (a disable or a new
+    // password a moment ago) must not be called off by a later change.
+    acceptor->on_polling_thread([this, session, log_out, reason] {
+      FIX::Session* s = acceptor->seat_session(session);
+      if (s == nullptr) return;
       if (log_out && s->isLoggedOn()) s->logout(reason);
-      if (!log_out && !s->isEnabled()) s->logon();
+      if (!log_out && !s->isEnabled() && !s->isLoggedOn()) s->logon();
     });
   }
 

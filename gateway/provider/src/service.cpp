@@ -178,20 +178,55 @@ void ProviderService::stop() {
 
 std::size_t ProviderService::import_registry(sequencer::Pipeline& pipeline,
                                              const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return 0;
+  // Renamed before the first provider is journaled: an import cut short
+  // resumes from the .importing file only, never from a file put back.
+  const std::filesystem::path importing = file.string() + ".importing";
+  std::error_code error;
+  if (!std::filesystem::exists(importing, error)) {
+    if (!std::filesystem::exists(file, error)) return 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (!providers_.empty()) {
+        std::fprintf(stderr,
+                     "gpuxd: provider API: %s not imported: the journal has providers already "
+                     "(remove the file, or rename it to %s to import what it lacks)\n",
+                     file.c_str(), importing.c_str());
+        return 0;
+      }
+    }
+    std::filesystem::rename(file, importing);
+  }
+  std::ifstream in(importing, std::ios::binary);
   pb::LegacyRegistry registry;
-  if (!registry.ParseFromIstream(&in)) throw std::runtime_error("cannot read " + file.string());
+  if (!in || !registry.ParseFromIstream(&in))
+    throw std::runtime_error("cannot read " + importing.string());
   std::lock_guard registering(registration_mutex_);
   std::size_t imported = 0;
   for (const auto& p : registry.providers()) {
+    // What the journal would refuse, or what would hand a seat to someone
+    // else, is left out and said; the rest goes in.
+    std::string problem;
     {
-      // Journaled by an import that stopped before renaming the file (the
-      // record goes last, after its seat).
       std::lock_guard lock(mutex_);
-      if (providers_.contains(p.participant())) continue;
+      if (providers_.contains(p.participant())) continue;  // imported before a stop
+      if (!participants_.contains(p.participant()))
+        problem = "participant " + std::to_string(p.participant()) + " is not in the journal";
+      for (const auto& [participant, other] : providers_)
+        if (other.name == p.name()) problem = "another provider is named " + p.name();
+      if (const auto seat = seats_.find(p.fix_sender_comp_id());
+          seat != seats_.end() && seat->second.participant != p.participant())
+        problem = "seat " + p.fix_sender_comp_id() + " is participant " +
+                  std::to_string(seat->second.participant) + "'s";
     }
-    ++imported;
+    if (problem.empty() && !p.fix_sender_comp_id().empty() &&
+        !matching::valid_access_name(p.fix_sender_comp_id()))
+      problem = "seat name '" + p.fix_sender_comp_id() + "' is not valid";
+    if (!problem.empty()) {
+      std::fprintf(stderr, "gpuxd: provider API: provider %s (participant %u) not imported: %s\n",
+                   p.name().c_str(), p.participant(), problem.c_str());
+      continue;
+    }
+    // The seat first, the record last: the record marks the provider done.
     if (!p.fix_password_hash().empty() && !p.fix_sender_comp_id().empty()) {
       matching::Seat seat{.sender_comp_id = p.fix_sender_comp_id(),
                           .participant = p.participant(),
@@ -208,8 +243,7 @@ std::size_t ProviderService::import_registry(sequencer::Pipeline& pipeline,
         }
       }
       if (const char* r = rejection(pipeline.execute(matching::SetSeat{seat}).get()))
-        throw std::runtime_error("seat " + seat.sender_comp_id + " from " + file.string() + ": " +
-                                 r);
+        throw std::runtime_error("seat " + seat.sender_comp_id + ": " + r);
     }
     auto record = std::make_shared<matching::ProviderRecord>(
         matching::ProviderRecord{.participant = p.participant(),
@@ -225,9 +259,10 @@ std::size_t ProviderService::import_registry(sequencer::Pipeline& pipeline,
             pipeline
                 .execute(matching::SetProvider{.participant = p.participant(), .record = record})
                 .get()))
-      throw std::runtime_error("provider " + p.name() + " from " + file.string() + ": " + r);
+      throw std::runtime_error("provider " + p.name() + ": " + r);
+    ++imported;
   }
-  std::filesystem::rename(file, file.string() + ".imported");
+  std::filesystem::rename(importing, file.string() + ".imported");
   return imported;
 }
 
@@ -292,6 +327,7 @@ bool ProviderService::queue_challenge(const matching::ChallengeScheduled& c) {
       .trade = c.trade,
       .index = c.index,
       .gpu_class = listing == listings_.end() ? "" : listing->second.spec.gpu_class,
+      .region = listing == listings_.end() ? "" : listing->second.spec.region,
       .gpus_per_unit = listing == listings_.end()
                            ? 1
                            : std::max<std::uint32_t>(1, listing->second.spec.gpus_per_unit)};
@@ -554,13 +590,17 @@ std::optional<ParticipantId> ProviderService::authenticate(const std::string& to
   return std::nullopt;
 }
 
-const verify::ClassProfile* ProviderService::profile_for(const std::string& gpu_class) {
-  // The journal's, for a product of that class that names one; else the
-  // configuration's override (exchanges listing by bootstrap lines only).
+const verify::ClassProfile* ProviderService::profile_for(const std::string& gpu_class,
+                                                         const std::string& region) {
+  // The journal's, for a product of these GPUs in this region that names
+  // one (a node class's GPUs are its GPU class's: qualification and delivery
+  // find the same); else the configuration's override (exchanges listing by
+  // bootstrap lines only); else the class's own.
   {
     std::lock_guard lock(mutex_);
     for (const auto& [product, terms] : product_terms_)
-      if (product.first == gpu_class && !terms.verification_profile.empty())
+      if (gpu_class_of(product.first) == gpu_class_of(gpu_class) && product.second == region &&
+          !terms.verification_profile.empty())
         return verify::find_class(terms.verification_profile);
   }
   if (!config_.profile_override.empty()) return verify::find_class(config_.profile_override);
@@ -1011,14 +1051,14 @@ Frame ProviderService::register_provider(const pb::RegisterProvider& request) {
 
 Frame ProviderService::qualify(Connection& c, ParticipantId participant, const pb::Qualify& request,
                                std::map<std::string, std::uint32_t>& qualified) {
-  const verify::ClassProfile* profile = profile_for(request.gpu_class());
-  if (profile == nullptr)
-    return error_frame("no verification profile for GPU class '" + request.gpu_class() + "'");
   std::string region;
   {
     std::lock_guard lock(mutex_);
     if (const matching::ProviderRecord* p = registered(participant)) region = p->region;
   }
+  const verify::ClassProfile* profile = profile_for(request.gpu_class(), region);
+  if (profile == nullptr)
+    return error_frame("no verification profile for GPU class '" + request.gpu_class() + "'");
   // Before any work is proven: a class the exchange does not trade here.
   if (const std::string why = unlisted(request.gpu_class(), region); !why.empty())
     return error_frame("qualify: " + why);
@@ -1350,7 +1390,7 @@ Frame ProviderService::delivery_round(Connection& c, ParticipantId participant,
   std::vector<ProofTarget> targets;
   std::vector<std::vector<verify::Verdict>> verdicts(round.size());
   for (std::size_t i = 0; i < round.size(); ++i) {
-    const verify::ClassProfile* profile = profile_for(round[i].gpu_class);
+    const verify::ClassProfile* profile = profile_for(round[i].gpu_class, round[i].region);
     if (profile == nullptr) {
       verdicts[i].assign(round[i].gpus_per_unit,
                          {.failure = verify::Failure::malformed,

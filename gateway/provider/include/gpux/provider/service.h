@@ -58,11 +58,14 @@ class ProviderService {
   void stop();
 
   // A registry file from before providers were journaled
-  // (DATA/providers.registry): journals each provider's record and its
-  // seat's password hash, then renames the file providers.registry.imported.
-  // A provider the journal has already (an import cut short) is skipped. Before start(), after the seats are
-  // seeded (the file's hashes go onto them). Returns how many it imported;
-  // throws when the file cannot be read or an import is refused.
+  // (DATA/providers.registry), into a journal without providers: renamed
+  // providers.registry.importing, each provider's seat password hash and
+  // record journaled, then renamed providers.registry.imported. An import
+  // cut short resumes from the .importing file, skipping what the journal
+  // has. A provider whose participant is missing, whose name is taken or
+  // whose seat is another's is left out, and said. Before start(), after
+  // the seats are seeded. Returns how many it imported; throws when the
+  // file cannot be read or the journal refuses.
   std::size_t import_registry(sequencer::Pipeline& pipeline, const std::filesystem::path& file);
 
   int port() const { return port_; }
@@ -83,6 +86,7 @@ class ProviderService {
     matching::TradeId trade = 0;
     std::uint32_t index = 0;
     std::string gpu_class;
+    std::string region;
     std::uint32_t gpus_per_unit = 1;  // each proven by its own challenge
   };
   struct Listing {
@@ -153,7 +157,8 @@ class ProviderService {
   const matching::ProviderRecord* registered(matching::ParticipantId participant) const;
   bool queue_challenge(const matching::ChallengeScheduled& challenge);
   // The profile a class is proved with; nullptr if there is none.
-  const verify::ClassProfile* profile_for(const std::string& gpu_class);  // takes mutex_
+  // (takes mutex_)
+  const verify::ClassProfile* profile_for(const std::string& gpu_class, const std::string& region);
 
   ProviderApiConfig config_;
   const fix::FixConfig& fix_;
