@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -145,6 +146,7 @@ class EngineCore final : public Engine {
     std::unique_ptr<Book> book;
     std::vector<ObligationView> obligations;  // traded, not yet settled; in trade order
     bool halted = false;                      // open, with trading halted (HaltInstrument)
+    std::set<OrderId> blocks;                 // resting blocks whose span holds this hour
     std::uint64_t challenge_seed = 0;         // its challenges' times were drawn with it
   };
 
@@ -469,6 +471,9 @@ class EngineCore final : public Engine {
           remove_resting(*instrument, *o);
         }
       }
+      // A block needs every hour of its span: those over this one end.
+      for (OrderId id : std::vector<OrderId>(instrument->blocks.begin(), instrument->blocks.end()))
+        end_block(id, std::nullopt);
       // No order can rest here again: give the price ladder's memory back.
       instrument->book = empty_book(*instrument);
       for (const ObligationView& o : instrument->obligations)
@@ -799,6 +804,7 @@ class EngineCore final : public Engine {
       pool_.release(&o);
     } else if (c.type == OrderType::limit || c.type == OrderType::post_only) {
       add_resting(*instrument, o);
+      retry_blocks(*instrument, opposite(c.side));
     } else {
       emit(OrderExpired{.order = o.id,
                         .participant = o.participant,
@@ -825,9 +831,9 @@ class EngineCore final : public Engine {
     return available >= taker.remaining;
   }
 
-  // ---- block orders --------------------------------------------------------
+  // ---- block orders (defined in block_matching.h) ---------------------------
   // A block is planned in full without touching any state, then executed;
-  // a plan that fails leaves no trace but the reject.
+  // a plan that fails leaves no trace but the reject (or the block rests).
 
   struct BlockLeg {
     Instrument* instrument = nullptr;
@@ -840,189 +846,34 @@ class EngineCore final : public Engine {
     Money notional = 0;
   };
 
-  // The instrument of each hour of the span, or the reason there is none.
-  std::optional<RejectReason> block_span(const NewBlockOrder& c, std::vector<Instrument*>& span) {
-    Instrument* hour = find_instrument(c.first_instrument);
-    if (hour == nullptr) return RejectReason::unknown_instrument;
-    for (std::uint32_t h = 0; h < c.hours; ++h) {
-      if (hour == nullptr || hour->state != InstrumentState::open)
-        return RejectReason::block_hour_not_open;
-      if (hour->halted) return RejectReason::instrument_halted;
-      if (auto reason = invalid_quantity(hour->spec, c.units)) return reason;
-      span.push_back(hour);
-      if (h + 1 < c.hours) hour = next_hour(*hour);
-    }
-    return std::nullopt;
-  }
+  void handle(const NewBlockOrder& c);
+  std::optional<RejectReason> block_span(const NewBlockOrder& c, std::vector<InstrumentId>& span);
+  Instrument* next_hour(const Instrument& hour);
+  // Whether every hour of the span still trades (open, not halted).
+  bool span_trades(const BlockView& b);
+  Quantity take_hour(Instrument& hour, const BlockView& b, std::optional<ParticipantId> only,
+                     BlockPlan& plan);
+  std::optional<BlockPlan> plan_from(const BlockView& b, std::optional<ParticipantId> only);
+  std::optional<ParticipantId> cheapest_provider(const BlockView& b);
+  std::optional<BlockPlan> plan_block(const BlockView& b);
+  std::vector<OrderId> opposite_blocks(const BlockView& b);
+  static bool block_ahead(const BlockView& a, const BlockView& b);
 
-  // The instrument of the same class and region whose delivery starts when
-  // `hour`'s ends, if one is listed.
-  Instrument* next_hour(const Instrument& hour) {
-    const auto it =
-        hours_.find(HourKey{hour.spec.gpu_class, hour.spec.region, hour.spec.delivery_end});
-    return it == hours_.end() ? nullptr : find_instrument(it->second);
+  void announce_fill(const BlockView& b, Money notional, std::uint32_t legs);
+  void hold_block(const BlockView& b);
+  void release_block(const BlockView& b);
+  Money block_reservation(const BlockView& b) const {
+    return buy_reservation(b.limit, b.total(), config_.buyer_fee_ppm);
   }
-
-  // Takes up to `units` from the opposite side of `hour`'s book in priority
-  // order, passing over the block owner's orders and, when `only` is set,
-  // every other provider's. Returns what it took.
-  Quantity take_hour(Instrument& hour, const NewBlockOrder& c, std::optional<ParticipantId> only,
-                     BlockPlan& plan) {
-    Quantity taken = 0;
-    hour.book->for_each_order(opposite(c.side), [&](const Order& resting) {
-      if (resting.participant == c.participant || (only && resting.participant != *only))
-        return true;
-      const Quantity quantity = std::min(resting.remaining, c.units - taken);
-      plan.legs.push_back(
-          {.instrument = &hour, .maker = const_cast<Order*>(&resting), .quantity = quantity});
-      plan.notional += resting.price * quantity;
-      taken += quantity;
-      return taken < c.units;
-    });
-    return taken;
-  }
-
-  std::optional<BlockPlan> plan_from(const NewBlockOrder& c, const std::vector<Instrument*>& span,
-                                     std::optional<ParticipantId> only) {
-    BlockPlan plan;
-    for (Instrument* hour : span)
-      if (take_hour(*hour, c, only, plan) < c.units) return std::nullopt;
-    return plan;
-  }
-
-  // The provider a one-provider buy block takes every hour from: of those who
-  // can fill all of it, the cheapest; on a tie, the one whose first offer
-  // stands earliest in the first hour's book. One walk of each hour's offers
-  // prices every candidate at once (hours x depth, not candidates x that).
-  std::optional<ParticipantId> cheapest_provider(const NewBlockOrder& c,
-                                                 const std::vector<Instrument*>& span) {
-    struct Candidate {
-      ParticipantId provider = 0;
-      std::size_t rank = 0;  // order of first offer in the first hour's book
-      Quantity taken = 0;    // in the hour being walked
-      Money notional = 0;    // over the hours walked so far
-    };
-    std::vector<Candidate> candidates;  // sorted by provider, for lookup
-    const auto place_of = [&](ParticipantId provider) {
-      return std::lower_bound(
-          candidates.begin(), candidates.end(), provider,
-          [](const Candidate& candidate, ParticipantId p) { return candidate.provider < p; });
-    };
-    std::size_t rank = 0;
-    span.front()->book->for_each_order(Side::sell, [&](const Order& resting) {
-      const auto at = place_of(resting.participant);
-      if (resting.participant != c.participant &&
-          (at == candidates.end() || at->provider != resting.participant))
-        candidates.insert(at, {.provider = resting.participant, .rank = rank++});
-      return true;
-    });
-    for (const Instrument* hour : span) {
-      std::size_t full = 0;  // candidates that have all of this hour
-      hour->book->for_each_order(Side::sell, [&](const Order& resting) {
-        const auto candidate = place_of(resting.participant);
-        if (candidate == candidates.end() || candidate->provider != resting.participant ||
-            candidate->taken == c.units)
-          return true;
-        const Quantity quantity = std::min(resting.remaining, c.units - candidate->taken);
-        candidate->taken += quantity;
-        candidate->notional += resting.price * quantity;
-        full += candidate->taken == c.units;
-        return full < candidates.size();
-      });
-      // Who cannot fill this hour cannot fill the block.
-      std::erase_if(candidates,
-                    [&](const Candidate& candidate) { return candidate.taken < c.units; });
-      if (candidates.empty()) return std::nullopt;
-      for (Candidate& candidate : candidates)
-        candidate.taken = 0;
-    }
-    const auto best = std::min_element(
-        candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-          return a.notional != b.notional ? a.notional < b.notional : a.rank < b.rank;
-        });
-    return best->provider;
-  }
-
-  std::optional<BlockPlan> plan_block(const NewBlockOrder& c,
-                                      const std::vector<Instrument*>& span) {
-    std::optional<BlockPlan> plan;
-    if (c.side == Side::buy && c.one_provider) {
-      if (const auto provider = cheapest_provider(c, span)) plan = plan_from(c, span, provider);
-    } else {
-      plan = plan_from(c, span, std::nullopt);
-    }
-    if (!plan) return std::nullopt;
-    const Money bound = c.limit * c.units * c.hours;
-    const bool within = c.side == Side::buy ? plan->notional <= bound : plan->notional >= bound;
-    if (!within) return std::nullopt;
-    return plan;
-  }
-
-  void handle(const NewBlockOrder& c) {
-    const auto refuse = [&](RejectReason reason) {
-      reject(reason, c.participant, c.client_order_id);
-    };
-    Account* account = find_account(c.participant);
-    if (account == nullptr) return refuse(RejectReason::unknown_participant);
-    if (c.hours < 1 || c.hours > kMaxBlockHours) return refuse(RejectReason::invalid_block_hours);
-    std::vector<Instrument*> span;
-    if (auto reason = block_span(c, span)) return refuse(*reason);
-    // units <= max_quantity keeps units x hours far inside 64 bits.
-    if (c.limit <= 0 || static_cast<__int128>(c.limit) * c.units * c.hours > kMaxOrderNotional)
-      return refuse(RejectReason::invalid_block_limit);
-    const Money reservation = buy_reservation(c.limit, c.units * c.hours, config_.buyer_fee_ppm);
-    if (c.side == Side::buy && reservation > account->view.available())
-      return refuse(RejectReason::insufficient_cash);
-    if (c.side == Side::sell) {
-      for (const Instrument* hour : span)
-        if (capacity(c.participant, hour->spec.id).free() < c.units)
-          return refuse(RejectReason::insufficient_capacity);
-    }
-    const std::optional<BlockPlan> plan = plan_block(c, span);
-    if (!plan) return refuse(RejectReason::block_not_fillable);
-
-    const OrderId block = next_order_id_++;
-    emit(BlockOrderFilled{.block = block,
-                          .client_order_id = c.client_order_id,
-                          .participant = c.participant,
-                          .first_instrument = c.first_instrument,
-                          .hours = c.hours,
-                          .side = c.side,
-                          .units = c.units,
-                          .limit = c.limit,
-                          .notional = plan->notional,
-                          .legs = static_cast<std::uint32_t>(plan->legs.size())});
-    const auto reserved = own(c.participant, AccountKind::reserved);
-    if (c.side == Side::buy)
-      transfer(own(c.participant, AccountKind::available), reserved, reservation,
-               PostingReason::reserve);
-    Money escrowed = 0;
-    Quantity filled_in_hour = 0;
-    const Instrument* hour = nullptr;
-    for (const BlockLeg& leg : plan->legs) {
-      if (leg.instrument != hour) hour = leg.instrument, filled_in_hour = 0;
-      filled_in_hour += leg.quantity;
-      fill_maker(*leg.instrument, *leg.maker, leg.quantity,
-                 {.order = block,
-                  .participant = c.participant,
-                  .side = c.side,
-                  .remaining_after = c.units - filled_in_hour},
-                 [&](Price price) {
-                   const Money notional = price * leg.quantity;
-                   if (c.side == Side::buy) {
-                     escrowed += escrow_purchase(c.participant, notional);
-                   } else {
-                     book_sale(c.participant, leg.instrument->spec.id, leg.quantity, notional);
-                   }
-                 });
-    }
-    // Fees round down per leg, so the legs' escrow never exceeds the hold.
-    if (c.side == Side::buy) {
-      GPUX_ASSERT_MSG(escrowed <= reservation, "a block escrowed more than it reserved");
-      transfer(reserved, own(c.participant, AccountKind::available), reservation - escrowed,
-               PostingReason::release);
-    }
-  }
+  void sell_leg(ParticipantId provider, InstrumentId hour, Quantity quantity, Money notional);
+  void fill_from_books(const BlockView& b, const BlockPlan& plan, bool held);
+  void release_unescrowed(const BlockView& buy, Money escrowed);
+  void fill_against_blocks(const BlockView& incoming, const std::vector<OrderId>& matched);
+  void rest_block(BlockView b);
+  BlockView take_block(OrderId id);  // out of the resting blocks and their hours' index
+  // Cancels a resting block (`cancel` set) or expires it at gate closure.
+  void end_block(OrderId id, std::optional<CancelReason> cancel);
+  void retry_blocks(Instrument& hour, Side blocks_side);
 
   void match(Instrument& instrument, Order& taker) {
     Book& book = *instrument.book;
@@ -1051,40 +902,58 @@ class EngineCore final : public Engine {
     Quantity remaining_after = 0;  // what the taker still wants after this fill
   };
 
-  // Trades `quantity` of the resting `maker` with a taker: the Trade event,
-  // both sides' money and capacity (the taker's through `commit_taker`, called
-  // with the price), the maker's book entry and the obligation.
+  struct TradeParty {
+    OrderId order = 0;
+    ParticipantId participant = 0;
+    Quantity remaining = 0;  // what it still wants after this trade
+  };
+
+  // Emits a Trade and records its obligation; the money is the caller's.
+  void record_trade(Instrument& instrument, Price price, Quantity quantity, Side aggressor,
+                    const TradeParty& maker, const TradeParty& taker) {
+    GPUX_ASSERT_MSG(maker.participant != taker.participant, "no trade with oneself");
+    const TradeId trade = next_trade_id_++;
+    emit(Trade{.trade = trade,
+               .instrument = instrument.spec.id,
+               .price = price,
+               .quantity = quantity,
+               .aggressor = aggressor,
+               .maker_order = maker.order,
+               .maker = maker.participant,
+               .maker_remaining = maker.remaining,
+               .taker_order = taker.order,
+               .taker = taker.participant,
+               .taker_remaining = taker.remaining});
+    const bool buyer_is_taker = aggressor == Side::buy;
+    const Money notional = price * quantity;
+    add_obligation(instrument, {.trade = trade,
+                                .buyer = buyer_is_taker ? taker.participant : maker.participant,
+                                .provider = buyer_is_taker ? maker.participant : taker.participant,
+                                .price = price,
+                                .quantity = quantity,
+                                .escrow = notional + buyer_fee(notional, config_.buyer_fee_ppm),
+                                .buyer_is_taker = buyer_is_taker,
+                                .outcomes = {}});
+  }
+
+  // Trades `quantity` of the resting `maker` with a taker: the Trade and its
+  // obligation, both sides' money and capacity (the taker's through
+  // `commit_taker`, called with the price), and the maker's book entry.
   template <class CommitTaker>
   void fill_maker(Instrument& instrument, Order& maker, Quantity quantity, const Taker& taker,
                   CommitTaker&& commit_taker) {
     GPUX_ASSERT_MSG(quantity > 0 && quantity <= maker.remaining,
                     "only orders with a positive remainder rest or take");
-    GPUX_ASSERT_MSG(maker.participant != taker.participant, "no trade with oneself");
-    const TradeId trade = next_trade_id_++;
-    emit(Trade{.trade = trade,
-               .instrument = instrument.spec.id,
-               .price = maker.price,
-               .quantity = quantity,
-               .aggressor = taker.side,
-               .maker_order = maker.id,
-               .maker = maker.participant,
-               .maker_remaining = maker.remaining - quantity,
-               .taker_order = taker.order,
-               .taker = taker.participant,
-               .taker_remaining = taker.remaining_after});
+    record_trade(instrument, maker.price, quantity, taker.side,
+                 {.order = maker.id,
+                  .participant = maker.participant,
+                  .remaining = maker.remaining - quantity},
+                 {.order = taker.order,
+                  .participant = taker.participant,
+                  .remaining = taker.remaining_after});
     commit_fill(maker, quantity, maker.price);
     commit_taker(maker.price);
     instrument.book->reduce(maker, quantity);
-    const bool buyer_is_taker = taker.side == Side::buy;
-    const Money notional = maker.price * quantity;
-    add_obligation(instrument, {.trade = trade,
-                                .buyer = buyer_is_taker ? taker.participant : maker.participant,
-                                .provider = buyer_is_taker ? maker.participant : taker.participant,
-                                .price = maker.price,
-                                .quantity = quantity,
-                                .escrow = notional + buyer_fee(notional, config_.buyer_fee_ppm),
-                                .buyer_is_taker = buyer_is_taker,
-                                .outcomes = {}});
     if (maker.remaining == 0) remove_resting(instrument, maker);
   }
 
@@ -1188,11 +1057,28 @@ class EngineCore final : public Engine {
     return *slot;
   }
 
+  // Whether resting block `id` is `participant`'s; rejects the command when
+  // it is another's.
+  bool owns_block(ParticipantId participant, OrderId id) {
+    if (blocks_.at(id).participant == participant) return true;
+    reject(RejectReason::not_order_owner, participant, 0, id);
+    return false;
+  }
+
   void handle(const CancelOrder& c) {
+    if (blocks_.contains(c.order)) {
+      if (owns_block(c.participant, c.order)) end_block(c.order, CancelReason::requested);
+      return;
+    }
     if (Order* o = owned_order(c.participant, c.order)) cancel_resting(*o, CancelReason::requested);
   }
 
   void handle(const ReplaceOrder& c) {
+    if (blocks_.contains(c.order)) {
+      if (owns_block(c.participant, c.order))
+        reject(RejectReason::block_not_replaceable, c.participant, 0, c.order);
+      return;
+    }
     Order* found = owned_order(c.participant, c.order);
     if (found == nullptr) return;
     Order& o = *found;
@@ -1235,6 +1121,7 @@ class EngineCore final : public Engine {
     match(instrument, o);
     if (o.remaining > 0) {
       instrument.book->insert(o);
+      retry_blocks(instrument, opposite(o.side));
     } else {
       forget(o);
     }
@@ -1254,6 +1141,14 @@ class EngineCore final : public Engine {
       }
       o = next;
     }
+    std::vector<OrderId> blocks;
+    for (const auto& [id, b] : blocks_)
+      if (b.participant == c.participant &&
+          (!c.instrument || std::find(b.span.begin(), b.span.end(), *c.instrument) != b.span.end()))
+        blocks.push_back(id);
+    for (OrderId id : blocks)
+      end_block(id, CancelReason::mass_cancel);
+    canceled += static_cast<std::uint32_t>(blocks.size());
     emit(MassCancelDone{
         .participant = c.participant, .instrument = c.instrument, .canceled_orders = canceled});
   }
@@ -1276,6 +1171,7 @@ class EngineCore final : public Engine {
   // wins), so neither hashed nor snapshotted.
   using HourKey = std::tuple<std::string, std::string, std::int64_t>;
   std::map<HourKey, InstrumentId> hours_;
+  std::map<OrderId, BlockView> blocks_;                // resting block orders
   std::map<std::string, Seat> seats_;                  // by SenderCompID
   std::map<ParticipantId, ProviderRecord> providers_;  // registered providers
   // Product terms in effect, by (class, region); those scheduled, by the
@@ -1392,6 +1288,17 @@ std::uint64_t EngineCore<Book>::state_hash() const {
     h.add(t->verification_profile);
     h.add(t->effective_from);
   }
+  for (const auto& [id, b] : blocks_) {  // only once there are any, as above
+    h.add(id);
+    h.add(b.client_order_id);
+    h.add(b.participant);
+    for (InstrumentId hour : b.span)
+      h.add(hour);
+    h.add(b.side);
+    h.add(std::uint64_t{b.one_provider});
+    h.add(b.units);
+    h.add(b.limit);
+  }
   for (const auto& [participant, p] : providers_) {
     h.add(participant);
     for (const std::string* field : {&p.name, &p.region, &p.token_hash, &p.fix_sender_comp_id})
@@ -1489,6 +1396,32 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
     }
   }
 
+  for (const auto& [id, b] : blocks_) {
+    const auto block = [&] { return "block " + std::to_string(id); };
+    if (b.block != id || id >= next_order_id_ || orders_.find(id) != nullptr)
+      fail(block() + ": id reused or out of sequence");
+    if (b.participant >= reserved.size() || !accounts_[b.participant]) {
+      fail(block() + ": unknown owner");
+      continue;
+    }
+    if (b.span.empty() || b.span.size() > kMaxBlockHours || b.units <= 0 || b.limit <= 0)
+      fail(block() + ": bad figures");
+    for (InstrumentId hour : b.span) {
+      const Instrument* instrument = find_instrument(hour);
+      if (instrument == nullptr || instrument->state != InstrumentState::open ||
+          !instrument->blocks.contains(id))
+        fail(block() + ": over an hour that is not open or does not list it");
+      else if (b.side == Side::sell)
+        offered.emplace_back(capacity_key(b.participant, hour), b.units);
+    }
+    if (b.side == Side::buy) reserved[b.participant] += block_reservation(b);
+  }
+  for (const auto& instrument : instruments_)
+    if (instrument)
+      for (OrderId id : instrument->blocks)
+        if (!blocks_.contains(id))
+          fail("instrument " + std::to_string(instrument->spec.id) + ": lists a gone block");
+
   if (resting != orders_.size()) fail("id index size differs from resting orders");
   if (resting != pool_.in_use()) fail("order pool holds orders that rest nowhere");
 
@@ -1548,7 +1481,8 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
                    .seats = {},
                    .providers = {},
                    .product_terms = {},
-                   .pending_product_terms = pending_terms_};
+                   .pending_product_terms = pending_terms_,
+                   .blocks = {}};
   for (const auto& [product, terms] : product_terms_)
     s.product_terms.push_back(terms);
   for (const auto& instrument : instruments_) {
@@ -1588,6 +1522,8 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
     s.seats.push_back(seat);
   for (const auto& [participant, provider] : providers_)
     s.providers.push_back(provider);
+  for (const auto& [id, b] : blocks_)
+    s.blocks.push_back(b);
   return s;
 }
 
@@ -1674,7 +1610,19 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
           [](const auto& a, const auto& b) { return a.effective_from < b.effective_from; }))
     return refuse("scheduled product terms out of order");
   pending_terms_ = s.pending_product_terms;
+  for (const BlockView& b : s.blocks) {
+    if (blocks_.contains(b.block) || orders_.find(b.block) || b.block >= next_order_id_ ||
+        !find_account(b.participant) || b.span.empty() ||
+        !std::all_of(b.span.begin(), b.span.end(),
+                     [&](InstrumentId hour) { return find_instrument(hour) != nullptr; }))
+      return refuse("block " + std::to_string(b.block) + ": invalid or repeated");
+    for (InstrumentId hour : b.span)
+      find_instrument(hour)->blocks.insert(b.block);
+    blocks_.emplace(b.block, b);
+  }
   return check_invariants();
 }
 
 }  // namespace gpux::matching
+
+#include "block_matching.h"  // EngineCore's block order members

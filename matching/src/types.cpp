@@ -146,6 +146,8 @@ const char* to_string(RejectReason v) {
       return "invalid_block_limit";
     case RejectReason::block_not_fillable:
       return "block_not_fillable";
+    case RejectReason::block_not_replaceable:
+      return "block_not_replaceable";
     case RejectReason::invalid_market_terms:
       return "invalid_market_terms";
     case RejectReason::market_terms_locked:

@@ -221,6 +221,22 @@ struct Mirror<m::RejectReason> {
         return proto::INVALID_PRODUCT_TERMS;
       case m::RejectReason::spec_differs_from_product_terms:
         return proto::SPEC_DIFFERS_FROM_PRODUCT_TERMS;
+      case m::RejectReason::block_not_replaceable:
+        return proto::BLOCK_NOT_REPLACEABLE;
+    }
+    return -1;
+  }
+};
+
+template <>
+struct Mirror<m::BlockTimeInForce> {
+  static constexpr int kMax = proto::BlockTimeInForce_MAX;
+  static constexpr int value(m::BlockTimeInForce v) {
+    switch (v) {
+      case m::BlockTimeInForce::immediate_or_cancel:
+        return proto::BLOCK_IMMEDIATE_OR_CANCEL;
+      case m::BlockTimeInForce::until_gate_closure:
+        return proto::BLOCK_UNTIL_GATE_CLOSURE;
     }
     return -1;
   }
@@ -336,6 +352,8 @@ static_assert(mirrors<m::ChallengeOutcome>(),
               "m::ChallengeOutcome and proto::ChallengeOutcome differ");
 static_assert(mirrors<m::RejectReason>(), "m::RejectReason and proto::RejectReason differ");
 static_assert(mirrors<m::CancelReason>(), "m::CancelReason and proto::CancelReason differ");
+static_assert(mirrors<m::BlockTimeInForce>(),
+              "m::BlockTimeInForce and proto::BlockTimeInForce differ");
 static_assert(mirrors<m::ExpireReason>(), "m::ExpireReason and proto::ExpireReason differ");
 static_assert(mirrors<settlement::AccountKind>(),
               "settlement::AccountKind and proto::AccountKind differ");
@@ -354,6 +372,9 @@ To convert_enum(From value, const char* what) {
 
 m::Side side(proto::Side v) {
   return convert_enum<m::Side>(v, "side");
+}
+m::BlockTimeInForce block_time_in_force(proto::BlockTimeInForce v) {
+  return convert_enum<m::BlockTimeInForce>(v, "block time in force");
 }
 m::OrderType order_type(proto::OrderType v) {
   return convert_enum<m::OrderType>(v, "order type");
@@ -541,6 +562,7 @@ struct BodyEncoder {
     o.set_one_provider(c.one_provider);
     o.set_units(c.units);
     o.set_limit(c.limit);
+    o.set_time_in_force(static_cast<proto::BlockTimeInForce>(c.time_in_force));
   }
   void operator()(const m::CancelOrder& c) {
     auto& o = *p.mutable_cancel_order();
@@ -635,6 +657,7 @@ m::CommandBody decode_body(const proto::Command& p) {
                               .hours = o.hours(),
                               .side = side(o.side()),
                               .one_provider = o.one_provider(),
+                              .time_in_force = block_time_in_force(o.time_in_force()),
                               .units = o.units(),
                               .limit = o.limit()};
     }
@@ -808,6 +831,19 @@ struct EventEncoder {
     o.set_limit(e.limit);
     o.set_notional(e.notional);
     o.set_legs(e.legs);
+  }
+  void operator()(const m::BlockOrderRested& e) {
+    stamp(e);
+    auto& o = *p.mutable_block_order_rested();
+    o.set_block(e.block);
+    o.set_client_order_id(e.client_order_id);
+    o.set_participant(e.participant);
+    o.set_first_instrument(e.first_instrument);
+    o.set_hours(e.hours);
+    o.set_side(static_cast<proto::Side>(e.side));
+    o.set_one_provider(e.one_provider);
+    o.set_units(e.units);
+    o.set_limit(e.limit);
   }
   void operator()(const m::OrderCanceled& e) {
     stamp(e);
@@ -1004,6 +1040,19 @@ m::Event decode_event_body(const proto::Event& p) {
                                  .notional = o.notional(),
                                  .legs = o.legs()};
     }
+    case proto::Event::kBlockOrderRested: {
+      const auto& o = p.block_order_rested();
+      return m::BlockOrderRested{.stamp = s,
+                                 .block = o.block(),
+                                 .client_order_id = o.client_order_id(),
+                                 .participant = o.participant(),
+                                 .first_instrument = o.first_instrument(),
+                                 .hours = o.hours(),
+                                 .side = side(o.side()),
+                                 .one_provider = o.one_provider(),
+                                 .units = o.units(),
+                                 .limit = o.limit()};
+    }
     case proto::Event::kOrderCanceled: {
       const auto& o = p.order_canceled();
       return m::OrderCanceled{.stamp = s,
@@ -1193,6 +1242,18 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
     encode_product_terms(t, *p.add_product_terms());
   for (const m::ProductTerms& t : s.pending_product_terms)
     encode_product_terms(t, *p.add_pending_product_terms());
+  for (const m::BlockView& b : s.blocks) {
+    auto& out = *p.add_blocks();
+    out.set_block(b.block);
+    out.set_client_order_id(b.client_order_id);
+    out.set_participant(b.participant);
+    for (m::InstrumentId hour : b.span)
+      out.add_span(hour);
+    out.set_side(static_cast<proto::Side>(b.side));
+    out.set_one_provider(b.one_provider);
+    out.set_units(b.units);
+    out.set_limit(b.limit);
+  }
   return p;
 }
 
@@ -1210,7 +1271,8 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
                       .seats = {},
                       .providers = {},
                       .product_terms = {},
-                      .pending_product_terms = {}};
+                      .pending_product_terms = {},
+                      .blocks = {}};
   if (p.has_market_terms()) s.market_terms = decode_terms(p.market_terms());
   for (const auto& seat : p.seats())
     s.seats.push_back(decode_seat(seat));
@@ -1220,6 +1282,15 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
     s.product_terms.push_back(decode_product_terms(t));
   for (const auto& t : p.pending_product_terms())
     s.pending_product_terms.push_back(decode_product_terms(t));
+  for (const auto& b : p.blocks())
+    s.blocks.push_back({.block = b.block(),
+                        .client_order_id = b.client_order_id(),
+                        .participant = b.participant(),
+                        .span = {b.span().begin(), b.span().end()},
+                        .side = side(b.side()),
+                        .one_provider = b.one_provider(),
+                        .units = b.units(),
+                        .limit = b.limit()});
   for (const auto& i : p.instruments()) {
     m::InstrumentSnapshot& out = s.instruments.emplace_back();
     out.spec = decode_spec(i.spec());

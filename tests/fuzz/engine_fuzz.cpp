@@ -89,6 +89,9 @@ CommandBody next_command(ByteReader& in, OrderId highest_order) {
                              .hours = in.next() % 4u,
                              .side = in.next() % 2 ? Side::buy : Side::sell,
                              .one_provider = in.next() % 2 == 0,
+                             .time_in_force = in.next() % 2 == 0
+                                                  ? BlockTimeInForce::immediate_or_cancel
+                                                  : BlockTimeInForce::until_gate_closure,
                              .units = static_cast<Quantity>(in.next() % 10),
                              .limit = price_from(in)};
       // Rarely, an instrument moves on (or tries an invalid step).

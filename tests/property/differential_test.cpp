@@ -7,7 +7,9 @@
 
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <random>
+#include <set>
 #include <unordered_map>
 
 #include "command_generator.h"
@@ -24,16 +26,21 @@ class QuantityLedger {
   std::string observe(const Event& event) {
     if (const auto* accepted = std::get_if<OrderAccepted>(&event)) {
       remaining_[accepted->order] = accepted->quantity;
+    } else if (const auto* rested = std::get_if<BlockOrderRested>(&event)) {
+      resting_blocks_[rested->block] = rested->units * rested->hours;
     } else if (const auto* block = std::get_if<BlockOrderFilled>(&event)) {
+      resting_blocks_.erase(block->block);
       block_units_[block->block] = block->units;
     } else if (const auto* fill = std::get_if<Trade>(&event)) {
-      if (take(fill->maker_order, fill->quantity) != fill->maker_remaining)
-        return "maker remaining";
-      if (take_block_leg(*fill) != fill->taker_remaining) return "taker remaining";
+      if (take_leg(fill->maker_order, *fill) != fill->maker_remaining) return "maker remaining";
+      if (take_leg(fill->taker_order, *fill) != fill->taker_remaining) return "taker remaining";
     } else if (const auto* canceled = std::get_if<OrderCanceled>(&event)) {
+      if (auto problem = end_block(canceled->order, canceled->canceled, canceled->remaining))
+        return *problem;
       if (take(canceled->order, canceled->canceled) != canceled->remaining)
         return "cancel remaining";
     } else if (const auto* expired = std::get_if<OrderExpired>(&event)) {
+      if (auto problem = end_block(expired->order, expired->expired, 0)) return *problem;
       if (take(expired->order, expired->expired) != 0) return "expiry left a remainder";
     } else if (const auto* replaced = std::get_if<OrderReplaced>(&event)) {
       if (!remaining_.contains(replaced->order)) return "replace of an unknown order";
@@ -44,6 +51,11 @@ class QuantityLedger {
 
   // Every order the ledger believes open rests with that quantity, and no other.
   std::string compare(const Engine& engine, std::size_t resting) const {
+    const std::vector<BlockView> blocks = engine.snapshot().blocks;
+    if (blocks.size() != resting_blocks_.size()) return "resting block count differs from events";
+    for (const BlockView& b : blocks)
+      if (!resting_blocks_.contains(b.block) || resting_blocks_.at(b.block) != b.total())
+        return "block " + std::to_string(b.block) + " differs from its events";
     std::size_t open = 0;
     for (const auto& [id, quantity] : remaining_) {
       if (quantity == 0) continue;
@@ -69,16 +81,27 @@ class QuantityLedger {
     return it->second;
   }
 
-  // The taker's remainder after a trade: an order's, or for a block's leg,
+  // A side's remainder after a trade: an order's, or for a block's leg,
   // what the block still wants in that leg's hour (each hour starts at units).
-  Quantity take_block_leg(const Trade& t) {
-    const auto block = block_units_.find(t.taker_order);
-    if (block == block_units_.end()) return take(t.taker_order, t.quantity);
-    const auto hour = block_hours_.try_emplace({t.taker_order, t.instrument}, block->second).first;
+  Quantity take_leg(OrderId order, const Trade& t) {
+    const auto block = block_units_.find(order);
+    if (block == block_units_.end()) return take(order, t.quantity);
+    const auto hour = block_hours_.try_emplace({order, t.instrument}, block->second).first;
     return hour->second -= t.quantity;
   }
 
+  // None when `order` is no resting block; else the problem with its end
+  // (empty when none): a block ends whole.
+  std::optional<std::string> end_block(OrderId order, Quantity ended, Quantity remaining) {
+    const auto it = resting_blocks_.find(order);
+    if (it == resting_blocks_.end()) return std::nullopt;
+    const Quantity total = it->second;
+    resting_blocks_.erase(it);
+    return ended == total && remaining == 0 ? "" : "a block ended in part";
+  }
+
   std::unordered_map<OrderId, Quantity> remaining_;
+  std::unordered_map<OrderId, Quantity> resting_blocks_;  // units x hours each
   std::unordered_map<OrderId, Quantity> block_units_;
   std::map<std::pair<OrderId, InstrumentId>, Quantity> block_hours_;
 };
@@ -89,6 +112,10 @@ struct RunSummary {
   std::size_t rejects = 0;
   std::size_t self_trade_cancels = 0;
   std::size_t blocks_filled = 0;
+  std::size_t blocks_rested = 0;
+  std::size_t rested_blocks_filled = 0;  // later, from the books or by a block
+  std::size_t rested_blocks_ended = 0;   // cancelled or expired
+  std::size_t block_vs_block_legs = 0;
 };
 
 void run_seed(std::uint64_t seed, std::size_t commands, RunSummary& summary) {
@@ -99,6 +126,8 @@ void run_seed(std::uint64_t seed, std::size_t commands, RunSummary& summary) {
   auto reference = make_engine({}, reference_events, BookKind::reference);
   CommandGenerator generator(seed);
   QuantityLedger ledger;
+  std::set<OrderId> rested;       // resting blocks
+  std::set<OrderId> ever_rested;  // every block that rested
 
   SequenceNumber sequence = 0;
   const auto step = [&](const CommandBody& body) {
@@ -118,7 +147,20 @@ void run_seed(std::uint64_t seed, std::size_t commands, RunSummary& summary) {
       summary.rejects += std::holds_alternative<CommandRejected>(event);
       if (const auto* c = std::get_if<OrderCanceled>(&event))
         summary.self_trade_cancels += c->reason == CancelReason::self_trade;
-      summary.blocks_filled += std::holds_alternative<BlockOrderFilled>(event);
+      if (const auto* filled = std::get_if<BlockOrderFilled>(&event)) {
+        ++summary.blocks_filled;
+        summary.rested_blocks_filled += rested.erase(filled->block);
+      } else if (const auto* r = std::get_if<BlockOrderRested>(&event)) {
+        ++summary.blocks_rested;
+        rested.insert(r->block);
+        ever_rested.insert(r->block);
+      } else if (const auto* t = std::get_if<Trade>(&event)) {
+        summary.block_vs_block_legs += ever_rested.contains(t->maker_order);
+      } else if (const auto* c = std::get_if<OrderCanceled>(&event)) {
+        summary.rested_blocks_ended += rested.erase(c->order);
+      } else if (const auto* e = std::get_if<OrderExpired>(&event)) {
+        summary.rested_blocks_ended += rested.erase(e->order);
+      }
     }
     for (const std::string& problem : fast->check_invariants())
       FAIL(problem);
@@ -155,13 +197,20 @@ TEST_CASE("fast and reference books agree on a million random commands") {
     run_seed(seed, per_seed, summary);
   MESSAGE(summary.commands << " commands, " << summary.trades << " trades, " << summary.rejects
                            << " rejects, " << summary.self_trade_cancels << " self-trade cancels, "
-                           << summary.blocks_filled << " blocks filled");
+                           << summary.blocks_filled << " blocks filled, " << summary.blocks_rested
+                           << " rested, of which " << summary.rested_blocks_filled
+                           << " filled later and " << summary.rested_blocks_ended
+                           << " were cancelled or expired; " << summary.block_vs_block_legs
+                           << " legs between blocks");
   CHECK(summary.commands >= seeds * per_seed);
   // The mix must exercise matching, rejection and self-trade prevention.
   CHECK(summary.trades > summary.commands / 20);
   CHECK(summary.rejects > summary.commands / 50);
   CHECK(summary.self_trade_cancels > summary.commands / 200);
   CHECK(summary.blocks_filled > summary.commands / 5'000);
+  CHECK(summary.rested_blocks_filled > summary.commands / 20'000);
+  CHECK(summary.rested_blocks_ended > summary.commands / 20'000);
+  CHECK(summary.block_vs_block_legs > 0);
 }
 
 TEST_CASE("the same commands give the same state hash, and a different one differs") {

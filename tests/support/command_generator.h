@@ -57,6 +57,10 @@ class CommandGenerator {
     if (roll < 20) return block_order();
     if (roll < 450) return new_order();
     if (roll < 630) {
+      if (!blocks_.empty() && pick(0, 9) == 0) {
+        const auto& [block, owner] = some_block();
+        return CancelOrder{pick(0, 9) == 0 ? participant() : owner, block};
+      }
       const OrderId order = some_order();
       return CancelOrder{owner_or_stranger(order), order};
     }
@@ -92,6 +96,11 @@ class CommandGenerator {
   // and which challenges are scheduled.
   void observe(const Event& event) {
     resting_.observe(event);
+    if (const auto* b = std::get_if<BlockOrderRested>(&event)) {
+      blocks_.emplace_back(b->block, b->participant);
+    } else if (const OrderId ended = ended_block(event); ended != 0) {
+      std::erase_if(blocks_, [&](const auto& block) { return block.first == ended; });
+    }
     if (const auto* c = std::get_if<ChallengeScheduled>(&event))
       challenges_.push_back({c->trade, c->index});
   }
@@ -113,6 +122,16 @@ class CommandGenerator {
   OrderId some_order() {
     if (resting_.empty() || pick(0, 19) == 0) return static_cast<OrderId>(pick(1, 1'000'000));
     return resting_[static_cast<std::size_t>(pick(0, static_cast<int>(resting_.size()) - 1))].order;
+  }
+  const std::pair<OrderId, ParticipantId>& some_block() {
+    return blocks_[static_cast<std::size_t>(pick(0, static_cast<int>(blocks_.size()) - 1))];
+  }
+  // The order an event ends, if it may be a block.
+  static OrderId ended_block(const Event& event) {
+    if (const auto* f = std::get_if<BlockOrderFilled>(&event)) return f->block;
+    if (const auto* c = std::get_if<OrderCanceled>(&event); c && c->remaining == 0) return c->order;
+    if (const auto* e = std::get_if<OrderExpired>(&event)) return e->order;
+    return 0;
   }
   // Mostly the order's owner, sometimes someone else.
   ParticipantId owner_or_stranger(OrderId order) {
@@ -214,6 +233,8 @@ class CommandGenerator {
                          .hours = static_cast<std::uint32_t>(hours),
                          .side = pick(0, 1) == 0 ? Side::buy : Side::sell,
                          .one_provider = pick(0, 1) == 0,
+                         .time_in_force = pick(0, 1) == 0 ? BlockTimeInForce::immediate_or_cancel
+                                                          : BlockTimeInForce::until_gate_closure,
                          .units = pick(0, 9) == 0 ? pick(0, 3) : 5 * pick(1, 3),
                          .limit = price()};
   }
@@ -236,6 +257,10 @@ class CommandGenerator {
   }
 
   CommandBody replace() {
+    if (!blocks_.empty() && pick(0, 19) == 0) {
+      const auto& [block, owner] = some_block();
+      return ReplaceOrder{owner, block, price(), 5};
+    }
     const OrderId order = some_order();
     const RestingOrders::Entry* entry = resting_.find(order);
     const InstrumentId instrument = entry ? entry->instrument : 0;
@@ -286,6 +311,7 @@ class CommandGenerator {
   std::unordered_map<InstrumentId, InstrumentState> states_;
   std::vector<CommandBody> pending_;
   std::vector<std::pair<TradeId, std::uint32_t>> challenges_;
+  std::vector<std::pair<OrderId, ParticipantId>> blocks_;  // resting, with their owners
   InstrumentId next_instrument_ = 0;
 };
 

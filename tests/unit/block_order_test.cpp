@@ -414,3 +414,139 @@ TEST_CASE("two listings of one hour: the lowest id is the block's, live or resto
   }
   CHECK(restored->state_hash() == live.engine().state_hash());
 }
+
+// ---- resting blocks (until_gate_closure) -------------------------------------
+
+namespace {
+
+NewBlockOrder resting(NewBlockOrder order) {
+  order.time_in_force = BlockTimeInForce::until_gate_closure;
+  return order;
+}
+
+NewBlockOrder sell_block(ParticipantId provider, InstrumentId first, std::uint32_t hours,
+                         Quantity units, Price limit) {
+  return {.client_order_id = 88,
+          .participant = provider,
+          .first_instrument = first,
+          .hours = hours,
+          .side = Side::sell,
+          .one_provider = true,
+          .time_in_force = BlockTimeInForce::until_gate_closure,
+          .units = units,
+          .limit = limit};
+}
+
+OrderId rested_id(const std::vector<Event>& events) {
+  const auto rested = only<BlockOrderRested>(events);
+  return rested.empty() ? 0 : rested.front().block;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("a block that cannot fill at once rests with its hold until cancelled", B,
+                   BOTH_BOOKS) {
+  Hours h(B::kind, 3);
+  const AccountView before = *h.m.engine().account(kBuyer);
+  const OrderId buy = rested_id(h.block(resting(buy_block(1, 3, 4, 2'000'000))));
+  REQUIRE(buy != 0);
+  CHECK(h.m.engine().account(kBuyer)->reserved == 3 * 4 * 2'000'000);
+  const OrderId sell = rested_id(h.block(sell_block(2, 1, 2, 5, 2'500'000)));
+  REQUIRE(sell != 0);
+  for (InstrumentId hour : {1u, 2u})
+    CHECK(h.m.engine().capacity(2, hour).offered == 5);
+  CHECK(h.m.engine().snapshot().blocks.size() == 2);
+
+  SUBCASE("only its owner cancels it, and a block is not replaced") {
+    CHECK(refusal(h.m.apply(CancelOrder{3, buy})) == RejectReason::not_order_owner);
+    CHECK(refusal(h.m.apply(ReplaceOrder{kBuyer, buy, 2'000'000, 4})) ==
+          RejectReason::block_not_replaceable);
+  }
+  SUBCASE("a cancel releases all of it") {
+    const auto canceled = only<OrderCanceled>(h.m.apply(CancelOrder{kBuyer, buy}));
+    REQUIRE(canceled.size() == 1);
+    CHECK(canceled.front().canceled == 12);
+    CHECK(canceled.front().instrument == 1);
+    CHECK(*h.m.engine().account(kBuyer) == before);
+    CHECK(only<OrderCanceled>(h.m.apply(CancelOrder{2, sell})).size() == 1);
+    for (InstrumentId hour : {1u, 2u})
+      CHECK(h.m.engine().capacity(2, hour).offered == 0);
+    CHECK(h.m.engine().snapshot().blocks.empty());
+  }
+  SUBCASE("a mass cancel over one of its hours ends it") {
+    const auto events = h.m.apply(MassCancel{kBuyer, InstrumentId{3}});
+    CHECK(only<MassCancelDone>(events).front().canceled_orders == 1);
+    CHECK(*h.m.engine().account(kBuyer) == before);
+  }
+  SUBCASE("the gate closing on any hour of its span expires it") {
+    const auto events = h.m.apply(ChangeInstrumentState{2, InstrumentState::gate_closed});
+    const auto expired = only<OrderExpired>(events);
+    REQUIRE(expired.size() == 2);
+    for (const OrderExpired& e : expired)
+      CHECK(e.reason == ExpireReason::gate_closure);
+    CHECK(*h.m.engine().account(kBuyer) == before);
+    CHECK(h.m.engine().capacity(2, 1).offered == 0);
+  }
+  CHECK(h.m.engine().check_invariants().empty());
+}
+
+TEST_CASE_TEMPLATE("a resting block fills once an order at rest makes every hour fillable", B,
+                   BOTH_BOOKS) {
+  Hours h(B::kind, 2);
+  const OrderId block = rested_id(h.block(resting(buy_block(1, 2, 4, 2'000'000))));
+  REQUIRE(block != 0);
+  h.offer(3, 1, 1'900'000, 4);
+  CHECK(only<BlockOrderFilled>(h.m.last()).empty());  // hour 2 still has nothing
+  // Too dear in total: the block stays.
+  h.offer(3, 2, 2'200'000, 4);
+  CHECK(only<BlockOrderFilled>(h.m.last()).empty());
+  h.offer(3, 2, 2'050'000, 4);
+  const auto filled = only<BlockOrderFilled>(h.m.last());
+  REQUIRE(filled.size() == 1);
+  CHECK(filled.front().block == block);
+  CHECK(filled.front().notional == 4 * 1'900'000 + 4 * 2'050'000);
+  for (const Trade& t : only<Trade>(h.m.last()))
+    CHECK(t.taker_order == block);
+  CHECK(h.m.engine().account(kBuyer)->reserved == 0);
+  CHECK(h.m.engine().account(kBuyer)->committed == 4 * 1'900'000 + 4 * 2'050'000);
+  CHECK(h.m.engine().snapshot().blocks.empty());
+  CHECK(h.m.engine().check_invariants().empty());
+}
+
+TEST_CASE_TEMPLATE("a block takes resting blocks of its span whole, to exactly its units", B,
+                   BOTH_BOOKS) {
+  Hours h(B::kind, 2);
+  const OrderId a3 = rested_id(h.block(sell_block(2, 1, 2, 3, 1'800'000)));
+  const OrderId b2 = rested_id(h.block(sell_block(3, 1, 2, 2, 1'700'000)));
+  const OrderId a2 = rested_id(h.block(sell_block(2, 1, 2, 2, 1'900'000)));
+  rested_id(h.block(sell_block(4, 1, 3 - 1, 9, 1'600'000)));  // too many units to fit
+  rested_id(h.block(sell_block(4, 2, 1, 5, 1'000'000)));      // another span
+  const auto sellers = [&](const std::vector<Event>& events) {
+    std::vector<std::pair<OrderId, Price>> out;
+    for (const Trade& t : only<Trade>(events))
+      out.emplace_back(t.maker_order, t.price);
+    return out;
+  };
+  SUBCASE("any sellers: in price-time order, passing over what does not fit") {
+    const auto events = h.block(buy_block(1, 2, 5, 2'000'000, false));
+    CHECK(sellers(events) ==
+          std::vector<std::pair<OrderId, Price>>{
+              {b2, 1'700'000}, {b2, 1'700'000}, {a3, 1'800'000}, {a3, 1'800'000}});
+    CHECK(only<BlockOrderFilled>(events).size() == 3);
+  }
+  SUBCASE("one provider: the first seller whose blocks add up") {
+    const auto events = h.block(buy_block(1, 2, 5, 2'000'000, true));
+    CHECK(sellers(events) ==
+          std::vector<std::pair<OrderId, Price>>{
+              {a3, 1'800'000}, {a3, 1'800'000}, {a2, 1'900'000}, {a2, 1'900'000}});
+  }
+  SUBCASE("no combination adds up: it rests beside them") {
+    CHECK(rested_id(h.block(resting(buy_block(1, 2, 6, 2'000'000, false)))) != 0);
+  }
+  SUBCASE("limits that do not cross never meet") {
+    CHECK(refusal(h.block(buy_block(1, 2, 2, 1'650'000))) == RejectReason::block_not_fillable);
+  }
+  for (ParticipantId p = 1; p <= 4; ++p)
+    CHECK(h.m.engine().account(p)->reserved >= 0);
+  CHECK(h.m.engine().check_invariants().empty());
+}

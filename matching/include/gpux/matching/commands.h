@@ -59,12 +59,24 @@ struct NewOrder {
 
 // An all-or-none block: `units` units in each of `hours` consecutive delivery
 // hours of one GPU class and region, the first being `first_instrument`'s
-// hour. It trades at once against the hourly books, every hour in full, or is
-// rejected without any effect (block_not_fillable): immediate-or-cancel.
+// hour. It trades whole or not at all:
+//   1. against resting opposite blocks of the identical span whose limits
+//      cross, in price-time priority, each taken whole (each at its own
+//      limit) and only while their units still fit what the block wants:
+//      they must add up to exactly `units` (from one seller for a
+//      one-provider buy);
+//   2. otherwise against the hourly books, every hour in full, each leg at
+//      its resting order's price, the total within the limit;
+//   3. otherwise it is rejected without any effect (block_not_fillable) or,
+//      until_gate_closure, it rests: its hold stays (a buy's cash, a sell's
+//      capacity in every hour) until it fills, is cancelled, or an hour of
+//      its span closes (OrderExpired, gate_closure).
+// A resting block is tried again against the hourly books when an order
+// comes to rest in an hour of its span on the side it takes from: the first
+// kBlockRetriesPerCommand such blocks, in price-time priority.
 // `limit` is per unit-hour and binds the block's total, not each leg: a buy
-// pays at most limit x units x hours, a sell receives at least that; each leg
-// trades at its resting order's price. A block never trades with its owner's
-// own resting orders; it passes over them.
+// pays at most limit x units x hours, a sell receives at least that. A block
+// never trades with its owner's own orders or blocks; it passes over them.
 struct NewBlockOrder {
   ClientOrderId client_order_id = 0;
   ParticipantId participant = 0;
@@ -76,9 +88,15 @@ struct NewBlockOrder {
   // each hour's best offers fill it, whoever they belong to. A sell block has
   // one provider by nature and ignores it.
   bool one_provider = true;
+  BlockTimeInForce time_in_force = BlockTimeInForce::immediate_or_cancel;
   Quantity units = 0;  // per hour
   Price limit = 0;     // micro-USD per unit-hour
 };
+
+// How many resting blocks one command re-tries against the hourly books: each
+// try walks every hour of a span (up to 168 books), so the work an order
+// causes stays bounded.
+inline constexpr std::size_t kBlockRetriesPerCommand = 4;
 
 struct CancelOrder {
   ParticipantId participant = 0;

@@ -143,6 +143,20 @@ struct CapacitySnapshot {
   bool operator==(const CapacitySnapshot&) const = default;
 };
 
+// A block order resting until it fills, is cancelled or its span closes.
+struct BlockView {
+  OrderId block = 0;
+  ClientOrderId client_order_id = 0;
+  ParticipantId participant = 0;
+  std::vector<InstrumentId> span;  // its hours, in delivery order
+  Side side = Side::buy;
+  bool one_provider = true;
+  Quantity units = 0;  // per hour
+  Price limit = 0;     // per unit-hour
+  Quantity total() const { return units * static_cast<Quantity>(span.size()); }
+  bool operator==(const BlockView&) const = default;
+};
+
 // Everything the engine knows, as plain values: what a snapshot stores.
 // Orders are listed per side in priority order, and each account lists its
 // resting orders in the engine's own order, so a restored engine replays the
@@ -161,6 +175,7 @@ struct EngineSnapshot {
   std::vector<ProviderRecord> providers;            // by participant
   std::vector<ProductTerms> product_terms;          // in effect, by class and region
   std::vector<ProductTerms> pending_product_terms;  // scheduled, by effective_from
+  std::vector<BlockView> blocks;                    // resting block orders, by id
   bool operator==(const EngineSnapshot&) const = default;
 };
 

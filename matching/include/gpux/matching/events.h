@@ -87,9 +87,12 @@ struct Trade {
   bool operator==(const Trade&) const = default;
 };
 
-// A block order traded in full. Its legs follow at once as ordinary Trade
-// events, hour by hour in delivery order, each with `taker_order == block`;
-// every leg becomes its own hourly obligation.
+// A block order traded in full. Its legs are ordinary Trade events naming
+// the block as maker_order or taker_order, all within the same command; every
+// leg becomes its own hourly obligation. Against the hourly books the legs
+// follow at once, hour by hour in delivery order. Against resting blocks, the
+// incoming block's BlockOrderFilled comes first, then each resting block's,
+// each followed by its legs (one per hour).
 struct BlockOrderFilled {
   Stamp stamp = {};
   OrderId block = 0;  // from the same sequence as order ids
@@ -101,8 +104,26 @@ struct BlockOrderFilled {
   Quantity units = 0;
   Price limit = 0;
   Money notional = 0;      // the legs' price x quantity, summed
-  std::uint32_t legs = 0;  // Trade events that follow
+  std::uint32_t legs = 0;  // its Trade events
   bool operator==(const BlockOrderFilled&) const = default;
+};
+
+// A block order (until_gate_closure) that could not fill at once now rests,
+// holding its buyer's cash or its provider's capacity in every hour. It
+// ends with a BlockOrderFilled, or an OrderCanceled or OrderExpired naming
+// it as the order (instrument: its first hour; quantity: units x hours).
+struct BlockOrderRested {
+  Stamp stamp = {};
+  OrderId block = 0;
+  ClientOrderId client_order_id = 0;
+  ParticipantId participant = 0;
+  InstrumentId first_instrument = 0;
+  std::uint32_t hours = 0;
+  Side side = Side::buy;
+  bool one_provider = true;
+  Quantity units = 0;
+  Price limit = 0;
+  bool operator==(const BlockOrderRested&) const = default;
 };
 
 // All or part of an order was cancelled. remaining > 0 only when self-trade
@@ -258,12 +279,13 @@ struct ProductTermsSet {
   }
 };
 
-using Event = std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
-                           SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
-                           OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting,
-                           CollateralChanged, ObligationCreated, ChallengeScheduled,
-                           ChallengeRecorded, ObligationSettled, BlockOrderFilled, MarketTermsSet,
-                           InstrumentHalted, SeatSet, ProviderSet, ProductTermsSet>;
+using Event =
+    std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
+                 SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
+                 OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting, CollateralChanged,
+                 ObligationCreated, ChallengeScheduled, ChallengeRecorded, ObligationSettled,
+                 BlockOrderFilled, MarketTermsSet, InstrumentHalted, SeatSet, ProviderSet,
+                 ProductTermsSet, BlockOrderRested>;
 
 // Receives events synchronously on the engine thread, in order. Kept apart
 // from the book so that market data, journaling and tests plug in alike.

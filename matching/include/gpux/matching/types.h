@@ -112,10 +112,17 @@ enum class RejectReason : std::uint8_t {
   // SetProductTerms, and the listings they govern.
   invalid_product_terms,            // bad names, a fee above 100% or the hold, a band reaching 0
   spec_differs_from_product_terms,  // a listing whose fees or band are not its product's terms
+  block_not_replaceable,            // ReplaceOrder names a resting block: cancel it instead
 };
 
 // The longest block order: one week of consecutive delivery hours.
 inline constexpr std::uint32_t kMaxBlockHours = 168;
+
+// How long a block order waits for a fill it cannot get at once.
+enum class BlockTimeInForce : std::uint8_t {
+  immediate_or_cancel,  // fills at once in full, or is rejected block_not_fillable
+  until_gate_closure,   // rests until it fills, is cancelled, or an hour of its span closes
+};
 
 // A verification challenge's outcome; pending until one is recorded (an
 // instrument settles its still-pending challenges as timed out).
