@@ -398,7 +398,6 @@ void EngineCore<Book>::end_block(OrderId id, std::optional<CancelReason> cancel)
 // priority order, try the hourly books again.
 template <class Book>
 void EngineCore<Book>::retry_blocks(Instrument& hour, Side blocks_side) {
-  if (hour.blocks.empty()) return;
   std::vector<const BlockView*> candidates;
   for (OrderId id : hour.blocks)
     if (const BlockView& b = blocks_.at(id); b.side == blocks_side) candidates.push_back(&b);

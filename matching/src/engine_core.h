@@ -804,7 +804,7 @@ class EngineCore final : public Engine {
       pool_.release(&o);
     } else if (c.type == OrderType::limit || c.type == OrderType::post_only) {
       add_resting(*instrument, o);
-      retry_blocks(*instrument, opposite(c.side));
+      if (!instrument->blocks.empty()) retry_blocks(*instrument, opposite(c.side));
     } else {
       emit(OrderExpired{.order = o.id,
                         .participant = o.participant,
@@ -1066,7 +1066,7 @@ class EngineCore final : public Engine {
   }
 
   void handle(const CancelOrder& c) {
-    if (blocks_.contains(c.order)) {
+    if (!blocks_.empty() && blocks_.contains(c.order)) {
       if (owns_block(c.participant, c.order)) end_block(c.order, CancelReason::requested);
       return;
     }
@@ -1074,7 +1074,7 @@ class EngineCore final : public Engine {
   }
 
   void handle(const ReplaceOrder& c) {
-    if (blocks_.contains(c.order)) {
+    if (!blocks_.empty() && blocks_.contains(c.order)) {
       if (owns_block(c.participant, c.order))
         reject(RejectReason::block_not_replaceable, c.participant, 0, c.order);
       return;
@@ -1121,7 +1121,7 @@ class EngineCore final : public Engine {
     match(instrument, o);
     if (o.remaining > 0) {
       instrument.book->insert(o);
-      retry_blocks(instrument, opposite(o.side));
+      if (!instrument.blocks.empty()) retry_blocks(instrument, opposite(o.side));
     } else {
       forget(o);
     }
