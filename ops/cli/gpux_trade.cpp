@@ -50,11 +50,14 @@ const char* const kUsage =
     "Commands:\n"
     "  place buy|sell SYMBOL QUANTITY PRICE [--ioc|--fok|--post-only] [--id CLORDID]\n"
     "  place buy|sell SYMBOL QUANTITY market [--id CLORDID]\n"
-    "  place buy|sell SYMBOL QUANTITY PRICE --hours K [--any-provider] [--id CLORDID]\n"
-    "                                 a block: QUANTITY units in each of K consecutive\n"
-    "                                 hours from SYMBOL's, all or none, at once; PRICE\n"
-    "                                 per unit-hour binds the total; one provider for\n"
-    "                                 every hour unless --any-provider\n"
+    "  place buy|sell SYMBOL QUANTITY PRICE --hours K [--any-provider] [--rest]\n"
+    "        [--id CLORDID]           a block: QUANTITY units in each of K consecutive\n"
+    "                                 hours from SYMBOL's, all or none; PRICE per\n"
+    "                                 unit-hour binds the total; one provider for\n"
+    "                                 every hour unless --any-provider. At once or\n"
+    "                                 refused; with --rest what cannot fill at once\n"
+    "                                 works (cancel CLORDID) until it fills or the\n"
+    "                                 gate closes on an hour of the span\n"
     "  cancel CLORDID [--id NEWID]    cancel a working order\n"
     "  replace CLORDID QUANTITY PRICE [--id NEWID]\n"
     "                                 new total quantity and price; the order is\n"
@@ -399,6 +402,7 @@ void check_flags(const Request& r) {
       {"post-only", {"place"}},
       {"hours", {"place", "buy", "sell"}},
       {"any-provider", {"place"}},
+      {"rest", {"place"}},
       {"class", {"buy", "sell"}},
       {"region", {"buy", "sell"}},
       {"from", {"buy", "sell"}},
@@ -420,9 +424,12 @@ void check_flags(const Request& r) {
                   std::to_string(fix::kMaxBlockHours) + ", not '" + hours + "'");
     if (r.command == "place" &&
         r.flags.count("ioc") + r.flags.count("fok") + r.flags.count("post-only"))
-      throw Usage("a block (--hours) fills at once or not at all: no --ioc, --fok or --post-only");
-  } else if (r.flags.count("any-provider")) {
-    throw Usage("--any-provider goes with --hours");
+      throw Usage(
+          "a block (--hours) is all or none, at once or (--rest) later: no --ioc, --fok or "
+          "--post-only");
+  } else if (r.flags.count("any-provider") || r.flags.count("rest")) {
+    throw Usage(std::string(r.flags.count("rest") ? "--rest" : "--any-provider") +
+                " goes with --hours");
   }
   if (r.flags.count("depth") && !whole_number(r.flags.at("depth")))
     throw Usage("--depth must be a whole number of levels (0: all), not '" + r.flags.at("depth") +
@@ -451,6 +458,8 @@ FIX::Message build(const Request& r, std::string& id) {
     if (block) {
       m.setField(fix::kBlockHours, r.flags.at("hours"));
       if (r.flags.count("any-provider")) m.setField(fix::kSingleProvider, "N");
+      // Good till cancel: it rests until the gate closes on an hour of its span.
+      if (r.flags.count("rest")) m.setField(FIX::FIELD::TimeInForce, "1");
     }
     m.setField(FIX::FIELD::ClOrdID, id);
     m.setField(FIX::FIELD::Symbol, r.args[1]);
@@ -879,7 +888,7 @@ int gpux_trade(int argc, char** argv) {
                  arg == "--limit" || arg == "--day") {
         request.flags[arg.substr(2)] = value();
       } else if (arg == "--ioc" || arg == "--fok" || arg == "--post-only" ||
-                 arg == "--any-provider") {
+                 arg == "--any-provider" || arg == "--rest") {
         request.flags[arg.substr(2)] = "";
       } else if (arg.size() > 1 && arg[0] == '-' && arg[1] == '-') {
         throw Usage("unknown option " + arg);

@@ -107,8 +107,13 @@ class Builder {
       const ParticipantId buyer = buyer_took ? t.taker : t.maker;
       const ParticipantId seller = buyer_took ? t.maker : t.taker;
       if (!in_scope(buyer, seller)) continue;
-      // A block's legs name it; other trades leave the column empty.
-      const std::string block = block_ids.contains(t.taker_order) ? n(t.taker_order) : "";
+      // A block's legs name it; other trades leave the column empty. Where
+      // blocks met, both sides are blocks: a participant's statement names
+      // its own, the exchange's the taker's.
+      const bool maker_side =
+          participant_ ? *participant_ == t.maker : !block_ids.contains(t.taker_order);
+      const matching::OrderId side_order = maker_side ? t.maker_order : t.taker_order;
+      const std::string block = block_ids.contains(side_order) ? n(side_order) : "";
       table.rows.push_back({time_of_day(t.stamp.time), n(t.trade), product(t.instrument), n(buyer),
                             n(seller), matching::to_string(t.aggressor), n(t.quantity),
                             ops::usd(t.price), ops::usd(t.price * t.quantity), block});

@@ -255,12 +255,62 @@ TEST_CASE("FIX block orders: every hour filled, legs reported as fills, or none"
     FIX::Session::sendToTarget(no_hours, exchange.alice);
     CHECK(field(client.next("ALICE"), FIX::FIELD::Text) ==
           "BlockHours(20010) must be a whole number of hours from 1 to 168");
-    FIX::Message resting = block_order("blk5", '1', "2.5", "1", "2");
-    resting.setField(FIX::FIELD::TimeInForce, "1");
-    FIX::Session::sendToTarget(resting, exchange.alice);
+    FIX::Message fok = block_order("blk5", '1', "2.5", "1", "2");
+    fok.setField(FIX::FIELD::TimeInForce, "4");
+    FIX::Session::sendToTarget(fok, exchange.alice);
     CHECK(field(client.next("ALICE"), FIX::FIELD::Text) ==
-          "TimeInForce(59) must be 3 (IOC): a block fills at once or not at all");
+          "TimeInForce(59) must be 3 (IOC: fill at once or not at all) or 0 or 1 (rest until "
+          "the gate closes on an hour of the span)");
   }
+}
+
+TEST_CASE("FIX block orders: a resting block works until cancelled, or fills later") {
+  Exchange exchange(kThreeHours);
+  Client& client = exchange.client;
+  REQUIRE(client.wait_logons(2));
+  const auto rest = [&](const std::string& id) {
+    FIX::Message block = block_order(id, '1', "2.1", "4", "3");
+    block.setField(FIX::FIELD::TimeInForce, "1");  // good till cancel: until the gate
+    FIX::Session::sendToTarget(block, exchange.alice);
+    const FIX::Message ack = client.next("ALICE");
+    CHECK(field(ack, FIX::FIELD::ExecType) == "0");
+    CHECK(field(ack, FIX::FIELD::OrdStatus) == "0");
+    CHECK(field(ack, FIX::FIELD::LeavesQty) == "12");
+  };
+  rest("rest1");
+  FIX::Message cancel_it = cancel("c1", "rest1", '1');
+  FIX::Session::sendToTarget(cancel_it, exchange.alice);
+  const FIX::Message canceled = client.next("ALICE");
+  CHECK(field(canceled, FIX::FIELD::ExecType) == "4");
+  CHECK(field(canceled, FIX::FIELD::OrigClOrdID) == "rest1");
+  CHECK(field(canceled, FIX::FIELD::LeavesQty) == "0");
+
+  rest("rest2");
+  // A clean stop checkpoints the gateway with the block working in it.
+  REQUIRE(exchange.daemon->stop() == 0);
+  exchange.start_daemon();
+  REQUIRE(client.wait_logons(4));
+  // BOB's third offer makes every hour fillable within the limit: the
+  // block fills then, each leg under its ClOrdID and its hour's Symbol.
+  offer_three_hours(exchange);
+  const char* const hours[] = {kSymbol, kHour2, kHour3};
+  for (int h = 0; h < 3; ++h) {
+    CAPTURE(h);
+    const FIX::Message leg = client.next("ALICE");
+    CHECK(field(leg, FIX::FIELD::ExecType) == "F");
+    CHECK(field(leg, FIX::FIELD::ClOrdID) == "rest2");
+    CHECK(field(leg, FIX::FIELD::Symbol) == hours[h]);
+    CHECK(field(leg, FIX::FIELD::LeavesQty) == std::to_string(12 - 4 * (h + 1)));
+  }
+  exchange.daemon->kill_hard();
+  exchange.start_daemon();
+  REQUIRE(client.wait_logons(6));
+  FIX::Message status = status_request("rest2");
+  FIX::Session::sendToTarget(status, exchange.alice);
+  const FIX::Message known = client.next_matching(
+      "ALICE", [](const FIX::Message& m) { return field(m, FIX::FIELD::ExecType) == "I"; });
+  CHECK(field(known, FIX::FIELD::OrdStatus) == "2");
+  CHECK(field(known, FIX::FIELD::CumQty) == "12");
 }
 
 TEST_CASE("FIX block orders: a block after the gateway's checkpoint survives a SIGKILL") {
@@ -885,6 +935,15 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
   CHECK_MESSAGE(result.second.find("reason=block_not_fillable") != std::string::npos,
                 result.second);
 
+  // With --rest it works instead, until cancelled.
+  result = gpux_trade(exchange.port, "--sender CLI place buy " + std::string(kSymbol) +
+                                         " 5 2.2 --hours 1 --rest --id blk-rest");
+  CHECK_MESSAGE(result.first == 0, result.second);
+  CHECK_MESSAGE(result.second.find("blk-rest") != std::string::npos, result.second);
+  result = gpux_trade(exchange.port, "--sender CLI cancel blk-rest");
+  CHECK_MESSAGE(result.first == 0, result.second);
+  CHECK_MESSAGE(result.second.find("canceled") != std::string::npos, result.second);
+
   // Malformed terms and misplaced options are named before any session starts.
   const std::string symbol = kSymbol;
   const std::pair<std::string, std::string> usage_errors[] = {
@@ -899,8 +958,9 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
       {"--port 70000 instruments", "must be a TCP port, 1 to 65535, not '70000'"},
       {"place buy " + symbol + " 1 2 --hours 169", "--hours must be a whole number of hours"},
       {"place buy " + symbol + " 1 market --hours 2", "PRICE must be USD with at most 6 decimals"},
-      {"place buy " + symbol + " 1 2 --hours 2 --ioc", "a block (--hours) fills at once"},
-      {"place buy " + symbol + " 1 2 --any-provider", "--any-provider goes with --hours"}};
+      {"place buy " + symbol + " 1 2 --hours 2 --ioc", "a block (--hours) is all or none"},
+      {"place buy " + symbol + " 1 2 --any-provider", "--any-provider goes with --hours"},
+      {"place buy " + symbol + " 1 2 --rest", "--rest goes with --hours"}};
   for (const auto& error : usage_errors) {
     INFO(error.first);
     result = gpux_trade(exchange.port, "--sender CLI " + error.first);

@@ -52,7 +52,7 @@ std::string read_terms(const FIX::Message& message, OrderRequest& request) {
   const bool block = request.kind == OrderRequest::new_block;
   std::string problem;
   request.ord_type = message.getField(FIX::FIELD::OrdType)[0];
-  // A block does not rest: immediate-or-cancel, said or not.
+  // A block is immediate-or-cancel unless it asks to rest.
   request.time_in_force = field_or(
       message, FIX::FIELD::TimeInForce,
       text(block ? FIX::TimeInForce_IMMEDIATE_OR_CANCEL : FIX::TimeInForce_GOOD_TILL_CANCEL))[0];
@@ -62,8 +62,12 @@ std::string read_terms(const FIX::Message& message, OrderRequest& request) {
     if (request.block_hours == 0)
       problem = "BlockHours(20010) must be a whole number of hours from 1 to " +
                 std::to_string(kMaxBlockHours);
-    if (request.time_in_force != FIX::TimeInForce_IMMEDIATE_OR_CANCEL)
-      problem = "TimeInForce(59) must be 3 (IOC): a block fills at once or not at all";
+    if (request.time_in_force != FIX::TimeInForce_IMMEDIATE_OR_CANCEL &&
+        request.time_in_force != FIX::TimeInForce_DAY &&
+        request.time_in_force != FIX::TimeInForce_GOOD_TILL_CANCEL)
+      problem =
+          "TimeInForce(59) must be 3 (IOC: fill at once or not at all) or 0 or 1 (rest until "
+          "the gate closes on an hour of the span)";
     if (request.ord_type != FIX::OrdType_LIMIT)
       problem = "OrdType(40) must be 2 (limit): a block's Price(44) is its limit per unit-hour";
   }

@@ -504,13 +504,17 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   if (request.kind == Kind::new_block) {
     // The later hours, the limit and the money are the engine's to check:
     // it knows the span, and refuses with the rule's name.
-    const NewBlockOrder block{.participant = participant,
-                              .first_instrument = symbol->second,
-                              .hours = static_cast<std::uint32_t>(request.block_hours),
-                              .side = request.side == FIX::Side_BUY ? Side::buy : Side::sell,
-                              .one_provider = request.single_provider,
-                              .units = request.quantity,
-                              .limit = request.price};
+    const NewBlockOrder block{
+        .participant = participant,
+        .first_instrument = symbol->second,
+        .hours = static_cast<std::uint32_t>(request.block_hours),
+        .side = request.side == FIX::Side_BUY ? Side::buy : Side::sell,
+        .one_provider = request.single_provider,
+        .time_in_force = request.time_in_force == FIX::TimeInForce_IMMEDIATE_OR_CANCEL
+                             ? BlockTimeInForce::immediate_or_cancel
+                             : BlockTimeInForce::until_gate_closure,
+        .units = request.quantity,
+        .limit = request.price};
     orders_->reserve(request.session, request.cl_ord_id);  // until observe() sees it journaled
     lock.unlock();
     submit_with_origin(block, request, request.quantity * request.block_hours);
@@ -673,6 +677,8 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
                                                  "the new one"});
   }
   const auto origin = decode_origin(command.body, origin_bytes);
+  if (const auto* block = std::get_if<NewBlockOrder>(&command.body))
+    block_owner_ = block->participant;
   if (origin && origin->msg_seq_num > 0)
     inputs_[origin->session] = {origin->generation, origin->msg_seq_num};
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -696,13 +702,29 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
   }
   // Journaled: the order now works (or was rejected), its reservation ends.
   if (origin && origin->opens_order()) orders_->release(origin->session, origin->cl_ord_id);
-  block_ = 0;  // a block's legs all follow it within its command
+  block_owner_.reset();
   publish_changes(events);
   observed_ = command.stamp.sequence;
   if (observed_ - checkpoint_sequence_ >= config_.checkpoint_every) {
     send(CheckpointBytes{encode_checkpoint()});
     checkpoint_sequence_ = observed_;
   }
+}
+
+void FixOrderEntry::open_block(OrderId block, ParticipantId owner, Quantity total, Price limit,
+                               const std::string& exec, const fix::OrderRequest* origin) {
+  // Only the block the command placed: others it met belong to other
+  // participants (a block never meets its owner's), and work already.
+  if (origin == nullptr || block_owner_ != owner || orders_->find(block) != nullptr) return;
+  // One FIX order of units x hours; its legs come as its fills.
+  const Working& o = orders_->open(block, {.session = origin->session,
+                                           .cl_ord_id = origin->cl_ord_id,
+                                           .symbol = origin->symbol,
+                                           .side = origin->side,
+                                           .order_qty = total,
+                                           .price = limit,
+                                           .block = true});
+  report(o, block, exec, FIX::ExecType_NEW, total);
 }
 
 void FixOrderEntry::finish(OrderId id, char ord_status) {
@@ -725,17 +747,11 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
                                                 .price = a->price});
     report(o, a->order, exec, FIX::ExecType_NEW, a->quantity);
   } else if (const auto* b = std::get_if<BlockOrderFilled>(&event)) {
-    if (origin == nullptr) return;
-    // One FIX order of units x hours; its legs follow as its fills.
-    const Quantity total = b->units * b->hours;
-    const Working& o = orders_->open(b->block, {.session = origin->session,
-                                                .cl_ord_id = origin->cl_ord_id,
-                                                .symbol = origin->symbol,
-                                                .side = origin->side,
-                                                .order_qty = total,
-                                                .price = b->limit});
-    report(o, b->block, exec, FIX::ExecType_NEW, total);
-    block_ = b->block;
+    // A block filled at once works from here; one that rested works already.
+    open_block(b->block, b->participant, b->units * b->hours, b->limit, exec, origin);
+  } else if (const auto* rested = std::get_if<BlockOrderRested>(&event)) {
+    open_block(rested->block, rested->participant, rested->units * rested->hours, rested->limit,
+               exec, origin);
   } else if (const auto* r = std::get_if<CommandRejected>(&event)) {
     if (origin == nullptr) return;
     if (origin->opens_order()) {
@@ -777,7 +793,7 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
       o->cum_qty += t->quantity;
       o->cum_notional += t->quantity * t->price;
       const std::string exec_id = trade_exec_id(t->trade, id == t->maker_order);
-      if (id == t->taker_order && id == block_) {
+      if (o->block) {
         // A block's leg: its hour's Symbol, and what the whole block still wants.
         // (While recovering, instruments listed before the checkpoint are
         // not known yet; those reports are not sent again anyway.)
@@ -858,6 +874,14 @@ std::string FixOrderEntry::encode_checkpoint() const {
     o.set_remaining(live.remaining);
     if (const Working* fix = orders_->find(id)) set_working(o, *fix);
   }
+  // Resting blocks are in no book: their FIX orders are kept as they are.
+  for (const auto& [id, block] : orders_->blocks()) {
+    proto::GatewayOrder& o = *checkpoint.add_orders();
+    o.set_order(id);
+    o.set_sell(block->side == FIX::Side_SELL);
+    o.set_price(block->price);
+    set_working(o, *block);
+  }
   for (const auto& [session, input] : inputs_) {
     proto::JournaledInput& i = *checkpoint.add_inputs();
     i.set_session(session);
@@ -872,8 +896,9 @@ void FixOrderEntry::load_checkpoint(const std::string& bytes) {
   if (!checkpoint.ParseFromString(bytes)) return;  // rebuilt from the whole journal instead
   checkpoint_sequence_ = observed_ = checkpoint.sequence();
   for (const proto::GatewayOrder& o : checkpoint.orders()) {
-    market_->restore(o.order(),
-                     {o.instrument(), o.sell() ? Side::sell : Side::buy, o.price(), o.remaining()});
+    if (!o.block())
+      market_->restore(
+          o.order(), {o.instrument(), o.sell() ? Side::sell : Side::buy, o.price(), o.remaining()});
     if (!o.session().empty()) orders_->open(o.order(), working_of(o));
   }
   for (const proto::JournaledInput& i : checkpoint.inputs())

@@ -15,11 +15,19 @@ void set_working(proto::GatewayOrder& o, const Working& w) {
   o.set_order_qty(w.order_qty);
   o.set_cum_qty(w.cum_qty);
   o.set_cum_notional(w.cum_notional);
+  o.set_block(w.block);
 }
 
 Working working_of(const proto::GatewayOrder& o) {
-  return {o.session(),   o.cl_ord_id(), o.symbol(),  o.sell() ? FIX::Side_SELL : FIX::Side_BUY,
-          o.order_qty(), o.price(),     o.cum_qty(), o.cum_notional()};
+  return {.session = o.session(),
+          .cl_ord_id = o.cl_ord_id(),
+          .symbol = o.symbol(),
+          .side = o.sell() ? FIX::Side_SELL : FIX::Side_BUY,
+          .order_qty = o.order_qty(),
+          .price = o.price(),
+          .cum_qty = o.cum_qty(),
+          .cum_notional = o.cum_notional(),
+          .block = o.block()};
 }
 
 std::string record_of(const Ended& e) {
@@ -83,6 +91,14 @@ void OrderIndex::remember(const Ended& ended) {
   const OrderKey key{ended.order.session, ended.order.cl_ord_id};
   ended_[key] = ended;
   ended_by_symbol_[ended.order.symbol].push_back(key);
+}
+
+std::vector<std::pair<OrderId, const Working*>> OrderIndex::blocks() const {
+  std::vector<std::pair<OrderId, const Working*>> found;
+  for (const auto& [id, order] : working_)
+    if (order.block) found.emplace_back(id, &order);
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 std::vector<std::pair<OrderId, const Working*>> OrderIndex::open_orders(

@@ -37,6 +37,7 @@ struct Working {
   std::int64_t price = 0;
   std::int64_t cum_qty = 0;
   std::int64_t cum_notional = 0;
+  bool block = false;  // a block order: each fill is a leg in its hour's Symbol
 };
 
 // A FIX order that ended, or the ClOrdID a replace took over.
@@ -71,6 +72,9 @@ class OrderIndex {
                                         const std::string& cl_ord_id) const;
   // The ended order remembered under a session's ClOrdID (nullptr: none).
   const Ended* find_ended(const std::string& session, const std::string& cl_ord_id) const;
+  // Every working block order, by id: what a checkpoint keeps besides the
+  // live orders of the books.
+  std::vector<std::pair<matching::OrderId, const Working*>> blocks() const;
   // A session's working orders, in `symbol` (empty: in any), by id.
   std::vector<std::pair<matching::OrderId, const Working*>> open_orders(
       const std::string& session, const std::string& symbol) const;

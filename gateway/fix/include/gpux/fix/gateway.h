@@ -129,6 +129,10 @@ class FixOrderEntry final : public fix::OrderEntry {
                            const fix::OrderRequest* origin);
   // The order ended: orders_ lets it go, and the store keeps it (see send).
   void finish(matching::OrderId id, char ord_status);
+  // A block the command placed works as a FIX order from its first event
+  // (BlockOrderFilled or BlockOrderRested): ExecutionReport new.
+  void open_block(matching::OrderId block, matching::ParticipantId owner, matching::Quantity total,
+                  matching::Price limit, const std::string& exec, const fix::OrderRequest* origin);
   void forget_ended(const std::string& symbol);  // its gate closed
   // Incremental refreshes of what the command's events changed.
   void publish_changes(std::span<const matching::Event> events);
@@ -186,10 +190,9 @@ class FixOrderEntry final : public fix::OrderEntry {
   // (docs/perf-notes.md).
   std::unique_ptr<OrderIndex> orders_;
   std::map<std::string, JournaledInput> inputs_;  // by session
-  // The FIX block the command being observed filled (0: none): its legs, the
-  // Trades right after its BlockOrderFilled with taker_order = block, are
-  // reported as its fills.
-  matching::OrderId block_ = 0;
+  // The owner of the block the command being observed placed, if it places
+  // one: the block that a FIX NewOrderMultileg opens.
+  std::optional<matching::ParticipantId> block_owner_;
   // Subscribers by instrument: (session, MDReqID).
   std::map<matching::InstrumentId, std::vector<std::pair<std::string, std::string>>> subscribers_;
   // Last: its thread, which reads the members above, stops before they go.
