@@ -80,7 +80,10 @@ const char* const kUsage =
     "                                 provider's collateral and receivable\n"
     "  cancel-all [SYMBOL]            cancel this seat's participant's open orders\n"
     "                                 (in SYMBOL); says how many\n"
-    "  book SYMBOL [--depth N]        bids and offers (default: full book)\n"
+    "  book SYMBOL [--depth N]        bids and offers (default: full book), then the\n"
+    "                                 blocks resting from SYMBOL's hour and, per span,\n"
+    "                                 what the hourly books would give for it (per\n"
+    "                                 unit-hour; not tradable)\n"
     "  watch SYMBOL [--count N]       the book, then every change (Ctrl-C to stop)\n"
     "  instruments                    everything listed, with its terms and state\n"
     "\n"
@@ -339,12 +342,30 @@ void print_book(const Printer& out, const FIX::Message& m) {
     FIX::Group g(FIX::FIELD::NoMDEntries,
                  incremental ? FIX::FIELD::MDUpdateAction : FIX::FIELD::MDEntryType);
     m.getGroup(i, g);
-    const std::string type = get(g, FIX::FIELD::MDEntryType);
+    const char type = get(g, FIX::FIELD::MDEntryType)[0];
     const std::string action = get(g, FIX::FIELD::MDUpdateAction);
-    out.print(type == "0"   ? "bid"
-              : type == "1" ? "offer"
-                            : "trade",
-              {{"symbol", incremental ? get(g, FIX::FIELD::Symbol) : get(m, FIX::FIELD::Symbol)},
+    const std::string symbol =
+        incremental ? get(g, FIX::FIELD::Symbol) : get(m, FIX::FIELD::Symbol);
+    // Blocks: resting ones and what the hourly books would give for their
+    // spans. Neither can be traded against an hourly order.
+    const char* const block = type == fix::kMDEntryTypeBlockBid             ? "block-bid"
+                              : type == fix::kMDEntryTypeBlockOffer         ? "block-offer"
+                              : type == fix::kMDEntryTypeIndicativeBlockBuy ? "block-indicative-buy"
+                              : type == fix::kMDEntryTypeIndicativeBlockSell
+                                  ? "block-indicative-sell"
+                                  : nullptr;
+    if (block != nullptr) {
+      out.print(block, {{"symbol", symbol},
+                        {"hours", get(g, fix::kBlockHours)},
+                        {"units", get(g, FIX::FIELD::MDEntrySize)},
+                        {"price", get(g, FIX::FIELD::MDEntryPx)},
+                        {"tradable", "no"}});
+      continue;
+    }
+    out.print(type == FIX::MDEntryType_BID     ? "bid"
+              : type == FIX::MDEntryType_OFFER ? "offer"
+                                               : "trade",
+              {{"symbol", symbol},
                {"price", get(g, FIX::FIELD::MDEntryPx)},
                {"quantity", get(g, FIX::FIELD::MDEntrySize)},
                {"update", !incremental    ? ""

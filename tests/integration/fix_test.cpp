@@ -313,6 +313,64 @@ TEST_CASE("FIX block orders: a resting block works until cancelled, or fills lat
   CHECK(field(known, FIX::FIELD::CumQty) == "12");
 }
 
+namespace {
+
+FIX::Message market_data_request(const std::string& id, char subscription, int depth,
+                                 const std::string& symbol) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, "V");
+  m.setField(FIX::FIELD::MDReqID, id);
+  m.setField(FIX::FIELD::SubscriptionRequestType, std::string(1, subscription));
+  m.setField(FIX::FIELD::MarketDepth, std::to_string(depth));
+  FIX::Group type(FIX::FIELD::NoMDEntryTypes, FIX::FIELD::MDEntryType);
+  type.setField(FIX::FIELD::MDEntryType, "0");
+  m.addGroup(type);
+  FIX::Group instrument(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
+  instrument.setField(FIX::FIELD::Symbol, symbol);
+  m.addGroup(instrument);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("FIX block orders: the first hour's book shows resting blocks and their span's price") {
+  Exchange exchange(kThreeHours);
+  Client& client = exchange.client;
+  REQUIRE(client.wait_logons(2));
+  offer_three_hours(exchange);
+  // 4 x (2 + 2 + 2.3) = 25.2 USD > 3 hours x 4 units x 2 USD: it rests.
+  FIX::Message block = block_order("rest1", '1', "2", "4", "3");
+  block.setField(FIX::FIELD::TimeInForce, "1");
+  FIX::Session::sendToTarget(block, exchange.alice);
+  CHECK(field(client.next("ALICE"), FIX::FIELD::OrdStatus) == "0");
+  const auto book = [&] {
+    FIX::Message request = market_data_request("md", '0', 0, kSymbol);
+    FIX::Session::sendToTarget(request, exchange.alice);
+    const FIX::Message snapshot = client.next("ALICE");
+    std::vector<std::string> out;
+    for (int i = 1; i <= static_cast<int>(snapshot.groupCount(FIX::FIELD::NoMDEntries)); ++i) {
+      FIX::Group g(FIX::FIELD::NoMDEntries, FIX::FIELD::MDEntryType);
+      snapshot.getGroup(i, g);
+      out.push_back(g.getField(FIX::FIELD::MDEntryType) + " " + g.getField(FIX::FIELD::MDEntryPx) +
+                    " " + g.getField(FIX::FIELD::MDEntrySize) +
+                    (g.isSetField(20010) ? " " + g.getField(20010) + "h" : ""));
+    }
+    return out;
+  };
+  // The offer, the resting buy block (not tradable against it), and what
+  // the offers of the three hours would cost per unit-hour: 25.2 / 12.
+  CHECK(book() == std::vector<std::string>{"1 2.000000 5", "b 2.000000 4 3h", "i 2.100000 4 3h"});
+  // Kept through a restart from the gateway's checkpoint.
+  REQUIRE(exchange.daemon->stop() == 0);
+  exchange.start_daemon();
+  REQUIRE(client.wait_logons(4));
+  CHECK(book() == std::vector<std::string>{"1 2.000000 5", "b 2.000000 4 3h", "i 2.100000 4 3h"});
+  FIX::Message cancel_it = cancel("c1", "rest1", '1');
+  FIX::Session::sendToTarget(cancel_it, exchange.alice);
+  CHECK(field(client.next("ALICE"), FIX::FIELD::ExecType) == "4");
+  CHECK(book() == std::vector<std::string>{"1 2.000000 5"});
+}
+
 TEST_CASE("FIX block orders: a block after the gateway's checkpoint survives a SIGKILL") {
   Exchange exchange(kThreeHours);
   Client& client = exchange.client;
@@ -426,22 +484,6 @@ TEST_CASE("FIX logon refuses a wrong password with the reason") {
 }
 
 namespace {
-
-FIX::Message market_data_request(const std::string& id, char subscription, int depth,
-                                 const std::string& symbol) {
-  FIX::Message m;
-  m.getHeader().setField(FIX::FIELD::MsgType, "V");
-  m.setField(FIX::FIELD::MDReqID, id);
-  m.setField(FIX::FIELD::SubscriptionRequestType, std::string(1, subscription));
-  m.setField(FIX::FIELD::MarketDepth, std::to_string(depth));
-  FIX::Group type(FIX::FIELD::NoMDEntryTypes, FIX::FIELD::MDEntryType);
-  type.setField(FIX::FIELD::MDEntryType, "0");
-  m.addGroup(type);
-  FIX::Group instrument(FIX::FIELD::NoRelatedSym, FIX::FIELD::Symbol);
-  instrument.setField(FIX::FIELD::Symbol, symbol);
-  m.addGroup(instrument);
-  return m;
-}
 
 // "type action price size" for each MDEntry of a W or X.
 std::vector<std::string> entries(const FIX::Message& m) {
@@ -940,6 +982,11 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
                                          " 5 2.2 --hours 1 --rest --id blk-rest");
   CHECK_MESSAGE(result.first == 0, result.second);
   CHECK_MESSAGE(result.second.find("blk-rest") != std::string::npos, result.second);
+  result = gpux_trade(exchange.port, "--sender CLI book " + std::string(kSymbol));
+  CHECK_MESSAGE(result.second.find("block-bid") != std::string::npos, result.second);
+  CHECK_MESSAGE(result.second.find("hours=1 units=5 price=2.200000 tradable=no") !=
+                    std::string::npos,
+                result.second);
   result = gpux_trade(exchange.port, "--sender CLI cancel blk-rest");
   CHECK_MESSAGE(result.first == 0, result.second);
   CHECK_MESSAGE(result.second.find("canceled") != std::string::npos, result.second);

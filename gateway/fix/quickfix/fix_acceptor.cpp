@@ -278,6 +278,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       if (!full) group.setField(FIX::FIELD::Symbol, r.symbol);
       group.setField(FIX::FIELD::MDEntryPx, decimal(e.price));
       group.setField(FIX::FIELD::MDEntrySize, std::to_string(e.quantity));
+      if (e.block_hours > 0) group.setField(kBlockHours, std::to_string(e.block_hours));
       message.addGroup(group);
     }
     to(r.session, message);

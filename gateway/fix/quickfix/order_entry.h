@@ -164,12 +164,22 @@ struct FillsReport {
 };
 
 // A price level or a trade: one MDEntry.
+// gpux's own MDEntryType(269) values, in snapshots only: block orders,
+// which are not tradable against hourly orders (docs/fix-spec.md).
+const char kMDEntryTypeBlockBid = 'b';    // a resting buy block
+const char kMDEntryTypeBlockOffer = 's';  // a resting sell block
+// What the hourly books would charge for (or pay for) a span: the cheapest
+// units in each hour's offers (or the best bids), per unit-hour.
+const char kMDEntryTypeIndicativeBlockBuy = 'i';
+const char kMDEntryTypeIndicativeBlockSell = 'j';
+
 struct BookEntry {
-  char type = FIX::MDEntryType_BID;  // MDEntryType(269): BID, OFFER or TRADE
+  char type = FIX::MDEntryType_BID;  // MDEntryType(269): BID, OFFER, TRADE, or a block's above
   // MDUpdateAction(279), incremental only: NEW, CHANGE or DELETE.
   char action = FIX::MDUpdateAction_NEW;
   std::int64_t price = 0;
-  std::int64_t quantity = 0;  // 0 with action delete
+  std::int64_t quantity = 0;  // 0 with action delete; a block's: units per hour
+  int block_hours = 0;        // BlockHours(20010) of a block's entry; 0 for the others
 };
 
 struct MarketDataReport {

@@ -586,6 +586,9 @@ void FixOrderEntry::request_market_data(const fix::MarketDataRequest& request) {
   for (const InstrumentId id : ids) {
     answer.symbol = instruments_.at(id).spec.symbol;
     answer.entries = market_->snapshot(id, request.depth);
+    const auto blocks = market_->block_entries(
+        id, [&](InstrumentId first, int hours) { return span_of(first, hours); });
+    answer.entries.insert(answer.entries.end(), blocks.begin(), blocks.end());
     send(answer);
     if (subscribe) subscribers_[id].emplace_back(request.session, request.request_id);
   }
@@ -725,6 +728,24 @@ void FixOrderEntry::open_block(OrderId block, ParticipantId owner, Quantity tota
                                            .price = limit,
                                            .block = true});
   report(o, block, exec, FIX::ExecType_NEW, total);
+}
+
+std::optional<std::vector<InstrumentId>> FixOrderEntry::span_of(InstrumentId first,
+                                                                int hours) const {
+  // The hour after each: same class and region, starting when it ends (the
+  // lowest id, as the engine has it).
+  std::map<std::tuple<std::string, std::string, std::int64_t>, InstrumentId> by_start;
+  for (const auto& [id, instrument] : instruments_)
+    by_start.try_emplace(
+        {instrument.spec.gpu_class, instrument.spec.region, instrument.spec.delivery_start}, id);
+  std::vector<InstrumentId> span{first};
+  while (static_cast<int>(span.size()) < hours) {
+    const InstrumentSpec& last = instruments_.at(span.back()).spec;
+    const auto next = by_start.find({last.gpu_class, last.region, last.delivery_end});
+    if (next == by_start.end()) return std::nullopt;
+    span.push_back(next->second);
+  }
+  return span;
 }
 
 void FixOrderEntry::finish(OrderId id, char ord_status) {
@@ -874,13 +895,17 @@ std::string FixOrderEntry::encode_checkpoint() const {
     o.set_remaining(live.remaining);
     if (const Working* fix = orders_->find(id)) set_working(o, *fix);
   }
-  // Resting blocks are in no book: their FIX orders are kept as they are.
-  for (const auto& [id, block] : orders_->blocks()) {
+  // Resting blocks are in no book: kept as blocks, with their FIX orders.
+  for (const auto& [id, block] : market_->blocks()) {
     proto::GatewayOrder& o = *checkpoint.add_orders();
     o.set_order(id);
-    o.set_sell(block->side == FIX::Side_SELL);
-    o.set_price(block->price);
-    set_working(o, *block);
+    o.set_instrument(block.first);
+    o.set_sell(block.side == Side::sell);
+    o.set_price(block.limit);
+    o.set_remaining(block.units);
+    o.set_block(true);
+    o.set_block_hours(static_cast<std::uint32_t>(block.hours));
+    if (const Working* fix = orders_->find(id)) set_working(o, *fix);
   }
   for (const auto& [session, input] : inputs_) {
     proto::JournaledInput& i = *checkpoint.add_inputs();
@@ -896,9 +921,16 @@ void FixOrderEntry::load_checkpoint(const std::string& bytes) {
   if (!checkpoint.ParseFromString(bytes)) return;  // rebuilt from the whole journal instead
   checkpoint_sequence_ = observed_ = checkpoint.sequence();
   for (const proto::GatewayOrder& o : checkpoint.orders()) {
-    if (!o.block())
-      market_->restore(
-          o.order(), {o.instrument(), o.sell() ? Side::sell : Side::buy, o.price(), o.remaining()});
+    const Side side = o.sell() ? Side::sell : Side::buy;
+    if (o.block()) {
+      market_->restore_block(o.order(), {.first = o.instrument(),
+                                         .hours = static_cast<int>(o.block_hours()),
+                                         .side = side,
+                                         .limit = o.price(),
+                                         .units = o.remaining()});
+    } else {
+      market_->restore(o.order(), {o.instrument(), side, o.price(), o.remaining()});
+    }
     if (!o.session().empty()) orders_->open(o.order(), working_of(o));
   }
   for (const proto::JournaledInput& i : checkpoint.inputs())

@@ -2,7 +2,10 @@
 
 #include <quickfix/FixValues.h>
 
+#include <algorithm>
 #include <cassert>
+#include <set>
+#include <tuple>
 
 #include "gpux/matching/order_updates.h"
 
@@ -56,6 +59,18 @@ void MarketData::restore(OrderId id, const Live& order) {
 }
 
 void MarketData::track(const Event& event) {
+  if (const auto* b = std::get_if<BlockOrderRested>(&event)) {
+    blocks_[b->block] = {.first = b->first_instrument,
+                         .hours = static_cast<int>(b->hours),
+                         .side = b->side,
+                         .limit = b->limit,
+                         .units = b->units};
+    return;
+  }
+  // A block ends whole: filled, cancelled or expired.
+  if (const auto* f = std::get_if<BlockOrderFilled>(&event)) blocks_.erase(f->block);
+  if (const auto* c = std::get_if<OrderCanceled>(&event)) blocks_.erase(c->order);
+  if (const auto* e = std::get_if<OrderExpired>(&event)) blocks_.erase(e->order);
   if (const auto* a = std::get_if<OrderAccepted>(&event)) {
     live_[a->order] = {a->instrument, a->side, a->price, a->quantity};
     adjust_level(a->instrument, a->side, a->price, a->quantity);
@@ -110,6 +125,58 @@ std::vector<BookEntry> MarketData::snapshot(InstrumentId instrument, int depth) 
   };
   take(found->second.bids, FIX::MDEntryType_BID);
   take(found->second.offers, FIX::MDEntryType_OFFER);
+  return entries;
+}
+
+std::optional<Money> MarketData::sweep(const std::vector<InstrumentId>& span, Side side,
+                                       Quantity units) const {
+  Money total = 0;
+  for (InstrumentId hour : span) {
+    const auto depth = depth_.find(hour);
+    if (depth == depth_.end()) return std::nullopt;
+    Quantity wanted = units;
+    const auto take = [&](const auto& levels) {
+      for (auto level = levels.begin(); level != levels.end() && wanted > 0; ++level) {
+        const Quantity quantity = std::min(level->second, wanted);
+        total += level->first * quantity;
+        wanted -= quantity;
+      }
+    };
+    // A buy block would take the offers; a sell block, the bids.
+    if (side == Side::buy) {
+      take(depth->second.offers);
+    } else {
+      take(depth->second.bids);
+    }
+    if (wanted > 0) return std::nullopt;
+  }
+  return total;
+}
+
+std::vector<BookEntry> MarketData::block_entries(InstrumentId first, const SpanOf& span_of) const {
+  std::vector<BookEntry> entries;
+  std::set<std::tuple<Side, int, Quantity>> spans;
+  for (const auto& [id, b] : blocks_) {
+    if (b.first != first) continue;
+    entries.push_back({.type = b.side == Side::buy ? kMDEntryTypeBlockBid : kMDEntryTypeBlockOffer,
+                       .action = FIX::MDUpdateAction_NEW,
+                       .price = b.limit,
+                       .quantity = b.units,
+                       .block_hours = b.hours});
+    spans.emplace(b.side, b.hours, b.units);
+  }
+  for (const auto& [side, hours, units] : spans) {
+    const auto span = span_of(first, hours);
+    if (!span) continue;
+    const auto total = sweep(*span, side, units);
+    if (!total) continue;
+    entries.push_back({.type = side == Side::buy ? kMDEntryTypeIndicativeBlockBuy
+                                                 : kMDEntryTypeIndicativeBlockSell,
+                       .action = FIX::MDUpdateAction_NEW,
+                       .price = *total / (units * hours),
+                       .quantity = units,
+                       .block_hours = hours});
+  }
   return entries;
 }
 

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <tuple>
 #include <unordered_map>
@@ -25,6 +26,19 @@ class MarketData {
     matching::Price price = 0;
     matching::Quantity remaining = 0;
   };
+  // A resting block order: in no book, and not tradable against hourly
+  // orders; shown in snapshots of its first hour.
+  struct Block {
+    matching::InstrumentId first = 0;
+    int hours = 0;
+    matching::Side side = matching::Side::buy;
+    matching::Price limit = 0;     // per unit-hour
+    matching::Quantity units = 0;  // per hour
+  };
+  // The instruments of `hours` consecutive hours from `first`, or none when
+  // one is not listed.
+  using SpanOf = std::function<std::optional<std::vector<matching::InstrumentId>>(
+      matching::InstrumentId first, int hours)>;
   // Entries by instrument, as an incremental refresh carries them.
   using Changes = std::map<matching::InstrumentId, std::vector<fix::BookEntry>>;
 
@@ -35,6 +49,7 @@ class MarketData {
   void track(const matching::Event& event);
   // A live order from a checkpoint: in the book, but not a change.
   void restore(matching::OrderId id, const Live& order);
+  void restore_block(matching::OrderId id, const Block& block) { blocks_[id] = block; }
 
   // The resting quantity at a price (0: no such level).
   matching::Quantity level(matching::InstrumentId instrument, matching::Side side,
@@ -49,8 +64,18 @@ class MarketData {
   // The book for a snapshot: bids best first, then offers best first, at
   // most `depth` levels a side (0: all).
   std::vector<fix::BookEntry> snapshot(matching::InstrumentId instrument, int depth) const;
+  // The resting blocks whose span starts at `first`, by id (types
+  // kMDEntryTypeBlockBid/Offer: limit, units, BlockHours), then for each
+  // distinct (side, hours, units) among them the indicative price per
+  // unit-hour (kMDEntryTypeIndicativeBlockBuy/Sell): the cheapest `units`
+  // of each hour's offers (the best bids, for a sell block), summed and
+  // divided by units x hours, rounded down; none when an hour lacks them.
+  std::vector<fix::BookEntry> block_entries(matching::InstrumentId first,
+                                            const SpanOf& span_of) const;
   // Every live order, by id: what a checkpoint keeps.
   const std::unordered_map<matching::OrderId, Live>& live() const { return live_; }
+  // Every resting block, by id: a checkpoint keeps them too.
+  const std::map<matching::OrderId, Block>& blocks() const { return blocks_; }
 
  private:
   // Aggregated resting quantity by price, per side.
@@ -65,7 +90,13 @@ class MarketData {
                     matching::Quantity delta);
   void move_level(const LevelKey& key, matching::Quantity delta);  // remembers nothing
 
+  // What `units` per hour over `span` would cost (buy) or earn (sell) from
+  // the hourly books, in total; none when an hour has too little.
+  std::optional<matching::Money> sweep(const std::vector<matching::InstrumentId>& span,
+                                       matching::Side side, matching::Quantity units) const;
+
   std::unordered_map<matching::OrderId, Live> live_;
+  std::map<matching::OrderId, Block> blocks_;
   std::map<matching::InstrumentId, Depth> depth_;
   std::map<LevelKey, matching::Quantity> touched_;  // level -> quantity before
 };

@@ -93,14 +93,6 @@ void OrderIndex::remember(const Ended& ended) {
   ended_by_symbol_[ended.order.symbol].push_back(key);
 }
 
-std::vector<std::pair<OrderId, const Working*>> OrderIndex::blocks() const {
-  std::vector<std::pair<OrderId, const Working*>> found;
-  for (const auto& [id, order] : working_)
-    if (order.block) found.emplace_back(id, &order);
-  std::sort(found.begin(), found.end());
-  return found;
-}
-
 std::vector<std::pair<OrderId, const Working*>> OrderIndex::open_orders(
     const std::string& session, const std::string& symbol) const {
   std::vector<std::pair<OrderId, const Working*>> found;

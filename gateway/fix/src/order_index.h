@@ -72,9 +72,6 @@ class OrderIndex {
                                         const std::string& cl_ord_id) const;
   // The ended order remembered under a session's ClOrdID (nullptr: none).
   const Ended* find_ended(const std::string& session, const std::string& cl_ord_id) const;
-  // Every working block order, by id: what a checkpoint keeps besides the
-  // live orders of the books.
-  std::vector<std::pair<matching::OrderId, const Working*>> blocks() const;
   // A session's working orders, in `symbol` (empty: in any), by id.
   std::vector<std::pair<matching::OrderId, const Working*>> open_orders(
       const std::string& session, const std::string& symbol) const;
