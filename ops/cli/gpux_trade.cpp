@@ -65,13 +65,19 @@ const char* const kUsage =
     "                                 printed)\n"
     "  status CLORDID                 the order's state now\n"
     "  buy|sell --class C --region R --from YYYY-MM-DDTHH --hours K --units N --limit PRICE\n"
-    "         [--ioc] [--id PREFIX]   an hourly order of N units for each of the K\n"
-    "                                 delivery hours from --from (UTC), each at most\n"
-    "                                 (buy) or at least (sell) PRICE per unit-hour;\n"
-    "                                 a line per hour (filled, resting, or why not)\n"
-    "                                 and a total. With --ioc what does not fill at\n"
-    "                                 once is cancelled. Exit 1 if an hour is not\n"
-    "                                 listed or its order was refused\n"
+    "         [--any-provider] [--rest] [--id ID]\n"
+    "                                 N units in each of the K delivery hours from\n"
+    "                                 --from (UTC) as one block: all hours or none,\n"
+    "                                 PRICE per unit-hour binding the total (as\n"
+    "                                 place --hours). Exit 1 if an hour is not\n"
+    "                                 listed or the block was refused\n"
+    "  buy|sell ... --hourly [--ioc] [--id PREFIX]\n"
+    "                                 instead an hourly order of N units for each\n"
+    "                                 hour, each at most (buy) or at least (sell)\n"
+    "                                 PRICE; a line per hour (filled, resting, or\n"
+    "                                 why not) and a total. With --ioc what does not\n"
+    "                                 fill at once is cancelled. Exit 1 if an hour\n"
+    "                                 is not listed or its order was refused\n"
     "  orders [SYMBOL]                this seat's open orders (in SYMBOL), one line each\n"
     "  fills [--day YYYY-MM-DD]       the participant's fills of a UTC day (default\n"
     "                                 today), oldest first\n"
@@ -422,8 +428,9 @@ void check_flags(const Request& r) {
       {"fok", {"place"}},
       {"post-only", {"place"}},
       {"hours", {"place", "buy", "sell"}},
-      {"any-provider", {"place"}},
-      {"rest", {"place"}},
+      {"any-provider", {"place", "buy", "sell"}},
+      {"rest", {"place", "buy", "sell"}},
+      {"hourly", {"buy", "sell"}},
       {"class", {"buy", "sell"}},
       {"region", {"buy", "sell"}},
       {"from", {"buy", "sell"}},
@@ -437,6 +444,12 @@ void check_flags(const Request& r) {
   }
   if (r.flags.count("ioc") + r.flags.count("fok") + r.flags.count("post-only") > 1)
     throw Usage("give at most one of --ioc, --fok and --post-only");
+  if (r.command == "buy" || r.command == "sell") {
+    if (r.flags.count("hourly") && (r.flags.count("rest") || r.flags.count("any-provider")))
+      throw Usage("--rest and --any-provider are a block's: not with --hourly");
+    if (!r.flags.count("hourly") && r.flags.count("ioc"))
+      throw Usage("--ioc goes with --hourly: a block is immediate-or-cancel unless --rest");
+  }
   if (r.flags.count("hours")) {
     const std::string& hours = r.flags.at("hours");
     if (!whole_number(hours) || std::atoll(hours.c_str()) < 1 ||
@@ -690,9 +703,40 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
   }
 }
 
-// buy/sell by need: from the SecurityList (the answer to the request
-// already sent), an order per delivery hour of the window; then a line per
-// hour and a total. The exit status.
+// buy/sell by need as one block (the default): every hour of the window
+// listed, one NewOrderMultileg from the first, all or none; its answers
+// as `place` prints them. Else a line per missing hour, and exit 1.
+int trade_block(const Request& r, const std::string& id,
+                const std::map<std::string, std::string>& by_start, Client& client,
+                const FIX::SessionID& session, const Printer& out, int timeout) {
+  const int hours = std::atoi(r.flags.at("hours").c_str());
+  bool listed = true;
+  for (int h = 0; h < hours; ++h) {
+    const std::string start = delivery_hour(r.flags.at("from"), h);
+    if (by_start.count(start)) continue;
+    out.print("hour", {{"start", start}, {"state", "not listed"}});
+    listed = false;
+  }
+  if (!listed) {
+    out.print("block", {{"state", "not sent"}, {"reason", "an hour of the window is not listed"}});
+    return 1;
+  }
+  Request place = r;
+  place.command = "place";
+  place.args = {r.command, by_start.at(delivery_hour(r.flags.at("from"), 0)), r.flags.at("units"),
+                r.flags.at("limit")};
+  for (const char* option : {"class", "region", "from", "units", "limit"})
+    place.flags.erase(option);
+  place.flags["id"] = id;
+  std::string placed_id;
+  FIX::Message block = build(place, placed_id);
+  FIX::Session::sendToTarget(block, session);
+  return converse(place, client, out, timeout);
+}
+
+// buy/sell by need, --hourly: from the SecurityList (the answer to the
+// request already sent), an order per delivery hour of the window; then a
+// line per hour and a total. The exit status.
 int trade_window(const Request& r, const std::string& id, Client& client,
                  const FIX::SessionID& session, const Printer& out, int timeout) {
   FIX::Message m;
@@ -719,6 +763,7 @@ int trade_window(const Request& r, const std::string& id, Client& client,
     bool answered = false;
   };
   const int hours = std::atoi(r.flags.at("hours").c_str());
+  if (!r.flags.count("hourly")) return trade_block(r, id, by_start, client, session, out, timeout);
   std::vector<Hour> window(static_cast<std::size_t>(hours));
   std::map<std::string, Hour*> by_id;
   for (int h = 0; h < hours; ++h) {
@@ -909,7 +954,7 @@ int gpux_trade(int argc, char** argv) {
                  arg == "--limit" || arg == "--day") {
         request.flags[arg.substr(2)] = value();
       } else if (arg == "--ioc" || arg == "--fok" || arg == "--post-only" ||
-                 arg == "--any-provider" || arg == "--rest") {
+                 arg == "--any-provider" || arg == "--rest" || arg == "--hourly") {
         request.flags[arg.substr(2)] = "";
       } else if (arg.size() > 1 && arg[0] == '-' && arg[1] == '-') {
         throw Usage("unknown option " + arg);

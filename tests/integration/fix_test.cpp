@@ -984,9 +984,9 @@ TEST_CASE("gpux trade: places and lists over FIX, exits non-zero with the reason
   CHECK_MESSAGE(result.second.find("blk-rest") != std::string::npos, result.second);
   result = gpux_trade(exchange.port, "--sender CLI book " + std::string(kSymbol));
   CHECK_MESSAGE(result.second.find("block-bid") != std::string::npos, result.second);
-  CHECK_MESSAGE(result.second.find("hours=1 units=5 price=2.200000 tradable=no") !=
-                    std::string::npos,
-                result.second);
+  CHECK_MESSAGE(
+      result.second.find("hours=1 units=5 price=2.200000 tradable=no") != std::string::npos,
+      result.second);
   result = gpux_trade(exchange.port, "--sender CLI cancel blk-rest");
   CHECK_MESSAGE(result.first == 0, result.second);
   CHECK_MESSAGE(result.second.find("canceled") != std::string::npos, result.second);
@@ -1154,7 +1154,17 @@ TEST_CASE("gpux trade buy: an order per hour of a window, and what filled and wh
   const std::string window =
       "--sender CLI buy --class H100-SXM --region us-east --from 2100-01-01T00 --units 2 "
       "--limit 2.2 --hours 4";
-  auto result = gpux_trade(exchange.port, window + " --id need");
+  // As one block (the default), a window with an hour not listed is not sent.
+  auto result = gpux_trade(exchange.port, window + " --id blk");
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(result.second.find("start=21000101-03:00:00 state=not listed") != std::string::npos,
+                result.second);
+  CHECK_MESSAGE(result.second.find("state=not sent") != std::string::npos, result.second);
+  result = gpux_trade(exchange.port, window + " --ioc");
+  CHECK(result.first == 2);
+  CHECK(result.second.find("--ioc goes with --hourly") != std::string::npos);
+
+  result = gpux_trade(exchange.port, window + " --hourly --id need");
   CHECK(result.first == 1);  // the fourth hour is not listed
   const std::string expected[] = {
       "hour           delivery=21000101-00:00:00 symbol=H100-SXM.us-east.21000101T00 filled=2/2 "
@@ -1171,7 +1181,7 @@ TEST_CASE("gpux trade buy: an order per hour of a window, and what filled and wh
   // With --ioc nothing rests; over the listed hours alone the exit is 0.
   result = gpux_trade(exchange.port,
                       "--sender CLI buy --class H100-SXM --region us-east --from 2100-01-01T01 "
-                      "--units 1 --limit 2.2 --hours 2 --ioc --id ioc");
+                      "--units 1 --limit 2.2 --hours 2 --hourly --ioc --id ioc");
   CHECK_MESSAGE(result.first == 0, result.second);
   CHECK_MESSAGE(
       result.second.find("total          filled=0/2 resting=0 hours=2") != std::string::npos,
@@ -1181,6 +1191,20 @@ TEST_CASE("gpux trade buy: an order per hour of a window, and what filled and wh
                       "--from 2100-01-01 --units 1 --limit 2 --hours 1");
   CHECK(result.first == 2);
   CHECK(result.second.find("--from must be a UTC hour as YYYY-MM-DDTHH") != std::string::npos);
+
+  // The three listed hours as one block: nothing is offered in the third,
+  // so it can only rest; it is one order under one ClOrdID.
+  result = gpux_trade(exchange.port,
+                      "--sender CLI buy --class H100-SXM --region us-east --from 2100-01-01T00 "
+                      "--units 1 --limit 2.2 --hours 3 --id blk-3h");
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(result.second.find("block_not_fillable") != std::string::npos, result.second);
+  result = gpux_trade(exchange.port,
+                      "--sender CLI buy --class H100-SXM --region us-east --from 2100-01-01T00 "
+                      "--units 1 --limit 2.2 --hours 3 --rest --id blk-3h-rest");
+  CHECK_MESSAGE(result.first == 0, result.second);
+  CHECK_MESSAGE(result.second.find("cl_ord_id=blk-3h-rest") != std::string::npos, result.second);
+  CHECK_MESSAGE(result.second.find("quantity=3") != std::string::npos, result.second);
 }
 
 TEST_CASE("gpux trade cash and fills: follow orders and fills, and a restart") {
