@@ -367,6 +367,37 @@ TEST_CASE("FIX: out of file descriptors, gpuxd refuses newcomers and serves its 
   CHECK(logged.find("out of file descriptors") != std::string::npos);
 }
 
+TEST_CASE("FIX: a seat whose session cannot be made for want of descriptors is refused, no more") {
+  Exchange exchange(
+      "fix_client = CAROL participant=3 password=none\nfix_client = DAVE participant=3 "
+      "password=none\n");
+  RawFix carol(exchange.port, "CAROL");
+  carol.logon();
+  const auto status_request = [&] {
+    carol.send(carol.frame("H", std::string("11=none\x01") + "55=" + kSymbol + "\x01"));
+    return RawFix::type_of(carol.read());
+  };
+  REQUIRE(status_request() == "8");  // the sanitizers' pipe, as above
+  const pid_t pid = exchange.daemon->pid();
+  rlimit before{};
+  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before) == 0);
+  // One descriptor to spare: DAVE's connection takes it, and its session
+  // (made at its first Logon) can open no log file.
+  const rlimit tight{static_cast<rlim_t>(gpux::local::open_descriptors(pid) + 1), before.rlim_max};
+  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &tight, nullptr) == 0);
+  {
+    RawFix dave(exchange.port, "DAVE");
+    dave.try_send(dave.frame("A",
+                             "98=0\x01"
+                             "108=30\x01"));
+    CHECK(RawFix::type_of(dave.read()) != "A");
+  }
+  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr) == 0);
+  // gpuxd lives on: CAROL is served, and DAVE's next Logon makes its session.
+  CHECK(status_request() == "8");
+  CHECK(logs_on_soon(exchange.port, "DAVE"));
+}
+
 TEST_CASE("FIX: a connection that does not log on in time, or sends too much first, is closed") {
   Exchange exchange(
       "fix_client = CAROL participant=3 password=none\nfix_logon_timeout_ms = 500\n"

@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <future>
@@ -705,6 +706,22 @@ BatchingAcceptor::BatchingAcceptor(
       impl_(new Impl(*this, logs, address, port, limits, std::move(seats), std::move(vet_logon),
                      std::move(make_durable))) {}
 
+namespace {
+
+// Says why a seat's session could not be made, to stderr and the FIX log.
+// Without UBSan's check of the calls' dynamic types (test builds): its
+// first check of a type opens a pipe, and this runs when descriptors may
+// have run out.
+__attribute__((no_sanitize("vptr"))) void say_session_not_made(FIX::Log& log,
+                                                               const std::string& client,
+                                                               const std::exception& e) {
+  std::fprintf(stderr, "gpuxd: FIX: cannot make the session of seat %s now: %s\n", client.c_str(),
+               e.what());
+  log.onEvent("cannot make the session of seat " + client + " now: " + e.what());
+}
+
+}  // namespace
+
 FIX::Session* BatchingAcceptor::seat_session(const std::string& client) {
   Impl& i = *impl_;
   std::lock_guard<std::mutex> lock(i.sessions_mutex);
@@ -718,7 +735,16 @@ FIX::Session* BatchingAcceptor::seat_session(const std::string& client) {
   settings.setString("BeginString", i.seats.begin_string);
   settings.setString("SenderCompID", i.seats.comp_id);
   settings.setString("TargetCompID", client);
-  FIX::Session* session = i.session_factory.create(id, settings);
+  FIX::Session* session = nullptr;
+  try {
+    session = i.session_factory.create(id, settings);
+  } catch (const std::exception& e) {
+    // Its log or store cannot be opened: out of file descriptors, say. The
+    // Logon that needed it is refused (a report, not kept); the next need
+    // tries again. Never fatal: the sessions that exist go on.
+    say_session_not_made(*getLog(), client, e);
+    return nullptr;
+  }
   session->setDataDictionaryProvider(i.seats.dictionaries);
   i.seat_sessions[client] = session;
   return session;

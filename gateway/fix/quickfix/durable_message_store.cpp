@@ -135,6 +135,10 @@ FIX::MessageStore* DurableMessageStoreFactory::create(const FIX::SessionID& id) 
   const std::string client = id.getTargetCompID().getValue();
   auto* store = new DurableMessageStore(store_, client);
   std::lock_guard<std::mutex> lock(mutex_);
+  // One there already was left by a session that could not be made (its
+  // log would not open), which never destroys its store: ours to delete.
+  const auto orphan = live_.find(client);
+  if (orphan != live_.end()) delete orphan->second;
   live_[client] = store;
   // Expected before the session was made (seats' sessions are made on
   // first need, after recovery).
@@ -142,6 +146,12 @@ FIX::MessageStore* DurableMessageStoreFactory::create(const FIX::SessionID& id) 
   if (expected != expected_.end())
     store->expect_after(expected->second.first, expected->second.second);
   return store;
+}
+
+DurableMessageStoreFactory::~DurableMessageStoreFactory() {
+  // Sessions destroy their stores first: what is left are orphans (above).
+  for (const auto& entry : live_)
+    delete entry.second;
 }
 
 void DurableMessageStoreFactory::destroy(FIX::MessageStore* store) {

@@ -20,6 +20,7 @@ class DurableMessageStore;
 class DurableMessageStoreFactory : public FIX::MessageStoreFactory {
  public:
   explicit DurableMessageStoreFactory(SessionStore& store) : store_(store) {}
+  ~DurableMessageStoreFactory() override;
   FIX::MessageStore* create(const FIX::SessionID& id) override;
   void destroy(FIX::MessageStore* store) override;
 

@@ -288,7 +288,14 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
   // Held back until end_of_batch(), or until the polling thread's batch ends.
   void to(const std::string& session, FIX::Message& message) {
     BatchingAcceptor::begin_batch();
-    acceptor->seat_session(session);  // a report may come before the seat's first Logon
+    // A report may come before the seat's first Logon: its session is made
+    // now. Out of descriptors it cannot be, and the report is not kept: the
+    // client learns the order's state from an OrderStatusRequest.
+    if (acceptor->seat_session(session) == nullptr) {
+      std::fprintf(stderr, "gpuxd: FIX: a message to %s is not kept: it has no session\n",
+                   session.c_str());
+      return;
+    }
     FIX::Session::sendToTarget(message,
                                FIX::SessionID(kBeginString, options.target_comp_id, session));
   }
