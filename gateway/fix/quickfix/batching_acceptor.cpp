@@ -709,12 +709,7 @@ BatchingAcceptor::BatchingAcceptor(
 namespace {
 
 // Says why a seat's session could not be made, to stderr and the FIX log.
-// Without UBSan's check of the calls' dynamic types (test builds): its
-// first check of a type opens a pipe, and this runs when descriptors may
-// have run out.
-__attribute__((no_sanitize("vptr"))) void say_session_not_made(FIX::Log& log,
-                                                               const std::string& client,
-                                                               const std::exception& e) {
+void say_session_not_made(FIX::Log& log, const std::string& client, const std::exception& e) {
   std::fprintf(stderr, "gpuxd: FIX: cannot make the session of seat %s now: %s\n", client.c_str(),
                e.what());
   log.onEvent("cannot make the session of seat " + client + " now: " + e.what());
