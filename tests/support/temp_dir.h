@@ -15,6 +15,7 @@ class TempDir {
     path_ = pattern;
   }
   ~TempDir() {
+    if (std::getenv("GPUX_KEEP_TEST_DIR")) return;  // to read what a failed test left
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
   }
