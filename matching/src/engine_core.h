@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "flat_table.h"
+#include "gpux/matching/delivery_keys.h"
 #include "gpux/matching/engine.h"
 #include "gpux/settlement/assert.h"
 #include "gpux/settlement/delivery.h"
@@ -449,6 +450,43 @@ class EngineCore final : public Engine {
         return reject(RejectReason::provider_name_taken, c.participant);
     providers_[c.participant] = r;
     emit(ProviderSet{.participant = c.participant, .registered = true});
+  }
+
+  void handle(const AddDeliveryKey& c) {
+    if (find_account(c.participant) == nullptr)
+      return reject(RejectReason::unknown_participant, c.participant);
+    if (!c.key || check_delivery_key(*c.key) != DeliveryKeyProblem::none)
+      return reject(RejectReason::invalid_delivery_key, c.participant);
+    std::vector<std::string>& keys = delivery_keys_[c.participant];
+    const std::string identity = delivery_key_identity(*c.key);
+    const bool known = std::any_of(keys.begin(), keys.end(), [&](const std::string& k) {
+      return delivery_key_identity(k) == identity;
+    });
+    const auto refuse = [&](RejectReason reason) {
+      if (keys.empty()) delivery_keys_.erase(c.participant);
+      reject(reason, c.participant);
+    };
+    if (known) return refuse(RejectReason::delivery_key_exists);
+    if (keys.size() == kMaxDeliveryKeys) return refuse(RejectReason::too_many_delivery_keys);
+    keys.push_back(*c.key);
+    emit(DeliveryKeyChanged{.participant = c.participant, .key = c.key, .added = true});
+  }
+
+  void handle(const RemoveDeliveryKey& c) {
+    const auto profile = delivery_keys_.find(c.participant);
+    const std::string identity = c.key ? delivery_key_identity(*c.key) : std::string();
+    if (profile == delivery_keys_.end())
+      return reject(RejectReason::unknown_delivery_key, c.participant);
+    std::vector<std::string>& keys = profile->second;
+    const auto found = std::find_if(keys.begin(), keys.end(), [&](const std::string& k) {
+      return delivery_key_identity(k) == identity;
+    });
+    if (found == keys.end()) return reject(RejectReason::unknown_delivery_key, c.participant);
+    auto removed = std::make_shared<const std::string>(*found);
+    keys.erase(found);
+    if (keys.empty()) delivery_keys_.erase(profile);
+    emit(DeliveryKeyChanged{
+        .participant = c.participant, .key = std::move(removed), .added = false});
   }
 
   void handle(const ChangeInstrumentState& c) {
@@ -1171,9 +1209,10 @@ class EngineCore final : public Engine {
   // wins), so neither hashed nor snapshotted.
   using HourKey = std::tuple<std::string, std::string, std::int64_t>;
   std::map<HourKey, InstrumentId> hours_;
-  std::map<OrderId, BlockView> blocks_;                // resting block orders
-  std::map<std::string, Seat> seats_;                  // by SenderCompID
-  std::map<ParticipantId, ProviderRecord> providers_;  // registered providers
+  std::map<OrderId, BlockView> blocks_;                              // resting block orders
+  std::map<ParticipantId, std::vector<std::string>> delivery_keys_;  // none empty
+  std::map<std::string, Seat> seats_;                                // by SenderCompID
+  std::map<ParticipantId, ProviderRecord> providers_;                // registered providers
   // Product terms in effect, by (class, region); those scheduled, by the
   // sequence they take effect at (in the order they came, on a tie).
   std::map<std::pair<std::string, std::string>, ProductTerms> product_terms_;
@@ -1298,6 +1337,12 @@ std::uint64_t EngineCore<Book>::state_hash() const {
     h.add(std::uint64_t{b.one_provider});
     h.add(b.units);
     h.add(b.limit);
+  }
+  for (const auto& [participant, keys] : delivery_keys_) {  // only once there are any
+    h.add(participant);
+    for (const std::string& key : keys)
+      h.add(key);
+    h.add(~std::uint64_t{0});
   }
   for (const auto& [participant, p] : providers_) {
     h.add(participant);
@@ -1482,7 +1527,8 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
                    .providers = {},
                    .product_terms = {},
                    .pending_product_terms = pending_terms_,
-                   .blocks = {}};
+                   .blocks = {},
+                   .delivery_profiles = {}};
   for (const auto& [product, terms] : product_terms_)
     s.product_terms.push_back(terms);
   for (const auto& instrument : instruments_) {
@@ -1524,6 +1570,8 @@ EngineSnapshot EngineCore<Book>::snapshot() const {
     s.providers.push_back(provider);
   for (const auto& [id, b] : blocks_)
     s.blocks.push_back(b);
+  for (const auto& [participant, keys] : delivery_keys_)
+    s.delivery_profiles.push_back({.participant = participant, .keys = keys});
   return s;
 }
 
@@ -1619,6 +1667,15 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
     for (InstrumentId hour : b.span)
       find_instrument(hour)->blocks.insert(b.block);
     blocks_.emplace(b.block, b);
+  }
+  for (const DeliveryProfile& p : s.delivery_profiles) {
+    const bool valid = find_account(p.participant) && !p.keys.empty() &&
+                       p.keys.size() <= kMaxDeliveryKeys &&
+                       std::all_of(p.keys.begin(), p.keys.end(), [](const std::string& k) {
+                         return check_delivery_key(k) == DeliveryKeyProblem::none;
+                       });
+    if (!valid || !delivery_keys_.emplace(p.participant, p.keys).second)
+      return refuse("delivery profile " + std::to_string(p.participant) + ": invalid or repeated");
   }
   return check_invariants();
 }

@@ -148,6 +148,14 @@ const char* to_string(RejectReason v) {
       return "block_not_fillable";
     case RejectReason::block_not_replaceable:
       return "block_not_replaceable";
+    case RejectReason::invalid_delivery_key:
+      return "invalid_delivery_key";
+    case RejectReason::delivery_key_exists:
+      return "delivery_key_exists";
+    case RejectReason::too_many_delivery_keys:
+      return "too_many_delivery_keys";
+    case RejectReason::unknown_delivery_key:
+      return "unknown_delivery_key";
     case RejectReason::invalid_market_terms:
       return "invalid_market_terms";
     case RejectReason::market_terms_locked:

@@ -81,6 +81,10 @@ const char* const kUsage =
     "  orders [SYMBOL]                this seat's open orders (in SYMBOL), one line each\n"
     "  fills [--day YYYY-MM-DD]       the participant's fills of a UTC day (default\n"
     "                                 today), oldest first\n"
+    "  delivery-key list|add KEY|remove KEY\n"
+    "                                 the participant's SSH public keys, which its\n"
+    "                                 deliveries let in; KEY is a key line or a .pub\n"
+    "                                 file. Prints the keys after the change\n"
     "  cash                           the participant's cash: available, reserved for\n"
     "                                 open buys, in escrow for bought hours; a\n"
     "                                 provider's collateral and receivable\n"
@@ -474,6 +478,20 @@ void check_flags(const Request& r) {
                 r.flags.at("count") + "'");
 }
 
+// KEY as given: an OpenSSH public key line, or the path of a file whose
+// first line is one (~/.ssh/id_ed25519.pub).
+std::string key_line(const std::string& key) {
+  if (key.rfind("ssh-", 0) == 0 || key.rfind("ecdsa-", 0) == 0 || key.rfind("sk-", 0) == 0)
+    return key;
+  std::ifstream file(key);
+  std::string line;
+  if (!file || !std::getline(file, line))
+    throw Usage("KEY must be an OpenSSH public key line or a readable file with one, not '" + key +
+                "'");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
 FIX::Message build(const Request& r, std::string& id) {
   FIX::Message m;
   const auto need = [&](std::size_t n) {
@@ -577,6 +595,17 @@ FIX::Message build(const Request& r, std::string& id) {
         throw Usage("--day must be a UTC date as YYYY-MM-DD, not '" + r.flags.at("day") + "'");
       m.setField(FIX::FIELD::TradeDate, hour.substr(0, 8));
     }
+  } else if (r.command == "delivery-key") {
+    if (r.args.empty() || (r.args[0] != "list" && r.args[0] != "add" && r.args[0] != "remove"))
+      throw Usage("delivery-key takes list, add KEY or remove KEY");
+    need(r.args[0] == "list" ? 1 : 2);
+    m.getHeader().setField(FIX::FIELD::MsgType, fix::kMsgTypeDeliveryKeyRequest);
+    m.setField(fix::kDeliveryKeyReqID, id);
+    m.setField(fix::kDeliveryKeyAction,
+               std::string(1, r.args[0] == "list"  ? fix::kDeliveryKeyList
+                              : r.args[0] == "add" ? fix::kDeliveryKeyAdd
+                                                   : fix::kDeliveryKeyRemove));
+    if (r.args.size() == 2) m.setField(fix::kSshPublicKey, key_line(r.args[1]));
   } else if (r.command == "cash") {
     need(0);
     m.getHeader().setField(FIX::FIELD::MsgType, fix::kMsgTypeAccountBalanceRequest);
@@ -670,6 +699,18 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
                          {"exec_id", get(m, FIX::FIELD::ExecID)}});
       if (get(m, FIX::FIELD::LastRptRequested) == "Y") return 0;
       continue;
+    }
+    if (type == fix::kMsgTypeDeliveryKeyReport) {
+      const bool rejected = get(m, fix::kDeliveryKeyStatus) == "1";
+      if (rejected) out.print("rejected", {{"reason", get(m, FIX::FIELD::Text)}});
+      const int keys = m.groupCount(fix::kNoDeliveryKeys);
+      for (int i = 1; i <= keys; ++i) {
+        FIX::Group g(fix::kNoDeliveryKeys, fix::kSshPublicKey);
+        m.getGroup(static_cast<unsigned>(i), g);
+        out.print("delivery-key", {{"key", get(g, fix::kSshPublicKey)}});
+      }
+      if (keys == 0) out.print("delivery-key", {{"state", "none"}});
+      return rejected ? 1 : 0;
     }
     if (type == fix::kMsgTypeAccountBalance) {
       out.print("cash", {{"available", get(m, fix::kCashAvailable)},

@@ -223,6 +223,14 @@ struct Mirror<m::RejectReason> {
         return proto::SPEC_DIFFERS_FROM_PRODUCT_TERMS;
       case m::RejectReason::block_not_replaceable:
         return proto::BLOCK_NOT_REPLACEABLE;
+      case m::RejectReason::invalid_delivery_key:
+        return proto::INVALID_DELIVERY_KEY;
+      case m::RejectReason::delivery_key_exists:
+        return proto::DELIVERY_KEY_EXISTS;
+      case m::RejectReason::too_many_delivery_keys:
+        return proto::TOO_MANY_DELIVERY_KEYS;
+      case m::RejectReason::unknown_delivery_key:
+        return proto::UNKNOWN_DELIVERY_KEY;
     }
     return -1;
   }
@@ -466,6 +474,17 @@ void encode_terms(const m::SetMarketTerms& terms, proto::SetMarketTerms& p) {
   p.set_challenge_seed(terms.delivery.challenge_seed);
 }
 
+void encode_key(m::ParticipantId participant, const std::shared_ptr<const std::string>& key,
+                proto::DeliveryKey& p) {
+  if (!key) throw DecodeError("a delivery key command or event without its key");
+  p.set_participant(participant);
+  p.set_key(*key);
+}
+
+std::shared_ptr<const std::string> decode_key(const proto::DeliveryKey& p) {
+  return std::make_shared<const std::string>(p.key());
+}
+
 void encode_seat(const m::Seat& seat, proto::Seat& p) {
   p.set_sender_comp_id(seat.sender_comp_id);
   p.set_participant(seat.participant);
@@ -618,6 +637,12 @@ struct BodyEncoder {
     if (!c.terms) throw DecodeError("SetProductTerms without terms");
     encode_product_terms(*c.terms, *p.mutable_set_product_terms());
   }
+  void operator()(const m::AddDeliveryKey& c) {
+    encode_key(c.participant, c.key, *p.mutable_add_delivery_key());
+  }
+  void operator()(const m::RemoveDeliveryKey& c) {
+    encode_key(c.participant, c.key, *p.mutable_remove_delivery_key());
+  }
   void operator()(const m::SetProvider& c) {
     auto& o = *p.mutable_set_provider();
     o.set_participant(c.participant);
@@ -701,6 +726,12 @@ m::CommandBody decode_body(const proto::Command& p) {
       return m::SetProductTerms{decode_product_terms(p.set_product_terms())};
     case proto::Command::kSetSeat:
       return m::SetSeat{decode_seat(p.set_seat())};
+    case proto::Command::kAddDeliveryKey:
+      return m::AddDeliveryKey{.participant = p.add_delivery_key().participant(),
+                               .key = decode_key(p.add_delivery_key())};
+    case proto::Command::kRemoveDeliveryKey:
+      return m::RemoveDeliveryKey{.participant = p.remove_delivery_key().participant(),
+                                  .key = decode_key(p.remove_delivery_key())};
     case proto::Command::kSetProvider: {
       const auto& o = p.set_provider();
       m::SetProvider c{.participant = o.participant(), .record = nullptr};
@@ -803,6 +834,11 @@ struct EventEncoder {
     stamp(e);
     if (e.terms) encode_product_terms(*e.terms, *p.mutable_product_terms_set()->mutable_terms());
     p.mutable_product_terms_set()->set_in_effect(e.in_effect);
+  }
+  void operator()(const m::DeliveryKeyChanged& e) {
+    stamp(e);
+    encode_key(e.participant, e.key, *p.mutable_delivery_key_changed());
+    p.mutable_delivery_key_changed()->set_added(e.added);
   }
   void operator()(const m::SeatSet& e) {
     stamp(e);
@@ -1015,6 +1051,11 @@ m::Event decode_event_body(const proto::Event& p) {
                                 .terms = std::make_shared<const m::ProductTerms>(
                                     decode_product_terms(p.product_terms_set().terms())),
                                 .in_effect = p.product_terms_set().in_effect()};
+    case proto::Event::kDeliveryKeyChanged:
+      return m::DeliveryKeyChanged{.stamp = s,
+                                   .participant = p.delivery_key_changed().participant(),
+                                   .key = decode_key(p.delivery_key_changed()),
+                                   .added = p.delivery_key_changed().added()};
     case proto::Event::kSeatSet:
       return m::SeatSet{.stamp = s, .participant = p.seat_set().participant()};
     case proto::Event::kProviderSet:
@@ -1242,6 +1283,12 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
     encode_product_terms(t, *p.add_product_terms());
   for (const m::ProductTerms& t : s.pending_product_terms)
     encode_product_terms(t, *p.add_pending_product_terms());
+  for (const m::DeliveryProfile& profile : s.delivery_profiles) {
+    auto& out = *p.add_delivery_profiles();
+    out.set_participant(profile.participant);
+    for (const std::string& key : profile.keys)
+      out.add_keys(key);
+  }
   for (const m::BlockView& b : s.blocks) {
     auto& out = *p.add_blocks();
     out.set_block(b.block);
@@ -1272,7 +1319,8 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
                       .providers = {},
                       .product_terms = {},
                       .pending_product_terms = {},
-                      .blocks = {}};
+                      .blocks = {},
+                      .delivery_profiles = {}};
   if (p.has_market_terms()) s.market_terms = decode_terms(p.market_terms());
   for (const auto& seat : p.seats())
     s.seats.push_back(decode_seat(seat));
@@ -1282,6 +1330,9 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
     s.product_terms.push_back(decode_product_terms(t));
   for (const auto& t : p.pending_product_terms())
     s.pending_product_terms.push_back(decode_product_terms(t));
+  for (const auto& profile : p.delivery_profiles())
+    s.delivery_profiles.push_back({.participant = profile.participant(),
+                                   .keys = {profile.keys().begin(), profile.keys().end()}});
   for (const auto& b : p.blocks())
     s.blocks.push_back({.block = b.block(),
                         .client_order_id = b.client_order_id(),

@@ -5,6 +5,7 @@
 
 #include "fix_fixture.h"
 #include "journal_view.h"
+#include "ssh_keys.h"
 
 using namespace fixtest;
 
@@ -1205,6 +1206,57 @@ TEST_CASE("gpux trade buy: an order per hour of a window, and what filled and wh
   CHECK_MESSAGE(result.first == 0, result.second);
   CHECK_MESSAGE(result.second.find("cl_ord_id=blk-3h-rest") != std::string::npos, result.second);
   CHECK_MESSAGE(result.second.find("quantity=3") != std::string::npos, result.second);
+}
+
+TEST_CASE("gpux trade delivery-key: a journaled profile of SSH keys, each refusal named") {
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\nfix_client = CLI participant=1 "
+      "password=none\n");
+  REQUIRE(exchange.client.wait_logons(2));
+  const auto keys = [&](const std::string& args) {
+    return gpux_trade(exchange.port, "--sender CLI delivery-key " + args);
+  };
+  auto result = keys("list");
+  CHECK(result.first == 0);
+  CHECK_MESSAGE(result.second.find("state=none") != std::string::npos, result.second);
+  const std::string k1 = gpux::test::kEd25519Keys[0];
+  result = keys("add '" + k1 + "'");
+  CHECK_MESSAGE(result.first == 0, result.second);
+  CHECK_MESSAGE(result.second.find("key=" + k1) != std::string::npos, result.second);
+  // The same key under another comment; a weak key; not a key: each named.
+  result = keys("add '" + k1.substr(0, k1.find(" k1@test")) + " laptop'");
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(result.second.find("reason=delivery_key_exists") != std::string::npos,
+                result.second);
+  result = keys("add '" + std::string(gpux::test::kWeakRsaKey) + "'");
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(result.second.find("invalid_delivery_key: an RSA key needs at least 2048 bits") !=
+                    std::string::npos,
+                result.second);
+  result = keys("add 'ssh-ed25519 AAAA&'");
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(result.second.find("the key's body is not base64") != std::string::npos,
+                result.second);
+  // From a .pub file, as ssh-keygen writes it.
+  const std::string file = exchange.dir.path + "/id_ed25519.pub";
+  std::ofstream(file) << gpux::test::kEd25519Keys[1] << "\n";
+  result = keys("add " + file);
+  CHECK_MESSAGE(result.first == 0, result.second);
+  // Journaled: after a restart the profile is the same.
+  REQUIRE(exchange.daemon->stop() == 0);
+  exchange.start_daemon();
+  REQUIRE(exchange.client.wait_logons(4));
+  result = keys("list");
+  CHECK_MESSAGE(result.second.find("key=" + k1) != std::string::npos, result.second);
+  CHECK_MESSAGE(result.second.find(gpux::test::kEd25519Keys[1]) != std::string::npos,
+                result.second);
+  result = keys("remove '" + k1 + "'");
+  CHECK_MESSAGE(result.first == 0, result.second);
+  CHECK_MESSAGE(result.second.find(k1) == std::string::npos, result.second);
+  result = keys("remove '" + k1 + "'");
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(result.second.find("reason=unknown_delivery_key") != std::string::npos,
+                result.second);
 }
 
 TEST_CASE("gpux trade cash and fills: follow orders and fills, and a restart") {

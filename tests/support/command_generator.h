@@ -10,6 +10,7 @@
 
 #include "gpux/matching/resting_orders.h"
 #include "market.h"
+#include "ssh_keys.h"
 
 namespace gpux::test {
 
@@ -166,6 +167,14 @@ class CommandGenerator {
     const auto fee = [&] {
       return static_cast<std::uint32_t>(pick(0, 3) == 0 ? pick(0, 2'000) : 0);
     };
+    if (pick(0, 3) == 0) {
+      // A delivery key added or removed; now and then one that is no key.
+      const std::string key = pick(0, 9) == 0 ? "ssh-ed25519 not-base64"
+                                              : kEd25519Keys[static_cast<std::size_t>(pick(0, 2))];
+      auto line = std::make_shared<const std::string>(key);
+      if (pick(0, 1) == 0) return AddDeliveryKey{.participant = owner, .key = std::move(line)};
+      return RemoveDeliveryKey{.participant = owner, .key = std::move(line)};
+    }
     if (pick(0, 2) == 0)
       return SetProductTerms{{.gpu_class = "A100",
                               .region = "eu-west",

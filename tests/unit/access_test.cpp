@@ -2,7 +2,9 @@
 // snapshot keeps.
 #include <doctest/doctest.h>
 
+#include "gpux/matching/delivery_keys.h"
 #include "market.h"
+#include "ssh_keys.h"
 
 namespace gpux::test {
 namespace {
@@ -91,6 +93,107 @@ TEST_CASE("a provider is registered for a known participant, under a name of its
   CHECK_FALSE(gone.front().registered);
   CHECK(m.engine().snapshot().providers.empty());
   CHECK(only<ProviderSet>(m.apply(provider(6, "acme"))).size() == 1);  // the name is free again
+}
+
+TEST_CASE("delivery keys: OpenSSH public key lines, each rule with its own result") {
+  using P = DeliveryKeyProblem;
+  for (const char* key : kEd25519Keys)
+    CHECK(check_delivery_key(key) == P::none);
+  CHECK(check_delivery_key(kRsaKey) == P::none);
+  CHECK(check_delivery_key(kWeakRsaKey) == P::key_too_weak);
+  const std::string k1 = kEd25519Keys[0];
+  CHECK(check_delivery_key(k1.substr(0, k1.find(" k1@test"))) == P::none);  // no comment
+  CHECK(check_delivery_key(std::string(5'000, 'a')) == P::too_long);
+  CHECK(check_delivery_key("") == P::not_one_line);
+  CHECK(check_delivery_key(k1 + "\n" + kEd25519Keys[1]) == P::not_one_line);
+  CHECK(check_delivery_key("ssh-dss AAAAB3NzaC1kc3M=") == P::unknown_type);
+  CHECK(check_delivery_key("ssh-ed25519") == P::bad_base64);
+  CHECK(check_delivery_key("ssh-ed25519 AAAA!AAA") == P::bad_base64);
+  CHECK(check_delivery_key("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFqo=AR8") == P::bad_base64);
+  // An RSA body under an ed25519 name.
+  const std::string rsa = kRsaKey;
+  CHECK(check_delivery_key("ssh-ed25519 " + rsa.substr(8)) == P::type_mismatch);
+  CHECK(delivery_key_identity(k1) == k1.substr(0, k1.find(" k1@test")));
+  CHECK(delivery_key_identity("ssh-ed25519\t AAAA  comment") == "ssh-ed25519 AAAA");
+}
+
+TEST_CASE("delivery keys: a profile of up to 16 keys, journaled, in snapshots") {
+  Market m;
+  m.apply(AddParticipant{1});
+  const auto add = [&](ParticipantId who, const std::string& key) {
+    return m.apply(AddDeliveryKey{.participant = who, .key = std::make_shared<std::string>(key)});
+  };
+  const std::uint64_t empty_hash = m.engine().state_hash();
+  CHECK(refusal(add(2, kEd25519Keys[0])) == RejectReason::unknown_participant);
+  CHECK(refusal(add(1, kWeakRsaKey)) == RejectReason::invalid_delivery_key);
+  CHECK(m.engine().state_hash() == empty_hash);  // refusals leave no trace
+  const auto added = only<DeliveryKeyChanged>(add(1, kEd25519Keys[0]));
+  REQUIRE(added.size() == 1);
+  CHECK(added.front().added);
+  CHECK(*added.front().key == kEd25519Keys[0]);
+  // The same key under another comment is the same key.
+  const std::string k1 = kEd25519Keys[0];
+  CHECK(refusal(add(1, k1.substr(0, k1.find(" k1@test")) + " laptop")) ==
+        RejectReason::delivery_key_exists);
+  CHECK(m.engine().state_hash() != empty_hash);
+  CHECK(m.engine().snapshot().delivery_profiles ==
+        std::vector<DeliveryProfile>{{.participant = 1, .keys = {kEd25519Keys[0]}}});
+  // Removed by the key, whatever its comment; the last one empties the profile.
+  CHECK(refusal(m.apply(RemoveDeliveryKey{
+            .participant = 1, .key = std::make_shared<std::string>(kEd25519Keys[1])})) ==
+        RejectReason::unknown_delivery_key);
+  const auto removed = only<DeliveryKeyChanged>(m.apply(RemoveDeliveryKey{
+      .participant = 1, .key = std::make_shared<std::string>(k1.substr(0, k1.find(" k1@")))}));
+  REQUIRE(removed.size() == 1);
+  CHECK(!removed.front().added);
+  CHECK(*removed.front().key == kEd25519Keys[0]);
+  CHECK(m.engine().snapshot().delivery_profiles.empty());
+  CHECK(m.engine().state_hash() == empty_hash);
+}
+
+namespace {
+
+// An ed25519 key line whose 32 key bytes are all `fill`: well-formed, as
+// the exchange checks keys (it checks no curve point).
+std::string ed25519_line(unsigned char fill) {
+  std::string blob;
+  const auto put = [&](const std::string& field) {
+    for (int shift = 24; shift >= 0; shift -= 8)
+      blob.push_back(static_cast<char>(field.size() >> shift & 0xFF));
+    blob += field;
+  };
+  put("ssh-ed25519");
+  put(std::string(32, static_cast<char>(fill)));
+  const char* const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string text;
+  for (std::size_t i = 0; i < blob.size(); i += 3) {
+    std::uint32_t bits = 0;
+    for (std::size_t j = 0; j < 3; ++j)
+      bits = bits << 8 | (i + j < blob.size() ? static_cast<unsigned char>(blob[i + j]) : 0u);
+    const std::size_t chars = std::min<std::size_t>(4, (blob.size() - i) * 4 / 3 + 1);
+    for (std::size_t j = 0; j < 4; ++j)
+      text.push_back(j < chars ? alphabet[bits >> (18 - 6 * j) & 0x3F] : '=');
+  }
+  return "ssh-ed25519 " + text + " key-" + std::to_string(fill);
+}
+
+}  // namespace
+
+TEST_CASE("delivery keys: at most 16 in a profile") {
+  Market m;
+  m.apply(AddParticipant{1});
+  for (unsigned char fill = 0; fill < 16; ++fill) {
+    REQUIRE(check_delivery_key(ed25519_line(fill)) == DeliveryKeyProblem::none);
+    CHECK(only<DeliveryKeyChanged>(
+              m.apply(AddDeliveryKey{.participant = 1,
+                                     .key = std::make_shared<std::string>(ed25519_line(fill))}))
+              .size() == 1);
+  }
+  const auto full = only<CommandRejected>(m.apply(
+      AddDeliveryKey{.participant = 1, .key = std::make_shared<std::string>(ed25519_line(16))}));
+  REQUIRE(full.size() == 1);
+  CHECK(full.front().reason == RejectReason::too_many_delivery_keys);
+  CHECK(m.engine().snapshot().delivery_profiles.front().keys.size() == 16);
 }
 
 }  // namespace gpux::test

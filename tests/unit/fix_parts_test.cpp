@@ -421,6 +421,7 @@ class FakeSink final : public gpux::fix::ReportSink {
   void send(const MarketDataReport& report) override { market_data.push_back(report); }
   void send(const gpux::fix::BalanceReport&) override {}
   void send(const gpux::fix::FillsReport&) override {}
+  void send(const gpux::fix::DeliveryKeyReport&) override {}
   void end_of_batch() override { ++batches; }
   void seat_changed(const std::string&, bool, const std::string&) override {}
 

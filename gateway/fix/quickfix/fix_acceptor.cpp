@@ -71,7 +71,8 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     const std::string type = message.getHeader().getField(FIX::FIELD::MsgType);
     const std::string client = session.getTargetCompID().getValue();
     if (type == FIX::MsgType_SecurityListRequest || type == FIX::MsgType_MarketDataRequest ||
-        type == kMsgTypeAccountBalanceRequest || type == FIX::MsgType_TradeCaptureReportRequest) {
+        type == kMsgTypeAccountBalanceRequest || type == FIX::MsgType_TradeCaptureReportRequest ||
+        type == kMsgTypeDeliveryKeyRequest) {
       if (!within_rate(client)) {
         // No order to reject: a BusinessMessageReject names the throttle.
         FIX::Message reject;
@@ -85,7 +86,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       // Request ids are kept with subscriptions and echoed: bounded like
       // the order identifiers; a longer one draws a session Reject naming it.
       for (const int tag : {FIX::FIELD::MDReqID, FIX::FIELD::SecurityReqID, kBalanceReqID,
-                            FIX::FIELD::TradeRequestID})
+                            FIX::FIELD::TradeRequestID, kDeliveryKeyReqID})
         if (message.isSetField(tag) && message.getField(tag).size() > kMaxIdentifier)
           throw FIX::IncorrectTagValue(tag);
       if (type == FIX::MsgType_SecurityListRequest) {
@@ -95,6 +96,14 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
         entry.list_instruments(client, message.getField(FIX::FIELD::SecurityReqID));
       } else if (type == kMsgTypeAccountBalanceRequest) {
         entry.report_balance(client, message.getField(kBalanceReqID));
+      } else if (type == kMsgTypeDeliveryKeyRequest) {
+        const std::string action = message.getField(kDeliveryKeyAction);
+        if (action.size() != 1 || (action[0] != kDeliveryKeyList && action[0] != kDeliveryKeyAdd &&
+                                   action[0] != kDeliveryKeyRemove))
+          throw FIX::IncorrectTagValue(kDeliveryKeyAction);
+        entry.delivery_keys(
+            client, message.getField(kDeliveryKeyReqID), action[0],
+            message.isSetField(kSshPublicKey) ? message.getField(kSshPublicKey) : std::string());
       } else if (type == FIX::MsgType_TradeCaptureReportRequest) {
         if (message.getField(FIX::FIELD::TradeRequestType) !=
             std::to_string(FIX::TradeRequestType_ALL_TRADES))
@@ -183,6 +192,21 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     message.setField(kCashInEscrow, decimal(r.escrow));
     message.setField(kCollateral, decimal(r.collateral));
     message.setField(kReceivable, decimal(r.receivable));
+    to(r.session, message);
+  }
+
+  void send(const DeliveryKeyReport& r) override {
+    FIX::Message message;
+    message.getHeader().setField(FIX::FIELD::MsgType, kMsgTypeDeliveryKeyReport);
+    message.setField(kDeliveryKeyReqID, r.request_id);
+    message.setField(kDeliveryKeyStatus, r.rejected ? "1" : "0");
+    if (!r.text.empty()) message.setField(FIX::FIELD::Text, r.text);
+    message.setField(kNoDeliveryKeys, "0");  // required even when there are none
+    for (const std::string& key : r.keys) {
+      FIX::Group group(kNoDeliveryKeys, kSshPublicKey);
+      group.setField(kSshPublicKey, key);
+      message.addGroup(group);
+    }
     to(r.session, message);
   }
 

@@ -23,6 +23,18 @@ const int kCollateral = 20024;     // AMT: a provider's pledge
 const int kReceivable = 20025;     // AMT: a provider's sold GPU-hours awaiting settlement
 
 // gpux's own tags on NewOrderMultileg(AB), in the dictionary's user range.
+// DeliveryKeyRequest(U3) -> DeliveryKeyReport(U4): a participant's SSH
+// public keys, which its deliveries let in (docs/fix-spec.md).
+const char* const kMsgTypeDeliveryKeyRequest = "U3";
+const char* const kMsgTypeDeliveryKeyReport = "U4";
+const int kDeliveryKeyReqID = 20030;   // STRING, echoed
+const int kDeliveryKeyAction = 20031;  // CHAR: 0 list, 1 add, 2 remove
+const int kSshPublicKey = 20032;       // STRING: an OpenSSH public key line
+const int kDeliveryKeyStatus = 20033;  // CHAR: 0 done, 1 rejected (Text says why)
+const int kNoDeliveryKeys = 20034;     // NUMINGROUP of SshPublicKey: the profile now
+const char kDeliveryKeyList = '0';
+const char kDeliveryKeyAdd = '1';
+const char kDeliveryKeyRemove = '2';
 const int kBlockHours = 20010;      // INT: consecutive delivery hours
 const int kSingleProvider = 20011;  // BOOLEAN: Y (default) one provider, N any
 // The longest block (matching::kMaxBlockHours, checked where both are seen).
@@ -30,7 +42,16 @@ const int kMaxBlockHours = 168;
 
 // A client's order instruction, already checked for form by the acceptor.
 struct OrderRequest {
-  enum Kind { new_order, cancel, replace, status, mass_cancel, new_block, mass_status };
+  enum Kind {
+    new_order,
+    cancel,
+    replace,
+    status,
+    mass_cancel,
+    new_block,
+    mass_status,
+    delivery_key  // cl_ord_id: the DeliveryKeyReqID
+  };
   Kind kind = new_order;
   std::string session;                 // the client's SenderCompID
   std::string cl_ord_id;               // ClOrdID(11); a mass status request's MassStatusReqID(584)
@@ -142,6 +163,16 @@ struct BalanceReport {
   std::int64_t receivable = 0;
 };
 
+// DeliveryKeyReport(U4): the participant's delivery keys after the request,
+// or why it was rejected (the keys then as they were).
+struct DeliveryKeyReport {
+  std::string session;
+  std::string request_id;  // DeliveryKeyReqID(20030)
+  bool rejected = false;
+  std::string text;
+  std::vector<std::string> keys;
+};
+
 // One of a participant's fills, as TradeCaptureReport(AE) gives it.
 struct FillInfo {
   std::string trade_report_id;  // TradeReportID(571): "T" and the exchange's trade id
@@ -203,6 +234,7 @@ class ReportSink {
   virtual void send(const MarketDataReport& report) = 0;
   virtual void send(const BalanceReport& report) = 0;
   virtual void send(const FillsReport& report) = 0;
+  virtual void send(const DeliveryKeyReport& report) = 0;
   // The sender has nothing more for now: what send() held back goes out.
   virtual void end_of_batch() = 0;
   // The seat was disabled or given a new password (log_out): its session
@@ -241,6 +273,11 @@ class OrderEntry {
   // The session's participant's fills on `trade_date` (YYYYMMDD, UTC).
   virtual void report_fills(const std::string& session, const std::string& request_id,
                             const std::string& trade_date) = 0;
+  // DeliveryKeyRequest (U3): list, add or remove one of the session's
+  // participant's delivery keys; the report comes once the change is
+  // journaled (or at once, for a list or a key that is no key).
+  virtual void delivery_keys(const std::string& session, const std::string& request_id, char action,
+                             const std::string& key) = 0;
   // The session's connection ended (logout or lost): its market data
   // subscriptions end, and its orders are cancelled when so configured.
   virtual void disconnected(const std::string& session) = 0;

@@ -159,6 +159,7 @@ OrderMessage read_order_message(const FIX::Message& message, const std::string& 
       request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);
       return read;
     case OrderRequest::status:
+    case OrderRequest::delivery_key:  // not an order message: U3 is read by the acceptor
       return read;
     case OrderRequest::replace:
       request.orig_cl_ord_id = message.getField(FIX::FIELD::OrigClOrdID);

@@ -10,6 +10,7 @@
 
 #include "fix_gateway.pb.h"
 #include "gpux/fix/decimal_text.h"
+#include "gpux/matching/delivery_keys.h"
 #include "gpux/storage/journal.h"
 #include "market_data.h"
 #include "order_index.h"
@@ -102,6 +103,9 @@ std::optional<fix::OrderRequest> decode_origin(const CommandBody& body, std::str
     r.kind = fix::OrderRequest::replace;
   } else if (std::holds_alternative<MassCancel>(body)) {
     r.kind = fix::OrderRequest::mass_cancel;
+  } else if (std::holds_alternative<AddDeliveryKey>(body) ||
+             std::holds_alternative<RemoveDeliveryKey>(body)) {
+    r.kind = fix::OrderRequest::delivery_key;
   } else {
     return std::nullopt;
   }
@@ -207,6 +211,48 @@ void FixOrderEntry::recovered(const EngineSnapshot& state) {
   balances_known_ = true;
   for (const Seat& seat : state.seats)
     seats_->set(seat);
+  delivery_keys_.clear();
+  for (const DeliveryProfile& profile : state.delivery_profiles)
+    delivery_keys_[profile.participant] = profile.keys;
+}
+
+void FixOrderEntry::delivery_keys(const std::string& session, const std::string& request_id,
+                                  char action, const std::string& key) {
+  const auto seat = participant_of(session);
+  if (!seat) return;  // sessions exist for seats only, and a seat stays
+  const ParticipantId participant = *seat;
+  std::unique_lock lock(mutex_);
+  fix::DeliveryKeyReport answer{
+      .session = session, .request_id = request_id, .rejected = false, .text = {}, .keys = {}};
+  if (const auto found = delivery_keys_.find(participant); found != delivery_keys_.end())
+    answer.keys = found->second;
+  if (action == fix::kDeliveryKeyList) return send(answer);
+  // A key that is no key is named here, rule by rule; the engine checks
+  // again, and decides whether the profile has it already or is full.
+  answer.rejected = true;
+  if (key.empty()) {
+    answer.text = "SshPublicKey(20032) is required to add or remove a key";
+    return send(answer);
+  }
+  if (const DeliveryKeyProblem problem = check_delivery_key(key);
+      action == fix::kDeliveryKeyAdd && problem != DeliveryKeyProblem::none) {
+    answer.text =
+        std::string(to_string(RejectReason::invalid_delivery_key)) + ": " + to_string(problem);
+    return send(answer);
+  }
+  lock.unlock();
+  fix::OrderRequest request;
+  request.kind = fix::OrderRequest::delivery_key;
+  request.session = session;
+  request.cl_ord_id = request_id;
+  auto line = std::make_shared<const std::string>(key);
+  if (action == fix::kDeliveryKeyAdd) {
+    submit_with_origin(AddDeliveryKey{.participant = participant, .key = std::move(line)}, request,
+                       0);
+  } else {
+    submit_with_origin(RemoveDeliveryKey{.participant = participant, .key = std::move(line)},
+                       request, 0);
+  }
 }
 
 bool FixOrderEntry::has_seat(const std::string& session) {
@@ -773,9 +819,32 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
   } else if (const auto* rested = std::get_if<BlockOrderRested>(&event)) {
     open_block(rested->block, rested->participant, rested->units * rested->hours, rested->limit,
                exec, origin);
+  } else if (const auto* changed = std::get_if<DeliveryKeyChanged>(&event)) {
+    std::vector<std::string>& keys = delivery_keys_[changed->participant];
+    if (changed->added) {
+      keys.push_back(*changed->key);
+    } else {
+      std::erase(keys, *changed->key);
+    }
+    if (origin != nullptr && origin->kind == fix::OrderRequest::delivery_key)
+      send(fix::DeliveryKeyReport{.session = origin->session,
+                                  .request_id = origin->cl_ord_id,
+                                  .rejected = false,
+                                  .text = {},
+                                  .keys = keys});
+    if (keys.empty()) delivery_keys_.erase(changed->participant);
   } else if (const auto* r = std::get_if<CommandRejected>(&event)) {
     if (origin == nullptr) return;
-    if (origin->opens_order()) {
+    if (origin->kind == fix::OrderRequest::delivery_key) {
+      fix::DeliveryKeyReport answer{.session = origin->session,
+                                    .request_id = origin->cl_ord_id,
+                                    .rejected = true,
+                                    .text = to_string(r->reason),
+                                    .keys = {}};
+      if (const auto found = delivery_keys_.find(r->participant); found != delivery_keys_.end())
+        answer.keys = found->second;
+      send(answer);
+    } else if (origin->opens_order()) {
       refuse(*origin, r->reason, exec);
     } else if (origin->kind == fix::OrderRequest::mass_cancel) {
       if (!origin->cl_ord_id.empty())

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <variant>
 
 #include "gpux/matching/access.h"
@@ -184,11 +185,27 @@ struct SetProductTerms {
   std::shared_ptr<const ProductTerms> terms;
 };
 
+// Adds an SSH public key line to a participant's delivery profile: what its
+// deliveries will let in. Refused: unknown_participant, invalid_delivery_key
+// (check_delivery_key in delivery_keys.h), delivery_key_exists (the same
+// key, whatever its comment), too_many_delivery_keys (kMaxDeliveryKeys).
+struct AddDeliveryKey {
+  ParticipantId participant = 0;
+  std::shared_ptr<const std::string> key;  // held by pointer: rare, and large
+};
+
+// Removes the key of the profile with the identity of `key` ("TYPE BASE64",
+// a comment ignored). Refused: unknown_delivery_key.
+struct RemoveDeliveryKey {
+  ParticipantId participant = 0;
+  std::shared_ptr<const std::string> key;
+};
+
 using CommandBody =
     std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
                  ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity, PostCollateral,
                  RecordChallengeOutcome, NewBlockOrder, SetMarketTerms, HaltInstrument, SetSeat,
-                 SetProvider, SetProductTerms>;
+                 SetProvider, SetProductTerms, AddDeliveryKey, RemoveDeliveryKey>;
 
 struct Command {
   Stamp stamp;

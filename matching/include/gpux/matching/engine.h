@@ -157,6 +157,14 @@ struct BlockView {
   bool operator==(const BlockView&) const = default;
 };
 
+// A participant's delivery profile (delivery_keys.h): its key lines, in
+// the order they were added.
+struct DeliveryProfile {
+  ParticipantId participant = 0;
+  std::vector<std::string> keys;
+  bool operator==(const DeliveryProfile&) const = default;
+};
+
 // Everything the engine knows, as plain values: what a snapshot stores.
 // Orders are listed per side in priority order, and each account lists its
 // resting orders in the engine's own order, so a restored engine replays the
@@ -176,6 +184,7 @@ struct EngineSnapshot {
   std::vector<ProductTerms> product_terms;          // in effect, by class and region
   std::vector<ProductTerms> pending_product_terms;  // scheduled, by effective_from
   std::vector<BlockView> blocks;                    // resting block orders, by id
+  std::vector<DeliveryProfile> delivery_profiles;   // by participant, none empty
   bool operator==(const EngineSnapshot&) const = default;
 };
 

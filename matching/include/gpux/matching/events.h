@@ -279,13 +279,25 @@ struct ProductTermsSet {
   }
 };
 
+// A key added to, or removed from, a participant's delivery profile.
+struct DeliveryKeyChanged {
+  Stamp stamp = {};
+  ParticipantId participant = 0;
+  std::shared_ptr<const std::string> key;  // the line as added
+  bool added = true;                       // false: removed
+  bool operator==(const DeliveryKeyChanged& o) const {
+    return stamp == o.stamp && participant == o.participant && added == o.added &&
+           (key == o.key || (key && o.key && *key == *o.key));
+  }
+};
+
 using Event =
     std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
                  SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
                  OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting, CollateralChanged,
                  ObligationCreated, ChallengeScheduled, ChallengeRecorded, ObligationSettled,
                  BlockOrderFilled, MarketTermsSet, InstrumentHalted, SeatSet, ProviderSet,
-                 ProductTermsSet, BlockOrderRested>;
+                 ProductTermsSet, BlockOrderRested, DeliveryKeyChanged>;
 
 // Receives events synchronously on the engine thread, in order. Kept apart
 // from the book so that market data, journaling and tests plug in alike.

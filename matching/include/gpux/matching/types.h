@@ -113,6 +113,11 @@ enum class RejectReason : std::uint8_t {
   invalid_product_terms,            // bad names, a fee above 100% or the hold, a band reaching 0
   spec_differs_from_product_terms,  // a listing whose fees or band are not its product's terms
   block_not_replaceable,            // ReplaceOrder names a resting block: cancel it instead
+  // AddDeliveryKey and RemoveDeliveryKey.
+  invalid_delivery_key,    // not a key line gpux accepts (check_delivery_key says why)
+  delivery_key_exists,     // the profile has that key already
+  too_many_delivery_keys,  // the profile is full (kMaxDeliveryKeys)
+  unknown_delivery_key,    // the profile has no such key
 };
 
 // The longest block order: one week of consecutive delivery hours.

@@ -85,6 +85,8 @@ class FixOrderEntry final : public fix::OrderEntry {
   void list_instruments(const std::string& session, const std::string& request_id) override;
   void request_market_data(const fix::MarketDataRequest& request) override;
   void report_balance(const std::string& session, const std::string& request_id) override;
+  void delivery_keys(const std::string& session, const std::string& request_id, char action,
+                     const std::string& key) override;
   void report_fills(const std::string& session, const std::string& request_id,
                     const std::string& trade_date) override;
   void disconnected(const std::string& session) override;
@@ -162,9 +164,9 @@ class FixOrderEntry final : public fix::OrderEntry {
     bool log_out = false;
     std::string reason;
   };
-  using Outgoing =
-      std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport, fix::BalanceReport,
-                   fix::FillsReport, CheckpointBytes, Ended, ForgetEnded, SeatChanged>;
+  using Outgoing = std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport,
+                                fix::BalanceReport, fix::DeliveryKeyReport, fix::FillsReport,
+                                CheckpointBytes, Ended, ForgetEnded, SeatChanged>;
   void send(Outgoing message);
   void send_batch(std::deque<Outgoing>& batch);  // on the sender thread
 
@@ -188,6 +190,9 @@ class FixOrderEntry final : public fix::OrderEntry {
   settlement::Ledger balances_;
   bool balances_known_ = false;
   std::unique_ptr<MarketData> market_;
+  // Delivery profiles (SSH public key lines) by participant: the recovered
+  // engine's, then every DeliveryKeyChanged observed since.
+  std::map<matching::ParticipantId, std::vector<std::string>> delivery_keys_;
   // Ended orders are kept in the FIX state store one record at a time, never
   // in the checkpoint, whose cost must stay that of the live orders
   // (docs/perf-notes.md).
