@@ -705,6 +705,15 @@ long lowest_free_descriptor(pid_t pid) {
 
 TEST_CASE("provider API: out of file descriptors, it refuses newcomers without spinning") {
   Exchange exchange;
+  // Ready, not only listening: the provider API listens before the
+  // bootstrap is journaled, and the sanitizers' first checks of the
+  // bootstrap's objects need descriptors of their own (a limit set before
+  // would abort gpuxd there).
+  for (int waited_ms = 0;
+       waited_ms < 20'000 && exchange.log().find("gpuxd: ready") == std::string::npos;
+       waited_ms += 10)
+    ::poll(nullptr, 0, 10);
+  REQUIRE_MESSAGE(exchange.log().find("gpuxd: ready") != std::string::npos, exchange.log());
   // The fixture's readiness probe served and closed: no descriptor below
   // the limit is let go of while the test runs.
   for (int waited_ms = 0; waited_ms < 10'000 && holds_connection_on(exchange.pid, exchange.port);
