@@ -49,5 +49,26 @@ inline long open_descriptors(pid_t pid) {
   return count;
 }
 
+// The lowest descriptor number the process has free: with RLIMIT_NOFILE
+// set to it, the process can open no more; set to it + 1, exactly one.
+// (A count of open descriptors says less: numbers may have holes.)
+// -1 when the process is gone.
+inline long lowest_free_descriptor(pid_t pid) {
+  DIR* directory = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (directory == nullptr) return -1;
+  std::vector<bool> used;
+  while (const dirent* entry = ::readdir(directory)) {
+    if (entry->d_name[0] == '.') continue;
+    const auto fd = static_cast<std::size_t>(std::atol(entry->d_name));
+    if (fd >= used.size()) used.resize(fd + 1, false);
+    used[fd] = true;
+  }
+  ::closedir(directory);
+  long free = 0;
+  while (static_cast<std::size_t>(free) < used.size() && used[static_cast<std::size_t>(free)])
+    ++free;
+  return free;
+}
+
 }  // namespace local
 }  // namespace gpux

@@ -325,77 +325,80 @@ TEST_CASE("FIX: one source address cannot take every connection") {
   carol.logon();
 }
 
-TEST_CASE("FIX: out of file descriptors, gpuxd refuses newcomers and serves its sessions") {
-  Exchange exchange(
-      "fix_client = CAROL participant=3 password=none\nfix_client = DAVE participant=3 "
-      "password=none\n");
-  RawFix carol(exchange.port, "CAROL");
-  carol.logon();
-  const auto status_request = [&] {
+// gpuxd with CAROL logged on, DAVE a seat that never has been, and the
+// means to leave gpuxd few descriptors (the soft limit: raising it again
+// needs no privilege).
+struct ShortOfDescriptors {
+  ShortOfDescriptors() {
+    carol.logon();
+    // Once before the limit: the sanitizers' first check of a call's
+    // dynamic type opens a pipe, which no descriptor would be left for.
+    REQUIRE(status_request() == "8");
+    REQUIRE(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before) == 0);
+  }
+  // Whether CAROL's OrderStatusRequest is answered (an ExecutionReport).
+  std::string status_request() {
     carol.send(carol.frame("H", std::string("11=none\x01") + "55=" + kSymbol + "\x01"));
     return RawFix::type_of(carol.read());
-  };
-  // Once before the limit: the sanitizers' first check of a call's dynamic
-  // type opens a pipe, which no descriptor would be left for below.
-  REQUIRE(status_request() == "8");
+  }
+  // gpuxd may open `spare` more descriptors, no more.
+  void leave(long spare) {
+    const rlimit tight{static_cast<rlim_t>(gpux::local::lowest_free_descriptor(pid) + spare),
+                       before.rlim_max};
+    REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &tight, nullptr) == 0);
+  }
+  void restore() { REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr) == 0); }
+
+  Exchange exchange{
+      "fix_client = CAROL participant=3 password=none\nfix_client = DAVE participant=3 "
+      "password=none\n"};
+  RawFix carol{exchange.port, "CAROL"};
   const pid_t pid = exchange.daemon->pid();
-  // Room for a few more descriptors than gpuxd holds now (the soft limit:
-  // raising it again needs no privilege), then a flood.
   rlimit before{};
-  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before) == 0);
-  const rlimit tight{static_cast<rlim_t>(gpux::local::open_descriptors(pid) + 4), before.rlim_max};
-  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &tight, nullptr) == 0);
+};
+
+TEST_CASE("FIX: out of file descriptors, gpuxd refuses newcomers and serves its sessions") {
+  ShortOfDescriptors gpuxd;
+  // Room for a few more descriptors, then a flood.
+  gpuxd.leave(4);
   std::vector<std::unique_ptr<RawFix>> flood;
   for (int i = 0; i < 20; ++i)
-    flood.emplace_back(new RawFix(exchange.port, "X"));
+    flood.emplace_back(new RawFix(gpuxd.exchange.port, "X"));
   // Pending connections it cannot accept must not make it spin: over two
   // seconds it stays far from a core's worth of CPU (200 ticks).
-  const long ticks_before = gpux::local::cpu_ticks(pid);
+  const long ticks_before = gpux::local::cpu_ticks(gpuxd.pid);
   std::this_thread::sleep_for(std::chrono::seconds(2));  // the measurement's window
-  const long used = gpux::local::cpu_ticks(pid) - ticks_before;
+  const long used = gpux::local::cpu_ticks(gpuxd.pid) - ticks_before;
   CAPTURE(used);
   CHECK(used < 50);
   // The session it has is served meanwhile.
-  CHECK(status_request() == "8");
+  CHECK(gpuxd.status_request() == "8");
   // Descriptors back: a newcomer logs on.
-  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr) == 0);
+  gpuxd.restore();
   flood.clear();
-  CHECK(logs_on_soon(exchange.port, "DAVE"));
-  std::ifstream events(exchange.dir.path + "/data/fix-log/GLOBAL.event.current.log");
+  CHECK(logs_on_soon(gpuxd.exchange.port, "DAVE"));
+  std::ifstream events(gpuxd.exchange.dir.path + "/data/fix-log/GLOBAL.event.current.log");
   const std::string logged((std::istreambuf_iterator<char>(events)),
                            std::istreambuf_iterator<char>());
   CHECK(logged.find("out of file descriptors") != std::string::npos);
 }
 
 TEST_CASE("FIX: a seat whose session cannot be made for want of descriptors is refused, no more") {
-  Exchange exchange(
-      "fix_client = CAROL participant=3 password=none\nfix_client = DAVE participant=3 "
-      "password=none\n");
-  RawFix carol(exchange.port, "CAROL");
-  carol.logon();
-  const auto status_request = [&] {
-    carol.send(carol.frame("H", std::string("11=none\x01") + "55=" + kSymbol + "\x01"));
-    return RawFix::type_of(carol.read());
-  };
-  REQUIRE(status_request() == "8");  // the sanitizers' pipe, as above
-  const pid_t pid = exchange.daemon->pid();
-  rlimit before{};
-  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before) == 0);
+  ShortOfDescriptors gpuxd;
   // One descriptor to spare: DAVE's connection takes it, and its session
   // (made at its first Logon) can open no log file.
-  const rlimit tight{static_cast<rlim_t>(gpux::local::open_descriptors(pid) + 1), before.rlim_max};
-  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &tight, nullptr) == 0);
+  gpuxd.leave(1);
   {
-    RawFix dave(exchange.port, "DAVE");
+    RawFix dave(gpuxd.exchange.port, "DAVE");
     dave.try_send(dave.frame("A",
                              "98=0\x01"
                              "108=30\x01"));
     CHECK(RawFix::type_of(dave.read()) != "A");
   }
-  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr) == 0);
+  gpuxd.restore();
   // gpuxd lives on: CAROL is served, and DAVE's next Logon makes its session.
-  CHECK(status_request() == "8");
-  CHECK(logs_on_soon(exchange.port, "DAVE"));
+  CHECK(gpuxd.status_request() == "8");
+  CHECK(logs_on_soon(gpuxd.exchange.port, "DAVE"));
 }
 
 TEST_CASE("FIX: a connection that does not log on in time, or sends too much first, is closed") {

@@ -691,15 +691,6 @@ bool holds_connection_on(pid_t pid, int port) {
 
 // The lowest descriptor number `pid` has free. With RLIMIT_NOFILE at it,
 // nothing can be opened while every descriptor below stays open.
-long lowest_free_descriptor(pid_t pid) {
-  std::set<long> used;
-  for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
-    used.insert(std::stol(entry.path().filename().string()));
-  long free = 0;
-  while (used.count(free) != 0)
-    ++free;
-  return free;
-}
 
 }  // namespace
 
@@ -725,7 +716,8 @@ TEST_CASE("provider API: out of file descriptors, it refuses newcomers without s
   // checks of a new connection's objects need a descriptor of their own.
   rlimit before{};
   REQUIRE(::prlimit(exchange.pid, RLIMIT_NOFILE, nullptr, &before) == 0);
-  const rlimit tight{static_cast<rlim_t>(lowest_free_descriptor(exchange.pid)), before.rlim_max};
+  const rlimit tight{static_cast<rlim_t>(gpux::local::lowest_free_descriptor(exchange.pid)),
+                     before.rlim_max};
   REQUIRE(::prlimit(exchange.pid, RLIMIT_NOFILE, &tight, nullptr) == 0);
   std::vector<int> flood;
   for (int i = 0; i < 20; ++i) {
