@@ -93,10 +93,13 @@ struct Exchange {
 
   // gpux trade COMMAND on the TRADER seat.
   gpux::test::CommandResult trade(const std::string& command) const {
-    return gpux::test::run_command(std::string(GPUX_PATH) + " trade --port " +
+    return gpux::test::run_command(std::string(GPUX_PATH) + " trade " + state_dir() + " --port " +
                                    std::to_string(fix_port) + " --sender TRADER --dictionary " +
                                    GPUX_FIX_DICTIONARY + " --timeout 20 " + command);
   }
+  // The CLI keeps its sessions' state here, not in the user's home: a test
+  // starts from none, and leaves none behind.
+  std::string state_dir() const { return "--state-dir " + (dir.path() / "trade-state").string(); }
 
   // The exit status of a gpuxd that stops by itself within `seconds`; -1 if it does not.
   int exit_status_within(int seconds) {
@@ -364,9 +367,9 @@ TEST_CASE("gpux trade says why it has no session: host, port, seat or password")
   Exchange exchange("fix_client = LOCKED participant=1 password_hash=" + hash + "\n");
   exchange.start();
   const auto trade_as = [&](const std::string& where, const std::string& sender) {
-    return gpux::test::run_command(std::string(GPUX_PATH) + " trade " + where + " --sender " +
-                                   sender + " --dictionary " + GPUX_FIX_DICTIONARY +
-                                   " --timeout 10 status X1");
+    return gpux::test::run_command(std::string(GPUX_PATH) + " trade " + exchange.state_dir() + " " +
+                                   where + " --sender " + sender + " --dictionary " +
+                                   GPUX_FIX_DICTIONARY + " --timeout 10 status X1");
   };
   const std::string here = "--port " + std::to_string(exchange.fix_port);
   const struct {
@@ -389,9 +392,10 @@ TEST_CASE("gpux trade says why it has no session: host, port, seat or password")
   }
   // With the password it logs on (the status of an order it never placed).
   ::setenv("SEAT_SECRET", "seat-secret", 1);
-  const auto right = gpux::test::run_command(
-      std::string(GPUX_PATH) + " trade " + here + " --sender LOCKED --password-env SEAT_SECRET" +
-      " --dictionary " + GPUX_FIX_DICTIONARY + " --timeout 10 status X1");
+  const auto right =
+      gpux::test::run_command(std::string(GPUX_PATH) + " trade " + exchange.state_dir() + " " +
+                              here + " --sender LOCKED --password-env SEAT_SECRET" +
+                              " --dictionary " + GPUX_FIX_DICTIONARY + " --timeout 10 status X1");
   ::unsetenv("SEAT_SECRET");
   CAPTURE(right.output);
   CHECK(right.output.find("no FIX session") == std::string::npos);
@@ -489,9 +493,9 @@ TEST_CASE("bound to an interface's address, gpuxd serves FIX and providers on an
   REQUIRE_MESSAGE(gpux::local::wait_for_listener(exchange.fix_port, 30, far.here.c_str()),
                   exchange.log());
   CHECK(exchange.log().find("FIX 4.4 acceptor on " + far.here + " port") != std::string::npos);
-  const std::string fix = std::string(GPUX_PATH) + " trade --host " + far.here + " --port " +
-                          std::to_string(exchange.fix_port) + " --sender TRADER --dictionary " +
-                          GPUX_FIX_DICTIONARY + " --timeout 20 ";
+  const std::string fix = std::string(GPUX_PATH) + " trade " + exchange.state_dir() + " --host " +
+                          far.here + " --port " + std::to_string(exchange.fix_port) +
+                          " --sender TRADER --dictionary " + GPUX_FIX_DICTIONARY + " --timeout 20 ";
   // From the other machine: an order over FIX, and a provider onboarded.
   const auto placed =
       gpux::test::run_command(far.run(fix + "place buy " + kSymbol + " 1 2.0 --id FAR1"));
