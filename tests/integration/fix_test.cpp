@@ -1219,10 +1219,25 @@ TEST_CASE("gpux trade delivery-key: a journaled profile of SSH keys, each refusa
   auto result = keys("list");
   CHECK(result.first == 0);
   CHECK_MESSAGE(result.second.find("state=none") != std::string::npos, result.second);
+  // ALICE buys from BOB: her fill's Text says she has no key; the seller's does not.
+  const auto buy_from_bob = [&](const std::string& id) {
+    FIX::Message offer = new_order("o-" + id, kSymbol, '2', "2.0", "1");
+    FIX::Session::sendToTarget(offer, exchange.bob);
+    CHECK(field(exchange.client.next("BOB"), FIX::FIELD::ExecType) == "0");
+    FIX::Message bid = new_order("b-" + id, kSymbol, '1', "2.0", "1");
+    FIX::Session::sendToTarget(bid, exchange.alice);
+    CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "0");
+    const FIX::Message fill = exchange.client.next("ALICE");
+    CHECK(field(fill, FIX::FIELD::ExecType) == "F");
+    CHECK(!exchange.client.next("BOB").isSetField(FIX::FIELD::Text));
+    return fill.isSetField(FIX::FIELD::Text) ? field(fill, FIX::FIELD::Text) : std::string();
+  };
+  CHECK(buy_from_bob("1").find("no delivery key: add one") == 0);
   const std::string k1 = gpux::test::kEd25519Keys[0];
   result = keys("add '" + k1 + "'");
   CHECK_MESSAGE(result.first == 0, result.second);
   CHECK_MESSAGE(result.second.find("key=" + k1) != std::string::npos, result.second);
+  CHECK(buy_from_bob("2").empty());
   // The same key under another comment; a weak key; not a key: each named.
   result = keys("add '" + k1.substr(0, k1.find(" k1@test")) + " laptop'");
   CHECK(result.first == 1);

@@ -67,6 +67,11 @@ std::string explain(const InstrumentSpec& spec, RejectReason reason) {
   }
 }
 
+// Text(58) of a fill to a buyer whose delivery profile is empty.
+const char* const kNoDeliveryKey =
+    "no delivery key: add one (DeliveryKeyRequest, gpux trade delivery-key add) before delivery "
+    "starts, or the GPUs cannot be handed over";
+
 std::string exec_id(const Stamp& stamp, std::size_t position) {
   return std::to_string(stamp.sequence) + "-" + std::to_string(position);
 }
@@ -883,6 +888,17 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
       o->cum_qty += t->quantity;
       o->cum_notional += t->quantity * t->price;
       const std::string exec_id = trade_exec_id(t->trade, id == t->maker_order);
+      // A buyer with no delivery key is told with each fill: its GPUs can
+      // be handed over only to a key it adds before delivery starts.
+      const ParticipantId party = id == t->maker_order ? t->maker : t->taker;
+      const bool keyless = o->side == FIX::Side_BUY && !delivery_keys_.contains(party);
+      const auto fill = [&](const Working& w, Quantity leaves) {
+        fix::Report filled = execution_report(w, id, exec_id, FIX::ExecType_TRADE, leaves,
+                                              t->quantity, t->price, {}, 0);
+        if (keyless) filled.text = kNoDeliveryKey;
+        deliver(filled);
+        if (leaves == 0) finish(id, FIX::OrdStatus_FILLED);
+      };
       if (o->block) {
         // A block's leg: its hour's Symbol, and what the whole block still wants.
         // (While recovering, instruments listed before the checkpoint are
@@ -890,13 +906,10 @@ void FixOrderEntry::report_on_fix_order(const Event& event, const std::string& e
         Working leg = *o;
         if (const auto hour = instruments_.find(t->instrument); hour != instruments_.end())
           leg.symbol = hour->second.spec.symbol;
-        const Quantity leaves = o->order_qty - o->cum_qty;
-        report(leg, id, exec_id, FIX::ExecType_TRADE, leaves, t->quantity, t->price);
-        if (leaves == 0) finish(id, FIX::OrdStatus_FILLED);
+        fill(leg, o->order_qty - o->cum_qty);
         continue;
       }
-      report(*o, id, exec_id, FIX::ExecType_TRADE, remaining, t->quantity, t->price);
-      if (remaining == 0) finish(id, FIX::OrdStatus_FILLED);
+      fill(*o, remaining);
     }
   } else if (const auto* c = std::get_if<OrderCanceled>(&event)) {
     const Working* found = orders_->find(c->order);
