@@ -161,8 +161,8 @@ std::string broken_promise(const fix::OrderMessage& read, const FIX::Message& me
     return "a replace that is not a limit order";
   if (r.kind == OrderRequest::new_block &&
       (r.block_hours < 1 || r.block_hours > fix::kMaxBlockHours ||
-       r.time_in_force == FIX::TimeInForce_FILL_OR_KILL ||
-       r.ord_type != FIX::OrdType_LIMIT || read.cost != r.block_hours))
+       r.time_in_force == FIX::TimeInForce_FILL_OR_KILL || r.ord_type != FIX::OrdType_LIMIT ||
+       read.cost != r.block_hours))
     return "a block outside its rules";
   return "";
 }

@@ -198,7 +198,7 @@ class ProviderService {
   std::map<std::string, matching::Seat> seats_;  // by SenderCompID
   std::map<std::pair<std::string, std::string>, matching::ProductTerms> product_terms_;
   std::vector<matching::ProductTerms> pending_product_terms_;  // by effective_from
-  std::set<matching::ParticipantId> participants_;  // every one the engine has
+  std::set<matching::ParticipantId> participants_;             // every one the engine has
   std::map<matching::InstrumentId, Listing> listings_;
   std::map<matching::ParticipantId, std::deque<Challenge>> due_;  // by provider, in time order
   std::map<matching::ParticipantId, Connection*> agents_;
