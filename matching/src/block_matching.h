@@ -178,14 +178,6 @@ auto EngineCore<Book>::plan_block(const BlockView& b) -> std::optional<BlockPlan
   return plan;
 }
 
-// Price-time priority between two resting blocks of one side: the better
-// limit first, then the earlier block.
-template <class Book>
-bool EngineCore<Book>::block_ahead(const BlockView& a, const BlockView& b) {
-  if (a.limit != b.limit) return a.side == Side::buy ? a.limit > b.limit : a.limit < b.limit;
-  return a.block < b.block;
-}
-
 // The resting blocks an incoming block takes whole: opposite, of the
 // identical span, crossing its limit, not its owner's; in priority order,
 // each taken while its units still fit, until they add up to exactly the
@@ -193,23 +185,20 @@ bool EngineCore<Book>::block_ahead(const BlockView& a, const BlockView& b) {
 // first seller whose blocks get there). None when they cannot.
 template <class Book>
 std::vector<OrderId> EngineCore<Book>::opposite_blocks(const BlockView& b) {
-  std::vector<const BlockView*> candidates;
-  for (OrderId id : find_instrument(b.span.front())->blocks) {
-    const BlockView& r = blocks_.at(id);
-    if (r.side != b.side && r.participant != b.participant && r.span == b.span &&
-        crosses(b.side, b.limit, r.limit))
-      candidates.push_back(&r);
-  }
-  std::sort(candidates.begin(), candidates.end(),
-            [](const BlockView* x, const BlockView* y) { return block_ahead(*x, *y); });
   const bool one_seller = b.side == Side::buy && b.one_provider;
   // Per seller when one seller must fill it all; else one group for all.
   std::map<ParticipantId, std::pair<Quantity, std::vector<OrderId>>> groups;
-  for (const BlockView* r : candidates) {
-    auto& [units, ids] = groups[one_seller ? r->participant : 0];
-    if (units + r->units > b.units) continue;
-    units += r->units;
-    ids.push_back(r->block);
+  const std::set<BlockRank>& hour = find_instrument(b.span.front())->blocks;
+  const Side side = opposite(b.side);
+  for (auto rank = hour.lower_bound(first_rank(side)); rank != hour.end() && rank->side == side;
+       ++rank) {
+    const BlockView& r = blocks_.at(rank->block);
+    if (!crosses(b.side, b.limit, r.limit)) break;  // nor will any after it
+    if (r.participant == b.participant || r.span != b.span) continue;
+    auto& [units, ids] = groups[one_seller ? r.participant : 0];
+    if (units + r.units > b.units) continue;
+    units += r.units;
+    ids.push_back(r.block);
     if (units == b.units) return ids;
   }
   return {};
@@ -357,7 +346,7 @@ void EngineCore<Book>::rest_block(BlockView b) {
                         .limit = b.limit});
   hold_block(b);
   for (InstrumentId hour : b.span)
-    find_instrument(hour)->blocks.insert(b.block);
+    find_instrument(hour)->blocks.insert(rank_of(b));
   const OrderId id = b.block;
   blocks_.emplace(id, std::move(b));
 }
@@ -369,7 +358,7 @@ BlockView EngineCore<Book>::take_block(OrderId id) {
   BlockView b = std::move(it->second);
   blocks_.erase(it);
   for (InstrumentId hour : b.span)
-    find_instrument(hour)->blocks.erase(id);
+    find_instrument(hour)->blocks.erase(rank_of(b));
   return b;
 }
 
@@ -398,16 +387,12 @@ void EngineCore<Book>::end_block(OrderId id, std::optional<CancelReason> cancel)
 // priority order, try the hourly books again.
 template <class Book>
 void EngineCore<Book>::retry_blocks(Instrument& hour, Side blocks_side) {
-  std::vector<const BlockView*> candidates;
-  for (OrderId id : hour.blocks)
-    if (const BlockView& b = blocks_.at(id); b.side == blocks_side) candidates.push_back(&b);
-  std::sort(candidates.begin(), candidates.end(),
-            [](const BlockView* x, const BlockView* y) { return block_ahead(*x, *y); });
   std::vector<OrderId> tries;
-  for (const BlockView* b : candidates) {
-    if (tries.size() == kBlockRetriesPerCommand) break;
-    tries.push_back(b->block);
-  }
+  for (auto rank = hour.blocks.lower_bound(first_rank(blocks_side));
+       rank != hour.blocks.end() && rank->side == blocks_side &&
+       tries.size() < kBlockRetriesPerCommand;
+       ++rank)
+    tries.push_back(rank->block);
   for (OrderId id : tries) {
     const BlockView& b = blocks_.at(id);
     if (!span_trades(b)) continue;

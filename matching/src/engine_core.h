@@ -139,6 +139,23 @@ class EngineCore final : public Engine {
   }
 
  private:
+  // A resting block's place among an hour's blocks: by side, then in
+  // price-time priority (a buy's best limit is its highest), so that the
+  // blocks a command tries come first without a sort.
+  struct BlockRank {
+    Side side = Side::buy;
+    Price priority = 0;  // the limit; negated for buys
+    OrderId block = 0;
+    auto operator<=>(const BlockRank&) const = default;
+  };
+  static BlockRank rank_of(const BlockView& b) {
+    return {.side = b.side, .priority = b.side == Side::buy ? -b.limit : b.limit, .block = b.block};
+  }
+  // The first rank of `side`'s blocks in an hour.
+  static BlockRank first_rank(Side side) {
+    return {.side = side, .priority = std::numeric_limits<Price>::min(), .block = 0};
+  }
+
   struct Instrument {
     InstrumentSpec spec;
     InstrumentState state = InstrumentState::listed;
@@ -147,7 +164,7 @@ class EngineCore final : public Engine {
     std::unique_ptr<Book> book;
     std::vector<ObligationView> obligations;  // traded, not yet settled; in trade order
     bool halted = false;                      // open, with trading halted (HaltInstrument)
-    std::set<OrderId> blocks;                 // resting blocks whose span holds this hour
+    std::set<BlockRank> blocks;               // resting blocks whose span holds this hour
     std::uint64_t challenge_seed = 0;         // its challenges' times were drawn with it
   };
 
@@ -452,35 +469,35 @@ class EngineCore final : public Engine {
     emit(ProviderSet{.participant = c.participant, .registered = true});
   }
 
+  // The key of `keys` that `key` is, whatever either's comment.
+  static std::vector<std::string>::iterator find_delivery_key(std::vector<std::string>& keys,
+                                                              const std::string& key) {
+    const std::string identity = delivery_key_identity(key);
+    return std::find_if(keys.begin(), keys.end(),
+                        [&](const std::string& k) { return delivery_key_identity(k) == identity; });
+  }
+
   void handle(const AddDeliveryKey& c) {
     if (find_account(c.participant) == nullptr)
       return reject(RejectReason::unknown_participant, c.participant);
     if (!c.key || check_delivery_key(*c.key) != DeliveryKeyProblem::none)
       return reject(RejectReason::invalid_delivery_key, c.participant);
+    // A refusal below needs a key there already: no empty profile is left.
     std::vector<std::string>& keys = delivery_keys_[c.participant];
-    const std::string identity = delivery_key_identity(*c.key);
-    const bool known = std::any_of(keys.begin(), keys.end(), [&](const std::string& k) {
-      return delivery_key_identity(k) == identity;
-    });
-    const auto refuse = [&](RejectReason reason) {
-      if (keys.empty()) delivery_keys_.erase(c.participant);
-      reject(reason, c.participant);
-    };
-    if (known) return refuse(RejectReason::delivery_key_exists);
-    if (keys.size() == kMaxDeliveryKeys) return refuse(RejectReason::too_many_delivery_keys);
+    if (find_delivery_key(keys, *c.key) != keys.end())
+      return reject(RejectReason::delivery_key_exists, c.participant);
+    if (keys.size() == kMaxDeliveryKeys)
+      return reject(RejectReason::too_many_delivery_keys, c.participant);
     keys.push_back(*c.key);
     emit(DeliveryKeyChanged{.participant = c.participant, .key = c.key, .added = true});
   }
 
   void handle(const RemoveDeliveryKey& c) {
     const auto profile = delivery_keys_.find(c.participant);
-    const std::string identity = c.key ? delivery_key_identity(*c.key) : std::string();
-    if (profile == delivery_keys_.end())
+    if (profile == delivery_keys_.end() || !c.key)
       return reject(RejectReason::unknown_delivery_key, c.participant);
     std::vector<std::string>& keys = profile->second;
-    const auto found = std::find_if(keys.begin(), keys.end(), [&](const std::string& k) {
-      return delivery_key_identity(k) == identity;
-    });
+    const auto found = find_delivery_key(keys, *c.key);
     if (found == keys.end()) return reject(RejectReason::unknown_delivery_key, c.participant);
     auto removed = std::make_shared<const std::string>(*found);
     keys.erase(found);
@@ -510,7 +527,11 @@ class EngineCore final : public Engine {
         }
       }
       // A block needs every hour of its span: those over this one end.
-      for (OrderId id : std::vector<OrderId>(instrument->blocks.begin(), instrument->blocks.end()))
+      std::vector<OrderId> over;  // in id order, as they came
+      for (const BlockRank& rank : instrument->blocks)
+        over.push_back(rank.block);
+      std::sort(over.begin(), over.end());
+      for (OrderId id : over)
         end_block(id, std::nullopt);
       // No order can rest here again: give the price ladder's memory back.
       instrument->book = empty_book(*instrument);
@@ -895,7 +916,6 @@ class EngineCore final : public Engine {
   std::optional<ParticipantId> cheapest_provider(const BlockView& b);
   std::optional<BlockPlan> plan_block(const BlockView& b);
   std::vector<OrderId> opposite_blocks(const BlockView& b);
-  static bool block_ahead(const BlockView& a, const BlockView& b);
 
   void announce_fill(const BlockView& b, Money notional, std::uint32_t legs);
   void hold_block(const BlockView& b);
@@ -1454,7 +1474,7 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
     for (InstrumentId hour : b.span) {
       const Instrument* instrument = find_instrument(hour);
       if (instrument == nullptr || instrument->state != InstrumentState::open ||
-          !instrument->blocks.contains(id))
+          !instrument->blocks.contains(rank_of(b)))
         fail(block() + ": over an hour that is not open or does not list it");
       else if (b.side == Side::sell)
         offered.emplace_back(capacity_key(b.participant, hour), b.units);
@@ -1463,8 +1483,8 @@ std::vector<std::string> EngineCore<Book>::check_invariants() const {
   }
   for (const auto& instrument : instruments_)
     if (instrument)
-      for (OrderId id : instrument->blocks)
-        if (!blocks_.contains(id))
+      for (const BlockRank& rank : instrument->blocks)
+        if (!blocks_.contains(rank.block))
           fail("instrument " + std::to_string(instrument->spec.id) + ": lists a gone block");
 
   if (resting != orders_.size()) fail("id index size differs from resting orders");
@@ -1665,7 +1685,7 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
                      [&](InstrumentId hour) { return find_instrument(hour) != nullptr; }))
       return refuse("block " + std::to_string(b.block) + ": invalid or repeated");
     for (InstrumentId hour : b.span)
-      find_instrument(hour)->blocks.insert(b.block);
+      find_instrument(hour)->blocks.insert(rank_of(b));
     blocks_.emplace(b.block, b);
   }
   for (const DeliveryProfile& p : s.delivery_profiles) {
