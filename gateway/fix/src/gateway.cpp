@@ -637,9 +637,10 @@ void FixOrderEntry::request_market_data(const fix::MarketDataRequest& request) {
   for (const InstrumentId id : ids) {
     answer.symbol = instruments_.at(id).spec.symbol;
     answer.entries = market_->snapshot(id, request.depth);
-    const auto blocks = market_->block_entries(
-        id, [&](InstrumentId first, int hours) { return span_of(first, hours); });
-    answer.entries.insert(answer.entries.end(), blocks.begin(), blocks.end());
+    if (const int hours = market_->longest_block_from(id)) {
+      const auto blocks = market_->block_entries(hours_from(id, hours));
+      answer.entries.insert(answer.entries.end(), blocks.begin(), blocks.end());
+    }
     send(answer);
     if (subscribe) subscribers_[id].emplace_back(request.session, request.request_id);
   }
@@ -781,22 +782,21 @@ void FixOrderEntry::open_block(OrderId block, ParticipantId owner, Quantity tota
   report(o, block, exec, FIX::ExecType_NEW, total);
 }
 
-std::optional<std::vector<InstrumentId>> FixOrderEntry::span_of(InstrumentId first,
-                                                                int hours) const {
+std::vector<InstrumentId> FixOrderEntry::hours_from(InstrumentId first, int hours) const {
   // The hour after each: same class and region, starting when it ends (the
   // lowest id, as the engine has it).
   std::map<std::tuple<std::string, std::string, std::int64_t>, InstrumentId> by_start;
   for (const auto& [id, instrument] : instruments_)
     by_start.try_emplace(
         {instrument.spec.gpu_class, instrument.spec.region, instrument.spec.delivery_start}, id);
-  std::vector<InstrumentId> span{first};
-  while (static_cast<int>(span.size()) < hours) {
-    const InstrumentSpec& last = instruments_.at(span.back()).spec;
+  std::vector<InstrumentId> listed{first};
+  while (static_cast<int>(listed.size()) < hours) {
+    const InstrumentSpec& last = instruments_.at(listed.back()).spec;
     const auto next = by_start.find({last.gpu_class, last.region, last.delivery_end});
-    if (next == by_start.end()) return std::nullopt;
-    span.push_back(next->second);
+    if (next == by_start.end()) break;
+    listed.push_back(next->second);
   }
-  return span;
+  return listed;
 }
 
 void FixOrderEntry::finish(OrderId id, char ord_status) {
@@ -968,26 +968,26 @@ void FixOrderEntry::checkpoint() {
 std::string FixOrderEntry::encode_checkpoint() const {
   proto::GatewayCheckpoint checkpoint;
   checkpoint.set_sequence(observed_);
-  for (const auto& [id, live] : market_->live()) {
+  // An order (or a block: its first hour, limit and units) with its FIX
+  // order, when it has one.
+  const auto add = [&](OrderId id, InstrumentId instrument, Side side, Price price,
+                       Quantity remaining) -> proto::GatewayOrder& {
     proto::GatewayOrder& o = *checkpoint.add_orders();
     o.set_order(id);
-    o.set_instrument(live.instrument);
-    o.set_sell(live.side == Side::sell);
-    o.set_price(live.price);
-    o.set_remaining(live.remaining);
+    o.set_instrument(instrument);
+    o.set_sell(side == Side::sell);
+    o.set_price(price);
+    o.set_remaining(remaining);
     if (const Working* fix = orders_->find(id)) set_working(o, *fix);
-  }
-  // Resting blocks are in no book: kept as blocks, with their FIX orders.
+    return o;
+  };
+  for (const auto& [id, live] : market_->live())
+    add(id, live.instrument, live.side, live.price, live.remaining);
+  // Resting blocks are in no book: kept as blocks.
   for (const auto& [id, block] : market_->blocks()) {
-    proto::GatewayOrder& o = *checkpoint.add_orders();
-    o.set_order(id);
-    o.set_instrument(block.first);
-    o.set_sell(block.side == Side::sell);
-    o.set_price(block.limit);
-    o.set_remaining(block.units);
+    proto::GatewayOrder& o = add(id, block.first, block.side, block.limit, block.units);
     o.set_block(true);
     o.set_block_hours(static_cast<std::uint32_t>(block.hours));
-    if (const Working* fix = orders_->find(id)) set_working(o, *fix);
   }
   for (const auto& [session, input] : inputs_) {
     proto::JournaledInput& i = *checkpoint.add_inputs();

@@ -67,10 +67,13 @@ void MarketData::track(const Event& event) {
                          .units = b->units};
     return;
   }
-  // A block ends whole: filled, cancelled or expired.
-  if (const auto* f = std::get_if<BlockOrderFilled>(&event)) blocks_.erase(f->block);
-  if (const auto* c = std::get_if<OrderCanceled>(&event)) blocks_.erase(c->order);
-  if (const auto* e = std::get_if<OrderExpired>(&event)) blocks_.erase(e->order);
+  // A block ends whole: filled, cancelled or expired. (Most commands meet
+  // no resting block: no lookup then.)
+  if (!blocks_.empty()) {
+    if (const auto* f = std::get_if<BlockOrderFilled>(&event)) blocks_.erase(f->block);
+    if (const auto* c = std::get_if<OrderCanceled>(&event)) blocks_.erase(c->order);
+    if (const auto* e = std::get_if<OrderExpired>(&event)) blocks_.erase(e->order);
+  }
   if (const auto* a = std::get_if<OrderAccepted>(&event)) {
     live_[a->order] = {a->instrument, a->side, a->price, a->quantity};
     adjust_level(a->instrument, a->side, a->price, a->quantity);
@@ -128,7 +131,7 @@ std::vector<BookEntry> MarketData::snapshot(InstrumentId instrument, int depth) 
   return entries;
 }
 
-std::optional<Money> MarketData::sweep(const std::vector<InstrumentId>& span, Side side,
+std::optional<Money> MarketData::sweep(std::span<const InstrumentId> span, Side side,
                                        Quantity units) const {
   Money total = 0;
   for (InstrumentId hour : span) {
@@ -153,11 +156,18 @@ std::optional<Money> MarketData::sweep(const std::vector<InstrumentId>& span, Si
   return total;
 }
 
-std::vector<BookEntry> MarketData::block_entries(InstrumentId first, const SpanOf& span_of) const {
+int MarketData::longest_block_from(InstrumentId first) const {
+  int longest = 0;
+  for (const auto& [id, b] : blocks_)
+    if (b.first == first) longest = std::max(longest, b.hours);
+  return longest;
+}
+
+std::vector<BookEntry> MarketData::block_entries(const std::vector<InstrumentId>& hours) const {
   std::vector<BookEntry> entries;
   std::set<std::tuple<Side, int, Quantity>> spans;
   for (const auto& [id, b] : blocks_) {
-    if (b.first != first) continue;
+    if (b.first != hours.front()) continue;
     entries.push_back({.type = b.side == Side::buy ? kMDEntryTypeBlockBid : kMDEntryTypeBlockOffer,
                        .action = FIX::MDUpdateAction_NEW,
                        .price = b.limit,
@@ -165,17 +175,17 @@ std::vector<BookEntry> MarketData::block_entries(InstrumentId first, const SpanO
                        .block_hours = b.hours});
     spans.emplace(b.side, b.hours, b.units);
   }
-  for (const auto& [side, hours, units] : spans) {
-    const auto span = span_of(first, hours);
-    if (!span) continue;
-    const auto total = sweep(*span, side, units);
+  for (const auto& [side, span_hours, units] : spans) {
+    if (static_cast<std::size_t>(span_hours) > hours.size()) continue;  // not all listed
+    const auto total =
+        sweep(std::span(hours).first(static_cast<std::size_t>(span_hours)), side, units);
     if (!total) continue;
     entries.push_back({.type = side == Side::buy ? kMDEntryTypeIndicativeBlockBuy
                                                  : kMDEntryTypeIndicativeBlockSell,
                        .action = FIX::MDUpdateAction_NEW,
-                       .price = *total / (units * hours),
+                       .price = *total / (units * span_hours),
                        .quantity = units,
-                       .block_hours = hours});
+                       .block_hours = span_hours});
   }
   return entries;
 }

@@ -35,10 +35,6 @@ class MarketData {
     matching::Price limit = 0;     // per unit-hour
     matching::Quantity units = 0;  // per hour
   };
-  // The instruments of `hours` consecutive hours from `first`, or none when
-  // one is not listed.
-  using SpanOf = std::function<std::optional<std::vector<matching::InstrumentId>>(
-      matching::InstrumentId first, int hours)>;
   // Entries by instrument, as an incremental refresh carries them.
   using Changes = std::map<matching::InstrumentId, std::vector<fix::BookEntry>>;
 
@@ -64,14 +60,17 @@ class MarketData {
   // The book for a snapshot: bids best first, then offers best first, at
   // most `depth` levels a side (0: all).
   std::vector<fix::BookEntry> snapshot(matching::InstrumentId instrument, int depth) const;
-  // The resting blocks whose span starts at `first`, by id (types
+  // The most hours a resting block starting at `first` spans (0: none).
+  int longest_block_from(matching::InstrumentId first) const;
+  // `hours`: the listed consecutive hours from a snapshot's hour on, that
+  // hour first (as many as longest_block_from() asks for, or as are
+  // listed). The resting blocks whose span starts there, by id (types
   // kMDEntryTypeBlockBid/Offer: limit, units, BlockHours), then for each
   // distinct (side, hours, units) among them the indicative price per
   // unit-hour (kMDEntryTypeIndicativeBlockBuy/Sell): the cheapest `units`
   // of each hour's offers (the best bids, for a sell block), summed and
   // divided by units x hours, rounded down; none when an hour lacks them.
-  std::vector<fix::BookEntry> block_entries(matching::InstrumentId first,
-                                            const SpanOf& span_of) const;
+  std::vector<fix::BookEntry> block_entries(const std::vector<matching::InstrumentId>& hours) const;
   // Every live order, by id: what a checkpoint keeps.
   const std::unordered_map<matching::OrderId, Live>& live() const { return live_; }
   // Every resting block, by id: a checkpoint keeps them too.
@@ -92,7 +91,7 @@ class MarketData {
 
   // What `units` per hour over `span` would cost (buy) or earn (sell) from
   // the hourly books, in total; none when an hour has too little.
-  std::optional<matching::Money> sweep(const std::vector<matching::InstrumentId>& span,
+  std::optional<matching::Money> sweep(std::span<const matching::InstrumentId> span,
                                        matching::Side side, matching::Quantity units) const;
 
   std::unordered_map<matching::OrderId, Live> live_;

@@ -131,9 +131,9 @@ class FixOrderEntry final : public fix::OrderEntry {
                            const fix::OrderRequest* origin);
   // The order ended: orders_ lets it go, and the store keeps it (see send).
   void finish(matching::OrderId id, char ord_status);
-  // The instruments of `hours` consecutive hours from `first`, if listed.
-  std::optional<std::vector<matching::InstrumentId>> span_of(matching::InstrumentId first,
-                                                             int hours) const;
+  // The instruments of up to `hours` consecutive hours from `first` (that
+  // one first), as far as they are listed.
+  std::vector<matching::InstrumentId> hours_from(matching::InstrumentId first, int hours) const;
   // A block the command placed works as a FIX order from its first event
   // (BlockOrderFilled or BlockOrderRested): ExecutionReport new.
   void open_block(matching::OrderId block, matching::ParticipantId owner, matching::Quantity total,
