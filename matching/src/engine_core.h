@@ -641,6 +641,24 @@ class EngineCore final : public Engine {
         .trade = c.trade, .index = c.index, .outcome = c.outcome, .failure = c.failure});
   }
 
+  void handle(const RecordDelivery& c) {
+    const ObligationSlot* slot = obligation_index_.find(c.trade);
+    if (slot == nullptr) return reject(RejectReason::unknown_obligation, 0);
+    Instrument& instrument = *find_instrument(slot->instrument);
+    ObligationView& o = instrument.obligations[slot->index];
+    if (!c.access || delivery_access_problem(*c.access) != nullptr)
+      return reject(RejectReason::invalid_delivery_record, o.provider);
+    if (instrument.state != InstrumentState::delivering ||
+        o.delivery.stage == DeliveryStage::revoked)
+      return reject(RejectReason::delivery_not_open, o.provider);
+    o.delivery = *c.access;
+    emit(DeliveryRecorded{.trade = c.trade,
+                          .instrument = slot->instrument,
+                          .buyer = o.buyer,
+                          .provider = o.provider,
+                          .access = c.access});
+  }
+
   void handle(const PostCollateral& c) {
     Account* account = find_account(c.participant);
     if (account == nullptr) return reject(RejectReason::unknown_participant, c.participant);
@@ -991,7 +1009,8 @@ class EngineCore final : public Engine {
                                 .quantity = quantity,
                                 .escrow = notional + buyer_fee(notional, config_.buyer_fee_ppm),
                                 .buyer_is_taker = buyer_is_taker,
-                                .outcomes = {}});
+                                .outcomes = {},
+                                .delivery = {}});
   }
 
   // Trades `quantity` of the resting `maker` with a taker: the Trade and its
@@ -1279,6 +1298,15 @@ std::uint64_t EngineCore<Book>::state_hash() const {
       h.add(std::uint64_t{o.buyer_is_taker});
       for (ChallengeOutcome outcome : o.outcomes)
         h.add(outcome);
+      if (o.delivery.stage != DeliveryStage::none) {  // only then: older hashes stay
+        h.add(o.delivery.stage);
+        h.add(o.delivery.host);
+        h.add(std::uint32_t{o.delivery.port});
+        h.add(o.delivery.user);
+        h.add(o.delivery.host_key_fingerprint);
+        h.add(o.delivery.detail);
+        h.add(o.delivery.processes_ended);
+      }
       h.add(~std::uint64_t{0});
     }
     for (Side side : {Side::buy, Side::sell}) {
@@ -1639,7 +1667,8 @@ std::vector<std::string> EngineCore<Book>::restore(const EngineSnapshot& s) {
     }
     for (const ObligationView& o : i.obligations) {
       if (o.trade == 0 || o.trade >= next_trade_id_ || obligation_index_.find(o.trade) ||
-          !find_account(o.buyer) || !find_account(o.provider))
+          !find_account(o.buyer) || !find_account(o.provider) ||
+          (o.delivery.stage != DeliveryStage::none && delivery_access_problem(o.delivery)))
         return refuse("obligation " + std::to_string(o.trade) + ": invalid or repeated");
       add_obligation(instrument, o);
     }

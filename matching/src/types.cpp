@@ -156,6 +156,10 @@ const char* to_string(RejectReason v) {
       return "too_many_delivery_keys";
     case RejectReason::unknown_delivery_key:
       return "unknown_delivery_key";
+    case RejectReason::invalid_delivery_record:
+      return "invalid_delivery_record";
+    case RejectReason::delivery_not_open:
+      return "delivery_not_open";
     case RejectReason::invalid_market_terms:
       return "invalid_market_terms";
     case RejectReason::market_terms_locked:

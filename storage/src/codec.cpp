@@ -231,6 +231,28 @@ struct Mirror<m::RejectReason> {
         return proto::TOO_MANY_DELIVERY_KEYS;
       case m::RejectReason::unknown_delivery_key:
         return proto::UNKNOWN_DELIVERY_KEY;
+      case m::RejectReason::invalid_delivery_record:
+        return proto::INVALID_DELIVERY_RECORD;
+      case m::RejectReason::delivery_not_open:
+        return proto::DELIVERY_NOT_OPEN;
+    }
+    return -1;
+  }
+};
+
+template <>
+struct Mirror<m::DeliveryStage> {
+  static constexpr int kMax = proto::DeliveryStage_MAX;
+  static constexpr int value(m::DeliveryStage v) {
+    switch (v) {
+      case m::DeliveryStage::none:
+        return proto::DELIVERY_NONE;
+      case m::DeliveryStage::opened:
+        return proto::DELIVERY_OPENED;
+      case m::DeliveryStage::failed:
+        return proto::DELIVERY_FAILED;
+      case m::DeliveryStage::revoked:
+        return proto::DELIVERY_REVOKED;
     }
     return -1;
   }
@@ -363,6 +385,7 @@ static_assert(mirrors<m::CancelReason>(), "m::CancelReason and proto::CancelReas
 static_assert(mirrors<m::BlockTimeInForce>(),
               "m::BlockTimeInForce and proto::BlockTimeInForce differ");
 static_assert(mirrors<m::ExpireReason>(), "m::ExpireReason and proto::ExpireReason differ");
+static_assert(mirrors<m::DeliveryStage>(), "m::DeliveryStage and proto::DeliveryStage differ");
 static_assert(mirrors<settlement::AccountKind>(),
               "settlement::AccountKind and proto::AccountKind differ");
 static_assert(mirrors<settlement::PostingReason>(),
@@ -483,6 +506,34 @@ void encode_key(m::ParticipantId participant, const std::shared_ptr<const std::s
 
 std::shared_ptr<const std::string> decode_key(const proto::DeliveryKey& p) {
   return std::make_shared<const std::string>(p.key());
+}
+
+void encode_access(const m::DeliveryAccess& a, proto::DeliveryAccess& p) {
+  p.set_stage(static_cast<proto::DeliveryStage>(a.stage));
+  p.set_host(a.host);
+  p.set_port(a.port);
+  p.set_user(a.user);
+  p.set_host_key_fingerprint(a.host_key_fingerprint);
+  p.set_detail(a.detail);
+  p.set_processes_ended(a.processes_ended);
+}
+
+m::DeliveryAccess decode_access(const proto::DeliveryAccess& p) {
+  if (p.port() > 0xffff) throw DecodeError("a delivery port above 65535");
+  return {.stage = convert_enum<m::DeliveryStage>(p.stage(), "delivery stage"),
+          .host = p.host(),
+          .port = static_cast<std::uint16_t>(p.port()),
+          .user = p.user(),
+          .host_key_fingerprint = p.host_key_fingerprint(),
+          .detail = p.detail(),
+          .processes_ended = p.processes_ended()};
+}
+
+void encode_record(m::TradeId trade, const std::shared_ptr<const m::DeliveryAccess>& access,
+                   proto::DeliveryRecord& p) {
+  if (!access) throw DecodeError("a delivery record without its access");
+  p.set_trade(trade);
+  encode_access(*access, *p.mutable_access());
 }
 
 void encode_seat(const m::Seat& seat, proto::Seat& p) {
@@ -643,6 +694,9 @@ struct BodyEncoder {
   void operator()(const m::RemoveDeliveryKey& c) {
     encode_key(c.participant, c.key, *p.mutable_remove_delivery_key());
   }
+  void operator()(const m::RecordDelivery& c) {
+    encode_record(c.trade, c.access, *p.mutable_record_delivery());
+  }
   void operator()(const m::SetProvider& c) {
     auto& o = *p.mutable_set_provider();
     o.set_participant(c.participant);
@@ -732,6 +786,10 @@ m::CommandBody decode_body(const proto::Command& p) {
     case proto::Command::kRemoveDeliveryKey:
       return m::RemoveDeliveryKey{.participant = p.remove_delivery_key().participant(),
                                   .key = decode_key(p.remove_delivery_key())};
+    case proto::Command::kRecordDelivery:
+      return m::RecordDelivery{.trade = p.record_delivery().trade(),
+                               .access = std::make_shared<const m::DeliveryAccess>(
+                                   decode_access(p.record_delivery().access()))};
     case proto::Command::kSetProvider: {
       const auto& o = p.set_provider();
       m::SetProvider c{.participant = o.participant(), .record = nullptr};
@@ -834,6 +892,14 @@ struct EventEncoder {
     stamp(e);
     if (e.terms) encode_product_terms(*e.terms, *p.mutable_product_terms_set()->mutable_terms());
     p.mutable_product_terms_set()->set_in_effect(e.in_effect);
+  }
+  void operator()(const m::DeliveryRecorded& e) {
+    stamp(e);
+    auto& r = *p.mutable_delivery_recorded();
+    encode_record(e.trade, e.access, r);
+    r.set_instrument(e.instrument);
+    r.set_buyer(e.buyer);
+    r.set_provider(e.provider);
   }
   void operator()(const m::DeliveryKeyChanged& e) {
     stamp(e);
@@ -1051,6 +1117,16 @@ m::Event decode_event_body(const proto::Event& p) {
                                 .terms = std::make_shared<const m::ProductTerms>(
                                     decode_product_terms(p.product_terms_set().terms())),
                                 .in_effect = p.product_terms_set().in_effect()};
+    case proto::Event::kDeliveryRecorded: {
+      const auto& r = p.delivery_recorded();
+      return m::DeliveryRecorded{
+          .stamp = s,
+          .trade = r.trade(),
+          .instrument = r.instrument(),
+          .buyer = r.buyer(),
+          .provider = r.provider(),
+          .access = std::make_shared<const m::DeliveryAccess>(decode_access(r.access()))};
+    }
     case proto::Event::kDeliveryKeyChanged:
       return m::DeliveryKeyChanged{.stamp = s,
                                    .participant = p.delivery_key_changed().participant(),
@@ -1249,6 +1325,8 @@ proto::Snapshot encode(const m::EngineSnapshot& s) {
       ob.set_buyer_is_taker(o.buyer_is_taker);
       for (m::ChallengeOutcome outcome : o.outcomes)
         ob.add_outcomes(static_cast<proto::ChallengeOutcome>(outcome));
+      if (o.delivery.stage != m::DeliveryStage::none)
+        encode_access(o.delivery, *ob.mutable_delivery());
     }
   }
   for (const m::AccountSnapshot& a : s.accounts) {
@@ -1361,9 +1439,11 @@ m::EngineSnapshot decode(const proto::Snapshot& p) {
                                                          .quantity = o.quantity(),
                                                          .escrow = o.escrow(),
                                                          .buyer_is_taker = o.buyer_is_taker(),
-                                                         .outcomes = {}});
+                                                         .outcomes = {},
+                                                         .delivery = {}});
       for (int v : o.outcomes())
         ob.outcomes.push_back(outcome(v));
+      if (o.has_delivery()) ob.delivery = decode_access(o.delivery());
     }
   }
   for (const auto& a : p.accounts())

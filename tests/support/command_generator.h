@@ -260,9 +260,26 @@ class CommandGenerator {
     } else {
       c.trade = static_cast<TradeId>(pick(1, 100'000));
     }
+    if (pick(0, 3) == 0) return delivery_record(c.trade);
     c.outcome = static_cast<ChallengeOutcome>(pick(0, 15) == 0 ? 0 : pick(1, 3));
     c.failure = c.outcome == ChallengeOutcome::failed ? static_cast<std::uint32_t>(pick(1, 6)) : 0;
     return c;
+  }
+
+  // The agent's report on a trade's access: opened (now and then without a
+  // fingerprint, which is refused), failed or revoked.
+  RecordDelivery delivery_record(TradeId trade) {
+    const auto stage = static_cast<DeliveryStage>(pick(1, 3));
+    return {.trade = trade,
+            .access = std::make_shared<const DeliveryAccess>(DeliveryAccess{
+                .stage = stage,
+                .host = stage == DeliveryStage::opened ? "127.0.0.1" : "",
+                .port = static_cast<std::uint16_t>(stage == DeliveryStage::opened ? 22 : 0),
+                .user = stage == DeliveryStage::opened ? "gpux" : "",
+                .host_key_fingerprint =
+                    stage == DeliveryStage::opened && pick(0, 9) != 0 ? "SHA256:x" : "",
+                .detail = stage == DeliveryStage::failed ? "no GPU free" : "",
+                .processes_ended = static_cast<std::uint32_t>(pick(0, 2))})};
   }
 
   CommandBody replace() {

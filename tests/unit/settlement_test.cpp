@@ -372,3 +372,66 @@ TEST_CASE(
   CHECK(reason(m.apply(HaltInstrument{1, false})) == RejectReason::invalid_state_transition);
   CHECK(m.engine().check_invariants().empty());
 }
+
+TEST_CASE("delivery access: reported while the hour delivers, final once revoked, in snapshots") {
+  Traded t;
+  const auto record = [&](TradeId trade, DeliveryAccess access) {
+    return t.m.apply(RecordDelivery{
+        .trade = trade, .access = std::make_shared<const DeliveryAccess>(std::move(access))});
+  };
+  const DeliveryAccess opened{.stage = DeliveryStage::opened,
+                              .host = "127.0.0.1",
+                              .port = 40022,
+                              .user = "gpux",
+                              .host_key_fingerprint = "SHA256:abc",
+                              .detail = "",
+                              .processes_ended = 0};
+  const auto refusal = [](const std::vector<Event>& events) {
+    const auto r = only<CommandRejected>(events);
+    return r.empty() ? std::optional<RejectReason>{} : r.front().reason;
+  };
+  // Before delivery starts there is nothing to open.
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::gate_closed});
+  CHECK(refusal(record(t.trade, opened)) == RejectReason::delivery_not_open);
+  t.m.apply(ChangeInstrumentState{1, InstrumentState::delivering});
+  const std::uint64_t before = t.m.engine().state_hash();
+  CHECK(refusal(record(t.trade + 1, opened)) == RejectReason::unknown_obligation);
+  DeliveryAccess bad = opened;
+  bad.host_key_fingerprint = "MD5:ab";
+  CHECK(refusal(record(t.trade, bad)) == RejectReason::invalid_delivery_record);
+  bad = opened;
+  bad.stage = DeliveryStage::none;
+  CHECK(refusal(record(t.trade, bad)) == RejectReason::invalid_delivery_record);
+  bad = opened;
+  bad.host = "host\nInjected: yes";
+  CHECK(refusal(record(t.trade, bad)) == RejectReason::invalid_delivery_record);
+  CHECK(t.m.engine().state_hash() == before);  // refusals leave no trace
+
+  const auto recorded = only<DeliveryRecorded>(record(t.trade, opened));
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].buyer == kBuyer);
+  CHECK(recorded[0].provider == kProvider);
+  CHECK(*recorded[0].access == opened);
+  CHECK(t.m.engine().state_hash() != before);
+  const EngineSnapshot snapshot = t.m.engine().snapshot();
+  CHECK(snapshot.instruments.at(0).obligations.at(0).delivery == opened);
+  std::vector<Event> events;
+  Collect collect(events);
+  auto restored = restore_engine(fee_config(), collect, snapshot);
+  CHECK(restored->snapshot() == snapshot);
+  CHECK(restored->state_hash() == t.m.engine().state_hash());
+
+  // Reported again (an agent restart), then revoked: the end.
+  CHECK(only<DeliveryRecorded>(record(t.trade, opened)).size() == 1);
+  const DeliveryAccess revoked{.stage = DeliveryStage::revoked,
+                               .host = "",
+                               .port = 0,
+                               .user = "",
+                               .host_key_fingerprint = "",
+                               .detail = "the hour ended",
+                               .processes_ended = 2};
+  CHECK(only<DeliveryRecorded>(record(t.trade, revoked)).size() == 1);
+  CHECK(refusal(record(t.trade, opened)) == RejectReason::delivery_not_open);
+  CHECK(t.m.engine().snapshot().instruments.at(0).obligations.at(0).delivery == revoked);
+  CHECK(t.m.engine().check_invariants().empty());
+}

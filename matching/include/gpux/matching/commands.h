@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "gpux/matching/access.h"
+#include "gpux/matching/delivery_access.h"
 #include "gpux/matching/product_terms.h"
 #include "gpux/matching/types.h"
 #include "gpux/settlement/delivery.h"
@@ -201,11 +202,20 @@ struct RemoveDeliveryKey {
   std::shared_ptr<const std::string> key;
 };
 
+// The provider's agent reports an obligation's access (delivery_access.h):
+// opened (again, after an agent restart), failed, or revoked at the hour's
+// end. Accepted while the instrument delivers and until revoked. Refused:
+// unknown_obligation, invalid_delivery_record, delivery_not_open.
+struct RecordDelivery {
+  TradeId trade = 0;
+  std::shared_ptr<const DeliveryAccess> access;  // held by pointer: rare, and large
+};
+
 using CommandBody =
     std::variant<NewOrder, CancelOrder, ReplaceOrder, MassCancel, ListInstrument,
                  ChangeInstrumentState, AddParticipant, AdjustCash, SetSellCapacity, PostCollateral,
                  RecordChallengeOutcome, NewBlockOrder, SetMarketTerms, HaltInstrument, SetSeat,
-                 SetProvider, SetProductTerms, AddDeliveryKey, RemoveDeliveryKey>;
+                 SetProvider, SetProductTerms, AddDeliveryKey, RemoveDeliveryKey, RecordDelivery>;
 
 struct Command {
   Stamp stamp;

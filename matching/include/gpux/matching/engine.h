@@ -104,6 +104,7 @@ struct ObligationView {
   Money escrow = 0;  // the buyer's committed cash for it (notional + fee hold)
   bool buyer_is_taker = false;
   std::vector<ChallengeOutcome> outcomes;
+  DeliveryAccess delivery;  // as the provider's agent last reported it
   bool operator==(const ObligationView&) const = default;
 };
 

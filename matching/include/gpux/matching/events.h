@@ -6,6 +6,7 @@
 #include <optional>
 #include <variant>
 
+#include "gpux/matching/delivery_access.h"
 #include "gpux/matching/product_terms.h"
 #include "gpux/matching/types.h"
 #include "gpux/settlement/delivery.h"
@@ -291,13 +292,29 @@ struct DeliveryKeyChanged {
   }
 };
 
+// An obligation's access as its provider's agent reported it (RecordDelivery
+// accepted); for the buyer, its notice of where and as whom to connect.
+struct DeliveryRecorded {
+  Stamp stamp = {};
+  TradeId trade = 0;
+  InstrumentId instrument = 0;
+  ParticipantId buyer = 0;
+  ParticipantId provider = 0;
+  std::shared_ptr<const DeliveryAccess> access;
+  bool operator==(const DeliveryRecorded& o) const {
+    return stamp == o.stamp && trade == o.trade && instrument == o.instrument && buyer == o.buyer &&
+           provider == o.provider &&
+           (access == o.access || (access && o.access && *access == *o.access));
+  }
+};
+
 using Event =
     std::variant<InstrumentListed, InstrumentStateChanged, ParticipantAdded, CashAdjusted,
                  SellCapacitySet, CommandRejected, OrderAccepted, Trade, OrderCanceled,
                  OrderReplaced, OrderExpired, MassCancelDone, LedgerPosting, CollateralChanged,
                  ObligationCreated, ChallengeScheduled, ChallengeRecorded, ObligationSettled,
                  BlockOrderFilled, MarketTermsSet, InstrumentHalted, SeatSet, ProviderSet,
-                 ProductTermsSet, BlockOrderRested, DeliveryKeyChanged>;
+                 ProductTermsSet, BlockOrderRested, DeliveryKeyChanged, DeliveryRecorded>;
 
 // Receives events synchronously on the engine thread, in order. Kept apart
 // from the book so that market data, journaling and tests plug in alike.

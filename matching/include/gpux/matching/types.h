@@ -118,6 +118,9 @@ enum class RejectReason : std::uint8_t {
   delivery_key_exists,     // the profile has that key already
   too_many_delivery_keys,  // the profile is full (kMaxDeliveryKeys)
   unknown_delivery_key,    // the profile has no such key
+  // RecordDelivery.
+  invalid_delivery_record,  // delivery_access_problem() names the rule broken
+  delivery_not_open,        // the instrument is not delivering, or access was revoked already
 };
 
 // The longest block order: one week of consecutive delivery hours.
