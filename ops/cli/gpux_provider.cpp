@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "gpux/delivery/delivery_host.h"
 #include "gpux/fix/decimal_text.h"
 #include "gpux/provider/concurrent_proofs.h"
 #include "gpux/provider/node_class.h"
@@ -47,11 +48,12 @@ const char* const kUsage =
     "              the qualified capacity, and write the agent's configuration\n"
     "  qualify     prove and register GPUs again (more GPUs, or after a change)\n"
     "  deregister  withdraw all capacity and revoke the provider's token\n"
-    "  agent       stay connected and answer delivery challenges\n"
+    "  agent       stay connected, open buyers' access and answer delivery challenges\n"
     "\n"
     "onboard --exchange HOST:PORT --name NAME --region REGION [--simulate CLASS,COUNT]\n"
     "        [--cash USD] [--collateral USD] [--out DIR] [--cheat-skip-per-mille N]\n"
-    "        [--tls-ca FILE] [--node-gpus N] [--cheat-devices K]\n"
+    "        [--tls-ca FILE] [--node-gpus N] [--cheat-devices K] [--cheat-no-access]\n"
+    "        [--delivery-address IP]\n"
     "    The operator's token is read from $GPUX_OPERATOR_TOKEN. Without --simulate\n"
     "    the CUDA driver is asked for GPUs. Writes DIR/agent.conf (the agent's\n"
     "    configuration, with the provider's token: keep it private) and DIR/fix.env\n"
@@ -59,7 +61,9 @@ const char* const kUsage =
     "    All GPUs are proven at once, one challenge each: only GPUs proven\n"
     "    together are offered. --cheat-skip-per-mille makes the agent skip that\n"
     "    share of its work, --cheat-devices K run only K of the simulated GPUs it\n"
-    "    claims (it oversells): dishonest providers, for demos. Default DIR:\n"
+    "    claims (it oversells), --cheat-no-access report deliveries' endpoints but\n"
+    "    open none: dishonest providers, for demos. --delivery-address: where\n"
+    "    buyers reach this machine's deliveries (default 127.0.0.1). Default DIR:\n"
     "    provider-NAME. --tls-ca: the\n"
     "    exchange speaks TLS; verify its certificate with this CA (PEM); kept in\n"
     "    agent.conf for the other commands. --node-gpus N: offer the GPUs as\n"
@@ -68,6 +72,10 @@ const char* const kUsage =
     "deregister --config DIR/agent.conf\n"
     "agent --config DIR/agent.conf\n"
     "    Reconnects with back-off when the connection drops; logs every challenge.\n"
+    "    When a buyer's hour starts it opens access: one sshd per delivery, run\n"
+    "    as this user on --delivery-address, letting in the buyer's keys with\n"
+    "    CUDA_VISIBLE_DEVICES set to its GPUs, until the hour ends (state in\n"
+    "    DIR/deliveries; needs openssh-server, no root).\n"
     "\n"
     "Exit status: 0 done, 1 refused or failed (the message says why), 2 usage,\n"
     "3 cannot reach the exchange.\n";
@@ -96,6 +104,10 @@ struct AgentConfig {
   std::uint32_t cheat_skip_per_mille = 0;
   std::uint32_t cheat_devices = 0;  // simulated devices run, when fewer than claimed; 0: all
   std::string tls_ca;  // the CA file to verify the exchange's certificate; empty: plain TCP
+  // Where buyers reach their deliveries' sshd: this machine's address as
+  // buyers see it (loopback for a demo on one machine).
+  std::string delivery_address = "127.0.0.1";
+  bool cheat_no_access = false;  // reports endpoints and opens none: a dishonest provider
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -298,7 +310,9 @@ void write_agent_config(const std::filesystem::path& file, const AgentConfig& c)
         << "gpus = " << c.gpus << "\n"
         << "simulated = " << (c.simulated ? "true" : "false") << "\n"
         << "cheat_skip_per_mille = " << c.cheat_skip_per_mille << "\n"
-        << "cheat_devices = " << c.cheat_devices << "\n";
+        << "cheat_devices = " << c.cheat_devices << "\n"
+        << "delivery_address = " << c.delivery_address << "\n"
+        << "cheat_no_access = " << (c.cheat_no_access ? "true" : "false") << "\n";
     if (!c.tls_ca.empty()) out << "tls_ca = " << c.tls_ca << "\n";
     if (!out) throw Refused("cannot write " + partial.string());
   }
@@ -354,6 +368,10 @@ AgentConfig read_agent_config(const std::string& file) {
       c.cheat_devices = number_of(value);
     else if (key == "tls_ca")
       c.tls_ca = value;
+    else if (key == "delivery_address")
+      c.delivery_address = value;
+    else if (key == "cheat_no_access")
+      c.cheat_no_access = value == "true";
     else
       throw Usage(file + ":" + std::to_string(number) + ": unknown key '" + key + "'");
   }
@@ -454,6 +472,10 @@ int onboard(std::vector<std::string> args) {
       const auto devices = whole_number(v, 1, 9999);
       if (!devices) throw Usage("--cheat-devices takes 1..9999, not '" + v + "'");
       c.cheat_devices = *devices;
+    } else if (args[i] == "--cheat-no-access") {
+      c.cheat_no_access = true;
+    } else if (args[i] == "--delivery-address") {
+      c.delivery_address = value();
     } else {
       throw Usage("unknown argument '" + args[i] + "'");
     }
@@ -587,6 +609,116 @@ int deregister(std::vector<std::string> args) {
   return 0;
 }
 
+// The agent's deliveries: which of its GPUs each holds, and their sshd.
+class Deliveries {
+ public:
+  Deliveries(const AgentConfig& c, const std::filesystem::path& root)
+      : config_(c),
+        host_({.root = root,
+               .listen_address = c.delivery_address,
+               .sshd = "/usr/sbin/sshd",
+               .supervisor = {}}) {}
+
+  // Opens the grant's access; the answer to send (DeliveryOpened or Error).
+  Frame open(const pb::DeliveryGrant& grant) {
+    Frame answer;
+    try {
+      const std::vector<std::uint32_t> gpus = allocate(grant);
+      if (config_.cheat_no_access) {
+        // Claims an endpoint nobody listens on: the exchange's access checks find out.
+        auto* opened = answer.mutable_delivery_opened();
+        opened->set_trade(grant.trade());
+        opened->set_host(config_.delivery_address);
+        opened->set_port(1);
+        opened->set_user("nobody");
+        opened->set_host_key_fingerprint("SHA256:no-such-host-key");
+      } else {
+        const delivery::Endpoint endpoint =
+            host_.open({.trade = grant.trade(),
+                        .keys = {grant.keys().begin(), grant.keys().end()},
+                        .gpus = gpus,
+                        .end = grant.end()});
+        auto* opened = answer.mutable_delivery_opened();
+        opened->set_trade(grant.trade());
+        opened->set_host(endpoint.host);
+        opened->set_port(endpoint.port);
+        opened->set_user(endpoint.user);
+        opened->set_host_key_fingerprint(endpoint.host_key_fingerprint);
+      }
+      std::printf(
+          "agent: delivery of trade %llu (%s, %u GPUs: %s) opened for %d key(s): "
+          "port %u\n",
+          static_cast<unsigned long long>(grant.trade()), grant.symbol().c_str(), grant.gpus(),
+          device_list(gpus).c_str(), grant.keys_size(), answer.delivery_opened().port());
+    } catch (const std::exception& e) {
+      held_.erase(grant.trade());
+      answer.mutable_error()->set_reason(e.what());
+      std::printf("agent: delivery of trade %llu FAILED to open: %s\n",
+                  static_cast<unsigned long long>(grant.trade()), e.what());
+    }
+    std::fflush(stdout);
+    return answer;
+  }
+
+  // Ends the trade's access; the answer to send (DeliveryEnded or Error).
+  Frame end(std::uint64_t trade) {
+    Frame answer;
+    held_.erase(trade);
+    try {
+      const delivery::Revocation revoked = host_.revoke(trade);
+      answer.mutable_delivery_ended()->set_trade(trade);
+      answer.mutable_delivery_ended()->set_processes_ended(revoked.processes_ended);
+      std::printf("agent: delivery of trade %llu revoked; %u of the buyer's processes ended\n",
+                  static_cast<unsigned long long>(trade), revoked.processes_ended);
+    } catch (const std::exception& e) {
+      answer.mutable_error()->set_reason(e.what());
+      std::printf("agent: delivery of trade %llu: revoking FAILED: %s\n",
+                  static_cast<unsigned long long>(trade), e.what());
+    }
+    std::fflush(stdout);
+    return answer;
+  }
+
+ private:
+  struct Held {
+    std::int64_t start = 0, end = 0;
+    std::vector<std::uint32_t> gpus;
+  };
+
+  static std::string device_list(const std::vector<std::uint32_t>& gpus) {
+    std::string list;
+    for (std::uint32_t g : gpus)
+      list += (list.empty() ? "" : ",") + std::to_string(g);
+    return list;
+  }
+
+  // The lowest GPUs no other delivery of an overlapping hour holds (the
+  // same ones again for a trade granted before, as after a reconnect).
+  std::vector<std::uint32_t> allocate(const pb::DeliveryGrant& grant) {
+    if (const auto held = held_.find(grant.trade()); held != held_.end()) return held->second.gpus;
+    std::vector<bool> busy(config_.gpus, false);
+    for (const auto& [trade, h] : held_)
+      if (h.start < grant.end() && grant.start() < h.end)
+        for (std::uint32_t g : h.gpus)
+          busy[g] = true;
+    Held held{.start = grant.start(), .end = grant.end(), .gpus = {}};
+    for (std::uint32_t g = 0; g < config_.gpus && held.gpus.size() < grant.gpus(); ++g)
+      if (!busy[g]) held.gpus.push_back(g);
+    if (held.gpus.size() < grant.gpus())
+      throw std::runtime_error("only " + std::to_string(held.gpus.size()) + " of the " +
+                               std::to_string(grant.gpus()) +
+                               " GPUs granted are free in this hour (the agent runs " +
+                               std::to_string(config_.gpus) + ")");
+    const std::vector<std::uint32_t> gpus = held.gpus;
+    held_[grant.trade()] = std::move(held);
+    return gpus;
+  }
+
+  const AgentConfig& config_;
+  delivery::DeliveryHost host_;
+  std::map<std::uint64_t, Held> held_;  // by trade
+};
+
 int agent(std::vector<std::string> args) {
   if (args.size() != 2 || args[0] != "--config") throw Usage("agent takes --config FILE");
   const AgentConfig c = read_agent_config(args[1]);
@@ -599,6 +731,7 @@ int agent(std::vector<std::string> args) {
               c.cheat_skip_per_mille ? " -- DISHONEST: skips work" : "",
               c.cheat_devices && c.cheat_devices < c.gpus ? " -- DISHONEST: runs fewer GPUs" : "");
   std::fflush(stdout);
+  Deliveries deliveries(c, std::filesystem::path(args[1]).parent_path() / "deliveries");
   auto backoff = std::chrono::milliseconds(250);
   for (std::uint64_t answered = 0;;) {
     try {
@@ -614,6 +747,14 @@ int agent(std::vector<std::string> args) {
       for (;;) {
         const Frame result = wire::answer_proof_batches(session.transport(), *devices,
                                                         wire::kDefaultMaxFrameBytes, kTimeout);
+        if (result.body_case() == Frame::kDeliveryGrant) {
+          wire::write_frame(session.transport(), deliveries.open(result.delivery_grant()));
+          continue;
+        }
+        if (result.body_case() == Frame::kDeliveryEnd) {
+          wire::write_frame(session.transport(), deliveries.end(result.delivery_end().trade()));
+          continue;
+        }
         const pb::RoundResult round = session.expect(result, Frame::kRoundResult).round_result();
         int passed = 0;
         for (const pb::ChallengeResult& r : round.challenges()) {

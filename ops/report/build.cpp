@@ -187,7 +187,7 @@ class Builder {
       if (!in_scope(o.buyer, o.provider)) continue;
       std::string failure;
       if (c.outcome == matching::ChallengeOutcome::failed)
-        failure = c.failure <= static_cast<std::uint32_t>(verify::Failure::missed)
+        failure = c.failure <= static_cast<std::uint32_t>(verify::Failure::no_access)
                       ? verify::to_string(static_cast<verify::Failure>(c.failure))
                       : "code " + n(c.failure);
       // Numbered from 1, as gpuxd's and the agent's logs say them.

@@ -49,6 +49,8 @@ const char* to_string(Failure failure) {
       return "incomplete";
     case Failure::missed:
       return "missed";
+    case Failure::no_access:
+      return "no_access";
   }
   return "unknown";
 }

@@ -490,6 +490,13 @@ const std::vector<Section>& sections() {
                             1'000, 3'600'000),
              whole<int64_t>("qualification_challenge_ms", GPUX_FIELD(provider.qualification_ms),
                             "honest work of a qualification challenge", 1, 3'600'000),
+             flag("delivery_access_checks", GPUX_FIELD(provider.access_checks),
+                  "in every delivery round, connect to each obligation's\n"
+                  "SSH endpoint and check its host key; a unit that\n"
+                  "fails is unverified (docs/verification.md)"),
+             whole<int64_t>("delivery_access_check_ms",
+                            GPUX_FIELD(provider.access_check_timeout_ms),
+                            "an access check not answered this long fails", 100, 60'000),
              text(
                  "verification_profile", "NAME", GPUX_FIELD(provider.profile_override),
                  [](const Line& line, const std::string& value) {

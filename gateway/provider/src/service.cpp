@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <set>
 #include <tuple>
@@ -18,6 +19,7 @@
 #include "gpux/provider/concurrent_proofs.h"
 #include "gpux/provider/node_class.h"
 #include "gpux/provider/pending_challenges.h"
+#include "gpux/provider/ssh_access.h"
 #include "gpux/settlement/assert.h"
 #include "gpux/verify/verifier.h"
 
@@ -66,6 +68,24 @@ std::string token_hash(const std::string& token) {
 std::string failure_text(const verify::Verdict& verdict) {
   return verdict.passed() ? ""
                           : std::string(verify::to_string(verdict.failure)) + ": " + verdict.detail;
+}
+
+// What an agent says may reach reports and FIX messages: printable and bounded.
+std::string printable(const std::string& text, std::size_t max_bytes) {
+  std::string out;
+  for (char ch : text.substr(0, max_bytes))
+    out.push_back(ch >= 0x20 && ch < 0x7f ? ch : '?');
+  return out;
+}
+
+// A failed or revoked delivery: no endpoint, a reason.
+matching::DeliveryAccess without_endpoint(matching::DeliveryStage stage, std::string detail,
+                                          std::uint32_t processes_ended = 0) {
+  matching::DeliveryAccess access;
+  access.stage = stage;
+  access.detail = std::move(detail);
+  access.processes_ended = processes_ended;
+  return access;
 }
 
 Frame error_frame(const std::string& reason) {
@@ -119,9 +139,19 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
   pending_product_terms_ = recovered.pending_product_terms;
   for (const matching::AccountSnapshot& a : recovered.accounts)
     participants_.insert(a.participant);
-  for (const auto& instrument : recovered.instruments)
+  for (const auto& instrument : recovered.instruments) {
     listings_[instrument.spec.id] = {
         .spec = instrument.spec, .state = instrument.state, .halted = instrument.halted};
+    for (const matching::ObligationView& o : instrument.obligations)
+      if (registered(o.provider) != nullptr)
+        deliveries_[o.trade] = {.instrument = instrument.spec.id,
+                                .buyer = o.buyer,
+                                .provider = o.provider,
+                                .units = static_cast<std::uint32_t>(o.quantity),
+                                .access = o.delivery};
+  }
+  for (const matching::DeliveryProfile& profile : recovered.delivery_profiles)
+    delivery_keys_[profile.participant] = profile.keys;
   terms_ = terms;
   // Rounds whose instant passed while the exchange was down are due at once
   // (serve_agent counts their grace from started_at_: the provider is not
@@ -295,10 +325,35 @@ void ProviderService::observe(const matching::Command& command,
       else
         providers_.erase(p->participant);
     }
+    if (const auto* o = std::get_if<matching::ObligationCreated>(&event)) {
+      std::lock_guard lock(mutex_);
+      if (registered(o->provider) != nullptr)
+        deliveries_[o->trade] = {.instrument = o->instrument,
+                                 .buyer = o->buyer,
+                                 .provider = o->provider,
+                                 .units = static_cast<std::uint32_t>(o->quantity),
+                                 .access = {}};
+    } else if (const auto* d = std::get_if<matching::DeliveryRecorded>(&event)) {
+      std::lock_guard lock(mutex_);
+      if (const auto found = deliveries_.find(d->trade); found != deliveries_.end())
+        found->second.access = *d->access;
+    } else if (const auto* settled = std::get_if<matching::ObligationSettled>(&event)) {
+      std::lock_guard lock(mutex_);
+      deliveries_.erase(settled->trade);
+    } else if (const auto* k = std::get_if<matching::DeliveryKeyChanged>(&event)) {
+      std::lock_guard lock(mutex_);
+      std::vector<std::string>& keys = delivery_keys_[k->participant];
+      if (k->added)
+        keys.push_back(*k->key);
+      else
+        std::erase(keys, *k->key);
+    }
     if (const auto* s = std::get_if<matching::InstrumentStateChanged>(&event)) {
       std::lock_guard lock(mutex_);
       listings_[s->instrument].state = s->state;
       listings_[s->instrument].halted = false;
+      // Delivery starts: the agents have access to open.
+      wake = s->state == matching::InstrumentState::delivering || wake;
     } else if (const auto* h = std::get_if<matching::InstrumentHalted>(&event)) {
       std::lock_guard lock(mutex_);
       listings_[h->instrument].halted = h->halted;
@@ -1289,34 +1344,24 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
   const std::int64_t connected_at = unix_now();
   auto next_heartbeat =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.heartbeat_ms);
+  std::set<matching::TradeId> granted;  // on this connection
   for (;;) {
-    std::vector<Challenge> round;  // every challenge of one instant
+    AgentWork work;
     {
       std::unique_lock lock(mutex_);
-      for (;;) {
-        if (stopping_) return;
-        auto& queue = due_[participant];
-        if (!queue.empty() && queue.front().at <= unix_now()) {
-          // The whole instant, in one round: proved in two, the same
-          // devices could answer both.
-          const std::int64_t at = queue.front().at;
-          const std::uint32_t number = queue.front().round;
-          while (!queue.empty() && queue.front().at == at && queue.front().round == number) {
-            round.push_back(queue.front());
-            queue.pop_front();
-          }
-          break;
-        }
-        if (std::chrono::steady_clock::now() >= next_heartbeat) break;
-        auto wake = next_heartbeat;
-        if (!queue.empty()) {
-          const auto due = std::chrono::steady_clock::now() +
-                           std::chrono::seconds(queue.front().at - unix_now());
-          wake = std::min(wake, due);
-        }
-        changed_.wait_until(lock, wake);
-      }
+      work = next_agent_work(lock, participant, granted, next_heartbeat);
     }
+    if (work.stop) return;
+    if (work.grant) {
+      granted.insert(work.grant->trade());
+      hand_over(c, participant, *work.grant);
+      continue;
+    }
+    if (work.end) {
+      take_back(c, participant, *work.end);
+      continue;
+    }
+    std::vector<Challenge>& round = work.round;
     if (round.empty()) {
       Frame ping;
       ping.mutable_heartbeat();
@@ -1361,6 +1406,183 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
     }
     c.send(result);
   }
+}
+
+ProviderService::AgentWork ProviderService::next_agent_work(
+    std::unique_lock<std::mutex>& lock, ParticipantId participant,
+    const std::set<matching::TradeId>& granted,
+    std::chrono::steady_clock::time_point heartbeat_at) {
+  AgentWork work;
+  for (;;) {
+    if (stopping_) {
+      work.stop = true;
+      return work;
+    }
+    const std::int64_t now = unix_now();
+    // Access is opened first: it takes the agent a moment, and a round
+    // queued behind is the exchange's delay. It is revoked after the rounds
+    // due: those of the hour come before its end.
+    std::optional<matching::TradeId> ended;
+    std::int64_t next_end = std::numeric_limits<std::int64_t>::max();
+    for (const auto& [trade, d] : deliveries_) {
+      if (d.provider != participant || d.access.stage == matching::DeliveryStage::revoked) continue;
+      const auto listing = listings_.find(d.instrument);
+      if (listing == listings_.end() ||
+          listing->second.state != matching::InstrumentState::delivering)
+        continue;
+      const matching::InstrumentSpec& spec = listing->second.spec;
+      const bool handed =
+          granted.contains(trade) || d.access.stage != matching::DeliveryStage::none;
+      if (now >= spec.delivery_end) {
+        if (handed && !ended) ended = trade;
+      } else if (!granted.contains(trade)) {
+        pb::DeliveryGrant grant;
+        grant.set_trade(trade);
+        grant.set_symbol(spec.symbol);
+        grant.set_units(d.units);
+        grant.set_gpus(d.units * std::max<std::uint32_t>(1, spec.gpus_per_unit));
+        if (const auto keys = delivery_keys_.find(d.buyer); keys != delivery_keys_.end())
+          for (const std::string& key : keys->second)
+            grant.add_keys(key);
+        grant.set_start(spec.delivery_start);
+        grant.set_end(spec.delivery_end);
+        work.grant = std::move(grant);
+        return work;
+      } else {
+        next_end = std::min(next_end, spec.delivery_end);
+      }
+    }
+    auto& queue = due_[participant];
+    if (!queue.empty() && queue.front().at <= now) {
+      // The whole instant, in one round: proved in two, the same devices
+      // could answer both.
+      const std::int64_t at = queue.front().at;
+      const std::uint32_t number = queue.front().round;
+      while (!queue.empty() && queue.front().at == at && queue.front().round == number) {
+        work.round.push_back(queue.front());
+        queue.pop_front();
+      }
+      return work;
+    }
+    if (ended) {
+      work.end = ended;
+      return work;
+    }
+    if (std::chrono::steady_clock::now() >= heartbeat_at) return work;
+    auto wake = heartbeat_at;
+    const auto in = [&](std::int64_t at) {
+      return std::chrono::steady_clock::now() + std::chrono::seconds(at - now);
+    };
+    if (!queue.empty()) wake = std::min(wake, in(queue.front().at));
+    if (next_end != std::numeric_limits<std::int64_t>::max()) wake = std::min(wake, in(next_end));
+    changed_.wait_until(lock, wake);
+  }
+}
+
+void ProviderService::record_delivery(ParticipantId participant, matching::TradeId trade,
+                                      matching::DeliveryAccess access) {
+  const matching::DeliveryStage stage = access.stage;
+  const std::string detail = access.detail;
+  const char* refused = rejection(
+      pipeline_
+          ->execute(matching::RecordDelivery{
+              .trade = trade,
+              .access = std::make_shared<const matching::DeliveryAccess>(std::move(access))})
+          .get());
+  std::fprintf(stderr, "gpuxd: delivery of trade %llu (provider %u) %s%s%s%s\n",
+               static_cast<unsigned long long>(trade), participant, matching::to_string(stage),
+               detail.empty() ? "" : ": ", detail.c_str(),
+               refused ? (std::string("; refused: ") + refused).c_str() : "; journaled");
+}
+
+void ProviderService::hand_over(Connection& c, ParticipantId participant,
+                                const pb::DeliveryGrant& grant) {
+  Frame request;
+  *request.mutable_delivery_grant() = grant;
+  c.send(request);
+  const Frame answer = c.next_call();
+  matching::DeliveryAccess access;
+  if (answer.body_case() == Frame::kDeliveryOpened &&
+      answer.delivery_opened().trade() == grant.trade()) {
+    const pb::DeliveryOpened& opened = answer.delivery_opened();
+    access = {.stage = matching::DeliveryStage::opened,
+              .host = printable(opened.host(), matching::kMaxDeliveryHostBytes),
+              .port = static_cast<std::uint16_t>(opened.port() <= 0xffff ? opened.port() : 0),
+              .user = printable(opened.user(), matching::kMaxDeliveryUserBytes),
+              .host_key_fingerprint =
+                  printable(opened.host_key_fingerprint(), matching::kMaxDeliveryFingerprintBytes),
+              .detail = "",
+              .processes_ended = 0};
+    // A report the engine would refuse is the agent's failure to open access.
+    if (const char* problem = matching::delivery_access_problem(access))
+      access = without_endpoint(matching::DeliveryStage::failed,
+                                std::string("the agent's endpoint is invalid: ") + problem);
+  } else if (answer.body_case() == Frame::kError) {
+    access =
+        without_endpoint(matching::DeliveryStage::failed,
+                         printable(answer.error().reason(), matching::kMaxDeliveryDetailBytes));
+  } else {
+    throw WireError("a delivery grant answered with " + provider::frame_type(answer));
+  }
+  record_delivery(participant, grant.trade(), std::move(access));
+}
+
+void ProviderService::take_back(Connection& c, ParticipantId participant, matching::TradeId trade) {
+  Frame request;
+  request.mutable_delivery_end()->set_trade(trade);
+  c.send(request);
+  const Frame answer = c.next_call();
+  if (answer.body_case() == Frame::kError) {
+    // Recorded all the same: the exchange no longer vouches for access, and
+    // the agent's own supervisor ends it at the hour's end regardless.
+    record_delivery(participant, trade,
+                    without_endpoint(
+                        matching::DeliveryStage::revoked,
+                        "the agent could not confirm: " + printable(answer.error().reason(), 400)));
+    return;
+  }
+  if (answer.body_case() != Frame::kDeliveryEnded || answer.delivery_ended().trade() != trade)
+    throw WireError("a delivery end answered with " + provider::frame_type(answer));
+  record_delivery(participant, trade,
+                  without_endpoint(matching::DeliveryStage::revoked, "the hour ended",
+                                   answer.delivery_ended().processes_ended()));
+}
+
+std::map<matching::TradeId, std::string> ProviderService::check_round_access(
+    const std::vector<Challenge>& round) {
+  std::map<matching::TradeId, std::string> problems;
+  if (!config_.access_checks) return problems;
+  for (const Challenge& challenge : round) {
+    if (problems.contains(challenge.trade)) continue;
+    matching::DeliveryAccess access;
+    std::int64_t hour_end = 0;
+    {
+      std::lock_guard lock(mutex_);
+      const auto found = deliveries_.find(challenge.trade);
+      if (found != deliveries_.end()) {
+        access = found->second.access;
+        hour_end = listings_[found->second.instrument].spec.delivery_end;
+      }
+    }
+    // A round proved after its hour (queued behind others, or due while
+    // the exchange was down) finds access rightly revoked: its proof alone counts.
+    if (unix_now() >= hour_end) {
+      problems[challenge.trade] = "";
+      continue;
+    }
+    if (access.stage != matching::DeliveryStage::opened) {
+      problems[challenge.trade] =
+          access.stage == matching::DeliveryStage::failed
+              ? "no endpoint: the agent could not open access (" + access.detail + ")"
+              : "no endpoint reported";
+      continue;
+    }
+    const AccessCheck check =
+        check_access(access.host, access.port, access.host_key_fingerprint,
+                     std::chrono::milliseconds(config_.access_check_timeout_ms));
+    problems[challenge.trade] = check.passed ? "" : check.detail;
+  }
+  return problems;
 }
 
 void ProviderService::record_unanswered(ParticipantId participant,
@@ -1416,6 +1638,15 @@ Frame ProviderService::delivery_round(Connection& c, ParticipantId participant,
     if (verdicts[i].empty())
       for (std::uint32_t gpu = 0; gpu < round[i].gpus_per_unit; ++gpu)
         verdicts[i].push_back(found[next++]);
+  // After the proofs, which are timed from the round's instant: a unit the
+  // buyer could not reach is not delivered, whatever its GPUs proved.
+  const std::map<matching::TradeId, std::string> unreachable = check_round_access(round);
+  for (std::size_t i = 0; i < round.size(); ++i)
+    if (const auto found_problem = unreachable.find(round[i].trade);
+        found_problem != unreachable.end() && !found_problem->second.empty())
+      for (verify::Verdict& v : verdicts[i])
+        if (v.passed())
+          v = {.failure = verify::Failure::no_access, .detail = found_problem->second};
 
   Frame reply;
   auto* results = reply.mutable_round_result();

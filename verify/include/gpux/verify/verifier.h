@@ -27,6 +27,7 @@ enum class Failure : std::uint32_t {
   deadline_exceeded = 9,
   incomplete = 10,  // finished before every step was committed
   missed = 11,      // no agent answered a delivery round at its instant (see the provider API)
+  no_access = 12,   // the buyer's endpoint did not answer as its reported host key (access check)
 };
 const char* to_string(Failure);
 

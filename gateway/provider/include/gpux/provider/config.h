@@ -55,6 +55,12 @@ struct ProviderApiConfig {
   // enough for an agent's reconnect and for the rounds queued before it.
   std::int64_t round_grace_ms = 30'000;
   std::int64_t qualification_ms = 3'000;  // honest work of a qualification challenge
+  // Delivery handover (issue 25): in every round the exchange itself
+  // connects to each obligation's reported SSH endpoint and checks that it
+  // answers as the reported host key; a unit whose check fails is
+  // unverified, as a failed proof is.
+  bool access_checks = true;
+  std::int64_t access_check_timeout_ms = 5'000;
   // Every challenge uses this verify/ profile instead of the GPU class's own:
   // "cpu-sim" lets simulated providers stand in for real GPUs in demos and tests.
   std::string profile_override;

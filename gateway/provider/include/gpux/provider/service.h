@@ -89,6 +89,23 @@ class ProviderService {
     std::string region;
     std::uint32_t gpus_per_unit = 1;  // each proven by its own challenge
   };
+  // An obligation a registered provider delivers (issue 25), from gate
+  // closure to settlement: the access its agent is granted at the hour's
+  // start and revokes at its end.
+  struct Delivery {
+    matching::InstrumentId instrument = 0;
+    matching::ParticipantId buyer = 0;
+    matching::ParticipantId provider = 0;
+    std::uint32_t units = 0;
+    matching::DeliveryAccess access;  // as last recorded
+  };
+  // What an agent's connection does next.
+  struct AgentWork {
+    std::vector<Challenge> round;  // a round due (every challenge of one instant)
+    std::optional<proto::provider::DeliveryGrant> grant;
+    std::optional<matching::TradeId> end;  // access to revoke
+    bool stop = false;                     // the service stops
+  };
   struct Listing {
     matching::InstrumentSpec spec;
     matching::InstrumentState state = matching::InstrumentState::listed;
@@ -100,6 +117,25 @@ class ProviderService {
   void serve_operator(Connection& connection);
   void serve_provider(Connection& connection, matching::ParticipantId participant);
   void serve_agent(Connection& connection, matching::ParticipantId participant);
+  // Waits (mutex_ held through `lock`) for the agent's next work, or until
+  // `heartbeat_at` when there is none (an empty AgentWork). Grants go to
+  // obligations of `participant` delivering now and not yet `granted` on
+  // this connection; an end, to those granted whose hour is over.
+  AgentWork next_agent_work(std::unique_lock<std::mutex>& lock, matching::ParticipantId participant,
+                            const std::set<matching::TradeId>& granted,
+                            std::chrono::steady_clock::time_point heartbeat_at);
+  // Sends one grant or end to the agent and records (RecordDelivery) what
+  // it answers: opened, failed with its reason, or revoked.
+  void hand_over(Connection& connection, matching::ParticipantId participant,
+                 const proto::provider::DeliveryGrant& grant);
+  void take_back(Connection& connection, matching::ParticipantId participant,
+                 matching::TradeId trade);
+  void record_delivery(matching::ParticipantId participant, matching::TradeId trade,
+                       matching::DeliveryAccess access);
+  // The exchange's own access check of each trade of a round (ssh_access.h):
+  // an empty string where the endpoint answered as the reported host key,
+  // else why not. Only with config_.access_checks.
+  std::map<matching::TradeId, std::string> check_round_access(const std::vector<Challenge>& round);
   void capacity_loop();
 
   provider::Frame register_provider(const proto::provider::RegisterProvider& request);
@@ -201,6 +237,9 @@ class ProviderService {
   std::set<matching::ParticipantId> participants_;             // every one the engine has
   std::map<matching::InstrumentId, Listing> listings_;
   std::map<matching::ParticipantId, std::deque<Challenge>> due_;  // by provider, in time order
+  std::map<matching::TradeId, Delivery> deliveries_;
+  // The buyers' delivery keys, as the journal has them (DeliveryKeyChanged).
+  std::map<matching::ParticipantId, std::vector<std::string>> delivery_keys_;
   std::map<matching::ParticipantId, Connection*> agents_;
   std::deque<matching::InstrumentId> new_listings_;  // capacity to set
   std::list<std::unique_ptr<Connection>> connections_;
