@@ -85,6 +85,16 @@ const char* const kUsage =
     "                                 the participant's SSH public keys, which its\n"
     "                                 deliveries let in; KEY is a key line or a .pub\n"
     "                                 file. Prints the keys after the change\n"
+    "  deliveries [--wait-open TRADE|any]\n"
+    "                                 the participant's trades awaiting settlement\n"
+    "                                 (bought, or to deliver), a line each: units and\n"
+    "                                 the delivery's stage; once opened, the ssh\n"
+    "                                 command and the host key to pin; if it failed,\n"
+    "                                 why; once revoked, the processes ended. With\n"
+    "                                 --wait-open: waits until TRADE's delivery (T17\n"
+    "                                 or 17; any: any delivery) is open, prints it\n"
+    "                                 and exits 0; exit 1 if it does not open within\n"
+    "                                 --timeout (here 60 s unless given)\n"
     "  cash                           the participant's cash: available, reserved for\n"
     "                                 open buys, in escrow for bought hours; a\n"
     "                                 provider's collateral and receivable\n"
@@ -158,6 +168,13 @@ class Printer {
     }
     std::fflush(stdout);
   }
+  // A line of its own under the last print(), for people only: what to type.
+  void detail(const std::string& line) const {
+    if (json_) return;
+    std::printf("  %s\n", line.c_str());
+    std::fflush(stdout);
+  }
+  bool json() const { return json_; }
 
  private:
   bool json_;
@@ -440,7 +457,8 @@ void check_flags(const Request& r) {
       {"from", {"buy", "sell"}},
       {"units", {"buy", "sell"}},
       {"limit", {"buy", "sell"}},
-      {"day", {"fills"}}};
+      {"day", {"fills"}},
+      {"wait-open", {"deliveries"}}};
   for (const auto& flag : r.flags) {
     const auto& commands = applies.at(flag.first);
     if (!commands.count(r.command))
@@ -490,6 +508,13 @@ std::string key_line(const std::string& key) {
                 "'");
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
+}
+
+// The trade id `text` names (17 or T17, as fills show it: TradeReportID
+// T17, ExecID T17-m), as DeliveryTradeID(20037) carries it; empty if none.
+std::string wanted_trade(const std::string& text) {
+  const std::string digits = !text.empty() && text[0] == 'T' ? text.substr(1) : text;
+  return whole_number(digits) ? digits : std::string();
 }
 
 FIX::Message build(const Request& r, std::string& id) {
@@ -606,6 +631,14 @@ FIX::Message build(const Request& r, std::string& id) {
                               : r.args[0] == "add" ? fix::kDeliveryKeyAdd
                                                    : fix::kDeliveryKeyRemove));
     if (r.args.size() == 2) m.setField(fix::kSshPublicKey, key_line(r.args[1]));
+  } else if (r.command == "deliveries") {
+    need(0);
+    if (r.flags.count("wait-open") && r.flags.at("wait-open") != "any" &&
+        wanted_trade(r.flags.at("wait-open")).empty())
+      throw Usage("--wait-open takes a trade id (17 or T17) or any, not '" +
+                  r.flags.at("wait-open") + "'");
+    m.getHeader().setField(FIX::FIELD::MsgType, fix::kMsgTypeDeliveryRequest);
+    m.setField(fix::kDeliveryReqID, id);
   } else if (r.command == "cash") {
     need(0);
     m.getHeader().setField(FIX::FIELD::MsgType, fix::kMsgTypeAccountBalanceRequest);
@@ -621,6 +654,20 @@ FIX::Message build(const Request& r, std::string& id) {
   return m;
 }
 
+// No answer came: the session ended (3, said with the exchange's reason)
+// or the timeout passed (4).
+int unanswered(Client& client, int timeout) {
+  if (client.disconnected()) {
+    // An answer will not come on this session: say so now, not after the timeout.
+    const std::string text = client.logout_text();
+    std::fprintf(stderr, "gpux trade: the exchange ended the session before answering%s%s\n",
+                 text.empty() ? "" : ": ", text.c_str());
+    return 3;
+  }
+  std::fprintf(stderr, "gpux trade: no answer within %d s\n", timeout);
+  return 4;
+}
+
 // Prints answers until the request is settled; the exit status.
 int converse(const Request& r, Client& client, const Printer& out, int timeout) {
   FIX::Message m;
@@ -631,16 +678,8 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
     if (interrupted) return 0;
     if (!client.next(m, placed ? 200 : r.command == "watch" ? 1000 : timeout * 1000)) {
       if (placed) return 0;  // its immediate fills, if any, came with the acknowledgement
-      if (client.disconnected()) {
-        // An answer will not come on this session: say so now, not after the timeout.
-        const std::string text = client.logout_text();
-        std::fprintf(stderr, "gpux trade: the exchange ended the session before answering%s%s\n",
-                     text.empty() ? "" : ": ", text.c_str());
-        return 3;
-      }
-      if (r.command == "watch") continue;
-      std::fprintf(stderr, "gpux trade: no answer within %d s\n", timeout);
-      return 4;
+      if (r.command == "watch" && !client.disconnected()) continue;
+      return unanswered(client, timeout);
     }
     const std::string type = get(m.getHeader(), FIX::FIELD::MsgType);
     if (get(m.getHeader(), FIX::FIELD::PossDupFlag) == "Y") {
@@ -741,6 +780,136 @@ int converse(const Request& r, Client& client, const Printer& out, int timeout) 
     const std::string status = get(m, FIX::FIELD::OrdStatus);
     if (r.command != "place" || status == "2" || status == "4" || status == "C") return 0;
     placed = true;
+  }
+}
+
+const char* delivery_stage_name(const std::string& stage) {
+  static const std::map<std::string, const char*> names = {
+      {std::string(1, fix::kDeliveryStagePending), "pending"},
+      {std::string(1, fix::kDeliveryStageOpened), "opened"},
+      {std::string(1, fix::kDeliveryStageFailed), "failed"},
+      {std::string(1, fix::kDeliveryStageRevoked), "revoked"}};
+  const auto found = names.find(stage);
+  return found == names.end() ? "unknown" : found->second;
+}
+
+// One entry of a DeliveryReport: a line, and for an opened delivery what
+// to type to reach it and the host key to expect (--json: all as fields).
+void print_delivery(const Printer& out, const FIX::Group& g) {
+  const std::string stage = get(g, fix::kDeliveryStage);
+  const bool opened = stage == std::string(1, fix::kDeliveryStageOpened);
+  const std::string host = get(g, fix::kDeliveryHost);
+  const std::string port = get(g, fix::kDeliveryPort);
+  const std::string ssh =
+      opened ? "ssh -p " + port + " " + get(g, fix::kDeliveryUser) + "@" + host : std::string();
+  const std::string key = get(g, fix::kHostKeyFingerprint);
+  const bool json = out.json();
+  out.print(
+      "delivery",
+      {{"trade", get(g, fix::kDeliveryTradeID)},
+       {"symbol", get(g, FIX::FIELD::Symbol)},
+       {"role", get(g, FIX::FIELD::Side) == std::string(1, FIX::Side_BUY) ? "buyer" : "provider"},
+       {"units", get(g, FIX::FIELD::LastQty)},
+       {"stage", delivery_stage_name(stage)},
+       {"host", json ? host : ""},
+       {"port", json ? port : ""},
+       {"user", json ? get(g, fix::kDeliveryUser) : ""},
+       {"ssh", json ? ssh : ""},
+       {"host_key", json ? key : ""},
+       {"processes_ended", get(g, fix::kProcessesEnded)},
+       {"reason", get(g, fix::kDeliveryDetail)}});
+  if (!opened) return;
+  out.detail(ssh);
+  out.detail("host key " + key + "  (pin it: ssh-keyscan -p " + port + " " + host +
+             " | ssh-keygen -lf - must show it; then add that ssh-keyscan line to known_hosts)");
+}
+
+// deliveries: the DeliveryReports answering the request `id` (one or more),
+// printed; or with --wait-open, the first opened delivery of the trade it
+// names (or any), from the answer or from the notices that follow it,
+// within `wait` seconds. The exit status.
+int deliveries(const Request& r, const std::string& id, Client& client, const Printer& out,
+               int timeout, int wait) {
+  const bool waiting = r.flags.count("wait-open") != 0;
+  const std::string trade = waiting ? wanted_trade(r.flags.at("wait-open")) : std::string();
+  const std::string what = trade.empty() ? "any delivery" : "the delivery of trade " + trade;
+  const std::string opened(1, fix::kDeliveryStageOpened);
+  // The opened entry waited for in `m`, if it has one.
+  const auto open_entry = [&](const FIX::Message& m, FIX::Group& g) {
+    const int n = m.groupCount(fix::kNoDeliveries);
+    for (int i = 1; i <= n; ++i) {
+      m.getGroup(static_cast<unsigned>(i), g);
+      if ((trade.empty() || get(g, fix::kDeliveryTradeID) == trade) &&
+          get(g, fix::kDeliveryStage) == opened)
+        return true;
+    }
+    return false;
+  };
+  FIX::Message m;
+  FIX::Group g(fix::kNoDeliveries, fix::kDeliveryTradeID);
+  // The answer first. Notices before it are in it already: it was made after them.
+  for (;;) {
+    if (!client.next(m, timeout * 1000)) return unanswered(client, timeout);
+    const std::string type = get(m.getHeader(), FIX::FIELD::MsgType);
+    if (get(m.getHeader(), FIX::FIELD::PossDupFlag) == "Y") {
+      if (type == "8") print_report(out, m, true);  // sent while the CLI was away
+      continue;
+    }
+    if (is_refusal(m)) {
+      print_report(out, m);
+      return 1;
+    }
+    if (type != fix::kMsgTypeDeliveryReport || get(m, fix::kDeliveryReqID) != id) continue;
+    if (waiting && open_entry(m, g)) {
+      print_delivery(out, g);
+      return 0;
+    }
+    const int n = m.groupCount(fix::kNoDeliveries);
+    for (int i = 1; i <= n && !waiting; ++i) {
+      m.getGroup(static_cast<unsigned>(i), g);
+      print_delivery(out, g);
+    }
+    const std::string text = get(m, FIX::FIELD::Text);  // none, or which part of how many
+    if (n == 0 && !waiting) {
+      out.print("delivery", {{"state", "none"}, {"reason", text}});
+    } else if (!waiting && !text.empty()) {
+      std::fprintf(stderr, "gpux trade: %s\n", text.c_str());
+    }
+    if (get(m, FIX::FIELD::LastRptRequested) == "Y") break;
+  }
+  if (!waiting) return 0;
+  // Then the notices, as the provider's agent reports.
+  std::fprintf(stderr, "gpux trade: waiting up to %d s for %s to open\n", wait, what.c_str());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
+  for (;;) {
+    const long left = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            deadline - std::chrono::steady_clock::now())
+                                            .count());
+    if (left <= 0 || interrupted) {
+      std::fprintf(stderr, "gpux trade: %s did not open within %d s\n", what.c_str(), wait);
+      return 1;
+    }
+    if (!client.next(m, static_cast<int>(left))) {
+      if (!client.disconnected()) continue;  // the deadline, checked above
+      return unanswered(client, wait);
+    }
+    // Notices only, live: one resent from before this run may be stale.
+    if (get(m.getHeader(), FIX::FIELD::MsgType) != fix::kMsgTypeDeliveryReport ||
+        get(m, FIX::FIELD::UnsolicitedIndicator) != "Y" ||
+        get(m.getHeader(), FIX::FIELD::PossDupFlag) == "Y" || m.groupCount(fix::kNoDeliveries) == 0)
+      continue;
+    if (open_entry(m, g)) {
+      print_delivery(out, g);
+      return 0;
+    }
+    // Not open: said, and the wait goes on unless it never can now.
+    std::fprintf(stderr, "gpux trade: %s\n", get(m, FIX::FIELD::Text).c_str());
+    m.getGroup(1, g);
+    if (!trade.empty() && get(g, fix::kDeliveryTradeID) == trade &&
+        get(g, fix::kDeliveryStage) == std::string(1, fix::kDeliveryStageRevoked)) {
+      std::fprintf(stderr, "gpux trade: %s was revoked: it will not open\n", what.c_str());
+      return 1;
+    }
   }
 }
 
@@ -953,6 +1122,7 @@ int gpux_trade(int argc, char** argv) {
   std::string state_dir = env_or("GPUX_TRADE_STATE_DIR", default_state_dir());
   bool reset = false;
   int timeout = 10;
+  bool timeout_given = false;  // deliveries --wait-open waits 60 s unless given
   bool json = false;
   Request request;
   try {
@@ -984,6 +1154,7 @@ int gpux_trade(int argc, char** argv) {
         password = secret;
       } else if (arg == "--timeout") {
         timeout = std::atoi(value().c_str());
+        timeout_given = true;
       } else if (arg == "--json") {
         json = true;
       } else if (arg == "--state-dir") {
@@ -992,7 +1163,7 @@ int gpux_trade(int argc, char** argv) {
         reset = true;
       } else if (arg == "--id" || arg == "--depth" || arg == "--count" || arg == "--hours" ||
                  arg == "--class" || arg == "--region" || arg == "--from" || arg == "--units" ||
-                 arg == "--limit" || arg == "--day") {
+                 arg == "--limit" || arg == "--day" || arg == "--wait-open") {
         request.flags[arg.substr(2)] = value();
       } else if (arg == "--ioc" || arg == "--fok" || arg == "--post-only" ||
                  arg == "--any-provider" || arg == "--rest" || arg == "--hourly") {
@@ -1103,9 +1274,12 @@ int gpux_trade(int argc, char** argv) {
   }
   ::signal(SIGINT, [](int) { interrupted = true; });
   FIX::Session::sendToTarget(message, session);
-  const int status = request.command == "buy" || request.command == "sell"
-                         ? trade_window(request, id, client, session, Printer(json), timeout)
-                         : converse(request, client, Printer(json), timeout);
+  const int status =
+      request.command == "buy" || request.command == "sell"
+          ? trade_window(request, id, client, session, Printer(json), timeout)
+      : request.command == "deliveries"
+          ? deliveries(request, id, client, Printer(json), timeout, timeout_given ? timeout : 60)
+          : converse(request, client, Printer(json), timeout);
   // Send the Logout now and stop once it is answered: stop() and
   // Session::logout() act on the session's one-second timer, which would
   // dominate every short command.

@@ -5,6 +5,7 @@
 
 #include "fix_fixture.h"
 #include "journal_view.h"
+#include "order_entry.h"
 #include "ssh_keys.h"
 
 using namespace fixtest;
@@ -909,15 +910,46 @@ std::string trade_command(int port) {
          " trade --port " + std::to_string(port) + " --dictionary " + GPUX_FIX_DICTIONARY + " ";
 }
 
+// `gpux trade ARGS` against the exchange on `port`, started now and read
+// (stdout and stderr together) as it prints.
+class TradeRun {
+ public:
+  TradeRun(int port, const std::string& args)
+      : pipe_(::popen((trade_command(port) + args + " 2>&1").c_str(), "r")) {
+    REQUIRE(pipe_ != nullptr);
+  }
+  ~TradeRun() {
+    if (pipe_ != nullptr) ::pclose(pipe_);
+  }
+  // Reads until it has printed `text`; false if it ended first.
+  bool wait_for(const std::string& text) {
+    while (output_.find(text) == std::string::npos)
+      if (!read_line()) return false;
+    return true;
+  }
+  // Reads the rest: its exit status and everything it printed.
+  std::pair<int, std::string> finish() {
+    while (read_line()) {
+    }
+    const int status = ::pclose(pipe_);
+    pipe_ = nullptr;
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output_};
+  }
+
+ private:
+  bool read_line() {
+    char buffer[512];
+    if (std::fgets(buffer, sizeof buffer, pipe_) == nullptr) return false;
+    output_ += buffer;
+    return true;
+  }
+  FILE* pipe_;
+  std::string output_;
+};
+
 // Runs `gpux trade ARGS` against the exchange on `port`; its exit status and output.
 std::pair<int, std::string> gpux_trade(int port, const std::string& args) {
-  FILE* pipe = ::popen((trade_command(port) + args + " 2>&1").c_str(), "r");
-  std::string output;
-  char buffer[512];
-  while (std::fgets(buffer, sizeof buffer, pipe) != nullptr)
-    output += buffer;
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  return TradeRun(port, args).finish();
 }
 
 // A Logon as `sender` with `password` (`gpux trade instruments`, which logs
@@ -927,6 +959,23 @@ std::pair<int, std::string> trade_logon(int port, const std::string& sender,
   ::setenv("GPUX_TEST_FIX_PASSWORD", password.c_str(), 1);
   return gpux_trade(port, "--sender " + sender +
                               " --password-env GPUX_TEST_FIX_PASSWORD --timeout 5 instruments");
+}
+
+// ALICE buys `quantity` units from BOB's offer of as many at 2.0: her
+// fill's ExecutionReport, then his.
+std::pair<FIX::Message, FIX::Message> alice_buys_from_bob(Exchange& exchange, const std::string& id,
+                                                          const char* quantity) {
+  FIX::Message offer = new_order("o-" + id, kSymbol, '2', "2.0", quantity);
+  FIX::Session::sendToTarget(offer, exchange.bob);
+  CHECK(field(exchange.client.next("BOB"), FIX::FIELD::ExecType) == "0");
+  FIX::Message bid = new_order("b-" + id, kSymbol, '1', "2.0", quantity);
+  FIX::Session::sendToTarget(bid, exchange.alice);
+  CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "0");
+  const FIX::Message alice = exchange.client.next("ALICE");
+  CHECK(field(alice, FIX::FIELD::ExecType) == "F");
+  const FIX::Message bob = exchange.client.next("BOB");
+  CHECK(field(bob, FIX::FIELD::ExecType) == "F");
+  return std::make_pair(alice, bob);
 }
 
 }  // namespace
@@ -1221,16 +1270,10 @@ TEST_CASE("gpux trade delivery-key: a journaled profile of SSH keys, each refusa
   CHECK_MESSAGE(result.second.find("state=none") != std::string::npos, result.second);
   // ALICE buys from BOB: her fill's Text says she has no key; the seller's does not.
   const auto buy_from_bob = [&](const std::string& id) {
-    FIX::Message offer = new_order("o-" + id, kSymbol, '2', "2.0", "1");
-    FIX::Session::sendToTarget(offer, exchange.bob);
-    CHECK(field(exchange.client.next("BOB"), FIX::FIELD::ExecType) == "0");
-    FIX::Message bid = new_order("b-" + id, kSymbol, '1', "2.0", "1");
-    FIX::Session::sendToTarget(bid, exchange.alice);
-    CHECK(field(exchange.client.next("ALICE"), FIX::FIELD::ExecType) == "0");
-    const FIX::Message fill = exchange.client.next("ALICE");
-    CHECK(field(fill, FIX::FIELD::ExecType) == "F");
-    CHECK(!exchange.client.next("BOB").isSetField(FIX::FIELD::Text));
-    return fill.isSetField(FIX::FIELD::Text) ? field(fill, FIX::FIELD::Text) : std::string();
+    const auto fills = alice_buys_from_bob(exchange, id, "1");
+    CHECK(!fills.second.isSetField(FIX::FIELD::Text));
+    return fills.first.isSetField(FIX::FIELD::Text) ? field(fills.first, FIX::FIELD::Text)
+                                                    : std::string();
   };
   CHECK(buy_from_bob("1").find("no delivery key: add one") == 0);
   const std::string k1 = gpux::test::kEd25519Keys[0];
@@ -1272,6 +1315,244 @@ TEST_CASE("gpux trade delivery-key: a journaled profile of SSH keys, each refusa
   CHECK(result.first == 1);
   CHECK_MESSAGE(result.second.find("reason=unknown_delivery_key") != std::string::npos,
                 result.second);
+}
+
+namespace {
+
+FIX::Message delivery_request(const std::string& id) {
+  FIX::Message m;
+  m.getHeader().setField(FIX::FIELD::MsgType, gpux::fix::kMsgTypeDeliveryRequest);
+  m.setField(gpux::fix::kDeliveryReqID, id);
+  return m;
+}
+
+bool is_delivery_report(const FIX::Message& m) {
+  return m.getHeader().getField(FIX::FIELD::MsgType) == gpux::fix::kMsgTypeDeliveryReport;
+}
+
+// The DeliveryReport entries of `m`, by DeliveryTradeID.
+std::map<std::string, FIX::Group> delivery_entries(const FIX::Message& m) {
+  std::map<std::string, FIX::Group> entries;
+  const int n = m.groupCount(gpux::fix::kNoDeliveries);
+  for (int i = 1; i <= n; ++i) {
+    FIX::Group g(gpux::fix::kNoDeliveries, gpux::fix::kDeliveryTradeID);
+    m.getGroup(static_cast<unsigned>(i), g);
+    entries.insert(std::make_pair(g.getField(gpux::fix::kDeliveryTradeID), g));
+  }
+  return entries;
+}
+
+// The exchange's trade id in a fill's ExecID (T<trade>-m or -t).
+std::string trade_of(const FIX::Message& fill) {
+  const std::string exec = field(fill, FIX::FIELD::ExecID);
+  return exec.substr(1, exec.find('-') - 1);
+}
+
+const char* const kFingerprint = "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s";
+
+}  // namespace
+
+TEST_CASE("FIX deliveries: the buyer is told where to connect, only its own, as it happens") {
+  using namespace command;
+  using gpux::fix::kDeliveryReqID;
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\n"
+      "fix_client = CLI participant=1 password=none\n"
+      "fix_client = CAROL participant=3 password=none\n",
+      {}, true);
+  Client& client = exchange.client;
+  REQUIRE(client.wait_logons(2));
+  const auto deliveries = [&](const std::string& sender, const std::string& more) {
+    return gpux_trade(exchange.port, "--sender " + sender + " deliveries" + more);
+  };
+  // ALICE (participant 1) buys 2 units from BOB (2), then 1 more: two trades.
+  const std::string t1 = trade_of(alice_buys_from_bob(exchange, "d1", "2").first);
+  const std::string t2 = trade_of(alice_buys_from_bob(exchange, "d2", "1").first);
+  REQUIRE(t1 != t2);
+  // Trades become obligations, and deliveries, only when the gate closes.
+  auto result = deliveries("CLI", "");
+  CHECK(result.first == 0);
+  CHECK_MESSAGE(result.second.find("state=none") != std::string::npos, result.second);
+  const std::vector<int> closed = exchange.daemon->execute(change_state(1, kGateClosed));
+  CHECK(std::count(closed.begin(), closed.end(), kObligationCreated) == 2);
+  result = deliveries("CLI", "");
+  CHECK(result.first == 0);
+  CHECK_MESSAGE(result.second.find("trade=" + t1 + " symbol=" + std::string(kSymbol) +
+                                   " role=buyer units=2 stage=pending") != std::string::npos,
+                result.second);
+  CHECK_MESSAGE(result.second.find("trade=" + t2) != std::string::npos, result.second);
+  exchange.daemon->execute(change_state(1, kDelivering));
+
+  // The CLI waits for the first to open; the provider's agent reports it meanwhile.
+  TradeRun waiting(exchange.port, "--sender CLI deliveries --wait-open T" + t1);
+  REQUIRE(waiting.wait_for("waiting up to 60 s for the delivery of trade " + t1));
+  Access opened;
+  opened.host = "gpu-7.example.net";
+  opened.port = 2201;
+  opened.user = "gpux-" + t1;
+  opened.host_key_fingerprint = kFingerprint;
+  std::vector<int> events = exchange.daemon->execute(record_delivery(std::stoi(t1), opened));
+  CHECK(std::count(events.begin(), events.end(), kDeliveryRecorded) == 1);
+  // ALICE's session is told at once, unasked.
+  const FIX::Message notice = client.next_matching("ALICE", is_delivery_report);
+  CHECK(field(notice, FIX::FIELD::UnsolicitedIndicator) == "Y");
+  CHECK(!notice.isSetField(kDeliveryReqID));
+  CHECK(field(notice, FIX::FIELD::Text) == "delivery of trade " + t1 +
+                                               " opened: ssh -p 2201 gpux-" + t1 +
+                                               "@gpu-7.example.net, host key " + kFingerprint);
+  auto entries = delivery_entries(notice);
+  REQUIRE(entries.size() == 1);
+  const FIX::Group& told = entries.at(t1);
+  CHECK(field(told, FIX::FIELD::Symbol) == kSymbol);
+  CHECK(field(told, FIX::FIELD::Side) == "1");
+  CHECK(field(told, FIX::FIELD::LastQty) == "2");
+  CHECK(field(told, gpux::fix::kDeliveryStage) == "1");
+  CHECK(field(told, gpux::fix::kDeliveryHost) == "gpu-7.example.net");
+  CHECK(field(told, gpux::fix::kDeliveryPort) == "2201");
+  CHECK(field(told, gpux::fix::kDeliveryUser) == "gpux-" + t1);
+  CHECK(field(told, gpux::fix::kHostKeyFingerprint) == kFingerprint);
+  result = waiting.finish();
+  CHECK_MESSAGE(result.first == 0, result.second);
+  CHECK_MESSAGE(result.second.find("\n  ssh -p 2201 gpux-" + t1 + "@gpu-7.example.net\n") !=
+                    std::string::npos,
+                result.second);
+  CHECK_MESSAGE(
+      result.second.find("  host key " + std::string(kFingerprint) +
+                         "  (pin it: ssh-keyscan -p 2201 gpu-7.example.net") != std::string::npos,
+      result.second);
+
+  // BOB, who delivers it, was sent no notice: the next he gets is the
+  // answer to his own request, where the trade is his to deliver.
+  FIX::Message ask = delivery_request("bob-1");
+  FIX::Session::sendToTarget(ask, exchange.bob);
+  const FIX::Message answer = client.next("BOB");
+  REQUIRE(is_delivery_report(answer));
+  CHECK(field(answer, kDeliveryReqID) == "bob-1");
+  CHECK(field(answer, FIX::FIELD::UnsolicitedIndicator) == "N");
+  CHECK(field(answer, FIX::FIELD::LastRptRequested) == "Y");
+  entries = delivery_entries(answer);
+  CHECK(entries.size() == 2);
+  CHECK(field(entries.at(t1), FIX::FIELD::Side) == "2");
+  CHECK(field(entries.at(t1), gpux::fix::kDeliveryStage) == "1");
+  // CAROL (participant 3) is in neither trade: she sees none of them.
+  result = deliveries("CAROL", "");
+  CHECK(result.first == 0);
+  CHECK_MESSAGE(result.second.find("state=none") != std::string::npos, result.second);
+  CHECK_MESSAGE(result.second.find("gpu-7") == std::string::npos, result.second);
+
+  // The second cannot be opened: the buyer is told why.
+  Access failed;
+  failed.stage = kFailed;
+  failed.detail = "no healthy GPU: 0 of 1 passed nvidia-smi";
+  exchange.daemon->execute(record_delivery(std::stoi(t2), failed));
+  CHECK(field(client.next_matching("ALICE", is_delivery_report), FIX::FIELD::Text) ==
+        "delivery of trade " + t2 + " failed: no healthy GPU: 0 of 1 passed nvidia-smi");
+  result = deliveries("CLI", "");
+  CHECK(result.first == 0);
+  CHECK_MESSAGE(result.second.find("trade=" + t2 + " symbol=" + std::string(kSymbol) +
+                                   " role=buyer units=1 stage=failed reason=no healthy GPU: 0 "
+                                   "of 1 passed nvidia-smi") != std::string::npos,
+                result.second);
+  CHECK_MESSAGE(result.second.find("stage=opened") != std::string::npos, result.second);
+  CHECK_MESSAGE(
+      result.second.find("  ssh -p 2201 gpux-" + t1 + "@gpu-7.example.net") != std::string::npos,
+      result.second);
+  // Waiting for it ends after --timeout, with exit status 1 and why.
+  result = deliveries("CLI", " --timeout 3 --wait-open " + t2);
+  CHECK(result.first == 1);
+  CHECK_MESSAGE(result.second.find("the delivery of trade " + t2 + " did not open within 3 s") !=
+                    std::string::npos,
+                result.second);
+
+  // A request without its id, or with one too long, draws a session Reject naming it.
+  FIX::Message no_id;
+  no_id.getHeader().setField(FIX::FIELD::MsgType, gpux::fix::kMsgTypeDeliveryRequest);
+  FIX::Session::sendToTarget(no_id, exchange.alice);
+  FIX::Message reject = client.next("ALICE");
+  CHECK(field(reject.getHeader(), FIX::FIELD::MsgType) == "3");
+  CHECK(field(reject, FIX::FIELD::RefTagID) == std::to_string(kDeliveryReqID));
+  CHECK(field(reject, FIX::FIELD::SessionRejectReason) == "1");  // required tag missing
+  CHECK(!field(reject, FIX::FIELD::Text).empty());
+  FIX::Message long_id = delivery_request(std::string(65, 'x'));
+  FIX::Session::sendToTarget(long_id, exchange.alice);
+  reject = client.next("ALICE");
+  CHECK(field(reject.getHeader(), FIX::FIELD::MsgType) == "3");
+  CHECK(field(reject, FIX::FIELD::RefTagID) == std::to_string(kDeliveryReqID));
+  CHECK(field(reject, FIX::FIELD::SessionRejectReason) == "5");  // value out of range
+  result = deliveries("CLI", " --wait-open soon");
+  CHECK(result.first == 2);
+  CHECK_MESSAGE(result.second.find("--wait-open takes a trade id (17 or T17) or any, not 'soon'") !=
+                    std::string::npos,
+                result.second);
+
+  // The hour ends: access is revoked, with the buyer's processes.
+  Access revoked;
+  revoked.stage = kRevoked;
+  revoked.detail = "the delivery hour ended";
+  revoked.processes_ended = 3;
+  exchange.daemon->execute(record_delivery(std::stoi(t1), revoked));
+  CHECK(field(client.next_matching("ALICE", is_delivery_report), FIX::FIELD::Text) ==
+        "delivery of trade " + t1 + " revoked: 3 processes ended (the delivery hour ended)");
+  // Journaled: after a restart the list is the recovered engine's.
+  REQUIRE(exchange.daemon->stop() == 0);
+  // Notices went only to sessions logged on at the time: ALICE had all
+  // three; CLI (the same buyer) the one it waited for, and none of those
+  // that came while it was away is kept to be resent.
+  const auto notices = [&](const std::string& session) {
+    const std::string log = file_text(exchange.dir.path + "/data/fix-log/FIX.4.4-GPUX-" + session +
+                                      ".messages.current.log");
+    int count = 0;
+    for (std::size_t at = log.find("\x01"
+                                   "325=Y\x01");
+         at != std::string::npos; at = log.find("\x01"
+                                                "325=Y\x01",
+                                                at + 1))
+      ++count;
+    return count;
+  };
+  CHECK(notices("ALICE") == 3);
+  CHECK(notices("CLI") == 1);
+  exchange.start_daemon();
+  REQUIRE(client.wait_logons(4));
+  result = deliveries("CLI", " --json");
+  CHECK(result.first == 0);
+  CHECK_MESSAGE(result.second.find("\"trade\":\"" + t1 + "\"") != std::string::npos, result.second);
+  CHECK_MESSAGE(result.second.find("\"stage\":\"revoked\"") != std::string::npos, result.second);
+  CHECK_MESSAGE(result.second.find("\"processes_ended\":\"3\"") != std::string::npos,
+                result.second);
+  CHECK_MESSAGE(result.second.find("\"stage\":\"failed\"") != std::string::npos, result.second);
+  // Settled, they are gone.
+  exchange.daemon->execute(change_state(1, kSettled));
+  result = deliveries("CLI", "");
+  CHECK(result.first == 0);
+  CHECK_MESSAGE(result.second.find("state=none") != std::string::npos, result.second);
+}
+
+TEST_CASE("FIX deliveries: many are all listed, in reports within the message size limit") {
+  Exchange exchange(
+      "fix_client = ALICE participant=1 password=none\nfix_max_message_bytes = 1024\n", {}, true);
+  REQUIRE(exchange.client.wait_logons(2));
+  std::set<std::string> trades;
+  for (int i = 0; i < 7; ++i)
+    trades.insert(trade_of(alice_buys_from_bob(exchange, "m" + std::to_string(i), "1").first));
+  exchange.daemon->execute(command::change_state(1, command::kGateClosed));
+  FIX::Message ask = delivery_request("all");
+  FIX::Session::sendToTarget(ask, exchange.alice);
+  std::set<std::string> listed;
+  std::vector<FIX::Message> reports;
+  do {
+    reports.push_back(exchange.client.next("ALICE"));
+    REQUIRE(is_delivery_report(reports.back()));
+    CHECK(reports.back().toString().size() <= 1024);
+    for (const auto& entry : delivery_entries(reports.back()))
+      listed.insert(entry.first);
+  } while (reports.size() < 20 && field(reports.back(), FIX::FIELD::LastRptRequested) != "Y");
+  CHECK(listed == trades);
+  REQUIRE(reports.size() > 1);
+  for (const FIX::Message& report : reports)
+    CHECK(field(report, FIX::FIELD::TotNumReports) == std::to_string(reports.size()));
+  CHECK(field(reports.front(), FIX::FIELD::Text).find("deliveries 1-") == 0);
+  CHECK(field(reports.back(), FIX::FIELD::Text).find(" of 7") != std::string::npos);
 }
 
 TEST_CASE("gpux trade cash and fills: follow orders and fills, and a restart") {

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 
 #include "batching_acceptor.h"
@@ -45,10 +46,22 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       : options(o), entry(e), store_factory(s) {}
 
   void onCreate(const FIX::SessionID&) override {}
-  void onLogon(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID& session) override {
+    std::lock_guard<std::mutex> lock(logged_on_mutex);
+    logged_on.insert(session.getTargetCompID().getValue());
+  }
   // Also on a lost connection: subscriptions end, and cancel-on-disconnect.
   void onLogout(const FIX::SessionID& session) override {
+    {
+      std::lock_guard<std::mutex> lock(logged_on_mutex);
+      logged_on.erase(session.getTargetCompID().getValue());
+    }
     entry.disconnected(session.getTargetCompID().getValue());
+  }
+  // From any thread: FIX::Session::isLoggedOn() is for the polling thread only.
+  bool is_logged_on(const std::string& client) {
+    std::lock_guard<std::mutex> lock(logged_on_mutex);
+    return logged_on.count(client) != 0;
   }
   void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
   void toApp(FIX::Message&, const FIX::SessionID&) throw(FIX::DoNotSend) override {}
@@ -72,7 +85,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     const std::string client = session.getTargetCompID().getValue();
     if (type == FIX::MsgType_SecurityListRequest || type == FIX::MsgType_MarketDataRequest ||
         type == kMsgTypeAccountBalanceRequest || type == FIX::MsgType_TradeCaptureReportRequest ||
-        type == kMsgTypeDeliveryKeyRequest) {
+        type == kMsgTypeDeliveryKeyRequest || type == kMsgTypeDeliveryRequest) {
       if (!within_rate(client)) {
         // No order to reject: a BusinessMessageReject names the throttle.
         FIX::Message reject;
@@ -86,7 +99,7 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
       // Request ids are kept with subscriptions and echoed: bounded like
       // the order identifiers; a longer one draws a session Reject naming it.
       for (const int tag : {FIX::FIELD::MDReqID, FIX::FIELD::SecurityReqID, kBalanceReqID,
-                            FIX::FIELD::TradeRequestID, kDeliveryKeyReqID})
+                            FIX::FIELD::TradeRequestID, kDeliveryKeyReqID, kDeliveryReqID})
         if (message.isSetField(tag) && message.getField(tag).size() > kMaxIdentifier)
           throw FIX::IncorrectTagValue(tag);
       if (type == FIX::MsgType_SecurityListRequest) {
@@ -104,6 +117,8 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
         entry.delivery_keys(
             client, message.getField(kDeliveryKeyReqID), action[0],
             message.isSetField(kSshPublicKey) ? message.getField(kSshPublicKey) : std::string());
+      } else if (type == kMsgTypeDeliveryRequest) {
+        entry.report_deliveries(client, message.getField(kDeliveryReqID));
       } else if (type == FIX::MsgType_TradeCaptureReportRequest) {
         if (message.getField(FIX::FIELD::TradeRequestType) !=
             std::to_string(FIX::TradeRequestType_ALL_TRADES))
@@ -205,6 +220,42 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     for (const std::string& key : r.keys) {
       FIX::Group group(kNoDeliveryKeys, kSshPublicKey);
       group.setField(kSshPublicKey, key);
+      message.addGroup(group);
+    }
+    to(r.session, message);
+  }
+
+  void send_deliveries(const DeliveryReport& r) override {
+    // A notice is news only to a session listening now: one logged off
+    // asks with a DeliveryRequest when it is back, rather than being
+    // resent notices that may be stale by then.
+    const bool notice = r.request_id.empty();
+    if (notice && !is_logged_on(r.session)) return;
+    FIX::Message message;
+    message.getHeader().setField(FIX::FIELD::MsgType, kMsgTypeDeliveryReport);
+    if (!notice) message.setField(kDeliveryReqID, r.request_id);
+    message.setField(FIX::FIELD::UnsolicitedIndicator,
+                     text(notice ? FIX::UnsolicitedIndicator_YES : FIX::UnsolicitedIndicator_NO));
+    message.setField(FIX::FIELD::TotNumReports, text(r.total_reports));
+    if (r.last_report)
+      message.setField(FIX::FIELD::LastRptRequested, text(FIX::LastRptRequested_YES));
+    if (!r.text.empty()) message.setField(FIX::FIELD::Text, r.text);
+    message.setField(kNoDeliveries, "0");  // required even when there are none
+    for (const DeliveryInfo& d : r.deliveries) {
+      FIX::Group group(kNoDeliveries, kDeliveryTradeID);
+      group.setField(kDeliveryTradeID, std::to_string(d.trade));
+      group.setField(FIX::FIELD::Symbol, d.symbol);
+      group.setField(FIX::FIELD::Side, text(d.side));
+      group.setField(FIX::FIELD::LastQty, std::to_string(d.quantity));
+      group.setField(kDeliveryStage, text(d.stage));
+      if (!d.host.empty()) group.setField(kDeliveryHost, d.host);
+      if (d.port != 0) group.setField(kDeliveryPort, text(d.port));
+      if (!d.user.empty()) group.setField(kDeliveryUser, d.user);
+      if (!d.host_key_fingerprint.empty())
+        group.setField(kHostKeyFingerprint, d.host_key_fingerprint);
+      if (!d.detail.empty()) group.setField(kDeliveryDetail, d.detail);
+      if (d.stage == kDeliveryStageRevoked)
+        group.setField(kProcessesEnded, std::to_string(d.processes_ended));
       message.addGroup(group);
     }
     to(r.session, message);
@@ -398,6 +449,8 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
   typedef std::pair<int, long> Window;  // messages counted, second they belong to
   std::mutex rate_mutex;
   std::map<std::string, Window> windows;
+  std::mutex logged_on_mutex;
+  std::set<std::string> logged_on;  // clients whose sessions are logged on
   DurableMessageStoreFactory store_factory;
   std::unique_ptr<FIX::SessionSettings> settings;
   std::unique_ptr<BufferedLogFactory> log;     // every session's messages and events

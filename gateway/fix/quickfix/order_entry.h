@@ -35,6 +35,26 @@ const int kNoDeliveryKeys = 20034;     // NUMINGROUP of SshPublicKey: the profil
 const char kDeliveryKeyList = '0';
 const char kDeliveryKeyAdd = '1';
 const char kDeliveryKeyRemove = '2';
+// DeliveryRequest(U5) -> DeliveryReport(U6): the participant's obligations
+// awaiting settlement and where each is delivered; the buyer's sessions are
+// also sent a U6 of one entry, unsolicited, as each delivery is reported.
+const char* const kMsgTypeDeliveryRequest = "U5";
+const char* const kMsgTypeDeliveryReport = "U6";
+const int kDeliveryReqID = 20035;       // STRING, echoed; absent on a notice
+const int kNoDeliveries = 20036;        // NUMINGROUP, delimited by DeliveryTradeID
+const int kDeliveryTradeID = 20037;     // INT: the exchange's trade id
+const int kDeliveryStage = 20038;       // CHAR: kDeliveryStage* below
+const int kDeliveryHost = 20039;        // STRING: opened: where to connect (SSH)
+const int kDeliveryPort = 20040;        // INT
+const int kDeliveryUser = 20041;        // STRING
+const int kHostKeyFingerprint = 20042;  // STRING: "SHA256:...", to pin the host key
+const int kDeliveryDetail = 20043;      // STRING: failed: why; revoked: what ended
+const int kProcessesEnded = 20044;      // INT: revoked: the buyer's processes ended
+// DeliveryStage(20038), matching::DeliveryStage's values.
+const char kDeliveryStagePending = '0';  // nothing reported yet
+const char kDeliveryStageOpened = '1';
+const char kDeliveryStageFailed = '2';
+const char kDeliveryStageRevoked = '3';
 const int kBlockHours = 20010;      // INT: consecutive delivery hours
 const int kSingleProvider = 20011;  // BOOLEAN: Y (default) one provider, N any
 // The longest block (matching::kMaxBlockHours, checked where both are seen).
@@ -173,6 +193,35 @@ struct DeliveryKeyReport {
   std::vector<std::string> keys;
 };
 
+// One obligation's delivery, an entry of DeliveryReport(U6).
+struct DeliveryInfo {
+  std::int64_t trade = 0;  // DeliveryTradeID(20037)
+  std::string symbol;
+  // Side(54): BUY, the participant bought it; SELL, the participant delivers it.
+  char side = FIX::Side_BUY;
+  std::int64_t quantity = 0;  // units, LastQty(32)
+  char stage = kDeliveryStagePending;
+  std::string host;
+  int port = 0;
+  std::string user;
+  std::string host_key_fingerprint;
+  std::string detail;
+  std::int64_t processes_ended = 0;
+};
+
+// DeliveryReport(U6): an answer to DeliveryRequest(U5), one of
+// `total_reports` (the last one `last_report`), or, with no request_id, an
+// unsolicited notice of one delivery, which `text` tells in words. A notice
+// is sent only to a session logged on at the time.
+struct DeliveryReport {
+  std::string session;
+  std::string request_id;   // DeliveryReqID(20035); empty: a notice
+  int total_reports = 1;    // TotNumReports(911)
+  bool last_report = true;  // LastRptRequested(912)
+  std::string text;
+  std::vector<DeliveryInfo> deliveries;
+};
+
 // One of a participant's fills, as TradeCaptureReport(AE) gives it.
 struct FillInfo {
   std::string trade_report_id;  // TradeReportID(571): "T" and the exchange's trade id
@@ -235,6 +284,9 @@ class ReportSink {
   virtual void send(const BalanceReport& report) = 0;
   virtual void send(const FillsReport& report) = 0;
   virtual void send(const DeliveryKeyReport& report) = 0;
+  // Not an overload of send(), and by default dropped: sinks that only
+  // collect orders' reports (tests' fakes) need not know of deliveries.
+  virtual void send_deliveries(const DeliveryReport&) {}
   // The sender has nothing more for now: what send() held back goes out.
   virtual void end_of_batch() = 0;
   // The seat was disabled or given a new password (log_out): its session
@@ -278,6 +330,10 @@ class OrderEntry {
   // journaled (or at once, for a list or a key that is no key).
   virtual void delivery_keys(const std::string& session, const std::string& request_id, char action,
                              const std::string& key) = 0;
+  // DeliveryRequest (U5): the session's participant's obligations awaiting
+  // settlement, those it bought and those it delivers, with how each is
+  // delivered as last reported.
+  virtual void report_deliveries(const std::string& session, const std::string& request_id) = 0;
   // The session's connection ended (logout or lost): its market data
   // subscriptions end, and its orders are cancelled when so configured.
   virtual void disconnected(const std::string& session) = 0;

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <random>
 
+#include "deliveries.h"
 #include "fix_gateway.pb.h"
 #include "gpux/fix/decimal_text.h"
 #include "gpux/matching/delivery_keys.h"
@@ -136,6 +137,7 @@ FixOrderEntry::FixOrderEntry(const FixConfig& config, FixStateStore& store)
       store_(store),
       seats_(std::make_unique<SeatGuard>()),
       market_(std::make_unique<MarketData>()),
+      deliveries_(std::make_unique<Deliveries>()),
       orders_(std::make_unique<OrderIndex>()) {
   std::random_device entropy;
   char prefix[32];
@@ -183,6 +185,8 @@ void FixOrderEntry::send_batch(std::deque<Outgoing>& batch) {
               store_.forget_ended(m.symbol);
             } else if constexpr (std::is_same_v<Message, SeatChanged>) {
               sink_->seat_changed(m.session, m.log_out, m.reason);
+            } else if constexpr (std::is_same_v<Message, fix::DeliveryReport>) {
+              sink_->send_deliveries(m);
             } else {
               sink_->send(m);
             }
@@ -219,6 +223,34 @@ void FixOrderEntry::recovered(const EngineSnapshot& state) {
   delivery_keys_.clear();
   for (const DeliveryProfile& profile : state.delivery_profiles)
     delivery_keys_[profile.participant] = profile.keys;
+  deliveries_->recovered(state);
+}
+
+// A participant's deliveries listed at most: an answer, not an export.
+constexpr std::size_t kDeliveriesReported = 10'000;
+
+void FixOrderEntry::report_deliveries(const std::string& session, const std::string& request_id) {
+  const auto seat = participant_of(session);
+  if (!seat) return;  // sessions exist for seats only, and a seat stays
+  const ParticipantId participant = *seat;
+  std::lock_guard lock(mutex_);
+  const std::vector<Deliveries::Entry> mine = deliveries_->of(participant);
+  std::vector<fix::DeliveryInfo> entries;
+  for (const auto& [trade, obligation] : mine) {
+    if (entries.size() == kDeliveriesReported) break;
+    entries.push_back(
+        delivery_info(trade, *obligation, participant, symbol_of(obligation->instrument)));
+  }
+  for (fix::DeliveryReport& page : delivery_pages(session, request_id, std::move(entries),
+                                                  mine.size(), config_.max_message_bytes))
+    send(std::move(page));
+}
+
+std::string FixOrderEntry::symbol_of(InstrumentId instrument) const {
+  // Instruments listed before the gateway's checkpoint are known once
+  // start() has run; "[N/A]" is FIX's word for none.
+  const auto found = instruments_.find(instrument);
+  return found != instruments_.end() ? found->second.spec.symbol : "[N/A]";
 }
 
 void FixOrderEntry::delivery_keys(const std::string& session, const std::string& request_id,
@@ -326,16 +358,14 @@ void FixOrderEntry::report_fills(const std::string& session, const std::string& 
   for (const Trade& t : trades) {
     const bool maker = t.maker == participant;
     const Side side = maker ? (t.aggressor == Side::buy ? Side::sell : Side::buy) : t.aggressor;
-    const auto instrument = instruments_.find(t.instrument);
-    report.fills.push_back(
-        {.trade_report_id = "T" + std::to_string(t.trade),
-         .exec_id = trade_exec_id(t.trade, maker),
-         .symbol = instrument != instruments_.end() ? instrument->second.spec.symbol : "[N/A]",
-         .side = side == Side::buy ? FIX::Side_BUY : FIX::Side_SELL,
-         .order_id = std::to_string(maker ? t.maker_order : t.taker_order),
-         .quantity = t.quantity,
-         .price = t.price,
-         .time_ns = t.stamp.time});
+    report.fills.push_back({.trade_report_id = "T" + std::to_string(t.trade),
+                            .exec_id = trade_exec_id(t.trade, maker),
+                            .symbol = symbol_of(t.instrument),
+                            .side = side == Side::buy ? FIX::Side_BUY : FIX::Side_SELL,
+                            .order_id = std::to_string(maker ? t.maker_order : t.taker_order),
+                            .quantity = t.quantity,
+                            .price = t.price,
+                            .time_ns = t.stamp.time});
   }
   send(std::move(report));
 }
@@ -754,6 +784,21 @@ void FixOrderEntry::observe(const Command& command, std::span<const Event> event
       balances_.apply(posting->posting);
     report_on_fix_order(event, exec_id(command.stamp, i), origin ? &*origin : nullptr);
     market_->track(event);
+    if (const Deliveries::Obligation* reported = deliveries_->track(event)) {
+      // The buyer is told at once, in each of its sessions logged on now
+      // (the acceptor drops the rest: a DeliveryRequest lists it later).
+      const fix::DeliveryInfo delivery =
+          delivery_info(std::get<DeliveryRecorded>(event).trade, *reported, reported->buyer,
+                        symbol_of(reported->instrument));
+      const std::string text = delivery_notice(delivery);
+      for (const std::string& session : seats_->enabled_sessions_of(reported->buyer))
+        send(fix::DeliveryReport{.session = session,
+                                 .request_id = {},
+                                 .total_reports = 1,
+                                 .last_report = true,
+                                 .text = text,
+                                 .deliveries = {delivery}});
+    }
   }
   // Journaled: the order now works (or was rejected), its reservation ends.
   if (origin && origin->opens_order()) orders_->release(origin->session, origin->cl_ord_id);

@@ -49,6 +49,14 @@ std::optional<matching::Seat> SeatGuard::find(const std::string& session) const 
   return seat->second;
 }
 
+std::vector<std::string> SeatGuard::enabled_sessions_of(matching::ParticipantId participant) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> sessions;
+  for (const auto& [session, seat] : seats_)
+    if (seat.participant == participant && seat.enabled) sessions.push_back(session);
+  return sessions;
+}
+
 SeatGuard::Verdict SeatGuard::known_verdict(const Source& source, const Digest& digest,
                                             std::string& hash) const {
   const std::string& session = source.first;

@@ -46,6 +46,9 @@ class SeatGuard {
   // the old one; a disabled seat's Logons are refused with the reason.
   void set(const matching::Seat& seat);
   std::optional<matching::Seat> find(const std::string& session) const;
+  // The SenderCompIDs of `participant`'s enabled seats (a walk of them all:
+  // for what is rare, such as a delivery's notice).
+  std::vector<std::string> enabled_sessions_of(matching::ParticipantId participant) const;
 
   // Empty when `session` may log on with `password` from `peer` (a source
   // address); otherwise why not, in words for the Logout. A wrong password

@@ -33,6 +33,7 @@ namespace gpux::fix {
 class SeatGuard;
 class MarketData;
 class OrderIndex;
+class Deliveries;
 struct Working;
 struct Ended;
 template <class Message>
@@ -89,6 +90,7 @@ class FixOrderEntry final : public fix::OrderEntry {
                      const std::string& key) override;
   void report_fills(const std::string& session, const std::string& request_id,
                     const std::string& trade_date) override;
+  void report_deliveries(const std::string& session, const std::string& request_id) override;
   void disconnected(const std::string& session) override;
   bool has_seat(const std::string& session) override;
 
@@ -106,6 +108,7 @@ class FixOrderEntry final : public fix::OrderEntry {
 
   void reject(const fix::OrderRequest& request, int reason, const std::string& text) override;
   std::optional<matching::ParticipantId> participant_of(const std::string& session) const;
+  std::string symbol_of(matching::InstrumentId instrument) const;  // with the lock held
   // reject() with the lock held. `exec`: the journaled command's exec_id
   // for a rejection the engine made (empty: refused before the journal).
   void refuse(const fix::OrderRequest& request, int reason, const std::string& text,
@@ -164,9 +167,10 @@ class FixOrderEntry final : public fix::OrderEntry {
     bool log_out = false;
     std::string reason;
   };
-  using Outgoing = std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport,
-                                fix::BalanceReport, fix::DeliveryKeyReport, fix::FillsReport,
-                                CheckpointBytes, Ended, ForgetEnded, SeatChanged>;
+  using Outgoing =
+      std::variant<fix::Report, fix::SecurityListReport, fix::MarketDataReport, fix::BalanceReport,
+                   fix::DeliveryKeyReport, fix::FillsReport, fix::DeliveryReport, CheckpointBytes,
+                   Ended, ForgetEnded, SeatChanged>;
   void send(Outgoing message);
   void send_batch(std::deque<Outgoing>& batch);  // on the sender thread
 
@@ -193,6 +197,9 @@ class FixOrderEntry final : public fix::OrderEntry {
   // Delivery profiles (SSH public key lines) by participant: the recovered
   // engine's, then every DeliveryKeyChanged observed since.
   std::map<matching::ParticipantId, std::vector<std::string>> delivery_keys_;
+  // Obligations awaiting settlement and their deliveries: the recovered
+  // engine's, then every obligation and delivery event observed since.
+  std::unique_ptr<Deliveries> deliveries_;
   // Ended orders are kept in the FIX state store one record at a time, never
   // in the checkpoint, whose cost must stay that of the live orders
   // (docs/perf-notes.md).
