@@ -645,11 +645,11 @@ class Deliveries {
         opened->set_user(endpoint.user);
         opened->set_host_key_fingerprint(endpoint.host_key_fingerprint);
       }
-      std::printf(
-          "agent: delivery of trade %llu (%s, %u GPUs: %s) opened for %d key(s): "
-          "port %u\n",
-          static_cast<unsigned long long>(grant.trade()), grant.symbol().c_str(), grant.gpus(),
-          device_list(gpus).c_str(), grant.keys_size(), answer.delivery_opened().port());
+      std::printf("agent: delivery of trade %llu (%s, %u GPUs: %s) %s for %d key(s): port %u\n",
+                  static_cast<unsigned long long>(grant.trade()), grant.symbol().c_str(),
+                  grant.gpus(), device_list(gpus).c_str(),
+                  config_.cheat_no_access ? "claimed open (DISHONEST: nothing listens)" : "opened",
+                  grant.keys_size(), answer.delivery_opened().port());
     } catch (const std::exception& e) {
       held_.erase(grant.trade());
       answer.mutable_error()->set_reason(e.what());

@@ -4,6 +4,7 @@
 // knows its token and re-queues the challenges nobody answered, and
 // settlement pays for what the agent proved.
 #include <doctest/doctest.h>
+#include <pwd.h>
 #include <spawn.h>
 
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "gpuxd_process.h"
 #include "local_daemon.h"
 #include "market.h"
+#include "run_command.h"
 #include "temp_dir.h"
 
 using namespace gpux::test;
@@ -355,9 +357,189 @@ TEST_CASE("an agent that leaves mid-round fails the round; it is not proved agai
   }
   agent.reset();
   CHECK(wait_for_lines(log, "failed (incomplete: the agent's connection ended mid-round", 2));
+  // Why it opened no access is journaled, for the buyer to read.
+  CHECK(count_lines(log, "delivery of trade 1 (provider " + std::to_string(provider) +
+                             ") failed: this test agent opens no access; journaled") == 1);
   // Back at once, it finds no round to prove again: only heartbeats.
   agent = agent_hello();
   CHECK(next_frame(*agent).has_heartbeat());
   for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::settled}))
     if (e.has_obligation_settled()) CHECK(e.obligation_settled().passed() == 0);
+}
+
+namespace {
+
+// A fresh key pair in `dir`: the private key's path and the public line.
+std::pair<std::filesystem::path, std::string> make_ssh_key(const std::filesystem::path& dir,
+                                                           const std::string& name) {
+  const auto file = dir / name;
+  const CommandResult made =
+      run_command("ssh-keygen -q -t ed25519 -N '' -C " + name + " -f " + file.string());
+  REQUIRE_MESSAGE(made.status == 0, made.output);
+  std::ifstream in(file.string() + ".pub");
+  std::string line;
+  std::getline(in, line);
+  return {file, line};
+}
+
+// The port of trade `trade`'s delivery, from the agent's log (0: not yet).
+int delivery_port(const std::filesystem::path& agent_log, gpux::matching::TradeId trade) {
+  std::ifstream in(agent_log);
+  const std::string opened = "agent: delivery of trade " + std::to_string(trade) + " (";
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(opened, 0) == 0 && line.find(" port ") != std::string::npos)
+      return std::stoi(line.substr(line.rfind(" port ") + 6));
+  return 0;
+}
+
+CommandResult ssh_as(const std::filesystem::path& key, int port, const std::string& command) {
+  return run_command(
+      "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+      "-o LogLevel=ERROR -o ConnectTimeout=5 -i " +
+      key.string() + " -p " + std::to_string(port) + " " + ::getpwuid(::geteuid())->pw_name +
+      "@127.0.0.1 '" + command + "'");
+}
+
+bool process_gone(pid_t pid) {
+  if (::kill(pid, 0) != 0) return true;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto name_end = stat.rfind(')');
+  return name_end != std::string::npos && name_end + 2 < stat.size() && stat[name_end + 2] == 'Z';
+}
+
+}  // namespace
+
+TEST_CASE("a buyer logs in to exactly its GPUs for its hour; a provider opening no access pays") {
+  TempDir dir;
+  const int port = gpux::local::free_port();
+  const auto config = dir.path() / "gpux.conf";
+  std::ofstream(config) << "challenges_per_obligation = 2\n"
+                           "penalty_ppm = 500000\n"
+                           "verification_challenge_ms = 100\n"
+                           "verification_profile = cpu-sim\n"
+                           "provider_port = "
+                        << port << "\nprovider_operator_token = " << kOperator
+                        << "\nparticipant = 1 cash=1000000000000\n"
+                           "participant = 2 cash=1000000000000\n";
+  const auto data = dir.path() / "data";
+  const auto log = dir.path() / "gpuxd.log";
+  GpuxdProcess daemon(GPUXD_PATH, data, log, config);
+  REQUIRE(daemon.read()->has_ready());
+
+  const auto [buyer_key, buyer_line] = make_ssh_key(dir.path(), "buyer");
+  const auto [other_key, other_line] = make_ssh_key(dir.path(), "other");
+  execute(daemon,
+          AddDeliveryKey{.participant = 1, .key = std::make_shared<const std::string>(buyer_line)});
+  execute(daemon,
+          AddDeliveryKey{.participant = 2, .key = std::make_shared<const std::string>(other_line)});
+
+  // An honest provider with 4 GPUs, and one that reports endpoints and opens none.
+  std::map<std::string, ParticipantId> providers;
+  std::vector<pid_t> agents;
+  for (const auto& [name, cheat] : {std::pair{"honest", false}, {"no-access", true}}) {
+    const auto registered = register_provider(port, name);
+    providers[name] = registered.participant();
+    const auto folder = dir.path() / name;
+    std::filesystem::create_directories(folder);
+    std::ofstream(folder / "agent.conf")
+        << "exchange = 127.0.0.1:" << port << "\nparticipant = " << registered.participant()
+        << "\ntoken = " << registered.token() << "\ngpu_class = H100-SXM\ngpus = 4\n"
+        << "simulated = true\ncheat_no_access = " << (cheat ? "true" : "false") << "\n";
+    agents.push_back(spawn_agent(folder / "agent.conf", folder / "agent.log"));
+    REQUIRE(wait_for_lines(folder / "agent.log", "agent: connected", 1));
+  }
+
+  // Delivery starts (and access opens) before the hour, so that the agent's
+  // restart below is over before the first round: killed mid-round, it
+  // would rightly fail that round. The rounds fall at seeded instants in the hour.
+  const std::int64_t now = unix_now();
+  InstrumentSpec spec = standard_spec(1);
+  spec.gpu_class = "H100-SXM";
+  spec.gate_closure = now;
+  spec.delivery_start = now + 8;
+  spec.delivery_end = now + 18;
+  execute(daemon, ListInstrument{spec});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
+  OrderId order = 1;
+  for (const char* name : {"honest", "no-access"}) {  // trades 1 and 2, 2 units each
+    execute(daemon, SetSellCapacity{providers[name], 1, 4});
+    execute(daemon, NewOrder{order++, providers[name], 1, Side::sell, OrderType::limit,
+                             SelfTradePrevention::cancel_incoming, 2'000'000, 2});
+    execute(daemon, NewOrder{order++, 1, 1, Side::buy, OrderType::limit,
+                             SelfTradePrevention::cancel_incoming, 2'000'000, 2});
+  }
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering});
+
+  // The buyer's key logs in and sees exactly its 2 GPUs; the other buyer's is refused.
+  const auto honest_log = dir.path() / "honest" / "agent.log";
+  REQUIRE(wait_for_lines(honest_log, "agent: delivery of trade 1 (", 1));
+  const int ssh_port = delivery_port(honest_log, 1);
+  REQUIRE(ssh_port > 0);
+  const CommandResult seen = ssh_as(buyer_key, ssh_port, "echo gpus=$CUDA_VISIBLE_DEVICES");
+  CHECK_MESSAGE(seen.status == 0, seen.output);
+  CHECK(seen.output == "gpus=0,1\n");
+  const CommandResult intruder = ssh_as(other_key, ssh_port, "true");
+  CHECK(intruder.status == 255);
+  CHECK(intruder.output.find("Permission denied") != std::string::npos);
+  // It leaves a process behind, in a session of its own.
+  const CommandResult left = ssh_as(
+      buyer_key, ssh_port,
+      "setsid sh -c \"echo \\$\\$ > left.pid; exec sleep 600\" </dev/null >/dev/null 2>&1 &");
+  CHECK_MESSAGE(left.status == 0, left.output);
+  const auto pid_file = dir.path() / "honest" / "deliveries" / "1" / "home" / "left.pid";
+  pid_t leftover = 0;
+  for (int i = 0; i < 250 && leftover == 0; ++i) {
+    std::ifstream in(pid_file);
+    if (!(in >> leftover)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(leftover > 0);
+  CHECK_FALSE(process_gone(leftover));
+
+  // The agent is killed and restarted: access stays open, and the grant
+  // sent again finds the same endpoint.
+  gpux::local::stop_daemon(agents[0], SIGKILL);
+  agents[0] = spawn_agent(dir.path() / "honest" / "agent.conf", honest_log);
+  CHECK(wait_for_lines(honest_log, "agent: delivery of trade 1 (", 2));
+  CHECK(count_lines(honest_log, "port " + std::to_string(ssh_port)) == 2);
+  CHECK(ssh_as(buyer_key, ssh_port, "true").status == 0);
+  CHECK_FALSE(process_gone(leftover));
+  CHECK(unix_now() < spec.delivery_start);  // else a round may have met the restart
+  // Inside the hour the buyer is let in (the scenario is the clock itself).
+  while (unix_now() < spec.delivery_start)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(ssh_as(buyer_key, ssh_port, "echo $CUDA_VISIBLE_DEVICES").output == "0,1\n");
+  CHECK(unix_now() < spec.delivery_end);
+
+  // The hour ends: access is revoked and journaled, the process ended, the key refused.
+  CHECK(wait_for_lines(
+      log, "delivery of trade 1 (provider " + std::to_string(providers["honest"]) + ") revoked",
+      1));
+  CHECK(process_gone(leftover));
+  const CommandResult after = ssh_as(buyer_key, ssh_port, "true");
+  CHECK(after.status == 255);
+  // Every unit of both trades was challenged twice: the honest one proved
+  // and reachable, the other proved but unreachable.
+  CHECK(wait_for_lines(log, "passed and recorded", 4));
+  CHECK(wait_for_lines(log, "failed (no_access: ", 4));
+  std::map<std::uint64_t, proto::ObligationSettled> settled;
+  for (const auto& e : execute(daemon, ChangeInstrumentState{1, InstrumentState::settled}))
+    if (e.has_obligation_settled())
+      settled[e.obligation_settled().trade()] = e.obligation_settled();
+  REQUIRE(settled.size() == 2);
+  CHECK(settled[1].verified() == 2);
+  CHECK(settled[1].penalty() == 0);
+  CHECK(settled[2].passed() == 0);
+  CHECK(settled[2].verified() == 0);
+  CHECK(settled[2].refund() >= 2 * 2'000'000);       // the notional back to the buyer
+  CHECK(settled[2].penalty() == 2 * 2'000'000 / 2);  // 50% of the unverified notional
+  for (pid_t agent : agents)
+    gpux::local::stop_daemon(agent, SIGTERM);
+  daemon.terminate();
+  daemon.wait();
+  // The audit replays the journal, deliveries included, to the same settlement.
+  const CommandResult audit =
+      run_command(std::string(GPUX_PATH) + " audit --data-dir " + data.string());
+  CHECK_MESSAGE(audit.status == 0, audit.output);
 }

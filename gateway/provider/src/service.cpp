@@ -35,7 +35,8 @@ struct ProviderService::Connection {
   std::string peer;     // address:port, for logs
   std::string address;  // the source address alone, for the unknown-token limit
   std::thread thread;
-  bool finished = false;  // under mutex_: the thread is done and may be joined
+  bool finished = false;    // under mutex_: the thread is done and may be joined
+  bool superseded = false;  // under mutex_: an agent connection another one took over
   std::size_t max_frame_bytes = 0;
   std::chrono::milliseconds timeout{0};
 
@@ -148,7 +149,8 @@ ProviderService::ProviderService(ProviderApiConfig config, const fix::FixConfig&
                                 .buyer = o.buyer,
                                 .provider = o.provider,
                                 .units = static_cast<std::uint32_t>(o.quantity),
-                                .access = o.delivery};
+                                .access = o.delivery,
+                                .last_check = std::nullopt};
   }
   for (const matching::DeliveryProfile& profile : recovered.delivery_profiles)
     delivery_keys_[profile.participant] = profile.keys;
@@ -332,7 +334,8 @@ void ProviderService::observe(const matching::Command& command,
                                  .buyer = o->buyer,
                                  .provider = o->provider,
                                  .units = static_cast<std::uint32_t>(o->quantity),
-                                 .access = {}};
+                                 .access = {},
+                                 .last_check = std::nullopt};
     } else if (const auto* d = std::get_if<matching::DeliveryRecorded>(&event)) {
       std::lock_guard lock(mutex_);
       if (const auto found = deliveries_.find(d->trade); found != deliveries_.end())
@@ -1322,10 +1325,25 @@ std::vector<verify::Verdict> ProviderService::prove_at_once(Connection& c, std::
 
 void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
   {
-    std::lock_guard lock(mutex_);
-    if (agents_.contains(participant))
-      throw WireError("an agent of participant " + std::to_string(participant) +
-                      " is already connected");
+    std::unique_lock lock(mutex_);
+    // The provider's new agent takes over. The old connection is most
+    // likely dead (its agent killed, or its network gone), and would
+    // otherwise hold the provider's rounds and grants until a heartbeat
+    // found out: a restarted agent would miss the rounds due meanwhile.
+    if (const auto old = agents_.find(participant); old != agents_.end()) {
+      std::fprintf(stderr,
+                   "gpuxd: provider API: agent of participant %u at %s replaced by a new "
+                   "connection from %s\n",
+                   participant, old->second->peer.c_str(), c.peer.c_str());
+      old->second->superseded = true;
+      old->second->transport->shut_down();
+      changed_.notify_all();
+      if (!changed_.wait_for(lock, std::chrono::milliseconds(config_.timeout_ms),
+                             [&] { return stopping_ || !agents_.contains(participant); }))
+        throw WireError("an agent of participant " + std::to_string(participant) +
+                        " is still connected");
+    }
+    if (stopping_) return;
     agents_[participant] = &c;
   }
   std::fprintf(stderr, "gpuxd: provider API: agent of participant %u connected from %s\n",
@@ -1334,8 +1352,11 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
     ProviderService& s;
     ParticipantId p;
     ~Leave() {
-      std::lock_guard lock(s.mutex_);
-      s.agents_.erase(p);
+      {
+        std::lock_guard lock(s.mutex_);
+        s.agents_.erase(p);
+      }
+      s.changed_.notify_all();  // a new agent may wait to take over
     }
   } leave{*this, participant};
 
@@ -1349,7 +1370,7 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
     AgentWork work;
     {
       std::unique_lock lock(mutex_);
-      work = next_agent_work(lock, participant, granted, next_heartbeat);
+      work = next_agent_work(lock, c, participant, granted, next_heartbeat);
     }
     if (work.stop) return;
     if (work.grant) {
@@ -1409,12 +1430,12 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
 }
 
 ProviderService::AgentWork ProviderService::next_agent_work(
-    std::unique_lock<std::mutex>& lock, ParticipantId participant,
+    std::unique_lock<std::mutex>& lock, const Connection& c, ParticipantId participant,
     const std::set<matching::TradeId>& granted,
     std::chrono::steady_clock::time_point heartbeat_at) {
   AgentWork work;
   for (;;) {
-    if (stopping_) {
+    if (stopping_ || c.superseded) {
       work.stop = true;
       return work;
     }
@@ -1470,8 +1491,11 @@ ProviderService::AgentWork ProviderService::next_agent_work(
     }
     if (std::chrono::steady_clock::now() >= heartbeat_at) return work;
     auto wake = heartbeat_at;
-    const auto in = [&](std::int64_t at) {
-      return std::chrono::steady_clock::now() + std::chrono::seconds(at - now);
+    // At the second itself, not up to a second after it (`now` is whole
+    // seconds): a round's access is checked before the hour's end.
+    const auto in = [](std::int64_t at) {
+      return std::chrono::steady_clock::now() +
+             (std::chrono::system_clock::from_time_t(at) - std::chrono::system_clock::now());
     };
     if (!queue.empty()) wake = std::min(wake, in(queue.front().at));
     if (next_end != std::numeric_limits<std::int64_t>::max()) wake = std::min(wake, in(next_end));
@@ -1556,18 +1580,21 @@ std::map<matching::TradeId, std::string> ProviderService::check_round_access(
     if (problems.contains(challenge.trade)) continue;
     matching::DeliveryAccess access;
     std::int64_t hour_end = 0;
+    std::optional<std::string> last_check;
     {
       std::lock_guard lock(mutex_);
       const auto found = deliveries_.find(challenge.trade);
       if (found != deliveries_.end()) {
         access = found->second.access;
         hour_end = listings_[found->second.instrument].spec.delivery_end;
+        last_check = found->second.last_check;
       }
     }
-    // A round proved after its hour (queued behind others, or due while
-    // the exchange was down) finds access rightly revoked: its proof alone counts.
+    // A round reached after its hour (queued behind others, or due while
+    // the exchange was down) finds access rightly closed: the trade's last
+    // check in the hour counts, or with none its proof alone.
     if (unix_now() >= hour_end) {
-      problems[challenge.trade] = "";
+      problems[challenge.trade] = last_check.value_or("");
       continue;
     }
     if (access.stage != matching::DeliveryStage::opened) {
@@ -1581,6 +1608,9 @@ std::map<matching::TradeId, std::string> ProviderService::check_round_access(
         check_access(access.host, access.port, access.host_key_fingerprint,
                      std::chrono::milliseconds(config_.access_check_timeout_ms));
     problems[challenge.trade] = check.passed ? "" : check.detail;
+    std::lock_guard lock(mutex_);
+    if (const auto found = deliveries_.find(challenge.trade); found != deliveries_.end())
+      found->second.last_check = problems[challenge.trade];
   }
   return problems;
 }
@@ -1631,6 +1661,10 @@ Frame ProviderService::delivery_round(Connection& c, ParticipantId participant,
     for (std::uint32_t gpu = 0; gpu < round[i].gpus_per_unit; ++gpu)
       targets.push_back({.profile = profile, .trade = round[i].trade, .index = round[i].index});
   }
+  // Access is checked at the round's instant, before the proofs (which are
+  // timed from their own issue): near the hour's end, after them could be
+  // after the agent rightly closed access.
+  const std::map<matching::TradeId, std::string> unreachable = check_round_access(round);
   const std::vector<verify::Verdict> found =
       prove_at_once(c, challenge_ms_ * 1'000'000, targets, secret_);
   std::size_t next = 0;
@@ -1638,9 +1672,7 @@ Frame ProviderService::delivery_round(Connection& c, ParticipantId participant,
     if (verdicts[i].empty())
       for (std::uint32_t gpu = 0; gpu < round[i].gpus_per_unit; ++gpu)
         verdicts[i].push_back(found[next++]);
-  // After the proofs, which are timed from the round's instant: a unit the
-  // buyer could not reach is not delivered, whatever its GPUs proved.
-  const std::map<matching::TradeId, std::string> unreachable = check_round_access(round);
+  // A unit the buyer could not reach is not delivered, whatever its GPUs proved.
   for (std::size_t i = 0; i < round.size(); ++i)
     if (const auto found_problem = unreachable.find(round[i].trade);
         found_problem != unreachable.end() && !found_problem->second.empty())

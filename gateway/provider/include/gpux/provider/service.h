@@ -98,6 +98,8 @@ class ProviderService {
     matching::ParticipantId provider = 0;
     std::uint32_t units = 0;
     matching::DeliveryAccess access;  // as last recorded
+    // The last access check in the hour: empty when it passed, else why not.
+    std::optional<std::string> last_check;
   };
   // What an agent's connection does next.
   struct AgentWork {
@@ -118,10 +120,12 @@ class ProviderService {
   void serve_provider(Connection& connection, matching::ParticipantId participant);
   void serve_agent(Connection& connection, matching::ParticipantId participant);
   // Waits (mutex_ held through `lock`) for the agent's next work, or until
-  // `heartbeat_at` when there is none (an empty AgentWork). Grants go to
-  // obligations of `participant` delivering now and not yet `granted` on
+  // `heartbeat_at` when there is none (an empty AgentWork); `stop` when the
+  // service stops or another connection of the agent took over. Grants go
+  // to obligations of `participant` delivering now and not yet `granted` on
   // this connection; an end, to those granted whose hour is over.
-  AgentWork next_agent_work(std::unique_lock<std::mutex>& lock, matching::ParticipantId participant,
+  AgentWork next_agent_work(std::unique_lock<std::mutex>& lock, const Connection& connection,
+                            matching::ParticipantId participant,
                             const std::set<matching::TradeId>& granted,
                             std::chrono::steady_clock::time_point heartbeat_at);
   // Sends one grant or end to the agent and records (RecordDelivery) what
