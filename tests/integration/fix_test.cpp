@@ -1353,8 +1353,13 @@ const char* const kFingerprint = "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3
 }  // namespace
 
 TEST_CASE("FIX deliveries: the buyer is told where to connect, only its own, as it happens") {
-  using namespace command;
   using gpux::fix::kDeliveryReqID;
+  using gpux::test::stdio_change_state;
+  using gpux::test::stdio_record_delivery;
+  using gpux::test::StdioDeliveryAccess;
+  using gpux::test::StdioDeliveryStage;
+  using gpux::test::StdioEvent;
+  using gpux::test::StdioInstrumentState;
   Exchange exchange(
       "fix_client = ALICE participant=1 password=none\n"
       "fix_client = CLI participant=1 password=none\n"
@@ -1373,26 +1378,28 @@ TEST_CASE("FIX deliveries: the buyer is told where to connect, only its own, as 
   auto result = deliveries("CLI", "");
   CHECK(result.first == 0);
   CHECK_MESSAGE(result.second.find("state=none") != std::string::npos, result.second);
-  const std::vector<int> closed = exchange.daemon->execute(change_state(1, kGateClosed));
-  CHECK(std::count(closed.begin(), closed.end(), kObligationCreated) == 2);
+  const std::vector<StdioEvent> closed =
+      exchange.daemon->execute(stdio_change_state(1, StdioInstrumentState::gate_closed));
+  CHECK(std::count(closed.begin(), closed.end(), StdioEvent::obligation_created) == 2);
   result = deliveries("CLI", "");
   CHECK(result.first == 0);
   CHECK_MESSAGE(result.second.find("trade=" + t1 + " symbol=" + std::string(kSymbol) +
                                    " role=buyer units=2 stage=pending") != std::string::npos,
                 result.second);
   CHECK_MESSAGE(result.second.find("trade=" + t2) != std::string::npos, result.second);
-  exchange.daemon->execute(change_state(1, kDelivering));
+  exchange.daemon->execute(stdio_change_state(1, StdioInstrumentState::delivering));
 
   // The CLI waits for the first to open; the provider's agent reports it meanwhile.
   TradeRun waiting(exchange.port, "--sender CLI deliveries --wait-open T" + t1);
   REQUIRE(waiting.wait_for("waiting up to 60 s for the delivery of trade " + t1));
-  Access opened;
+  StdioDeliveryAccess opened;
   opened.host = "gpu-7.example.net";
   opened.port = 2201;
   opened.user = "gpux-" + t1;
   opened.host_key_fingerprint = kFingerprint;
-  std::vector<int> events = exchange.daemon->execute(record_delivery(std::stoi(t1), opened));
-  CHECK(std::count(events.begin(), events.end(), kDeliveryRecorded) == 1);
+  const std::vector<StdioEvent> events =
+      exchange.daemon->execute(stdio_record_delivery(std::stoull(t1), opened));
+  CHECK(std::count(events.begin(), events.end(), StdioEvent::delivery_recorded) == 1);
   // ALICE's session is told at once, unasked.
   const FIX::Message notice = client.next_matching("ALICE", is_delivery_report);
   CHECK(field(notice, FIX::FIELD::UnsolicitedIndicator) == "Y");
@@ -1441,10 +1448,10 @@ TEST_CASE("FIX deliveries: the buyer is told where to connect, only its own, as 
   CHECK_MESSAGE(result.second.find("gpu-7") == std::string::npos, result.second);
 
   // The second cannot be opened: the buyer is told why.
-  Access failed;
-  failed.stage = kFailed;
+  StdioDeliveryAccess failed;
+  failed.stage = StdioDeliveryStage::failed;
   failed.detail = "no healthy GPU: 0 of 1 passed nvidia-smi";
-  exchange.daemon->execute(record_delivery(std::stoi(t2), failed));
+  exchange.daemon->execute(stdio_record_delivery(std::stoull(t2), failed));
   CHECK(field(client.next_matching("ALICE", is_delivery_report), FIX::FIELD::Text) ==
         "delivery of trade " + t2 + " failed: no healthy GPU: 0 of 1 passed nvidia-smi");
   result = deliveries("CLI", "");
@@ -1486,11 +1493,11 @@ TEST_CASE("FIX deliveries: the buyer is told where to connect, only its own, as 
                 result.second);
 
   // The hour ends: access is revoked, with the buyer's processes.
-  Access revoked;
-  revoked.stage = kRevoked;
+  StdioDeliveryAccess revoked;
+  revoked.stage = StdioDeliveryStage::revoked;
   revoked.detail = "the delivery hour ended";
   revoked.processes_ended = 3;
-  exchange.daemon->execute(record_delivery(std::stoi(t1), revoked));
+  exchange.daemon->execute(stdio_record_delivery(std::stoull(t1), revoked));
   CHECK(field(client.next_matching("ALICE", is_delivery_report), FIX::FIELD::Text) ==
         "delivery of trade " + t1 + " revoked: 3 processes ended (the delivery hour ended)");
   // Journaled: after a restart the list is the recovered engine's.
@@ -1522,7 +1529,7 @@ TEST_CASE("FIX deliveries: the buyer is told where to connect, only its own, as 
                 result.second);
   CHECK_MESSAGE(result.second.find("\"stage\":\"failed\"") != std::string::npos, result.second);
   // Settled, they are gone.
-  exchange.daemon->execute(change_state(1, kSettled));
+  exchange.daemon->execute(stdio_change_state(1, StdioInstrumentState::settled));
   result = deliveries("CLI", "");
   CHECK(result.first == 0);
   CHECK_MESSAGE(result.second.find("state=none") != std::string::npos, result.second);
@@ -1535,7 +1542,8 @@ TEST_CASE("FIX deliveries: many are all listed, in reports within the message si
   std::set<std::string> trades;
   for (int i = 0; i < 7; ++i)
     trades.insert(trade_of(alice_buys_from_bob(exchange, "m" + std::to_string(i), "1").first));
-  exchange.daemon->execute(command::change_state(1, command::kGateClosed));
+  exchange.daemon->execute(
+      gpux::test::stdio_change_state(1, gpux::test::StdioInstrumentState::gate_closed));
   FIX::Message ask = delivery_request("all");
   FIX::Session::sendToTarget(ask, exchange.alice);
   std::set<std::string> listed;

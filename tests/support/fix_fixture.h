@@ -35,6 +35,7 @@
 #include "child_log.h"
 #include "local_daemon.h"
 #include "raw_fix.h"
+#include "stdio_commands.h"
 
 namespace fixtest {
 
@@ -53,110 +54,6 @@ class ScratchDir {
   }
   std::string path;
 };
-
-// Commands for gpuxd's framed command stream (--stdio,
-// proto/command_stream.proto), for what no FIX client can ask for (gate
-// closure, a provider agent's report of a delivery). Encoded and read in
-// protobuf's wire format by hand: these C++14 tests do not see the
-// generated classes. Field numbers and enum values are proto/engine.proto's.
-namespace command {
-
-inline void varint(std::string& out, std::uint64_t value) {
-  for (; value >= 0x80; value >>= 7)
-    out += static_cast<char>((value & 0x7f) | 0x80);
-  out += static_cast<char>(value);
-}
-inline void number(std::string& out, int field, std::uint64_t value) {
-  varint(out, static_cast<std::uint64_t>(field) << 3);  // wire type 0
-  varint(out, value);
-}
-inline void bytes(std::string& out, int field, const std::string& value) {
-  varint(out, static_cast<std::uint64_t>(field) << 3 | 2);  // wire type 2
-  varint(out, value.size());
-  out += value;
-}
-
-// One field of a message: a varint's value, or a length-delimited field's bytes.
-struct Field {
-  int number = 0;
-  std::uint64_t value = 0;
-  std::string bytes;
-};
-// The fields of `message` (varints and length-delimited only: all that
-// StreamMessage, Acknowledgement and Event's body tags use).
-inline std::vector<Field> fields(const std::string& message) {
-  std::vector<Field> out;
-  std::size_t at = 0;
-  const auto read_varint = [&]() {
-    std::uint64_t value = 0;
-    for (int shift = 0; at < message.size(); shift += 7) {
-      const unsigned char byte = static_cast<unsigned char>(message[at++]);
-      value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-      if (byte < 0x80) break;
-    }
-    return value;
-  };
-  while (at < message.size()) {
-    const std::uint64_t key = read_varint();
-    Field f;
-    f.number = static_cast<int>(key >> 3);
-    if ((key & 7) == 0) {
-      f.value = read_varint();
-    } else if ((key & 7) == 2) {
-      const std::size_t length = static_cast<std::size_t>(read_varint());
-      f.bytes = message.substr(at, length);
-      at += length;
-    } else {
-      FAIL("gpuxd wrote a field of wire type " << (key & 7) << " where none is expected");
-    }
-    out.push_back(f);
-  }
-  return out;
-}
-
-// engine.proto: InstrumentState, DeliveryStage, and the Event bodies tests look for.
-const int kGateClosed = 2, kDelivering = 3, kSettled = 4;
-const int kOpened = 1, kFailed = 2, kRevoked = 3;
-const int kObligationCreated = 24, kDeliveryRecorded = 36;
-
-// ChangeInstrumentState (Command field 15).
-inline std::string change_state(int instrument, int state) {
-  std::string body;
-  number(body, 1, static_cast<std::uint64_t>(instrument));
-  number(body, 2, static_cast<std::uint64_t>(state));
-  std::string out;
-  bytes(out, 15, body);
-  return out;
-}
-
-// RecordDelivery (Command field 29): the provider's agent's report of `trade`.
-struct Access {
-  int stage = kOpened;
-  std::string host;
-  int port = 0;
-  std::string user;
-  std::string host_key_fingerprint;
-  std::string detail;
-  int processes_ended = 0;
-};
-inline std::string record_delivery(int trade, const Access& a) {
-  std::string access;
-  number(access, 1, static_cast<std::uint64_t>(a.stage));
-  bytes(access, 2, a.host);
-  number(access, 3, static_cast<std::uint64_t>(a.port));
-  bytes(access, 4, a.user);
-  bytes(access, 5, a.host_key_fingerprint);
-  bytes(access, 6, a.detail);
-  number(access, 7, static_cast<std::uint64_t>(a.processes_ended));
-  std::string record;
-  number(record, 1, static_cast<std::uint64_t>(trade));
-  bytes(record, 2, access);
-  std::string out;
-  bytes(out, 29, record);
-  return out;
-}
-
-}  // namespace command
 
 // gpuxd with its stderr appended to `log`, checked for a ThreadSanitizer
 // report once it is stopped. With `command_stream`, it also serves its
@@ -210,55 +107,19 @@ class Daemon {
     return status;
   }
 
-  // Submits `command` (a gpux.proto.Command's bytes: command::) on the
-  // command stream and waits for its acknowledgement, which gpuxd writes
-  // once the command is durable and its events observed (the FIX gateway
-  // has queued what they tell its sessions). The body tags of its events.
-  std::vector<int> execute(const std::string& command) {
+  // Submits `command` (gpux::test::stdio_*'s bytes) on the command stream
+  // and waits up to 30 s for its acknowledgement, which gpuxd writes once
+  // the command is durable and its events observed (the FIX gateway has
+  // queued what they tell its sessions). The kinds of its events.
+  std::vector<gpux::test::StdioEvent> execute(const std::string& command) {
     REQUIRE_MESSAGE(to_daemon_ >= 0, "gpuxd was not started with its command stream");
-    std::string frame(4, '\0');
-    for (int i = 0; i < 4; ++i)
-      frame[static_cast<std::size_t>(i)] = static_cast<char>(command.size() >> (24 - 8 * i));
-    frame += command;
-    REQUIRE(::write(to_daemon_, frame.data(), frame.size()) == static_cast<ssize_t>(frame.size()));
-    for (;;) {  // Ready comes first, once
-      const std::string message = read_frame();
-      for (const command::Field& f : command::fields(message)) {
-        if (f.number == 3)  // StreamMessage.error
-          FAIL("gpuxd refused the frame: " << command::fields(f.bytes).at(0).bytes);
-        if (f.number != 2) continue;  // StreamMessage.acknowledgement
-        std::vector<int> events;
-        for (const command::Field& event : command::fields(f.bytes))
-          if (event.number == 2)  // Acknowledgement.events
-            for (const command::Field& part : command::fields(event.bytes))
-              if (part.number >= 10) events.push_back(part.number);  // Event's body
-        return events;
-      }
-    }
+    const gpux::test::StdioAcknowledgement ack =
+        gpux::test::stdio_execute(to_daemon_, from_daemon_, command);
+    if (!ack.error.empty()) FAIL(ack.error);
+    return ack.events;
   }
 
  private:
-  // The next frame's message from the command stream, waiting up to 30 s.
-  std::string read_frame() {
-    const auto read_exact = [this](std::string& out, std::size_t n) {
-      out.assign(n, '\0');
-      for (std::size_t got = 0; got < n;) {
-        pollfd p{from_daemon_, POLLIN, 0};
-        REQUIRE_MESSAGE(::poll(&p, 1, 30000) == 1, "gpuxd wrote nothing for 30 s");
-        const ssize_t r = ::read(from_daemon_, &out[got], n - got);
-        REQUIRE_MESSAGE(r > 0, "gpuxd closed its command stream");
-        got += static_cast<std::size_t>(r);
-      }
-    };
-    std::string header, message;
-    read_exact(header, 4);
-    std::size_t length = 0;
-    for (const char c : header)
-      length = length << 8 | static_cast<unsigned char>(c);
-    read_exact(message, length);
-    return message;
-  }
-
   std::string log_;
   long log_start_;
   pid_t pid_ = -1;
