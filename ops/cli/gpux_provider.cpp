@@ -647,7 +647,7 @@ class Deliveries {
       }
       std::printf("agent: delivery of trade %llu (%s, %u GPUs: %s) %s for %d key(s): port %u\n",
                   static_cast<unsigned long long>(grant.trade()), grant.symbol().c_str(),
-                  grant.gpus(), device_list(gpus).c_str(),
+                  grant.gpus(), delivery::visible_devices(gpus).c_str(),
                   config_.cheat_no_access ? "claimed open (DISHONEST: nothing listens)" : "opened",
                   grant.keys_size(), answer.delivery_opened().port());
     } catch (const std::exception& e) {
@@ -684,13 +684,6 @@ class Deliveries {
     std::int64_t start = 0, end = 0;
     std::vector<std::uint32_t> gpus;
   };
-
-  static std::string device_list(const std::vector<std::uint32_t>& gpus) {
-    std::string list;
-    for (std::uint32_t g : gpus)
-      list += (list.empty() ? "" : ",") + std::to_string(g);
-    return list;
-  }
 
   // The lowest GPUs no other delivery of an overlapping hour holds (the
   // same ones again for a trade granted before, as after a reconnect).

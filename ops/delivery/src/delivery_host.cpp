@@ -237,13 +237,6 @@ std::optional<std::pair<Endpoint, std::int64_t>> read_endpoint(const fs::path& d
   return std::pair{Endpoint{fields["host"], *port, fields["user"], fields["fingerprint"]}, *end};
 }
 
-std::string gpu_list(const std::vector<std::uint32_t>& gpus) {
-  std::string list;
-  for (const std::uint32_t gpu : gpus)
-    list += (list.empty() ? "" : ",") + std::to_string(gpu);
-  return list;
-}
-
 std::string sshd_config(const Grant& grant, const fs::path& dir, const std::string& address,
                         std::uint16_t port, const std::string& user) {
   const std::string home = (dir / kHome).string();
@@ -268,7 +261,7 @@ std::string sshd_config(const Grant& grant, const fs::path& dir, const std::stri
          // The session's environment is the grant's, not what a client or a ~/.ssh/rc says.
          << "PermitUserEnvironment no\n"
          << "PermitUserRC no\n"
-         << "SetEnv CUDA_VISIBLE_DEVICES=" << gpu_list(grant.gpus)
+         << "SetEnv CUDA_VISIBLE_DEVICES=" << visible_devices(grant.gpus)
          << " GPUX_DELIVERY=" << grant.trade << " " << delivery_marker(dir) << " HOME=" << home
          << " TMPDIR=" << home << "\n"
          << "ForceCommand " << (dir / kSession).string() << "\n"
@@ -458,6 +451,15 @@ std::vector<std::uint64_t> DeliveryHost::open_trades() const {
   for (const std::uint64_t trade : trades_in(options_.root))
     if (live_supervisor(options_.root / std::to_string(trade))) open.push_back(trade);
   return open;
+}
+
+std::string visible_devices(const std::vector<std::uint32_t>& gpus) {
+  std::string list;
+  for (const std::uint32_t gpu : gpus) {
+    if (!list.empty()) list.push_back(',');
+    list.append(std::to_string(gpu));
+  }
+  return list;
 }
 
 }  // namespace gpux::delivery

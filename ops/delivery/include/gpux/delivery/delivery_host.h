@@ -50,6 +50,9 @@ class ProvisionError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// "0,1,3": the GPUs as CUDA_VISIBLE_DEVICES lists them.
+std::string visible_devices(const std::vector<std::uint32_t>& gpus);
+
 class DeliveryHost {
  public:
   struct Options {
