@@ -51,6 +51,11 @@ TEST_CASE(
   REQUIRE(demo.status == 0);
   CHECK(output.find("reconciled: ledger, balances, trades and settlements agree") !=
         std::string::npos);
+  // BUYER1 was told where its GPUs are, logged in to them and ran a job there.
+  CHECK(output.find("stage=opened") != std::string::npos);
+  CHECK(output.find("ssh -p ") != std::string::npos);
+  CHECK(output.find("CUDA_VISIBLE_DEVICES=0") != std::string::npos);
+  CHECK(output.find("   PASSED after ") != std::string::npos);
 
   // The audit again, on its own, against the journal the demo left.
   const auto audit = gpux::test::run_command(std::string(GPUX_PATH) + " audit --data-dir " +
