@@ -19,6 +19,7 @@
 #include "gpux/provider/ssh_access.h"
 #include "run_command.h"
 #include "ssh_keys.h"
+#include "ssh_login.h"
 #include "temp_dir.h"
 
 using namespace gpux::test;
@@ -33,22 +34,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Key {
-  fs::path file;  // the private key
-  std::string public_line;
-};
-
-Key make_key(const fs::path& dir, const std::string& name) {
-  const fs::path file = dir / name;
-  const CommandResult made =
-      run_command("ssh-keygen -q -t ed25519 -N '' -C " + name + " -f " + file.string());
-  REQUIRE_MESSAGE(made.status == 0, made.output);
-  std::ifstream in(file.string() + ".pub");
-  std::string line;
-  std::getline(in, line);
-  return {file, line};
-}
-
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -56,15 +41,12 @@ std::int64_t unix_now() {
 }
 
 // ssh to `at` with `key`, up to where the remote command goes.
-std::string ssh_to(const Key& key, const Endpoint& at) {
-  return "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-         "-o LogLevel=ERROR -o ConnectTimeout=5 -i " +
-         key.file.string() + " -p " + std::to_string(at.port) + " " + at.user + "@" + at.host;
+std::string ssh_to(const SshKey& key, const Endpoint& at) {
+  return ssh_command(key, at.user, at.host, at.port);
 }
 
-// `command` runs remotely; it must not contain a single quote.
-CommandResult ssh(const Key& key, const Endpoint& at, const std::string& command) {
-  return run_command(ssh_to(key, at) + " '" + command + "'");
+CommandResult ssh(const SshKey& key, const Endpoint& at, const std::string& command) {
+  return ssh_run(key, at.user, at.host, at.port, command);
 }
 
 bool refused(const CommandResult& result) {
@@ -88,14 +70,6 @@ std::string read_text(const fs::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Dead, or dead and not yet reaped.
-bool gone(pid_t pid) {
-  if (::kill(pid, 0) != 0) return errno == ESRCH;
-  const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
-  const auto name_end = stat.rfind(')');
-  return name_end != std::string::npos && name_end + 2 < stat.size() && stat[name_end + 2] == 'Z';
-}
-
 std::string agent_user() {
   return ::getpwuid(::geteuid())->pw_name;
 }
@@ -117,7 +91,7 @@ struct RevokeAtExit {
 
 // The buyer leaves two sleepers behind, each writing its pid into the home:
 // one in a new session (setsid), one double-forked (its parent exits at once).
-std::vector<pid_t> leave_processes(const Key& buyer, const Endpoint& at, const fs::path& home) {
+std::vector<pid_t> leave_processes(const SshKey& buyer, const Endpoint& at, const fs::path& home) {
   const CommandResult left = ssh(
       buyer, at,
       "echo data > left.txt; "
@@ -129,7 +103,7 @@ std::vector<pid_t> leave_processes(const Key& buyer, const Endpoint& at, const f
     REQUIRE(
         eventually([&] { return read_text(home / file).find('\n') != std::string::npos; }, 5000ms));
     pids.push_back(std::stoi(read_text(home / file)));
-    CHECK_FALSE(gone(pids.back()));
+    CHECK_FALSE(process_gone(pids.back()));
   }
   return pids;
 }
@@ -162,8 +136,8 @@ TEST_CASE("ssh_fingerprint is what ssh-keygen -l prints; malformed lines are ref
 
 TEST_CASE("a delivery opens for exactly its buyer and GPUs, and its revocation ends everything") {
   TempDir dir;
-  const Key buyer = make_key(dir.path(), "buyer");
-  const Key other = make_key(dir.path(), "other");
+  const SshKey buyer = make_ssh_key(dir.path(), "buyer");
+  const SshKey other = make_ssh_key(dir.path(), "other");
   const fs::path root = dir.path() / "deliveries";
   const fs::path home = root / "7" / "home";
   DeliveryHost host(options_for(root));
@@ -218,7 +192,7 @@ TEST_CASE("a delivery opens for exactly its buyer and GPUs, and its revocation e
   CHECK(revocation.was_open);
   CHECK(revocation.processes_ended >= left.size());
   for (const pid_t pid : left)
-    CHECK_MESSAGE(gone(pid), "process " << pid << " survived");
+    CHECK_MESSAGE(process_gone(pid), "process " << pid << " survived");
   CHECK_FALSE(fs::exists(home));
   CHECK_FALSE(fs::exists(root / "7"));
   CHECK(refused(ssh(buyer, endpoint, "true")));
@@ -234,7 +208,7 @@ TEST_CASE("a delivery opens for exactly its buyer and GPUs, and its revocation e
 
 TEST_CASE("access ends at the grant's end with nobody revoking it") {
   TempDir dir;
-  const Key buyer = make_key(dir.path(), "buyer");
+  const SshKey buyer = make_ssh_key(dir.path(), "buyer");
   const fs::path root = dir.path() / "deliveries";
   const fs::path home = root / "9" / "home";
   DeliveryHost host(options_for(root));
@@ -250,7 +224,7 @@ TEST_CASE("access ends at the grant's end with nobody revoking it") {
   CHECK(eventually([&] { return !fs::exists(home); }, 10000ms));
   CHECK(unix_now() >= end);
   for (const pid_t pid : left)
-    CHECK_MESSAGE(gone(pid), "process " << pid << " survived");
+    CHECK_MESSAGE(process_gone(pid), "process " << pid << " survived");
   CHECK(refused(ssh(buyer, endpoint, "true")));
   CHECK(host.open_trades().empty());
   // The agent reports it with what the supervisor ended.
@@ -264,7 +238,7 @@ TEST_CASE("access ends at the grant's end with nobody revoking it") {
 
 TEST_CASE("access outlives an agent killed mid-hour; the restarted agent finds it") {
   TempDir dir;
-  const Key buyer = make_key(dir.path(), "buyer");
+  const SshKey buyer = make_ssh_key(dir.path(), "buyer");
   const fs::path root = dir.path() / "deliveries";
   const Grant grant{11, {buyer.public_line}, {0, 1, 2, 3, 4, 5, 6, 7}, unix_now() + 600};
   const fs::path port_file = dir.path() / "port";

@@ -20,6 +20,7 @@
 #include "local_daemon.h"
 #include "market.h"
 #include "run_command.h"
+#include "ssh_login.h"
 #include "temp_dir.h"
 
 using namespace gpux::test;
@@ -37,6 +38,20 @@ bool wait_for_lines(const std::filesystem::path& file, const std::string& needle
   for (int i = 0; i < 1200 && count_lines(file, needle) < count; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   return count_lines(file, needle) >= count;
+}
+
+// gpuxd's configuration for these tests: `rounds` rounds an hour of 100 ms
+// cpu-sim proofs, the provider API on `port`, participant 1 funded; then
+// `more` lines.
+void write_config(const std::filesystem::path& file, int port, int rounds,
+                  const std::string& more = "") {
+  std::ofstream(file) << "challenges_per_obligation = " << rounds
+                      << "\nverification_challenge_ms = 100\n"
+                         "verification_profile = cpu-sim\n"
+                         "provider_port = "
+                      << port << "\nprovider_operator_token = " << kOperator
+                      << "\nparticipant = 1 cash=1000000000000\n"
+                      << more;
 }
 
 pid_t spawn_agent(const std::filesystem::path& config, const std::filesystem::path& log) {
@@ -84,13 +99,7 @@ TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKIL
   TempDir dir;
   const int port = gpux::local::free_port();
   const auto config = dir.path() / "gpux.conf";
-  std::ofstream(config) << "challenges_per_obligation = 2\n"
-                           "penalty_ppm = 500000\n"
-                           "verification_challenge_ms = 100\n"
-                           "verification_profile = cpu-sim\n"
-                           "provider_port = "
-                        << port << "\nprovider_operator_token = " << kOperator
-                        << "\nparticipant = 1 cash=1000000000000\n";
+  write_config(config, port, 2, "penalty_ppm = 500000\n");
   const auto data = dir.path() / "data";
   const auto log = dir.path() / "gpuxd.log";
   const auto agent_log = dir.path() / "agent.log";
@@ -157,13 +166,7 @@ TEST_CASE("a node unit is proven only when all 8 of its GPUs are; an agent runni
   TempDir dir;
   const int port = gpux::local::free_port();
   const auto config = dir.path() / "gpux.conf";
-  std::ofstream(config) << "challenges_per_obligation = 2\n"
-                           "penalty_ppm = 500000\n"
-                           "verification_challenge_ms = 100\n"
-                           "verification_profile = cpu-sim\n"
-                           "provider_port = "
-                        << port << "\nprovider_operator_token = " << kOperator
-                        << "\nparticipant = 1 cash=1000000000000\n";
+  write_config(config, port, 2, "penalty_ppm = 500000\n");
   const auto log = dir.path() / "gpuxd.log";
   GpuxdProcess daemon(GPUXD_PATH, dir.path() / "data", log, config);
   REQUIRE(daemon.read()->has_ready());
@@ -235,13 +238,7 @@ TEST_CASE("an agent that comes later than the grace after a round's instant find
   TempDir dir;
   const int port = gpux::local::free_port();
   const auto config = dir.path() / "gpux.conf";
-  std::ofstream(config) << "challenges_per_obligation = 2\n"
-                           "verification_challenge_ms = 100\n"
-                           "verification_profile = cpu-sim\n"
-                           "provider_round_grace_ms = 1000\n"
-                           "provider_port = "
-                        << port << "\nprovider_operator_token = " << kOperator
-                        << "\nparticipant = 1 cash=1000000000000\n";
+  write_config(config, port, 2, "provider_round_grace_ms = 1000\n");
   const auto log = dir.path() / "gpuxd.log";
   GpuxdProcess daemon(GPUXD_PATH, dir.path() / "data", log, config);
   REQUIRE(daemon.read()->has_ready());
@@ -288,12 +285,7 @@ TEST_CASE("an agent that leaves mid-round fails the round; it is not proved agai
   TempDir dir;
   const int port = gpux::local::free_port();
   const auto config = dir.path() / "gpux.conf";
-  std::ofstream(config) << "challenges_per_obligation = 1\n"
-                           "verification_challenge_ms = 100\n"
-                           "verification_profile = cpu-sim\n"
-                           "provider_port = "
-                        << port << "\nprovider_operator_token = " << kOperator
-                        << "\nparticipant = 1 cash=1000000000000\n";
+  write_config(config, port, 1);
   const auto log = dir.path() / "gpuxd.log";
   GpuxdProcess daemon(GPUXD_PATH, dir.path() / "data", log, config);
   REQUIRE(daemon.read()->has_ready());
@@ -369,19 +361,6 @@ TEST_CASE("an agent that leaves mid-round fails the round; it is not proved agai
 
 namespace {
 
-// A fresh key pair in `dir`: the private key's path and the public line.
-std::pair<std::filesystem::path, std::string> make_ssh_key(const std::filesystem::path& dir,
-                                                           const std::string& name) {
-  const auto file = dir / name;
-  const CommandResult made =
-      run_command("ssh-keygen -q -t ed25519 -N '' -C " + name + " -f " + file.string());
-  REQUIRE_MESSAGE(made.status == 0, made.output);
-  std::ifstream in(file.string() + ".pub");
-  std::string line;
-  std::getline(in, line);
-  return {file, line};
-}
-
 // The port of trade `trade`'s delivery, from the agent's log (0: not yet).
 int delivery_port(const std::filesystem::path& agent_log, gpux::matching::TradeId trade) {
   std::ifstream in(agent_log);
@@ -392,20 +371,9 @@ int delivery_port(const std::filesystem::path& agent_log, gpux::matching::TradeI
   return 0;
 }
 
-CommandResult ssh_as(const std::filesystem::path& key, int port, const std::string& command) {
-  return run_command(
-      "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-      "-o LogLevel=ERROR -o ConnectTimeout=5 -i " +
-      key.string() + " -p " + std::to_string(port) + " " + ::getpwuid(::geteuid())->pw_name +
-      "@127.0.0.1 '" + command + "'");
-}
-
-bool process_gone(pid_t pid) {
-  if (::kill(pid, 0) != 0) return true;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto name_end = stat.rfind(')');
-  return name_end != std::string::npos && name_end + 2 < stat.size() && stat[name_end + 2] == 'Z';
+// Runs `command` as the agent's user on the delivery at `port`.
+CommandResult ssh_as(const SshKey& key, int port, const std::string& command) {
+  return ssh_run(key, ::getpwuid(::geteuid())->pw_name, "127.0.0.1", port, command);
 }
 
 }  // namespace
@@ -414,25 +382,20 @@ TEST_CASE("a buyer logs in to exactly its GPUs for its hour; a provider opening 
   TempDir dir;
   const int port = gpux::local::free_port();
   const auto config = dir.path() / "gpux.conf";
-  std::ofstream(config) << "challenges_per_obligation = 2\n"
-                           "penalty_ppm = 500000\n"
-                           "verification_challenge_ms = 100\n"
-                           "verification_profile = cpu-sim\n"
-                           "provider_port = "
-                        << port << "\nprovider_operator_token = " << kOperator
-                        << "\nparticipant = 1 cash=1000000000000\n"
-                           "participant = 2 cash=1000000000000\n";
+  write_config(config, port, 2, "penalty_ppm = 500000\nparticipant = 2 cash=1000000000000\n");
   const auto data = dir.path() / "data";
   const auto log = dir.path() / "gpuxd.log";
   GpuxdProcess daemon(GPUXD_PATH, data, log, config);
   REQUIRE(daemon.read()->has_ready());
 
-  const auto [buyer_key, buyer_line] = make_ssh_key(dir.path(), "buyer");
-  const auto [other_key, other_line] = make_ssh_key(dir.path(), "other");
+  const SshKey buyer_key = make_ssh_key(dir.path(), "buyer");
+  const SshKey other_key = make_ssh_key(dir.path(), "other");
   execute(daemon,
-          AddDeliveryKey{.participant = 1, .key = std::make_shared<const std::string>(buyer_line)});
+          AddDeliveryKey{.participant = 1,
+                         .key = std::make_shared<const std::string>(buyer_key.public_line)});
   execute(daemon,
-          AddDeliveryKey{.participant = 2, .key = std::make_shared<const std::string>(other_line)});
+          AddDeliveryKey{.participant = 2,
+                         .key = std::make_shared<const std::string>(other_key.public_line)});
 
   // An honest provider with 4 GPUs, and one that reports endpoints and opens none.
   std::map<std::string, ParticipantId> providers;

@@ -130,28 +130,7 @@ std::uint16_t free_port(const std::string& address) {
                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 }
 
-struct Spawn {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attributes;
-  // Stdin from /dev/null; the agent's blocked or ignored signals reset.
-  Spawn() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawnattr_init(&attributes);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setsigdefault(&attributes, &all);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  }
-  ~Spawn() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-  }
-  Spawn(const Spawn&) = delete;
-  Spawn& operator=(const Spawn&) = delete;
-
+struct Spawn : SpawnSettings {
   // Runs `argv` to its end; its exit status, or -1 when a signal ended it.
   int run(const std::vector<std::string>& argv) {
     std::vector<char*> args;

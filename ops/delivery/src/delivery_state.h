@@ -3,6 +3,7 @@
 // them and remove what they left.
 #pragma once
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -10,6 +11,18 @@
 #include <string>
 
 namespace gpux::delivery {
+
+// How every process of a delivery is started (posix_spawn: the agent is
+// multithreaded): stdin from /dev/null, and the starter's blocked or
+// ignored signals reset to the defaults.
+struct SpawnSettings {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  SpawnSettings();
+  ~SpawnSettings();
+  SpawnSettings(const SpawnSettings&) = delete;
+  SpawnSettings& operator=(const SpawnSettings&) = delete;
+};
 
 // Files in root/<trade>/.
 inline constexpr const char* kHostKey = "host_key";

@@ -40,22 +40,10 @@ pid_t spawn_sshd(const fs::path& sshd, const fs::path& dir, const std::string& m
   const char* const argv[] = {sshd.c_str(), "-D", "-e", "-f", config.c_str(), nullptr};
   const std::string path = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
   const char* const envp[] = {path.c_str(), marker.c_str(), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  SpawnSettings spawn;
   pid_t pid = -1;
-  const int error = ::posix_spawn(&pid, sshd.c_str(), &actions, &attributes,
+  const int error = ::posix_spawn(&pid, sshd.c_str(), &spawn.actions, &spawn.attributes,
                                   const_cast<char* const*>(argv), const_cast<char* const*>(envp));
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
   if (error != 0) {
     std::cerr << kName << ": cannot start " << sshd.string() << ": " << std::strerror(error)
               << "\n";
