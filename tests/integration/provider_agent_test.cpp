@@ -474,6 +474,17 @@ TEST_CASE("a buyer logs in to exactly its GPUs for its hour; a provider opening 
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK(ssh_as(buyer_key, ssh_port, "echo $CUDA_VISIBLE_DEVICES").output == "0,1\n");
   CHECK(unix_now() < spec.delivery_end);
+  // The buyer removes its key (lost, or leaked): the agent is granted the
+  // profile again, and the key is refused at once, not at the hour's end.
+  execute(daemon,
+          RemoveDeliveryKey{.participant = 1,
+                            .key = std::make_shared<const std::string>(buyer_key.public_line)});
+  CHECK(wait_for_lines(honest_log, "agent: delivery of trade 1 (", 3));
+  CHECK(wait_for_lines(honest_log, "opened for 0 key(s): port " + std::to_string(ssh_port), 1));
+  const CommandResult removed = ssh_as(buyer_key, ssh_port, "true");
+  CHECK(removed.status == 255);
+  CHECK(removed.output.find("Permission denied") != std::string::npos);
+  CHECK(unix_now() < spec.delivery_end);
 
   // The hour ends: access is revoked and journaled, the process ended, the key refused.
   CHECK(wait_for_lines(

@@ -345,6 +345,7 @@ void ProviderService::observe(const matching::Command& command,
       deliveries_.erase(settled->trade);
     } else if (const auto* k = std::get_if<matching::DeliveryKeyChanged>(&event)) {
       std::lock_guard lock(mutex_);
+      wake = true;  // the buyer's open deliveries are granted its keys again
       std::vector<std::string>& keys = delivery_keys_[k->participant];
       if (k->added)
         keys.push_back(*k->key);
@@ -1365,7 +1366,7 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
   const std::int64_t connected_at = unix_now();
   auto next_heartbeat =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.heartbeat_ms);
-  std::set<matching::TradeId> granted;  // on this connection
+  GrantedKeys granted;  // on this connection
   for (;;) {
     AgentWork work;
     {
@@ -1374,7 +1375,7 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
     }
     if (work.stop) return;
     if (work.grant) {
-      granted.insert(work.grant->trade());
+      granted[work.grant->trade()] = {work.grant->keys().begin(), work.grant->keys().end()};
       hand_over(c, participant, *work.grant);
       continue;
     }
@@ -1431,8 +1432,7 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
 
 ProviderService::AgentWork ProviderService::next_agent_work(
     std::unique_lock<std::mutex>& lock, const Connection& c, ParticipantId participant,
-    const std::set<matching::TradeId>& granted,
-    std::chrono::steady_clock::time_point heartbeat_at) {
+    const GrantedKeys& granted, std::chrono::steady_clock::time_point heartbeat_at) {
   AgentWork work;
   for (;;) {
     if (stopping_ || c.superseded) {
@@ -1452,19 +1452,24 @@ ProviderService::AgentWork ProviderService::next_agent_work(
           listing->second.state != matching::InstrumentState::delivering)
         continue;
       const matching::InstrumentSpec& spec = listing->second.spec;
-      const bool handed =
-          granted.contains(trade) || d.access.stage != matching::DeliveryStage::none;
+      const auto sent = granted.find(trade);
+      const bool handed = sent != granted.end() || d.access.stage != matching::DeliveryStage::none;
+      static const std::vector<std::string> kNoKeys;
+      const auto profile = delivery_keys_.find(d.buyer);
+      const std::vector<std::string>& keys =
+          profile == delivery_keys_.end() ? kNoKeys : profile->second;
       if (now >= spec.delivery_end) {
         if (handed && !ended) ended = trade;
-      } else if (!granted.contains(trade)) {
+      } else if (sent == granted.end() || sent->second != keys) {
+        // Granted again when the buyer's keys change: one removed (lost,
+        // or leaked) is refused from then on, not at the hour's end.
         pb::DeliveryGrant grant;
         grant.set_trade(trade);
         grant.set_symbol(spec.symbol);
         grant.set_units(d.units);
         grant.set_gpus(d.units * std::max<std::uint32_t>(1, spec.gpus_per_unit));
-        if (const auto keys = delivery_keys_.find(d.buyer); keys != delivery_keys_.end())
-          for (const std::string& key : keys->second)
-            grant.add_keys(key);
+        for (const std::string& key : keys)
+          grant.add_keys(key);
         grant.set_start(spec.delivery_start);
         grant.set_end(spec.delivery_end);
         work.grant = std::move(grant);

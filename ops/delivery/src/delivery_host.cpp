@@ -320,7 +320,12 @@ Endpoint DeliveryHost::open(const Grant& grant) {
   std::lock_guard lock(mutex_);
   const fs::path dir = options_.root / std::to_string(grant.trade);
   if (live_supervisor(dir))
-    if (const auto recorded = read_endpoint(dir)) return recorded->first;
+    if (const auto recorded = read_endpoint(dir)) {
+      // The buyer's keys as the grant has them now: sshd reads the file at
+      // each login, so a key removed is refused from the next one on.
+      write_file_atomically(dir / kAuthorizedKeys, authorized_keys, 0600);
+      return recorded->first;
+    }
 
   try {
     // What a dead supervisor (a crash, a reboot) left; its host key and the

@@ -68,7 +68,9 @@ class DeliveryHost {
 
   // Opens access for the grant and returns its endpoint once sshd listens
   // (within 10 s). A trade already open with a live supervisor, also one
-  // opened by a previous agent process, is reported again, not restarted. A
+  // opened by a previous agent process, is reported again, not restarted,
+  // its keys replaced by the grant's (a login under a removed key that is
+  // already in progress goes on until the end or a revocation). A
   // trade whose supervisor died before its end (a crash, a reboot) is opened
   // again with the same host key and home. Throws ProvisionError: trade 0,
   // no GPUs, an end already past, a malformed key, sshd missing or failing.
