@@ -1,6 +1,8 @@
 #include "gpux/matching/delivery_access.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 
 namespace gpux::matching {
 namespace {
@@ -9,6 +11,14 @@ namespace {
 bool printable(const std::string& s, std::size_t max_bytes) {
   return s.size() <= max_bytes &&
          std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+// What a buyer pastes into a shell (`ssh -p PORT USER@HOST`): no room for
+// a second command, or an option.
+bool shell_safe(const std::string& s, const char* allowed) {
+  return !s.empty() && s.front() != '-' && std::all_of(s.begin(), s.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr(allowed, c);
+  });
 }
 
 }  // namespace
@@ -23,6 +33,8 @@ const char* delivery_access_problem(const DeliveryAccess& access) {
   if (access.stage == DeliveryStage::opened) {
     if (access.host.empty() || access.port == 0 || access.user.empty())
       return "opened without host, port and user";
+    if (!shell_safe(access.host, ".:-")) return "host: letters, digits, '.', ':' and '-' only";
+    if (!shell_safe(access.user, "._-")) return "user: letters, digits, '.', '_' and '-' only";
     if (access.host_key_fingerprint.rfind("SHA256:", 0) != 0)
       return "opened without a SHA256 host key fingerprint";
   }

@@ -109,8 +109,12 @@ DeliveryKeyProblem check_delivery_key(std::string_view line) {
   using P = DeliveryKeyProblem;
   if (line.size() > kMaxDeliveryKeyBytes) return P::too_long;
   if (line.empty()) return P::not_one_line;
-  for (char c : line)
-    if (static_cast<unsigned char>(c) < 0x20 && c != '\t') return P::not_one_line;
+  // Printable ASCII only, as the provider's agent and sshd read it: a byte
+  // the agent would refuse could fail the buyer's grant mid-hour.
+  for (char c : line) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte >= 0x7f) return P::not_one_line;
+  }
   const auto [type, body] = fields(line);
   bool known = false;
   for (std::string_view t : kKeyTypes)

@@ -5,6 +5,7 @@
 // `deregister` withdraws; `agent` answers delivery challenges for as long as
 // it runs.
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <chrono>
@@ -622,6 +623,7 @@ class Deliveries {
   // Opens the grant's access; the answer to send (DeliveryOpened or Error).
   Frame open(const pb::DeliveryGrant& grant) {
     Frame answer;
+    const bool held_before = held_.contains(grant.trade());
     try {
       const std::vector<std::uint32_t> gpus = allocate(grant);
       if (config_.cheat_no_access) {
@@ -633,6 +635,13 @@ class Deliveries {
         opened->set_user("nobody");
         opened->set_host_key_fingerprint("SHA256:no-such-host-key");
       } else {
+        // A buyer logs in as the agent's user: as root, it would own the
+        // machine. Simulated providers (tests, the demo) run where that is
+        // the machine's own business.
+        if (::geteuid() == 0 && !config_.simulated)
+          throw std::runtime_error(
+              "refusing to let a buyer in as root: run the agent as an unprivileged user of "
+              "its own (docs/providers.md)");
         const delivery::Endpoint endpoint =
             host_.open({.trade = grant.trade(),
                         .keys = {grant.keys().begin(), grant.keys().end()},
@@ -651,7 +660,7 @@ class Deliveries {
                   config_.cheat_no_access ? "claimed open (DISHONEST: nothing listens)" : "opened",
                   grant.keys_size(), answer.delivery_opened().port());
     } catch (const std::exception& e) {
-      held_.erase(grant.trade());
+      if (!held_before) held_.erase(grant.trade());  // a delivery still open keeps its GPUs
       answer.mutable_error()->set_reason(e.what());
       std::printf("agent: delivery of trade %llu FAILED to open: %s\n",
                   static_cast<unsigned long long>(grant.trade()), e.what());

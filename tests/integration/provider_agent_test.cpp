@@ -420,8 +420,8 @@ TEST_CASE("a buyer logs in to exactly its GPUs for its hour; a provider opening 
   InstrumentSpec spec = standard_spec(1);
   spec.gpu_class = "H100-SXM";
   spec.gate_closure = now;
-  spec.delivery_start = now + 8;
-  spec.delivery_end = now + 18;
+  spec.delivery_start = now + 12;
+  spec.delivery_end = now + 24;
   execute(daemon, ListInstrument{spec});
   execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
   OrderId order = 1;

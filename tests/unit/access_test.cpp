@@ -105,6 +105,8 @@ TEST_CASE("delivery keys: OpenSSH public key lines, each rule with its own resul
   CHECK(check_delivery_key(k1.substr(0, k1.find(" k1@test"))) == P::none);  // no comment
   CHECK(check_delivery_key(std::string(5'000, 'a')) == P::too_long);
   CHECK(check_delivery_key("") == P::not_one_line);
+  CHECK(check_delivery_key(k1 + "\x7f") == P::not_one_line);  // the agent would refuse it
+  CHECK(check_delivery_key(k1 + " caf\xc3\xa9") == P::not_one_line);
   CHECK(check_delivery_key(k1 + "\n" + kEd25519Keys[1]) == P::not_one_line);
   CHECK(check_delivery_key("ssh-dss AAAAB3NzaC1kc3M=") == P::unknown_type);
   CHECK(check_delivery_key("ssh-ed25519") == P::bad_base64);

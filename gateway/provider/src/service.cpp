@@ -1547,6 +1547,23 @@ void ProviderService::hand_over(Connection& c, ParticipantId participant,
       access = without_endpoint(matching::DeliveryStage::failed,
                                 std::string("the agent's endpoint is invalid: ") + problem);
   } else if (answer.body_case() == Frame::kError) {
+    bool was_open = false;
+    {
+      std::lock_guard lock(mutex_);
+      const auto found = deliveries_.find(grant.trade());
+      was_open = found != deliveries_.end() &&
+                 found->second.access.stage == matching::DeliveryStage::opened;
+    }
+    // A grant sent again (new keys, a reconnect) that fails leaves access
+    // as it was: open, and checked as such.
+    if (was_open) {
+      std::fprintf(stderr,
+                   "gpuxd: delivery of trade %llu (provider %u) stays open; granting "
+                   "it again failed: %s\n",
+                   static_cast<unsigned long long>(grant.trade()), participant,
+                   printable(answer.error().reason(), 400).c_str());
+      return;
+    }
     access =
         without_endpoint(matching::DeliveryStage::failed,
                          printable(answer.error().reason(), matching::kMaxDeliveryDetailBytes));

@@ -35,8 +35,10 @@ struct DeliveryAccess {
 };
 
 // Whether `access` is a report the engine accepts: a stage other than none;
-// opened with a host, a port, a user and a SHA256 fingerprint; every field
-// within its bound and printable. Returns the first rule broken, or null.
+// opened with a host, a port, a user and a SHA256 fingerprint, host and
+// user safe to paste into a shell (letters, digits and .:- or ._-, no
+// leading '-'); every field within its bound and printable. Returns the
+// first rule broken, or null.
 const char* delivery_access_problem(const DeliveryAccess& access);
 
 const char* to_string(DeliveryStage stage);

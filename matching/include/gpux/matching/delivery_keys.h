@@ -18,7 +18,7 @@ inline constexpr std::size_t kMaxDeliveryKeyBytes = 4'096;  // a line, comment i
 enum class DeliveryKeyProblem : std::uint8_t {
   none,
   too_long,       // above kMaxDeliveryKeyBytes
-  not_one_line,   // empty, or a control character (a newline: two keys at once)
+  not_one_line,   // empty, a control character (a newline: two keys at once) or not ASCII
   unknown_type,   // not ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa or an sk- key
   bad_base64,     // the key's body is not base64, or is missing
   type_mismatch,  // the body names another type than the line does
