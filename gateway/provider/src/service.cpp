@@ -1547,28 +1547,31 @@ void ProviderService::hand_over(Connection& c, ParticipantId participant,
       access = without_endpoint(matching::DeliveryStage::failed,
                                 std::string("the agent's endpoint is invalid: ") + problem);
   } else if (answer.body_case() == Frame::kError) {
-    bool was_open = false;
-    {
-      std::lock_guard lock(mutex_);
-      const auto found = deliveries_.find(grant.trade());
-      was_open = found != deliveries_.end() &&
-                 found->second.access.stage == matching::DeliveryStage::opened;
-    }
-    // A grant sent again (new keys, a reconnect) that fails leaves access
-    // as it was: open, and checked as such.
-    if (was_open) {
-      std::fprintf(stderr,
-                   "gpuxd: delivery of trade %llu (provider %u) stays open; granting "
-                   "it again failed: %s\n",
-                   static_cast<unsigned long long>(grant.trade()), participant,
-                   printable(answer.error().reason(), 400).c_str());
-      return;
-    }
     access =
         without_endpoint(matching::DeliveryStage::failed,
                          printable(answer.error().reason(), matching::kMaxDeliveryDetailBytes));
   } else {
     throw WireError("a delivery grant answered with " + provider::frame_type(answer));
+  }
+  matching::DeliveryAccess current;
+  {
+    std::lock_guard lock(mutex_);
+    if (const auto found = deliveries_.find(grant.trade()); found != deliveries_.end())
+      current = found->second.access;
+  }
+  // Granted again (a reconnect, the buyer's keys) at the same endpoint:
+  // nothing new to journal, nor to tell the buyer.
+  if (access == current) return;
+  // Granted again and failed, however: access stays as it was, open and
+  // checked as such.
+  if (access.stage == matching::DeliveryStage::failed &&
+      current.stage == matching::DeliveryStage::opened) {
+    std::fprintf(stderr,
+                 "gpuxd: delivery of trade %llu (provider %u) stays open; granting it again "
+                 "failed: %s\n",
+                 static_cast<unsigned long long>(grant.trade()), participant,
+                 access.detail.c_str());
+    return;
   }
   record_delivery(participant, grant.trade(), std::move(access));
 }
