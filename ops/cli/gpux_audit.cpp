@@ -12,6 +12,7 @@
 #include "gpux/daemon/config.h"
 #include "gpux/matching/engine.h"
 #include "gpux/storage/journal.h"
+#include "gpux/storage/recovery.h"
 #include "report/journal_replay.h"
 
 namespace {
@@ -103,7 +104,7 @@ int gpux_audit(int argc, char** argv) {
   std::uint64_t commands = 0;
   std::vector<std::string>& problems = replay.problems;
   for (std::string& p :
-       ops::replay_journal(*journal, *engine, [&](const matching::Command&) { ++commands; }))
+       storage::replay_from_start(*journal, *engine, [&](const matching::Command&) { ++commands; }))
     problems.push_back(std::move(p));
   for (const std::string& p : engine->check_invariants())
     problems.push_back("engine after replay: " + p);

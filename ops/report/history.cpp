@@ -5,6 +5,7 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "gpux/storage/recovery.h"
 #include "report/journal_replay.h"
 #include "report/report.h"
 
@@ -70,7 +71,7 @@ History read_history(const storage::Journal& journal, const matching::EngineConf
   History history;
   Collector collector(history);
   auto engine = matching::make_engine(config, collector);
-  const auto problems = ops::replay_journal(
+  const auto problems = storage::replay_from_start(
       journal, *engine, [&](const matching::Command& c) { collector.begin(c); });
   if (!problems.empty()) throw std::runtime_error(problems.front());
   collector.end();

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "report/chart_library.h"
+#include "gpux/market_data/chart_library.h"
 #include "report/journal_replay.h"
 #include "report/page.h"
 #include "report/report.h"
@@ -223,7 +223,7 @@ std::string render_html(const Report& report) {
   if (!report.cash_flow.empty())
     html += cash_flow_chart(charts, report.cash_flow, report.cash_flow_has_out);
   if (!charts.empty()) {
-    const std::string_view library = chart_library();
+    const std::string_view library = market_data::chart_library();
     if (library.find("</script") != std::string_view::npos)
       throw std::runtime_error("the charting library cannot be inlined: it holds </script");
     html += "<script>" + std::string(library) + "</script>\n" + kDrawCharts;

@@ -278,9 +278,9 @@ Journal::Journal(std::unique_ptr<Db> db, JournalOptions options)
 
 Journal::~Journal() = default;
 
-void Journal::append(std::span<const matching::Command> commands,
-                     std::span<const matching::Event> events,
-                     std::span<const std::string> origins) {
+std::size_t Journal::append(std::span<const matching::Command> commands,
+                            std::span<const matching::Event> events,
+                            std::span<const std::string> origins) {
   if (!origins.empty() && origins.size() != commands.size())
     throw std::logic_error("journal append: one origin per command, or none");
   rocksdb::WriteBatch batch;
@@ -312,6 +312,7 @@ void Journal::append(std::span<const matching::Command> commands,
   check(db_->db->Write(write, &batch), "writing the journal");
   last_sequence_ = sequence;
   last_chain_ = chain;
+  return batch.GetDataSize();
 }
 
 void Journal::replay(SequenceNumber after, std::uint64_t chain_at_after, const Apply& apply) const {

@@ -83,10 +83,11 @@ class Journal {
   // and indexes their `events` into the order and trade stores, all in one
   // write batch; returns once it is durable (fsync'd when options.sync).
   // `origins`, when given, holds one opaque origin per command (see
-  // JournalRecord.origin in proto/journal.proto).
-  void append(std::span<const matching::Command> commands,
-              std::span<const matching::Event> events = {},
-              std::span<const std::string> origins = {});
+  // JournalRecord.origin in proto/journal.proto). Returns the bytes written
+  // (the batch's, indexes included).
+  std::size_t append(std::span<const matching::Command> commands,
+                     std::span<const matching::Event> events = {},
+                     std::span<const std::string> origins = {});
 
   SequenceNumber last_sequence() const { return last_sequence_; }
   std::uint64_t last_chain() const { return last_chain_; }

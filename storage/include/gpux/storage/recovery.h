@@ -37,6 +37,16 @@ Recovered recover(const Journal& journal, const matching::EngineConfig& config,
                   matching::BookKind book = matching::BookKind::price_ladder,
                   const ReplayObserver& observer = {});
 
+// Applies every journaled command, from sequence 1, to `engine`, calling
+// `before` with each command first: what a reader of the whole history (the
+// audit, reports, the market-data service, `gpux index`) runs. Returns what
+// went wrong (a broken chain, records discarded after a snapshot, a short
+// replay, a state that differs from one of gpuxd's snapshots: another
+// configuration); empty when the whole journal replayed as gpuxd ran it.
+std::vector<std::string> replay_from_start(
+    const Journal& journal, matching::Engine& engine,
+    const std::function<void(const matching::Command&)>& before);
+
 // Writes a snapshot of `engine`, which must have applied exactly the
 // journal's records (the snapshot is filed under the journal's last sequence).
 void take_snapshot(Journal& journal, const matching::Engine& engine);
