@@ -322,6 +322,21 @@ void pem_file(const Line& line, const std::string& value) {
     return c.path;                \
   }
 
+// How often the index fixes: the fixings must fall on the same instants
+// every day.
+Setting index_interval() {
+  Setting s = whole<std::int64_t>("index_interval_s", GPUX_FIELD(market_data.feed.index.interval_s),
+                                  "the index fixes every this many seconds of UTC,\n"
+                                  "over the interval before (divides 86400;\ndocs/index.md)");
+  s.apply = [](DaemonConfig& c, const Line& line, const std::string& value) {
+    const auto n = line.number<std::int64_t>(value, "index_interval_s");
+    if (n < 1 || n > 86'400 || 86'400 % n != 0)
+      line.fail("must divide a day's 86400 seconds (60, 300, 3600...)");
+    c.market_data.feed.index.interval_s = n;
+  };
+  return s;
+}
+
 const std::vector<Section>& sections() {
   static const std::vector<Section> table = [] {
     using std::int64_t;
@@ -443,6 +458,30 @@ const std::vector<Section>& sections() {
                              "commands between checkpoints of the gateway's\n"
                              "order state (a restart replays what follows)",
                              1)}});
+    t.push_back(
+        {.heading = "Public market data, the GPU-hour index and metrics (docs/market-data.md):",
+         .settings = {
+             port("market_data_port", GPUX_FIELD(market_data.port),
+                  "HTTP/WebSocket port of the public market data and\nthe market page (0: none)"),
+             text("market_data_address", "IP", GPUX_FIELD(market_data.address), ip_address,
+                  "its address (default 127.0.0.1; 0.0.0.0 or :: to\npublish beyond this host)"),
+             whole<int>("market_data_requests_per_second",
+                        GPUX_FIELD(market_data.requests_per_second),
+                        "per source address; more are answered 429", 1),
+             whole<size_t>("market_data_max_connections", GPUX_FIELD(market_data.max_connections),
+                           "connections open at once, subscribers included", 1),
+             whole<size_t>("market_data_max_connections_per_address",
+                           GPUX_FIELD(market_data.max_connections_per_address),
+                           "the same from one source address", 1),
+             whole<size_t>("market_data_max_queued_bytes", GPUX_FIELD(market_data.max_queued_bytes),
+                           "a WebSocket subscriber this far behind is\ndisconnected", 4096),
+             index_interval(),
+             whole<int64_t>("index_min_volume", GPUX_FIELD(market_data.feed.index.min_volume),
+                            "GPU-hours an interval must trade for a fixing from\ntrades alone", 1),
+             port("metrics_port", GPUX_FIELD(market_data.metrics_port),
+                  "HTTP port of /metrics, in the Prometheus text\nformat (0: none)"),
+             text("metrics_address", "IP", GPUX_FIELD(market_data.metrics_address), ip_address,
+                  "its address (default 127.0.0.1)")}});
     t.push_back(
         {.heading = "Provider API (onboarding and agents: gpux provider --help):",
          .settings = {

@@ -27,10 +27,12 @@
 #include "gpux/fix/dictionary_path.h"
 #include "gpux/fix/gateway.h"
 #include "gpux/fix/state_store.h"
+#include "gpux/market_data/server.h"
 #include "gpux/provider/pending_challenges.h"
 #include "gpux/provider/service.h"
 #include "gpux/provider/verification_driver.h"
 #include "gpux/sequencer/pipeline.h"
+#include "metrics.h"
 #include "stdio_server.h"
 
 namespace {
@@ -306,6 +308,24 @@ int main(int argc, char** argv) {
     }
     config.pipeline.observe_after = fix_entry->checkpoint_sequence();
   }
+  // Public market data and /metrics: bound now, so that a taken port stops
+  // gpuxd before it recovers; it follows every command from the first one
+  // the pipeline publishes, and reads the journal's history once started.
+  std::unique_ptr<market_data::Server> market;
+  // What /metrics reads; filled in as each part starts, before the
+  // service's thread does (market->start()).
+  daemon::MetricSources metered;
+  if (config.market_data.port > 0 || config.market_data.metrics_port > 0) {
+    try {
+      market = std::make_unique<market_data::Server>(
+          config.market_data,
+          [&metered](std::string& out) { daemon::write_metrics(out, metered); });
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpuxd: %s\n", e.what());
+      return 1;
+    }
+  }
+  const matching::EngineConfig engine_as_configured = config.pipeline.engine;
   // The verification driver exists only once the pipeline does; until then
   // (recovery replays) it has nothing to answer.
   std::unique_ptr<provider::VerificationDriver> verification;
@@ -316,11 +336,12 @@ int main(int argc, char** argv) {
   // Made once the journal is recovered; declared before the pipeline, so that
   // it outlives the publisher that calls it, however main() ends.
   std::unique_ptr<daemon::CalendarKeeper> calendar;
-  config.pipeline.observer = [&fix_entry, &verification_observer, &provider_observer,
+  config.pipeline.observer = [&fix_entry, &market, &verification_observer, &provider_observer,
                               &calendar_observer](const matching::Command& c,
                                                   std::span<const matching::Event> events,
                                                   std::string_view origin) {
     if (fix_entry) fix_entry->observe(c, events, origin);
+    if (market) market->observe(c, events);
     if (auto* driver = verification_observer.load()) driver->observe(events);
     if (auto* service = provider_observer.load()) service->observe(c, events);
     if (auto* keeper = calendar_observer.load()) keeper->observe(events);
@@ -504,6 +525,21 @@ int main(int argc, char** argv) {
                  config.provider.tls_certificate.empty() ? "plain TCP" : "TLS");
   }
 
+  if (market) {
+    metered = {.pipeline = pipeline.get(),
+               .fix_entry = fix_entry.get(),
+               .acceptor = acceptor.get(),
+               .providers = providers.get()};
+    market->start(config.pipeline.data_directory, engine_as_configured, recovered_state,
+                  recovered.last_sequence);
+    if (market->port() > 0)
+      std::fprintf(stderr, "gpuxd: market data on http://%s:%d/ (API /api/v1, page /)\n",
+                   config.market_data.address.c_str(), market->port());
+    if (market->metrics_port() > 0)
+      std::fprintf(stderr, "gpuxd: metrics on http://%s:%d/metrics\n",
+                   config.market_data.metrics_address.c_str(), market->metrics_port());
+  }
+
   if (acceptor) {
     fix_entry->start(*pipeline, recovered_state);
     for (const auto& [client, input] : fix_entry->journaled_inputs())
@@ -565,6 +601,7 @@ int main(int argc, char** argv) {
   }
 
   if (acceptor) acceptor->stop();
+  if (market) market->stop();
   if (verification) verification->stop();
   if (providers) providers->stop();
   std::string failure;

@@ -58,6 +58,10 @@ struct Acceptor::Impl : public FIX::Application, public ReportSink {
     }
     entry.disconnected(session.getTargetCompID().getValue());
   }
+  std::size_t logged_on_count() {
+    std::lock_guard<std::mutex> lock(logged_on_mutex);
+    return logged_on.size();
+  }
   // From any thread: FIX::Session::isLoggedOn() is for the polling thread only.
   bool is_logged_on(const std::string& client) {
     std::lock_guard<std::mutex> lock(logged_on_mutex);
@@ -523,6 +527,10 @@ void Acceptor::expect_after(const std::string& client, std::int64_t generation,
 
 void Acceptor::start() {
   impl_->acceptor->start();
+}
+
+std::size_t Acceptor::sessions_logged_on() const {
+  return impl_->logged_on_count();
 }
 
 void Acceptor::stop() {

@@ -45,6 +45,8 @@ class Acceptor {
   void expect_after(const std::string& client, std::int64_t generation, int last_journaled);
   void start();
   void stop();
+  // Sessions logged on now (for /metrics); from any thread.
+  std::size_t sessions_logged_on() const;
 
  private:
   struct Impl;

@@ -403,6 +403,13 @@ void FixOrderEntry::deliver(const fix::Report& report) {
   send(report);
 }
 
+std::array<std::uint64_t, FixOrderEntry::kRejectCodes> FixOrderEntry::rejects_by_code() const {
+  std::array<std::uint64_t, kRejectCodes> out{};
+  for (std::size_t code = 0; code < kRejectCodes; ++code)
+    out[code] = rejects_[code].load(std::memory_order_relaxed);
+  return out;
+}
+
 void FixOrderEntry::reject(const fix::OrderRequest& request, int reason, const std::string& text) {
   std::lock_guard lock(mutex_);
   refuse(request, reason, text);
@@ -415,6 +422,8 @@ void FixOrderEntry::refuse(const fix::OrderRequest& request, RejectReason reason
 
 void FixOrderEntry::refuse(const fix::OrderRequest& request, int reason, const std::string& text,
                            const std::string& exec) {
+  rejects_[std::min<std::size_t>(static_cast<std::size_t>(std::max(reason, 0)), kRejectCodes - 1)]
+      .fetch_add(1, std::memory_order_relaxed);
   using Kind = fix::OrderRequest::Kind;
   fix::Report r;
   if (request.kind == Kind::cancel || request.kind == Kind::replace) {

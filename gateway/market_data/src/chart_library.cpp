@@ -1,6 +1,6 @@
-// GPUX_CHART_JS names the file at build time (see ops/CMakeLists.txt); the
+// GPUX_CHART_JS names the file at build time (see gateway/market_data/CMakeLists.txt); the
 // assembler includes its bytes as they are.
-#include "report/chart_library.h"
+#include "gpux/market_data/chart_library.h"
 
 #include <cstddef>
 
@@ -16,10 +16,10 @@ asm(".pushsection .rodata\n"
 extern "C" const char gpux_chart_js_begin[];
 extern "C" const char gpux_chart_js_end[];
 
-namespace gpux::report {
+namespace gpux::market_data {
 
 std::string_view chart_library() {
   return {gpux_chart_js_begin, static_cast<std::size_t>(gpux_chart_js_end - gpux_chart_js_begin)};
 }
 
-}  // namespace gpux::report
+}  // namespace gpux::market_data

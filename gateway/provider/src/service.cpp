@@ -1346,6 +1346,7 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
     }
     if (stopping_) return;
     agents_[participant] = &c;
+    agents_connected_ = agents_.size();
   }
   std::fprintf(stderr, "gpuxd: provider API: agent of participant %u connected from %s\n",
                participant, c.peer.c_str());
@@ -1356,6 +1357,7 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
       {
         std::lock_guard lock(s.mutex_);
         s.agents_.erase(p);
+        s.agents_connected_ = s.agents_.size();
       }
       s.changed_.notify_all();  // a new agent may wait to take over
     }

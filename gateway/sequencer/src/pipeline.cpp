@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cassert>
 #include <chrono>
@@ -56,6 +58,29 @@ Nanoseconds wall_clock_ns() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+// A Histogram that several threads may count into and one may read.
+class AtomicHistogram {
+ public:
+  void observe(std::uint64_t value) {
+    std::size_t bucket = 0;
+    while (bucket + 1 < Histogram::kBuckets && value > Histogram::upper_bound(bucket))
+      ++bucket;
+    counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+    sum_.fetch_add(value, std::memory_order_relaxed);
+  }
+  Histogram read() const {
+    Histogram h;
+    for (std::size_t b = 0; b < Histogram::kBuckets; ++b)
+      h.counts[b] = counts_[b].load(std::memory_order_relaxed);
+    h.sum = sum_.load(std::memory_order_relaxed);
+    return h;
+  }
+
+ private:
+  std::array<std::atomic<std::uint64_t>, Histogram::kBuckets> counts_{};
+  std::atomic<std::uint64_t> sum_{0};
+};
 
 }  // namespace
 
@@ -177,7 +202,13 @@ struct Pipeline::Impl {
   void flush(std::vector<Command>& commands, std::vector<Event>& events,
              std::vector<std::string>& origins) {
     if (commands.empty()) return;
-    journal->append(commands, events, origins);
+    const auto started = std::chrono::steady_clock::now();
+    journal_bytes += journal->append(commands, events, origins);
+    journal_write_us.observe(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - started)
+                                       .count()));
+    group_commit_commands.observe(commands.size());
     ++group_commits;
     commands.clear();
     events.clear();
@@ -190,9 +221,13 @@ struct Pipeline::Impl {
       // The observers first: whoever waits for a command (execute) finds
       // every gateway knowing it (a seat created at run time can log on as
       // soon as its creator hears back).
+      const Nanoseconds now = wall_clock_ns();
       for (Sequenced& item : items) {
         if (options.observer) options.observer(item.command, item.events, item.origin);
         if (item.done) item.done(item.command, item.events);
+        ack_latency_us.observe(
+            static_cast<std::uint64_t>(std::max<Nanoseconds>(0, now - item.command.stamp.time)) /
+            1000);
       }
       published += items.size();
       items.clear();
@@ -217,6 +252,10 @@ struct Pipeline::Impl {
   std::atomic<std::uint64_t> published{0};
   std::atomic<std::uint64_t> group_commits{0};
   std::atomic<std::uint64_t> snapshots{0};
+  std::atomic<std::uint64_t> journal_bytes{0};
+  AtomicHistogram group_commit_commands;
+  AtomicHistogram journal_write_us;
+  AtomicHistogram ack_latency_us;
   std::mutex failure_mutex;
   std::exception_ptr failure;
   std::mutex stop_mutex;
@@ -327,7 +366,14 @@ std::vector<matching::Trade> Pipeline::trades_of(matching::ParticipantId partici
 }
 
 PipelineStats Pipeline::stats() const {
-  return {impl_->published.load(), impl_->group_commits.load(), impl_->snapshots.load()};
+  const Impl& i = *impl_;
+  return {.commands = i.published.load(),
+          .group_commits = i.group_commits.load(),
+          .snapshots = i.snapshots.load(),
+          .journal_bytes = i.journal_bytes.load(),
+          .group_commit_commands = i.group_commit_commands.read(),
+          .journal_write_us = i.journal_write_us.read(),
+          .ack_latency_us = i.ack_latency_us.read()};
 }
 
 std::uint64_t Pipeline::state_hash() const {

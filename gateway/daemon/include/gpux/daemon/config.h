@@ -11,6 +11,7 @@
 
 #include "gpux/daemon/calendar.h"
 #include "gpux/fix/config.h"
+#include "gpux/market_data/config.h"
 #include "gpux/matching/commands.h"
 #include "gpux/provider/config.h"
 #include "gpux/sequencer/pipeline.h"
@@ -38,6 +39,7 @@ struct DaemonConfig {
   fix::FixConfig fix;
   provider::VerificationConfig verification;
   provider::ProviderApiConfig provider;
+  market_data::ServerOptions market_data;
 };
 
 DaemonConfig load_config(const std::filesystem::path& file);

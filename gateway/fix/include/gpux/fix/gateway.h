@@ -7,6 +7,8 @@
 // sent again.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -60,6 +62,12 @@ class FixOrderEntry final : public fix::OrderEntry {
     int msg_seq_num = 0;
   };
   std::map<std::string, JournaledInput> journaled_inputs() const;
+
+  // Orders, cancels and replaces refused so far, by OrdRejReason (103) or,
+  // for cancels and replaces, CxlRejReason (102) code: index 100 counts
+  // every code above 99 (for /metrics; from any thread, no lock).
+  static constexpr std::size_t kRejectCodes = 101;
+  std::array<std::uint64_t, kRejectCodes> rejects_by_code() const;
 
   // The sequence its checkpoint was taken at (0: none): the pipeline's
   // observe_after, so that everything since is observed again.
@@ -186,6 +194,7 @@ class FixOrderEntry final : public fix::OrderEntry {
   // random part new each run so that no run repeats another's.
   std::string refusal_prefix_;
   std::uint64_t refusals_ = 0;
+  std::array<std::atomic<std::uint64_t>, kRejectCodes> rejects_{};
   std::unique_ptr<SeatGuard> seats_;  // its own lock: logons never wait for mutex_
   std::map<matching::InstrumentId, Instrument> instruments_;
   std::map<std::string, matching::InstrumentId> symbols_;

@@ -12,6 +12,7 @@
 // journaled and replays: the journal alone says who could do what.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
@@ -69,6 +70,8 @@ class ProviderService {
   std::size_t import_registry(sequencer::Pipeline& pipeline, const std::filesystem::path& file);
 
   int port() const { return port_; }
+  // Provider agents connected now (for /metrics); from any thread.
+  std::size_t agents_connected() const { return agents_connected_.load(); }
 
  private:
   // Whether `address` presented too many unknown tokens this minute.
@@ -247,6 +250,7 @@ class ProviderService {
   // The buyers' delivery keys, as the journal has them (DeliveryKeyChanged).
   std::map<matching::ParticipantId, std::vector<std::string>> delivery_keys_;
   std::map<matching::ParticipantId, Connection*> agents_;
+  std::atomic<std::size_t> agents_connected_{0};     // agents_.size(), read without mutex_
   std::deque<matching::InstrumentId> new_listings_;  // capacity to set
   std::list<std::unique_ptr<Connection>> connections_;
   admission::ConnectionCount admitted_;  // connections_ not finished, by address

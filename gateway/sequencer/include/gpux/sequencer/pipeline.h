@@ -10,6 +10,7 @@
 // + journal replay) runs before the threads start.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -71,10 +72,23 @@ struct RecoveryReport {
   std::vector<std::string> skipped_snapshots;
 };
 
+// Observations counted into buckets whose upper bounds double from 1: what a
+// Prometheus histogram is made of.
+struct Histogram {
+  static constexpr std::size_t kBuckets = 24;    // le 1, 2, 4, ... 2^22, then +Inf
+  std::array<std::uint64_t, kBuckets> counts{};  // per bucket, not cumulative
+  std::uint64_t sum = 0;
+  static std::uint64_t upper_bound(std::size_t bucket) { return std::uint64_t{1} << bucket; }
+};
+
 struct PipelineStats {
   std::uint64_t commands = 0;  // durable and published
   std::uint64_t group_commits = 0;
   std::uint64_t snapshots = 0;
+  std::uint64_t journal_bytes = 0;  // written by group commits, indexes included
+  Histogram group_commit_commands;  // commands per group commit
+  Histogram journal_write_us;       // one group commit's write and fsync
+  Histogram ack_latency_us;         // a command's stamp to its publication (durable)
 };
 
 class Pipeline {
