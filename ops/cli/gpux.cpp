@@ -1,6 +1,7 @@
 // gpux: the command-line tool for traders, providers and operators. One
 // subcommand per job, each its own executable beside this one (gpux-trade,
-// gpux-audit, gpux-report, gpux-provider), run the way git runs its own.
+// gpux-audit, gpux-report, gpux-index, gpux-provider), run the way git
+// runs its own.
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,13 +22,15 @@ const char* const kUsage =
     "           trades and settlements with it (gpux audit --help)\n"
     "  report   settlement reports per trading day, exchange-wide and per participant,\n"
     "           as CSV and HTML with charts (gpux report --help)\n"
+    "  index    the GPU-hour index's fixings replayed from gpuxd's journal, to\n"
+    "           reproduce a published one (gpux index --help)\n"
     "  provider onboard a GPU provider, qualify its GPUs, run its challenge agent\n"
     "           (gpux provider --help)\n"
     "  admin    the operator's calls to a running gpuxd: the market's terms,\n"
     "           providers, seats, instruments\n"
     "           (gpux admin --help)\n";
 
-const char* const kSubcommands[] = {"trade", "audit", "report", "provider", "admin"};
+const char* const kSubcommands[] = {"trade", "audit", "report", "index", "provider", "admin"};
 
 // The folder this executable was started from, where its subcommands are.
 std::string own_directory() {

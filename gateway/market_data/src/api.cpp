@@ -320,22 +320,32 @@ Answer answer(const MarketFeed& feed, std::string_view target) {
       if (!product) return error(400, "product must be CLASS.REGION");
       products = {*product};
     }
-    const IndexRule& rule = feed.index_rule();
-    Json j;
-    j.open('{').key("interval_s").number(rule.interval_s);
-    j.key("min_volume_gpu_hours").number(rule.min_volume);
-    j.key("products").open('[');
+    std::vector<ProductFixings> newest;
     for (const Product& product : products) {
       const std::vector<Fixing>& all = feed.fixings(product);
-      j.open('{').key("product").string(product.name()).key("fixings").open('[');
-      for (std::size_t k = all.size() > n ? all.size() - n : 0; k < all.size(); ++k)
-        write_fixing(j, all[k]);
-      j.close(']').close('}');
+      newest.push_back(
+          {.product = product,
+           .fixings = {all.end() - static_cast<std::ptrdiff_t>(std::min(all.size(), n)),
+                       all.end()}});
     }
-    j.close(']').close('}');
-    return {.body = j.take()};
+    return {.body = index_json(feed.index_rule(), newest)};
   }
   return error(404, "no such path: " + std::string(path));
+}
+
+std::string index_json(const IndexRule& rule, const std::vector<ProductFixings>& products) {
+  Json j;
+  j.open('{').key("interval_s").number(rule.interval_s);
+  j.key("min_volume_gpu_hours").number(rule.min_volume);
+  j.key("products").open('[');
+  for (const ProductFixings& p : products) {
+    j.open('{').key("product").string(p.product.name()).key("fixings").open('[');
+    for (const Fixing& f : p.fixings)
+      write_fixing(j, f);
+    j.close(']').close('}');
+  }
+  j.close(']').close('}');
+  return j.take();
 }
 
 void merge(FeedUpdate& into, FeedUpdate&& more) {

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gpux/market_data/feed.h"
 
@@ -26,6 +27,16 @@ struct Answer {
 //   /api/v1/candles?symbol=S|product=P[&interval=SECONDS][&limit=N]
 //   /api/v1/index[?product=P][&limit=N]        the fixings, newest last
 Answer answer(const MarketFeed& feed, std::string_view target);
+
+// Fixings in the shape of /api/v1/index's body, each product's oldest first:
+// {"interval_s":...,"min_volume_gpu_hours":...,"products":[{"product":
+// "CLASS.REGION","fixings":[{"product","at_ms","basis","value",
+// "volume_gpu_hours","trades"},...]},...]}. `gpux index --json` writes it.
+struct ProductFixings {
+  Product product;
+  std::vector<Fixing> fixings;
+};
+std::string index_json(const IndexRule& rule, const std::vector<ProductFixings>& products);
 
 // What subscribers get for `update` (the changes of one or more commands up
 // to `sequence`): {"type":"update","sequence":...,"instruments":[...],
