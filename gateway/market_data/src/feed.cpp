@@ -141,8 +141,9 @@ std::optional<Quote> MarketFeed::quote(const Product& product) const {
   }
   if (nearest == nullptr) return std::nullopt;
   const Book& book = books_.at(nearest->spec.id);
-  const auto gpus = static_cast<Price>(nearest->spec.gpus_per_unit);
-  return Quote{.bid = book.bids.begin()->first / gpus, .offer = book.offers.begin()->first / gpus};
+  return Quote{.bid = book.bids.begin()->first,
+               .offer = book.offers.begin()->first,
+               .gpus_per_unit = nearest->spec.gpus_per_unit};
 }
 
 void MarketFeed::publish_due(Nanoseconds now, FeedUpdate& update) {

@@ -55,7 +55,8 @@ Fixing IndexCalculator::fix(const Product& product, const Window& window, Nanose
     fixing.value = vwap();
   } else if (quote) {
     fixing.basis = FixingBasis::quotes;
-    fixing.value = quote->bid + (quote->offer - quote->bid) / 2;
+    fixing.value =
+        (quote->bid + quote->offer) / (2 * static_cast<matching::Price>(quote->gpus_per_unit));
   } else if (window.gpu_hours > 0) {
     fixing.basis = FixingBasis::thin_trades;
     fixing.value = vwap();

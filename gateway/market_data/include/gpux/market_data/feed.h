@@ -115,8 +115,8 @@ class MarketFeed {
 
   void move_level(const LiveOrder& order, matching::Quantity delta);
   void record(const matching::Trade& trade, bool block_leg, FeedUpdate& update);
-  // Best bid and offer per GPU of the product's open instrument nearest
-  // delivery that has both: what a fixing with too few trades falls back on.
+  // Best bid and offer of the product's open instrument nearest delivery
+  // that has both: what a fixing with too few trades falls back on.
   std::optional<Quote> quote(const Product& product) const;
   void publish_due(matching::Nanoseconds now, FeedUpdate& update);
 

@@ -43,11 +43,13 @@ enum class FixingBasis : std::uint8_t {
 };
 const char* to_string(FixingBasis basis);
 
-// A two-sided quote per GPU-hour, from the open instrument nearest delivery
-// that has both a bid and an offer.
+// A two-sided quote, from the open instrument nearest delivery that has
+// both a bid and an offer: its best prices per unit, and its GPUs per unit
+// (the mid is divided by them once, rounding down once).
 struct Quote {
   matching::Price bid = 0;
   matching::Price offer = 0;
+  std::uint32_t gpus_per_unit = 1;
 };
 
 struct Fixing {
