@@ -362,11 +362,11 @@ void merge(FeedUpdate& into, FeedUpdate&& more) {
 }
 
 std::string update_message(const MarketFeed& feed, const FeedUpdate& update,
-                           std::int64_t published_ms) {
+                           std::int64_t published_us) {
   Json j;
   j.open('{').key("type").string("update");
   j.key("sequence").number(static_cast<std::int64_t>(feed.last_sequence()));
-  j.key("published_ms").number(published_ms);
+  j.key("published_us").number(published_us);
   const auto& instruments = feed.instruments();
   j.key("instruments").open('[');
   for (const InstrumentId id : update.instruments)

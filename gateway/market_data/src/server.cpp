@@ -37,9 +37,10 @@ namespace {
 constexpr std::size_t kRequestBytes = 8192;        // a GET needs no more
 constexpr std::size_t kClientMessageBytes = 1024;  // subscribers have nothing to say
 constexpr auto kIdle = std::chrono::seconds(30);
+constexpr auto kUpdateEvery = std::chrono::milliseconds(25);
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
@@ -99,6 +100,10 @@ void write_metric(std::string& out, std::string_view name, std::string_view type
 struct Server::Impl {
   ServerOptions options;
   MetricsWriter metrics;
+  // Before the io_context, so that it outlives it: the handlers that
+  // io_context destroys with it own connections (Admitted) that release
+  // themselves here.
+  admission::ConnectionCount connections;
   asio::io_context io{1};
   std::optional<tcp::acceptor> public_listener;
   std::optional<tcp::acceptor> metrics_listener;
@@ -108,7 +113,7 @@ struct Server::Impl {
   struct Pending {
     matching::Command command;
     std::vector<matching::Event> events;
-    std::int64_t published_ms = 0;
+    std::int64_t published_us = 0;
   };
   std::mutex queue_mutex;
   std::vector<Pending> queue;
@@ -117,7 +122,6 @@ struct Server::Impl {
   // Everything below: the service's thread only.
   MarketFeed feed;
   RateLimit rate;
-  admission::ConnectionCount connections;
   ServerCounters counters;
   // What the live commands did, for /metrics (from this start on).
   struct EventCounts {
@@ -134,12 +138,12 @@ struct Server::Impl {
   Impl(ServerOptions o, MetricsWriter m)
       : options(std::move(o)),
         metrics(std::move(m)),
-        feed(options.feed),
-        rate(options.requests_per_second),
         connections({.max_connections = options.max_connections,
                      .max_per_address = options.max_connections_per_address,
                      .max_connections_setting = "market_data_max_connections",
-                     .max_per_address_setting = "market_data_max_connections_per_address"}) {}
+                     .max_per_address_setting = "market_data_max_connections_per_address"}),
+        feed(options.feed),
+        rate(options.requests_per_second) {}
 
   // A connection admitted against the caps, released when the last owner
   // (the HTTP session, then the subscriber it became) is gone.
@@ -152,6 +156,15 @@ struct Server::Impl {
   void accept(tcp::acceptor& listener, bool metrics_only);
   void serve(tcp::socket socket, bool metrics_only);
   void drain();
+  void flush();
+  // Updates go out at most every kUpdateEvery: under load one message then
+  // carries many commands' changes, so that a thousand subscribers cost a
+  // thousand writes an interval, not a thousand a group commit.
+  FeedUpdate unsent;
+  std::int64_t unsent_published_us = 0;
+  asio::steady_timer flush_timer{io};
+  bool flush_scheduled = false;
+  std::chrono::steady_clock::time_point last_flush{};
   void catch_up(const std::filesystem::path& data_directory, const matching::EngineConfig& config,
                 const matching::EngineSnapshot& recovered,
                 matching::SequenceNumber recovered_sequence);
@@ -384,7 +397,9 @@ http::response<http::string_body> Server::Impl::respond(
     r.set(http::field::retry_after, "1");
     return r;
   }
-  if (target == "/" || target == "/index.html") {
+  // The page reads its own query (?symbol=...).
+  const std::string_view page = target.substr(0, target.find('?'));
+  if (page == "/" || page == "/index.html") {
     auto r = reply(http::status::ok, "text/html; charset=utf-8", std::string(market_page()));
     // The page loads nothing from elsewhere, and may not.
     r.set("Content-Security-Policy",
@@ -445,17 +460,37 @@ void Server::Impl::drain() {
     batch.swap(queue);
     drain_posted = false;
   }
-  FeedUpdate update;
-  std::int64_t published_ms = 0;
   for (Pending& p : batch) {
     if (p.command.stamp.sequence <= feed.last_sequence()) continue;  // read from the journal
-    if (published_ms == 0) published_ms = p.published_ms;
-    merge(update, feed.apply(p.command, p.events));
+    FeedUpdate update = feed.apply(p.command, p.events);
     count(p.events);
+    if (subscribers.empty() || update.empty()) continue;
+    if (unsent_published_us == 0) unsent_published_us = p.published_us;
+    merge(unsent, std::move(update));
   }
-  if (update.empty() || subscribers.empty()) return;
+  if (unsent.empty() || flush_scheduled) return;
+  const auto due = last_flush + kUpdateEvery;
+  if (std::chrono::steady_clock::now() >= due) return flush();
+  flush_scheduled = true;
+  flush_timer.expires_at(due);
+  flush_timer.async_wait([this](beast::error_code error) {
+    flush_scheduled = false;
+    if (!error) flush();
+  });
+}
+
+void Server::Impl::flush() {
+  last_flush = std::chrono::steady_clock::now();
+  if (unsent.empty() || subscribers.empty()) {
+    unsent = {};
+    unsent_published_us = 0;
+    return;
+  }
+  // Books as they stand now: fresher than when their change was queued.
   const auto message =
-      std::make_shared<const std::string>(update_message(feed, update, published_ms));
+      std::make_shared<const std::string>(update_message(feed, unsent, unsent_published_us));
+  unsent = {};
+  unsent_published_us = 0;
   // send() may close, and so remove, a subscriber: walk a copy.
   const std::vector<std::shared_ptr<Subscriber>> all(subscribers.begin(), subscribers.end());
   for (const auto& s : all)
@@ -553,7 +588,7 @@ void Server::observe(const matching::Command& command, std::span<const matching:
   {
     std::lock_guard lock(i.queue_mutex);
     i.queue.push_back(
-        {.command = command, .events = {events.begin(), events.end()}, .published_ms = now_ms()});
+        {.command = command, .events = {events.begin(), events.end()}, .published_us = now_us()});
     post = !i.drain_posted;
     i.drain_posted = true;
   }

@@ -41,10 +41,10 @@ std::string index_json(const IndexRule& rule, const std::vector<ProductFixings>&
 // What subscribers get for `update` (the changes of one or more commands up
 // to `sequence`): {"type":"update","sequence":...,"instruments":[...],
 // "books":[...],"trades":[...],"fixings":[...]}, books at 10 levels a side.
-// `published_ms`: when the first of those commands was durable, so that a
-// subscriber can tell how late it is.
+// `published_us`: when the first of those commands was durable (Unix
+// microseconds), so that a subscriber can tell how late it is.
 std::string update_message(const MarketFeed& feed, const FeedUpdate& update,
-                           std::int64_t published_ms);
+                           std::int64_t published_us);
 
 // Merges `more` into `into`, as one update.
 void merge(FeedUpdate& into, FeedUpdate&& more);
