@@ -6,6 +6,7 @@
 // buyers refunded, its collateral penalised.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -38,13 +39,18 @@ TEST_CASE(
     "ops/demo --quick: the market runs, the audit passes, the dishonest providers are caught") {
   gpux::test::TempDir dir;
   const int fix_port = gpux::local::free_port();
-  int provider_port = gpux::local::free_port();
-  while (provider_port == fix_port)
-    provider_port = gpux::local::free_port();
+  // Four different free ports: FIX, the provider API, market data, metrics.
+  std::vector<int> ports{fix_port};
+  while (ports.size() < 4) {
+    const int port = gpux::local::free_port();
+    if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
+  }
   const std::string command =
       "cd " GPUX_SOURCE_DIR " && GPUX_DEMO_BIN=" GPUX_BUILD_RELATIVE " GPUX_DEMO_DIR=" +
       dir.path().string() + " GPUX_DEMO_FIX_PORT=" + std::to_string(fix_port) +
-      " GPUX_DEMO_PROVIDER_PORT=" + std::to_string(provider_port) + " timeout 600 ops/demo --quick";
+      " GPUX_DEMO_PROVIDER_PORT=" + std::to_string(ports[1]) +
+      " GPUX_DEMO_MARKET_PORT=" + std::to_string(ports[2]) +
+      " GPUX_DEMO_METRICS_PORT=" + std::to_string(ports[3]) + " timeout 600 ops/demo --quick";
   const auto demo = gpux::test::run_command(command);
   const std::string& output = demo.output;
   INFO(output);  // the demo's whole story, on any failure below
