@@ -13,6 +13,7 @@ constexpr std::string_view kPage = R"html(<!DOCTYPE html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>gpux market</title>
+<link rel="icon" href="data:,">
 <style>
   body { font-family: "DejaVu Sans", sans-serif; margin: 0; color: #1b1f24; background: #f6f7f9; }
   header { display: flex; justify-content: space-between; align-items: baseline;
