@@ -50,14 +50,4 @@ std::unique_ptr<storage::Journal> open_journal(const char* tool, const std::stri
   }
 }
 
-std::string usd(matching::Money amount) {
-  // Negated as unsigned: the most negative amount has no signed opposite.
-  const auto magnitude = amount < 0 ? 0ull - static_cast<unsigned long long>(amount)
-                                    : static_cast<unsigned long long>(amount);
-  char text[64];
-  std::snprintf(text, sizeof text, "%s%llu.%06llu", amount < 0 ? "-" : "", magnitude / 1'000'000,
-                magnitude % 1'000'000);
-  return text;
-}
-
 }  // namespace gpux::ops

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gpux/daemon/config.h"
+#include "gpux/market_data/api.h"
 #include "gpux/matching/engine.h"
 #include "gpux/storage/journal.h"
 
@@ -23,6 +24,6 @@ std::optional<daemon::DaemonConfig> load_daemon_config(const char* tool, const s
 std::unique_ptr<storage::Journal> open_journal(const char* tool, const std::string& directory);
 
 // Micro-USD as a decimal dollar amount with all six places: "-12.000500".
-std::string usd(matching::Money amount);
+using market_data::usd;  // one writer of money, shared with the public API
 
 }  // namespace gpux::ops
