@@ -93,7 +93,75 @@ proto::provider::ProviderRegistered register_provider(int port, const std::strin
   return reply.provider_registered();
 }
 
+// A scripted agent: logged on with `token`, ready for work.
+std::unique_ptr<wire::Transport> agent_connection(int port, const std::string& token) {
+  auto transport =
+      wire::Transport::connect("127.0.0.1:" + std::to_string(port), {}, std::chrono::seconds(30));
+  wire::Frame hello;
+  hello.mutable_hello()->set_token(token);
+  wire::write_frame(*transport, hello);
+  REQUIRE(wire::read_frame(*transport, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30))
+              .has_welcome());
+  wire::Frame ready;
+  ready.mutable_agent_ready();
+  wire::write_frame(*transport, ready);
+  return transport;
+}
+
 }  // namespace
+
+TEST_CASE("a grant the agent failed to open is sent again after delivery_grant_retry_ms") {
+  TempDir dir;
+  const int port = gpux::local::free_port();
+  const auto config = dir.path() / "gpux.conf";
+  write_config(config, port, 1, "delivery_grant_retry_ms = 300\n");
+  const auto log = dir.path() / "gpuxd.log";
+  GpuxdProcess daemon(GPUXD_PATH, dir.path() / "data", log, config);
+  REQUIRE(daemon.read()->has_ready());
+  const auto registered = register_provider(port, "flaky");
+  const ParticipantId provider = registered.participant();
+  auto agent = agent_connection(port, registered.token());
+
+  // An hour long enough that its one round is not due while this runs.
+  const std::int64_t now = unix_now();
+  InstrumentSpec spec = standard_spec(1);
+  spec.gpu_class = "H100-SXM";
+  spec.delivery_start = now;
+  spec.delivery_end = now + 3600;
+  spec.gate_closure = now;
+  execute(daemon, ListInstrument{spec});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
+  execute(daemon, SetSellCapacity{provider, 1, 1});
+  execute(daemon, NewOrder{1, provider, 1, Side::sell, OrderType::limit,
+                           SelfTradePrevention::cancel_incoming, 2'000'000, 1});
+  execute(daemon, NewOrder{2, 1, 1, Side::buy, OrderType::limit,
+                           SelfTradePrevention::cancel_incoming, 2'000'000, 1});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering});
+
+  // The grant, refused twice; each time it comes back, no sooner than the
+  // retry time after the refusal.
+  std::optional<std::chrono::steady_clock::time_point> refused;
+  for (int grants = 0; grants < 3;) {
+    const wire::Frame frame =
+        wire::read_frame(*agent, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30));
+    if (frame.has_heartbeat()) {
+      wire::write_frame(*agent, frame);
+      continue;
+    }
+    REQUIRE(frame.has_delivery_grant());
+    if (refused)
+      CHECK(std::chrono::steady_clock::now() - *refused >= std::chrono::milliseconds(300));
+    wire::Frame answer;
+    answer.mutable_error()->set_reason("port taken, this time");
+    wire::write_frame(*agent, answer);
+    refused = std::chrono::steady_clock::now();
+    ++grants;
+  }
+  // The same failure again journals nothing new.
+  CHECK(count_lines(log, "delivery of trade 1 (provider " + std::to_string(provider) +
+                             ") failed: port taken, this time; journaled") == 1);
+}
 
 TEST_CASE("a provider agent answers over the provider API, across a gpuxd SIGKILL and restart") {
   TempDir dir;
@@ -291,19 +359,7 @@ TEST_CASE("an agent that leaves mid-round fails the round; it is not proved agai
   REQUIRE(daemon.read()->has_ready());
   const auto registered = register_provider(port, "quitter");
   const ParticipantId provider = registered.participant();
-  const auto agent_hello = [&] {
-    auto transport =
-        wire::Transport::connect("127.0.0.1:" + std::to_string(port), {}, std::chrono::seconds(30));
-    wire::Frame hello;
-    hello.mutable_hello()->set_token(registered.token());
-    wire::write_frame(*transport, hello);
-    REQUIRE(wire::read_frame(*transport, wire::kDefaultMaxFrameBytes, std::chrono::seconds(30))
-                .has_welcome());
-    wire::Frame ready;
-    ready.mutable_agent_ready();
-    wire::write_frame(*transport, ready);
-    return transport;
-  };
+  const auto agent_hello = [&] { return agent_connection(port, registered.token()); };
   auto agent = agent_hello();
   // The next frame that is not about access: this agent opens none (it
   // answers grants with an Error) and confirms every end.

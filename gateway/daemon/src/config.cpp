@@ -536,6 +536,9 @@ const std::vector<Section>& sections() {
              whole<int64_t>("delivery_access_check_ms",
                             GPUX_FIELD(provider.access_check_timeout_ms),
                             "an access check not answered this long fails", 100, 60'000),
+             whole<int64_t>("delivery_grant_retry_ms", GPUX_FIELD(provider.grant_retry_ms),
+                            "a grant the agent failed to open is sent again\nthis long after",
+                            100, 3'600'000),
              text(
                  "verification_profile", "NAME", GPUX_FIELD(provider.profile_override),
                  [](const Line& line, const std::string& value) {

@@ -1377,8 +1377,12 @@ void ProviderService::serve_agent(Connection& c, ParticipantId participant) {
     }
     if (work.stop) return;
     if (work.grant) {
-      granted[work.grant->trade()] = {work.grant->keys().begin(), work.grant->keys().end()};
-      hand_over(c, participant, *work.grant);
+      Granted& sent = granted[work.grant->trade()];
+      sent.keys = {work.grant->keys().begin(), work.grant->keys().end()};
+      sent.retry_at.reset();
+      if (!hand_over(c, participant, *work.grant))
+        sent.retry_at =
+            std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.grant_retry_ms);
       continue;
     }
     if (work.end) {
@@ -1447,6 +1451,7 @@ ProviderService::AgentWork ProviderService::next_agent_work(
     // due: those of the hour come before its end.
     std::optional<matching::TradeId> ended;
     std::int64_t next_end = std::numeric_limits<std::int64_t>::max();
+    std::optional<std::chrono::steady_clock::time_point> next_retry;
     for (const auto& [trade, d] : deliveries_) {
       if (d.provider != participant || d.access.stage == matching::DeliveryStage::revoked) continue;
       const auto listing = listings_.find(d.instrument);
@@ -1462,9 +1467,13 @@ ProviderService::AgentWork ProviderService::next_agent_work(
           profile == delivery_keys_.end() ? kNoKeys : profile->second;
       if (now >= spec.delivery_end) {
         if (handed && !ended) ended = trade;
-      } else if (sent == granted.end() || sent->second != keys) {
+      } else if (sent == granted.end() || sent->second.keys != keys ||
+                 (sent->second.retry_at &&
+                  std::chrono::steady_clock::now() >= *sent->second.retry_at)) {
         // Granted again when the buyer's keys change: one removed (lost,
-        // or leaked) is refused from then on, not at the hour's end.
+        // or leaked) is refused from then on, not at the hour's end. And
+        // again a while after the agent failed: a port taken, a slow disk,
+        // need not cost the whole hour.
         pb::DeliveryGrant grant;
         grant.set_trade(trade);
         grant.set_symbol(spec.symbol);
@@ -1478,6 +1487,8 @@ ProviderService::AgentWork ProviderService::next_agent_work(
         return work;
       } else {
         next_end = std::min(next_end, spec.delivery_end);
+        if (sent->second.retry_at)
+          next_retry = std::min(next_retry.value_or(*sent->second.retry_at), *sent->second.retry_at);
       }
     }
     auto& queue = due_[participant];
@@ -1506,6 +1517,7 @@ ProviderService::AgentWork ProviderService::next_agent_work(
     };
     if (!queue.empty()) wake = std::min(wake, in(queue.front().at));
     if (next_end != std::numeric_limits<std::int64_t>::max()) wake = std::min(wake, in(next_end));
+    if (next_retry) wake = std::min(wake, *next_retry);
     changed_.wait_until(lock, wake);
   }
 }
@@ -1526,7 +1538,7 @@ void ProviderService::record_delivery(ParticipantId participant, matching::Trade
                refused ? (std::string("; refused: ") + refused).c_str() : "; journaled");
 }
 
-void ProviderService::hand_over(Connection& c, ParticipantId participant,
+bool ProviderService::hand_over(Connection& c, ParticipantId participant,
                                 const pb::DeliveryGrant& grant) {
   Frame request;
   *request.mutable_delivery_grant() = grant;
@@ -1561,9 +1573,10 @@ void ProviderService::hand_over(Connection& c, ParticipantId participant,
     if (const auto found = deliveries_.find(grant.trade()); found != deliveries_.end())
       current = found->second.access;
   }
+  const bool opened = access.stage == matching::DeliveryStage::opened;
   // Granted again (a reconnect, the buyer's keys) at the same endpoint:
   // nothing new to journal, nor to tell the buyer.
-  if (access == current) return;
+  if (access == current) return opened;
   // Granted again and failed, however: access stays as it was, open and
   // checked as such.
   if (access.stage == matching::DeliveryStage::failed &&
@@ -1573,9 +1586,10 @@ void ProviderService::hand_over(Connection& c, ParticipantId participant,
                  "failed: %s\n",
                  static_cast<unsigned long long>(grant.trade()), participant,
                  access.detail.c_str());
-    return;
+    return false;
   }
   record_delivery(participant, grant.trade(), std::move(access));
+  return opened;
 }
 
 void ProviderService::take_back(Connection& c, ParticipantId participant, matching::TradeId trade) {
@@ -1613,31 +1627,37 @@ std::map<matching::TradeId, std::string> ProviderService::check_round_access(
       const auto found = deliveries_.find(challenge.trade);
       if (found != deliveries_.end()) {
         access = found->second.access;
-        hour_end = listings_[found->second.instrument].spec.delivery_end;
+        if (const auto listing = listings_.find(found->second.instrument);
+            listing != listings_.end())
+          hour_end = listing->second.spec.delivery_end;
         last_check = found->second.last_check;
       }
     }
+    const std::string refused =
+        "no endpoint: the agent could not open access (" + access.detail + ")";
     // A round reached after its hour (queued behind others, or due while
     // the exchange was down) finds access rightly closed: the trade's last
-    // check in the hour counts, or with none its proof alone.
+    // check in the hour counts; with none, an agent that said it could not
+    // open access fails, and otherwise the proof counts alone.
     if (unix_now() >= hour_end) {
-      problems[challenge.trade] = last_check.value_or("");
+      problems[challenge.trade] = last_check.value_or(
+          access.stage == matching::DeliveryStage::failed ? refused : std::string());
       continue;
     }
-    if (access.stage != matching::DeliveryStage::opened) {
-      problems[challenge.trade] =
-          access.stage == matching::DeliveryStage::failed
-              ? "no endpoint: the agent could not open access (" + access.detail + ")"
-              : "no endpoint reported";
-      continue;
+    std::string& problem = problems[challenge.trade];
+    if (access.stage == matching::DeliveryStage::opened) {
+      const AccessCheck check =
+          check_access(access.host, access.port, access.host_key_fingerprint,
+                       std::chrono::milliseconds(config_.access_check_timeout_ms));
+      problem = check.passed ? "" : check.detail;
+    } else {
+      problem = access.stage == matching::DeliveryStage::failed ? refused : "no endpoint reported";
     }
-    const AccessCheck check =
-        check_access(access.host, access.port, access.host_key_fingerprint,
-                     std::chrono::milliseconds(config_.access_check_timeout_ms));
-    problems[challenge.trade] = check.passed ? "" : check.detail;
+    // Every outcome in the hour is its last check, so that a round served
+    // after the hour counts a delivery never opened as failed, not passed.
     std::lock_guard lock(mutex_);
     if (const auto found = deliveries_.find(challenge.trade); found != deliveries_.end())
-      found->second.last_check = problems[challenge.trade];
+      found->second.last_check = problem;
   }
   return problems;
 }

@@ -168,6 +168,9 @@ Output run_until(const std::vector<std::string>& argv, Clock::time_point deadlin
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  // None of gpuxd's sockets: Asio's and QuickFIX's are not close-on-exec, and
+  // ssh-keyscan would hold its listeners and clients' connections.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   // The caller's blocked or ignored signals are not the child's business.
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);

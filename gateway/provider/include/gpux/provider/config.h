@@ -61,6 +61,9 @@ struct ProviderApiConfig {
   // unverified, as a failed proof is.
   bool access_checks = true;
   std::int64_t access_check_timeout_ms = 5'000;
+  // A grant the agent failed to open (a port taken, a slow disk) is sent
+  // again this long after, so that a passing problem need not cost the hour.
+  std::int64_t grant_retry_ms = 30'000;
   // Every challenge uses this verify/ profile instead of the GPU class's own:
   // "cpu-sim" lets simulated providers stand in for real GPUs in demos and tests.
   std::string profile_override;

@@ -122,20 +122,27 @@ class ProviderService {
   void serve_operator(Connection& connection);
   void serve_provider(Connection& connection, matching::ParticipantId participant);
   void serve_agent(Connection& connection, matching::ParticipantId participant);
-  // The keys each trade was last granted with on an agent's connection.
-  using GrantedKeys = std::map<matching::TradeId, std::vector<std::string>>;
+  // What each trade was last granted on an agent's connection: the keys,
+  // and when the agent failed to open access, when to grant it again.
+  struct Granted {
+    std::vector<std::string> keys;
+    std::optional<std::chrono::steady_clock::time_point> retry_at;  // none: opened
+  };
+  using GrantedKeys = std::map<matching::TradeId, Granted>;
   // Waits (mutex_ held through `lock`) for the agent's next work, or until
   // `heartbeat_at` when there is none (an empty AgentWork); `stop` when the
   // service stops or another connection of the agent took over. Grants go
   // to obligations of `participant` delivering now and not yet `granted` on
-  // this connection with the buyer's keys as they are; an end, to those
-  // granted whose hour is over.
+  // this connection with the buyer's keys as they are, or whose grant
+  // failed grant_retry_ms ago; an end, to those granted whose hour is
+  // over.
   AgentWork next_agent_work(std::unique_lock<std::mutex>& lock, const Connection& connection,
                             matching::ParticipantId participant, const GrantedKeys& granted,
                             std::chrono::steady_clock::time_point heartbeat_at);
   // Sends one grant or end to the agent and records (RecordDelivery) what
-  // it answers: opened, failed with its reason, or revoked.
-  void hand_over(Connection& connection, matching::ParticipantId participant,
+  // it answers: opened, failed with its reason, or revoked. hand_over()
+  // returns whether the agent opened access.
+  bool hand_over(Connection& connection, matching::ParticipantId participant,
                  const proto::provider::DeliveryGrant& grant);
   void take_back(Connection& connection, matching::ParticipantId participant,
                  matching::TradeId trade);
