@@ -327,10 +327,11 @@ Endpoint DeliveryHost::open(const Grant& grant) {
       return recorded->first;
     }
 
+  // What a dead supervisor (a crash, a reboot) left; its host key and the
+  // buyer's home stay for the rest of the hour, even if this reopening fails.
+  const bool reopening = fs::exists(dir);
   try {
-    // What a dead supervisor (a crash, a reboot) left; its host key and the
-    // buyer's home stay for the rest of the hour.
-    if (fs::exists(dir)) {
+    if (reopening) {
       stop_delivery(dir);
       for (const char* stale : {kEndpoint, kEnded, kSupervisorPid, kLog})
         fs::remove(dir / stale);
@@ -394,10 +395,16 @@ Endpoint DeliveryHost::open(const Grant& grant) {
                           0600);
     return endpoint;
   } catch (const std::exception& error) {
-    // Nothing of a half-opened delivery stays running or on disk.
+    // Nothing of a half-opened delivery stays running, nor on disk unless
+    // it held a buyer's files and a host key the buyer may have pinned.
     stop_delivery(dir);
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
+    if (!reopening) {
+      try {
+        remove_tree(dir);
+      } catch (const std::exception&) {
+        // What to report is why opening failed, not this.
+      }
+    }
     if (dynamic_cast<const ProvisionError*>(&error) != nullptr) throw;
     throw ProvisionError(trade + ": " + error.what());
   }

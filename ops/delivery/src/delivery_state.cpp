@@ -25,6 +25,9 @@ namespace gpux::delivery {
 SpawnSettings::SpawnSettings() {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  // None of the agent's sockets or files: Asio's and others' descriptors
+  // are not close-on-exec, and a child would hold them for its life.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_init(&attributes);
   sigset_t none, all;
   sigemptyset(&none);
