@@ -18,9 +18,9 @@
 #include "gpux/daemon/config.h"
 #include "gpux/market_data/api.h"
 #include "gpux/market_data/feed.h"
+#include "gpux/market_data/replay.h"
 #include "gpux/matching/engine.h"
 #include "gpux/storage/journal.h"
-#include "gpux/storage/recovery.h"
 #include "report/journal_replay.h"
 
 namespace {
@@ -91,31 +91,6 @@ std::string utc(matching::Nanoseconds at) {
   return text;
 }
 
-// Follows the engine's events: each command's are applied to the feed when
-// the next command starts (replay_from_start announces commands, not their
-// end), and the last one's by finish().
-struct FeedReplay : matching::EventListener {
-  market_data::MarketFeed feed;
-  std::vector<matching::Event> events;
-  std::optional<matching::Command> pending;
-  std::uint64_t commands = 0;
-  matching::Nanoseconds last_time = 0;
-
-  explicit FeedReplay(market_data::FeedOptions options) : feed(options) {}
-  void on_event(const matching::Event& event) override { events.push_back(event); }
-  void before(const matching::Command& command) {
-    finish();
-    pending = command;
-    ++commands;
-    last_time = command.stamp.time;
-  }
-  void finish() {
-    if (pending) feed.apply(*pending, events);
-    pending.reset();
-    events.clear();
-  }
-};
-
 }  // namespace
 
 int gpux_index(int argc, char** argv) {
@@ -136,8 +111,7 @@ int gpux_index(int argc, char** argv) {
       config_file = args.value();
     } else if (args.is("--product")) {
       product_name = args.value();
-      const auto dot = product_name->find('.');
-      if (dot == std::string::npos || dot == 0 || dot + 1 == product_name->size())
+      if (!market_data::parse_product(*product_name))
         return refuse(flag,
                       "takes CLASS.REGION (e.g. H100-SXM.us-east), not '" + *product_name + "'");
     } else if (args.is("--from") || args.is("--to")) {
@@ -176,18 +150,15 @@ int gpux_index(int argc, char** argv) {
 
   const auto journal = ops::open_journal(kTool, data_dir);
   if (!journal) return 3;
-  FeedReplay replay(options);
-  std::vector<std::string> problems;
+  market_data::MarketFeed feed(options);
+  market_data::JournalReplay replay;
   try {
-    auto engine = matching::make_engine(config->pipeline.engine, replay);
-    problems = storage::replay_from_start(*journal, *engine,
-                                          [&](const matching::Command& c) { replay.before(c); });
-    replay.finish();
+    replay = market_data::replay_journal(*journal, config->pipeline.engine, feed);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: cannot replay %s: %s\n", kTool, data_dir.c_str(), e.what());
     return 3;
   }
-  const market_data::MarketFeed& feed = replay.feed;
+  const std::vector<std::string>& problems = replay.problems;
 
   std::vector<Product> products = feed.products();
   if (product_name) {

@@ -211,13 +211,6 @@ std::variant<std::int64_t, std::string> bounded(const Query& q, std::string_view
   return value;
 }
 
-std::optional<Product> parse_product(std::string_view name) {
-  const auto dot = name.find('.');
-  if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return std::nullopt;
-  return Product{.gpu_class = std::string(name.substr(0, dot)),
-                 .region = std::string(name.substr(dot + 1))};
-}
-
 Answer instruments(const MarketFeed& feed) {
   Json j;
   j.open('{').key("instruments").open('[');

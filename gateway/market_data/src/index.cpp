@@ -12,6 +12,13 @@ constexpr Nanoseconds kSecond = 1'000'000'000;
 
 }  // namespace
 
+std::optional<Product> parse_product(std::string_view name) {
+  const auto dot = name.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return std::nullopt;
+  return Product{.gpu_class = std::string(name.substr(0, dot)),
+                 .region = std::string(name.substr(dot + 1))};
+}
+
 const char* to_string(FixingBasis basis) {
   switch (basis) {
     case FixingBasis::trades:

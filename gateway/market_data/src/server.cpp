@@ -1,5 +1,6 @@
 #include "gpux/market_data/server.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,8 +21,8 @@
 #include "gpux/admission/admission.h"
 #include "gpux/market_data/api.h"
 #include "gpux/market_data/chart_library.h"
+#include "gpux/market_data/replay.h"
 #include "gpux/storage/journal.h"
-#include "gpux/storage/recovery.h"
 #include "page.h"
 
 namespace gpux::market_data {
@@ -108,6 +109,7 @@ struct Server::Impl {
   std::optional<tcp::acceptor> public_listener;
   std::optional<tcp::acceptor> metrics_listener;
   std::thread thread;
+  std::atomic<bool> stopping{false};
 
   // The publisher's hand-off: the only state two threads share.
   struct Pending {
@@ -165,9 +167,10 @@ struct Server::Impl {
   asio::steady_timer flush_timer{io};
   bool flush_scheduled = false;
   std::chrono::steady_clock::time_point last_flush{};
+  // Before serving: the feed from the whole journal (the public service),
+  // else from `recovered`; then what the publisher queued meanwhile.
   void catch_up(const std::filesystem::path& data_directory, const matching::EngineConfig& config,
-                const matching::EngineSnapshot& recovered,
-                matching::SequenceNumber recovered_sequence);
+                matching::EngineSnapshot recovered, matching::SequenceNumber recovered_sequence);
   std::string metrics_page();
   http::response<http::string_body> respond(const http::request<http::string_body>& request,
                                             bool metrics_only, const std::string& address);
@@ -523,40 +526,33 @@ void Server::Impl::count(std::span<const matching::Event> events) {
 
 void Server::Impl::catch_up(const std::filesystem::path& data_directory,
                             const matching::EngineConfig& config,
-                            const matching::EngineSnapshot& recovered,
+                            matching::EngineSnapshot recovered,
                             matching::SequenceNumber recovered_sequence) {
-  struct Forward : matching::EventListener {
-    std::vector<matching::Event> events;
-    void on_event(const matching::Event& event) override { events.push_back(event); }
-  } forward;
-  std::string problem;
-  try {
-    const auto journal = storage::Journal::open_following(data_directory);
-    auto engine = matching::make_engine(config, forward);
-    MarketFeed replayed(options.feed);
-    std::optional<matching::Command> previous;
-    const auto problems =
-        storage::replay_from_start(*journal, *engine, [&](const matching::Command& c) {
-          if (previous) replayed.apply(*previous, forward.events);
-          forward.events.clear();
-          previous = c;
-        });
-    if (previous) replayed.apply(*previous, forward.events);
-    if (problems.empty() && replayed.last_sequence() >= recovered_sequence)
-      feed = std::move(replayed);
-    else
-      problem = problems.empty() ? "it ends before the recovered state" : problems.front();
-  } catch (const std::exception& e) {
-    problem = e.what();
-  }
-  if (!problem.empty()) {
+  // History is the public service's: /metrics alone needs none.
+  if (options.port != 0) {
+    std::string problem;
+    try {
+      const auto journal = storage::Journal::open_following(data_directory);
+      MarketFeed replayed(options.feed);
+      const JournalReplay replay =
+          replay_journal(*journal, config, replayed, [this] { return !stopping.load(); });
+      if (replay.problems.empty() && replayed.last_sequence() >= recovered_sequence)
+        feed = std::move(replayed);
+      else
+        problem = replay.problems.empty() ? "it ends before the recovered state"
+                                          : replay.problems.front();
+    } catch (const std::exception& e) {
+      problem = e.what();
+    }
+    if (problem.empty()) return drain();
+    if (stopping) return;
     std::fprintf(stderr,
                  "gpuxd: market data starts without history (trades, candles, index) before "
                  "command %llu: the journal cannot be read from its start: %s\n",
                  static_cast<unsigned long long>(recovered_sequence), problem.c_str());
-    feed = MarketFeed(options.feed);
-    feed.restore(recovered, recovered_sequence);
   }
+  feed = MarketFeed(options.feed);
+  feed.restore(recovered, recovered_sequence);
   drain();
 }
 
@@ -603,8 +599,9 @@ void Server::start(const std::filesystem::path& data_directory,
   assert(!i.thread.joinable());
   if (i.public_listener) i.accept(*i.public_listener, false);
   if (i.metrics_listener) i.accept(*i.metrics_listener, true);
-  i.thread = std::thread([&i, data_directory, config, recovered, recovered_sequence] {
-    i.catch_up(data_directory, config, recovered, recovered_sequence);
+  i.thread = std::thread([&i, data_directory, config, recovered, recovered_sequence]() mutable {
+    // Moved in: the snapshot is let go of once the feed has it.
+    i.catch_up(data_directory, config, std::move(recovered), recovered_sequence);
     i.io.run();
   });
 }
@@ -612,6 +609,7 @@ void Server::start(const std::filesystem::path& data_directory,
 void Server::stop() {
   Impl& i = *impl_;
   if (!i.thread.joinable()) return;
+  i.stopping = true;  // a replay of the journal still running ends early
   i.io.stop();
   i.thread.join();
 }

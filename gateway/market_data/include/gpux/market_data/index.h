@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gpux/matching/types.h"
@@ -23,6 +24,9 @@ struct Product {
   std::string name() const { return gpu_class + "." + region; }  // "H100-SXM.us-east"
   auto operator<=>(const Product&) const = default;
 };
+
+// "CLASS.REGION" split at its first '.'; none without both parts.
+std::optional<Product> parse_product(std::string_view name);
 
 struct IndexRule {
   // Fixings at every multiple of this many seconds of UTC, each over the
