@@ -355,6 +355,14 @@ int main(int argc, char** argv) {
 
   const auto started = std::chrono::steady_clock::now();
   std::unique_ptr<Pipeline> pipeline;
+  // However main() returns, the market-data service stops before what its
+  // /metrics reads (the pipeline, the gateways, all declared above) is gone.
+  struct StopMarket {
+    std::unique_ptr<market_data::Server>& server;
+    ~StopMarket() {
+      if (server) server->stop();
+    }
+  } stop_market{market};
   try {
     pipeline = std::make_unique<Pipeline>(config.pipeline);
   } catch (const std::exception& e) {
