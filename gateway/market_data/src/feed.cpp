@@ -74,8 +74,7 @@ void MarketFeed::restore(const EngineSnapshot& state, SequenceNumber sequence) {
   assert(last_sequence_ == 0);
   last_sequence_ = sequence;
   for (const InstrumentSnapshot& i : state.instruments) {
-    instruments_[i.spec.id] = {.spec = i.spec, .state = i.state, .halted = i.halted};
-    index_.know(product_of(i.spec));
+    list(i.spec, i.state, i.halted);
     for (const auto* side : {&i.bids, &i.asks})
       for (const OrderView& o : *side) {
         const LiveOrder order{
@@ -87,9 +86,14 @@ void MarketFeed::restore(const EngineSnapshot& state, SequenceNumber sequence) {
 }
 
 const Instrument* MarketFeed::find(std::string_view symbol) const {
-  for (const auto& [id, instrument] : instruments_)
-    if (instrument.spec.symbol == symbol) return &instrument;
-  return nullptr;
+  const auto found = by_symbol_.find(std::string(symbol));
+  return found == by_symbol_.end() ? nullptr : &instruments_.at(found->second);
+}
+
+void MarketFeed::list(const InstrumentSpec& spec, InstrumentState state, bool halted) {
+  instruments_[spec.id] = {.spec = spec, .state = state, .halted = halted};
+  by_symbol_.try_emplace(spec.symbol, spec.id);  // a symbol listed twice: the first
+  index_.know(product_of(spec));
 }
 
 void MarketFeed::move_level(const LiveOrder& order, Quantity delta) {
@@ -161,8 +165,7 @@ FeedUpdate MarketFeed::apply(const Command& command, std::span<const Event> even
   for (const Event& event : events) {
     if (const auto* listed = std::get_if<InstrumentListed>(&event)) {
       if (const auto* listing = std::get_if<ListInstrument>(&command.body)) {
-        instruments_[listed->instrument] = {.spec = *listing->spec};
-        index_.know(product_of(*listing->spec));
+        list(*listing->spec, InstrumentState::listed, false);
         update.instruments.push_back(listed->instrument);
       }
     } else if (const auto* changed = std::get_if<InstrumentStateChanged>(&event)) {

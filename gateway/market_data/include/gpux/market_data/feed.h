@@ -113,6 +113,7 @@ class MarketFeed {
   };
   using Minutes = std::map<std::int64_t, Candle>;  // one-minute candles by minute
 
+  void list(const matching::InstrumentSpec& spec, matching::InstrumentState state, bool halted);
   void move_level(const LiveOrder& order, matching::Quantity delta);
   void record(const matching::Trade& trade, bool block_leg, FeedUpdate& update);
   // Best bid and offer of the product's open instrument nearest delivery
@@ -123,6 +124,7 @@ class MarketFeed {
   FeedOptions options_;
   matching::SequenceNumber last_sequence_ = 0;
   std::map<matching::InstrumentId, Instrument> instruments_;
+  std::unordered_map<std::string, matching::InstrumentId> by_symbol_;
   std::unordered_map<matching::OrderId, LiveOrder> live_;
   std::map<matching::InstrumentId, Book> books_;
   std::map<matching::InstrumentId, std::deque<PublicTrade>> tape_;

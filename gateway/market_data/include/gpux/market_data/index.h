@@ -34,8 +34,9 @@ struct IndexRule {
   std::int64_t interval_s = 3600;
   // The GPU-hours an interval must trade for a fixing from trades alone.
   matching::Quantity min_volume = 8;
-  // At most this many fixings a product are kept (the newest); 0: all.
-  std::size_t fixings_kept = 0;
+  // At most this many fixings a product are kept (the newest): a bound on
+  // the service's memory, however short the interval; 0: all (gpux index).
+  std::size_t fixings_kept = 100'000;
 };
 
 // Why a fixing has its value.
