@@ -1,5 +1,6 @@
 #include "gpux/market_data/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <iterator>
 #include <list>
 #include <map>
 #include <mutex>
@@ -38,6 +40,22 @@ namespace {
 constexpr std::size_t kRequestBytes = 8192;        // a GET needs no more
 constexpr std::size_t kClientMessageBytes = 1024;  // subscribers have nothing to say
 constexpr auto kIdle = std::chrono::seconds(30);
+constexpr std::size_t kMetricsConnections = 16;  // scrapers are few
+
+// What the service never reads: the ledger's and accounts' events, which
+// settlement and deposits bring by the hundred. Anything else (a new kind
+// too) is followed.
+bool read_by_service(const matching::Event& event) {
+  using namespace matching;
+  return !(std::holds_alternative<LedgerPosting>(event) ||
+           std::holds_alternative<CashAdjusted>(event) ||
+           std::holds_alternative<CollateralChanged>(event) ||
+           std::holds_alternative<SellCapacitySet>(event) ||
+           std::holds_alternative<ChallengeScheduled>(event) ||
+           std::holds_alternative<ParticipantAdded>(event) ||
+           std::holds_alternative<SeatSet>(event) || std::holds_alternative<ProviderSet>(event) ||
+           std::holds_alternative<DeliveryKeyChanged>(event));
+}
 constexpr auto kUpdateEvery = std::chrono::milliseconds(25);
 
 std::int64_t now_us() {
@@ -105,6 +123,12 @@ struct Server::Impl {
   // io_context destroys with it own connections (Admitted) that release
   // themselves here.
   admission::ConnectionCount connections;
+  // The metrics listener's own, so that a public flood cannot keep the
+  // operator's scrapes out.
+  admission::ConnectionCount metrics_connections{{.max_connections = kMetricsConnections,
+                                                  .max_per_address = kMetricsConnections,
+                                                  .max_connections_setting = "metrics (fixed)",
+                                                  .max_per_address_setting = "metrics (fixed)"}};
   asio::io_context io{1};
   std::optional<tcp::acceptor> public_listener;
   std::optional<tcp::acceptor> metrics_listener;
@@ -124,14 +148,21 @@ struct Server::Impl {
   // Everything below: the service's thread only.
   MarketFeed feed;
   RateLimit rate;
-  ServerCounters counters;
+  // What the service counts of itself, for /metrics.
+  struct Counters {
+    std::uint64_t requests = 0;
+    std::uint64_t rate_limited = 0;
+    std::uint64_t slow_disconnects = 0;  // subscribers dropped for falling behind
+    std::uint64_t updates_sent = 0;      // messages, all subscribers together
+  } counters;
   // What the live commands did, for /metrics (from this start on).
   struct EventCounts {
     std::map<std::string, std::uint64_t> rejected;  // by the engine's reason
     std::uint64_t trades = 0;
     std::uint64_t traded_units = 0;
-    std::map<std::string, std::uint64_t> challenges;              // by `class="..",outcome=".."`
-    std::unordered_map<matching::TradeId, std::string> class_of;  // obligations not settled
+    std::map<std::string, std::uint64_t> challenges;  // by `class="..",outcome=".."`
+    // Each obligation not settled, recovered or created since: its hour.
+    std::unordered_map<matching::TradeId, matching::InstrumentId> instrument_of;
   } events_seen;
   void count(std::span<const matching::Event> events);
   struct Subscriber;
@@ -150,9 +181,9 @@ struct Server::Impl {
   // A connection admitted against the caps, released when the last owner
   // (the HTTP session, then the subscriber it became) is gone.
   struct Admitted {
-    Impl& impl;
+    admission::ConnectionCount& count;
     std::string address;
-    ~Admitted() { impl.connections.release(address); }
+    ~Admitted() { count.release(address); }
   };
 
   void accept(tcp::acceptor& listener, bool metrics_only);
@@ -196,9 +227,9 @@ struct Server::Impl::Subscriber : std::enable_shared_from_this<Subscriber> {
     ws.read_message_max(kClientMessageBytes);
     upgrade = std::move(request);
     ws.async_accept(upgrade, [self = shared_from_this()](beast::error_code error) {
+      self->upgrade = {};
       if (error) return;
       self->impl.subscribers.push_back(self);
-      ++self->impl.counters.subscribers;
       self->read();
     });
   }
@@ -216,7 +247,9 @@ struct Server::Impl::Subscriber : std::enable_shared_from_this<Subscriber> {
   }
   void send(const std::shared_ptr<const std::string>& message) {
     if (!open) return;
-    if (queued_bytes + message->size() > impl.options.max_queued_bytes) {
+    // Behind by more than its budget; one message alone, however large, is
+    // never too much (else one big update would drop every subscriber).
+    if (!outgoing.empty() && queued_bytes + message->size() > impl.options.max_queued_bytes) {
       ++impl.counters.slow_disconnects;
       return close();
     }
@@ -239,10 +272,7 @@ struct Server::Impl::Subscriber : std::enable_shared_from_this<Subscriber> {
     open = false;
     beast::error_code ignored;
     beast::get_lowest_layer(ws).socket().close(ignored);
-    const auto self = shared_from_this();
-    const auto before = impl.subscribers.size();
-    impl.subscribers.remove(self);
-    if (impl.subscribers.size() != before) --impl.counters.subscribers;
+    impl.subscribers.remove(shared_from_this());
   }
 };
 
@@ -298,8 +328,10 @@ struct HttpSession : std::enable_shared_from_this<HttpSession> {
       return;
     }
     response = respond(request);
-    response.keep_alive(request.keep_alive() && response.result() != http::status::bad_request);
+    response.keep_alive(request.keep_alive());
     response.prepare_payload();
+    // HEAD: GET's headers, its length included, and no body.
+    if (request.method() == http::verb::head) response.body().clear();
     write();
   }
   void write() {
@@ -352,8 +384,9 @@ void Server::Impl::serve(tcp::socket socket, bool metrics_only) {
   const auto peer = socket.remote_endpoint(error);
   if (error) return;
   std::string address = peer.address().to_string();
-  if (connections.admit(address) != admission::ConnectionCount::Verdict::admitted) return;
-  auto admitted = std::make_shared<Admitted>(*this, address);
+  admission::ConnectionCount& count = metrics_only ? metrics_connections : connections;
+  if (count.admit(address) != admission::ConnectionCount::Verdict::admitted) return;
+  auto admitted = std::make_shared<Admitted>(count, address);
   HttpSession::Upgrade upgrade;
   if (!metrics_only)
     upgrade = [this, admitted](beast::tcp_stream stream, http::request<http::string_body> request) {
@@ -427,11 +460,18 @@ std::string Server::Impl::metrics_page() {
                "Requests and subscriber messages refused for their address's rate",
                one(counters.rate_limited));
   write_metric(out, "gpux_market_data_subscribers", "gauge", "WebSocket subscribers connected",
-               one(counters.subscribers));
+               one(subscribers.size()));
   write_metric(out, "gpux_market_data_slow_disconnects_total", "counter",
                "Subscribers disconnected for falling behind", one(counters.slow_disconnects));
   write_metric(out, "gpux_market_data_updates_sent_total", "counter",
                "Update messages queued to subscribers", one(counters.updates_sent));
+  std::size_t queued = 0;
+  {
+    std::lock_guard lock(queue_mutex);
+    queued = queue.size();
+  }
+  write_metric(out, "gpux_market_data_queued_commands", "gauge",
+               "Durable commands handed over by the publisher, not yet applied", one(queued));
   write_metric(out, "gpux_market_data_sequence", "gauge",
                "The last command the market-data service has applied", one(feed.last_sequence()));
   const auto labelled = [](const std::map<std::string, std::uint64_t>& counts,
@@ -511,15 +551,17 @@ void Server::Impl::count(std::span<const matching::Event> events) {
       ++c.trades;
       c.traded_units += static_cast<std::uint64_t>(t->quantity);
     } else if (const auto* o = std::get_if<ObligationCreated>(&event)) {
-      const auto found = feed.instruments().find(o->instrument);
-      c.class_of[o->trade] = found == feed.instruments().end() ? "" : found->second.spec.gpu_class;
+      c.instrument_of[o->trade] = o->instrument;
     } else if (const auto* ch = std::get_if<ChallengeRecorded>(&event)) {
-      const auto found = c.class_of.find(ch->trade);
+      std::string gpu_class;
+      if (const auto hour = c.instrument_of.find(ch->trade); hour != c.instrument_of.end())
+        if (const auto found = feed.instruments().find(hour->second);
+            found != feed.instruments().end())
+          gpu_class = found->second.spec.gpu_class;
       // Class names are the calendar's: letters, digits, '-' and '.', no quotes.
-      ++c.challenges["class=\"" + (found == c.class_of.end() ? std::string() : found->second) +
-                     "\",outcome=\"" + to_string(ch->outcome) + "\""];
+      ++c.challenges["class=\"" + gpu_class + "\",outcome=\"" + to_string(ch->outcome) + "\""];
     } else if (const auto* settled = std::get_if<ObligationSettled>(&event)) {
-      c.class_of.erase(settled->trade);
+      c.instrument_of.erase(settled->trade);
     }
   }
 }
@@ -528,6 +570,10 @@ void Server::Impl::catch_up(const std::filesystem::path& data_directory,
                             const matching::EngineConfig& config,
                             matching::EngineSnapshot recovered,
                             matching::SequenceNumber recovered_sequence) {
+  for (const matching::InstrumentSnapshot& hour : recovered.instruments)
+    if (hour.state != matching::InstrumentState::settled)
+      for (const matching::ObligationView& obligation : hour.obligations)
+        events_seen.instrument_of[obligation.trade] = hour.spec.id;
   // History is the public service's: /metrics alone needs none.
   if (options.port != 0) {
     std::string problem;
@@ -580,11 +626,17 @@ int Server::metrics_port() const {
 
 void Server::observe(const matching::Command& command, std::span<const matching::Event> events) {
   Impl& i = *impl_;
+  // On the publisher's thread, before the command's client is answered:
+  // only what the feed and the counters read is copied.
+  std::vector<matching::Event> followed;
+  followed.reserve(events.size());
+  std::copy_if(events.begin(), events.end(), std::back_inserter(followed), read_by_service);
+  const std::int64_t published_us = now_us();
   bool post = false;
   {
     std::lock_guard lock(i.queue_mutex);
     i.queue.push_back(
-        {.command = command, .events = {events.begin(), events.end()}, .published_us = now_us()});
+        {.command = command, .events = std::move(followed), .published_us = published_us});
     post = !i.drain_posted;
     i.drain_posted = true;
   }

@@ -28,15 +28,6 @@
 
 namespace gpux::market_data {
 
-// Counters the service keeps of itself, for /metrics.
-struct ServerCounters {
-  std::uint64_t requests = 0;
-  std::uint64_t rate_limited = 0;
-  std::uint64_t subscribers = 0;       // open now
-  std::uint64_t slow_disconnects = 0;  // subscribers dropped for falling behind
-  std::uint64_t updates_sent = 0;      // messages, all subscribers together
-};
-
 class Server {
  public:
   // `metrics` writes the rest of the Prometheus page (the pipeline's, the
