@@ -381,6 +381,10 @@ TEST_CASE("feed: candles are OHLCV per minute, merged into longer intervals") {
   CHECK(x.feed.candles(1, 60, 2).size() == 2);
   CHECK(x.feed.candles(1, 60, 2)[0].start == kNoon + kMinute);
   CHECK(x.feed.candles(1, 3600, 0).size() == 1);
+  // A limit keeps the newest candles whole: merged from all their minutes.
+  CHECK(x.feed.candles(1, 300, 1) == Candles{x.feed.candles(1, 300, 0).back()});
+  CHECK(x.feed.candles(1, 3600, 1) == x.feed.candles(1, 3600, 0));
+  CHECK(x.feed.candles(1, 300, 2) == x.feed.candles(1, 300, 0));
 
   // Per instrument, per unit; per product, per GPU-hour (rounded down) and
   // volume in GPU-hours: 16.000100 a node is 2.000012 a GPU-hour.

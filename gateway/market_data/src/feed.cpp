@@ -32,27 +32,30 @@ void add_to_candle(std::map<std::int64_t, Candle>& minutes, Nanoseconds time, Pr
   c.volume += volume;
 }
 
-// One-minute candles merged into candles of `interval_s`, the newest `limit`.
+// One-minute candles merged into candles of `interval_s`, the newest `limit`
+// (0: all), oldest first. Walked from the newest minute back, so that a
+// request costs the minutes it returns, not the whole history.
 std::vector<Candle> merge(const std::map<std::int64_t, Candle>& minutes, std::int64_t interval_s,
                           std::size_t limit) {
   assert(interval_s >= 60 && interval_s % 60 == 0 && 86400 % interval_s == 0);
   const Nanoseconds interval = interval_s * 1'000'000'000;
-  std::vector<Candle> out;
-  for (const auto& [minute, c] : minutes) {
+  std::vector<Candle> out;  // newest first until the end
+  for (auto minute = minutes.rbegin(); minute != minutes.rend(); ++minute) {
+    const Candle& c = minute->second;
     const Nanoseconds start = c.start / interval * interval;
     if (out.empty() || out.back().start != start) {
+      if (limit > 0 && out.size() == limit) break;
       out.push_back(c);
       out.back().start = start;
       continue;
     }
-    Candle& merged = out.back();
+    Candle& merged = out.back();  // a later minute's candle: this one came before it
+    merged.open = c.open;
     merged.high = std::max(merged.high, c.high);
     merged.low = std::min(merged.low, c.low);
-    merged.close = c.close;
     merged.volume += c.volume;
   }
-  if (limit > 0 && out.size() > limit)
-    out.erase(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(out.size() - limit));
+  std::reverse(out.begin(), out.end());
   return out;
 }
 
