@@ -3,11 +3,8 @@
 #include <quickfix/FixValues.h>
 
 #include <algorithm>
-#include <cassert>
 #include <set>
 #include <tuple>
-
-#include "gpux/matching/order_updates.h"
 
 namespace gpux::fix {
 
@@ -20,43 +17,6 @@ char entry_type(Side side) {
 }
 
 }  // namespace
-
-Quantity MarketData::level(InstrumentId instrument, Side side, Price price) const {
-  const auto depth = depth_.find(instrument);
-  if (depth == depth_.end()) return 0;
-  if (side == Side::buy) {
-    const auto found = depth->second.bids.find(price);
-    return found == depth->second.bids.end() ? 0 : found->second;
-  }
-  const auto found = depth->second.offers.find(price);
-  return found == depth->second.offers.end() ? 0 : found->second;
-}
-
-void MarketData::move_level(const LevelKey& key, Quantity delta) {
-  const auto& [instrument, side, price] = key;
-  Depth& depth = depth_[instrument];
-  const auto apply = [&](auto& levels) {
-    const Quantity now = (levels[price] += delta);
-    assert(now >= 0);
-    if (now == 0) levels.erase(price);
-  };
-  if (side == Side::buy) {
-    apply(depth.bids);
-  } else {
-    apply(depth.offers);
-  }
-}
-
-void MarketData::adjust_level(InstrumentId instrument, Side side, Price price, Quantity delta) {
-  const LevelKey key{instrument, side, price};
-  touched_.try_emplace(key, level(instrument, side, price));
-  move_level(key, delta);
-}
-
-void MarketData::restore(OrderId id, const Live& order) {
-  live_[id] = order;
-  move_level({order.instrument, order.side, order.price}, order.remaining);
-}
 
 void MarketData::track(const Event& event) {
   if (const auto* b = std::get_if<BlockOrderRested>(&event)) {
@@ -74,24 +34,9 @@ void MarketData::track(const Event& event) {
     if (const auto* c = std::get_if<OrderCanceled>(&event)) blocks_.erase(c->order);
     if (const auto* e = std::get_if<OrderExpired>(&event)) blocks_.erase(e->order);
   }
-  if (const auto* a = std::get_if<OrderAccepted>(&event)) {
-    live_[a->order] = {a->instrument, a->side, a->price, a->quantity};
-    adjust_level(a->instrument, a->side, a->price, a->quantity);
-    return;
-  }
-  for_each_order_update(event, [this](const OrderUpdate& update) {
-    const auto found = live_.find(update.order);
-    if (found == live_.end()) return;
-    Live& o = found->second;
-    if (update.price) {  // a replace: the whole order moves
-      adjust_level(o.instrument, o.side, o.price, -o.remaining);
-      o.price = *update.price;
-      adjust_level(o.instrument, o.side, o.price, update.remaining);
-    } else {
-      adjust_level(o.instrument, o.side, o.price, update.remaining - o.remaining);
-    }
-    o.remaining = update.remaining;
-    if (o.remaining == 0) live_.erase(found);
+  // Each level's quantity before the command, for the incremental refresh.
+  depth_.track(event, [this](InstrumentId instrument, Side side, Price price) {
+    touched_.try_emplace({instrument, side, price}, level(instrument, side, price));
   });
 }
 
@@ -117,8 +62,8 @@ MarketData::Changes MarketData::take_changes(std::span<const Event> events) {
 
 std::vector<BookEntry> MarketData::snapshot(InstrumentId instrument, int depth) const {
   std::vector<BookEntry> entries;
-  const auto found = depth_.find(instrument);
-  if (found == depth_.end()) return entries;
+  const BookDepth::Levels* found = depth_.levels(instrument);
+  if (found == nullptr) return entries;
   const auto take = [&](const auto& levels, char type) {
     int n = 0;
     for (const auto& [price, quantity] : levels) {
@@ -126,8 +71,8 @@ std::vector<BookEntry> MarketData::snapshot(InstrumentId instrument, int depth) 
       entries.push_back({type, FIX::MDUpdateAction_NEW, price, quantity});
     }
   };
-  take(found->second.bids, FIX::MDEntryType_BID);
-  take(found->second.offers, FIX::MDEntryType_OFFER);
+  take(found->bids, FIX::MDEntryType_BID);
+  take(found->offers, FIX::MDEntryType_OFFER);
   return entries;
 }
 
@@ -135,8 +80,8 @@ std::optional<Money> MarketData::sweep(std::span<const InstrumentId> span, Side 
                                        Quantity units) const {
   Money total = 0;
   for (InstrumentId hour : span) {
-    const auto depth = depth_.find(hour);
-    if (depth == depth_.end()) return std::nullopt;
+    const BookDepth::Levels* depth = depth_.levels(hour);
+    if (depth == nullptr) return std::nullopt;
     Quantity wanted = units;
     const auto take = [&](const auto& levels) {
       for (auto level = levels.begin(); level != levels.end() && wanted > 0; ++level) {
@@ -147,9 +92,9 @@ std::optional<Money> MarketData::sweep(std::span<const InstrumentId> span, Side 
     };
     // A buy block would take the offers; a sell block, the bids.
     if (side == Side::buy) {
-      take(depth->second.offers);
+      take(depth->offers);
     } else {
-      take(depth->second.bids);
+      take(depth->bids);
     }
     if (wanted > 0) return std::nullopt;
   }

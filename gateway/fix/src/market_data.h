@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "gpux/matching/book_depth.h"
 #include "gpux/matching/events.h"
 #include "order_entry.h"
 
@@ -20,12 +21,7 @@ namespace gpux::fix {
 class MarketData {
  public:
   // A resting or incoming order.
-  struct Live {
-    matching::InstrumentId instrument = 0;
-    matching::Side side = matching::Side::buy;
-    matching::Price price = 0;
-    matching::Quantity remaining = 0;
-  };
+  using Live = matching::BookDepth::Order;
   // A resting block order: in no book, and not tradable against hourly
   // orders; shown in snapshots of its first hour.
   struct Block {
@@ -44,12 +40,14 @@ class MarketData {
   // moves is remembered with its quantity before, until take_changes().
   void track(const matching::Event& event);
   // A live order from a checkpoint: in the book, but not a change.
-  void restore(matching::OrderId id, const Live& order);
+  void restore(matching::OrderId id, const Live& order) { depth_.restore(id, order); }
   void restore_block(matching::OrderId id, const Block& block) { blocks_[id] = block; }
 
   // The resting quantity at a price (0: no such level).
   matching::Quantity level(matching::InstrumentId instrument, matching::Side side,
-                           matching::Price price) const;
+                           matching::Price price) const {
+    return depth_.level(instrument, side, price);
+  }
   // What the tracked events changed: per instrument, first each level whose
   // quantity differs from before (MDUpdateAction new when it was empty,
   // delete when it is now, change otherwise), then one entry per Trade in
@@ -72,31 +70,20 @@ class MarketData {
   // divided by units x hours, rounded down; none when an hour lacks them.
   std::vector<fix::BookEntry> block_entries(const std::vector<matching::InstrumentId>& hours) const;
   // Every live order, by id: what a checkpoint keeps.
-  const std::unordered_map<matching::OrderId, Live>& live() const { return live_; }
+  const std::unordered_map<matching::OrderId, Live>& live() const { return depth_.live(); }
   // Every resting block, by id: a checkpoint keeps them too.
   const std::map<matching::OrderId, Block>& blocks() const { return blocks_; }
 
  private:
-  // Aggregated resting quantity by price, per side.
-  struct Depth {
-    std::map<matching::Price, matching::Quantity, std::greater<>> bids;
-    std::map<matching::Price, matching::Quantity> offers;
-  };
   using LevelKey = std::tuple<matching::InstrumentId, matching::Side, matching::Price>;
-
-  // Moves `delta` at a level, remembering the level's quantity before.
-  void adjust_level(matching::InstrumentId instrument, matching::Side side, matching::Price price,
-                    matching::Quantity delta);
-  void move_level(const LevelKey& key, matching::Quantity delta);  // remembers nothing
 
   // What `units` per hour over `span` would cost (buy) or earn (sell) from
   // the hourly books, in total; none when an hour has too little.
   std::optional<matching::Money> sweep(std::span<const matching::InstrumentId> span,
                                        matching::Side side, matching::Quantity units) const;
 
-  std::unordered_map<matching::OrderId, Live> live_;
+  matching::BookDepth depth_;
   std::map<matching::OrderId, Block> blocks_;
-  std::map<matching::InstrumentId, Depth> depth_;
   std::map<LevelKey, matching::Quantity> touched_;  // level -> quantity before
 };
 

@@ -4,8 +4,6 @@
 #include <cassert>
 #include <set>
 
-#include "gpux/matching/order_updates.h"
-
 namespace gpux::market_data {
 
 using namespace gpux::matching;
@@ -79,12 +77,11 @@ void MarketFeed::restore(const EngineSnapshot& state, SequenceNumber sequence) {
   for (const InstrumentSnapshot& i : state.instruments) {
     list(i.spec, i.state, i.halted);
     for (const auto* side : {&i.bids, &i.asks})
-      for (const OrderView& o : *side) {
-        const LiveOrder order{
-            .instrument = o.instrument, .side = o.side, .price = o.price, .remaining = o.remaining};
-        live_[o.order] = order;
-        move_level(order, o.remaining);
-      }
+      for (const OrderView& o : *side)
+        depth_.restore(o.order, {.instrument = o.instrument,
+                                 .side = o.side,
+                                 .price = o.price,
+                                 .remaining = o.remaining});
   }
 }
 
@@ -97,20 +94,6 @@ void MarketFeed::list(const InstrumentSpec& spec, InstrumentState state, bool ha
   instruments_[spec.id] = {.spec = spec, .state = state, .halted = halted};
   by_symbol_.try_emplace(spec.symbol, spec.id);  // a symbol listed twice: the first
   index_.know(product_of(spec));
-}
-
-void MarketFeed::move_level(const LiveOrder& order, Quantity delta) {
-  Book& book = books_[order.instrument];
-  const auto apply = [&](auto& levels) {
-    const Quantity now = (levels[order.price] += delta);
-    assert(now >= 0);
-    if (now == 0) levels.erase(order.price);
-  };
-  if (order.side == Side::buy) {
-    apply(book.bids);
-  } else {
-    apply(book.offers);
-  }
 }
 
 void MarketFeed::record(const Trade& trade, bool block_leg, FeedUpdate& update) {
@@ -141,13 +124,13 @@ std::optional<Quote> MarketFeed::quote(const Product& product) const {
     if (instrument.state != InstrumentState::open || instrument.halted ||
         product_of(instrument.spec) != product)
       continue;
-    const auto book = books_.find(id);
-    if (book == books_.end() || book->second.bids.empty() || book->second.offers.empty()) continue;
+    const BookDepth::Levels* book = depth_.levels(id);
+    if (book == nullptr || book->bids.empty() || book->offers.empty()) continue;
     if (nearest == nullptr || instrument.spec.delivery_start < nearest->spec.delivery_start)
       nearest = &instrument;
   }
   if (nearest == nullptr) return std::nullopt;
-  const Book& book = books_.at(nearest->spec.id);
+  const BookDepth::Levels& book = *depth_.levels(nearest->spec.id);
   return Quote{.bid = book.bids.begin()->first,
                .offer = book.offers.begin()->first,
                .gpus_per_unit = nearest->spec.gpus_per_unit};
@@ -166,6 +149,7 @@ FeedUpdate MarketFeed::apply(const Command& command, std::span<const Event> even
   std::set<InstrumentId> books;
   std::set<OrderId> blocks;  // filled by this command: their legs follow
   for (const Event& event : events) {
+    depth_.track(event, [&](InstrumentId instrument, Side, Price) { books.insert(instrument); });
     if (const auto* listed = std::get_if<InstrumentListed>(&event)) {
       if (const auto* listing = std::get_if<ListInstrument>(&command.body)) {
         list(*listing->spec, InstrumentState::listed, false);
@@ -182,43 +166,21 @@ FeedUpdate MarketFeed::apply(const Command& command, std::span<const Event> even
         found->second.halted = halted->halted;
         update.instruments.push_back(halted->instrument);
       }
-    } else if (const auto* accepted = std::get_if<OrderAccepted>(&event)) {
-      const LiveOrder order{.instrument = accepted->instrument,
-                            .side = accepted->side,
-                            .price = accepted->price,
-                            .remaining = accepted->quantity};
-      live_[accepted->order] = order;
-      move_level(order, order.remaining);
-      books.insert(order.instrument);
     } else if (const auto* filled = std::get_if<BlockOrderFilled>(&event)) {
       blocks.insert(filled->block);
     }
     if (const auto* trade = std::get_if<Trade>(&event))
       record(*trade, blocks.contains(trade->maker_order) || blocks.contains(trade->taker_order),
              update);
-    for_each_order_update(event, [&](const OrderUpdate& u) {
-      const auto found = live_.find(u.order);
-      if (found == live_.end()) return;  // a block, or an order gone before
-      LiveOrder& order = found->second;
-      move_level(order, -order.remaining);
-      if (u.price) order.price = *u.price;
-      order.remaining = u.remaining;
-      books.insert(order.instrument);
-      if (order.remaining > 0) {
-        move_level(order, order.remaining);
-      } else {
-        live_.erase(found);
-      }
-    });
   }
   update.books.assign(books.begin(), books.end());
   return update;
 }
 
 Depth MarketFeed::depth(InstrumentId instrument, std::size_t levels) const {
-  const auto book = books_.find(instrument);
-  if (book == books_.end()) return {};
-  return {.bids = top(book->second.bids, levels), .offers = top(book->second.offers, levels)};
+  const BookDepth::Levels* book = depth_.levels(instrument);
+  if (book == nullptr) return {};
+  return {.bids = top(book->bids, levels), .offers = top(book->offers, levels)};
 }
 
 std::vector<PublicTrade> MarketFeed::trades(InstrumentId instrument, std::size_t limit) const {

@@ -17,6 +17,7 @@
 
 #include "gpux/market_data/config.h"
 #include "gpux/market_data/index.h"
+#include "gpux/matching/book_depth.h"
 #include "gpux/matching/commands.h"
 #include "gpux/matching/engine.h"
 #include "gpux/matching/events.h"
@@ -101,20 +102,9 @@ class MarketFeed {
   const IndexRule& index_rule() const { return options_.index; }
 
  private:
-  struct LiveOrder {
-    matching::InstrumentId instrument = 0;
-    matching::Side side = matching::Side::buy;
-    matching::Price price = 0;
-    matching::Quantity remaining = 0;
-  };
-  struct Book {
-    std::map<matching::Price, matching::Quantity, std::greater<>> bids;
-    std::map<matching::Price, matching::Quantity> offers;
-  };
   using Minutes = std::map<std::int64_t, Candle>;  // one-minute candles by minute
 
   void list(const matching::InstrumentSpec& spec, matching::InstrumentState state, bool halted);
-  void move_level(const LiveOrder& order, matching::Quantity delta);
   void record(const matching::Trade& trade, bool block_leg, FeedUpdate& update);
   // Best bid and offer of the product's open instrument nearest delivery
   // that has both: what a fixing with too few trades falls back on.
@@ -125,8 +115,7 @@ class MarketFeed {
   matching::SequenceNumber last_sequence_ = 0;
   std::map<matching::InstrumentId, Instrument> instruments_;
   std::unordered_map<std::string, matching::InstrumentId> by_symbol_;
-  std::unordered_map<matching::OrderId, LiveOrder> live_;
-  std::map<matching::InstrumentId, Book> books_;
+  matching::BookDepth depth_;
   std::map<matching::InstrumentId, std::deque<PublicTrade>> tape_;
   std::map<matching::InstrumentId, Minutes> instrument_minutes_;
   std::map<Product, Minutes> product_minutes_;
