@@ -4,17 +4,14 @@
 #include <utility>
 #include <vector>
 
-#include "gpux/market_data/server.h"
+#include "gpux/market_data/prometheus.h"
 
 namespace gpux::daemon {
 
 namespace {
 
-using Samples = std::vector<std::pair<std::string, std::int64_t>>;
-
-Samples one(std::uint64_t value) {
-  return {{"", static_cast<std::int64_t>(value)}};
-}
+using market_data::Samples;
+constexpr auto one = market_data::unlabelled;
 
 // Microseconds as Prometheus's seconds, exactly: "0.000128".
 std::string seconds(std::uint64_t microseconds) {
@@ -30,8 +27,7 @@ std::string seconds(std::uint64_t microseconds) {
 void write_histogram(std::string& out, std::string_view name, std::string_view help,
                      const sequencer::Histogram& h, bool in_seconds) {
   const auto value = [&](std::uint64_t v) { return in_seconds ? seconds(v) : std::to_string(v); };
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-  out.append("# TYPE ").append(name).append(" histogram\n");
+  market_data::write_family(out, name, "histogram", help);
   std::uint64_t cumulative = 0;
   for (std::size_t b = 0; b < sequencer::Histogram::kBuckets; ++b) {
     cumulative += h.counts[b];

@@ -23,6 +23,7 @@
 #include "gpux/admission/admission.h"
 #include "gpux/market_data/api.h"
 #include "gpux/market_data/chart_library.h"
+#include "gpux/market_data/prometheus.h"
 #include "gpux/market_data/replay.h"
 #include "gpux/storage/journal.h"
 #include "page.h"
@@ -103,18 +104,6 @@ tcp::acceptor listen_on(asio::io_context& io, const std::string& address, int po
 }
 
 }  // namespace
-
-void write_metric(std::string& out, std::string_view name, std::string_view type,
-                  std::string_view help,
-                  std::span<const std::pair<std::string, std::int64_t>> samples) {
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-  for (const auto& [labels, value] : samples) {
-    out.append(name);
-    if (!labels.empty()) out.append("{").append(labels).append("}");
-    out.append(" ").append(std::to_string(value)).append("\n");
-  }
-}
 
 struct Server::Impl {
   ServerOptions options;
@@ -451,8 +440,7 @@ http::response<http::string_body> Server::Impl::respond(
 
 std::string Server::Impl::metrics_page() {
   std::string out;
-  using Samples = std::vector<std::pair<std::string, std::int64_t>>;
-  const auto one = [](std::uint64_t v) { return Samples{{"", static_cast<std::int64_t>(v)}}; };
+  const auto one = unlabelled;
   write_metric(out, "gpux_market_data_requests_total", "counter",
                "HTTP requests and WebSocket upgrades to the market-data service",
                one(counters.requests));

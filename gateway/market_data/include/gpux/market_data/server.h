@@ -64,11 +64,4 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-// Appends one metric family in the Prometheus text format: its HELP and
-// TYPE lines, then one sample per labelled value (labels "" for none, else
-// `name="value"` pairs, values escaped by the caller's choice of text).
-void write_metric(std::string& out, std::string_view name, std::string_view type,
-                  std::string_view help,
-                  std::span<const std::pair<std::string, std::int64_t>> samples);
-
 }  // namespace gpux::market_data
