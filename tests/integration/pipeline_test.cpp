@@ -49,6 +49,29 @@ TEST_CASE(
     CHECK(pipeline.stats().commands == commands.size());
     CHECK(pipeline.stats().snapshots >= commands.size() / 700);
     CHECK(pipeline.stats().group_commits < commands.size());
+    // The metrics' histograms add up: every group commit's size, every
+    // command's acknowledgement, each in the bucket its value belongs to.
+    const auto count = [](const gpux::sequencer::Histogram& h) {
+      std::uint64_t n = 0;
+      for (const std::uint64_t c : h.counts)
+        n += c;
+      return n;
+    };
+    const auto stats = pipeline.stats();
+    CHECK(count(stats.group_commit_commands) == stats.group_commits);
+    CHECK(stats.group_commit_commands.sum == commands.size());
+    CHECK(count(stats.journal_write_us) == stats.group_commits);
+    CHECK(count(stats.ack_latency_us) == commands.size());
+    CHECK(stats.journal_bytes > commands.size() * 20);
+    // The largest group commit is in the bucket of its size: at most its
+    // bound, above the bound before.
+    std::size_t top = 0;
+    for (std::size_t b = 0; b < stats.group_commit_commands.counts.size(); ++b)
+      if (stats.group_commit_commands.counts[b] > 0) top = b;
+    CHECK(stats.group_commit_commands.sum <=
+          stats.group_commits * gpux::sequencer::Histogram::upper_bound(top));
+    if (top > 0)
+      CHECK(stats.group_commit_commands.sum > gpux::sequencer::Histogram::upper_bound(top - 1));
     CHECK(pipeline.state_hash() == uninterrupted_hash(commands));
     CHECK(!pipeline.submit(AddParticipant{99}, {}));
   }

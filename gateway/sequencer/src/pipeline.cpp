@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cassert>
 #include <chrono>
 #include <mutex>
@@ -63,9 +64,9 @@ Nanoseconds wall_clock_ns() {
 class AtomicHistogram {
  public:
   void observe(std::uint64_t value) {
-    std::size_t bucket = 0;
-    while (bucket + 1 < Histogram::kBuckets && value > Histogram::upper_bound(bucket))
-      ++bucket;
+    // The first bucket whose bound 2^b holds the value: b = ceil(log2 value).
+    const std::size_t bucket =
+        std::min<std::size_t>(value <= 1 ? 0 : std::bit_width(value - 1), Histogram::kBuckets - 1);
     counts_[bucket].fetch_add(1, std::memory_order_relaxed);
     sum_.fetch_add(value, std::memory_order_relaxed);
   }
@@ -221,13 +222,15 @@ struct Pipeline::Impl {
       // The observers first: whoever waits for a command (execute) finds
       // every gateway knowing it (a seat created at run time can log on as
       // soon as its creator hears back).
-      const Nanoseconds now = wall_clock_ns();
       for (Sequenced& item : items) {
         if (options.observer) options.observer(item.command, item.events, item.origin);
         if (item.done) item.done(item.command, item.events);
-        ack_latency_us.observe(
-            static_cast<std::uint64_t>(std::max<Nanoseconds>(0, now - item.command.stamp.time)) /
-            1000);
+        // Once answered, observers' time included. The stamp is the
+        // sequencer's wall clock; a step of the clock shows here, nowhere else.
+        const Nanoseconds answered = wall_clock_ns();
+        ack_latency_us.observe(static_cast<std::uint64_t>(
+                                   std::max<Nanoseconds>(0, answered - item.command.stamp.time)) /
+                               1000);
       }
       published += items.size();
       items.clear();
