@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -56,7 +57,10 @@ std::int64_t now_us() {
 std::int64_t field(const std::string& json, const char* key) {
   const std::string wanted = std::string("\"") + key + "\":";
   const auto at = json.find(wanted);
-  return at == std::string::npos ? -1 : std::stoll(json.substr(at + wanted.size(), 20));
+  if (at == std::string::npos) return -1;
+  std::int64_t value = -1;  // stays -1 when it is not a number
+  std::from_chars(json.data() + at + wanted.size(), json.data() + json.size(), value);
+  return value;
 }
 
 struct Totals {
@@ -189,5 +193,10 @@ int main(int argc, char** argv) {
        << ",\"late_p50_us\":" << us(totals.late.percentile(0.5))
        << ",\"late_p99_us\":" << us(totals.late.percentile(0.99))
        << ",\"late_max_us\":" << us(totals.late.max()) << "}\n";
-  return totals.failed == 0 && totals.closed_early == 0 && totals.out_of_order == 0 ? 0 : 1;
+  // Every subscriber got every update: none failed, dropped or saw the
+  // sequence go back, and all ended on the same one.
+  return totals.failed == 0 && totals.closed_early == 0 && totals.out_of_order == 0 &&
+                 lowest_last == highest_last
+             ? 0
+             : 1;
 }
