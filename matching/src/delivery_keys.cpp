@@ -133,6 +133,15 @@ DeliveryKeyProblem check_delivery_key(std::string_view line) {
   return P::none;
 }
 
+std::optional<std::vector<std::uint8_t>> ssh_key_blob(std::string_view line) {
+  const auto [type, body] = fields(line);
+  auto bytes = decode_base64(body);
+  if (!bytes) return std::nullopt;
+  const auto named = Blob(*bytes).next();
+  if (!named || *named != type) return std::nullopt;
+  return bytes;
+}
+
 std::string delivery_key_identity(std::string_view line) {
   const auto [type, body] = fields(line);
   return std::string(type) + " " + std::string(body);

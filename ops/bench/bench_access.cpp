@@ -172,32 +172,8 @@ class Deliveries {
 // The baseline: a TCP connect and close, the first step of check_access
 // (same name lookup, non-blocking connect bounded by the timeout).
 gpux::provider::AccessCheck tcp_connect(const Endpoint& at, std::chrono::milliseconds timeout) {
-  const std::string where = at.host + ":" + std::to_string(at.port);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (const int e = ::getaddrinfo(at.host.c_str(), std::to_string(at.port).c_str(), &hints, &found);
-      e != 0)
-    return {false, "cannot resolve " + at.host + ": " + gai_strerror(e)};
-  const int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int error = fd < 0 ? errno : 0;
-  if (fd >= 0 && ::connect(fd, found->ai_addr, found->ai_addrlen) != 0) {
-    error = errno;
-    if (error == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      socklen_t size = sizeof error;
-      if (::poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
-        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
-      } else {
-        error = ETIMEDOUT;
-      }
-    }
-  }
-  if (fd >= 0) ::close(fd);
-  ::freeaddrinfo(found);
-  if (error != 0) return {false, "cannot connect to " + where + ": " + std::strerror(error)};
-  return {true, ""};
+  std::string why = gpux::provider::tcp_reachable(at.host, at.port, timeout);
+  return {why.empty(), std::move(why)};
 }
 
 gpux::provider::AccessCheck access_check(const Endpoint& at, std::chrono::milliseconds timeout) {

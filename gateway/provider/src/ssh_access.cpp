@@ -23,6 +23,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "gpux/matching/delivery_keys.h"
+
 extern char** environ;
 
 namespace gpux::provider {
@@ -34,39 +36,6 @@ constexpr std::string_view kBase64 =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 // An RSA key of 16,384 bits, OpenSSH's largest, is about 2,800 characters.
 constexpr std::size_t kMaxLineBytes = 16384;
-
-int base64_value(char c) {
-  const auto at = kBase64.find(c);
-  return at == std::string_view::npos ? -1 : static_cast<int>(at);
-}
-
-// Strict: padded to a multiple of 4, '=' only at the end, as OpenSSH writes it.
-std::string base64_decode(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) throw std::invalid_argument("bad base64 length");
-  std::size_t padding = 0;
-  while (padding < 2 && text[text.size() - 1 - padding] == '=')
-    ++padding;
-  std::string out;
-  std::uint32_t bits = 0;
-  for (std::size_t i = 0; i < text.size() - padding; ++i) {
-    const int value = base64_value(text[i]);
-    if (value < 0) throw std::invalid_argument("bad base64 character");
-    bits = (bits << 6) | static_cast<std::uint32_t>(value);
-    if (i % 4 == 3) {
-      out.push_back(static_cast<char>(bits >> 16));
-      out.push_back(static_cast<char>(bits >> 8));
-      out.push_back(static_cast<char>(bits));
-      bits = 0;
-    }
-  }
-  if (padding == 1) {
-    out.push_back(static_cast<char>(bits >> 10));
-    out.push_back(static_cast<char>(bits >> 2));
-  } else if (padding == 2) {
-    out.push_back(static_cast<char>(bits >> 4));
-  }
-  return out;
-}
 
 std::string base64_encode_unpadded(const unsigned char* data, std::size_t size) {
   std::string out;
@@ -146,6 +115,15 @@ std::string tcp_reachable(const std::string& host, std::uint16_t port, Clock::ti
   ::freeaddrinfo(found);
   return "cannot connect to " + endpoint_name(host, port) + ": " + why;
 }
+
+}  // namespace
+
+std::string tcp_reachable(const std::string& host, std::uint16_t port,
+                          std::chrono::milliseconds timeout) {
+  return tcp_reachable(host, port, Clock::now() + timeout);
+}
+
+namespace {
 
 struct Output {
   std::string out, err;
@@ -236,32 +214,15 @@ std::string ssh_fingerprint(std::string_view line) {
     if ((byte < 0x20 && c != '\t') || byte == 0x7f)
       throw std::invalid_argument("SSH public key line contains a control character");
   }
-  std::string_view rest = line;
-  const std::string_view type = next_field(rest);
-  const std::string_view encoded = next_field(rest);
-  if (type.empty() || encoded.empty())
-    throw std::invalid_argument("not an OpenSSH public key line (\"TYPE BASE64 [comment]\")");
-  std::string blob;
-  try {
-    blob = base64_decode(encoded);
-  } catch (const std::invalid_argument& error) {
-    throw std::invalid_argument("SSH public key: " + std::string(error.what()));
-  }
-  // The blob starts with its own type as an SSH string (4-byte big-endian
-  // length): a line whose TYPE disagrees, or that starts with options, is
-  // refused here.
-  if (blob.size() < 4) throw std::invalid_argument("SSH public key blob too short");
-  const std::size_t type_size =
-      (static_cast<std::size_t>(static_cast<unsigned char>(blob[0])) << 24) |
-      (static_cast<std::size_t>(static_cast<unsigned char>(blob[1])) << 16) |
-      (static_cast<std::size_t>(static_cast<unsigned char>(blob[2])) << 8) |
-      static_cast<unsigned char>(blob[3]);
-  if (type_size >= blob.size() - 4 || blob.compare(4, type_size, type) != 0)
-    throw std::invalid_argument("SSH public key of type " + std::string(type) +
-                                " holds no key of that type");
+  // The blob names its own type first: a line whose TYPE disagrees, or that
+  // starts with options, is refused here.
+  const auto blob = matching::ssh_key_blob(line);
+  if (!blob)
+    throw std::invalid_argument(
+        "not an OpenSSH public key line (\"TYPE BASE64 [comment]\") holding a key of its TYPE");
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_size = 0;
-  if (EVP_Digest(blob.data(), blob.size(), digest, &digest_size, EVP_sha256(), nullptr) != 1)
+  if (EVP_Digest(blob->data(), blob->size(), digest, &digest_size, EVP_sha256(), nullptr) != 1)
     throw std::runtime_error("SHA-256 failed");
   return "SHA256:" + base64_encode_unpadded(digest, digest_size);
 }

@@ -5,8 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gpux::matching {
 
@@ -27,6 +29,12 @@ enum class DeliveryKeyProblem : std::uint8_t {
 
 // The first rule `line` breaks (none: a key gpux accepts).
 DeliveryKeyProblem check_delivery_key(std::string_view line);
+
+// The key of an OpenSSH public key line ("TYPE BASE64 [COMMENT]"): its
+// body decoded, when that names the line's type first; none otherwise. Any
+// type, a host key's too: what check_delivery_key reads, and what a key's
+// SHA256 fingerprint is the hash of.
+std::optional<std::vector<std::uint8_t>> ssh_key_blob(std::string_view line);
 
 // "TYPE BASE64" of a valid key line: what identifies the key, without its
 // comment. Two lines with the same identity are the same key.

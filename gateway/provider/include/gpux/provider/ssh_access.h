@@ -22,6 +22,11 @@ struct AccessCheck {
   std::string detail;  // why it failed, or the fingerprint seen
 };
 
+// "" when a TCP connection to host:port opens within `timeout` (then
+// closed), else why not: check_access's first step, alone.
+std::string tcp_reachable(const std::string& host, std::uint16_t port,
+                          std::chrono::milliseconds timeout);
+
 // Connects to host:port (TCP, then ssh-keyscan, all within `timeout`) and
 // passes only when the server presents a host key with
 // `expected_fingerprint`. Never throws: a refused connection, a timeout, no
