@@ -1488,7 +1488,8 @@ ProviderService::AgentWork ProviderService::next_agent_work(
       } else {
         next_end = std::min(next_end, spec.delivery_end);
         if (sent->second.retry_at)
-          next_retry = std::min(next_retry.value_or(*sent->second.retry_at), *sent->second.retry_at);
+          next_retry =
+              std::min(next_retry.value_or(*sent->second.retry_at), *sent->second.retry_at);
       }
     }
     auto& queue = due_[participant];
@@ -1600,10 +1601,12 @@ void ProviderService::take_back(Connection& c, ParticipantId participant, matchi
   if (answer.body_case() == Frame::kError) {
     // Recorded all the same: the exchange no longer vouches for access, and
     // the agent's own supervisor ends it at the hour's end regardless.
-    record_delivery(participant, trade,
-                    without_endpoint(
-                        matching::DeliveryStage::revoked,
-                        "the agent could not confirm: " + printable(answer.error().reason(), 400)));
+    const std::string prefix = "the agent could not confirm: ";
+    record_delivery(
+        participant, trade,
+        without_endpoint(matching::DeliveryStage::revoked,
+                         prefix + printable(answer.error().reason(),
+                                            matching::kMaxDeliveryDetailBytes - prefix.size())));
     return;
   }
   if (answer.body_case() != Frame::kDeliveryEnded || answer.delivery_ended().trade() != trade)

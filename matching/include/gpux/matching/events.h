@@ -14,6 +14,13 @@
 
 namespace gpux::matching {
 
+// Events hold rare, large parts by pointer; two events are equal when what
+// they point at is (or neither points at anything).
+template <class T>
+bool same_pointee(const std::shared_ptr<const T>& a, const std::shared_ptr<const T>& b) {
+  return a == b || (a && b && *a == *b);
+}
+
 struct InstrumentListed {
   Stamp stamp = {};
   InstrumentId instrument = 0;
@@ -275,8 +282,7 @@ struct ProductTermsSet {
   std::shared_ptr<const ProductTerms> terms;
   bool in_effect = true;
   bool operator==(const ProductTermsSet& o) const {
-    return stamp == o.stamp && in_effect == o.in_effect &&
-           (terms == o.terms || (terms && o.terms && *terms == *o.terms));
+    return stamp == o.stamp && in_effect == o.in_effect && same_pointee(terms, o.terms);
   }
 };
 
@@ -288,7 +294,7 @@ struct DeliveryKeyChanged {
   bool added = true;                       // false: removed
   bool operator==(const DeliveryKeyChanged& o) const {
     return stamp == o.stamp && participant == o.participant && added == o.added &&
-           (key == o.key || (key && o.key && *key == *o.key));
+           same_pointee(key, o.key);
   }
 };
 
@@ -303,8 +309,7 @@ struct DeliveryRecorded {
   std::shared_ptr<const DeliveryAccess> access;
   bool operator==(const DeliveryRecorded& o) const {
     return stamp == o.stamp && trade == o.trade && instrument == o.instrument && buyer == o.buyer &&
-           provider == o.provider &&
-           (access == o.access || (access && o.access && *access == *o.access));
+           provider == o.provider && same_pointee(access, o.access);
   }
 };
 
