@@ -345,7 +345,12 @@ void ProviderService::observe(const matching::Command& command,
       deliveries_.erase(settled->trade);
     } else if (const auto* k = std::get_if<matching::DeliveryKeyChanged>(&event)) {
       std::lock_guard lock(mutex_);
-      wake = true;  // the buyer's open deliveries are granted its keys again
+      // The buyer's deliveries are granted its keys again: agents wake only
+      // for a buyer that has any (a flood of key changes by one without
+      // them costs the agents nothing).
+      wake = wake || std::any_of(deliveries_.begin(), deliveries_.end(), [&](const auto& entry) {
+               return entry.second.buyer == k->participant;
+             });
       std::vector<std::string>& keys = delivery_keys_[k->participant];
       if (k->added)
         keys.push_back(*k->key);
