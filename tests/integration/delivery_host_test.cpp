@@ -172,6 +172,10 @@ TEST_CASE("a delivery opens for exactly its buyer and GPUs, and its revocation e
     const auto failed = check_access(endpoint.host, endpoint.port, wrong, 5s);
     CHECK_FALSE(failed.passed);
     CHECK_MESSAGE(failed.detail.find("expected " + wrong) != std::string::npos, failed.detail);
+    // The same server under a name: refused, never looked up.
+    const auto named = check_access("localhost", endpoint.port, endpoint.host_key_fingerprint, 5s);
+    CHECK_FALSE(named.passed);
+    CHECK(named.detail == "the endpoint's host localhost is not an IP address");
   }
 
   {  // Reported again, not restarted: to the same host and to a restarted agent.

@@ -78,11 +78,15 @@ long long remaining_ms(Clock::time_point deadline) {
 
 // "" when a TCP connection to host:port opens before the deadline, else why not.
 std::string tcp_reachable(const std::string& host, std::uint16_t port, Clock::time_point deadline) {
+  // An IP address, never a name: a lookup could outlast the deadline, and
+  // ssh-keyscan, looking it up again, could reach another address than the
+  // one connected to. Agents report their delivery_address, numeric.
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
   addrinfo* found = nullptr;
   const int resolved = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+  if (resolved == EAI_NONAME) return "the endpoint's host " + host + " is not an IP address";
   if (resolved != 0) return std::string("cannot resolve ") + host + ": " + gai_strerror(resolved);
   std::string why = "no address";
   for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {

@@ -22,8 +22,9 @@ struct AccessCheck {
   std::string detail;  // why it failed, or the fingerprint seen
 };
 
-// "" when a TCP connection to host:port opens within `timeout` (then
-// closed), else why not: check_access's first step, alone.
+// "" when a TCP connection to host:port (an IPv4 or IPv6 address, never
+// a name) opens within `timeout` (then closed), else why not:
+// check_access's first step, alone.
 std::string tcp_reachable(const std::string& host, std::uint16_t port,
                           std::chrono::milliseconds timeout);
 
