@@ -192,20 +192,50 @@ function onUpdate(u) {
   for (const t of u.trades) {
     const i = instruments.get(t.symbol);
     if (i) i.last = t.price;
-    if (t.symbol === selected) { trades.unshift(t); mine = true; }
+    // An update held while the page loaded may repeat a trade it loaded.
+    if (t.symbol === selected && !trades.some((seen) => seen.trade === t.trade)) {
+      trades.unshift(t);
+      mine = true;
+    }
   }
   if (trades.length > 200) trades.length = 200;
   if (mine) drawTrades();
   drawInstruments();
-  if (u.fixings.length) loadIndex();
+  if (u.fixings.length) addFixings(u.fixings);
   $("status").textContent = "live, sequence " + u.sequence;
 }
+
+// Fixings the stream brings, added to the index chart: every page asking
+// for the whole index at each fixing would all ask at the same instant.
+function addFixings(fixings) {
+  let count = Number($("index-chart").dataset.points);
+  for (const f of fixings) {
+    if (f.value === null) continue;
+    let set = indexChart.data.datasets.find((d) => d.label === f.product);
+    if (!set) {
+      set = { label: f.product, data: [], pointRadius: 2,
+              borderColor: palette[indexChart.data.datasets.length % palette.length] };
+      indexChart.data.datasets.push(set);
+    }
+    set.data.push({ x: f.at_ms, y: Number(f.value) });
+    if (set.data.length > 200) set.data.shift(); else count++;
+  }
+  indexChart.update();
+  $("index-chart").dataset.points = count;
+}
+
+// Updates that arrive while the page loads its snapshot wait for it, then
+// apply over it: nothing between the two is missed.
+let held = [];
 
 function connect() {
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host +
                            "/api/v1/stream");
   ws.onopen = () => { $("status").textContent = "live"; };
-  ws.onmessage = (m) => onUpdate(JSON.parse(m.data));
+  ws.onmessage = (m) => {
+    const u = JSON.parse(m.data);
+    if (held) held.push(u); else onUpdate(u);
+  };
   ws.onclose = () => {
     $("status").textContent = "disconnected; reconnecting";
     setTimeout(() => start().catch(() => {}), 2000);
@@ -213,6 +243,8 @@ function connect() {
 }
 
 async function start() {
+  held = [];
+  connect();  // first: what changes while the snapshot loads is held
   const list = await get("/api/v1/instruments");
   instruments.clear();
   for (const info of list.instruments) instruments.set(info.symbol, { info });
@@ -220,9 +252,11 @@ async function start() {
   const open = list.instruments.filter((i) => i.state === "open");
   const first = wanted || (open.length ? open[0].symbol
                                        : (list.instruments.length ? list.instruments[0].symbol : null));
-  connect();
   if (first) await select(first); else drawInstruments();
   await loadIndex();
+  const waiting = held;
+  held = null;
+  for (const u of waiting) onUpdate(u);
 }
 start().catch((e) => { $("status").textContent = "cannot load: " + e.message; });
 </script>
