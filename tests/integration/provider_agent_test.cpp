@@ -93,6 +93,28 @@ proto::provider::ProviderRegistered register_provider(int port, const std::strin
   return reply.provider_registered();
 }
 
+// Instrument 1, H100-SXM, delivering from now for `seconds`: `provider`
+// sold `units` of it to participant 1. Returns its start.
+std::int64_t deliver_now(GpuxdProcess& daemon, ParticipantId provider, Quantity units,
+                         std::int64_t seconds) {
+  const std::int64_t now = unix_now();
+  InstrumentSpec spec = standard_spec(1);
+  spec.gpu_class = "H100-SXM";
+  spec.delivery_start = now;
+  spec.delivery_end = now + seconds;
+  spec.gate_closure = now;
+  execute(daemon, ListInstrument{spec});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
+  execute(daemon, SetSellCapacity{provider, 1, units});
+  execute(daemon, NewOrder{1, provider, 1, Side::sell, OrderType::limit,
+                           SelfTradePrevention::cancel_incoming, 2'000'000, units});
+  execute(daemon, NewOrder{2, 1, 1, Side::buy, OrderType::limit,
+                           SelfTradePrevention::cancel_incoming, 2'000'000, units});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
+  execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering});
+  return now;
+}
+
 // A scripted agent: logged on with `token`, ready for work.
 std::unique_ptr<wire::Transport> agent_connection(int port, const std::string& token) {
   auto transport =
@@ -123,21 +145,7 @@ TEST_CASE("a grant the agent failed to open is sent again after delivery_grant_r
   auto agent = agent_connection(port, registered.token());
 
   // An hour long enough that its one round is not due while this runs.
-  const std::int64_t now = unix_now();
-  InstrumentSpec spec = standard_spec(1);
-  spec.gpu_class = "H100-SXM";
-  spec.delivery_start = now;
-  spec.delivery_end = now + 3600;
-  spec.gate_closure = now;
-  execute(daemon, ListInstrument{spec});
-  execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
-  execute(daemon, SetSellCapacity{provider, 1, 1});
-  execute(daemon, NewOrder{1, provider, 1, Side::sell, OrderType::limit,
-                           SelfTradePrevention::cancel_incoming, 2'000'000, 1});
-  execute(daemon, NewOrder{2, 1, 1, Side::buy, OrderType::limit,
-                           SelfTradePrevention::cancel_incoming, 2'000'000, 1});
-  execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
-  execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering});
+  deliver_now(daemon, provider, 1, 3600);
 
   // The grant, refused twice; each time it comes back, no sooner than the
   // retry time after the refusal.
@@ -313,21 +321,8 @@ TEST_CASE("an agent that comes later than the grace after a round's instant find
   const auto registered = register_provider(port, "absent");
   const ParticipantId provider = registered.participant();
 
-  const std::int64_t now = unix_now();
-  InstrumentSpec spec = standard_spec(1);
-  spec.gpu_class = "H100-SXM";
-  spec.delivery_start = now;  // both rounds fall in the next two seconds
-  spec.delivery_end = now + 2;
-  spec.gate_closure = now;
-  execute(daemon, ListInstrument{spec});
-  execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
-  execute(daemon, SetSellCapacity{provider, 1, 3});
-  execute(daemon, NewOrder{1, provider, 1, Side::sell, OrderType::limit,
-                           SelfTradePrevention::cancel_incoming, 2'000'000, 3});
-  execute(daemon, NewOrder{2, 1, 1, Side::buy, OrderType::limit,
-                           SelfTradePrevention::cancel_incoming, 2'000'000, 3});
-  execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
-  execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering});
+  // Both rounds fall in the next two seconds.
+  const std::int64_t now = deliver_now(daemon, provider, 3, 2);
 
   // The provider's GPUs were elsewhere at both instants; its agent connects
   // once the grace has passed (the scenario is the clock itself).
@@ -379,21 +374,7 @@ TEST_CASE("an agent that leaves mid-round fails the round; it is not proved agai
     }
   };
 
-  const std::int64_t now = unix_now();
-  InstrumentSpec spec = standard_spec(1);
-  spec.gpu_class = "H100-SXM";
-  spec.delivery_start = now;
-  spec.delivery_end = now + 1;
-  spec.gate_closure = now;
-  execute(daemon, ListInstrument{spec});
-  execute(daemon, ChangeInstrumentState{1, InstrumentState::open});
-  execute(daemon, SetSellCapacity{provider, 1, 2});
-  execute(daemon, NewOrder{1, provider, 1, Side::sell, OrderType::limit,
-                           SelfTradePrevention::cancel_incoming, 2'000'000, 2});
-  execute(daemon, NewOrder{2, 1, 1, Side::buy, OrderType::limit,
-                           SelfTradePrevention::cancel_incoming, 2'000'000, 2});
-  execute(daemon, ChangeInstrumentState{1, InstrumentState::gate_closed});
-  execute(daemon, ChangeInstrumentState{1, InstrumentState::delivering});
+  deliver_now(daemon, provider, 2, 1);
 
   // The round's first batch arrives (its challenge starts); this agent
   // hangs up instead of answering, as one whose proof was going badly would.
