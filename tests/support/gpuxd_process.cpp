@@ -86,6 +86,14 @@ void GpuxdProcess::terminate() {
   if (pid_ > 0) ::kill(pid_, SIGTERM);
 }
 
+void GpuxdProcess::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void GpuxdProcess::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
 int GpuxdProcess::wait() {
   int status = 0;
   if (pid_ <= 0) return status;

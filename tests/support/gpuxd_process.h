@@ -33,6 +33,8 @@ class GpuxdProcess {
   void close_input();
   void kill_hard();  // SIGKILL
   void terminate();  // SIGTERM
+  void pause();      // SIGSTOP: a process that stalls (a zombie leader)
+  void resume();     // SIGCONT
   int wait();        // exit status as waitpid reports it
 
  private:

@@ -313,6 +313,25 @@ void ip_address(const Line& line, const std::string& value) {
               value + "'");
 }
 
+// NATS server addresses, comma-separated.
+void nats_urls(const Line& line, const std::string& value) {
+  if (value.empty()) return;
+  for (std::size_t at = 0; at <= value.size();) {
+    const std::size_t comma = std::min(value.find(',', at), value.size());
+    if (value.compare(at, 7, "nats://") != 0 || comma - at <= 7)
+      line.fail("must be nats://HOST:PORT addresses, comma-separated, not '" + value + "'");
+    at = comma + 1;
+  }
+}
+
+// A JetStream stream's name: letters, digits, '-' and '_'.
+void stream_name(const Line& line, const std::string& value) {
+  if (value.empty() ||
+      value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789-_") != std::string::npos)
+    line.fail("must be letters, digits, '-' and '_', not '" + value + "'");
+}
+
 void pem_file(const Line& line, const std::string& value) {
   if (value.empty()) line.fail("must name a PEM file");
 }
@@ -375,6 +394,26 @@ const std::vector<Section>& sections() {
                                       "(at most this) and refunds the rest; seeds a new\n"
                                       "exchange's journal, which holds it from then on",
                                       0u, 1'000'000u)}});
+    t.push_back(
+        {.heading = "Cluster: the log on NATS JetStream, a leader and standbys\n"
+                    "(docs/operations.md, \"Cluster\"); without cluster_nats, one node:",
+         .settings = {text("cluster_nats", "URL[,URL...]", GPUX_FIELD(cluster.log.servers),
+                           nats_urls, "the NATS servers (nats://127.0.0.1:4222,...)"),
+                      text("cluster_node", "NAME", GPUX_FIELD(cluster.log.node), not_empty,
+                           "this node's name, unique in the cluster"),
+                      text("cluster_stream", "NAME", GPUX_FIELD(cluster.log.stream), stream_name,
+                           "the JetStream stream of the log (and NAME-lease,\n"
+                           "the lease's bucket)"),
+                      whole<int>("cluster_replicas", GPUX_FIELD(cluster.log.replicas),
+                                 "replicas of the stream (of nats-servers)", 1, 5),
+                      whole<int64_t>("cluster_lease_ms", GPUX_FIELD(cluster.lease_ms),
+                                     "a leader that stops renewing is replaced after\n"
+                                     "this long",
+                                     200),
+                      whole<int64_t>("cluster_timeout_ms", GPUX_FIELD(cluster.log.timeout_ms),
+                                     "a request to NATS unanswered this long fails\n"
+                                     "(the leader then stops)",
+                                     50)}});
     t.push_back(
         {.heading = "Delivery and settlement (seed a new exchange's journal, which holds them\n"
                     "from then on; gpuxd says so when this file disagrees):",
@@ -537,8 +576,8 @@ const std::vector<Section>& sections() {
                             GPUX_FIELD(provider.access_check_timeout_ms),
                             "an access check not answered this long fails", 100, 60'000),
              whole<int64_t>("delivery_grant_retry_ms", GPUX_FIELD(provider.grant_retry_ms),
-                            "a grant the agent failed to open is sent again\nthis long after",
-                            100, 3'600'000),
+                            "a grant the agent failed to open is sent again\nthis long after", 100,
+                            3'600'000),
              text(
                  "verification_profile", "NAME", GPUX_FIELD(provider.profile_override),
                  [](const Line& line, const std::string& value) {

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "calendar_keeper.h"
+#include "cluster_node.h"
 #include "command_stream.pb.h"
 #include "disk_headroom.h"
 #include "fix_acceptor.h"
@@ -240,6 +241,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "gpuxd: WARNING: sync = false: group commits are not fsynced, so a power loss "
                  "or kernel crash loses acknowledged orders; never use it for a real market\n");
+  if (!config.cluster.log.servers.empty() && config.cluster.log.node.empty()) {
+    std::fprintf(stderr, "gpuxd: cluster_nats needs a cluster_node name\n");
+    return 2;
+  }
   if (config.provider.port > 0 && config.provider.operator_token.empty()) {
     std::fprintf(stderr, "gpuxd: provider_port needs a provider_operator_token\n");
     return 2;
@@ -267,6 +272,34 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   const int signals = signalfd(-1, &mask, SFD_CLOEXEC);
+
+  // In a cluster this node follows the log as a standby until it leads; only
+  // then does it recover, open its gateways and take commands. Declared
+  // before the pipeline, whose journal thread replicates through it.
+  std::unique_ptr<daemon::ClusterNode> cluster;
+  if (!config.cluster.log.servers.empty()) {
+    const std::string& node = config.cluster.log.node;
+    try {
+      cluster = std::make_unique<daemon::ClusterNode>(config.cluster);
+      const auto lost = [node](const std::string& why) {
+        stop_for_storage_failure("the cluster lease", "node " + node, why,
+                                 "a deposed leader acknowledges nothing more");
+      };
+      if (!cluster->follow_until_leader(config.pipeline, signals, lost)) {
+        std::fprintf(stderr, "gpuxd: cluster node %s: stopped as a standby\n", node.c_str());
+        return 0;
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpuxd: cluster node %s: %s\n", node.c_str(), e.what());
+      return 1;
+    }
+    config.pipeline.replicate = [&cluster](std::span<const matching::Command> commands,
+                                           std::span<const std::string> origins,
+                                           std::uint64_t chain_before,
+                                           std::optional<std::uint64_t> state_hash) {
+      cluster->replicate(commands, origins, chain_before, state_hash);
+    };
+  }
 
   // The FIX gateway sees every durable command, to report on its orders. It
   // exists before recovery: the pipeline replays to it what followed its

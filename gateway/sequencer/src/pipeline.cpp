@@ -147,8 +147,9 @@ struct Pipeline::Impl {
             durable.push_back(std::move(*sequenced));
             sequenced->lost = nullptr;  // moved: abandon() must not call it twice
           } else {
-            flush(commands, events, origins);
             const auto& request = std::get<SnapshotRequest>(item);
+            // The batch ends where the snapshot was asked for: its hash travels with it.
+            flush(commands, events, origins, request.state_hash);
             assert(request.sequence == journal->last_sequence());
             journal->write_snapshot({request.sequence, request.state_hash, journal->last_chain(),
                                      std::move(std::get<SnapshotRequest>(item).state)});
@@ -201,9 +202,13 @@ struct Pipeline::Impl {
   }
 
   void flush(std::vector<Command>& commands, std::vector<Event>& events,
-             std::vector<std::string>& origins) {
+             std::vector<std::string>& origins,
+             std::optional<std::uint64_t> state_hash = std::nullopt) {
     if (commands.empty()) return;
     const auto started = std::chrono::steady_clock::now();
+    // Replicated first: a leader that is refused has journaled nothing of
+    // it, so its journal never holds what the cluster's log does not.
+    if (options.replicate) options.replicate(commands, origins, journal->last_chain(), state_hash);
     journal_bytes += journal->append(commands, events, origins);
     journal_write_us.observe(
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(

@@ -14,6 +14,7 @@
 #include "gpux/market_data/config.h"
 #include "gpux/matching/commands.h"
 #include "gpux/provider/config.h"
+#include "gpux/replication/config.h"
 #include "gpux/sequencer/pipeline.h"
 
 namespace gpux::daemon {
@@ -40,6 +41,7 @@ struct DaemonConfig {
   provider::VerificationConfig verification;
   provider::ProviderApiConfig provider;
   market_data::ServerOptions market_data;
+  replication::ClusterOptions cluster;
 };
 
 DaemonConfig load_config(const std::filesystem::path& file);

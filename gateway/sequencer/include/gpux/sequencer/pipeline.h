@@ -17,6 +17,7 @@
 #include <future>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -56,6 +57,16 @@ struct PipelineOptions {
   // one will ever be acknowledged, every later submit() is refused, and
   // execute()'s waiting futures hold PipelineStopped. The owner should stop.
   std::function<void(const std::string& cause)> on_failure;
+  // In a cluster, on the leader: called on the journal thread with each group
+  // commit before this node journals it, with the journal's chain value
+  // before it and, at a snapshot point, the engine's state hash after its
+  // last command. Returns once the batch is replicated; throws when it
+  // cannot be (deposed, no quorum), which fails the pipeline as a journal
+  // failure does: nothing of the batch or after it is acknowledged.
+  std::function<void(std::span<const matching::Command> commands,
+                     std::span<const std::string> origins, std::uint64_t chain_before,
+                     std::optional<std::uint64_t> state_hash)>
+      replicate;
 };
 
 // What execute()'s future holds for a command that will never be durable:
