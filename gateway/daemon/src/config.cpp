@@ -514,6 +514,14 @@ const std::vector<Section>& sections() {
                            "the same from one source address", 1),
              whole<size_t>("market_data_max_queued_bytes", GPUX_FIELD(market_data.max_queued_bytes),
                            "a WebSocket subscriber this far behind is\ndisconnected", 4096),
+             whole<int>("market_data_update_ms", GPUX_FIELD(market_data.update_ms),
+                        "WebSocket updates go out at most this often, each\n"
+                        "with every change since the last",
+                        10, 5000),
+             whole<int>("market_data_nice", GPUX_FIELD(market_data.nice),
+                        "the service thread's nice value: when the cores\nare short, "
+                        "trading (nice 0) runs first",
+                        0, 19),
              index_interval(),
              whole<int64_t>("index_min_volume", GPUX_FIELD(market_data.feed.index.min_volume),
                             "GPU-hours an interval must trade for a fixing from\ntrades alone", 1),

@@ -1,5 +1,9 @@
 #include "gpux/market_data/server.h"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -57,7 +61,6 @@ bool read_by_service(const matching::Event& event) {
            std::holds_alternative<SeatSet>(event) || std::holds_alternative<ProviderSet>(event) ||
            std::holds_alternative<DeliveryKeyChanged>(event));
 }
-constexpr auto kUpdateEvery = std::chrono::milliseconds(25);
 
 std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -179,7 +182,7 @@ struct Server::Impl {
   void serve(tcp::socket socket, bool metrics_only);
   void drain();
   void flush();
-  // Updates go out at most every kUpdateEvery: under load one message then
+  // Updates go out at most every options.update_ms: under load one message then
   // carries many commands' changes, so that a thousand subscribers cost a
   // thousand writes an interval, not a thousand a group commit.
   FeedUpdate unsent;
@@ -500,7 +503,7 @@ void Server::Impl::drain() {
     merge(unsent, std::move(update));
   }
   if (unsent.empty() || flush_scheduled) return;
-  const auto due = last_flush + kUpdateEvery;
+  const auto due = last_flush + std::chrono::milliseconds(options.update_ms);
   if (std::chrono::steady_clock::now() >= due) return flush();
   flush_scheduled = true;
   flush_timer.expires_at(due);
@@ -640,6 +643,11 @@ void Server::start(const std::filesystem::path& data_directory,
   if (i.public_listener) i.accept(*i.public_listener, false);
   if (i.metrics_listener) i.accept(*i.metrics_listener, true);
   i.thread = std::thread([&i, data_directory, config, recovered, recovered_sequence]() mutable {
+    pthread_setname_np(pthread_self(), "gpux-market");
+    // Linux gives each thread its own nice value. Raising one's own needs no
+    // privilege; should it fail, the service runs at the pipeline's priority.
+    if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), i.options.nice) != 0)
+      std::perror("gpuxd: market data: setpriority");
     // Moved in: the snapshot is let go of once the feed has it.
     i.catch_up(data_directory, config, std::move(recovered), recovered_sequence);
     i.io.run();

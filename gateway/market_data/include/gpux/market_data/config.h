@@ -23,6 +23,13 @@ struct ServerOptions {
   std::size_t max_connections = 4096;
   std::size_t max_connections_per_address = 64;
   std::size_t max_queued_bytes = 4u << 20;  // per WebSocket subscriber
+  // Updates to subscribers go out at most this often, each with every change
+  // since the last: what a thousand subscribers cost the machine is a
+  // thousand writes an interval, however busy the market.
+  int update_ms = 100;
+  // The service thread's nice value (0..19): above the pipeline's 0, so that
+  // when the cores are short, trading gets them before the public feed does.
+  int nice = 10;
   FeedOptions feed;
 };
 
