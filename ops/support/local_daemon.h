@@ -138,6 +138,7 @@ inline pid_t spawn_daemon(const std::string& binary, const std::string& config,
 
 // Sends `signal` and reaps the process; its status as waitpid reports it.
 inline int stop_daemon(pid_t pid, int signal) {
+  if (pid <= 0) return 0;  // kill(-1, ...) would signal every process the user may
   ::kill(pid, signal);
   int status = 0;
   ::waitpid(pid, &status, 0);

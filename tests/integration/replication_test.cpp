@@ -20,8 +20,10 @@
 #include "gpux/replication/standby.h"
 #include "gpux/storage/codec.h"
 #include "gpux/storage/journal.h"
+#include "local_daemon.h"
 #include "market.h"
 #include "nats_cluster.h"
+#include "run_command.h"
 #include "temp_dir.h"
 
 using namespace gpux;
@@ -65,6 +67,7 @@ Entry entry_of(std::vector<Command> commands, std::string leader,
           .origins = std::move(origins),
           .chain_before = 0,
           .chain_after = 0,
+          .chains = {},
           .leader = std::move(leader),
           .state_hash = hash};
 }
@@ -87,16 +90,20 @@ TEST_CASE("the log: a deposed leader is fenced; entries read back as written") {
   CHECK(a->last_stream_sequence() == 0);
 
   const Entry first = entry_of({stamped(1, AddParticipant{1}), stamped(2, AddParticipant{2})}, "a");
-  CHECK(a->append(first, 0) == 1);
+  CHECK(a->append(first, 0).stream_sequence == 1);
+  // Tried again after an answer that never came: it landed once, and stays once.
+  CHECK(a->append(first, 0).stream_sequence == 1);
+  CHECK(a->last_stream_sequence() == 1);
   CHECK_THROWS_AS(b->append(entry_of({stamped(3, AddParticipant{3})}, "b"), 0),
                   replication::Fenced);
   // b takes over with a mark after what it read; a, still expecting 1, is fenced.
-  CHECK(b->append(entry_of({}, "b"), 1) == 2);
+  CHECK(b->append(entry_of({}, "b"), 1).stream_sequence == 2);
   CHECK_THROWS_AS(a->append(entry_of({stamped(3, AddParticipant{3})}, "a"), 1),
                   replication::Fenced);
   CHECK(b->append(entry_of({stamped(3, AddParticipant{3}), stamped(4, AdjustCash{3, 500})}, "b",
                            0xfeedULL),
-                  2) == 3);
+                  2)
+            .stream_sequence == 3);
 
   const auto read = a->read(1);
   REQUIRE(read);
@@ -401,4 +408,142 @@ TEST_CASE("a leader stopped and continued after a standby took over acknowledges
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   CHECK(text.find("cluster node a") != std::string::npos);
   CHECK(text.find("FATAL") != std::string::npos);
+}
+
+namespace {
+
+// How many times `file` says `needle` now.
+std::size_t log_count(const std::filesystem::path& file, const std::string& needle) {
+  std::ifstream in(file);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++count;
+  return count;
+}
+
+// Polls `file` (every 20 ms, up to 30 s) until it says `needle` more than `before` times.
+bool log_says_again(const std::filesystem::path& file, const std::string& needle,
+                    std::size_t before) {
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (log_count(file, needle) <= before) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a log file
+  }
+  return true;
+}
+
+// Every entry of the stream, read as soon as its servers answer again.
+std::vector<Entry> read_all(Log& log) {
+  std::vector<Entry> entries;
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  for (std::uint64_t n = 1;;) {
+    try {
+      auto entry = log.read(n);
+      if (!entry) return entries;
+      entries.push_back(std::move(*entry));
+      ++n;
+    } catch (const replication::Unavailable&) {
+      if (Clock::now() > deadline) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a stream electing its leader
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "without a quorum of nats-servers the leader acknowledges nothing, refuses new "
+    "orders over FIX with the reason, and resumes when the quorum is back") {
+  TempDir dir;
+  NatsCluster nats(dir.path());
+  open_log(nats, "test");
+  const int fix_port = gpux::local::free_port();
+  const auto config = node_config(dir.path(), nats, "a");
+  std::ofstream(config, std::ios::app)
+      << "data_dir = " << (dir.path() / "data").string()
+      << "\ncluster_timeout_ms = 500\nfix_port = " << fix_port
+      << "\nfix_client = BUYER participant=1 password=none\nparticipant = 1 cash=1000000000000\n"
+         "instrument = 1 symbol=H100-SXM.us-east.21000101T00 class=H100-SXM region=us-east "
+         "start=4102444800 tick=100 max=1000 reference=2000000 band=500000\n";
+  const auto log = dir.path() / "gpuxd.log";
+  const pid_t daemon = gpux::local::spawn_daemon(GPUXD_PATH, config.string(), log.string());
+  REQUIRE(daemon > 0);
+  struct Stop {
+    pid_t pid;
+    ~Stop() {
+      if (pid > 0) gpux::local::stop_daemon(pid, SIGKILL);  // kill(-1) would be everyone's
+    }
+  } stop{daemon};
+  REQUIRE(gpux::local::wait_for_listener(fix_port));
+  const auto trade = [&](const std::string& args, int timeout_s = 20) {
+    return run_command(
+        std::string(GPUX_PATH) + " trade --state-dir " + (dir.path() / "trade-state").string() +
+        " --port " + std::to_string(fix_port) + " --sender BUYER --dictionary " +
+        GPUX_FIX_DICTIONARY + " --timeout " + std::to_string(timeout_s) + " " + args);
+  };
+  const std::string order = "place buy H100-SXM.us-east.21000101T00 1 1.9";
+  const std::string stalled = "ERROR: the log cannot be written";
+  const std::string resumed = "the log is written again";
+
+  // One of three lost: the order is acknowledged (after a pause, when the
+  // lost server led the stream and JetStream elects another).
+  nats.kill(2);
+  const auto with_two = trade(order);
+  CHECK_MESSAGE(with_two.status == 0, with_two.output);
+  CHECK(with_two.output.find("new") != std::string::npos);
+
+  // Two of three: the next order waits in the pipeline, unacknowledged; the
+  // leader says so, and refuses the orders that follow.
+  const std::size_t stalls = log_count(log, stalled);
+  const std::size_t resumes = log_count(log, resumed);
+  nats.kill(1);
+  const auto waiting = trade(order, 3);
+  CHECK(waiting.output.find("new") == std::string::npos);
+  REQUIRE(log_says_again(log, stalled, stalls));
+  const auto refused = trade(order);
+  CHECK(refused.output.find("cannot replicate its log") != std::string::npos);
+  CHECK_MESSAGE(refused.status != 0, refused.output);
+
+  nats.restart(1);
+  REQUIRE(log_says_again(log, resumed, resumes));
+  const auto after = trade(order);
+  CHECK_MESSAGE(after.status == 0, after.output);
+  CHECK(after.output.find("new") != std::string::npos);
+  CHECK(gpux::local::stop_daemon(daemon, SIGTERM) == 0);
+  stop.pid = -1;
+
+  // In the stream once each: the order before, the one that waited (journaled
+  // once the quorum was back), the one after; not the refused one.
+  auto reader = open_log(nats, "reader");
+  std::size_t orders = 0;
+  for (const Entry& entry : read_all(*reader))
+    for (const Command& c : entry.commands)
+      orders += std::holds_alternative<NewOrder>(c.body);
+  CHECK(orders == 3);
+}
+
+TEST_CASE("a node whose journal the log does not hold refuses to lead") {
+  TempDir dir;
+  NatsCluster nats(dir.path());
+  open_log(nats, "test");
+  const auto data = dir.path() / "data";
+  const auto log = dir.path() / "gpuxd.log";
+  {
+    // A single node's journal, then the same data_dir put into a new cluster.
+    GpuxdProcess single(GPUXD_PATH, data, log);
+    REQUIRE(single.read());
+    execute(single, AddParticipant{1});
+    single.terminate();
+    REQUIRE(single.wait() == 0);
+  }
+  GpuxdProcess node(GPUXD_PATH, data, log, node_config(dir.path(), nats, "a"));
+  CHECK(!node.read());  // no Ready: it exits
+  const int status = node.wait();
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(log_count(log, "is not this cluster's") == 1);
+  // And it wrote nothing to the log: not even its mark.
+  auto reader = open_log(nats, "reader");
+  CHECK(read_all(*reader).empty());
 }

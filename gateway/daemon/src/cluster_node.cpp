@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <vector>
@@ -55,6 +56,7 @@ ClusterNode::~ClusterNode() {
 
 bool ClusterNode::follow_until_leader(const sequencer::PipelineOptions& pipeline, int signals,
                                       std::function<void(const std::string& why)> lost) {
+  pipeline_directory_ = pipeline.data_directory.string();
   replication::Standby standby({.data_directory = pipeline.data_directory,
                                 .engine = pipeline.engine,
                                 .snapshot_every = pipeline.snapshot_every,
@@ -105,15 +107,18 @@ bool ClusterNode::follow_until_leader(const sequencer::PipelineOptions& pipeline
       standby.apply(*entry);
       next = entry->stream_sequence + 1;
     }
+    check_journal_is_the_logs(standby);
     try {
       last_appended_ = log_->append({.stream_sequence = 0,
                                      .commands = {},
                                      .origins = {},
                                      .chain_before = 0,
                                      .chain_after = 0,
+                                     .chains = {},
                                      .leader = options_.log.node,
                                      .state_hash = standby.state_hash()},
-                                    next - 1);
+                                    next - 1)
+                           .stream_sequence;
       break;
     } catch (const replication::Fenced&) {
     }
@@ -128,41 +133,106 @@ bool ClusterNode::follow_until_leader(const sequencer::PipelineOptions& pipeline
   return true;
 }
 
+void ClusterNode::check_journal_is_the_logs(replication::Standby& standby) {
+  const matching::SequenceNumber tip = standby.last_sequence();
+  if (tip == 0) return;
+  // The entry holding the journal's last command: applying it again checks
+  // its chain (Standby::apply) and writes nothing.
+  for (std::uint64_t n = log_->resume_after(tip - 1);; ++n) {
+    const auto entry = log_->read(n);
+    if (!entry)
+      throw replication::Diverged(
+          "the journal in " + pipeline_directory_ + " holds commands up to " + std::to_string(tip) +
+          " that stream " + options_.log.stream +
+          " does not: this data_dir is not this cluster's (a cluster starts from an empty "
+          "stream and empty data_dirs; docs/operations.md)");
+    if (!entry->commands.empty() && entry->commands.back().stamp.sequence >= tip) {
+      standby.apply(*entry);
+      return;
+    }
+  }
+}
+
 void ClusterNode::replicate(std::span<const matching::Command> commands,
                             std::span<const std::string> origins, std::uint64_t chain_before,
                             std::optional<std::uint64_t> state_hash) {
   if (deposed_) throw replication::Fenced("this node was deposed: it appends nothing more");
-  try {
-    last_appended_ = log_->append({.stream_sequence = 0,
-                                   .commands = {commands.begin(), commands.end()},
-                                   .origins = {origins.begin(), origins.end()},
-                                   .chain_before = chain_before,
-                                   .chain_after = 0,
-                                   .leader = options_.log.node,
-                                   .state_hash = state_hash},
-                                  last_appended_);
-  } catch (...) {
-    deposed_ = true;
-    throw;
+  for (std::size_t first = 0; first < commands.size(); first += kMaxEntryCommands) {
+    const std::size_t count = std::min(kMaxEntryCommands, commands.size() - first);
+    const bool last = first + count == commands.size();
+    const replication::Entry entry{
+        .stream_sequence = 0,
+        .commands = {commands.begin() + static_cast<long>(first),
+                     commands.begin() + static_cast<long>(first + count)},
+        .origins = {origins.begin() + static_cast<long>(first),
+                    origins.begin() + static_cast<long>(first + count)},
+        .chain_before = chain_before,
+        .chain_after = 0,
+        .chains = {},
+        .leader = options_.log.node,
+        .state_hash = last ? state_hash : std::nullopt};
+    const auto appended = append_until_confirmed(entry);
+    last_appended_ = appended.stream_sequence;
+    chain_before = appended.chain_after;
   }
+}
+
+replication::Log::Appended ClusterNode::append_until_confirmed(const replication::Entry& entry) {
+  const char* node = options_.log.node.c_str();
+  const auto since = Clock::now();
+  for (;;) {
+    try {
+      const auto appended = log_->append(entry, last_appended_);
+      if (stalled_.exchange(false))
+        std::fprintf(stderr,
+                     "gpuxd: cluster node %s: the log is written again after %lld ms; "
+                     "acknowledging and taking orders again\n",
+                     node,
+                     static_cast<long long>(
+                         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since)
+                             .count()));
+      return appended;
+    } catch (const replication::Unavailable& e) {
+      std::unique_lock lock(mutex_);
+      if (stopping_) {
+        deposed_ = true;
+        throw;
+      }
+      if (!stalled_.exchange(true))
+        std::fprintf(stderr,
+                     "gpuxd: cluster node %s: ERROR: the log cannot be written (%s): nothing is "
+                     "acknowledged and new orders are refused until a quorum of nats-servers "
+                     "answers; trying again every 100 ms\n",
+                     node, e.what());
+      stop_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
+    } catch (...) {
+      deposed_ = true;
+      throw;
+    }
+  }
+}
+
+void ClusterNode::stop_retrying() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stop_.notify_all();
 }
 
 void ClusterNode::keep_lease(std::function<void(const std::string& why)> lost) {
   renewal_ = std::thread([this, lost = std::move(lost)] {
-    auto renewed = Clock::now();
     std::unique_lock lock(mutex_);
     while (!stop_.wait_for(lock, std::chrono::milliseconds(options_.lease_ms / 5),
                            [this] { return stopping_; })) {
       lock.unlock();
       std::string why;
       try {
-        if (lease_->renew())
-          renewed = Clock::now();
-        else
-          why = "another node holds the lease";
-      } catch (const replication::Unavailable& e) {
-        if (Clock::now() - renewed >= std::chrono::milliseconds(options_.lease_ms))
-          why = std::string("the lease could not be renewed for its whole term: ") + e.what();
+        if (!lease_->renew()) why = "another node holds the lease";
+      } catch (const replication::Unavailable&) {
+        // No quorum: nobody else can take the lease either. Should another
+        // node take it once the servers are back, before this one renews,
+        // its mark fences this leader's next append.
       }
       lock.lock();
       if (!why.empty()) {

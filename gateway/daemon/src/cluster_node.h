@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "gpux/replication/log.h"
+#include "gpux/replication/standby.h"
 #include "gpux/sequencer/pipeline.h"
 
 namespace gpux::daemon {
@@ -39,20 +40,37 @@ class ClusterNode {
   bool follow_until_leader(const sequencer::PipelineOptions& pipeline, int signals,
                            std::function<void(const std::string& why)> lost);
 
-  // The leader's PipelineOptions::replicate. Throws replication::Fenced or
-  // Unavailable, after which this node never appends again.
+  // The leader's PipelineOptions::replicate, in entries of at most
+  // kMaxEntryCommands commands (NATS refuses messages over 1 MB). While the
+  // servers cannot confirm (no quorum) it says so once, tries again every
+  // 100 ms and stalled() is true: nothing is acknowledged meanwhile, and
+  // it resumes when they can. Throws replication::Fenced when deposed, and
+  // Unavailable once stop_retrying() was called; after either it never
+  // appends again.
   void replicate(std::span<const matching::Command> commands, std::span<const std::string> origins,
                  std::uint64_t chain_before, std::optional<std::uint64_t> state_hash);
+  static constexpr std::size_t kMaxEntryCommands = 1000;
+
+  // Whether the leader is waiting for a quorum now. From any thread.
+  bool stalled() const { return stalled_.load(); }
+  // At a stop: an append that cannot be confirmed is given up, not retried.
+  void stop_retrying();
 
  private:
   void keep_lease(std::function<void(const std::string& why)> lost);
+  replication::Log::Appended append_until_confirmed(const replication::Entry& entry);
+  // Throws replication::Diverged unless the log holds this node's journal:
+  // its last command, with the same chain value.
+  void check_journal_is_the_logs(replication::Standby& standby);
 
   replication::ClusterOptions options_;
+  std::string pipeline_directory_;  // the journal's, for messages
   std::unique_ptr<replication::Log> log_;
   std::unique_ptr<replication::Lease> lease_;
   std::uint64_t last_appended_ = 0;  // the stream sequence this leader expects last
   bool deposed_ = false;
-  std::mutex mutex_;  // the renewal thread's stop
+  std::atomic<bool> stalled_{false};
+  std::mutex mutex_;  // stopping_, for the renewal thread and retried appends
   std::condition_variable stop_;
   bool stopping_ = false;
   std::thread renewal_;

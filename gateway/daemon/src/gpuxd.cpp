@@ -582,6 +582,12 @@ int main(int argc, char** argv) {
   }
 
   if (acceptor) {
+    if (cluster)
+      fix_entry->refuse_new_risk_when([&cluster]() -> std::optional<std::string> {
+        if (!cluster->stalled()) return std::nullopt;
+        return "the exchange cannot replicate its log (no quorum of nats-servers): not "
+               "accepted, send it again later";
+      });
     fix_entry->start(*pipeline, recovered_state);
     for (const auto& [client, input] : fix_entry->journaled_inputs())
       acceptor->expect_after(client, input.generation, input.msg_seq_num);
@@ -645,6 +651,8 @@ int main(int argc, char** argv) {
   if (market) market->stop();
   if (verification) verification->stop();
   if (providers) providers->stop();
+  // A leader without a quorum gives up what it could not replicate.
+  if (cluster) cluster->stop_retrying();
   std::string failure;
   try {
     pipeline->stop();

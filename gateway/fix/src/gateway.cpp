@@ -485,6 +485,10 @@ void FixOrderEntry::submit_with_origin(CommandBody body, const fix::OrderRequest
            "the exchange is stopping (journal failure): not accepted, send it again later");
 }
 
+void FixOrderEntry::refuse_new_risk_when(std::function<std::optional<std::string>()> reason) {
+  new_risk_refusal_ = std::move(reason);
+}
+
 void FixOrderEntry::submit(const fix::OrderRequest& request) {
   const auto seat = seats_->find(request.session);
   std::unique_lock lock(mutex_);
@@ -493,10 +497,13 @@ void FixOrderEntry::submit(const fix::OrderRequest& request) {
   // (the session timer, about a second): no new risk is taken meanwhile;
   // cancels and status requests go on, as in a halt.
   using Kind = fix::OrderRequest::Kind;
-  if (!seat->enabled && (request.kind == Kind::new_order || request.kind == Kind::replace ||
-                         request.kind == Kind::new_block))
+  const bool new_risk = request.kind == Kind::new_order || request.kind == Kind::replace ||
+                        request.kind == Kind::new_block;
+  if (!seat->enabled && new_risk)
     return refuse(request, FIX::OrdRejReason_OTHER,
                   "seat " + request.session + " is disabled by the operator");
+  if (new_risk && new_risk_refusal_)
+    if (const auto why = new_risk_refusal_()) return refuse(request, FIX::OrdRejReason_OTHER, *why);
   const ParticipantId participant = seat->participant;
   if (request.kind == Kind::status) {
     const auto found = orders_->find(request.session, request.cl_ord_id);

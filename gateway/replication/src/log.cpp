@@ -6,6 +6,7 @@
 #include <cassert>
 #include <chrono>
 #include <string_view>
+#include <utility>
 
 #include "gpux/storage/codec.h"
 #include "gpux/storage/journal.h"
@@ -17,11 +18,6 @@ namespace {
 
 // The one key of the lease's bucket.
 constexpr const char* kLeaderKey = "leader";
-
-bool unavailable(natsStatus s) {
-  return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_CLOSED ||
-         s == NATS_NO_SERVER || s == NATS_CONNECTION_DISCONNECTED || s == NATS_STALE_CONNECTION;
-}
 
 std::string describe(natsStatus s, const std::string& what) {
   const char* last = nats_GetLastError(nullptr);
@@ -52,7 +48,8 @@ struct Owned {
   T* get() const { return p; }
 };
 
-std::string encode(const Entry& entry) {
+// The entry's bytes, and the chain after its last command.
+std::pair<std::string, std::uint64_t> encode(const Entry& entry) {
   proto::LogEntry out;
   out.set_leader(entry.leader);
   std::uint64_t chain = entry.chain_before;
@@ -72,7 +69,7 @@ std::string encode(const Entry& entry) {
     out.set_has_state_hash(true);
     out.set_state_hash(*entry.state_hash);
   }
-  return out.SerializeAsString();
+  return {out.SerializeAsString(), chain};
 }
 
 Entry decode(std::uint64_t stream_sequence, const char* data, int length) {
@@ -84,6 +81,7 @@ Entry decode(std::uint64_t stream_sequence, const char* data, int length) {
               .origins = {},
               .chain_before = 0,
               .chain_after = 0,
+              .chains = {},
               .leader = in.leader(),
               .state_hash = {}};
   if (in.has_state_hash()) entry.state_hash = in.state_hash();
@@ -103,6 +101,7 @@ Entry decode(std::uint64_t stream_sequence, const char* data, int length) {
       throw BadEntry("stream entry " + std::to_string(stream_sequence) +
                      ": commands not consecutive");
     entry.origins.push_back(record.origin());
+    entry.chains.push_back(record.chain());
     chain = record.chain();
   }
   entry.chain_after = chain;
@@ -195,8 +194,8 @@ std::uint64_t Log::last_stream_sequence() {
   return info->State.LastSeq;
 }
 
-std::uint64_t Log::append(const Entry& entry, std::uint64_t expected_last) {
-  const std::string bytes = encode(entry);
+Log::Appended Log::append(const Entry& entry, std::uint64_t expected_last) {
+  const auto [bytes, chain_after] = encode(entry);
   const std::string id = impl_->options.node + ":" + std::to_string(expected_last);
   jsPubOptions publish;
   jsPubOptions_Init(&publish);
@@ -217,9 +216,10 @@ std::uint64_t Log::append(const Entry& entry, std::uint64_t expected_last) {
                    " was deposed (" + describe(s, "JetStream") + ")");
     fail(s, "append after stream sequence " + std::to_string(expected_last));
   }
-  // A duplicate is this node's own earlier append of the same entry.
+  // A duplicate is this node's own earlier try of the same append, which
+  // landed: JetStream answers with where it is.
   assert(ack->Sequence > expected_last);
-  return ack->Sequence;
+  return {.stream_sequence = ack->Sequence, .chain_after = chain_after};
 }
 
 std::optional<Entry> Log::read(std::uint64_t stream_sequence) {
@@ -317,30 +317,57 @@ Lease::Lease(Log& log, std::chrono::milliseconds ttl)
 
 Lease::~Lease() = default;
 
+// After a write to the lease failed: what the bucket holds now, read back,
+// since a failed compare-and-set and a server that could not answer look
+// alike. Throws Unavailable when it cannot be read either.
+std::optional<std::pair<std::string, std::uint64_t>> Lease::current(const std::string& doing) {
+  Owned<kvEntry, kvEntry_Destroy> entry;
+  const natsStatus s = kvStore_Get(entry.out(), impl_->kv.get(), kLeaderKey);
+  if (s == NATS_NOT_FOUND) return std::nullopt;
+  check(s, doing);
+  return std::make_pair(std::string(kvEntry_ValueString(entry.get())),
+                        kvEntry_Revision(entry.get()));
+}
+
 bool Lease::acquire() {
   std::uint64_t revision = 0;
-  const natsStatus s =
-      kvStore_CreateString(&revision, impl_->kv.get(), kLeaderKey, impl_->node.c_str());
-  if (s == NATS_OK) {
+  if (kvStore_CreateString(&revision, impl_->kv.get(), kLeaderKey, impl_->node.c_str()) ==
+      NATS_OK) {
     impl_->revision = revision;
     return true;
   }
-  if (unavailable(s)) fail(s, "taking the lease");
+  const auto now = current("taking the lease");
+  if (!now) throw Unavailable("taking the lease: it is free, but could not be written");
+  // This node's own create, landed though its answer was lost.
+  if (now->first == impl_->node) {
+    impl_->revision = now->second;
+    return true;
+  }
   return false;
 }
 
 bool Lease::renew() {
-  if (impl_->revision == 0) return false;
+  // Lapsed at an earlier try, which could not take it again.
+  if (impl_->revision == 0) return acquire();
   std::uint64_t revision = 0;
-  const natsStatus s = kvStore_UpdateString(&revision, impl_->kv.get(), kLeaderKey,
-                                            impl_->node.c_str(), impl_->revision);
-  if (s == NATS_OK) {
+  if (kvStore_UpdateString(&revision, impl_->kv.get(), kLeaderKey, impl_->node.c_str(),
+                           impl_->revision) == NATS_OK) {
     impl_->revision = revision;
     return true;
   }
-  if (unavailable(s)) fail(s, "renewing the lease");
+  const auto now = current("renewing the lease");
+  if (now && now->second == impl_->revision)
+    throw Unavailable("renewing the lease: the update was not accepted");
+  if (now && now->first == impl_->node) {
+    impl_->revision = now->second;  // this node's update, landed though its answer was lost
+    return true;
+  }
   impl_->revision = 0;
-  return false;
+  // Lapsed while the servers could not answer (JetStream moving a stream's
+  // leader after losing a server takes longer than a lease): still this
+  // node's if nobody took it meanwhile. A standby that did has fenced this
+  // leader's log already.
+  return !now && acquire();
 }
 
 std::string Lease::holder() {

@@ -72,8 +72,17 @@ void Standby::apply(const Entry& entry) {
   Impl& i = *impl_;
   assert(i.journal != nullptr);
   std::size_t first = 0;  // the first command not held yet
-  while (first < entry.commands.size() && entry.commands[first].stamp.sequence <= i.last_sequence)
-    ++first;
+  for (; first < entry.commands.size() && entry.commands[first].stamp.sequence <= i.last_sequence;
+       ++first)
+    // This journal's last command must be the log's, chain and all: then
+    // so is everything before it.
+    if (entry.commands[first].stamp.sequence == i.last_sequence && first < entry.chains.size() &&
+        entry.chains[first] != i.journal->last_chain())
+      throw Diverged("at command " + std::to_string(i.last_sequence) + " the journal in " +
+                     i.options.data_directory.string() + " has chain " +
+                     hex(i.journal->last_chain()) + ", the log (stream entry " +
+                     std::to_string(entry.stream_sequence) + ") " + hex(entry.chains[first]) +
+                     ": this data_dir is not this cluster's");
   if (first == entry.commands.size()) return;
   const std::span<const Command> commands(entry.commands.begin() + static_cast<long>(first),
                                           entry.commands.end());

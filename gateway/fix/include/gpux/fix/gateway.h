@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,12 @@ class FixOrderEntry final : public fix::OrderEntry {
   // start from it, and every LedgerPosting and SetSeat observed from here on
   // changes them.
   void recovered(const matching::EngineSnapshot& state);
+
+  // Asked before each new order, replace and block: a reason to refuse it
+  // now (a cluster leader that cannot replicate), or nullopt. Cancels and
+  // status requests are taken: they wait, and are answered once the
+  // exchange can journal again. Set before start().
+  void refuse_new_risk_when(std::function<std::optional<std::string>()> reason);
 
   // After recovery: the instruments as recovered, and live from here on
   // (reports are no longer checked against what was sent before).
@@ -193,6 +200,7 @@ class FixOrderEntry final : public fix::OrderEntry {
   // ExecIDs of rejections made before the journal: "R<random>-<n>", the
   // random part new each run so that no run repeats another's.
   std::string refusal_prefix_;
+  std::function<std::optional<std::string>()> new_risk_refusal_;
   std::uint64_t refusals_ = 0;
   std::array<std::atomic<std::uint64_t>, kRejectCodes> rejects_{};
   std::unique_ptr<SeatGuard> seats_;  // its own lock: logons never wait for mutex_

@@ -17,6 +17,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gpux/matching/commands.h"
@@ -50,6 +51,7 @@ struct Entry {
   // the same records, byte for byte.
   std::uint64_t chain_before = 0;
   std::uint64_t chain_after = 0;
+  std::vector<std::uint64_t> chains;  // after each command (set by read)
   std::string leader;
   // The leader's engine state hash after the last command, at its snapshot points.
   std::optional<std::uint64_t> state_hash;
@@ -69,11 +71,15 @@ class Log {
   std::uint64_t last_stream_sequence();
 
   // Appends `entry` when the stream's last sequence is still `expected_last`
-  // and a quorum of replicas has it; returns its stream sequence. Throws
-  // Fenced when another append came first, Unavailable when the servers did
-  // not confirm in time (it may or may not have landed: the caller must
-  // stop acknowledging, as when Fenced).
-  std::uint64_t append(const Entry& entry, std::uint64_t expected_last);
+  // and a quorum of replicas has it. Throws Fenced when another append came
+  // first, Unavailable when the servers did not confirm in time: it may or
+  // may not have landed, and the same append may be tried again (a landed
+  // one is then recognised by its message id and not written twice).
+  struct Appended {
+    std::uint64_t stream_sequence = 0;
+    std::uint64_t chain_after = 0;  // the journal's chain after the entry's last command
+  };
+  Appended append(const Entry& entry, std::uint64_t expected_last);
 
   // The entry at `stream_sequence`, or nullopt past the end. Throws
   // Unavailable, BadEntry.
@@ -123,13 +129,15 @@ class Lease {
 
   // Takes the lease when nobody holds it. Throws Unavailable.
   bool acquire();
-  // Keeps it: false when another node holds it now (or it lapsed). Throws
+  // Keeps it: false when another node holds it now. One that lapsed while
+  // the servers could not answer is taken again if it is still free. Throws
   // Unavailable.
   bool renew();
   // The node holding it now, empty when nobody does. Throws Unavailable.
   std::string holder();
 
  private:
+  std::optional<std::pair<std::string, std::uint64_t>> current(const std::string& doing);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

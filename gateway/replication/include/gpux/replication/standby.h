@@ -53,9 +53,12 @@ class Standby {
 
   // Applies the entry's commands after last_sequence() (a command already
   // held is skipped, so an entry may be seen twice) and makes them durable.
-  // Throws Diverged when the entry leaves a gap, when the journal's chain
-  // then differs from the entry's, or when the engine's state hash differs
-  // from the leader's; storage errors as the journal throws them.
+  // Throws Diverged when the entry holds this journal's last command with
+  // another chain value, when it leaves a gap, or when the journal's chain
+  // then differs from the entry's (all before anything is written), and
+  // when the engine's state hash then differs from the leader's (the
+  // entry is journaled, the engine is not to be trusted); storage errors as
+  // the journal throws them.
   void apply(const Entry& entry);
 
   // Writes a snapshot when anything was applied since the last, and closes
