@@ -2,6 +2,8 @@
 // -> RocksDB journal (group commit, fsync) -> publisher; latency from submit
 // to durable acknowledgement; recovery time with and without a snapshot.
 // Prints a table and writes JSON. Run via ops/bench-journal.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -9,11 +11,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "arguments.h"
+#include "gpux/replication/log.h"
 #include "gpux/sequencer/pipeline.h"
 #include "latency_histogram.h"
 #include "workloads.h"
@@ -34,6 +39,7 @@ struct Options {
   std::vector<double> paced_rates = {100'000, 300'000};
   std::filesystem::path directory = "out/bench-journal-data";
   std::string json_path = "bench-journal.json";
+  std::string cluster;  // NATS servers: each group commit replicated first, as a leader does
 };
 
 void usage(const char* argv0) {
@@ -45,7 +51,10 @@ void usage(const char* argv0) {
       "  --recovery-commands N   commands journaled before timing recovery (default 10,000,000)\n"
       "  --dir PATH              scratch data directory, emptied first and removed after\n"
       "                          (default out/bench-journal-data)\n"
-      "  --json PATH             where to write results (default bench-journal.json)\n",
+      "  --json PATH             where to write results (default bench-journal.json)\n"
+      "  --cluster URL[,URL...]  as a cluster's leader: each group commit appended to a\n"
+      "                          JetStream stream (3 replicas, a new one per run) before\n"
+      "                          the journal (ops/cluster --bench runs it)\n",
       argv0);
 }
 
@@ -66,6 +75,8 @@ void parse(int argc, char** argv, Options& o) {
       o.directory = args.value();
     } else if (args.is("--json")) {
       o.json_path = args.value();
+    } else if (args.is("--cluster")) {
+      o.cluster = args.value();
     } else {
       args.unknown();
     }
@@ -90,6 +101,32 @@ RunResult run(const std::string& name, const gpux::bench::Workload& w, const Opt
   PipelineOptions options;
   options.data_directory = o.directory;
   options.snapshot_every = 0;
+  // As a leader's pipeline replicates (gpuxd's cluster_node.cpp, without its
+  // retries): one entry per group commit, fenced by the last one.
+  std::unique_ptr<gpux::replication::Log> log;
+  std::uint64_t last_appended = 0;
+  if (!o.cluster.empty()) {
+    static int stream = 0;
+    log = gpux::replication::Log::open(
+        {.servers = o.cluster,
+         .stream = "BENCH-" + std::to_string(::getpid()) + "-" + std::to_string(++stream),
+         .replicas = 3,
+         .timeout_ms = 5000,
+         .node = "bench"});
+    options.replicate = [&](std::span<const Command> commands, std::span<const std::string> origins,
+                            std::uint64_t chain_before, std::optional<std::uint64_t> state_hash) {
+      last_appended = log->append({.stream_sequence = 0,
+                                   .commands = {commands.begin(), commands.end()},
+                                   .origins = {origins.begin(), origins.end()},
+                                   .chain_before = chain_before,
+                                   .chain_after = 0,
+                                   .chains = {},
+                                   .leader = "bench",
+                                   .state_hash = state_hash},
+                                  last_appended)
+                          .stream_sequence;
+    };
+  }
   Pipeline pipeline(options);
   RunResult result{name, rate, 0, 0, {}};
   const std::size_t total = w.setup.size() + w.measured.size();
@@ -178,8 +215,8 @@ std::vector<RecoveryResult> recovery(const gpux::bench::Workload& w, const Optio
 int main(int argc, char** argv) {
   Options o;
   parse(argc, argv, o);
-  std::printf("gpux journal benchmark (%s): data in %s\n", o.quick ? "quick" : "full",
-              o.directory.c_str());
+  std::printf("gpux journal benchmark (%s): data in %s%s%s\n", o.quick ? "quick" : "full",
+              o.directory.c_str(), o.cluster.empty() ? "" : ", replicated to ", o.cluster.c_str());
   std::fflush(stdout);
 
   const auto workload = gpux::bench::exchange_core_mix(o.commands, 7);
@@ -199,10 +236,13 @@ int main(int argc, char** argv) {
     runs.push_back(run("paced", workload, o, rate));
   }
 
-  std::printf("  recovery of %zu journaled commands ...\n", o.recovery_commands);
+  if (o.cluster.empty())
+    std::printf("  recovery of %zu journaled commands ...\n", o.recovery_commands);
   std::fflush(stdout);
+  // Recovery reads the local journal alone: the same in a cluster.
   const auto recovery_workload = gpux::bench::exchange_core_mix(o.recovery_commands, 8);
-  const auto recoveries = recovery(recovery_workload, o);
+  const auto recoveries =
+      o.cluster.empty() ? recovery(recovery_workload, o) : std::vector<RecoveryResult>{};
   std::filesystem::remove_all(o.directory);
 
   std::printf(

@@ -63,7 +63,17 @@ bool ClusterNode::follow_until_leader(const sequencer::PipelineOptions& pipeline
                                 .sync = pipeline.sync,
                                 .observer = {}});
   const char* node = options_.log.node.c_str();
-  std::uint64_t next = log_->resume_after(standby.last_sequence());
+  const auto deadline = Clock::now() + kClusterStartWait;
+  std::uint64_t next = 0;
+  // A new stream takes its servers a moment to elect its leader.
+  while (next == 0) {
+    try {
+      next = log_->resume_after(standby.last_sequence());
+    } catch (const replication::Unavailable&) {
+      if (Clock::now() >= deadline) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  }
   std::fprintf(stderr,
                "gpuxd: cluster node %s: standby; journal at command %llu, following stream %s "
                "from entry %llu; leader now: %s\n",
@@ -79,10 +89,17 @@ bool ClusterNode::follow_until_leader(const sequencer::PipelineOptions& pipeline
                }()
                    .c_str());
   {
-    const auto follower = log_->follow(next);
+    std::unique_ptr<replication::Log::Follower> follower;
     auto next_try = Clock::now();
     for (;;) {
       if (signalled(signals)) return false;
+      try {
+        // Again after the servers failed it: from the entry after the last applied.
+        if (!follower) follower = log_->follow(next);
+      } catch (const replication::Unavailable&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        continue;
+      }
       if (Clock::now() >= next_try) {
         try {
           if (lease_->acquire()) break;
@@ -92,9 +109,13 @@ bool ClusterNode::follow_until_leader(const sequencer::PipelineOptions& pipeline
         }
         next_try = Clock::now() + std::chrono::milliseconds(options_.lease_ms / 5);
       }
-      if (const auto entry = follower->next(std::chrono::milliseconds(20))) {
-        standby.apply(*entry);
-        next = entry->stream_sequence + 1;
+      try {
+        if (const auto entry = follower->next(std::chrono::milliseconds(20))) {
+          standby.apply(*entry);
+          next = entry->stream_sequence + 1;
+        }
+      } catch (const replication::Unavailable&) {
+        follower.reset();
       }
     }
   }
@@ -103,12 +124,12 @@ bool ClusterNode::follow_until_leader(const sequencer::PipelineOptions& pipeline
   // before (should it append after the last read, read again).
   keep_lease(std::move(lost));
   for (;;) {
-    while (const auto entry = log_->read(next)) {
-      standby.apply(*entry);
-      next = entry->stream_sequence + 1;
-    }
-    check_journal_is_the_logs(standby);
     try {
+      while (const auto entry = log_->read(next)) {
+        standby.apply(*entry);
+        next = entry->stream_sequence + 1;
+      }
+      check_journal_is_the_logs(standby);
       last_appended_ = log_->append({.stream_sequence = 0,
                                      .commands = {},
                                      .origins = {},
@@ -121,6 +142,10 @@ bool ClusterNode::follow_until_leader(const sequencer::PipelineOptions& pipeline
                            .stream_sequence;
       break;
     } catch (const replication::Fenced&) {
+      // The last leader appended after the last read: read again.
+    } catch (const replication::Unavailable&) {
+      // The servers are between leaders: the lease is kept meanwhile.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
   std::fprintf(stderr,
