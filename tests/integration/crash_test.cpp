@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "daemon_commands.h"
+#include "environment.h"
 #include "gpux/storage/codec.h"
 #include "gpux/storage/journal.h"
 #include "gpuxd_process.h"
@@ -114,11 +115,6 @@ void check_refused_start(const std::filesystem::path& data, const std::filesyste
   CHECK(text.find(reason) != std::string::npos);
 }
 
-std::size_t kills_wanted() {
-  const char* value = std::getenv("GPUX_CRASH_KILLS");
-  return value ? std::strtoull(value, nullptr, 10) : 20;
-}
-
 }  // namespace
 
 TEST_CASE("gpuxd loses nothing it acknowledged when killed at random moments") {
@@ -132,7 +128,7 @@ TEST_CASE("gpuxd loses nothing it acknowledged when killed at random moments") {
   std::optional<JournalView> journal;
   std::size_t kills = 0;
   std::size_t blocks_filled = 0;  // acknowledged block fills, legs among `told`
-  const std::size_t wanted = kills_wanted();
+  const std::size_t wanted = count_from_environment("GPUX_CRASH_KILLS", 20);
 
   for (std::size_t run = 0; run <= wanted; ++run) {
     CAPTURE(run);

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "daemon_commands.h"
+#include "environment.h"
 #include "gpux/matching/engine.h"
 #include "gpux/replication/log.h"
 #include "gpux/replication/standby.h"
@@ -247,11 +248,6 @@ std::filesystem::path node_config(const std::filesystem::path& dir, const NatsCl
   return file;
 }
 
-std::size_t kills_wanted() {
-  const char* value = std::getenv("GPUX_FAILOVER_KILLS");
-  return value ? std::strtoull(value, nullptr, 10) : 5;
-}
-
 }  // namespace
 
 TEST_CASE("failover: the leader SIGKILLed under load, a standby takes over, nothing is lost") {
@@ -269,7 +265,7 @@ TEST_CASE("failover: the leader SIGKILLed under load, a standby takes over, noth
   std::map<ClientOrderId, int> acknowledged;
   ClientOrderId next_id = 1;
   std::vector<double> failover_ms;
-  const std::size_t wanted = kills_wanted();
+  const std::size_t wanted = count_from_environment("GPUX_FAILOVER_KILLS", 5);
 
   auto leader = std::make_unique<GpuxdProcess>(GPUXD_PATH, data("a"), log, configs["a"]);
   auto ready = leader->read();
