@@ -158,6 +158,10 @@ TEST_CASE("the lease: one holder at a time; taken over once its holder stops ren
   CHECK(lease_b.holder() == "b");
   CHECK(!lease_a.renew());
   CHECK(lease_b.renew());
+  // Given up at a clean stop: taken at once, not after the term.
+  lease_b.release();
+  CHECK(lease_a.acquire());
+  CHECK(lease_a.holder() == "a");
 }
 
 TEST_CASE("a standby applies the log and refuses a gap, another chain or another state") {

@@ -237,6 +237,17 @@ replication::Log::Appended ClusterNode::append_until_confirmed(const replication
   }
 }
 
+void ClusterNode::step_down() {
+  stop_retrying();  // which ends the renewal thread too
+  if (renewal_.joinable()) renewal_.join();
+  try {
+    lease_->release();
+    std::fprintf(stderr, "gpuxd: cluster node %s: gave up the lease\n", options_.log.node.c_str());
+  } catch (const replication::Unavailable&) {
+    // It lapses after its term instead.
+  }
+}
+
 void ClusterNode::stop_retrying() {
   {
     std::lock_guard lock(mutex_);

@@ -55,6 +55,9 @@ class ClusterNode {
   bool stalled() const { return stalled_.load(); }
   // At a stop: an append that cannot be confirmed is given up, not retried.
   void stop_retrying();
+  // After a clean stop, everything journaled: stops renewing the lease and
+  // gives it up, so that a standby leads at once.
+  void step_down();
 
  private:
   void keep_lease(std::function<void(const std::string& why)> lost);

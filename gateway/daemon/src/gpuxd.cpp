@@ -669,6 +669,7 @@ int main(int argc, char** argv) {
       failure = e.what();
     }
   }
+  if (cluster && failure.empty() && !storage_failed) cluster->step_down();
   if (!failure.empty()) {
     std::fprintf(stderr, "gpuxd: stopped after a storage failure in %s: %s\n",
                  config.pipeline.data_directory.c_str(), failure.c_str());

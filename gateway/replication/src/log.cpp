@@ -370,6 +370,14 @@ bool Lease::renew() {
   return !now && acquire();
 }
 
+void Lease::release() {
+  if (impl_->revision == 0) return;
+  impl_->revision = 0;
+  // Unconditional (nats.c 3.4 has no compare-and-delete): should the lease
+  // have passed to another node meanwhile, its next renewal takes it again.
+  check(kvStore_Delete(impl_->kv.get(), kLeaderKey), "giving up the lease");
+}
+
 std::string Lease::holder() {
   Owned<kvEntry, kvEntry_Destroy> entry;
   const natsStatus s = kvStore_Get(entry.out(), impl_->kv.get(), kLeaderKey);

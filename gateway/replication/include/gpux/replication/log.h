@@ -133,6 +133,9 @@ class Lease {
   // the servers could not answer is taken again if it is still free. Throws
   // Unavailable.
   bool renew();
+  // Gives it up, if this node holds it, so that a standby need not wait out
+  // the term (a clean stop). Throws Unavailable.
+  void release();
   // The node holding it now, empty when nobody does. Throws Unavailable.
   std::string holder();
 
