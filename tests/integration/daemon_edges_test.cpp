@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "eventually.h"
 #include "journal_view.h"
 #include "local_daemon.h"
 #include "raw_fix.h"
@@ -492,7 +493,13 @@ TEST_CASE("bound to an interface's address, gpuxd serves FIX and providers on an
   exchange.spawn(Faults());
   REQUIRE_MESSAGE(gpux::local::wait_for_listener(exchange.fix_port, 30, far.here.c_str()),
                   exchange.log());
-  CHECK(exchange.log().find("FIX 4.4 acceptor on " + far.here + " port") != std::string::npos);
+  // Said just after the acceptor listens: a connection may come first.
+  CHECK(gpux::test::eventually(
+      [&] {
+        return exchange.log().find("FIX 4.4 acceptor on " + far.here + " port") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(10)));
   const std::string fix = std::string(GPUX_PATH) + " trade " + exchange.state_dir() + " --host " +
                           far.here + " --port " + std::to_string(exchange.fix_port) +
                           " --sender TRADER --dictionary " + GPUX_FIX_DICTIONARY + " --timeout 20 ";

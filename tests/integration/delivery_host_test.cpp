@@ -16,6 +16,7 @@
 #include <fstream>
 #include <thread>
 
+#include "eventually.h"
 #include "gpux/provider/ssh_access.h"
 #include "run_command.h"
 #include "ssh_keys.h"
@@ -52,17 +53,6 @@ CommandResult ssh(const SshKey& key, const Endpoint& at, const std::string& comm
 bool refused(const CommandResult& result) {
   return result.status == 255 && (result.output.find("Permission denied") != std::string::npos ||
                                   result.output.find("Connection refused") != std::string::npos);
-}
-
-// Polls `done` every 20 ms for at most `bound`.
-template <typename Predicate>
-bool eventually(Predicate done, std::chrono::milliseconds bound) {
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
 }
 
 std::string read_text(const fs::path& path) {

@@ -16,6 +16,7 @@
 
 #include "daemon_commands.h"
 #include "environment.h"
+#include "eventually.h"
 #include "gpux/matching/engine.h"
 #include "gpux/replication/log.h"
 #include "gpux/replication/standby.h"
@@ -422,15 +423,10 @@ std::size_t log_count(const std::filesystem::path& file, const std::string& need
   return count;
 }
 
-// Polls `file` (every 20 ms, up to 30 s) until it says `needle` more than `before` times.
+// Whether `file` says `needle` more than `before` times within 30 s.
 bool log_says_again(const std::filesystem::path& file, const std::string& needle,
                     std::size_t before) {
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (log_count(file, needle) <= before) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a log file
-  }
-  return true;
+  return eventually([&] { return log_count(file, needle) > before; }, std::chrono::seconds(30));
 }
 
 // Every entry of the stream, read as soon as its servers answer again.
