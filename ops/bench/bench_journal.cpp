@@ -115,14 +115,8 @@ RunResult run(const std::string& name, const gpux::bench::Workload& w, const Opt
          .node = "bench"});
     options.replicate = [&](std::span<const Command> commands, std::span<const std::string> origins,
                             std::uint64_t chain_before, std::optional<std::uint64_t> state_hash) {
-      last_appended = log->append({.stream_sequence = 0,
-                                   .commands = {commands.begin(), commands.end()},
-                                   .origins = {origins.begin(), origins.end()},
-                                   .chain_before = chain_before,
-                                   .chain_after = 0,
-                                   .chains = {},
-                                   .leader = "bench",
-                                   .state_hash = state_hash},
+      last_appended = log->append(gpux::replication::leader_entry(commands, origins, chain_before,
+                                                                  "bench", state_hash),
                                   last_appended)
                           .stream_sequence;
     };

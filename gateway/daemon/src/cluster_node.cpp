@@ -130,14 +130,8 @@ bool ClusterNode::follow_until_leader(const sequencer::PipelineOptions& pipeline
         next = entry->stream_sequence + 1;
       }
       check_journal_is_the_logs(standby);
-      last_appended_ = log_->append({.stream_sequence = 0,
-                                     .commands = {},
-                                     .origins = {},
-                                     .chain_before = 0,
-                                     .chain_after = 0,
-                                     .chains = {},
-                                     .leader = options_.log.node,
-                                     .state_hash = standby.state_hash()},
+      last_appended_ = log_->append(replication::leader_entry({}, {}, 0, options_.log.node,
+                                                              standby.state_hash()),
                                     next - 1)
                            .stream_sequence;
       break;
@@ -185,17 +179,9 @@ void ClusterNode::replicate(std::span<const matching::Command> commands,
   for (std::size_t first = 0; first < commands.size(); first += kMaxEntryCommands) {
     const std::size_t count = std::min(kMaxEntryCommands, commands.size() - first);
     const bool last = first + count == commands.size();
-    const replication::Entry entry{
-        .stream_sequence = 0,
-        .commands = {commands.begin() + static_cast<long>(first),
-                     commands.begin() + static_cast<long>(first + count)},
-        .origins = {origins.begin() + static_cast<long>(first),
-                    origins.begin() + static_cast<long>(first + count)},
-        .chain_before = chain_before,
-        .chain_after = 0,
-        .chains = {},
-        .leader = options_.log.node,
-        .state_hash = last ? state_hash : std::nullopt};
+    const replication::Entry entry = replication::leader_entry(
+        commands.subspan(first, count), origins.subspan(first, count), chain_before,
+        options_.log.node, last ? state_hash : std::nullopt);
     const auto appended = append_until_confirmed(entry);
     last_appended_ = appended.stream_sequence;
     chain_before = appended.chain_after;

@@ -57,6 +57,21 @@ struct Entry {
   std::optional<std::uint64_t> state_hash;
 };
 
+// What a leader appends: `commands` (none for its mark) with their origins,
+// chained from `chain_before`.
+inline Entry leader_entry(std::span<const matching::Command> commands,
+                          std::span<const std::string> origins, std::uint64_t chain_before,
+                          std::string leader, std::optional<std::uint64_t> state_hash) {
+  return {.stream_sequence = 0,
+          .commands = {commands.begin(), commands.end()},
+          .origins = {origins.begin(), origins.end()},
+          .chain_before = chain_before,
+          .chain_after = 0,
+          .chains = {},
+          .leader = std::move(leader),
+          .state_hash = state_hash};
+}
+
 class Log {
  public:
   // Connects and creates the stream when it does not exist. Throws Unavailable.
